@@ -1,0 +1,78 @@
+"""Order arithmetic: line totals, discounts, service charge, tax and rounding. Pure functions.
+
+The one place where an order's money is computed. Rules (stated so receipts can be checked):
+
+* ``unit_price = product price + sum(option price deltas)``, never below 0;
+  ``line_total = unit_price * qty``; ``subtotal = sum(line_total)``.
+* An order discount is capped at the subtotal: ``net = subtotal - discount``.
+* Prices exclusive of tax: ``service = round(net * service_rate)``, then
+  ``tax = round((net + service) * tax_rate)`` (Indonesian PB1 is charged on the service
+  charge too), ``total = net + service + tax``.
+* Prices inclusive of tax: the customer pays ``net`` exactly; it is split back into
+  ``base = round(net / ((1 + service_rate) * (1 + tax_rate)))``,
+  ``service = round(base * service_rate)``, ``tax = net - base - service`` (tax absorbs the
+  split's rounding), ``total = net``.
+* Every ``round`` is half away from zero on exact integers (``shared.money``). Finally the
+  total is rounded half-up to the outlet's ``rounding_unit`` and the difference is reported
+  as ``rounding``.
+"""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+from shared.money import round_half_up_div, round_to_unit
+from shared.schemas import TaxConfig
+
+__all__ = ["PricedLine", "OrderTotals", "unit_price", "price_order"]
+
+BASIS = 10_000
+
+
+class PricedLine(Struct, kw_only=True):
+    base_price: int
+    option_deltas: list[int] = []
+    qty: int = 1
+
+
+class OrderTotals(Struct, kw_only=True):
+    line_totals: list[int]
+    subtotal: int
+    discount: int
+    service_charge: int
+    tax: int
+    rounding: int
+    total: int
+
+
+def unit_price(base_price: int, option_deltas: list[int]) -> int:
+    """Price of one unit with its options; a discount option cannot make it negative."""
+    return max(0, base_price + sum(option_deltas))
+
+
+def price_order(lines: list[PricedLine], tax: TaxConfig, discount: int = 0) -> OrderTotals:
+    """Compute every money figure of an order from its lines and the outlet's tax settings."""
+    line_totals = [unit_price(line.base_price, line.option_deltas) * line.qty for line in lines]
+    subtotal = sum(line_totals)
+    applied_discount = min(max(discount, 0), subtotal)
+    net = subtotal - applied_discount
+    svc, rate = tax.service_rate_bp, tax.tax_rate_bp
+    if tax.prices_include_tax:
+        base = round_half_up_div(net * BASIS * BASIS, (BASIS + svc) * (BASIS + rate))
+        service = round_half_up_div(base * svc, BASIS)
+        tax_amount = net - base - service
+        before_rounding = net
+    else:
+        service = round_half_up_div(net * svc, BASIS)
+        tax_amount = round_half_up_div((net + service) * rate, BASIS)
+        before_rounding = net + service + tax_amount
+    total = round_to_unit(before_rounding, tax.rounding_unit)
+    return OrderTotals(
+        line_totals=line_totals,
+        subtotal=subtotal,
+        discount=applied_discount,
+        service_charge=service,
+        tax=tax_amount,
+        rounding=total - before_rounding,
+        total=total,
+    )

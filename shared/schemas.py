@@ -1,0 +1,312 @@
+"""Wire and domain types shared by edge, hub, sync and the browser apps (msgspec Structs).
+
+Schema evolution rules (see docs/sync-protocol.md): new fields get defaults; nothing is
+renamed or retyped; the hub decodes payloads of the previous wire version.
+Money fields are ``int`` minor units; times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+Id = Annotated[str, Meta(min_length=1, max_length=64)]
+Amount = Annotated[int, Meta(ge=0, le=10**13)]  # minor units, never negative on the wire
+SignedAmount = Annotated[int, Meta(ge=-(10**13), le=10**13)]
+Qty = Annotated[int, Meta(ge=1, le=999)]
+Basis = Annotated[int, Meta(ge=0, le=10_000)]  # basis points: 1000 = 10%
+ShortText = Annotated[str, Meta(max_length=200)]
+Note = Annotated[str, Meta(max_length=500)]
+
+OrderType = Literal["dine_in", "takeaway"]
+OrderStatus = Literal["placed", "in_kitchen", "ready", "completed", "voided", "cancelled"]
+PaymentMethod = Literal["cash", "card", "qris", "ewallet", "other"]
+DeviceRole = Literal["kiosk", "cashier", "kds"]
+StaffRole = Literal["cashier", "kitchen", "manager"]
+TicketStatus = Literal["pending", "ready"]
+
+
+# ---------------------------------------------------------------- catalog
+
+
+class TaxConfig(Struct, kw_only=True):
+    """How an outlet charges service and tax; see shared/pricing.py for the arithmetic."""
+
+    service_rate_bp: Basis = 500
+    tax_rate_bp: Basis = 1000
+    tax_name: ShortText = "PB1"
+    prices_include_tax: bool = False
+    # Final total is rounded half-up to this many minor units (IDR cash: 100); 1 = exact.
+    rounding_unit: Annotated[int, Meta(ge=1, le=100_000)] = 1
+
+
+class ModifierOption(Struct, kw_only=True):
+    id: Id
+    name: ShortText
+    price_delta: SignedAmount = 0
+    available: bool = True
+    names: dict[str, str] = {}  # translations by language code, e.g. {"id": "Pedas"}
+
+
+class ModifierGroup(Struct, kw_only=True):
+    id: Id
+    name: ShortText
+    min_choices: Annotated[int, Meta(ge=0, le=50)] = 0
+    max_choices: Annotated[int, Meta(ge=1, le=50)] = 1
+    options: list[ModifierOption] = []
+    names: dict[str, str] = {}
+
+
+class Category(Struct, kw_only=True):
+    id: Id
+    name: ShortText
+    station: ShortText = "kitchen"  # kitchen station its items are cooked at
+    sort: int = 0
+    color: ShortText = ""
+    names: dict[str, str] = {}
+
+
+class Product(Struct, kw_only=True):
+    id: Id
+    category_id: Id
+    name: ShortText
+    price: Amount
+    description: Note = ""
+    image_url: ShortText = ""
+    color: ShortText = ""
+    available: bool = True
+    modifier_group_ids: list[Id] = []
+    sort: int = 0
+    names: dict[str, str] = {}
+
+
+class Catalog(Struct, kw_only=True):
+    """The menu of one outlet, prices and availability already resolved for it."""
+
+    version: int = 0
+    currency: ShortText = "IDR"
+    tax: TaxConfig = field(default_factory=TaxConfig)
+    categories: list[Category] = []
+    products: list[Product] = []
+    modifier_groups: list[ModifierGroup] = []
+
+
+# ---------------------------------------------------------------- orders
+
+
+class OrderLineCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    product_id: Id
+    qty: Qty = 1
+    modifiers: list[Id] = []  # option ids
+    note: Note = ""
+
+
+class OrderCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    type: OrderType
+    lines: Annotated[list[OrderLineCreate], Meta(min_length=1, max_length=100)]
+    note: Note = ""
+    customer_name: ShortText = ""
+    table: ShortText = ""
+    discount: Amount = 0  # order-level discount in minor units (staff only)
+    discount_reason: ShortText = ""
+
+
+class LineModifier(Struct, kw_only=True):
+    option_id: Id
+    group_id: Id
+    name: ShortText
+    price_delta: SignedAmount = 0
+
+
+class OrderLine(Struct, kw_only=True):
+    id: Id
+    product_id: Id
+    name: ShortText
+    qty: Qty
+    unit_price: Amount  # product price plus modifier deltas
+    line_total: Amount
+    modifiers: list[LineModifier] = []
+    note: Note = ""
+    station: ShortText = "kitchen"
+
+
+class Payment(Struct, kw_only=True):
+    id: Id
+    order_id: Id
+    method: PaymentMethod
+    amount: Amount  # what this payment covers of the order
+    tendered: Amount = 0  # cash handed over (cash only)
+    change: Amount = 0
+    reference: ShortText = ""
+    created_at: datetime
+    shift_id: Id | None = None
+    staff_id: Id | None = None
+
+
+class Order(Struct, kw_only=True):
+    id: Id
+    outlet_id: Id
+    number: int  # daily queue number within the outlet's business day
+    business_day: str  # YYYY-MM-DD in outlet local time
+    type: OrderType
+    status: OrderStatus
+    currency: ShortText
+    lines: list[OrderLine]
+    subtotal: Amount
+    discount: Amount
+    service_charge: Amount
+    tax: Amount
+    rounding: SignedAmount
+    total: Amount
+    paid: Amount = 0
+    payments: list[Payment] = []
+    note: Note = ""
+    customer_name: ShortText = ""
+    table: ShortText = ""
+    void_reason: ShortText = ""
+    created_at: datetime
+    updated_at: datetime
+    source: ShortText = ""  # device name that placed it
+
+
+class PaymentCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    method: PaymentMethod
+    amount: Amount
+    tendered: Amount = 0
+    reference: ShortText = ""
+
+
+class OrderVoid(Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+# ---------------------------------------------------------------- kitchen
+
+
+class TicketLine(Struct, kw_only=True):
+    name: ShortText
+    qty: int
+    modifiers: list[str] = []
+    note: Note = ""
+
+
+class KitchenTicket(Struct, kw_only=True):
+    id: Id
+    order_id: Id
+    order_number: int
+    order_type: OrderType
+    station: ShortText
+    status: TicketStatus
+    lines: list[TicketLine]
+    note: Note = ""
+    created_at: datetime
+    bumped_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- shifts
+
+
+class ShiftOpen(Struct, kw_only=True, forbid_unknown_fields=True):
+    opening_float: Amount
+
+
+class CashMovementCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    direction: Literal["in", "out"]
+    amount: Annotated[int, Meta(ge=1, le=10**13)]
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class ShiftClose(Struct, kw_only=True, forbid_unknown_fields=True):
+    counted_cash: Amount
+
+
+class CashMovement(Struct, kw_only=True):
+    id: Id
+    shift_id: Id
+    direction: Literal["in", "out"]
+    amount: Amount
+    reason: ShortText
+    created_at: datetime
+    staff_id: Id | None = None
+
+
+class Shift(Struct, kw_only=True):
+    id: Id
+    outlet_id: Id
+    opened_by: Id
+    opened_at: datetime
+    opening_float: Amount
+    closed_by: Id | None = None
+    closed_at: datetime | None = None
+    counted_cash: Amount | None = None
+    expected_cash: Amount | None = None
+    difference: SignedAmount | None = None  # counted - expected
+
+
+# ---------------------------------------------------------------- sync events
+# One tagged union: the "kind" field names the event. Each carries a full snapshot of the
+# record it concerns, so applying it is an upsert by id (idempotent, order-independent
+# within a record when the higher sequence wins).
+
+
+class OrderEvent(Struct, tag="order", tag_field="kind", kw_only=True):
+    order: Order
+
+
+class PaymentEvent(Struct, tag="payment", tag_field="kind", kw_only=True):
+    payment: Payment
+
+
+class KitchenEvent(Struct, tag="kitchen", tag_field="kind", kw_only=True):
+    ticket_id: Id
+    order_id: Id
+    station: ShortText
+    action: Literal["created", "bumped", "recalled", "undone"]
+    at: datetime
+
+
+class ShiftEvent(Struct, tag="shift", tag_field="kind", kw_only=True):
+    shift: Shift
+
+
+class CashMovementEvent(Struct, tag="cash_movement", tag_field="kind", kw_only=True):
+    movement: CashMovement
+
+
+class AvailabilityEvent(Struct, tag="availability", tag_field="kind", kw_only=True):
+    """An outlet-local sold-out decision, reported so head office sees it."""
+
+    product_id: Id
+    available: bool
+    at: datetime
+
+
+EventBody = OrderEvent | PaymentEvent | KitchenEvent | ShiftEvent | CashMovementEvent | AvailabilityEvent
+
+
+class JournalEntry(Struct, kw_only=True):
+    """One outbox event as it travels edge -> hub.
+
+    ``seq`` is gap-free per (outlet, epoch); ``hash`` = sha256(prev_hash + seq + body bytes),
+    chaining each entry to the one before it so the hub can prove the journal is complete.
+    """
+
+    outlet_id: Id
+    epoch: Id  # changes when an edge database is re-created or restored
+    seq: Annotated[int, Meta(ge=1)]
+    event_id: Id
+    occurred_at: datetime  # edge clock; the hub records its own receive time
+    body: bytes  # msgpack-encoded EventBody, hashed exactly as sent
+    prev_hash: str
+    hash: str
+
+
+# Decoders and encoders built once (msgspec guidance).
+json_encoder = msgspec.json.Encoder()
+event_encoder = msgspec.msgpack.Encoder()
+event_decoder = msgspec.msgpack.Decoder(EventBody)
+order_create_decoder = msgspec.json.Decoder(OrderCreate)
+catalog_json_decoder = msgspec.json.Decoder(Catalog)
