@@ -15,7 +15,7 @@ from shared.ids import new_id
 from shared.schemas import EventBody, JournalEntry, event_encoder
 
 __all__ = ["genesis_hash", "chain_hash", "init_journal", "append", "head", "pending", "mark_acked",
-           "prune", "backlog"]
+           "prune", "backlog", "start_new_epoch"]
 
 
 def genesis_hash(epoch: str) -> str:
@@ -55,9 +55,9 @@ def append(conn: sqlite3.Connection, body: EventBody, now: datetime | None = Non
     payload = event_encoder.encode(body)
     digest = chain_hash(current["hash"], seq, payload)
     conn.execute(
-        "INSERT INTO outbox (seq, event_id, kind, occurred_at, body, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (seq, new_id(), type(body).__struct_config__.tag, now.isoformat(), payload,
+        "INSERT INTO outbox (seq, epoch, event_id, kind, occurred_at, body, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (seq, current["epoch"], new_id(), type(body).__struct_config__.tag, now.isoformat(), payload,
          current["hash"], digest),
     )
     conn.execute("UPDATE journal_head SET seq = ?, hash = ? WHERE id = 1", (seq, digest))
@@ -66,9 +66,8 @@ def append(conn: sqlite3.Connection, body: EventBody, now: datetime | None = Non
 
 def pending(conn: sqlite3.Connection, outlet_id: str, limit: int, max_bytes: int) -> list[JournalEntry]:
     """The oldest unacknowledged events, capped by count and total body bytes (at least one)."""
-    epoch = head(conn)["epoch"]
     rows = conn.execute(
-        "SELECT seq, event_id, occurred_at, body, prev_hash, hash FROM outbox"
+        "SELECT seq, epoch, event_id, occurred_at, body, prev_hash, hash FROM outbox"
         " WHERE seq > (SELECT acked_seq FROM journal_head WHERE id = 1) ORDER BY seq LIMIT ?",
         (limit,),
     ).fetchall()
@@ -79,7 +78,7 @@ def pending(conn: sqlite3.Connection, outlet_id: str, limit: int, max_bytes: int
         if entries and size > max_bytes:
             break
         entries.append(JournalEntry(
-            outlet_id=outlet_id, epoch=epoch, seq=row["seq"], event_id=row["event_id"],
+            outlet_id=outlet_id, epoch=row["epoch"], seq=row["seq"], event_id=row["event_id"],
             occurred_at=datetime.fromisoformat(row["occurred_at"]), body=row["body"],
             prev_hash=row["prev_hash"], hash=row["hash"],
         ))
@@ -118,3 +117,17 @@ def prune(conn: sqlite3.Connection, older_than: datetime) -> int:
 def backlog(conn: sqlite3.Connection) -> int:
     current = head(conn)
     return current["seq"] - current["acked_seq"]
+
+
+def start_new_epoch(conn: sqlite3.Connection) -> str:
+    """Begin a new epoch (after a restore from backup or a reinstall).
+
+    Numbering continues, but the chain restarts from the new epoch's genesis hash, so the hub
+    sees a new journal stream instead of the same numbers with different content. Events of
+    the old epoch still waiting in the outbox are pushed as they are (under their epoch).
+    """
+    epoch = new_id()
+    current = head(conn)
+    conn.execute("UPDATE journal_head SET epoch = ?, epoch_base_seq = ?, hash = ? WHERE id = 1",
+                 (epoch, current["seq"] + 1, genesis_hash(epoch)))
+    return epoch

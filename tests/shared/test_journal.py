@@ -79,3 +79,17 @@ async def test_ack_never_moves_back_and_prune_keeps_anchor(db):
     assert remaining[0]["seq"] == 13 and remaining[0]["prev_hash"] == head["pruned_hash"]
     seq = await db.write(lambda c: outbox.append(c, _event(99)))
     assert seq == 21  # numbers are never reused after pruning
+
+
+async def test_new_epoch_continues_numbering_with_a_fresh_chain(db):
+    for n in range(3):
+        await db.write(lambda c, n=n: outbox.append(c, _event(n)))
+    old_epoch = db.read_now(outbox.head)["epoch"]
+    new_epoch = await db.write(outbox.start_new_epoch)
+    await db.write(lambda c: outbox.append(c, _event(7)))
+    entries = db.read_now(lambda c: outbox.pending(c, "o", 100, 10**9))
+    assert [(e.seq, e.epoch) for e in entries] == [(1, old_epoch), (2, old_epoch), (3, old_epoch),
+                                                   (4, new_epoch)]
+    verify_chain(entries[:3], outbox.genesis_hash(old_epoch))
+    verify_chain(entries[3:], outbox.genesis_hash(new_epoch))
+    assert db.read_now(outbox.head)["epoch_base_seq"] == 4
