@@ -244,6 +244,76 @@ class Shift(Struct, kw_only=True):
     counted_cash: Amount | None = None
     expected_cash: Amount | None = None
     difference: SignedAmount | None = None  # counted - expected
+    device_id: Id | None = None  # the cashier device (till) whose drawer this shift counts
+
+
+class ShiftReport(Struct, kw_only=True):
+    """X report (shift still open, figures so far) or Z report (frozen at close).
+
+    expected_cash = opening_float + cash_sales - cash_refunds + cash_in - cash_out, where
+    cash_sales are the amounts cash payments covered (not what was tendered) and
+    cash_refunds the cash paid for orders later voided.
+    """
+
+    kind: Literal["X", "Z"]
+    shift: Shift
+    generated_at: datetime
+    sales_by_method: dict[str, int] = {}
+    gross_sales: int = 0
+    order_count: int = 0
+    void_count: int = 0
+    void_amount: int = 0
+    cash_sales: int = 0
+    cash_refunds: int = 0
+    cash_in: int = 0
+    cash_out: int = 0
+    movements: list[CashMovement] = []
+    expected_cash: int = 0
+    counted_cash: int | None = None
+    difference: int | None = None
+
+
+# ---------------------------------------------------------------- printing
+
+
+class PrinterCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    host: Annotated[str, Meta(min_length=1, max_length=253)]
+    port: Annotated[int, Meta(ge=1, le=65535)] = 9100
+    role: Literal["receipt", "kitchen"] = "receipt"
+    station: ShortText | None = None  # kitchen printers: one station, or None for all
+    enabled: bool = True
+
+
+class Printer(Struct, kw_only=True):
+    id: Id
+    name: ShortText
+    host: ShortText
+    port: int
+    role: Literal["receipt", "kitchen"]
+    station: ShortText | None = None
+    enabled: bool = True
+    status: Literal["unknown", "ok", "error"] = "unknown"
+    last_error: ShortText = ""
+    last_ok_at: datetime | None = None
+    queued_jobs: int = 0
+    failed_jobs: int = 0
+
+
+class PrintRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+    kind: Literal["receipt", "kitchen"] = "receipt"
+
+
+class PrintJob(Struct, kw_only=True):
+    id: Id
+    printer_id: Id
+    order_id: Id | None = None
+    kind: Literal["receipt", "kitchen"]
+    status: Literal["queued", "printed", "failed"]
+    attempts: int = 0
+    last_error: ShortText = ""
+    created_at: datetime
+    printed_at: datetime | None = None
 
 
 # ---------------------------------------------------------------- sync events

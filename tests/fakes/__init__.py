@@ -1,0 +1,1 @@
+"""Local fake devices that speak the real protocols (printers, payment terminals)."""
