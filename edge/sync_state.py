@@ -1,0 +1,220 @@
+"""The edge's sync state: its hub identity (config file), cursors and health (database).
+
+* ``sync.toml`` in the data folder (mode 0600) holds the hub URL, outlet identity and the
+  sync credential. It is written last by ``pos-edge provision``, atomically, so its presence
+  means "provisioned".
+* Table ``sync_state`` (migration 0007) holds what changes while running: pull cursor,
+  catalog version and checksum, last push/pull/error, hub reachability.
+* ``rotate_epoch`` starts a new journal epoch when the hub proves our database is older than
+  what it already holds (a restored backup): unacknowledged events are re-chained under the
+  new epoch, nothing is dropped, and no sequence number of the old epoch is reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import tomllib
+
+from edge import outbox
+from shared.ids import new_id
+
+__all__ = [
+    "CONFIG_NAME", "PENDING_NAME", "SyncConfig", "config_path", "read_config", "write_config",
+    "is_provisioned", "load_state", "save_identity", "record_push", "record_pull",
+    "record_failure", "status", "rotate_epoch", "ensure_journal",
+]
+
+CONFIG_NAME = "sync.toml"
+PENDING_NAME = "provision.pending"
+
+
+class SyncConfig(msgspec.Struct, kw_only=True, frozen=True):
+    hub_url: str
+    tenant_id: str
+    outlet_id: str
+    outlet_name: str = ""
+    timezone: str = "UTC"
+    credential_id: str
+    credential: str
+    provisioned_at: str = ""
+
+
+def config_path(data_dir: Path | str) -> Path:
+    return Path(data_dir) / CONFIG_NAME
+
+
+def is_provisioned(data_dir: Path | str) -> bool:
+    return config_path(data_dir).exists()
+
+
+def read_config(data_dir: Path | str) -> SyncConfig | None:
+    path = config_path(data_dir)
+    if not path.exists():
+        return None
+    with path.open("rb") as handle:
+        return msgspec.convert(tomllib.load(handle)["hub"], SyncConfig)
+
+
+def write_config(data_dir: Path | str, config: SyncConfig) -> Path:
+    """Write sync.toml atomically with owner-only permissions (it holds the credential)."""
+    path = config_path(data_dir)
+    lines = ["# Written by `pos-edge provision`. Holds this outlet's sync credential: keep it secret.",
+             "[hub]"]
+    for key, value in msgspec.structs.asdict(config).items():
+        lines.append(f"{key} = {json.dumps(value)}")  # JSON strings are valid TOML basic strings
+    _atomic_write(path, ("\n".join(lines) + "\n").encode(), mode=0o600)
+    return path
+
+
+def _atomic_write(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+# ---------------------------------------------------------------- database state
+
+
+def ensure_journal(conn: sqlite3.Connection) -> str:
+    """Initialise the outbox journal if this database has none yet; return the epoch."""
+    row = conn.execute("SELECT epoch FROM journal_head WHERE id = 1").fetchone()
+    if row is not None:
+        return row["epoch"]
+    epoch = outbox.init_journal(conn)
+    conn.execute("INSERT OR IGNORE INTO sync_epochs (epoch, started_at, reason) VALUES (?, ?, ?)",
+                 (epoch, _now(), "new database"))
+    return epoch
+
+
+def load_state(conn: sqlite3.Connection) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM sync_state WHERE id = 1").fetchone()
+
+
+def save_identity(conn: sqlite3.Connection, config: SyncConfig) -> None:
+    """Record the outlet identity at provisioning (re-provisioning keeps cursors)."""
+    conn.execute(
+        "INSERT INTO sync_state (id, hub_url, tenant_id, outlet_id, outlet_name, timezone,"
+        " credential_id, provisioned_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET hub_url = excluded.hub_url,"
+        " tenant_id = excluded.tenant_id, outlet_id = excluded.outlet_id,"
+        " outlet_name = excluded.outlet_name, timezone = excluded.timezone,"
+        " credential_id = excluded.credential_id, provisioned_at = excluded.provisioned_at,"
+        " refused = 0, last_error = NULL",
+        (config.hub_url, config.tenant_id, config.outlet_id, config.outlet_name,
+         config.timezone, config.credential_id, config.provisioned_at or _now()),
+    )
+
+
+def record_push(conn: sqlite3.Connection, hub_acked_seq: int, pushed: int) -> None:
+    now = _now()
+    conn.execute(
+        "UPDATE sync_state SET last_push_at = ?, last_attempt_at = ?, hub_reachable = 1,"
+        " refused = 0, last_error = NULL, consecutive_failures = 0, hub_acked_seq = ?,"
+        " pushed_total = pushed_total + ? WHERE id = 1",
+        (now, now, hub_acked_seq, pushed),
+    )
+
+
+def record_pull(conn: sqlite3.Connection, cursor: int | None = None) -> None:
+    now = _now()
+    conn.execute(
+        "UPDATE sync_state SET last_pull_at = ?, last_attempt_at = ?, hub_reachable = 1"
+        + (", pull_cursor = ?" if cursor is not None else "") + " WHERE id = 1",
+        (now, now, cursor) if cursor is not None else (now, now),
+    )
+
+
+def record_failure(conn: sqlite3.Connection, error: str, *, reachable: bool, refused: bool) -> None:
+    now = _now()
+    conn.execute(
+        "UPDATE sync_state SET last_error = ?, last_error_at = ?, last_attempt_at = ?,"
+        " hub_reachable = ?, refused = ?, consecutive_failures = consecutive_failures + 1"
+        " WHERE id = 1",
+        (error[:500], now, now, int(reachable), int(refused)),
+    )
+
+
+def status(conn: sqlite3.Connection) -> dict[str, Any]:
+    """What `GET /api/v1/sync/status` and `pos-edge status` show."""
+    head = conn.execute("SELECT * FROM journal_head WHERE id = 1").fetchone()
+    state = load_state(conn)
+    result: dict[str, Any] = {
+        "provisioned": state is not None,
+        "backlog": (head["seq"] - head["acked_seq"]) if head else 0,
+        "last_push_at": None, "last_pull_at": None, "last_error": None, "last_error_at": None,
+        "hub_reachable": False, "refused": False, "hub_url": None, "outlet_id": None,
+        "tenant_id": None, "epoch": head["epoch"] if head else None,
+        "journal_seq": head["seq"] if head else 0, "acked_seq": head["acked_seq"] if head else 0,
+        "pruned_seq": head["pruned_seq"] if head else 0,
+        "pull_cursor": 0, "catalog_version": 0, "catalog_checksum": "",
+        "catalog_verified_at": None, "consecutive_failures": 0,
+    }
+    if state is not None:
+        for key in ("last_push_at", "last_pull_at", "last_error", "last_error_at", "hub_url",
+                    "outlet_id", "tenant_id", "pull_cursor", "catalog_version",
+                    "catalog_checksum", "catalog_verified_at", "consecutive_failures"):
+            result[key] = state[key]
+        result["hub_reachable"] = bool(state["hub_reachable"])
+        result["refused"] = bool(state["refused"])
+    return result
+
+
+def rotate_epoch(conn: sqlite3.Connection, reason: str) -> str:
+    """Start a new epoch: keep every unacknowledged event, re-chained from seq 1.
+
+    Acknowledged rows are dropped (the hub holds them under the old epoch). Each kept event
+    keeps its event_id, kind, time and body bytes, so the hub applies it exactly as it would
+    have; only its position (seq, hash) is new.
+    """
+    head = outbox.head(conn)
+    keep = conn.execute(
+        "SELECT event_id, kind, occurred_at, body FROM outbox WHERE seq > ? ORDER BY seq",
+        (head["acked_seq"],),
+    ).fetchall()
+    epoch = new_id()
+    conn.execute("DELETE FROM outbox")
+    genesis = outbox.genesis_hash(epoch)
+    conn.execute(
+        "UPDATE journal_head SET epoch = ?, seq = 0, hash = ?, acked_seq = 0, pruned_seq = 0,"
+        " pruned_hash = '' WHERE id = 1", (epoch, genesis))
+    prev, seq = genesis, 0
+    for row in keep:
+        seq += 1
+        digest = outbox.chain_hash(prev, seq, row["body"])
+        conn.execute(
+            "INSERT INTO outbox (seq, event_id, kind, occurred_at, body, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seq, row["event_id"], row["kind"], row["occurred_at"], row["body"], prev, digest))
+        prev = digest
+    conn.execute("UPDATE journal_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
+    conn.execute("INSERT INTO sync_epochs (epoch, started_at, reason) VALUES (?, ?, ?)",
+                 (epoch, _now(), reason[:200]))
+    conn.execute("UPDATE sync_state SET epoch_changes = epoch_changes + 1, hub_acked_seq = 0"
+                 " WHERE id = 1")
+    return epoch
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

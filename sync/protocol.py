@@ -1,0 +1,205 @@
+"""The sync wire protocol: message types, framing, compression and version negotiation.
+
+Every sync body (request and successful response) is one *frame*:
+
+    b"FPS" | version (1 byte) | compression (1 byte: 0 = none, 1 = zlib) | msgpack payload
+
+The frame header says how to read the payload, so a proxy that strips or rewrites HTTP headers
+cannot make a body unreadable. Errors are not frames: they use the JSON error shape of every
+app (``{"error": {"code", "message", "details"}}``) so a human with curl can read them.
+
+Versions: ``WIRE_VERSION`` is what this code writes; the hub also accepts every version in
+``ACCEPTED_VERSIONS`` (the previous one at least). Evolution follows msgspec's rules: new
+fields get defaults, nothing is renamed or retyped, so a version-1 payload decodes into the
+version-2 Structs with the new fields at their defaults (tests/sync/fixtures holds saved v1
+payloads and a test decodes them).
+
+Version history:
+  1  PushRequest(outlet_id, epoch, entries); PushResponse(status, epoch, acked_seq, ...)
+  2  PushRequest gains ``backlog``, ``sent_at`` and ``edge_version``; PushResponse gains
+     ``hub_time`` and ``quarantined``; pull/enrollment unchanged.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+import msgspec
+from msgspec import Struct
+
+from shared.schemas import Catalog, JournalEntry
+
+__all__ = [
+    "WIRE_VERSION", "ACCEPTED_VERSIONS", "MEDIA_TYPE", "FrameError",
+    "PushRequest", "PushResponse", "PullChange", "PullResponse",
+    "EnrollRequest", "EnrollResponse",
+    "encode_frame", "decode_frame", "frame_version", "catalog_checksum",
+]
+
+WIRE_VERSION = 2
+ACCEPTED_VERSIONS = frozenset({1, 2})
+MEDIA_TYPE = "application/x-fnbpos-sync"
+_MAGIC = b"FPS"
+_NONE, _ZLIB = 0, 1
+_COMPRESS_ABOVE = 512  # tiny bodies are not worth the zlib header
+
+T = TypeVar("T")
+
+
+class FrameError(ValueError):
+    """A body that is not a readable sync frame (bad magic, version, compression or payload)."""
+
+
+# ---------------------------------------------------------------- push (edge -> hub)
+
+
+class PushRequest(Struct, kw_only=True):
+    outlet_id: str
+    epoch: str
+    entries: list[JournalEntry]
+    version: int = WIRE_VERSION
+    # v2 fields (defaults keep v1 payloads decodable)
+    backlog: int = 0  # events the edge still holds unacknowledged, including this batch
+    sent_at: datetime | None = None  # edge clock; informative only, never used for ordering
+    edge_version: str = ""
+
+
+PushStatus = Literal["ok", "resend"]
+
+
+class PushResponse(Struct, kw_only=True):
+    """``acked_seq`` is the highest seq of ``epoch`` the hub durably holds *contiguously*.
+
+    ``status == "resend"`` means the batch did not start where the hub's stream ends: resend
+    from ``resend_from``. Anything the edge held up to ``acked_seq`` may be marked acked.
+    """
+
+    status: PushStatus
+    epoch: str
+    acked_seq: int
+    version: int = WIRE_VERSION
+    resend_from: int | None = None
+    applied: int = 0  # events applied by this request
+    duplicates: int = 0  # events already held (same hash) and skipped
+    # v2 fields
+    quarantined: list[int] = []  # seqs held but not applied (see the hub's fleet view)
+    hub_time: datetime | None = None
+
+
+# ---------------------------------------------------------------- pull (hub -> edge)
+
+
+PullKind = Literal["catalog"]
+
+
+class PullChange(Struct, kw_only=True):
+    """One change in the outlet's feed; ``payload`` is a full snapshot of that kind."""
+
+    cursor: int
+    kind: PullKind
+    version: int
+    checksum: str  # sha256 of the canonical JSON of the snapshot (see hub/ingest catalog_checksum)
+    catalog: Catalog | None = None
+
+
+class PullResponse(Struct, kw_only=True):
+    cursor: int  # the cursor to send next time (the last change's cursor, or the one sent)
+    changes: list[PullChange] = []
+    more: bool = False  # another page is waiting
+    snapshot_required: bool = False  # the cursor is older than the hub keeps: resync
+    catalog_version: int = 0  # the outlet's current catalog version at the hub
+    catalog_checksum: str = ""  # its checksum, to verify the edge's copy
+    version: int = WIRE_VERSION
+    hub_time: datetime | None = None
+
+
+# ---------------------------------------------------------------- enrollment
+
+
+class EnrollRequest(Struct, kw_only=True, forbid_unknown_fields=False):
+    code: str
+    # A random key the box minted before redeeming and keeps until provisioning completes:
+    # if the reply is lost, redeeming the same code with the same key completes again.
+    device_key: str
+    hostname: str = ""
+    edge_version: str = ""
+    version: int = WIRE_VERSION
+
+
+class EnrollResponse(Struct, kw_only=True):
+    tenant_id: str
+    outlet_id: str
+    outlet_name: str
+    timezone: str
+    credential_id: str
+    credential: str  # the secret: shown once, stored by the edge in its 0600 config
+    hub_time: datetime
+    currency: str = "IDR"
+    version: int = WIRE_VERSION
+
+
+# ---------------------------------------------------------------- framing
+
+_encoder = msgspec.msgpack.Encoder()
+_decoders: dict[type, msgspec.msgpack.Decoder[Any]] = {}
+
+
+def _decoder(kind: type[T]) -> msgspec.msgpack.Decoder[T]:
+    found = _decoders.get(kind)
+    if found is None:
+        found = _decoders[kind] = msgspec.msgpack.Decoder(kind)
+    return found
+
+
+def encode_frame(message: Struct, version: int = WIRE_VERSION, compress: bool | None = None) -> bytes:
+    """Serialize ``message`` as a frame; compress bodies above a few hundred bytes."""
+    payload = _encoder.encode(message)
+    if compress is None:
+        compress = len(payload) > _COMPRESS_ABOVE
+    if compress:
+        return _MAGIC + bytes((version, _ZLIB)) + zlib.compress(payload, 6)
+    return _MAGIC + bytes((version, _NONE)) + payload
+
+
+def frame_version(frame: bytes) -> int:
+    if len(frame) < 5 or frame[:3] != _MAGIC:
+        raise FrameError("not a sync frame (bad magic)")
+    return frame[3]
+
+
+# Bound on decompressed size: a batch is capped well below this by the edge.
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+
+
+def decode_frame(frame: bytes, kind: type[T]) -> T:
+    """Read a frame into ``kind``; raise FrameError for anything malformed or unsupported."""
+    version = frame_version(frame)
+    if version not in ACCEPTED_VERSIONS:
+        raise FrameError(f"unsupported wire version {version}; accepted: {sorted(ACCEPTED_VERSIONS)}")
+    compression = frame[4]
+    payload = frame[5:]
+    if compression == _ZLIB:
+        try:
+            inflater = zlib.decompressobj()
+            payload = inflater.decompress(payload, MAX_PAYLOAD_BYTES)
+            if inflater.unconsumed_tail:
+                raise FrameError("payload too large")
+        except zlib.error as exc:
+            raise FrameError(f"corrupt compressed payload: {exc}") from exc
+    elif compression != _NONE:
+        raise FrameError(f"unknown compression {compression}")
+    try:
+        return _decoder(kind).decode(payload)
+    except msgspec.ValidationError as exc:
+        raise FrameError(f"invalid {kind.__name__}: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise FrameError(f"undecodable {kind.__name__}: {exc}") from exc
+
+
+def catalog_checksum(catalog: Catalog) -> str:
+    """sha256 of the catalog's canonical JSON (sorted keys): what hub and edge compare."""
+    import hashlib
+
+    return hashlib.sha256(msgspec.json.encode(catalog, order="sorted")).hexdigest()
