@@ -1,0 +1,225 @@
+// Open orders: the list (live), one order's detail, and what a cashier does with it:
+// take payment (cash with change, card with the terminal reference, split across methods),
+// hand over, reprint the receipt, void with a manager PIN and a reason.
+import { newKey } from "../common/api.js";
+
+export function ordersView(ctx) {
+  const { t, esc } = ctx;
+  let el = null, orders = [], selectedId = null, selected = null, error = "", lastChange = null;
+  let pay = { method: "cash", amount: "", tendered: "", reference: "", key: null };
+  let shiftOpen = null;
+
+  async function refresh() {
+    try {
+      const res = await ctx.api.get("/api/v1/orders?status=open&limit=200");
+      orders = res.items;
+      if (selectedId) selected = orders.find((o) => o.id === selectedId) ?? selected;
+      error = "";
+    } catch (err) { error = ctx.describe(err); }
+    draw();
+  }
+
+  async function loadShift() {
+    try { shiftOpen = Boolean((await ctx.api.get("/api/v1/shifts/current", { retries: 0 }))?.id); }
+    catch (err) { shiftOpen = err.status === 404 ? false : shiftOpen; }
+  }
+
+  async function select(id) {
+    selectedId = id;
+    lastChange = null;
+    try { selected = await ctx.api.get(`/api/v1/orders/${encodeURIComponent(id)}`); }
+    catch (err) { error = ctx.describe(err); }
+    resetPay();
+    draw();
+  }
+
+  function due(o) { return Math.max(0, o.total - (o.paid ?? 0)); }
+  function resetPay() {
+    pay = { method: "cash", amount: selected ? String(due(selected)) : "", tendered: "", reference: "", key: newKey() };
+  }
+
+  let timer = null;
+  function onLiveEvent(ev) {
+    if (ev.topic !== "orders" || !el) return;
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 150); // coalesce bursts of status changes
+  }
+
+  function listItem(o) {
+    const paid = (o.paid ?? 0) >= o.total;
+    return `<button data-action="select" data-id="${esc(o.id)}" aria-current="${o.id === selectedId}" data-testid="open-order">
+        <span class="num">#${o.number}</span>
+        <span>${t(`type.short.${o.type}`)} · <span class="badge ${o.status === "ready" ? "ready" : ""}">${t(`status.${o.status}`)}</span></span>
+        <span class="money">${ctx.money(o.total)}</span>
+        <span class="muted">${esc(o.source || "")} ${new Date(o.created_at).toLocaleTimeString(ctx.i18n.lang(), { hour: "2-digit", minute: "2-digit" })}</span>
+        <span class="badge ${paid ? "paid" : "unpaid"}">${paid ? t("order.paid") : t("order.unpaid")}</span>
+      </button>`;
+  }
+
+  function totals(o) {
+    const rows = [["total.subtotal", o.subtotal]];
+    if (o.discount) rows.push(["total.discount", -o.discount]);
+    if (o.service_charge) rows.push(["total.service", o.service_charge]);
+    if (o.tax) rows.push(["total.tax", o.tax]);
+    if (o.rounding) rows.push(["total.rounding", o.rounding]);
+    return `<div class="totals">${rows.map(([k, v]) => `<span>${t(k)}</span><span class="money">${ctx.money(v)}</span>`).join("")}
+      <span class="grand">${t("total.total")}</span><span class="grand money" data-testid="order-total">${ctx.money(o.total)}</span>
+      <span>${t("total.paid")}</span><span class="money">${ctx.money(o.paid ?? 0)}</span>
+      <span class="grand">${t("total.due")}</span><span class="grand money" data-testid="order-due">${ctx.money(due(o))}</span></div>`;
+  }
+
+  function payForm(o) {
+    if (shiftOpen === false) return `<p class="error" role="alert">${t("shift.needed")}</p>
+      <button class="primary" data-action="to-shift">${t("shift.open")}</button>`;
+    const amount = Number(pay.amount || 0), tendered = Number(pay.tendered || 0);
+    const change = pay.method === "cash" && tendered >= amount ? tendered - amount : 0;
+    const method = (m) => `<button type="button" data-action="method" data-method="${m}" aria-pressed="${pay.method === m}">${t(`pay.${m}`)}</button>`;
+    const quick = [...new Set([amount, roundUp(amount, 10000), roundUp(amount, 50000), roundUp(amount, 100000)])]
+      .filter((v) => v > 0).map((v) => `<button type="button" data-action="tender" data-value="${v}">${v === amount ? t("pay.exact") : ctx.money(v)}</button>`).join("");
+    return `<form class="pay-form card" data-testid="pay-form">
+      <h3>${t("pay.title")}</h3>
+      <div class="methods" role="group" aria-label="${t("pay.method")}">${method("cash")}${method("card")}${method("qris")}</div>
+      <label>${t("pay.amount")} (${t("pay.remaining")}: ${ctx.money(due(o))})
+        <input name="amount" inputmode="numeric" value="${esc(pay.amount)}" data-testid="pay-amount"></label>
+      ${pay.method === "cash" ? `
+        <label>${t("pay.tendered")}<input name="tendered" inputmode="numeric" value="${esc(pay.tendered)}" data-testid="pay-tendered"></label>
+        <div class="quick">${quick}</div>
+        <p>${t("pay.change")}: <span class="change money" data-testid="pay-change">${ctx.money(change)}</span></p>` : `
+        <label>${t("pay.reference")}<input name="reference" autocomplete="off" value="${esc(pay.reference)}" data-testid="pay-reference" required></label>`}
+      <button class="primary big" type="submit" data-testid="pay-submit">${t("pay.submit")}</button>
+    </form>`;
+  }
+
+  function detail() {
+    const o = selected;
+    if (!o) return `<p class="muted">${orders.length ? "" : t("orders.none")}</p>`;
+    const lines = o.lines.map((l) => `<li><span>${l.qty} × ${esc(l.name)}</span><span class="money">${ctx.money(l.line_total)}</span>
+        ${l.modifiers?.length ? `<span class="mods muted">${l.modifiers.map((m) => esc(m.name)).join(", ")}</span>` : ""}
+        ${l.note ? `<span class="mods"><em>${esc(l.note)}</em></span>` : ""}</li>`).join("");
+    const open = !["completed", "voided", "cancelled"].includes(o.status);
+    return `<h2 data-testid="order-title">${t("order.number", { n: o.number })} <span class="badge">${t(`status.${o.status}`)}</span>
+        <span class="badge">${t(`type.short.${o.type}`)}</span></h2>
+      ${lastChange !== null ? `<p class="card" role="status" data-testid="pay-result" style="font-size:1.4rem;font-weight:800">${t("pay.done", { change: ctx.money(lastChange) })}</p>` : ""}
+      <ul class="lines">${lines}</ul>${totals(o)}
+      ${o.payments?.length ? `<ul class="lines" aria-label="${t("pay.title")}">${o.payments.map((p) =>
+        `<li><span>${t(`pay.${p.method}`)}${p.reference ? ` · ${esc(p.reference)}` : ""}${p.change ? ` · ${t("pay.change")} ${ctx.money(p.change)}` : ""}</span><span class="money">${ctx.money(p.amount)}</span></li>`).join("")}</ul>` : ""}
+      <div class="actions">
+        ${open && due(o) === 0 ? `<button class="primary" data-action="complete">${t("order.complete")}</button>` : ""}
+        <button data-action="reprint" data-testid="reprint">${t("order.reprint")}</button>
+        ${open ? `<button data-action="void" data-testid="void">${t("order.void")}</button>` : ""}
+      </div>
+      ${open && due(o) > 0 ? payForm(o) : ""}`;
+  }
+
+  function draw() {
+    if (!el) return;
+    const focused = document.activeElement?.name;
+    el.innerHTML = `<div class="split">
+        <section class="list" aria-label="${t("orders.open")}" data-testid="order-list">
+          <button data-action="refresh" style="display:block">${t("orders.refresh")}</button>
+          ${orders.map(listItem).join("") || `<p class="muted">${t("orders.none")}</p>`}
+        </section>
+        <section class="pane" aria-live="polite">${error ? `<p class="error" role="alert">${esc(error)}</p>` : ""}${detail()}</section>
+      </div>`;
+    if (focused) el.querySelector(`input[name="${focused}"]`)?.focus();
+  }
+
+  function roundUp(v, unit) { return Math.ceil(v / unit) * unit; }
+
+  async function submitPayment() {
+    const o = selected;
+    const body = { method: pay.method, amount: Number(pay.amount) };
+    if (pay.method === "cash") body.tendered = Number(pay.tendered || pay.amount);
+    else body.reference = pay.reference.trim();
+    try {
+      // One key per payment attempt: a retried request after a timeout cannot charge twice.
+      selected = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(o.id)}/payments`, body, { idempotencyKey: pay.key });
+      const made = selected.payments?.[selected.payments.length - 1];
+      lastChange = made?.change ?? 0;
+      error = "";
+      resetPay();
+      refresh();
+    } catch (err) {
+      error = ctx.describe(err);
+      draw();
+    }
+  }
+
+  function voidDialog() {
+    const d = ctx.dialog;
+    d.innerHTML = `<form class="dlg" data-testid="void-dialog">
+        <h2>${t("void.title")} #${selected.number}</h2>
+        <label>${t("void.reason")}<input name="reason" required maxlength="200"></label>
+        <label>${t("void.manager_pin")}<input name="pin" type="password" inputmode="numeric" required autocomplete="off"></label>
+        <p class="error" role="alert"></p>
+        <div class="row"><button type="button" value="cancel" data-close>${t("sheet.cancel")}</button>
+        <button class="primary" type="submit">${t("void.submit")}</button></div></form>`;
+    d.showModal();
+    const form = d.querySelector("form");
+    d.querySelector("[data-close]").onclick = () => d.close();
+    form.onsubmit = async (ev) => {
+      ev.preventDefault();
+      const out = form.querySelector(".error");
+      try {
+        // The manager's PIN authorises this one void; the cashier stays logged in.
+        const manager = await ctx.pinLogin(form.pin.value.trim());
+        if (manager.staff?.role !== "manager") { out.textContent = t("error.forbidden"); return; }
+        selected = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(selected.id)}/void`,
+          { reason: form.reason.value.trim() }, { token: manager.access_token });
+        d.close();
+        ctx.toast(t("void.done"));
+        selectedId = null; selected = null;
+        refresh();
+      } catch (err) { out.textContent = ctx.describe(err); }
+    };
+  }
+
+  async function onClick(ev) {
+    const btn = ev.target.closest("button[data-action]");
+    if (!btn) return;
+    const a = btn.dataset.action;
+    try {
+      if (a === "select") await select(btn.dataset.id);
+      else if (a === "refresh") await refresh();
+      else if (a === "method") { pay.method = btn.dataset.method; draw(); }
+      else if (a === "tender") { pay.tendered = btn.dataset.value; draw(); }
+      else if (a === "to-shift") ctx.go("shift");
+      else if (a === "void") voidDialog();
+      else if (a === "reprint") {
+        await ctx.api.post(`/api/v1/orders/${encodeURIComponent(selected.id)}/print`, { kind: "receipt" });
+        ctx.toast(t("print.sent"));
+      } else if (a === "complete") {
+        selected = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(selected.id)}/complete`, undefined);
+        await refresh();
+      }
+    } catch (err) { error = ctx.describe(err); draw(); }
+  }
+
+  function onInput(ev) {
+    const { name, value } = ev.target;
+    if (!(name in pay)) return;
+    pay[name] = name === "reference" ? value : value.replace(/\D/g, "");
+    if (name !== "reference") {
+      // Update the change live without re-rendering the input being typed in.
+      const amount = Number(pay.amount || 0), tendered = Number(pay.tendered || 0);
+      const out = el.querySelector("[data-testid=pay-change]");
+      if (out) out.textContent = ctx.money(tendered >= amount ? tendered - amount : 0);
+    }
+  }
+
+  return {
+    async mount(target) {
+      el = target;
+      el.addEventListener("click", onClick);
+      el.addEventListener("input", onInput);
+      el.addEventListener("submit", (ev) => { ev.preventDefault(); submitPayment(); });
+      draw();
+      await loadShift();
+      await refresh();
+    },
+    refresh,
+    onLiveEvent,
+    /** Select an order from elsewhere (after a counter order is placed). */
+    async show(id) { ctx.go("orders"); await select(id); },
+  };
+}

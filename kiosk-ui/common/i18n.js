@@ -1,0 +1,151 @@
+// Indonesian and English for every screen. t("key", {n: 2}) fills {n}; a missing key
+// falls back to English, then to the key itself. Catalog names come from item.names[lang].
+
+const STRINGS = {
+  en: {
+    "lang.switch": "Bahasa Indonesia", "lang.code": "EN",
+    "attract.title": "Order here", "attract.tap": "Touch to start",
+    "menu.title": "Menu", "menu.categories": "Categories", "menu.soldout": "Sold out",
+    "menu.loading": "Loading menu…", "menu.empty": "No products in this category",
+    "sheet.add": "Add to order", "sheet.update": "Update item", "sheet.cancel": "Cancel",
+    "sheet.required": "Required", "sheet.optional": "Optional",
+    "sheet.choose_exactly": "Choose {n}", "sheet.choose_range": "Choose {min} to {max}",
+    "sheet.choose_up_to": "Choose up to {max}", "sheet.choose_at_least": "Choose at least {min}",
+    "sheet.qty": "Quantity", "sheet.note": "Note for the kitchen", "sheet.missing": "Please choose: {groups}",
+    "qty.less": "One less", "qty.more": "One more",
+    "cart.title": "Your order", "cart.empty": "Your order is empty", "cart.edit": "Edit",
+    "cart.remove": "Remove", "cart.view": "View order", "cart.items": "{n} items",
+    "cart.checkout": "Checkout", "cart.continue": "Add more",
+    "total.subtotal": "Subtotal", "total.discount": "Discount", "total.service": "Service",
+    "total.tax": "Tax", "total.rounding": "Rounding", "total.total": "Total",
+    "total.paid": "Paid", "total.due": "Due",
+    "type.title": "Eat in or take away?", "type.dine_in": "Eat in", "type.takeaway": "Take away",
+    "submit.sending": "Sending your order…", "submit.retrying": "Still sending – your order is safe, please wait…",
+    "number.title": "Your order number", "number.pay": "Please pay {total} at the cashier",
+    "number.watch": "Watch the screen for your number", "number.done": "Done",
+    "idle.title": "Are you still there?", "idle.stay": "Yes, continue", "idle.reset": "Start over",
+    "back": "Back", "close": "Close", "start_over": "Start over",
+    "pair.title": "Pair this screen", "pair.help": "Open the pairing link printed by `pos-edge pair`, or paste the device token here.",
+    "pair.token": "Device token", "pair.save": "Pair", "pair.wrong_role": "This token belongs to a {role} device; this screen needs {need}.",
+    "pair.bad": "The edge did not accept this token.", "pair.unpair": "Unpair",
+    "login.title": "Staff login", "login.pin": "PIN", "login.submit": "Log in", "login.clear": "Clear",
+    "login.delete": "Delete last digit", "logout": "Log out",
+    "orders.open": "Open orders", "orders.new": "New order", "orders.none": "No open orders",
+    "orders.refresh": "Refresh",
+    "order.number": "Order #{n}", "order.pay": "Take payment", "order.void": "Void", "order.reprint": "Reprint",
+    "order.complete": "Hand over", "order.paid": "Paid", "order.unpaid": "Unpaid",
+    "order.place": "Place order", "order.placed": "Order #{n} placed",
+    "status.placed": "Placed", "status.in_kitchen": "In kitchen", "status.ready": "Ready",
+    "status.completed": "Completed", "status.voided": "Voided", "status.cancelled": "Cancelled",
+    "pay.title": "Payment", "pay.method": "Method", "pay.cash": "Cash", "pay.card": "Card",
+    "pay.qris": "QRIS", "pay.amount": "Amount", "pay.tendered": "Cash received",
+    "pay.change": "Change", "pay.reference": "Terminal reference", "pay.submit": "Take payment",
+    "pay.exact": "Exact", "pay.remaining": "Still owed", "pay.done": "Paid in full. Change: {change}",
+    "void.title": "Void order", "void.reason": "Reason", "void.manager_pin": "Manager PIN",
+    "void.submit": "Void order", "void.done": "Order voided",
+    "print.sent": "Receipt sent to the printer",
+    "shift.title": "Shift", "shift.none": "No shift is open on this till",
+    "shift.open": "Open shift", "shift.float": "Opening float", "shift.close": "Close shift",
+    "shift.counted": "Counted cash", "shift.expected": "Expected cash", "shift.difference": "Difference",
+    "shift.opened_at": "Opened", "shift.closed": "Shift closed", "shift.report": "Shift report",
+    "shift.needed": "Open a shift before taking payments",
+    "shift.cash_in": "Cash in", "shift.cash_out": "Cash out", "shift.movement_reason": "Reason",
+    "kds.title": "Kitchen", "kds.bump": "Bump", "kds.recall": "Recall last", "kds.allday": "All day",
+    "kds.none": "No open tickets", "kds.sound_on": "Sound on", "kds.sound_off": "Enable sound",
+    "kds.station": "Station", "kds.recalled": "Recalled", "kds.note": "Note",
+    "board.preparing": "Preparing", "board.ready": "Ready – please collect",
+    "type.short.dine_in": "Eat in", "type.short.takeaway": "Take away",
+    "error.network": "The outlet server is not reachable. Please try again.",
+    "error.timeout": "The outlet server did not answer in time.",
+    "error.unauthorized": "Not logged in, or the session expired.",
+    "error.forbidden": "You are not allowed to do that.",
+    "error.idempotency_conflict": "This checkout was already sent with different items.",
+  },
+  id: {
+    "lang.switch": "English", "lang.code": "ID",
+    "attract.title": "Pesan di sini", "attract.tap": "Sentuh untuk mulai",
+    "menu.title": "Menu", "menu.categories": "Kategori", "menu.soldout": "Habis",
+    "menu.loading": "Memuat menu…", "menu.empty": "Tidak ada produk di kategori ini",
+    "sheet.add": "Tambah ke pesanan", "sheet.update": "Perbarui item", "sheet.cancel": "Batal",
+    "sheet.required": "Wajib", "sheet.optional": "Opsional",
+    "sheet.choose_exactly": "Pilih {n}", "sheet.choose_range": "Pilih {min} sampai {max}",
+    "sheet.choose_up_to": "Pilih maksimal {max}", "sheet.choose_at_least": "Pilih minimal {min}",
+    "sheet.qty": "Jumlah", "sheet.note": "Catatan untuk dapur", "sheet.missing": "Silakan pilih: {groups}",
+    "qty.less": "Kurangi satu", "qty.more": "Tambah satu",
+    "cart.title": "Pesanan Anda", "cart.empty": "Pesanan Anda masih kosong", "cart.edit": "Ubah",
+    "cart.remove": "Hapus", "cart.view": "Lihat pesanan", "cart.items": "{n} item",
+    "cart.checkout": "Bayar", "cart.continue": "Tambah lagi",
+    "total.subtotal": "Subtotal", "total.discount": "Diskon", "total.service": "Layanan",
+    "total.tax": "Pajak", "total.rounding": "Pembulatan", "total.total": "Total",
+    "total.paid": "Dibayar", "total.due": "Sisa",
+    "type.title": "Makan di sini atau bawa pulang?", "type.dine_in": "Makan di sini", "type.takeaway": "Bawa pulang",
+    "submit.sending": "Mengirim pesanan…", "submit.retrying": "Masih mengirim – pesanan Anda aman, mohon tunggu…",
+    "number.title": "Nomor pesanan Anda", "number.pay": "Silakan bayar {total} di kasir",
+    "number.watch": "Perhatikan layar untuk nomor Anda", "number.done": "Selesai",
+    "idle.title": "Masih di sana?", "idle.stay": "Ya, lanjutkan", "idle.reset": "Mulai ulang",
+    "back": "Kembali", "close": "Tutup", "start_over": "Mulai ulang",
+    "pair.title": "Pasangkan layar ini", "pair.help": "Buka tautan pemasangan dari `pos-edge pair`, atau tempel token perangkat di sini.",
+    "pair.token": "Token perangkat", "pair.save": "Pasangkan", "pair.wrong_role": "Token ini milik perangkat {role}; layar ini butuh {need}.",
+    "pair.bad": "Server outlet menolak token ini.", "pair.unpair": "Lepas",
+    "login.title": "Masuk staf", "login.pin": "PIN", "login.submit": "Masuk", "login.clear": "Hapus",
+    "login.delete": "Hapus angka terakhir", "logout": "Keluar",
+    "orders.open": "Pesanan terbuka", "orders.new": "Pesanan baru", "orders.none": "Tidak ada pesanan terbuka",
+    "orders.refresh": "Muat ulang",
+    "order.number": "Pesanan #{n}", "order.pay": "Terima pembayaran", "order.void": "Batalkan", "order.reprint": "Cetak ulang",
+    "order.complete": "Serahkan", "order.paid": "Lunas", "order.unpaid": "Belum bayar",
+    "order.place": "Buat pesanan", "order.placed": "Pesanan #{n} dibuat",
+    "status.placed": "Diterima", "status.in_kitchen": "Di dapur", "status.ready": "Siap",
+    "status.completed": "Selesai", "status.voided": "Dibatalkan", "status.cancelled": "Dibatalkan",
+    "pay.title": "Pembayaran", "pay.method": "Metode", "pay.cash": "Tunai", "pay.card": "Kartu",
+    "pay.qris": "QRIS", "pay.amount": "Jumlah", "pay.tendered": "Uang diterima",
+    "pay.change": "Kembalian", "pay.reference": "Referensi terminal", "pay.submit": "Terima pembayaran",
+    "pay.exact": "Uang pas", "pay.remaining": "Sisa tagihan", "pay.done": "Lunas. Kembalian: {change}",
+    "void.title": "Batalkan pesanan", "void.reason": "Alasan", "void.manager_pin": "PIN manajer",
+    "void.submit": "Batalkan pesanan", "void.done": "Pesanan dibatalkan",
+    "print.sent": "Struk dikirim ke printer",
+    "shift.title": "Shift", "shift.none": "Belum ada shift terbuka di kasir ini",
+    "shift.open": "Buka shift", "shift.float": "Modal awal", "shift.close": "Tutup shift",
+    "shift.counted": "Uang dihitung", "shift.expected": "Uang seharusnya", "shift.difference": "Selisih",
+    "shift.opened_at": "Dibuka", "shift.closed": "Shift ditutup", "shift.report": "Laporan shift",
+    "shift.needed": "Buka shift sebelum menerima pembayaran",
+    "shift.cash_in": "Kas masuk", "shift.cash_out": "Kas keluar", "shift.movement_reason": "Alasan",
+    "kds.title": "Dapur", "kds.bump": "Selesai", "kds.recall": "Panggil ulang", "kds.allday": "Total hari ini",
+    "kds.none": "Tidak ada tiket", "kds.sound_on": "Suara aktif", "kds.sound_off": "Aktifkan suara",
+    "kds.station": "Stasiun", "kds.recalled": "Dipanggil ulang", "kds.note": "Catatan",
+    "board.preparing": "Sedang disiapkan", "board.ready": "Siap – silakan ambil",
+    "type.short.dine_in": "Makan di sini", "type.short.takeaway": "Bawa pulang",
+    "error.network": "Server outlet tidak terjangkau. Silakan coba lagi.",
+    "error.timeout": "Server outlet tidak menjawab tepat waktu.",
+    "error.unauthorized": "Belum masuk, atau sesi sudah habis.",
+    "error.forbidden": "Anda tidak diizinkan melakukan itu.",
+    "error.idempotency_conflict": "Pesanan ini sudah dikirim dengan isi berbeda.",
+  },
+};
+
+export const LANGUAGES = ["id", "en"];
+
+/** A per-app language holder: lang() / setLang() / t(); remembered in localStorage. */
+export function makeI18n(app, fallbackLang = "id") {
+  const storeKey = `pos.lang.${app}`;
+  let current = localStorage.getItem(storeKey) || fallbackLang;
+  if (!STRINGS[current]) current = fallbackLang;
+  const listeners = new Set();
+  return {
+    lang: () => current,
+    setLang(l) {
+      if (!STRINGS[l]) return;
+      current = l;
+      localStorage.setItem(storeKey, l);
+      document.documentElement.lang = l;
+      listeners.forEach((fn) => fn(l));
+    },
+    toggle() { this.setLang(current === "id" ? "en" : "id"); },
+    onChange(fn) { listeners.add(fn); },
+    t(key, params = {}) {
+      const s = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+      return s.replace(/\{(\w+)\}/g, (_, k) => (params[k] ?? `{${k}}`));
+    },
+    /** The name of a catalog item in the current language. */
+    name(item) { return item?.names?.[current] || item?.name || ""; },
+  };
+}

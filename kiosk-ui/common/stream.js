@@ -1,0 +1,99 @@
+// The edge's live event stream (WS /api/v1/stream) with resume: every frame carries a
+// monotonically increasing id; we remember the last one we applied and reconnect with
+// ?after=<it>, so after a network blip or an edge restart nothing is missed. Frames with an
+// id we already applied are dropped, so nothing is applied twice either.
+//
+// Screens keep a snapshot (tickets, board, menu) fetched over HTTP in `prepare()` *before*
+// each connection: events carry full records, and every event after the cursor is then
+// applied on top of that snapshot, so the screen always ends at the edge's latest state.
+// The edge sends {"type":"heartbeat","latest_id":N} when idle; a link silent for longer
+// than WATCHDOG_MS is treated as dead and reopened.
+import { reachability } from "./status.js";
+
+const WATCHDOG_MS = 25000;
+const HEARTBEAT_S = 5;
+
+export class LiveStream {
+  /**
+   * opts: token, topics (array), station, after (cursor to start from), onEvent(event),
+   * prepare() – async, awaited before every connection (fetch the snapshot here),
+   * onOpen({reconnect}) – called on every (re)connect before any frame of that connection.
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.lastId = opts.after ?? 0;
+    this.attempt = 0;
+    this.ws = null;
+    this.closed = false;
+    this.opens = 0;
+  }
+
+  start() { this.connect(); return this; }
+
+  stop() {
+    this.closed = true;
+    this.ws?.close();
+  }
+
+  url() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const q = new URLSearchParams({ token: this.opts.token, topics: this.opts.topics.join(","),
+      after: String(this.lastId), heartbeat: String(HEARTBEAT_S) });
+    if (this.opts.station) q.set("station", this.opts.station);
+    return `${proto}://${location.host}/api/v1/stream?${q}`;
+  }
+
+  async connect() {
+    if (this.closed) return;
+    if (this.opts.prepare) {
+      try {
+        await this.opts.prepare();
+      } catch (err) {
+        reachability.report(false);
+        this.retryLater();
+        return;
+      }
+    }
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      this.attempt = 0;
+      reachability.report(true);
+      this.opts.onOpen?.({ reconnect: this.opens++ > 0 });
+    };
+    let watchdog = setTimeout(() => ws.close(), WATCHDOG_MS);
+    ws.onmessage = (msg) => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => ws.close(), WATCHDOG_MS);
+      let frame;
+      try { frame = JSON.parse(msg.data); } catch { return; }
+      const events = Array.isArray(frame) ? frame : [frame];
+      for (const ev of events) {
+        if (typeof ev?.id !== "number") {
+          // Heartbeat: the edge's cursor for us moved past events filtered out for this
+          // screen; resuming from it is safe and keeps the replay short.
+          if (ev?.type === "heartbeat" && ev.latest_id > this.lastId) this.lastId = ev.latest_id;
+          continue;
+        }
+        if (ev.id <= this.lastId) continue; // already applied before a reconnect
+        this.lastId = ev.id;
+        try { this.opts.onEvent(ev); } catch (err) { console.error("stream handler failed", err); }
+      }
+    };
+    ws.onclose = () => {
+      clearTimeout(watchdog);
+      if (this.ws !== ws || this.closed) return;
+      if (!opened) reachability.report(false);
+      this.retryLater();
+    };
+    ws.onerror = () => { /* onclose follows and schedules the reconnect */ };
+  }
+
+  // Back off 0.3 s, 0.6 s, … up to 3 s: quick after a blip, gentle while the edge is down.
+  retryLater() {
+    const delay = Math.min(300 * 2 ** this.attempt++, 3000);
+    setTimeout(() => this.connect(), delay);
+  }
+}

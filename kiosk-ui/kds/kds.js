@@ -1,0 +1,182 @@
+// Kitchen display for one station (?station=kitchen|bar, remembered). Tickets oldest first,
+// coloured by age, modifiers and notes prominent; bump, recall last, all-day counts; a sound
+// on new tickets. State = tickets snapshot (HTTP) + live events after our cursor, applied as
+// upserts by ticket id, so a reconnect or an edge restart converges to exactly the right set.
+import { client, describeError } from "../common/api.js";
+import { boot, esc } from "../common/boot.js";
+import { ensurePaired } from "../common/device.js";
+import { makeI18n } from "../common/i18n.js";
+import { LiveStream } from "../common/stream.js";
+
+const params = new URLSearchParams(location.search);
+const WARN_MIN = Number(params.get("warn") || 5);
+const LATE_MIN = Number(params.get("late") || 10);
+const STATION_KEY = "pos.kds.station";
+if (params.get("station")) localStorage.setItem(STATION_KEY, params.get("station"));
+const station = localStorage.getItem(STATION_KEY) || "kitchen";
+
+const i18n = makeI18n("kds", "id");
+const t = (k, p) => i18n.t(k, p);
+const root = document.getElementById("app");
+const tickets = new Map(); // id -> KitchenTicket (pending only)
+const recalled = new Set();
+let api, allDay = [], showAllDay = false, soundOn = false, message = "", audio = null;
+
+boot({ getLang: () => i18n.lang() });
+i18n.onChange(render);
+
+async function start() {
+  const { token } = await ensurePaired("kds", ["kds"], root, t);
+  api = client(() => token);
+  new LiveStream({
+    token, topics: ["kitchen"], station, after: 0,
+    prepare: loadSnapshot,
+    onEvent: onLiveEvent,
+  }).start();
+  setInterval(renderAges, 15000);
+}
+
+async function loadSnapshot() {
+  const res = await api.get(`/api/v1/kitchen/tickets?station=${encodeURIComponent(station)}&status=pending`, { retries: 0 });
+  tickets.clear();
+  for (const tk of res.items) tickets.set(tk.id, tk);
+  await loadAllDay();
+  render();
+}
+
+async function loadAllDay() {
+  try {
+    allDay = (await api.get(`/api/v1/kitchen/all-day?station=${encodeURIComponent(station)}`, { retries: 0 })).items;
+  } catch { /* keep the last counts */ }
+}
+
+let allDayTimer = null;
+function onLiveEvent(ev) {
+  if (ev.topic !== "kitchen" || !ev.data?.id) return;
+  const tk = ev.data;
+  if (tk.station && tk.station !== station) return;
+  const isNew = !tickets.has(tk.id);
+  if (tk.status === "pending") tickets.set(tk.id, tk); else tickets.delete(tk.id);
+  if (ev.type === "ticket.recalled" || ev.type === "ticket.undone") recalled.add(tk.id);
+  if (ev.type === "ticket.created" && isNew && tk.status === "pending" && freshlyCreated(tk)) beep();
+  scheduleRender();
+  clearTimeout(allDayTimer);
+  allDayTimer = setTimeout(async () => { await loadAllDay(); scheduleRender(); }, 300);
+}
+
+// Replayed history after a reconnect must not ring: only tickets from the last minute do.
+function freshlyCreated(tk) { return Date.now() - Date.parse(tk.created_at) < 60000; }
+
+let renderQueued = false;
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => { renderQueued = false; render(); });
+}
+
+function ageOf(tk) {
+  const minutes = (Date.now() - Date.parse(tk.created_at)) / 60000;
+  return { minutes, level: minutes >= LATE_MIN ? "late" : minutes >= WARN_MIN ? "warn" : "fresh" };
+}
+
+function fmtAge(minutes) {
+  const total = Math.max(0, Math.floor(minutes * 60));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
+}
+
+function ticketHtml(tk) {
+  const { minutes, level } = ageOf(tk);
+  const lines = tk.lines.map((l) => `<li><span class="qty">${l.qty}×</span>${esc(l.name)}
+      ${l.modifiers?.length ? `<span class="mods">${l.modifiers.map(esc).join(" · ")}</span>` : ""}
+      ${l.note ? `<span class="note">${t("kds.note")}: ${esc(l.note)}</span>` : ""}</li>`).join("");
+  return `<article class="ticket" data-age="${level}" data-id="${esc(tk.id)}" data-testid="ticket" aria-labelledby="tk-${esc(tk.id)}">
+      <div class="head"><span class="num" id="tk-${esc(tk.id)}">#${tk.order_number}</span>
+        <span class="kind">${t(`type.short.${tk.order_type}`)}</span>
+        <span class="age" data-created="${esc(tk.created_at)}">${fmtAge(minutes)}</span></div>
+      ${recalled.has(tk.id) ? `<div style="padding:.3rem .8rem"><span class="recalled">${t("kds.recalled")}</span></div>` : ""}
+      <ul>${lines}</ul>
+      ${tk.note ? `<p class="note" style="margin:.4rem .8rem">${t("kds.note")}: ${esc(tk.note)}</p>` : ""}
+      <button class="bump" data-action="bump" data-id="${esc(tk.id)}" data-testid="bump">${t("kds.bump")} #${tk.order_number}</button>
+    </article>`;
+}
+
+function render() {
+  const sorted = [...tickets.values()].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || (a.order_number - b.order_number));
+  document.title = `KDS ${station} (${sorted.length})`;
+  root.innerHTML = `<header>
+      <h1>${t("kds.title")} · <span data-testid="station">${esc(station)}</span></h1>
+      <span aria-live="polite" data-testid="ticket-count">${sorted.length}</span>
+      <span class="spacer"></span>
+      <edge-status lang="${i18n.lang()}"></edge-status>
+      <button data-action="sound" aria-pressed="${soundOn}">${soundOn ? t("kds.sound_on") : t("kds.sound_off")}</button>
+      <button data-action="allday" aria-pressed="${showAllDay}">${t("kds.allday")}</button>
+      <button data-action="recall" data-testid="recall">${t("kds.recall")}</button>
+      <button data-action="lang">${t("lang.switch")}</button>
+    </header>
+    ${message ? `<p class="error" role="alert" style="padding:0 1rem">${esc(message)}</p>` : ""}
+    <section class="board" aria-label="${t("kds.title")}">
+      ${sorted.map(ticketHtml).join("") || `<p class="empty">${t("kds.none")}</p>`}
+    </section>
+    ${showAllDay ? `<section class="allday" aria-label="${t("kds.allday")}" data-testid="allday"><ul>
+      ${allDay.map((r) => `<li><strong>${r.qty}</strong> ${esc(r.name)}</li>`).join("")}</ul></section>` : ""}`;
+}
+
+function renderAges() {
+  for (const el of root.querySelectorAll(".ticket")) {
+    const tk = tickets.get(el.dataset.id);
+    if (!tk) continue;
+    const { minutes, level } = ageOf(tk);
+    el.dataset.age = level;
+    el.querySelector(".age").textContent = fmtAge(minutes);
+  }
+}
+
+// A short two-tone chime made with WebAudio (no audio file to load). Browsers allow sound
+// only after a tap, hence the "Enable sound" button.
+function beep() {
+  if (!soundOn || !audio) return;
+  const now = audio.currentTime;
+  for (const [i, freq] of [880, 1320].entries()) {
+    const osc = audio.createOscillator(), gain = audio.createGain();
+    osc.frequency.value = freq;
+    gain.gain.setValueAtTime(0.0001, now + i * 0.18);
+    gain.gain.exponentialRampToValueAtTime(0.4, now + i * 0.18 + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.18 + 0.16);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(now + i * 0.18); osc.stop(now + i * 0.18 + 0.18);
+  }
+  document.body.dataset.lastBeep = String(Date.now()); // observable by tests
+}
+
+root.addEventListener("click", async (ev) => {
+  const btn = ev.target.closest("button[data-action]");
+  if (!btn || btn.disabled) return;
+  message = "";
+  try {
+    switch (btn.dataset.action) {
+      case "bump": {
+        btn.disabled = true;
+        const tk = await api.post(`/api/v1/kitchen/tickets/${encodeURIComponent(btn.dataset.id)}/bump`, undefined, { retries: 0 });
+        if (tk?.id && tk.status !== "pending") { tickets.delete(tk.id); recalled.delete(tk.id); }
+        break;
+      }
+      case "recall": {
+        const tk = await api.post(`/api/v1/kitchen/recall?station=${encodeURIComponent(station)}`, undefined, { retries: 0 });
+        if (tk?.id) { tickets.set(tk.id, tk); recalled.add(tk.id); }
+        break;
+      }
+      case "allday": showAllDay = !showAllDay; await loadAllDay(); break;
+      case "sound":
+        audio ??= new AudioContext();
+        await audio.resume();
+        soundOn = !soundOn;
+        break;
+      case "lang": i18n.toggle(); return;
+    }
+  } catch (err) {
+    message = describeError(err, t);
+  }
+  render();
+});
+
+start();
