@@ -1,0 +1,64 @@
+// Dashboard shell: hash router, session guard, header. Each page is a module exporting
+// `render(main, ctx)`; it owns everything inside <main> until the next navigation.
+import { currentSession, logout, onSessionChange } from "./api.js";
+
+const PAGES = {
+  login: () => import("./pages/login.js"),
+  fleet: () => import("./pages/fleet.js"),
+  sales: () => import("./pages/sales.js"),
+  menu: () => import("./pages/menu.js"),
+  outlets: () => import("./pages/outlets.js"),
+  users: () => import("./pages/users.js"),
+};
+const TITLES = { login: "Sign in", fleet: "Fleet", sales: "Sales", menu: "Menu", outlets: "Outlets", users: "Users" };
+
+const main = document.getElementById("main");
+const header = document.getElementById("top");
+let renderToken = 0;
+let cleanup = null;
+
+function pageFromHash() {
+  const name = (location.hash.replace(/^#\/?/, "").split("?")[0] || "fleet");
+  return name in PAGES ? name : "fleet";
+}
+
+async function route() {
+  const session = currentSession();
+  let page = pageFromHash();
+  if (!session && page !== "login") {
+    location.hash = "#/login";
+    return;
+  }
+  if (session && page === "login") page = "fleet";
+  header.hidden = !session;
+  if (session) {
+    document.getElementById("who").textContent = session.user
+      ? `${session.user.email} · ${session.user.role}` : "";
+  }
+  for (const link of header.querySelectorAll("nav a")) {
+    if (link.dataset.page === page) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.title = `${TITLES[page]} · fnbpos head office`;
+  const token = ++renderToken;
+  if (cleanup) { cleanup(); cleanup = null; }
+  const module = await PAGES[page]();
+  if (token !== renderToken) return; // a newer navigation won
+  main.replaceChildren();
+  main.dataset.page = page;
+  cleanup = (await module.render(main, { navigate })) || null;
+  main.focus({ preventScroll: true });
+}
+
+export function navigate(page) {
+  if (pageFromHash() === page) route();
+  else location.hash = `#/${page}`;
+}
+
+document.getElementById("logout").addEventListener("click", async () => {
+  await logout();
+  navigate("login");
+});
+onSessionChange((session) => { if (!session) navigate("login"); });
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,55 @@
+// Fleet: every outlet the user may see, online or offline, last sync, backlog, edge version.
+import { get } from "../api.js";
+import { R, items as listOf } from "../routes.js";
+import { h, mount, notice } from "../dom.js";
+import { ago, dateTime } from "../format.js";
+
+export function render(main) {
+  const message = h("p", { role: "status", hidden: true });
+  const summary = h("p", { class: "muted", "aria-live": "polite" });
+  const body = h("tbody");
+  const refresh = h("button", { type: "button", onclick: () => load() }, "Refresh");
+
+  async function load() {
+    refresh.disabled = true;
+    try {
+      const items = listOf(await get(R.fleet));
+      const online = items.filter((o) => o.online).length;
+      summary.textContent = `${online} of ${items.length} outlets online · updated ${new Date().toLocaleTimeString()}`;
+      mount(body, items.length ? items.map(row) : h("tr", {}, h("td", { colspan: 6 }, "No outlets yet.")));
+      notice(message, "");
+    } catch (err) {
+      notice(message, `Could not load the fleet: ${err.message}`, "error");
+    } finally {
+      refresh.disabled = false;
+    }
+  }
+
+  function row(o) {
+    const lastSync = o.last_push_at || o.last_contact_at;
+    const alarm = o.journal_alarm || o.last_error;
+    return h("tr", { dataset: { outlet: o.outlet_id } },
+      h("th", { scope: "row" }, o.outlet_name),
+      h("td", {}, h("span", { class: `badge ${o.online ? "online" : "offline"}` }, o.online ? "Online" : "Offline")),
+      h("td", { title: dateTime(lastSync) }, ago(lastSync)),
+      h("td", { class: "num" }, String(o.reported_backlog ?? 0)),
+      h("td", {}, o.edge_version || "–"),
+      h("td", {}, alarm ? h("span", { class: "badge warn", title: alarm }, alarm.slice(0, 60)) : "–"));
+  }
+
+  main.append(
+    h("h2", {}, "Fleet"),
+    h("div", { class: "toolbar" }, refresh, summary),
+    message,
+    h("div", { class: "card" }, h("table", {},
+      h("caption", { class: "skip" }, "Outlets and their sync state"),
+      h("thead", {}, h("tr", {},
+        h("th", { scope: "col" }, "Outlet"), h("th", { scope: "col" }, "Status"),
+        h("th", { scope: "col" }, "Last sync"), h("th", { scope: "col", class: "num" }, "Backlog"),
+        h("th", { scope: "col" }, "Version"), h("th", { scope: "col" }, "Alerts"))),
+      body)),
+  );
+  load();
+  const timer = setInterval(load, 30_000);
+  return () => clearInterval(timer);
+}
