@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "availability:set": frozenset({"staff:cashier", "staff:kitchen", "staff:manager"}),
     "staff:login": frozenset({"device:cashier", "device:kds", "device:kiosk"}),
     "sync:read": frozenset({"device:cashier", "staff:manager", "device:admin"}),
+    "printers:manage": frozenset({"staff:manager", "device:admin"}),
 }
 
 
