@@ -85,7 +85,8 @@ export class LiveStream {
     ws.onclose = () => {
       clearTimeout(watchdog);
       if (this.ws !== ws || this.closed) return;
-      if (!opened) reachability.report(false);
+      // A refused socket may be an auth problem on a reachable edge; the health poll and the
+      // HTTP calls in prepare() decide reachability, not this.
       this.retryLater();
     };
     ws.onerror = () => { /* onclose follows and schedules the reconnect */ };

@@ -14,7 +14,7 @@ import { LiveStream } from "../common/stream.js";
 
 const params = new URLSearchParams(location.search);
 const IDLE_MS = Number(params.get("idle") || 90) * 1000;
-const IDLE_COUNTDOWN_MS = 15000;
+const IDLE_COUNTDOWN_MS = Math.min(15000, IDLE_MS);
 const NUMBER_SCREEN_MS = Number(params.get("done") || 20) * 1000;
 const PENDING_KEY = "pos.kiosk.pending";
 
