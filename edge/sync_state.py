@@ -24,12 +24,14 @@ import msgspec
 import tomllib
 
 from edge import outbox
-from shared.ids import new_id
+from shared.schemas import Catalog
+from sync.protocol import catalog_checksum
 
 __all__ = [
     "CONFIG_NAME", "PENDING_NAME", "SyncConfig", "config_path", "read_config", "write_config",
     "is_provisioned", "load_state", "save_identity", "record_push", "record_pull",
-    "record_failure", "status", "rotate_epoch", "ensure_journal",
+    "record_failure", "status", "rotate_epoch", "ensure_journal", "apply_catalog",
+    "stored_catalog", "catalog_checksum_of", "mark_catalog_verified",
 ]
 
 CONFIG_NAME = "sync.toml"
@@ -182,38 +184,80 @@ def status(conn: sqlite3.Connection) -> dict[str, Any]:
 
 
 def rotate_epoch(conn: sqlite3.Connection, reason: str) -> str:
-    """Start a new epoch: keep every unacknowledged event, re-chained from seq 1.
+    """Start a new epoch and move every unacknowledged event into it (nothing is dropped).
 
-    Acknowledged rows are dropped (the hub holds them under the old epoch). Each kept event
-    keeps its event_id, kind, time and body bytes, so the hub applies it exactly as it would
-    have; only its position (seq, hash) is new.
+    Used when the hub proves this database re-used sequence numbers of its epoch with other
+    content (a restore from backup without ``start_new_epoch``): those events can never be
+    accepted under their old numbers. Each keeps its event_id, kind, time and body bytes, so
+    the hub applies it exactly as it would have; only its position (epoch, seq, hash) is new.
+    The old rows' numbers are marked as passed (``acked_seq``) because their content now
+    lives under the new epoch.
     """
-    head = outbox.head(conn)
-    keep = conn.execute(
+    current = outbox.head(conn)
+    moved = conn.execute(
         "SELECT event_id, kind, occurred_at, body FROM outbox WHERE seq > ? ORDER BY seq",
-        (head["acked_seq"],),
+        (current["acked_seq"],),
     ).fetchall()
-    epoch = new_id()
-    conn.execute("DELETE FROM outbox")
-    genesis = outbox.genesis_hash(epoch)
-    conn.execute(
-        "UPDATE journal_head SET epoch = ?, seq = 0, hash = ?, acked_seq = 0, pruned_seq = 0,"
-        " pruned_hash = '' WHERE id = 1", (epoch, genesis))
-    prev, seq = genesis, 0
-    for row in keep:
+    conn.execute("DELETE FROM outbox WHERE seq > ?", (current["acked_seq"],))
+    conn.execute("UPDATE journal_head SET acked_seq = seq WHERE id = 1")
+    epoch = outbox.start_new_epoch(conn)
+    head = outbox.head(conn)
+    prev, seq = head["hash"], head["seq"]
+    for row in moved:
         seq += 1
         digest = outbox.chain_hash(prev, seq, row["body"])
         conn.execute(
-            "INSERT INTO outbox (seq, event_id, kind, occurred_at, body, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seq, row["event_id"], row["kind"], row["occurred_at"], row["body"], prev, digest))
+            "INSERT INTO outbox (seq, epoch, event_id, kind, occurred_at, body, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, epoch, row["event_id"], row["kind"], row["occurred_at"], row["body"], prev,
+             digest))
         prev = digest
     conn.execute("UPDATE journal_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
-    conn.execute("INSERT INTO sync_epochs (epoch, started_at, reason) VALUES (?, ?, ?)",
-                 (epoch, _now(), reason[:200]))
-    conn.execute("UPDATE sync_state SET epoch_changes = epoch_changes + 1, hub_acked_seq = 0"
-                 " WHERE id = 1")
+    conn.execute("INSERT INTO sync_epochs (epoch, started_at, reason, first_seq) VALUES (?, ?, ?, ?)",
+                 (epoch, _now(), reason[:200], head["seq"] + 1))
+    conn.execute("UPDATE sync_state SET epoch_changes = epoch_changes + 1 WHERE id = 1")
     return epoch
+
+
+# ---------------------------------------------------------------- catalog from the hub
+
+
+def apply_catalog(conn: sqlite3.Connection, catalog: Catalog, checksum: str) -> None:
+    """Replace the outlet's catalog with the hub's snapshot, in the caller's transaction.
+
+    The snapshot is kept whole in ``sync_catalog`` (so it can be re-verified) and handed to
+    the edge's menu (``edge.catalog.replace_catalog``), which keeps local sold-out decisions.
+    """
+    body = msgspec.json.encode(catalog, order="sorted").decode()
+    conn.execute(
+        "INSERT INTO sync_catalog (id, version, checksum, body, applied_at) VALUES (1, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET version = excluded.version, checksum = excluded.checksum,"
+        " body = excluded.body, applied_at = excluded.applied_at",
+        (catalog.version, checksum, body, _now()))
+    conn.execute("UPDATE sync_state SET catalog_version = ?, catalog_checksum = ? WHERE id = 1",
+                 (catalog.version, checksum))
+    _replace_menu(conn, catalog)
+
+
+def _replace_menu(conn: sqlite3.Connection, catalog: Catalog) -> None:
+    from edge import catalog as menu  # the edge's menu store (edge core)
+
+    menu.replace_catalog(conn, catalog)
+
+
+def stored_catalog(conn: sqlite3.Connection) -> Catalog | None:
+    row = conn.execute("SELECT body FROM sync_catalog WHERE id = 1").fetchone()
+    return msgspec.json.decode(row["body"], type=Catalog) if row else None
+
+
+def catalog_checksum_of(conn: sqlite3.Connection) -> str:
+    """Checksum recomputed from the catalog copy this box holds ("" when it has none)."""
+    catalog = stored_catalog(conn)
+    return catalog_checksum(catalog) if catalog is not None else ""
+
+
+def mark_catalog_verified(conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE sync_state SET catalog_verified_at = ? WHERE id = 1", (_now(),))
 
 
 def _now() -> str:

@@ -17,7 +17,7 @@ payloads and a test decodes them).
 Version history:
   1  PushRequest(outlet_id, epoch, entries); PushResponse(status, epoch, acked_seq, ...)
   2  PushRequest gains ``backlog``, ``sent_at`` and ``edge_version``; PushResponse gains
-     ``hub_time`` and ``quarantined``; pull/enrollment unchanged.
+     ``held_seq``, ``hub_time`` and ``quarantined``; pull/enrollment unchanged.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ class PushResponse(Struct, kw_only=True):
     applied: int = 0  # events applied by this request
     duplicates: int = 0  # events already held (same hash) and skipped
     # v2 fields
+    held_seq: int = 0  # the highest seq of ``epoch`` the hub holds (restore detection)
     quarantined: list[int] = []  # seqs held but not applied (see the hub's fleet view)
     hub_time: datetime | None = None
 

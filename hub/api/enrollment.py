@@ -1,0 +1,75 @@
+"""Enrollment over HTTP: codes for head office, redemption for outlet boxes, revocation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from msgspec import Meta, Struct
+
+from hub import enrollment
+from hub.db import Database
+from hub.identity import Principal, require_outlet
+from shared.errors import BadRequest, Forbidden
+from sync.protocol import MEDIA_TYPE, EnrollRequest, FrameError, decode_frame, encode_frame, frame_version
+
+__all__ = ["enrollment_routes"]
+
+
+class CodeCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    ttl_minutes: Annotated[int, Meta(ge=1, le=7 * 24 * 60)] = 24 * 60
+
+
+class CodeOut(Struct, kw_only=True):
+    id: str
+    code: str
+    outlet_id: str
+    expires_at: datetime
+
+
+@post("/api/v1/outlets/{outlet_id:str}/enrollment-codes", tags=["enrollment"], status_code=201)
+async def create_code(outlet_id: str, db: Database, principal: Principal,
+                      data: CodeCreate | None = None) -> CodeOut:
+    """A one-time code for the outlet's box (shown once; the hub keeps a digest)."""
+    ttl = timedelta(minutes=(data or CodeCreate()).ttl_minutes)
+    async with db.tenant(principal.tenant_id) as session:
+        issued = await enrollment.create_code(session, principal, outlet_id, ttl,
+                                              tenant_id=principal.tenant_id)
+    return CodeOut(id=issued.id, code=issued.code, outlet_id=issued.outlet_id,
+                   expires_at=issued.expires_at)
+
+
+@post("/api/v1/enrollment/redeem", tags=["enrollment"], status_code=200)
+async def redeem(request: Request[Any, Any, Any], db: Database) -> Response[bytes]:
+    """An outlet box exchanges its code for its identity and sync credential (a sync frame)."""
+    body = await request.body()
+    try:
+        version = frame_version(body)
+        payload = decode_frame(body, EnrollRequest)
+    except FrameError as exc:
+        raise BadRequest(str(exc)) from exc
+    reply = await enrollment.redeem(db, payload)
+    return Response(encode_frame(reply, version=version), media_type=MEDIA_TYPE)
+
+
+@get("/api/v1/outlets/{outlet_id:str}/sync-credentials", tags=["enrollment"])
+async def list_credentials(outlet_id: str, db: Database, principal: Principal) -> dict[str, Any]:
+    if principal.role not in enrollment.ENROLLMENT_ROLES:
+        raise Forbidden(f"role {principal.role} may not manage sync credentials")
+    require_outlet(principal, outlet_id)
+    async with db.tenant(principal.tenant_id) as session:
+        rows = await enrollment.list_credentials(session, outlet_id)
+    return {"items": [{"id": r.id, "outlet_id": r.outlet_id, "hostname": r.hostname,
+                       "created_at": r.created_at, "revoked_at": r.revoked_at} for r in rows]}
+
+
+@post("/api/v1/outlets/{outlet_id:str}/sync-credentials/revoke", tags=["enrollment"],
+      status_code=200)
+async def revoke_credentials(outlet_id: str, db: Database, principal: Principal) -> dict[str, int]:
+    """Revoke the outlet box's credential: its pushes are refused until it is re-enrolled."""
+    async with db.tenant(principal.tenant_id) as session:
+        return {"revoked": await enrollment.revoke_outlet_credentials(session, principal, outlet_id)}
+
+
+enrollment_routes = [create_code, redeem, list_credentials, revoke_credentials]

@@ -1,0 +1,92 @@
+"""The sync API: edges push journal batches and pull their feed; head office reads sync health.
+
+Push and pull bodies are sync frames (``sync.protocol``), authenticated with the outlet's
+sync credential (``Authorization: Bearer fpc_...``). Errors use the JSON error shape.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from sqlalchemy import func, select
+
+from hub import ingest
+from hub.api.deps import bearer_token
+from hub.db import Database
+from hub.identity import Principal, require, require_outlet
+from hub.models import OutletStatus
+from hub.sync_models import SyncAlarm, SyncCursor, SyncJournalEntry, SyncQuarantine
+from shared.errors import BadRequest
+from sync.protocol import MEDIA_TYPE, FrameError, PushRequest, decode_frame, encode_frame, frame_version
+
+__all__ = ["sync_routes"]
+
+
+def _frame(message: Any, version: int) -> Response[bytes]:
+    return Response(encode_frame(message, version=version), media_type=MEDIA_TYPE, status_code=200)
+
+
+@post("/api/v1/sync/push", tags=["sync"], status_code=200)
+async def push(request: Request[Any, Any, Any], db: Database) -> Response[bytes]:
+    """Apply a batch of journal entries (idempotent); answers the highest seq held."""
+    who = await ingest.authenticate(db, bearer_token(request))
+    body = await request.body()
+    try:
+        version = frame_version(body)
+        batch = decode_frame(body, PushRequest)
+    except FrameError as exc:
+        raise BadRequest(str(exc)) from exc
+    return _frame(await ingest.ingest_push(db, who, batch, wire_version=version), version)
+
+
+@get("/api/v1/sync/pull", tags=["sync"])
+async def pull(request: Request[Any, Any, Any], db: Database,
+               cursor: Annotated[int, Parameter(ge=0)] = 0,
+               limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+               snapshot: Annotated[int, Parameter(ge=0, le=1)] = 0) -> Response[bytes]:
+    """The outlet's changes after ``cursor`` (catalog snapshots), or a full snapshot."""
+    who = await ingest.authenticate(db, bearer_token(request))
+    return _frame(await ingest.outlet_feed(db, who, cursor, snapshot=bool(snapshot)), 2)
+
+
+@get("/api/v1/sync/outlets/{outlet_id:str}", tags=["sync"])
+async def outlet_sync_health(outlet_id: str, db: Database, principal: Principal,
+                             limit: Annotated[int, Parameter(ge=1, le=500)] = 50) -> dict[str, Any]:
+    """One outlet's sync from the hub's side: status, journal cursors, quarantine, alarms."""
+    require(principal, "fleet:read")
+    require_outlet(principal, outlet_id)
+    async with db.tenant(principal.tenant_id) as session:
+        status = await session.get(OutletStatus, outlet_id)
+        cursors = (await session.scalars(select(SyncCursor).where(SyncCursor.outlet_id == outlet_id)
+                                         .order_by(SyncCursor.started_at))).all()
+        quarantined = (await session.scalars(
+            select(SyncQuarantine).where(SyncQuarantine.outlet_id == outlet_id)
+            .order_by(SyncQuarantine.created_at.desc()).limit(limit))).all()
+        alarms = (await session.scalars(
+            select(SyncAlarm).where(SyncAlarm.outlet_id == outlet_id)
+            .order_by(SyncAlarm.created_at.desc()).limit(limit))).all()
+        held = (await session.execute(select(func.count()).select_from(SyncJournalEntry)
+                                      .where(SyncJournalEntry.outlet_id == outlet_id))).scalar_one()
+    return {
+        "outlet_id": outlet_id,
+        "last_contact_at": status.last_contact_at if status else None,
+        "last_push_at": status.last_push_at if status else None,
+        "last_pull_at": status.last_pull_at if status else None,
+        "reported_backlog": status.reported_backlog if status else 0,
+        "edge_version": status.edge_version if status else "",
+        "last_error": status.last_error if status else "",
+        "journal_alarm": status.journal_alarm if status else "",
+        "events_held": held,
+        "epochs": [{"epoch": c.epoch, "first_seq": c.first_seq, "last_seq": c.last_seq,
+                    "started_at": c.started_at, "updated_at": c.updated_at} for c in cursors],
+        "quarantine": [{"id": q.id, "epoch": q.epoch, "seq": q.seq, "event_id": q.event_id,
+                        "kind": q.kind, "reason": q.reason, "created_at": q.created_at,
+                        "resolved_at": q.resolved_at} for q in quarantined],
+        "alarms": [{"id": a.id, "kind": a.kind, "message": a.message, "details": a.details,
+                    "created_at": a.created_at, "resolved_at": a.resolved_at} for a in alarms],
+    }
+
+
+sync_routes = [push, pull, outlet_sync_health]

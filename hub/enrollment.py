@@ -1,0 +1,183 @@
+"""Enrollment: one-time codes that turn a blank outlet box into a known, credentialed edge.
+
+* A hub user with the technician, outlet_manager or hq_admin role (or the owner) creates a
+  code for one outlet of their tenant: 16 characters from an unambiguous alphabet (80 bits),
+  shown once, stored as a SHA-256 digest, single use, expiring (default 24 h).
+* The box redeems it with a *device key* it minted and kept before asking. Redemption marks
+  the code used and issues a sync credential (``fpc_...``, stored as a digest). If the reply
+  is lost, the same box (same device key) may redeem the same code again: it gets a fresh
+  credential and the unseen one is revoked. Any other key gets "code already used".
+* A credential can be revoked; the revoked box's pushes are refused with 401
+  ``credential_revoked`` (the box keeps selling offline and keeps its outbox).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import audit
+from hub.db import Database
+from hub.identity import Principal, require_outlet
+from hub.models import Outlet, Tenant
+from hub.sync_models import EnrollmentCode, SyncCredential
+from shared.auth import digest, new_secret
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound, PosError
+from sync.protocol import EnrollRequest, EnrollResponse
+
+__all__ = [
+    "ENROLLMENT_ROLES", "DEFAULT_TTL", "IssuedCode", "normalize_code", "create_code",
+    "redeem", "revoke_outlet_credentials", "list_credentials", "InvalidCode", "CodeUsed",
+    "CodeExpired",
+]
+
+ENROLLMENT_ROLES = frozenset({"owner", "hq_admin", "outlet_manager", "technician"})
+DEFAULT_TTL = timedelta(hours=24)
+MAX_TTL = timedelta(days=7)
+# Crockford-like alphabet without 0/O, 1/I/L, U: easy to read aloud and type on a box.
+_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CODE_LEN = 16
+
+
+class InvalidCode(PosError):
+    status = 404
+    code = "invalid_code"
+
+
+class CodeUsed(Conflict):
+    code = "code_used"
+
+
+class CodeExpired(PosError):
+    status = 410
+    code = "code_expired"
+
+
+class IssuedCode:
+    def __init__(self, code: str, row: EnrollmentCode) -> None:
+        self.code = code
+        self.id = row.id
+        self.outlet_id = row.outlet_id
+        self.expires_at = row.expires_at
+
+
+def normalize_code(raw: str) -> str:
+    """Codes are shown as XXXX-XXXX-XXXX-XXXX; accept any case, spaces and dashes."""
+    return "".join(ch for ch in raw.upper() if ch.isalnum())
+
+
+def _format(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LEN))
+
+
+async def create_code(session: AsyncSession, principal: Principal | None, outlet_id: str,
+                      ttl: timedelta = DEFAULT_TTL, tenant_id: str | None = None) -> IssuedCode:
+    """Create a code for ``outlet_id`` in the session's tenant (principal None = the CLI)."""
+    if principal is not None:
+        if principal.role not in ENROLLMENT_ROLES:
+            raise Forbidden(f"role {principal.role} may not create enrollment codes",
+                            details={"permission": "enrollment:manage"})
+        require_outlet(principal, outlet_id)
+    if ttl <= timedelta(0) or ttl > MAX_TTL:
+        raise BadRequest(f"an enrollment code lives between 1 minute and {MAX_TTL.days} days")
+    outlet = (await session.execute(select(Outlet).where(Outlet.id == outlet_id))).scalar_one_or_none()
+    if outlet is None or (tenant_id is not None and outlet.tenant_id != tenant_id):
+        raise NotFound("outlet not found", details={"outlet_id": outlet_id})
+    if not outlet.active:
+        raise Conflict("outlet is not active", details={"outlet_id": outlet_id})
+    code = _new_code()
+    now = datetime.now(UTC)
+    row = EnrollmentCode(tenant_id=outlet.tenant_id, outlet_id=outlet.id, code_digest=digest(code),
+                         created_by=principal.user_id if principal else None, created_at=now,
+                         expires_at=now + ttl)
+    session.add(row)
+    await session.flush()
+    audit.record(session, principal, "enrollment_code.create", "outlet", outlet.id, None,
+                 {"code_id": row.id, "expires_at": row.expires_at.isoformat()},
+                 tenant_id=outlet.tenant_id)
+    return IssuedCode(_format(code), row)
+
+
+async def redeem(db: Database, request: EnrollRequest) -> EnrollResponse:
+    """Exchange a code for the outlet identity and a sync credential (see module docstring)."""
+    code = normalize_code(request.code)
+    if len(code) != _CODE_LEN or len(request.device_key) < 16:
+        raise InvalidCode("this enrollment code is not valid")
+    now = datetime.now(UTC)
+    key_digest = digest(request.device_key)
+    # No tenant is known before the code is found: look it up in a system session, locked so
+    # two redemptions of one code cannot both win.
+    async with db.system() as session:
+        row = (await session.execute(
+            select(EnrollmentCode).where(EnrollmentCode.code_digest == digest(code)).with_for_update()
+        )).scalar_one_or_none()
+        if row is None or row.revoked_at is not None:
+            raise InvalidCode("this enrollment code is not valid")
+        if row.redeemed_at is not None:
+            if row.device_key_digest != key_digest:
+                raise CodeUsed("this enrollment code was already used by another box",
+                               details={"redeemed_at": row.redeemed_at.isoformat()})
+            # The same box again: its earlier reply was lost. Replace the credential it never saw.
+            if row.credential_id:
+                await session.execute(update(SyncCredential)
+                                      .where(SyncCredential.id == row.credential_id)
+                                      .values(revoked_at=now))
+        elif row.expires_at <= now:
+            raise CodeExpired("this enrollment code has expired: ask for a new one",
+                              details={"expired_at": row.expires_at.isoformat()})
+        outlet = (await session.execute(select(Outlet).where(Outlet.id == row.outlet_id))).scalar_one()
+        tenant = (await session.execute(select(Tenant).where(Tenant.id == row.tenant_id))).scalar_one()
+        secret = new_secret("fpc_")
+        credential = SyncCredential(tenant_id=row.tenant_id, outlet_id=row.outlet_id,
+                                    secret_digest=digest(secret), enrollment_code_id=row.id,
+                                    device_key_digest=key_digest, hostname=request.hostname[:200],
+                                    created_at=now)
+        session.add(credential)
+        await session.flush()
+        first = row.redeemed_at is None
+        row.redeemed_at = row.redeemed_at or now
+        row.device_key_digest = key_digest
+        row.credential_id = credential.id
+        audit.record(session, None, "enrollment_code.redeem" if first else "enrollment_code.re_redeem",
+                     "outlet", outlet.id, None,
+                     {"code_id": row.id, "credential_id": credential.id, "hostname": request.hostname},
+                     tenant_id=row.tenant_id)
+        return EnrollResponse(tenant_id=row.tenant_id, outlet_id=outlet.id, outlet_name=outlet.name,
+                              timezone=outlet.timezone, currency=outlet.currency or tenant.currency,
+                              credential_id=credential.id, credential=secret, hub_time=now)
+
+
+async def revoke_outlet_credentials(session: AsyncSession, principal: Principal | None,
+                                    outlet_id: str, credential_id: str | None = None) -> int:
+    """Revoke the outlet's active credentials (or one of them); returns how many."""
+    if principal is not None:
+        if principal.role not in ENROLLMENT_ROLES:
+            raise Forbidden(f"role {principal.role} may not revoke sync credentials",
+                            details={"permission": "enrollment:manage"})
+        require_outlet(principal, outlet_id)
+    now = datetime.now(UTC)
+    stmt = (update(SyncCredential)
+            .where(SyncCredential.outlet_id == outlet_id, SyncCredential.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_by=principal.user_id if principal else None))
+    if credential_id:
+        stmt = stmt.where(SyncCredential.id == credential_id)
+    result = await session.execute(stmt)
+    count = result.rowcount or 0
+    if count:
+        outlet = (await session.execute(select(Outlet).where(Outlet.id == outlet_id))).scalar_one()
+        audit.record(session, principal, "sync_credential.revoke", "outlet", outlet_id, None,
+                     {"revoked": count, "credential_id": credential_id}, tenant_id=outlet.tenant_id)
+    return count
+
+
+async def list_credentials(session: AsyncSession, outlet_id: str) -> list[SyncCredential]:
+    return list(await session.scalars(select(SyncCredential)
+                                      .where(SyncCredential.outlet_id == outlet_id)
+                                      .order_by(SyncCredential.created_at.desc())))

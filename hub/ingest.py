@@ -1,0 +1,528 @@
+"""What moves through the hub's sync API: outlet journals in (push), the outlet feed out (pull).
+
+Push (``ingest_push``) applies one batch in ONE transaction, under the outlet's tenant:
+
+1. The outlet row is locked (``SELECT ... FOR UPDATE``), so two hub processes receiving the
+   same outlet's batches apply them one after the other; the second finds them held.
+2. Each entry is checked against the (outlet, epoch) cursor:
+   * ``seq <= last_seq``: already held. Same hash -> skipped (idempotent re-push). Different
+     hash -> *seq conflict*: alarm, refuse (never overwrite).
+   * ``seq == last_seq + 1``: ``prev_hash`` must equal the held hash and ``hash`` must be
+     ``chain_hash(prev_hash, seq, body)``; otherwise *broken chain*: alarm, refuse.
+   * ``seq > last_seq + 1``: a gap; stop and ask for a resend from ``last_seq + 1``.
+   * an epoch the hub has not seen starts at its genesis hash (a new database or a restore);
+     re-used numbers across epochs raise an alarm but are accepted (the data is real).
+3. A verified entry is stored in the journal and applied to the reporting tables in a
+   SAVEPOINT. If it cannot be applied (undecodable, money that does not add up, foreign
+   records) it is *quarantined*: held in the journal, listed on the fleet view, not applied;
+   the stream moves on.
+4. The cursor advances with the applied data in the same commit; the reply's ``acked_seq``
+   covers only entries that are durably held. A refusal still commits the valid prefix.
+
+Applying is idempotent by record: orders and shifts are snapshots upserted by id where the
+higher journal seq wins; payments, cash movements and kitchen events are inserted once by id.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edge.outbox import chain_hash, genesis_hash
+from hub.db import Database
+from hub.models import (
+    CashMovementRow, CatalogSnapshot, EdgeAvailability, KitchenEventRow, OrderLineRow, OrderRow,
+    Outlet, OutletStatus, PaymentRow, ShiftRow,
+)
+from hub.sync_models import SyncAlarm, SyncCredential, SyncCursor, SyncJournalEntry, SyncQuarantine
+from shared.auth import digest
+from shared.errors import Conflict, Forbidden, Unauthorized
+from shared.pricing import PricedLine, price_order
+from shared.schemas import (
+    AvailabilityEvent, CashMovementEvent, Catalog, JournalEntry, KitchenEvent, Order, OrderEvent,
+    PaymentEvent, ShiftEvent, TaxConfig, event_decoder,
+)
+from sync.protocol import (
+    WIRE_VERSION, PullChange, PullResponse, PushRequest, PushResponse, catalog_checksum,
+)
+
+__all__ = [
+    "SyncIdentity", "CredentialRevoked", "JournalRefused", "authenticate", "ingest_push",
+    "outlet_feed", "record_pull",
+]
+
+log = logging.getLogger("hub.ingest")
+
+
+class CredentialRevoked(Unauthorized):
+    code = "credential_revoked"
+
+
+class JournalRefused(Conflict):
+    """The batch breaks the outlet's journal (broken chain, seq conflict): refused, alarmed."""
+
+    code = "journal_refused"
+
+
+class ForeignClaim(Forbidden):
+    code = "foreign_outlet"
+
+
+@dataclass(frozen=True)
+class SyncIdentity:
+    tenant_id: str
+    outlet_id: str
+    credential_id: str
+
+
+async def authenticate(db: Database, token: str | None) -> SyncIdentity:
+    """Resolve a bearer sync credential to its outlet; refuse unknown and revoked ones."""
+    if not token:
+        raise Unauthorized("sync credential required")
+    async with db.system() as session:
+        credential = (await session.execute(
+            select(SyncCredential).where(SyncCredential.secret_digest == digest(token))
+        )).scalar_one_or_none()
+        if credential is None:
+            raise Unauthorized("unknown sync credential")
+        if credential.revoked_at is not None:
+            raise CredentialRevoked("this outlet's sync credential was revoked: re-enroll the box",
+                                    details={"outlet_id": credential.outlet_id,
+                                             "revoked_at": credential.revoked_at.isoformat()})
+        return SyncIdentity(credential.tenant_id, credential.outlet_id, credential.id)
+
+
+# ---------------------------------------------------------------- push
+
+
+@dataclass
+class _Outcome:
+    applied: int = 0
+    duplicates: int = 0
+    quarantined: list[int] = field(default_factory=list)
+    acked_seq: int = 0
+    status: str = "ok"
+    resend_from: int | None = None
+    refusal: Exception | None = None
+
+
+class _Unappliable(Exception):
+    """This event cannot be applied; it is quarantined with the message as reason."""
+
+
+async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
+                      wire_version: int = WIRE_VERSION) -> PushResponse:
+    now = datetime.now(UTC)
+    foreign = [e.seq for e in request.entries if e.outlet_id != who.outlet_id]
+    if request.outlet_id != who.outlet_id or foreign:
+        await _refuse_foreign(db, who, request, foreign, now)
+    outcome = _Outcome()
+    async with db.tenant(who.tenant_id) as session:
+        outlet = (await session.execute(
+            select(Outlet).where(Outlet.id == who.outlet_id).with_for_update()
+        )).scalar_one()
+        cursors = {c.epoch: c for c in (await session.execute(
+            select(SyncCursor).where(SyncCursor.outlet_id == who.outlet_id)
+        )).scalars()}
+        tax = _tax_of(outlet)
+        for entry in request.entries:
+            if not await _take(session, who, outlet, tax, cursors, entry, outcome, now,
+                               wire_version):
+                break
+        held = cursors.get(request.epoch)
+        await _touch_status(session, who, now, backlog=request.backlog,
+                            edge_version=request.edge_version, pushed=True,
+                            error=str(outcome.refusal) if outcome.refusal else "",
+                            quarantined=len(outcome.quarantined))
+    log.info("push applied", extra={"outlet_id": who.outlet_id, "entries": len(request.entries),
+                                    "applied": outcome.applied, "duplicates": outcome.duplicates,
+                                    "quarantined": len(outcome.quarantined),
+                                    "status": outcome.status})
+    if outcome.refusal is not None:
+        raise outcome.refusal
+    return PushResponse(
+        status=outcome.status,  # type: ignore[arg-type]
+        epoch=request.epoch,
+        acked_seq=outcome.acked_seq,
+        held_seq=held.last_seq if held else 0,
+        resend_from=outcome.resend_from,
+        applied=outcome.applied,
+        duplicates=outcome.duplicates,
+        quarantined=outcome.quarantined,
+        hub_time=now,
+        version=wire_version,
+    )
+
+
+async def _take(session: AsyncSession, who: SyncIdentity, outlet: Outlet, tax: TaxConfig,
+                cursors: dict[str, SyncCursor], entry: JournalEntry, outcome: _Outcome,
+                now: datetime, wire_version: int) -> bool:
+    """Check one entry against the journal and hold/apply it; False stops the batch."""
+    cursor = cursors.get(entry.epoch)
+    if cursor is None:
+        if entry.prev_hash != genesis_hash(entry.epoch):
+            # Mid-stream of an epoch we never saw: the edge must send it from its start.
+            outcome.status, outcome.resend_from = "resend", 0
+            return False
+        reused = [c for c in cursors.values() if c.last_seq >= entry.seq]
+        if reused:
+            await _alarm(session, who, "seq_reuse",
+                         f"new epoch {entry.epoch} starts at seq {entry.seq}, but seqs up to "
+                         f"{max(c.last_seq for c in reused)} are already held from another epoch"
+                         " (a database restored from backup?)",
+                         {"epoch": entry.epoch, "seq": entry.seq}, now, journal=True)
+        elif cursors:
+            await _alarm(session, who, "epoch_change",
+                         f"the outlet started a new journal epoch {entry.epoch} at seq {entry.seq}",
+                         {"epoch": entry.epoch, "seq": entry.seq}, now, journal=False)
+        cursor = SyncCursor(tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=entry.epoch,
+                            first_seq=entry.seq, last_seq=entry.seq - 1, last_hash=entry.prev_hash,
+                            started_at=now, updated_at=now)
+        session.add(cursor)
+        cursors[entry.epoch] = cursor
+    if entry.seq <= cursor.last_seq:
+        held = await session.get(SyncJournalEntry, (who.outlet_id, entry.epoch, entry.seq))
+        if held is not None and held.hash == entry.hash and held.body == entry.body:
+            outcome.duplicates += 1
+            outcome.acked_seq = entry.seq
+            return True
+        await _alarm(session, who, "seq_conflict",
+                     f"seq {entry.seq} of epoch {entry.epoch} arrived with a different payload"
+                     " than the one held; refused (never overwritten)",
+                     {"epoch": entry.epoch, "seq": entry.seq, "held_hash": held.hash if held else None,
+                      "sent_hash": entry.hash}, now, journal=True)
+        outcome.refusal = JournalRefused(
+            f"seq {entry.seq} was already received with different content",
+            details={"reason": "seq_conflict", "epoch": entry.epoch, "seq": entry.seq,
+                     "acked_seq": outcome.acked_seq})
+        return False
+    if entry.seq > cursor.last_seq + 1:
+        outcome.status, outcome.resend_from = "resend", cursor.last_seq + 1
+        return False
+    if entry.prev_hash != cursor.last_hash or chain_hash(entry.prev_hash, entry.seq,
+                                                         entry.body) != entry.hash:
+        await _alarm(session, who, "broken_chain",
+                     f"seq {entry.seq} of epoch {entry.epoch} does not chain to the journal held"
+                     " (altered or missing events); refused",
+                     {"epoch": entry.epoch, "seq": entry.seq, "expected_prev": cursor.last_hash,
+                      "sent_prev": entry.prev_hash}, now, journal=True)
+        outcome.refusal = JournalRefused(
+            f"seq {entry.seq} breaks the hash chain",
+            details={"reason": "broken_chain", "epoch": entry.epoch, "seq": entry.seq,
+                     "acked_seq": outcome.acked_seq})
+        return False
+    # Verified: hold it, then apply it (or quarantine it) in a savepoint.
+    status = "applied"
+    reason = ""
+    try:
+        async with session.begin_nested():
+            await _apply(session, who, tax, entry)
+    except ForeignClaim as exc:
+        await _alarm(session, who, "foreign_outlet", str(exc),
+                     {"epoch": entry.epoch, "seq": entry.seq}, now, journal=True)
+        outcome.refusal = exc
+        return False
+    except _Unappliable as exc:
+        status, reason = "quarantined", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a database error on one event must not wedge the stream
+        status, reason = "quarantined", f"could not apply: {type(exc).__name__}: {exc}"[:2000]
+    session.add(SyncJournalEntry(
+        tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=entry.epoch, seq=entry.seq,
+        event_id=entry.event_id, kind=_kind_of(entry.body), body=entry.body,
+        prev_hash=entry.prev_hash, hash=entry.hash, occurred_at=_aware(entry.occurred_at),
+        received_at=now, status=status, wire_version=wire_version))
+    if status == "quarantined":
+        session.add(SyncQuarantine(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
+                                   epoch=entry.epoch, seq=entry.seq, event_id=entry.event_id,
+                                   kind=_kind_of(entry.body), reason=reason, created_at=now))
+        outcome.quarantined.append(entry.seq)
+        log.warning("event quarantined", extra={"outlet_id": who.outlet_id, "seq": entry.seq,
+                                                "reason": reason})
+    else:
+        outcome.applied += 1
+    cursor.last_seq = entry.seq
+    cursor.last_hash = entry.hash
+    cursor.updated_at = now
+    outcome.acked_seq = entry.seq
+    await session.flush()
+    return True
+
+
+# ---------------------------------------------------------------- applying events
+
+
+async def _apply(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+                 entry: JournalEntry) -> None:
+    try:
+        body = event_decoder.decode(entry.body)
+    except msgspec.MsgspecError as exc:
+        raise _Unappliable(f"undecodable event body: {exc}") from exc
+    match body:
+        case OrderEvent(order=order):
+            await _apply_order(session, who, tax, order, entry.seq)
+        case PaymentEvent(payment=payment):
+            if await session.get(PaymentRow, payment.id) is None:
+                session.add(PaymentRow(
+                    tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=payment.id,
+                    order_id=payment.order_id, method=payment.method, amount=payment.amount,
+                    tendered=payment.tendered, change=payment.change, reference=payment.reference,
+                    created_at=_aware(payment.created_at), shift_id=payment.shift_id,
+                    staff_id=payment.staff_id))
+                if payment.method == "cash" and payment.tendered and (
+                        payment.tendered - payment.amount != payment.change):
+                    raise _Unappliable(f"payment {payment.id}: change {payment.change} is not "
+                                       f"tendered {payment.tendered} - amount {payment.amount}")
+        case KitchenEvent():
+            await _apply_kitchen(session, who, body, entry.event_id)
+        case ShiftEvent(shift=shift):
+            row = await session.get(ShiftRow, shift.id)
+            if row is not None and row.outlet_id != who.outlet_id:
+                raise _Unappliable(f"shift {shift.id} belongs to another outlet")
+            if row is None:
+                row = ShiftRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=shift.id,
+                               edge_seq=0)
+                session.add(row)
+            if row.edge_seq <= entry.seq:
+                row.opened_by, row.opened_at = shift.opened_by, _aware(shift.opened_at)
+                row.opening_float, row.closed_by = shift.opening_float, shift.closed_by
+                row.closed_at = _aware(shift.closed_at) if shift.closed_at else None
+                row.counted_cash, row.expected_cash = shift.counted_cash, shift.expected_cash
+                row.difference, row.edge_seq = shift.difference, entry.seq
+        case CashMovementEvent(movement=movement):
+            if await session.get(CashMovementRow, movement.id) is None:
+                session.add(CashMovementRow(
+                    tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=movement.id,
+                    shift_id=movement.shift_id, direction=movement.direction,
+                    amount=movement.amount, reason=movement.reason,
+                    created_at=_aware(movement.created_at), staff_id=movement.staff_id))
+        case AvailabilityEvent():
+            row = await session.get(EdgeAvailability, (who.outlet_id, body.product_id))
+            if row is None:
+                session.add(EdgeAvailability(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
+                                             product_id=body.product_id, available=body.available,
+                                             at=_aware(body.at)))
+            elif row.at <= _aware(body.at):
+                row.available, row.at = body.available, _aware(body.at)
+    await session.flush()
+
+
+def _check_money(order: Order, tax: TaxConfig) -> list[str]:
+    """Arithmetic the order must satisfy whatever the outlet's settings were at the time."""
+    problems = []
+    for line in order.lines:
+        if line.unit_price * line.qty != line.line_total:
+            problems.append(f"line {line.id}: {line.qty} x {line.unit_price} != {line.line_total}")
+        expected_unit = max(0, line.unit_price)
+        if line.modifiers and expected_unit < 0:
+            problems.append(f"line {line.id}: negative unit price")
+    subtotal = sum(line.line_total for line in order.lines)
+    if subtotal != order.subtotal:
+        problems.append(f"subtotal {order.subtotal} != sum of lines {subtotal}")
+    if order.discount > order.subtotal:
+        problems.append(f"discount {order.discount} exceeds subtotal {order.subtotal}")
+    if tax.prices_include_tax:
+        expected_total = order.subtotal - order.discount + order.rounding
+    else:
+        expected_total = (order.subtotal - order.discount + order.service_charge + order.tax
+                          + order.rounding)
+    if expected_total != order.total:
+        problems.append(f"total {order.total} != subtotal - discount + service + tax + rounding "
+                        f"({expected_total})")
+    return problems
+
+
+def _priced_differently(order: Order, tax: TaxConfig) -> str:
+    """Recompute with shared.pricing under the outlet's current tax settings (an alarm only:
+    the settings may have changed since the order was placed)."""
+    totals = price_order([PricedLine(base_price=line.unit_price, qty=line.qty)
+                          for line in order.lines], tax, order.discount)
+    if (totals.service_charge, totals.tax, totals.rounding, totals.total) != (
+            order.service_charge, order.tax, order.rounding, order.total):
+        return (f"order {order.id}: edge total {order.total} (service {order.service_charge}, "
+                f"tax {order.tax}) differs from the hub's recomputation {totals.total} "
+                f"(service {totals.service_charge}, tax {totals.tax})")
+    return ""
+
+
+async def _apply_order(session: AsyncSession, who: SyncIdentity, tax: TaxConfig, order: Order,
+                       seq: int) -> None:
+    if order.outlet_id != who.outlet_id:
+        raise ForeignClaim(f"order {order.id} claims outlet {order.outlet_id}, "
+                           f"but the credential belongs to outlet {who.outlet_id}")
+    problems = _check_money(order, tax)
+    if problems:
+        raise _Unappliable("money does not add up: " + "; ".join(problems))
+    row = await session.get(OrderRow, order.id)
+    if row is not None and row.outlet_id != who.outlet_id:
+        raise _Unappliable(f"order id {order.id} is already used by another outlet")
+    if row is not None and row.edge_seq > seq:
+        return  # a newer snapshot is already applied: never go back
+    mismatch = _priced_differently(order, tax)
+    if mismatch:
+        session.add(SyncAlarm(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
+                              kind="money_mismatch", message=mismatch,
+                              details={"order_id": order.id, "seq": seq},
+                              created_at=datetime.now(UTC)))
+    values: dict[str, Any] = dict(
+        number=order.number, business_day=date.fromisoformat(order.business_day),
+        type=order.type, status=order.status, currency=order.currency, subtotal=order.subtotal,
+        discount=order.discount, service_charge=order.service_charge, tax=order.tax,
+        rounding=order.rounding, total=order.total, paid=order.paid, note=order.note,
+        customer_name=order.customer_name, table_label=order.table, void_reason=order.void_reason,
+        source=order.source, created_at=_aware(order.created_at),
+        updated_at=_aware(order.updated_at), edge_seq=seq)
+    if row is None:
+        session.add(OrderRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=order.id,
+                             **values))
+        await session.flush()
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+        await session.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order.id))
+    for line in order.lines:
+        session.add(OrderLineRow(
+            tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=line.id, order_id=order.id,
+            product_id=line.product_id, name=line.name, qty=line.qty, unit_price=line.unit_price,
+            line_total=line.line_total, modifiers=msgspec.to_builtins(line.modifiers),
+            note=line.note, station=line.station))
+
+
+async def _apply_kitchen(session: AsyncSession, who: SyncIdentity, body: KitchenEvent,
+                         event_id: str) -> None:
+    if await session.get(KitchenEventRow, event_id) is not None:
+        return
+    same = (await session.execute(select(KitchenEventRow.id).where(
+        KitchenEventRow.ticket_id == body.ticket_id, KitchenEventRow.action == body.action,
+        KitchenEventRow.at == _aware(body.at)))).first()
+    if same is not None:
+        return
+    session.add(KitchenEventRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=event_id,
+                                ticket_id=body.ticket_id, order_id=body.order_id,
+                                station=body.station, action=body.action, at=_aware(body.at)))
+
+
+# ---------------------------------------------------------------- fleet status and alarms
+
+
+async def _alarm(session: AsyncSession, who: SyncIdentity, kind: str, message: str,
+                 details: dict[str, Any], now: datetime, journal: bool) -> None:
+    session.add(SyncAlarm(tenant_id=who.tenant_id, outlet_id=who.outlet_id, kind=kind,
+                          message=message, details=details, created_at=now))
+    if journal:
+        status = await _status_row(session, who, now)
+        status.journal_alarm = f"{kind}: {message}"[:2000]
+    log.warning("sync alarm", extra={"outlet_id": who.outlet_id, "kind": kind,
+                                     "alarm": message})
+
+
+async def _status_row(session: AsyncSession, who: SyncIdentity, now: datetime) -> OutletStatus:
+    row = await session.get(OutletStatus, who.outlet_id)
+    if row is None:
+        row = OutletStatus(tenant_id=who.tenant_id, outlet_id=who.outlet_id, reported_backlog=0,
+                           edge_version="", last_error="", journal_alarm="", updated_at=now)
+        session.add(row)
+    return row
+
+
+async def _touch_status(session: AsyncSession, who: SyncIdentity, now: datetime, *,
+                        backlog: int | None = None, edge_version: str = "", pushed: bool = False,
+                        pulled: bool = False, error: str = "", quarantined: int = 0) -> None:
+    row = await _status_row(session, who, now)
+    row.last_contact_at = now
+    if pushed:
+        row.last_push_at = now
+    if pulled:
+        row.last_pull_at = now
+    if backlog is not None:
+        row.reported_backlog = backlog
+    if edge_version:
+        row.edge_version = edge_version[:64]
+    if error:
+        row.last_error = error[:2000]
+    elif quarantined:
+        row.last_error = f"{quarantined} event(s) quarantined at {now.isoformat()}"
+    elif pushed and row.last_error and "quarantined" not in row.last_error:
+        row.last_error = ""
+    row.updated_at = now
+
+
+async def _refuse_foreign(db: Database, who: SyncIdentity, request: PushRequest,
+                          foreign: list[int], now: datetime) -> None:
+    message = (f"push for outlet {request.outlet_id} (entries {foreign[:10]}) with the credential "
+               f"of outlet {who.outlet_id}: refused")
+    async with db.tenant(who.tenant_id) as session:
+        await _alarm(session, who, "foreign_outlet", message,
+                     {"claimed_outlet": request.outlet_id, "seqs": foreign[:100]}, now,
+                     journal=True)
+        await _touch_status(session, who, now, error=message)
+    raise ForeignClaim(message, details={"outlet_id": who.outlet_id})
+
+
+# ---------------------------------------------------------------- pull (the outlet feed)
+
+
+async def outlet_feed(db: Database, who: SyncIdentity, cursor: int,
+                      snapshot: bool = False) -> PullResponse:
+    """Changes after ``cursor`` for the outlet: today the published catalog snapshots.
+
+    Each change is a full snapshot, so an outlet offline for a week gets only the newest
+    one (one page). A cursor ahead of anything the hub holds (the hub was restored, or the
+    box came from another hub) is answered with ``snapshot_required`` and the latest snapshot.
+    """
+    now = datetime.now(UTC)
+    async with db.tenant(who.tenant_id) as session:
+        latest = (await session.execute(
+            select(CatalogSnapshot).where(CatalogSnapshot.outlet_id == who.outlet_id)
+            .order_by(CatalogSnapshot.version.desc()).limit(1)
+        )).scalar_one_or_none()
+        await _touch_status(session, who, now, pulled=True)
+    if latest is None:
+        return PullResponse(cursor=cursor, snapshot_required=cursor > 0, hub_time=now)
+    catalog = msgspec.convert(latest.catalog, Catalog)
+    checksum = catalog_checksum(catalog)
+    behind = cursor > latest.version
+    changes = []
+    if snapshot or behind or latest.version > cursor:
+        changes.append(PullChange(cursor=latest.version, kind="catalog", version=latest.version,
+                                  checksum=checksum, catalog=catalog))
+    return PullResponse(cursor=latest.version if changes else cursor, changes=changes,
+                        snapshot_required=behind, catalog_version=latest.version,
+                        catalog_checksum=checksum, hub_time=now)
+
+
+async def record_pull(db: Database, who: SyncIdentity) -> None:
+    async with db.tenant(who.tenant_id) as session:
+        await _touch_status(session, who, datetime.now(UTC), pulled=True)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _tax_of(outlet: Outlet) -> TaxConfig:
+    return TaxConfig(service_rate_bp=outlet.service_rate_bp, tax_rate_bp=outlet.tax_rate_bp,
+                     tax_name=outlet.tax_name, prices_include_tax=outlet.prices_include_tax,
+                     rounding_unit=outlet.rounding_unit)
+
+
+def _kind_of(body: bytes) -> str:
+    try:
+        raw = msgspec.msgpack.decode(body)
+        if isinstance(raw, dict):
+            return str(raw.get("kind", "unknown"))[:32]
+    except msgspec.MsgspecError:
+        pass
+    return "unknown"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def _count(session: AsyncSession, model: Any, *where: Any) -> int:
+    return (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()

@@ -1,0 +1,151 @@
+"""Edge -> hub push: send the outbox in batches, advance the ack only over what the hub holds.
+
+One ``push_once`` call sends one batch (capped by count and bytes) and returns what happened.
+Rules that keep data safe:
+
+* The ack (``outbox.mark_acked``) moves only to the hub's ``acked_seq``, which covers a
+  contiguous prefix the hub committed; rows are deleted (pruned) only after that, and only
+  after the retention time.
+* A "resend" answer (the hub lacks events before this batch, e.g. it was restored) makes the
+  next batch start where the hub asks, from rows still in the outbox.
+* A ``seq_conflict`` refusal means this database re-used sequence numbers the hub already
+  holds with other content (restored from a backup): the unacknowledged events move to a new
+  epoch (``edge.sync_state.rotate_epoch``) and are pushed again under it. Nothing is dropped.
+* Any other refusal (revoked credential, broken chain, foreign outlet) is recorded and shown;
+  the outbox is kept and selling goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from edge import outbox, sync_state
+from edge.db import Database
+from shared.schemas import JournalEntry
+from sync.client import HubClient, HubRefused, HubUnreachable
+from sync.protocol import PushRequest
+
+__all__ = ["PushOutcome", "push_once", "entries_from", "EDGE_VERSION"]
+
+log = logging.getLogger("sync.push")
+EDGE_VERSION = "fnbpos-edge/0.1.0"
+
+
+@dataclass
+class PushOutcome:
+    sent: int = 0
+    acked_seq: int = 0
+    more: bool = False  # more backlog is waiting: push again now
+    unreachable: bool = False
+    refused: str = ""  # the hub's error code when it refused
+    error: str = ""
+    resend_from: int | None = None
+    epoch_rotated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.unreachable and not self.refused
+
+
+def entries_from(conn: sqlite3.Connection, outlet_id: str, from_seq: int, epoch: str | None,
+                 limit: int, max_bytes: int) -> list[JournalEntry]:
+    """Outbox rows from ``from_seq`` on (acked or not) for a resend; ``from_seq`` 0 with an
+    epoch means "from that epoch's first row still here"."""
+    if from_seq <= 0 and epoch:
+        row = conn.execute("SELECT min(seq) FROM outbox WHERE epoch = ?", (epoch,)).fetchone()
+        from_seq = row[0] or 0
+    rows = conn.execute(
+        "SELECT seq, epoch, event_id, occurred_at, body, prev_hash, hash FROM outbox"
+        " WHERE seq >= ? ORDER BY seq LIMIT ?", (from_seq, limit)).fetchall()
+    entries, size = [], 0
+    for row in rows:
+        size += len(row["body"])
+        if entries and size > max_bytes:
+            break
+        entries.append(JournalEntry(
+            outlet_id=outlet_id, epoch=row["epoch"], seq=row["seq"], event_id=row["event_id"],
+            occurred_at=datetime.fromisoformat(row["occurred_at"]), body=row["body"],
+            prev_hash=row["prev_hash"], hash=row["hash"]))
+    return entries
+
+
+async def push_once(db: Database, client: HubClient, outlet_id: str, *, max_events: int,
+                    max_bytes: int, resend_from: int | None = None,
+                    resend_epoch: str | None = None) -> PushOutcome:
+    """Send one batch (possibly empty: a heartbeat that also learns what the hub holds)."""
+    def read(conn: sqlite3.Connection) -> tuple[list[JournalEntry], sqlite3.Row]:
+        head = outbox.head(conn)
+        if resend_from is not None:
+            return entries_from(conn, outlet_id, resend_from, resend_epoch, max_events,
+                                max_bytes), head
+        return outbox.pending(conn, outlet_id, max_events, max_bytes), head
+
+    entries, head = await db.read(read)
+    if resend_from is not None and resend_from > 0 and (not entries or entries[0].seq > resend_from):
+        message = (f"the hub asks for events from seq {resend_from}, but they were already pruned "
+                   "from this box (raise POS_SYNC_RETENTION_DAYS); needs an operator")
+        await db.write(lambda c: sync_state.record_failure(c, message, reachable=True, refused=True))
+        return PushOutcome(refused="resend_impossible", error=message)
+    backlog = head["seq"] - head["acked_seq"]
+    request = PushRequest(outlet_id=outlet_id, epoch=head["epoch"], entries=entries,
+                          backlog=backlog, sent_at=datetime.now(UTC), edge_version=EDGE_VERSION)
+    try:
+        response = await client.push(request)
+    except HubUnreachable as exc:
+        await db.write(lambda c: sync_state.record_failure(c, str(exc), reachable=False,
+                                                           refused=False))
+        return PushOutcome(unreachable=True, error=str(exc))
+    except HubRefused as exc:
+        return await _refused(db, exc, entries)
+
+    def acknowledge(conn: sqlite3.Connection) -> tuple[int, bool]:
+        acked = outbox.mark_acked(conn, response.acked_seq) if response.acked_seq else \
+            outbox.head(conn)["acked_seq"]
+        rotated = False
+        current = outbox.head(conn)
+        # The hub holds more of our own epoch than this database ever wrote: we are a
+        # restored copy. Continue under a new epoch so no number of this one is re-used.
+        if response.epoch == current["epoch"] and response.held_seq > current["seq"]:
+            sync_state.rotate_epoch(conn, f"hub holds seq {response.held_seq} of this epoch, "
+                                          f"this database only {current['seq']} (restored?)")
+            rotated = True
+        sync_state.record_push(conn, response.acked_seq, len(entries))
+        return acked, rotated
+
+    acked, rotated = await db.write(acknowledge)
+    outcome = PushOutcome(sent=len(entries), acked_seq=acked, epoch_rotated=rotated)
+    if response.status == "resend":
+        outcome.resend_from = response.resend_from if response.resend_from is not None else 0
+        outcome.more = True
+        log.warning("hub asked for a resend", extra={"resend_from": outcome.resend_from})
+    else:
+        remaining = await db.read(outbox.backlog)
+        outcome.more = bool(entries) and remaining > 0
+    if rotated:
+        outcome.more = True
+    return outcome
+
+
+async def _refused(db: Database, exc: HubRefused, entries: list[JournalEntry]) -> PushOutcome:
+    reason = (exc.details or {}).get("reason") if isinstance(exc.details, dict) else None
+    if exc.code == "journal_refused" and reason == "seq_conflict":
+        # Commit what the hub did hold of this batch, then move the rest to a new epoch.
+        acked = int((exc.details or {}).get("acked_seq") or 0)
+
+        def rotate(conn: sqlite3.Connection) -> None:
+            if acked:
+                outbox.mark_acked(conn, acked)
+            sync_state.rotate_epoch(conn, f"hub refused: {exc.message}")
+            sync_state.record_failure(conn, f"hub: {exc.message}; events moved to a new epoch",
+                                      reachable=True, refused=False)
+
+        await db.write(rotate)
+        log.warning("sequence conflict: started a new epoch", extra={"hub_error": exc.message})
+        return PushOutcome(refused="", error=str(exc), epoch_rotated=True, more=True)
+    await db.write(lambda c: sync_state.record_failure(c, f"hub refused: {exc}", reachable=True,
+                                                       refused=True))
+    log.error("push refused by the hub", extra={"code": exc.code, "hub_error": exc.message})
+    return PushOutcome(refused=exc.code or "refused", error=str(exc))

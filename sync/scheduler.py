@@ -1,0 +1,261 @@
+"""The sync engine inside the edge process: background push/pull/prune jobs (APScheduler 3).
+
+* A short *tick* job (``POS_SYNC_TICK``, default 0.5 s) pushes as soon as the outbox has
+  something new, so an order reaches the hub within about a second of the sale; when the
+  outbox is empty it still contacts the hub every ``POS_SYNC_INTERVAL`` seconds (heartbeat,
+  restore detection, fleet status). The timer runs whether or not sales happen: a backlog
+  left by a partition or a killed process drains on its own once the hub answers.
+* A backlog drains batch after batch at full speed. Each batch is read from the WAL reader
+  and acknowledged with one small write, so the single writer keeps serving live orders
+  between batches (a sale never waits for sync).
+* While the hub is unreachable, attempts back off exponentially with full jitter between
+  ``POS_SYNC_MIN_BACKOFF`` and ``POS_SYNC_MAX_BACKOFF`` seconds. A refusal (revoked
+  credential, broken chain) waits the maximum backoff: the hub said no, hammering won't help.
+* Pull runs every ``POS_SYNC_PULL_INTERVAL`` seconds; prune deletes acknowledged events
+  older than ``POS_SYNC_RETENTION_DAYS`` every ``POS_SYNC_PRUNE_INTERVAL`` seconds.
+
+Settings come from ``POS_SYNC_*`` environment variables (``SyncSettings.from_env``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from edge import outbox, sync_state
+from edge.db import Database
+from sync.client import HubClient
+from sync.pull import pull_once
+from sync.push import push_once
+
+__all__ = ["SyncSettings", "SyncEngine", "Backoff"]
+
+log = logging.getLogger("sync.engine")
+
+
+class SyncSettings(msgspec.Struct, kw_only=True):
+    enabled: bool = True
+    tick: float = 0.5  # seconds between checks for new outbox events
+    interval: float = 5.0  # heartbeat push when idle, seconds
+    pull_interval: float = 30.0
+    min_backoff: float = 1.0
+    max_backoff: float = 300.0
+    batch_events: int = 500
+    batch_bytes: int = 1_000_000
+    timeout: float = 15.0
+    retention_days: float = 7.0
+    prune_interval: float = 3600.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> SyncSettings:
+        """Every field may be set as ``POS_SYNC_<FIELD>`` (e.g. POS_SYNC_MAX_BACKOFF=30)."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for name, annotation in cls.__annotations__.items():
+            raw = environ.get("POS_SYNC_" + name.upper())
+            if raw is None:
+                continue
+            if annotation in (bool, "bool"):
+                values[name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif annotation in (int, "int"):
+                values[name] = int(raw)
+            else:
+                values[name] = float(raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = msgspec.convert(values, cls)
+        if settings.min_backoff <= 0 or settings.max_backoff < settings.min_backoff:
+            raise ValueError("POS_SYNC_MIN_BACKOFF must be > 0 and <= POS_SYNC_MAX_BACKOFF")
+        if settings.batch_events < 1 or settings.batch_bytes < 1024:
+            raise ValueError("POS_SYNC_BATCH_EVENTS must be >= 1 and POS_SYNC_BATCH_BYTES >= 1024")
+        return settings
+
+
+class Backoff:
+    """Exponential backoff with full jitter: wait uniform(min, min * 2**n) capped at max."""
+
+    def __init__(self, minimum: float, maximum: float) -> None:
+        self.minimum, self.maximum = minimum, maximum
+        self.failures = 0
+        self.not_before = 0.0  # monotonic time
+
+    def ready(self, now: float) -> bool:
+        return now >= self.not_before
+
+    def success(self) -> None:
+        self.failures = 0
+        self.not_before = 0.0
+
+    def failure(self, now: float, refused: bool = False) -> float:
+        self.failures += 1
+        if refused:
+            delay = self.maximum
+        else:
+            ceiling = min(self.maximum, self.minimum * (2 ** min(self.failures - 1, 30)))
+            delay = random.uniform(self.minimum, max(self.minimum, ceiling))
+        self.not_before = now + delay
+        return delay
+
+    def reset(self) -> None:
+        self.not_before = 0.0
+
+
+class SyncEngine:
+    """Owns the hub client and the background jobs for one edge database."""
+
+    def __init__(self, db: Database, data_dir: Path | str, settings: SyncSettings | None = None,
+                 transport: Any = None) -> None:
+        self.db = db
+        self.data_dir = Path(data_dir)
+        self.settings = settings or SyncSettings.from_env()
+        self._transport = transport
+        self._client: HubClient | None = None
+        self._config: sync_state.SyncConfig | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._push_lock = asyncio.Lock()
+        self._pull_lock = asyncio.Lock()
+        self.push_backoff = Backoff(self.settings.min_backoff, self.settings.max_backoff)
+        self.pull_backoff = Backoff(self.settings.min_backoff, self.settings.max_backoff)
+        self._last_contact = 0.0
+        self._resend: tuple[int, str | None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None
+
+    def _load(self) -> bool:
+        if self._client is not None:
+            return True
+        config = sync_state.read_config(self.data_dir)
+        if config is None:
+            return False
+        self._config = config
+        self._client = HubClient(config.hub_url, config.credential, timeout=self.settings.timeout,
+                                 transport=self._transport)
+        return True
+
+    def start(self) -> None:
+        """Start the background jobs (call from a running event loop, e.g. app startup)."""
+        if not self.settings.enabled or self._scheduler is not None:
+            return
+        if not self._load():
+            log.info("sync not started: this box is not provisioned (pos-edge provision)")
+            return
+        s = self.settings
+        scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        now = datetime.now(UTC)
+        scheduler.add_job(self._push_tick, "interval", seconds=s.tick, id="sync-push",
+                          next_run_time=now)
+        scheduler.add_job(self._pull_tick, "interval", seconds=min(s.tick * 2, s.pull_interval),
+                          id="sync-pull", next_run_time=now)
+        scheduler.add_job(self.prune, "interval", seconds=s.prune_interval, id="sync-prune",
+                          next_run_time=now + timedelta(seconds=min(60.0, s.prune_interval)))
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("sync engine started", extra={"hub": self._config.hub_url if self._config else "",
+                                               "outlet_id": self._config.outlet_id if self._config else ""})
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def kick(self) -> None:
+        """Push now (call after a change; the tick would find it within ``tick`` anyway)."""
+        self.push_backoff.reset()
+        if self._scheduler is not None:
+            job = self._scheduler.get_job("sync-push")
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
+    # -- jobs ------------------------------------------------------------------------
+
+    async def _push_tick(self) -> None:
+        now = time.monotonic()
+        if not self.push_backoff.ready(now):
+            return
+        backlog = await self.db.read(_backlog_or_zero)
+        if backlog == 0 and self._resend is None and now - self._last_contact < self.settings.interval:
+            return
+        await self.drain()
+
+    async def drain(self) -> int:
+        """Push batches until the backlog is empty or the hub fails; returns events sent."""
+        if not self._load():
+            return 0
+        assert self._client is not None and self._config is not None
+        sent = 0
+        async with self._push_lock:
+            while True:
+                resend_from, resend_epoch = self._resend or (None, None)
+                outcome = await push_once(self.db, self._client, self._config.outlet_id,
+                                          max_events=self.settings.batch_events,
+                                          max_bytes=self.settings.batch_bytes,
+                                          resend_from=resend_from, resend_epoch=resend_epoch)
+                now = time.monotonic()
+                if not outcome.ok:
+                    delay = self.push_backoff.failure(now, refused=bool(outcome.refused))
+                    log.warning("push failed", extra={"error": outcome.error,
+                                                      "retry_in_s": round(delay, 2)})
+                    return sent
+                self._last_contact = now
+                self.push_backoff.success()
+                sent += outcome.sent
+                self._resend = ((outcome.resend_from, await self._resend_epoch())
+                                if outcome.resend_from is not None else None)
+                if not outcome.more:
+                    return sent
+                await asyncio.sleep(0)  # let live requests run between batches
+
+    async def _resend_epoch(self) -> str | None:
+        def first_unacked_epoch(conn: Any) -> str | None:
+            row = conn.execute("SELECT epoch FROM outbox WHERE seq > (SELECT acked_seq FROM "
+                               "journal_head WHERE id = 1) ORDER BY seq LIMIT 1").fetchone()
+            return row["epoch"] if row else None
+        return await self.db.read(first_unacked_epoch)
+
+    async def _pull_tick(self) -> None:
+        now = time.monotonic()
+        if not self.pull_backoff.ready(now):
+            return
+        await self.pull()
+
+    async def pull(self) -> Any:
+        if not self._load():
+            return None
+        assert self._client is not None
+        async with self._pull_lock:
+            outcome = await pull_once(self.db, self._client)
+            now = time.monotonic()
+            if outcome.ok:
+                self.pull_backoff.success()
+                self.pull_backoff.not_before = now + self.settings.pull_interval
+            else:
+                self.pull_backoff.failure(now, refused=bool(outcome.refused))
+            return outcome
+
+    async def prune(self) -> int:
+        cutoff = datetime.now(UTC) - timedelta(days=self.settings.retention_days)
+        deleted = await self.db.write(lambda c: outbox.prune(c, cutoff))
+        if deleted:
+            log.info("pruned synced events", extra={"deleted": deleted})
+        return deleted
+
+
+def _backlog_or_zero(conn: Any) -> int:
+    row = conn.execute("SELECT seq - acked_seq FROM journal_head WHERE id = 1").fetchone()
+    return row[0] if row else 0
