@@ -1,0 +1,98 @@
+"""Dependencies every hub handler can ask for by name: ``db``, ``settings``, ``tokens``,
+``principal`` (the verified bearer token) and ``client_ip``; plus the error handlers that give
+every failure the one JSON shape ``{"error": {"code", "message", "details"}}``.
+
+The tenant of a request is only ever ``principal.tenant_id``, read from the verified token.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+
+from hub.db import Database
+from hub.identity import Principal, Tokens
+from hub.settings import HubSettings
+from shared.errors import PosError, Unauthorized, error_body
+
+__all__ = ["bearer_token", "dependencies", "exception_handlers", "provide_principal"]
+
+log = logging.getLogger("hub.api")
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+               415: "unsupported_media_type", 422: "rejected", 429: "rate_limited",
+               503: "unavailable"}
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token (Authorization: Bearer <access token>)")
+    return token.strip()
+
+
+async def provide_principal(request: Request[Any, Any, Any], tokens: Tokens) -> Principal:
+    return tokens.principal(bearer_token(request))
+
+
+def _db(state: State) -> Database:
+    return state.db
+
+
+def _settings(state: State) -> HubSettings:
+    return state.settings
+
+
+def _tokens(state: State) -> Tokens:
+    return state.tokens
+
+
+def _client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+dependencies = {
+    "db": Provide(_db, sync_to_thread=False),
+    "settings": Provide(_settings, sync_to_thread=False),
+    "tokens": Provide(_tokens, sync_to_thread=False),
+    "principal": Provide(provide_principal),
+    "client_ip": Provide(_client_ip, sync_to_thread=False),
+}
+
+
+def _pos_error(_: Request[Any, Any, Any], exc: PosError) -> Response[Any]:
+    if exc.status >= 500:
+        log.error("request failed: %s", exc.message)
+    return Response(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return Response(error_body("validation_failed", exc.detail or "invalid request", exc.extra),
+                    status_code=400)
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "internal" if status >= 500 else "bad_request")
+    return Response(error_body(code, exc.detail, exc.extra), status_code=status,
+                    headers=exc.headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return Response(error_body("internal", "internal server error"), status_code=500)
+
+
+exception_handlers: dict[Any, Any] = {
+    PosError: _pos_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}

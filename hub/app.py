@@ -1,0 +1,157 @@
+"""Builds the hub's Litestar application: ``create_app(settings)``.
+
+Wires the routes of every hub area (auth, head-office admin, catalog, fleet/audit, reports,
+sync, enrollment), the dependencies (``hub.api.deps``), the single JSON error shape, request
+metrics (``/metrics``), structured JSON logs, the static head-office dashboard at
+``/dashboard/`` (``/`` redirects there), OpenAPI at ``/schema`` and, on startup, the database
+engine and the job scheduler. The app keeps no state of its own between requests: any number
+of replicas can serve one database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from hub.api.admin import admin_routes
+from hub.api.auth import auth_routes
+from hub.api.catalog import catalog_routes
+from hub.api.deps import dependencies, exception_handlers
+from hub.api.enrollment import enrollment_routes
+from hub.api.fleet import fleet_routes
+from hub.api.reports import report_routes
+from hub.api.sync import sync_routes
+from hub.api.system import hub_version, system_routes
+from hub.db import Database
+from hub.identity import Tokens
+from hub.scheduler import JobScheduler, default_jobs
+from hub.settings import HubSettings
+
+__all__ = ["DASHBOARD_DIR", "configure_logging", "create_app"]
+
+DASHBOARD_DIR = Path(__file__).parent / "dashboard"
+_STANDARD_LOG_FIELDS = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime",
+                                                                     "color_message"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any ``extra`` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_LOG_FIELDS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access", "apscheduler.executors.default", "apscheduler.scheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Metrics:
+    """Prometheus metrics of one app instance (own registry: several apps per process in tests)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("hub_http_requests_total", "HTTP requests",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("hub_http_request_duration_seconds", "HTTP request latency",
+                                 ["method", "route"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5))
+
+
+def _metrics_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            metrics: Metrics = scope["litestar_app"].state.metrics
+            route = scope.get("path_template") or "unmatched"  # templates keep labels bounded
+            metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
+            metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+@get("/", include_in_schema=False)
+async def _root() -> Redirect:
+    return Redirect("/dashboard/")
+
+
+def create_app(settings: HubSettings) -> Litestar:
+    """The hub application for ``settings`` (database opened on startup)."""
+    DASHBOARD_DIR.mkdir(exist_ok=True)
+    jobs = default_jobs(settings)
+    state = State({"settings": settings, "tokens": Tokens(settings), "metrics": Metrics()})
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = Database(settings.resolved_db_url(), app_role=settings.db_app_role,
+                      pool_size=settings.db_pool_size)
+        app.state.db = db
+        scheduler = JobScheduler(db, settings, jobs)
+        if settings.scheduler_enabled:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.shutdown()
+            await db.dispose()
+
+    return Litestar(
+        route_handlers=[
+            *system_routes, *auth_routes, *admin_routes, *catalog_routes, *fleet_routes,
+            *report_routes, *sync_routes, *enrollment_routes,
+            create_static_files_router(path="/dashboard", directories=[DASHBOARD_DIR],
+                                       html_mode=True, name="dashboard"),
+            _root,
+        ],
+        dependencies=dependencies,
+        exception_handlers=exception_handlers,
+        middleware=[_metrics_middleware],
+        lifespan=[lifespan],
+        state=state,
+        openapi_config=OpenAPIConfig(title="fnbpos hub", version=hub_version(), path="/schema"),
+        request_max_body_size=2 * 1024 * 1024,
+        logging_config=None,  # configure_logging() owns the handlers (JSON lines)
+    )

@@ -1,0 +1,166 @@
+"""``pos-hub``: run, migrate and bootstrap the hub from the command line.
+
+    pos-hub serve [--db URL] [--host 127.0.0.1] [--port 8000] [--config FILE] [--no-migrate]
+    pos-hub migrate [--db URL]
+    pos-hub create-tenant --name NAME --admin-email E --admin-password P [--db URL]
+    pos-hub create-outlet --tenant TENANT_ID --name NAME --timezone TZ [--brand ID] [--db URL]
+
+Without ``--db`` the hub uses ``POS_HUB_DB_URL`` or a SQLite file in ``./data/hub``. The
+create commands print the new id as their last line. Bad input exits non-zero with a
+message on stderr. The CLI is a thin transport over the services in hub.tenancy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub import tenancy
+from hub.db import Database, run_migrations
+from hub.models import Tenant
+from hub.schemas import OutletCreate
+from hub.settings import HubSettings, load_settings
+from shared.errors import PosError
+
+__all__ = ["main"]
+
+
+class CliError(Exception):
+    """A problem to report in one line, exit code 1."""
+
+
+def _settings(args: argparse.Namespace, **extra: object) -> HubSettings:
+    try:
+        return load_settings(getattr(args, "config", None), db_url=args.db, **extra)
+    except (ValueError, OSError) as exc:
+        raise CliError(f"invalid settings: {exc}") from exc
+
+
+def _migrate(settings: HubSettings) -> None:
+    try:
+        run_migrations(settings.resolved_db_url(), app_role=settings.db_app_role)
+    except SQLAlchemyError as exc:
+        raise CliError(f"cannot migrate the database: {exc.__class__.__name__}: "
+                       f"{str(exc).splitlines()[0]}") from exc
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from hub.app import configure_logging, create_app
+
+    settings = _settings(args, host=args.host, port=args.port)
+    configure_logging(settings.log_level)
+    if not args.no_migrate:
+        _migrate(settings)
+    settings.resolved_jwt_secret()  # create the key file before serving, not mid-request
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                access_log=settings.log_requests, lifespan="on")
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    _migrate(settings)
+    print("database is up to date")
+
+
+async def _create_tenant(settings: HubSettings, args: argparse.Namespace) -> str:
+    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    try:
+        async with db.system() as session:
+            tenant = await tenancy.create_tenant(session, args.name, args.admin_email,
+                                                 args.admin_password)
+            return tenant.id
+    finally:
+        await db.dispose()
+
+
+def cmd_create_tenant(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    _migrate(settings)
+    tenant_id = asyncio.run(_create_tenant(settings, args))
+    print(f"created tenant {args.name!r} with owner {args.admin_email.strip().lower()}")
+    print(tenant_id)
+
+
+async def _create_outlet(settings: HubSettings, args: argparse.Namespace) -> str:
+    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    try:
+        async with db.tenant(args.tenant) as session:
+            if await session.get(Tenant, args.tenant) is None:
+                raise CliError(f"tenant {args.tenant!r} not found")
+            data = OutletCreate(name=args.name.strip(), timezone=args.timezone,
+                                brand_id=args.brand)
+            if not data.name or len(data.name) > 200:
+                raise CliError("outlet name must be 1-200 characters")
+            outlet = await tenancy.create_outlet(session, None, data, tenant_id=args.tenant)
+            return outlet.id
+    finally:
+        await db.dispose()
+
+
+def cmd_create_outlet(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    _migrate(settings)
+    outlet_id = asyncio.run(_create_outlet(settings, args))
+    print(f"created outlet {args.name!r} ({args.timezone})")
+    print(outlet_id)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pos-hub", description="fnbpos head-office hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--db", help="database URL (postgresql://... or sqlite:///path)")
+        p.add_argument("--config", help="TOML settings file")
+        return p
+
+    serve = with_db(sub.add_parser("serve", help="run the HTTP server"))
+    serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = with_db(sub.add_parser("migrate", help="create or upgrade the schema"))
+    migrate.set_defaults(func=cmd_migrate)
+
+    tenant = with_db(sub.add_parser("create-tenant", help="create a tenant and its owner"))
+    tenant.add_argument("--name", required=True)
+    tenant.add_argument("--admin-email", required=True)
+    tenant.add_argument("--admin-password", required=True)
+    tenant.set_defaults(func=cmd_create_tenant)
+
+    outlet = with_db(sub.add_parser("create-outlet", help="create an outlet of a tenant"))
+    outlet.add_argument("--tenant", required=True, help="tenant id")
+    outlet.add_argument("--name", required=True)
+    outlet.add_argument("--timezone", required=True, help="IANA zone, e.g. Asia/Jakarta")
+    outlet.add_argument("--brand", default=None, help="brand id (default: the only brand)")
+    outlet.set_defaults(func=cmd_create_outlet)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.func(args)
+    except PosError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"error: database: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

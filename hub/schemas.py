@@ -1,0 +1,392 @@
+"""Wire types of the hub's head-office API (msgspec Structs): inputs ``XCreate`` / ``XUpdate``
+and outputs ``XOut``. Edge-facing types (Catalog, Order, ...) live in shared/schemas.py.
+
+Updates are partial: a field left out stays ``UNSET`` and is not touched. Inputs forbid
+unknown fields so a typo is a 400, not a silently ignored key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from shared.schemas import Amount, Basis, Id, Note, ShortText, SignedAmount
+
+__all__ = [
+    "AuditEntryOut",
+    "AvailabilityOut",
+    "AvailabilitySet",
+    "BrandCreate",
+    "BrandOut",
+    "BrandUpdate",
+    "CatalogVersionOut",
+    "CategoryCreate",
+    "CategoryOut",
+    "CategoryUpdate",
+    "FleetEntry",
+    "LoginRequest",
+    "MeOut",
+    "ModifierGroupCreate",
+    "ModifierGroupOut",
+    "ModifierGroupUpdate",
+    "OptionIn",
+    "OptionOut",
+    "OutletCreate",
+    "OutletOut",
+    "OutletUpdate",
+    "PriceOut",
+    "PriceSet",
+    "ProductCreate",
+    "ProductOut",
+    "ProductUpdate",
+    "RefreshRequest",
+    "Role",
+    "TenantOut",
+    "TenantUpdate",
+    "UserCreate",
+    "UserOut",
+    "UserUpdate",
+    "apply_update",
+    "to_out",
+]
+
+Role = Literal["owner", "hq_admin", "area_manager", "outlet_manager", "technician"]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Password = Annotated[str, Meta(min_length=8, max_length=200)]
+Timezone = Annotated[str, Meta(min_length=1, max_length=64)]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+Rounding = Annotated[int, Meta(ge=1, le=100_000)]
+Choices = Annotated[int, Meta(ge=0, le=50)]
+MaxChoices = Annotated[int, Meta(ge=1, le=50)]
+Names = dict[str, str]
+
+
+class Input(Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+# ---------------------------------------------------------------- auth
+
+
+class LoginRequest(Input):
+    email: Annotated[str, Meta(min_length=1, max_length=320)]
+    password: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class RefreshRequest(Input):
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class MeOut(Struct, kw_only=True):
+    user_id: str
+    tenant_id: str
+    email: str
+    role: str
+    outlet_ids: list[str] | None
+
+
+# ---------------------------------------------------------------- tenants, brands, outlets
+
+
+class TenantOut(Struct, kw_only=True):
+    id: str
+    name: str
+    currency: str
+    active: bool
+    created_at: datetime
+
+
+class TenantUpdate(Input):
+    name: Name | UnsetType = UNSET
+    currency: Currency | UnsetType = UNSET
+
+
+class BrandCreate(Input):
+    name: Name
+
+
+class BrandUpdate(Input):
+    name: Name | UnsetType = UNSET
+
+
+class BrandOut(Struct, kw_only=True):
+    id: str
+    name: str
+    created_at: datetime
+
+
+class OutletCreate(Input):
+    name: Name
+    timezone: Timezone
+    brand_id: Id | None = None  # None: the tenant's only brand
+    address: Note = ""
+    currency: Currency = "IDR"
+    service_rate_bp: Basis = 500
+    tax_rate_bp: Basis = 1000
+    tax_name: ShortText = "PB1"
+    prices_include_tax: bool = False
+    rounding_unit: Rounding = 1
+    settings: dict[str, Any] = {}
+
+
+class OutletUpdate(Input):
+    name: Name | UnsetType = UNSET
+    timezone: Timezone | UnsetType = UNSET
+    address: Note | UnsetType = UNSET
+    currency: Currency | UnsetType = UNSET
+    service_rate_bp: Basis | UnsetType = UNSET
+    tax_rate_bp: Basis | UnsetType = UNSET
+    tax_name: ShortText | UnsetType = UNSET
+    prices_include_tax: bool | UnsetType = UNSET
+    rounding_unit: Rounding | UnsetType = UNSET
+    settings: dict[str, Any] | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class OutletOut(Struct, kw_only=True):
+    id: str
+    brand_id: str
+    name: str
+    timezone: str
+    address: str
+    currency: str
+    service_rate_bp: int
+    tax_rate_bp: int
+    tax_name: str
+    prices_include_tax: bool
+    rounding_unit: int
+    settings: dict[str, Any]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+# ---------------------------------------------------------------- users
+
+
+class UserCreate(Input):
+    email: Email
+    password: Password
+    role: Role
+    name: ShortText = ""
+    outlet_ids: list[Id] = []  # required for area_manager / outlet_manager
+
+
+class UserUpdate(Input):
+    name: ShortText | UnsetType = UNSET
+    role: Role | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    password: Password | UnsetType = UNSET
+    outlet_ids: list[Id] | UnsetType = UNSET
+
+
+class UserOut(Struct, kw_only=True):
+    id: str
+    email: str
+    name: str
+    role: str
+    active: bool
+    outlet_ids: list[str]
+    created_at: datetime
+
+
+# ---------------------------------------------------------------- catalog
+
+
+class CategoryCreate(Input):
+    brand_id: Id
+    name: Name
+    station: ShortText = "kitchen"
+    sort: int = 0
+    color: ShortText = ""
+    names: Names = {}
+
+
+class CategoryUpdate(Input):
+    name: Name | UnsetType = UNSET
+    station: ShortText | UnsetType = UNSET
+    sort: int | UnsetType = UNSET
+    color: ShortText | UnsetType = UNSET
+    names: Names | UnsetType = UNSET
+
+
+class CategoryOut(Struct, kw_only=True):
+    id: str
+    brand_id: str
+    name: str
+    station: str
+    sort: int
+    color: str
+    names: Names
+    archived: bool
+
+
+class ProductCreate(Input):
+    brand_id: Id
+    category_id: Id
+    name: Name
+    price: Amount
+    description: Note = ""
+    image_url: ShortText = ""
+    color: ShortText = ""
+    available: bool = True
+    modifier_group_ids: list[Id] = []
+    sort: int = 0
+    names: Names = {}
+
+
+class ProductUpdate(Input):
+    category_id: Id | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    price: Amount | UnsetType = UNSET
+    description: Note | UnsetType = UNSET
+    image_url: ShortText | UnsetType = UNSET
+    color: ShortText | UnsetType = UNSET
+    available: bool | UnsetType = UNSET
+    modifier_group_ids: list[Id] | UnsetType = UNSET
+    sort: int | UnsetType = UNSET
+    names: Names | UnsetType = UNSET
+
+
+class ProductOut(Struct, kw_only=True):
+    id: str
+    brand_id: str
+    category_id: str
+    name: str
+    price: int
+    description: str
+    image_url: str
+    color: str
+    available: bool
+    modifier_group_ids: list[str]
+    sort: int
+    names: Names
+    archived: bool
+
+
+class OptionIn(Input):
+    name: Name
+    id: Id | None = None  # keep an existing option's id (orders refer to it)
+    price_delta: SignedAmount = 0
+    available: bool = True
+    sort: int = 0
+    names: Names = {}
+
+
+class OptionOut(Struct, kw_only=True):
+    id: str
+    name: str
+    price_delta: int
+    available: bool
+    sort: int
+    names: Names
+
+
+class ModifierGroupCreate(Input):
+    brand_id: Id
+    name: Name
+    min_choices: Choices = 0
+    max_choices: MaxChoices = 1
+    names: Names = {}
+    options: Annotated[list[OptionIn], Meta(max_length=100)] = []
+
+
+class ModifierGroupUpdate(Input):
+    name: Name | UnsetType = UNSET
+    min_choices: Choices | UnsetType = UNSET
+    max_choices: MaxChoices | UnsetType = UNSET
+    names: Names | UnsetType = UNSET
+    options: Annotated[list[OptionIn], Meta(max_length=100)] | UnsetType = UNSET  # replaces all
+
+
+class ModifierGroupOut(Struct, kw_only=True):
+    id: str
+    brand_id: str
+    name: str
+    min_choices: int
+    max_choices: int
+    names: Names
+    archived: bool
+    options: list[OptionOut]
+
+
+class PriceSet(Input):
+    price: Amount
+
+
+class PriceOut(Struct, kw_only=True):
+    outlet_id: str
+    product_id: str
+    price: int
+
+
+class AvailabilitySet(Input):
+    available: bool
+
+
+class AvailabilityOut(Struct, kw_only=True):
+    outlet_id: str
+    product_id: str
+    available: bool
+
+
+class CatalogVersionOut(Struct, kw_only=True):
+    id: str
+    brand_id: str
+    version: int
+    published_at: datetime
+    published_by: str | None
+    outlets: int = 0  # outlets that received a snapshot
+
+
+# ---------------------------------------------------------------- fleet, audit
+
+
+class FleetEntry(Struct, kw_only=True):
+    outlet_id: str
+    outlet_name: str
+    brand_id: str
+    online: bool
+    last_contact_at: datetime | None = None
+    last_push_at: datetime | None = None
+    last_pull_at: datetime | None = None
+    reported_backlog: int = 0
+    edge_version: str = ""
+    last_error: str = ""
+    journal_alarm: str = ""
+
+
+class AuditEntryOut(Struct, kw_only=True):
+    id: str
+    at: datetime
+    actor_id: str | None
+    actor_email: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    ip: str
+
+
+def apply_update(row: Any, update: Struct) -> dict[str, Any]:
+    """Copy the fields set in ``update`` onto ``row``; return what was set."""
+    changed: dict[str, Any] = {}
+    for name in update.__struct_fields__:
+        value = getattr(update, name)
+        if value is not UNSET:
+            setattr(row, name, value)
+            changed[name] = value
+    return changed
+
+
+def to_out(row: Any, out_type: type[Any], **extra: Any) -> Any:
+    """Build an output Struct from a model row (plus computed fields)."""
+    values = {name: getattr(row, name) for name in out_type.__struct_fields__ if name not in extra
+              and hasattr(row, name)}
+    values.update(extra)
+    return msgspec.convert(values, out_type, from_attributes=True)

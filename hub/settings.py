@@ -1,0 +1,125 @@
+"""The hub's settings: one typed object, built from an optional TOML file plus ``POS_HUB_*``
+environment variables (environment wins), then passed to ``create_app(settings)``.
+
+Every field is listed below with its default. ``pos-hub serve`` works on a fresh machine with
+none of them set: the database is a SQLite file in ``data_dir`` and the JWT signing key is
+generated once and kept (mode 0600) in ``data_dir/jwt-secret``. Replicas on several machines
+must share one database URL and one ``POS_HUB_JWT_SECRET``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from shared.auth import new_secret
+
+__all__ = ["HubSettings", "default_data_dir", "load_settings", "sqlite_url_for"]
+
+ENV_PREFIX = "POS_HUB_"
+_MIN_SECRET_LEN = 32
+
+
+class HubSettings(msgspec.Struct, kw_only=True):
+    # Storage
+    db_url: str = ""  # "" -> SQLite file in data_dir; postgresql://... for production
+    data_dir: str = ""  # "" -> ./data/hub
+    # PostgreSQL role without BYPASSRLS the hub switches to on every connection (SET ROLE),
+    # so Row-Level Security applies even when the login user owns the tables. "" = don't switch.
+    db_app_role: str = "pos_hub_app"
+    db_pool_size: int = 10
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Tokens
+    jwt_secret: str = ""  # "" -> generated and kept in data_dir/jwt-secret
+    jwt_issuer: str = "pos-hub"
+    access_ttl_seconds: int = 900
+    refresh_ttl_seconds: int = 30 * 24 * 3600
+    # Login rate limiting (failed attempts within the window, per account and per client IP)
+    login_window_seconds: int = 900
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 30
+    # Fleet: an outlet is online when it made contact within this many seconds
+    fleet_offline_after_seconds: int = 180
+    # Scheduled jobs
+    scheduler_enabled: bool = True
+    token_cleanup_interval_seconds: int = 3600
+    report_rollup_interval_seconds: int = 300
+    # Logging
+    log_level: str = "INFO"
+    log_requests: bool = False
+
+    def resolved_data_dir(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else default_data_dir()
+
+    def resolved_db_url(self) -> str:
+        return self.db_url or sqlite_url_for(self.resolved_data_dir() / "hub.db")
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, or the one kept in the data folder (created on first use)."""
+        if self.jwt_secret:
+            if len(self.jwt_secret) < _MIN_SECRET_LEN:
+                raise ValueError(f"POS_HUB_JWT_SECRET must be at least {_MIN_SECRET_LEN} characters")
+            return self.jwt_secret
+        path = self.resolved_data_dir() / "jwt-secret"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = new_secret(nbytes=48)
+        # O_EXCL: two processes starting at once must end up with the same secret.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+        return secret
+
+
+def default_data_dir() -> Path:
+    return Path.cwd() / "data" / "hub"
+
+
+def sqlite_url_for(path: Path) -> str:
+    return f"sqlite:///{path.resolve()}"
+
+
+def _coerce(name: str, raw: str, annotation: Any) -> Any:
+    if annotation in (bool, "bool"):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")
+    if annotation in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
+    return raw
+
+
+def load_settings(config_file: str | Path | None = None, environ: dict[str, str] | None = None,
+                  **overrides: Any) -> HubSettings:
+    """TOML file (if any) < POS_HUB_* environment < explicit overrides (e.g. CLI flags)."""
+    values: dict[str, Any] = {}
+    environ = os.environ if environ is None else environ
+    config_file = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        with open(config_file, "rb") as handle:
+            values.update(tomllib.load(handle))
+    annotations = HubSettings.__annotations__
+    for name, annotation in annotations.items():
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            values[name] = _coerce(name, raw, annotation)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - set(annotations)
+    if unknown:
+        raise ValueError(f"unknown hub settings: {', '.join(sorted(unknown))}")
+    return msgspec.convert(values, HubSettings)

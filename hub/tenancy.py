@@ -1,0 +1,346 @@
+"""Tenants, brands, outlets and users: the head-office structure of a chain.
+
+Services take a session already scoped to the caller's tenant (``Database.tenant``) and the
+``Principal``; they check permissions, change rows, and write the audit entry in the same
+transaction. ``create_tenant`` is the one exception: it is run by the platform operator
+(``pos-hub create-tenant``) in a system session, since no tenant exists yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import UNSET
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import audit
+from hub.identity import (
+    SCOPED_ROLES,
+    Principal,
+    hash_password_async,
+    normalize_email,
+    require,
+    require_outlet,
+)
+from hub.models import Brand, Outlet, RefreshToken, Tenant, User, UserOutlet, utcnow
+from hub.schemas import (
+    BrandCreate,
+    BrandUpdate,
+    OutletCreate,
+    OutletUpdate,
+    TenantUpdate,
+    UserCreate,
+    UserUpdate,
+    apply_update,
+)
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.ids import new_id
+
+__all__ = [
+    "create_brand",
+    "create_outlet",
+    "create_tenant",
+    "create_user",
+    "get_brand",
+    "get_outlet",
+    "get_tenant",
+    "get_user",
+    "list_brands",
+    "list_outlets",
+    "list_users",
+    "update_brand",
+    "update_outlet",
+    "update_tenant",
+    "update_user",
+    "user_outlet_ids",
+    "validate_timezone",
+]
+
+
+def validate_timezone(name: str) -> str:
+    """Return ``name`` if it is an IANA time zone, else raise ValidationFailed."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"unknown time zone {name!r} (use an IANA name like Asia/Jakarta)",
+                               details={"field": "timezone"}) from None
+    return name
+
+
+# ---------------------------------------------------------------- tenants
+
+
+async def create_tenant(session: AsyncSession, name: str, admin_email: str,
+                        admin_password: str, currency: str = "IDR") -> Tenant:
+    """A new tenant with one brand of the same name and its owner account (system session)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed("tenant name must be 1-200 characters", details={"field": "name"})
+    email = normalize_email(admin_email)
+    if "@" not in email or len(email) > 320 or " " in email:
+        raise ValidationFailed("admin email is not a valid address", details={"field": "email"})
+    if len(admin_password) < 8:
+        raise ValidationFailed("admin password must be at least 8 characters",
+                               details={"field": "password"})
+    if await session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("a user with this email already exists", details={"email": email})
+    tenant = Tenant(id=new_id(), name=name, currency=currency)
+    session.add(tenant)
+    await session.flush()
+    brand = Brand(id=new_id(), tenant_id=tenant.id, name=name)
+    owner = User(id=new_id(), tenant_id=tenant.id, email=email, name="Owner", role="owner",
+                 password_hash=await hash_password_async(admin_password))
+    session.add_all([brand, owner])
+    await session.flush()
+    audit.record(session, None, "tenant.create", "tenant", tenant.id, None,
+                 {"name": name, "brand_id": brand.id, "owner_email": email}, tenant_id=tenant.id)
+    return tenant
+
+
+async def get_tenant(session: AsyncSession, principal: Principal) -> Tenant:
+    require(principal, "tenant:read")
+    tenant = await session.get(Tenant, principal.tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found")
+    return tenant
+
+
+async def update_tenant(session: AsyncSession, principal: Principal, data: TenantUpdate) -> Tenant:
+    require(principal, "tenant:update")
+    tenant = await get_tenant(session, principal)
+    before = audit.snapshot(tenant)
+    apply_update(tenant, data)
+    await session.flush()
+    audit.record(session, principal, "tenant.update", "tenant", tenant.id, before,
+                 audit.snapshot(tenant))
+    return tenant
+
+
+# ---------------------------------------------------------------- brands
+
+
+async def list_brands(session: AsyncSession, principal: Principal) -> list[Brand]:
+    require(principal, "brands:read")
+    return list(await session.scalars(select(Brand).order_by(Brand.name)))
+
+
+async def get_brand(session: AsyncSession, principal: Principal, brand_id: str) -> Brand:
+    require(principal, "brands:read")
+    brand = await session.get(Brand, brand_id)
+    if brand is None:
+        raise NotFound("brand not found", details={"id": brand_id})
+    return brand
+
+
+async def _unique_brand_name(session: AsyncSession, name: str, except_id: str | None = None) -> None:
+    stmt = select(Brand.id).where(Brand.name == name)
+    if except_id:
+        stmt = stmt.where(Brand.id != except_id)
+    if await session.scalar(stmt):
+        raise Conflict("a brand with this name already exists", details={"name": name})
+
+
+async def create_brand(session: AsyncSession, principal: Principal, data: BrandCreate) -> Brand:
+    require(principal, "brands:write")
+    await _unique_brand_name(session, data.name)
+    brand = Brand(id=new_id(), tenant_id=principal.tenant_id, name=data.name)
+    session.add(brand)
+    await session.flush()
+    audit.record(session, principal, "brand.create", "brand", brand.id, None, audit.snapshot(brand))
+    return brand
+
+
+async def update_brand(session: AsyncSession, principal: Principal, brand_id: str,
+                       data: BrandUpdate) -> Brand:
+    require(principal, "brands:write")
+    brand = await get_brand(session, principal, brand_id)
+    before = audit.snapshot(brand)
+    if isinstance(data.name, str):
+        await _unique_brand_name(session, data.name, except_id=brand.id)
+    apply_update(brand, data)
+    await session.flush()
+    audit.record(session, principal, "brand.update", "brand", brand.id, before, audit.snapshot(brand))
+    return brand
+
+
+# ---------------------------------------------------------------- outlets
+
+
+async def list_outlets(session: AsyncSession, principal: Principal) -> list[Outlet]:
+    require(principal, "outlets:read")
+    stmt = select(Outlet).order_by(Outlet.name, Outlet.id)
+    if principal.outlet_ids is not None:
+        stmt = stmt.where(Outlet.id.in_(principal.outlet_ids))
+    return list(await session.scalars(stmt))
+
+
+async def get_outlet(session: AsyncSession, principal: Principal, outlet_id: str) -> Outlet:
+    require(principal, "outlets:read")
+    outlet = await session.get(Outlet, outlet_id)
+    if outlet is None:
+        raise NotFound("outlet not found", details={"id": outlet_id})
+    require_outlet(principal, outlet_id)
+    return outlet
+
+
+async def _default_brand(session: AsyncSession) -> Brand:
+    brands = list(await session.scalars(select(Brand).order_by(Brand.created_at).limit(2)))
+    if len(brands) != 1:
+        raise ValidationFailed("brand_id is required when the tenant has several brands"
+                               if brands else "create a brand first", details={"field": "brand_id"})
+    return brands[0]
+
+
+async def create_outlet(session: AsyncSession, principal: Principal | None, data: OutletCreate,
+                        tenant_id: str | None = None) -> Outlet:
+    """Create an outlet (principal None = CLI operator acting on ``tenant_id``)."""
+    if principal is not None:
+        require(principal, "outlets:write")
+        tenant_id = principal.tenant_id
+    validate_timezone(data.timezone)
+    if data.brand_id:
+        brand = await session.get(Brand, data.brand_id)
+        if brand is None or brand.tenant_id != tenant_id:
+            raise ValidationFailed("brand not found", details={"field": "brand_id"})
+    else:
+        brand = await _default_brand(session)
+    values = {f: getattr(data, f) for f in data.__struct_fields__ if f != "brand_id"}
+    outlet = Outlet(id=new_id(), tenant_id=tenant_id, brand_id=brand.id, **values)
+    session.add(outlet)
+    await session.flush()
+    audit.record(session, principal, "outlet.create", "outlet", outlet.id, None,
+                 audit.snapshot(outlet), tenant_id=tenant_id)
+    # Late-comers get the brand's current menu right away (see hub.catalog).
+    from hub.catalog import snapshot_latest_for_outlet
+
+    await snapshot_latest_for_outlet(session, outlet)
+    return outlet
+
+
+async def update_outlet(session: AsyncSession, principal: Principal, outlet_id: str,
+                        data: OutletUpdate) -> Outlet:
+    require(principal, "outlets:write")
+    outlet = await get_outlet(session, principal, outlet_id)
+    if isinstance(data.timezone, str):
+        validate_timezone(data.timezone)
+    before = audit.snapshot(outlet)
+    apply_update(outlet, data)
+    await session.flush()
+    audit.record(session, principal, "outlet.update", "outlet", outlet.id, before,
+                 audit.snapshot(outlet))
+    return outlet
+
+
+# ---------------------------------------------------------------- users
+
+
+async def user_outlet_ids(session: AsyncSession, user_ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {uid: [] for uid in user_ids}
+    if user_ids:
+        rows = await session.execute(select(UserOutlet.user_id, UserOutlet.outlet_id)
+                                     .where(UserOutlet.user_id.in_(user_ids))
+                                     .order_by(UserOutlet.outlet_id))
+        for user_id, outlet_id in rows:
+            found[user_id].append(outlet_id)
+    return found
+
+
+async def list_users(session: AsyncSession, principal: Principal) -> list[User]:
+    require(principal, "users:read")
+    return list(await session.scalars(select(User).order_by(User.email)))
+
+
+async def get_user(session: AsyncSession, principal: Principal, user_id: str) -> User:
+    require(principal, "users:read")
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user not found", details={"id": user_id})
+    return user
+
+
+def _guard_role_change(principal: Principal, role: str) -> None:
+    # HQ admins manage staff but cannot mint owners (or promote themselves to one).
+    if role == "owner" and principal.role != "owner":
+        raise Forbidden("only an owner can grant the owner role")
+
+
+async def _set_outlets(session: AsyncSession, user: User, role: str, outlet_ids: list[str]) -> None:
+    outlet_ids = sorted(set(outlet_ids))
+    if role in {"area_manager", "outlet_manager"} and not outlet_ids:
+        raise ValidationFailed(f"a {role} needs at least one outlet", details={"field": "outlet_ids"})
+    if outlet_ids:
+        found = set(await session.scalars(select(Outlet.id).where(Outlet.id.in_(outlet_ids))))
+        missing = [oid for oid in outlet_ids if oid not in found]
+        if missing:
+            raise ValidationFailed("unknown outlet ids", details={"outlet_ids": missing})
+    await session.execute(delete(UserOutlet).where(UserOutlet.user_id == user.id))
+    if role in SCOPED_ROLES:
+        session.add_all([UserOutlet(tenant_id=user.tenant_id, user_id=user.id, outlet_id=oid)
+                         for oid in outlet_ids])
+
+
+async def create_user(session: AsyncSession, principal: Principal, data: UserCreate) -> User:
+    require(principal, "users:write")
+    _guard_role_change(principal, data.role)
+    email = normalize_email(data.email)
+    # Emails are unique across tenants (login has no tenant field). The unique index sees
+    # rows RLS hides from this session, so a duplicate in another tenant fails the insert.
+    user = User(id=new_id(), tenant_id=principal.tenant_id, email=email, name=data.name,
+                role=data.role, password_hash=await hash_password_async(data.password))
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("a user with this email already exists", details={"email": email}) from None
+    await _set_outlets(session, user, data.role, data.outlet_ids)
+    await session.flush()
+    after = audit.snapshot(user) | {"outlet_ids": sorted(set(data.outlet_ids))}
+    audit.record(session, principal, "user.create", "user", user.id, None, after)
+    return user
+
+
+async def update_user(session: AsyncSession, principal: Principal, user_id: str,
+                      data: UserUpdate) -> User:
+    require(principal, "users:write")
+    user = await get_user(session, principal, user_id)
+    if user.role == "owner" and principal.role != "owner":
+        raise Forbidden("only an owner can change an owner's account")
+    if isinstance(data.role, str):
+        _guard_role_change(principal, data.role)
+    if user.id == principal.user_id and (data.active is False or
+                                         (isinstance(data.role, str) and data.role != user.role)):
+        raise Forbidden("you cannot deactivate yourself or change your own role")
+    current_outlets = (await user_outlet_ids(session, [user.id]))[user.id]
+    before = audit.snapshot(user) | {"outlet_ids": current_outlets}
+    changes: dict[str, Any] = {}
+    for name in ("name", "role", "active"):
+        value = getattr(data, name)
+        if value is not UNSET:
+            setattr(user, name, value)
+            changes[name] = value
+    if data.password is not UNSET:
+        user.password_hash = await hash_password_async(data.password)
+        changes["password"] = "changed"
+    if data.outlet_ids is not UNSET or "role" in changes:
+        new_outlets = data.outlet_ids if data.outlet_ids is not UNSET else current_outlets
+        await _set_outlets(session, user, user.role, list(new_outlets))
+    if changes.get("active") is False or "role" in changes or "password" in changes:
+        # Existing sessions must not outlive a lock-out, demotion or password reset.
+        await session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
+                                                         RefreshToken.revoked_at.is_(None))
+                              .values(revoked_at=utcnow()))
+    await session.flush()
+    after_outlets = (await user_outlet_ids(session, [user.id]))[user.id]
+    after = audit.snapshot(user) | {"outlet_ids": after_outlets}
+    if "password" in changes:
+        after["password"] = "changed"
+    audit.record(session, principal, "user.update", "user", user.id, before, after)
+    return user
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)

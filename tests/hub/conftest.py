@@ -1,0 +1,232 @@
+"""Fixtures for hub tests, by name.
+
+* ``pg_url`` — a fresh PostgreSQL database on 127.0.0.1:5432 for this test session
+  (migrated; dropped at the end). ``pg_admin_url`` is the same database as the superuser.
+* ``sqlite_url`` — a migrated SQLite file for this test session.
+* ``hub_server`` / ``sqlite_hub_server`` — a real ``pos-hub serve`` process (uvicorn on a free
+  port) on that database, shared by the session. ``hub_server_factory(db_url, **env)`` starts
+  more (e.g. with other settings, or a second replica); they are stopped at the end.
+* ``tenant_factory(server=None, name=None)`` — creates a tenant with ``pos-hub create-tenant``
+  (the operator's path), logs its owner in over HTTP and returns a ``TenantCtx`` with tokens,
+  an authenticated ``httpx.Client`` and helpers. ``tenant`` / ``other_tenant`` are two ready
+  tenants on ``hub_server``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+POS_HUB = [sys.executable, "-m", "hub"]
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(*args: str, db_url: str, check: bool = True, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    """Run ``pos-hub <args> --db <db_url>`` as a user would."""
+    full_env = {**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET, **(env or {})}
+    result = subprocess.run([*POS_HUB, *args, "--db", db_url], cwd=REPO, env=full_env,
+                            check=False, capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"pos-hub {args[0]} failed ({result.returncode}): {result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    run_cli("migrate", db_url=url)
+    yield url
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_admin_url: str) -> str:
+    """The test database's URL (the hub switches to its non-superuser role itself)."""
+    return pg_admin_url
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("hub-sqlite") / "hub.db"
+    url = f"sqlite:///{path}"
+    run_cli("migrate", db_url=url)
+    return url
+
+
+@dataclass
+class HubServer:
+    base_url: str
+    db_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_hub(db_url: str, workdir: Path, **env: Any) -> HubServer:
+    port = free_port()
+    log_path = workdir / f"hub-{port}.log"
+    full_env = {**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET,
+                "POS_HUB_DATA_DIR": str(workdir / "data"),
+                # every test client is 127.0.0.1: keep the per-IP limit out of other tests' way
+                "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "100000",
+                **{f"POS_HUB_{k.upper()}": str(v) for k, v in env.items()}}
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen([*POS_HUB, "serve", "--db", db_url, "--port", str(port),
+                                    "--no-migrate"], cwd=REPO, env=full_env, stdout=log_file,
+                                   stderr=subprocess.STDOUT)
+    server = HubServer(base_url=f"http://127.0.0.1:{port}", db_url=db_url, process=process,
+                       log_path=log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"pos-hub serve exited early:\n{server.log()}")
+        try:
+            if httpx.get(server.base_url + "/api/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"pos-hub serve did not become healthy:\n{server.log()}")
+
+
+@pytest.fixture(scope="session")
+def hub_server_factory(tmp_path_factory: pytest.TempPathFactory
+                       ) -> Iterator[Callable[..., HubServer]]:
+    servers: list[HubServer] = []
+
+    def factory(db_url: str, **env: Any) -> HubServer:
+        server = start_hub(db_url, tmp_path_factory.mktemp("hub-server"), **env)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def hub_server(pg_url: str, hub_server_factory: Callable[..., HubServer]) -> HubServer:
+    return hub_server_factory(pg_url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_hub_server(sqlite_url: str, hub_server_factory: Callable[..., HubServer]) -> HubServer:
+    return hub_server_factory(sqlite_url)
+
+
+@dataclass
+class TenantCtx:
+    id: str
+    name: str
+    email: str
+    password: str
+    server: HubServer
+    access_token: str
+    refresh_token: str
+    client: httpx.Client
+    brand_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+    def create_outlet(self, name: str = "Outlet", timezone: str = "Asia/Jakarta",
+                      **fields: Any) -> dict[str, Any]:
+        response = self.client.post("/api/v1/outlets",
+                                    json={"name": name, "timezone": timezone, **fields})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def create_user(self, role: str, outlet_ids: list[str] | None = None,
+                    password: str = "password-123") -> tuple[dict[str, Any], httpx.Client]:
+        """Create a user of this tenant and return it with a logged-in client."""
+        email = f"{role}-{uuid.uuid4().hex[:8]}@{self.name.lower()}.test"
+        response = self.client.post("/api/v1/users", json={
+            "email": email, "password": password, "role": role, "outlet_ids": outlet_ids or []})
+        assert response.status_code == 201, response.text
+        tokens = login(self.server, email, password)
+        return response.json(), self.server.client(tokens["access_token"])
+
+
+def login(server: HubServer, email: str, password: str) -> dict[str, Any]:
+    response = httpx.post(server.base_url + "/api/v1/auth/login",
+                          json={"email": email, "password": password}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="session")
+def tenant_factory(hub_server: HubServer) -> Iterator[Callable[..., TenantCtx]]:
+    clients: list[httpx.Client] = []
+
+    def factory(server: HubServer | None = None, name: str | None = None) -> TenantCtx:
+        server = server or hub_server
+        name = name or f"T{uuid.uuid4().hex[:10]}"
+        email, password = f"owner@{name.lower()}.test", "owner-password-1"
+        result = run_cli("create-tenant", "--name", name, "--admin-email", email,
+                         "--admin-password", password, db_url=server.db_url)
+        tenant_id = result.stdout.strip().splitlines()[-1]
+        tokens = login(server, email, password)
+        client = server.client(tokens["access_token"])
+        clients.append(client)
+        brands = client.get("/api/v1/brands").json()["items"]
+        return TenantCtx(id=tenant_id, name=name, email=email, password=password, server=server,
+                         access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
+                         client=client, brand_id=brands[0]["id"])
+
+    yield factory
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def tenant(tenant_factory: Callable[..., TenantCtx]) -> TenantCtx:
+    return tenant_factory(name="Alpha")
+
+
+@pytest.fixture(scope="session")
+def other_tenant(tenant_factory: Callable[..., TenantCtx]) -> TenantCtx:
+    return tenant_factory(name="Bravo")
