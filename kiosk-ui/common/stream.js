@@ -82,9 +82,11 @@ export class LiveStream {
         try { this.opts.onEvent(ev); } catch (err) { console.error("stream handler failed", err); }
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       clearTimeout(watchdog);
       if (this.ws !== ws || this.closed) return;
+      // 44xx: the edge refused us (bad token, bad query); retrying fast will not help.
+      this.refused = ev.code >= 4400 && ev.code < 4500;
       // A refused socket may be an auth problem on a reachable edge; the health poll and the
       // HTTP calls in prepare() decide reachability, not this.
       this.retryLater();
@@ -92,9 +94,12 @@ export class LiveStream {
     ws.onerror = () => { /* onclose follows and schedules the reconnect */ };
   }
 
-  // Back off 0.3 s, 0.6 s, … up to 3 s: quick after a blip, gentle while the edge is down.
+  // Back off 0.3 s, 0.6 s, … up to 3 s: quick after a blip, gentle while the edge is down
+  // (10 s after a refusal).
   retryLater() {
-    const delay = Math.min(300 * 2 ** this.attempt++, 3000);
+    const delay = this.refused ? 10000 : Math.min(300 * 2 ** this.attempt, 3000);
+    this.attempt += 1;
+    this.refused = false;
     setTimeout(() => this.connect(), delay);
   }
 }

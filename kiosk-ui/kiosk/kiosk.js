@@ -123,7 +123,7 @@ function render() {
 
 function viewAttract() {
   return `<button class="attract" data-action="begin" data-testid="attract">
-      <span><h1>${t("attract.title")}</h1><p>${t("attract.tap")}</p></span>
+      <span><span class="attract-title">${t("attract.title")}</span><span class="attract-tap">${t("attract.tap")}</span></span>
     </button>
     <div class="attract-lang"><edge-status lang="${i18n.lang()}"></edge-status>
       <button data-action="lang">${t("lang.switch")}</button></div>`;
@@ -132,7 +132,7 @@ function viewAttract() {
 function tile(product, cls = "tile") {
   if (product.image_url) return `<img class="${cls}" src="${esc(product.image_url)}" alt="" loading="lazy">`;
   const initials = i18n.name(product).split(/\s+/).slice(0, 2).map((w) => w[0]).join("").toUpperCase();
-  return `<div class="${cls}" style="background:${esc(product.color || colourFor(product.id))}" aria-hidden="true">${esc(initials)}</div>`;
+  return `<span class="${cls}" style="background:${esc(product.color || colourFor(product.id))}" aria-hidden="true">${esc(initials)}</span>`;
 }
 
 function colourFor(id) {
