@@ -16,9 +16,9 @@ from hub import ingest
 from hub.api.deps import bearer_token
 from hub.db import Database
 from hub.identity import Principal, require, require_outlet
-from hub.models import OutletStatus
+from hub.models import Outlet, OutletStatus
 from hub.sync_models import SyncAlarm, SyncCursor, SyncJournalEntry, SyncQuarantine
-from shared.errors import BadRequest
+from shared.errors import BadRequest, NotFound
 from sync.protocol import MEDIA_TYPE, FrameError, PushRequest, decode_frame, encode_frame, frame_version
 
 __all__ = ["sync_routes"]
@@ -58,6 +58,8 @@ async def outlet_sync_health(outlet_id: str, db: Database, principal: Principal,
     require(principal, "fleet:read")
     require_outlet(principal, outlet_id)
     async with db.tenant(principal.tenant_id) as session:
+        if (await session.execute(select(Outlet.id).where(Outlet.id == outlet_id))).first() is None:
+            raise NotFound("outlet not found", details={"outlet_id": outlet_id})
         status = await session.get(OutletStatus, outlet_id)
         cursors = (await session.scalars(select(SyncCursor).where(SyncCursor.outlet_id == outlet_id)
                                          .order_by(SyncCursor.started_at))).all()

@@ -1,0 +1,212 @@
+"""The hub's side of push, through a real `pos-hub serve` on PostgreSQL and the real edge client.
+
+Events are written to a real edge SQLite outbox (edge.outbox) and pushed with sync.push /
+sync.client exactly as the running edge does; assertions read the hub's tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from conftest import EdgeJournal, enroll, issue_code, pg_query
+from edge import outbox
+from shared.schemas import JournalEntry, OrderEvent, event_encoder
+from sync.client import HubClient, HubRefused
+from sync.protocol import PushRequest, PushResponse
+from sync.push import PushOutcome, entries_from, push_once
+
+pytestmark = pytest.mark.postgres
+
+
+def push(base_url: str, credential: str, journal: EdgeJournal, **kw: Any) -> PushOutcome:
+    async def go() -> PushOutcome:
+        async with HubClient(base_url, credential) as client:
+            return await push_once(journal.db, client, journal.outlet_id,
+                                   max_events=kw.pop("max_events", 500),
+                                   max_bytes=kw.pop("max_bytes", 10**6), **kw)
+    return asyncio.run(go())
+
+
+def send(base_url: str, credential: str, request: PushRequest) -> PushResponse:
+    async def go() -> PushResponse:
+        async with HubClient(base_url, credential) as client:
+            return await client.push(request)
+    return asyncio.run(go())
+
+
+def drain(base_url: str, credential: str, journal: EdgeJournal, **kw: Any) -> list[PushOutcome]:
+    outcomes = []
+    for _ in range(100):
+        outcome = push(base_url, credential, journal, **kw)
+        outcomes.append(outcome)
+        if not outcome.ok or not outcome.more:
+            break
+    return outcomes
+
+
+@pytest.fixture
+def enrolled(tenant, outlet_factory, journal_factory):
+    outlet = outlet_factory(tenant)
+    code = issue_code(tenant, outlet["id"])
+    assert code.status_code == 201, code.text
+    identity = enroll(tenant.server.base_url, code.json()["code"])
+    assert identity.outlet_id == outlet["id"] and identity.tenant_id == tenant.id
+    return outlet, identity.credential, journal_factory(outlet["id"])
+
+
+def hub_counts(db_url: str, outlet_id: str) -> dict[str, Any]:
+    def one(sql: str) -> Any:
+        return pg_query(db_url, sql, outlet_id)[0][0]
+    return {
+        "orders": one("SELECT count(*) FROM orders WHERE outlet_id = %s"),
+        "order_total": one("SELECT coalesce(sum(total), 0) FROM orders WHERE outlet_id = %s"),
+        "order_lines": one("SELECT count(*) FROM order_lines WHERE outlet_id = %s"),
+        "payments": one("SELECT count(*) FROM payments WHERE outlet_id = %s"),
+        "paid": one("SELECT coalesce(sum(amount), 0) FROM payments WHERE outlet_id = %s"),
+        "kitchen": one("SELECT count(*) FROM kitchen_events WHERE outlet_id = %s"),
+        "journal": one("SELECT count(*) FROM sync_journal WHERE outlet_id = %s"),
+    }
+
+
+def test_orders_payments_kitchen_reach_the_hub_exactly_once(hub_server, enrolled):
+    outlet, credential, journal = enrolled
+    sales = [journal.sale([("Nasi Goreng", 25_000, 2), ("Es Teh", 5_000, n + 1)]) for n in range(7)]
+    outcomes = drain(hub_server.base_url, credential, journal, max_events=5)
+    assert all(o.ok for o in outcomes) and len(outcomes) >= 6  # 28 events in batches of 5
+    assert journal.head()["acked_seq"] == 28
+    expected_total = sum(order.total for order, _ in sales)
+    counts = hub_counts(hub_server.db_url, outlet["id"])
+    assert counts == {"orders": 7, "order_total": expected_total, "order_lines": 14,
+                      "payments": 7, "paid": expected_total, "kitchen": 7, "journal": 28}
+    # the later snapshot (paid, in_kitchen) won over the first one
+    rows = pg_query(hub_server.db_url, "SELECT status, paid, edge_seq FROM orders WHERE id = %s",
+                    sales[0][0].id)
+    assert rows == [("in_kitchen", sales[0][0].total, 4)]
+
+    # Re-pushing everything (a lost reply, a replaying proxy) changes nothing.
+    entries = journal.db.read_now(lambda c: entries_from(c, outlet["id"], 1, None, 1000, 10**9))
+    again = send(hub_server.base_url, credential,
+                 PushRequest(outlet_id=outlet["id"], epoch=journal.head()["epoch"], entries=entries))
+    assert (again.status, again.applied, again.duplicates, again.acked_seq) == ("ok", 0, 28, 28)
+    assert hub_counts(hub_server.db_url, outlet["id"]) == counts
+
+
+def test_gap_asks_for_resend_from_the_right_point(hub_server, enrolled):
+    outlet, credential, journal = enrolled
+    for n in range(6):
+        journal.sale([("Kopi", 18_000, n + 1)])
+    entries = journal.pending()
+    first = send(hub_server.base_url, credential, PushRequest(
+        outlet_id=outlet["id"], epoch=entries[0].epoch, entries=entries[:4]))
+    assert (first.status, first.acked_seq) == ("ok", 4)
+    # seqs 5..8 lost on the way; 9.. arrive
+    gap = send(hub_server.base_url, credential, PushRequest(
+        outlet_id=outlet["id"], epoch=entries[0].epoch, entries=entries[8:12]))
+    assert (gap.status, gap.resend_from, gap.applied) == ("resend", 5, 0)
+    # the edge's push loop resends from there and everything lands once
+    outcome = push(hub_server.base_url, credential, journal, resend_from=5)
+    assert outcome.ok and outcome.acked_seq == 24
+    assert hub_counts(hub_server.db_url, outlet["id"])["journal"] == 24
+    assert hub_counts(hub_server.db_url, outlet["id"])["payments"] == 6
+
+
+def _fleet_entry(tenant, outlet_id: str) -> dict[str, Any]:
+    fleet = tenant.client.get("/api/v1/fleet")
+    assert fleet.status_code == 200, fleet.text
+    return next(e for e in fleet.json()["items"] if e["outlet_id"] == outlet_id)
+
+
+def test_broken_chain_is_refused_and_shown_on_the_fleet(hub_server, tenant, enrolled):
+    outlet, credential, journal = enrolled
+    journal.sale([("Mie Ayam", 22_000, 1)])
+    entries = journal.pending()
+    # Someone edits event 2's body on the box (a cheaper price) but cannot fix the chain.
+    tampered = msgspec.structs.replace(entries[1], body=entries[1].body.replace(b"kitchen", b"kitchem"))
+    with pytest.raises(HubRefused) as refused:
+        send(hub_server.base_url, credential, PushRequest(
+            outlet_id=outlet["id"], epoch=entries[0].epoch, entries=[entries[0], tampered]))
+    assert refused.value.status == 409 and refused.value.details["reason"] == "broken_chain"
+    assert refused.value.details["acked_seq"] == 1  # the valid prefix was kept
+    assert hub_counts(hub_server.db_url, outlet["id"])["journal"] == 1
+    entry = _fleet_entry(tenant, outlet["id"])
+    assert entry["journal_alarm"].startswith("broken_chain")
+    health = tenant.client.get(f"/api/v1/sync/outlets/{outlet['id']}").json()
+    assert health["alarms"][0]["kind"] == "broken_chain"
+
+
+def test_same_seq_with_another_payload_raises_an_alarm_never_overwrites(hub_server, tenant, enrolled):
+    outlet, credential, journal = enrolled
+    order, _ = journal.sale([("Sate", 30_000, 1)])
+    assert push(hub_server.base_url, credential, journal).acked_seq == 4
+    # A restored copy of the box writes a different first event under the same epoch and seq.
+    head = journal.head()
+    other = journal.order([("Soto", 99_000, 1)])
+    body = event_encoder.encode(OrderEvent(order=other))
+    genesis = outbox.genesis_hash(head["epoch"])
+    forged = JournalEntry(outlet_id=outlet["id"], epoch=head["epoch"], seq=1, event_id="x-1",
+                          occurred_at=other.created_at, body=body, prev_hash=genesis,
+                          hash=outbox.chain_hash(genesis, 1, body))
+    with pytest.raises(HubRefused) as refused:
+        send(hub_server.base_url, credential,
+             PushRequest(outlet_id=outlet["id"], epoch=head["epoch"], entries=[forged]))
+    assert refused.value.details["reason"] == "seq_conflict"
+    rows = pg_query(hub_server.db_url, "SELECT id, total FROM orders WHERE outlet_id = %s",
+                    outlet["id"])
+    assert rows == [(order.id, order.total)]  # the held order is untouched
+    assert _fleet_entry(tenant, outlet["id"])["journal_alarm"].startswith("seq_conflict")
+
+
+def test_unappliable_event_is_quarantined_and_the_stream_moves_on(hub_server, tenant, enrolled):
+    outlet, credential, journal = enrolled
+    bad = journal.order([("Bakso", 20_000, 2)])
+    bad = msgspec.structs.replace(bad, total=1)  # a total that does not add up
+    journal.append(OrderEvent(order=bad))
+    good, _ = journal.sale([("Bakso", 20_000, 1)])
+    outcome = push(hub_server.base_url, credential, journal)
+    assert outcome.ok and outcome.acked_seq == 5
+    counts = hub_counts(hub_server.db_url, outlet["id"])
+    assert counts["orders"] == 1 and counts["order_total"] == good.total and counts["journal"] == 5
+    health = tenant.client.get(f"/api/v1/sync/outlets/{outlet['id']}").json()
+    assert [(q["seq"], q["kind"]) for q in health["quarantine"]] == [(1, "order")]
+    assert "money does not add up" in health["quarantine"][0]["reason"]
+    assert "quarantined" in _fleet_entry(tenant, outlet["id"])["last_error"]
+
+
+def test_events_claiming_another_outlet_are_refused(hub_server, tenant, enrolled, outlet_factory,
+                                                    journal_factory):
+    outlet, credential, journal = enrolled
+    neighbour = outlet_factory(tenant)
+    foreign = journal_factory(neighbour["id"], name="neighbour")
+    foreign.sale([("Teh", 5_000, 1)])
+    with pytest.raises(HubRefused) as refused:
+        send(hub_server.base_url, credential, PushRequest(outlet_id=neighbour["id"], epoch=foreign.head()["epoch"],
+                                entries=foreign.pending()))
+    assert refused.value.status == 403 and refused.value.code == "foreign_outlet"
+    assert hub_counts(hub_server.db_url, neighbour["id"])["journal"] == 0
+    # an order inside the outlet's own journal that claims the neighbour is refused too
+    journal.append(OrderEvent(order=journal.order([("Teh", 5_000, 1)], outlet_id=neighbour["id"])))
+    outcome = push(hub_server.base_url, credential, journal)
+    assert outcome.refused == "foreign_outlet"
+    assert hub_counts(hub_server.db_url, neighbour["id"])["orders"] == 0
+
+
+def test_revoked_credential_is_refused(hub_server, tenant, enrolled):
+    outlet, credential, journal = enrolled
+    journal.sale([("Roti", 12_000, 1)])
+    revoke = tenant.client.post(f"/api/v1/outlets/{outlet['id']}/sync-credentials/revoke")
+    assert revoke.status_code == 200 and revoke.json() == {"revoked": 1}
+    outcome = push(hub_server.base_url, credential, journal)
+    assert outcome.refused == "credential_revoked"
+    assert journal.head()["acked_seq"] == 0  # the outbox is kept
+    assert hub_counts(hub_server.db_url, outlet["id"])["journal"] == 0
+
+
+def test_another_tenant_cannot_read_an_outlets_sync_health(hub_server, other_tenant, enrolled):
+    outlet, _, _ = enrolled
+    response = other_tenant.client.get(f"/api/v1/sync/outlets/{outlet['id']}")
+    assert response.status_code == 404, response.text
