@@ -76,12 +76,13 @@ from hub.models import (
 from shared.errors import BadRequest, NotFound
 
 __all__ = [
-        "MAX_REPORT_DAYS",
+    "MAX_REPORT_DAYS",
     "VOID_STATUSES",
     "DayCell",
-        "parse_period",
+    "parse_period",
     "refresh_rollups",
     "report_daily",
+    "rollup_job",
     "sales_report",
     "visible_outlet_ids",
 ]
@@ -615,3 +616,10 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
         "source": {"rollup_cells": from_rollups, "live_cells": len(cells) - from_rollups,
                    "elapsed_ms": round((time.perf_counter() - started) * 1000, 1)},
     }
+
+
+async def rollup_job(session: AsyncSession, settings: Any) -> dict[str, Any]:
+    """The scheduled job (``hub.scheduler.Job("report_rollup",
+    settings.report_rollup_interval_seconds, rollup_job)``); runs in the scheduler's system
+    session, once per slot across replicas."""
+    return await refresh_rollups(session)
