@@ -4,6 +4,8 @@
     pos-hub migrate [--db URL]
     pos-hub create-tenant --name NAME --admin-email E --admin-password P [--db URL]
     pos-hub create-outlet --tenant TENANT_ID --name NAME --timezone TZ [--brand ID] [--db URL]
+    pos-hub enrollment-code --outlet OUTLET_ID [--ttl-minutes N] [--db URL]
+    pos-hub revoke-credentials --outlet OUTLET_ID [--db URL]
 
 Without ``--db`` the hub uses ``POS_HUB_DB_URL`` or a SQLite file in ``./data/hub``. The
 create commands print the new id as their last line. Bad input exits non-zero with a
@@ -111,6 +113,48 @@ def cmd_create_outlet(args: argparse.Namespace) -> None:
     print(outlet_id)
 
 
+async def _enrollment_code(settings: HubSettings, outlet_id: str, ttl_minutes: int) -> tuple[str, str]:
+    from datetime import timedelta
+
+    from hub import enrollment
+
+    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    try:
+        # The operator names an outlet, not a tenant: find it across tenants (system session).
+        async with db.system() as session:
+            issued = await enrollment.create_code(session, None, outlet_id,
+                                                  timedelta(minutes=ttl_minutes))
+            return issued.code, issued.expires_at.isoformat()
+    finally:
+        await db.dispose()
+
+
+def cmd_enrollment_code(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    _migrate(settings)
+    code, expires_at = asyncio.run(_enrollment_code(settings, args.outlet, args.ttl_minutes))
+    print(f"one-time enrollment code for outlet {args.outlet}, valid until {expires_at}:")
+    print(f"  on the outlet box: pos-edge provision --hub <hub URL> --code {code} --data-dir <dir>")
+    print(code)
+
+
+async def _revoke_credentials(settings: HubSettings, outlet_id: str) -> int:
+    from hub import enrollment
+
+    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    try:
+        async with db.system() as session:
+            return await enrollment.revoke_outlet_credentials(session, None, outlet_id)
+    finally:
+        await db.dispose()
+
+
+def cmd_revoke_credentials(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    count = asyncio.run(_revoke_credentials(settings, args.outlet))
+    print(f"revoked {count} sync credential(s) of outlet {args.outlet}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pos-hub", description="fnbpos head-office hub")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +185,18 @@ def _parser() -> argparse.ArgumentParser:
     outlet.add_argument("--timezone", required=True, help="IANA zone, e.g. Asia/Jakarta")
     outlet.add_argument("--brand", default=None, help="brand id (default: the only brand)")
     outlet.set_defaults(func=cmd_create_outlet)
+
+    code = with_db(sub.add_parser("enrollment-code",
+                                  help="create a one-time code to provision an outlet box"))
+    code.add_argument("--outlet", required=True, help="outlet id")
+    code.add_argument("--ttl-minutes", type=int, default=24 * 60,
+                      help="minutes the code stays valid (default 1440)")
+    code.set_defaults(func=cmd_enrollment_code)
+
+    revoke = with_db(sub.add_parser("revoke-credentials",
+                                    help="revoke an outlet box's sync credential"))
+    revoke.add_argument("--outlet", required=True, help="outlet id")
+    revoke.set_defaults(func=cmd_revoke_credentials)
     return parser
 
 
