@@ -38,7 +38,8 @@ from hub.api.sync import sync_routes
 from hub.api.system import hub_version, system_routes
 from hub.db import Database
 from hub.identity import Tokens
-from hub.scheduler import JobScheduler, default_jobs
+from hub.reports import rollup_job
+from hub.scheduler import Job, JobScheduler, default_jobs
 from hub.settings import HubSettings
 
 __all__ = ["DASHBOARD_DIR", "configure_logging", "create_app"]
@@ -121,7 +122,8 @@ async def _root() -> Redirect:
 def create_app(settings: HubSettings) -> Litestar:
     """The hub application for ``settings`` (database opened on startup)."""
     DASHBOARD_DIR.mkdir(exist_ok=True)
-    jobs = default_jobs(settings)
+    jobs = [*default_jobs(settings),
+            Job("report_rollup", settings.report_rollup_interval_seconds, rollup_job)]
     state = State({"settings": settings, "tokens": Tokens(settings), "metrics": Metrics()})
 
     @asynccontextmanager
