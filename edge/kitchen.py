@@ -1,0 +1,171 @@
+"""Kitchen tickets: what each station must cook, and the bump / undo / recall workflow.
+
+Every function that changes something takes the caller's write connection and does all of
+its work in that one transaction: the ticket row, a live event for the screens
+(``edge.live.publish``, topic ``kitchen``, with the ticket's station) and a KitchenEvent in
+the outbox (the hub computes prep time from ``created`` to ``bumped``). The caller notifies
+the app's LiveFeed after the commit.
+
+Order state follows the tickets: when the last ticket of an order is bumped the order becomes
+ready (``edge.orders.mark_ready``); un-bumping or recalling a ticket of a ready order puts it
+back in the kitchen (``edge.orders.reopen``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from edge import kitchen_repository as repo
+from edge import live, outbox
+from shared.errors import InvalidState, NotFound
+from shared.ids import new_id
+from shared.schemas import KitchenEvent, KitchenTicket, Order, TicketLine
+
+__all__ = ["send_to_kitchen", "bump", "undo", "recall", "withdraw_order", "list_tickets",
+           "all_day", "board", "TOPIC"]
+
+TOPIC = "kitchen"
+_CLOSED_ORDER_STATES = ("completed", "voided", "cancelled")
+
+
+def send_to_kitchen(conn: sqlite3.Connection, order: Order, now: datetime) -> list[KitchenTicket]:
+    """Split the order's lines into one ticket per station; store and announce them.
+
+    Calling it twice for the same order returns the tickets made the first time, so the
+    "send on payment" trigger may fire on every payment without duplicating work.
+    """
+    existing = repo.tickets_of_order(conn, order.id, include_withdrawn=True)
+    if existing:
+        return existing
+    by_station: dict[str, list[TicketLine]] = {}
+    for line in order.lines:  # dicts keep insertion order: stations appear as lines do
+        by_station.setdefault(line.station, []).append(TicketLine(
+            name=line.name, qty=line.qty, modifiers=[m.name for m in line.modifiers],
+            note=line.note,
+        ))
+    tickets = []
+    for station, lines in by_station.items():
+        ticket = KitchenTicket(
+            id=new_id(), order_id=order.id, order_number=order.number,
+            order_type=order.type, station=station, status="pending", lines=lines,
+            note=_ticket_note(order), created_at=now,
+        )
+        repo.insert_ticket(conn, ticket, order.business_day)
+        _record(conn, ticket, "created", now)
+        tickets.append(ticket)
+    return tickets
+
+
+def bump(conn: sqlite3.Connection, ticket_id: str, now: datetime) -> KitchenTicket:
+    """Mark a ticket cooked; the order becomes ready when all its tickets are."""
+    ticket, stored = _load(conn, ticket_id)
+    if stored == "withdrawn":
+        raise InvalidState("the order of this ticket was voided", details={"ticket_id": ticket_id})
+    if stored == "ready":
+        return ticket  # a double tap on the screen is not an error
+    repo.set_status(conn, ticket_id, "ready", now, now)
+    bumped = _with(ticket, status="ready", bumped_at=now)
+    _record(conn, bumped, "bumped", now)
+    remaining = [t for t in repo.tickets_of_order(conn, ticket.order_id) if t.status != "ready"]
+    if not remaining and _order_status(conn, ticket.order_id) == "in_kitchen":
+        from edge import orders  # the order service imports this module: import late
+
+        orders.mark_ready(conn, ticket.order_id, now)
+    return bumped
+
+
+def undo(conn: sqlite3.Connection, ticket_id: str, now: datetime) -> KitchenTicket:
+    """Un-bump a ticket (a bump by mistake); a ready order goes back to the kitchen."""
+    ticket, stored = _load(conn, ticket_id)
+    if stored != "ready":
+        raise InvalidState("only a bumped ticket can be undone",
+                           details={"ticket_id": ticket_id, "status": stored})
+    return _reopen(conn, ticket, "undone", now)
+
+
+def recall(conn: sqlite3.Connection, station: str | None, now: datetime) -> KitchenTicket:
+    """Bring back the most recently bumped ticket of a station whose order is still open."""
+    ticket = repo.last_bumped(conn, station, _CLOSED_ORDER_STATES)
+    if ticket is None:
+        raise NotFound("no bumped ticket to recall", details={"station": station})
+    return _reopen(conn, ticket, "recalled", now)
+
+
+def withdraw_order(conn: sqlite3.Connection, order_id: str, now: datetime) -> list[KitchenTicket]:
+    """Take a voided order's tickets off every screen (call in the void's transaction).
+
+    Screens get a ``ticket.withdrawn`` live event; the outbox needs nothing more because the
+    order's own voided snapshot reaches the hub.
+    """
+    withdrawn = []
+    for ticket in repo.tickets_of_order(conn, order_id):
+        repo.set_status(conn, ticket.id, "withdrawn", ticket.bumped_at, now)
+        live.publish(conn, TOPIC, "ticket.withdrawn", ticket, station=ticket.station, now=now)
+        withdrawn.append(ticket)
+    return withdrawn
+
+
+def list_tickets(conn: sqlite3.Connection, station: str | None = None,
+                 status: str | None = None, limit: int = 200) -> list[KitchenTicket]:
+    """Tickets oldest first, optionally for one station and one status."""
+    return repo.list_tickets(conn, station, status, limit)
+
+
+def all_day(conn: sqlite3.Connection, station: str | None = None) -> list[dict[str, Any]]:
+    """How many of each item are still to cook, over every pending ticket."""
+    return repo.all_day_counts(conn, station)
+
+
+def board(conn: sqlite3.Connection, business_day: str) -> dict[str, list[int]]:
+    """The customer-facing board: numbers being prepared and numbers ready to collect."""
+    return repo.board_numbers(conn, business_day)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _reopen(conn: sqlite3.Connection, ticket: KitchenTicket, action: str,
+            now: datetime) -> KitchenTicket:
+    status = _order_status(conn, ticket.order_id)
+    if status in _CLOSED_ORDER_STATES:
+        raise InvalidState(f"the order is already {status}",
+                           details={"ticket_id": ticket.id, "order_status": status})
+    repo.set_status(conn, ticket.id, "pending", None, now)
+    reopened = _with(ticket, status="pending", bumped_at=None)
+    _record(conn, reopened, action, now)
+    if status == "ready":
+        from edge import orders
+
+        orders.reopen(conn, ticket.order_id, now)
+    return reopened
+
+
+def _record(conn: sqlite3.Connection, ticket: KitchenTicket, action: str, now: datetime) -> None:
+    live.publish(conn, TOPIC, f"ticket.{action}", ticket, station=ticket.station, now=now)
+    outbox.append(conn, KitchenEvent(ticket_id=ticket.id, order_id=ticket.order_id,
+                                     station=ticket.station, action=action, at=now), now)
+
+
+def _load(conn: sqlite3.Connection, ticket_id: str) -> tuple[KitchenTicket, str]:
+    found = repo.get_ticket(conn, ticket_id)
+    if found is None:
+        raise NotFound("no such kitchen ticket", details={"ticket_id": ticket_id})
+    return found
+
+
+def _order_status(conn: sqlite3.Connection, order_id: str) -> str | None:
+    row = conn.execute("SELECT status FROM orders WHERE id = ?", (order_id,)).fetchone()
+    return row[0] if row else None
+
+
+def _with(ticket: KitchenTicket, **changes: Any) -> KitchenTicket:
+    return msgspec.structs.replace(ticket, **changes)
+
+
+def _ticket_note(order: Order) -> str:
+    parts = [f"Table {order.table}" if order.table else "", order.customer_name, order.note]
+    return " · ".join(p for p in parts if p)[:500]

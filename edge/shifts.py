@@ -1,0 +1,156 @@
+"""Cashier shifts and the cash drawer: open with a float, cash in/out, close with a count.
+
+A shift belongs to one cashier device (its till): at most one is open per device. Payments
+taken on the device while its shift is open carry the shift's id (the order service asks
+``current_shift_id``), and the shift's figures are computed from them:
+
+    expected cash = opening float + cash sales - cash refunds + cash in - cash out
+    difference    = counted cash - expected cash
+
+where cash sales are what cash payments covered (not what was tendered: the change went
+back) and cash refunds the cash payments of orders voided afterwards. The X report is these
+figures while the shift is open; the Z report is computed once, at close, in the closing
+transaction, and stored: it never changes afterwards. Every change appends a ShiftEvent or
+CashMovementEvent to the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import msgspec
+
+from edge import outbox
+from edge import shifts_repository as repo
+from shared.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from shared.ids import new_id
+from shared.schemas import (CashMovement, CashMovementCreate, CashMovementEvent, Shift,
+                            ShiftClose, ShiftEvent, ShiftOpen, ShiftReport)
+
+__all__ = ["open_shift", "current_shift", "current_shift_id", "get_shift", "add_cash_movement",
+           "close_shift", "report"]
+
+
+def open_shift(conn: sqlite3.Connection, data: ShiftOpen, *, outlet_id: str, device_id: str,
+               staff_id: str, now: datetime) -> Shift:
+    """Open a shift on a cashier device; 409 if the device already has one open."""
+    existing = repo.open_shift_of_device(conn, device_id)
+    if existing is not None:
+        raise Conflict("this device already has an open shift",
+                       details={"shift_id": existing.id, "opened_at": existing.opened_at.isoformat()})
+    shift = Shift(id=new_id(), outlet_id=outlet_id, device_id=device_id, opened_by=staff_id,
+                  opened_at=now, opening_float=data.opening_float)
+    repo.insert_shift(conn, shift)
+    outbox.append(conn, ShiftEvent(shift=shift), now)
+    return shift
+
+
+def current_shift(conn: sqlite3.Connection, device_id: str) -> Shift:
+    shift = repo.open_shift_of_device(conn, device_id)
+    if shift is None:
+        raise NotFound("no open shift on this device", details={"device_id": device_id})
+    return shift
+
+
+def current_shift_id(conn: sqlite3.Connection, device_id: str) -> str | None:
+    """The open shift a payment taken on ``device_id`` now belongs to (None if none is open)."""
+    shift = repo.open_shift_of_device(conn, device_id)
+    return shift.id if shift else None
+
+
+def get_shift(conn: sqlite3.Connection, shift_id: str) -> Shift:
+    shift = repo.get_shift(conn, shift_id)
+    if shift is None:
+        raise NotFound("no such shift", details={"shift_id": shift_id})
+    return shift
+
+
+def add_cash_movement(conn: sqlite3.Connection, shift_id: str, data: CashMovementCreate, *,
+                      staff_id: str | None, now: datetime) -> CashMovement:
+    """Record cash put into or taken out of the drawer (with its reason)."""
+    shift = _open(conn, shift_id)
+    if data.direction == "out":
+        available = _figures(conn, shift)["expected_cash"]
+        if data.amount > available:
+            raise ValidationFailed("cannot take out more cash than the drawer should hold",
+                                   details={"amount": data.amount, "expected_cash": available})
+    movement = CashMovement(id=new_id(), shift_id=shift.id, direction=data.direction,
+                            amount=data.amount, reason=data.reason.strip(), staff_id=staff_id,
+                            created_at=now)
+    repo.insert_movement(conn, movement)
+    outbox.append(conn, CashMovementEvent(movement=movement), now)
+    return movement
+
+
+def close_shift(conn: sqlite3.Connection, shift_id: str, data: ShiftClose, *, staff_id: str,
+                now: datetime) -> Shift:
+    """Close with the counted cash; freezes expected cash, the difference and the Z report."""
+    shift = _open(conn, shift_id)
+    figures = _figures(conn, shift)
+    closed = msgspec.structs.replace(
+        shift, closed_by=staff_id, closed_at=now, counted_cash=data.counted_cash,
+        expected_cash=figures["expected_cash"],
+        difference=data.counted_cash - figures["expected_cash"],
+    )
+    z_report = _report(conn, closed, "Z", now, figures)
+    repo.store_z_report(conn, shift.id, z_report)
+    repo.close_shift(conn, closed)
+    outbox.append(conn, ShiftEvent(shift=closed), now)
+    return closed
+
+
+def report(conn: sqlite3.Connection, shift_id: str, now: datetime) -> ShiftReport:
+    """X report for an open shift (figures so far), the stored Z report for a closed one."""
+    shift = get_shift(conn, shift_id)
+    if shift.closed_at is not None:
+        stored = repo.z_report(conn, shift_id)
+        if stored is None:  # closed by an older version that did not store it
+            raise InvalidState("this shift has no stored Z report", details={"shift_id": shift_id})
+        return stored
+    return _report(conn, shift, "X", now, _figures(conn, shift))
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def _open(conn: sqlite3.Connection, shift_id: str) -> Shift:
+    shift = get_shift(conn, shift_id)
+    if shift.closed_at is not None:
+        raise InvalidState("this shift is closed", details={"shift_id": shift_id})
+    return shift
+
+
+def _figures(conn: sqlite3.Connection, shift: Shift) -> dict[str, int]:
+    by_method = repo.payment_totals(conn, shift.id)
+    voided = repo.voided_paid_orders(conn, shift.id)
+    moves = repo.movements(conn, shift.id)
+    cash_in = sum(m.amount for m in moves if m.direction == "in")
+    cash_out = sum(m.amount for m in moves if m.direction == "out")
+    # Cash sales count every cash payment of the shift, refunds take back those of orders
+    # voided since: the drawer received the money and then paid it back out.
+    cash_kept = sum(r["amount"] for r in by_method if r["method"] == "cash")
+    cash_refunds = voided["cash"]
+    cash_sales = cash_kept + cash_refunds
+    expected = shift.opening_float + cash_sales - cash_refunds + cash_in - cash_out
+    return {"cash_sales": cash_sales, "cash_refunds": cash_refunds, "cash_in": cash_in,
+            "cash_out": cash_out, "expected_cash": expected}
+
+
+def _report(conn: sqlite3.Connection, shift: Shift, kind: str, now: datetime,
+            figures: dict[str, int]) -> ShiftReport:
+    by_method = repo.payment_totals(conn, shift.id)
+    voided = repo.voided_paid_orders(conn, shift.id)
+    return ShiftReport(
+        kind=kind,  # type: ignore[arg-type]
+        shift=shift, generated_at=now,
+        sales_by_method={r["method"]: int(r["amount"]) for r in by_method},
+        gross_sales=sum(int(r["amount"]) for r in by_method),
+        order_count=repo.paid_order_count(conn, shift.id),
+        void_count=voided["count"], void_amount=voided["amount"],
+        cash_sales=figures["cash_sales"], cash_refunds=figures["cash_refunds"],
+        cash_in=figures["cash_in"], cash_out=figures["cash_out"],
+        movements=repo.movements(conn, shift.id),
+        expected_cash=figures["expected_cash"],
+        counted_cash=shift.counted_cash, difference=shift.difference,
+    )
