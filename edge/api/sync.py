@@ -23,7 +23,7 @@ async def _may_read_sync(connection: ASGIConnection[Any, Any, Any, Any], _: Base
     require(user, "sync:read")
 
 
-@get("/api/v1/sync/status", guards=[_may_read_sync], sync_to_thread=False, tags=["sync"])
+@get("/api/v1/sync/status", guards=[_may_read_sync], tags=["sync"])
 async def sync_status(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Backlog (events the hub has not acknowledged), last push/pull, last error, reachability."""
     db: Database = request.app.state.db
