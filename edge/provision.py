@@ -161,3 +161,98 @@ async def _redeem_and_download(hub_url: str, code: str, device_key: str, on_prog
             raise ProvisionError("The catalog downloaded from the hub failed its checksum; run the "
                                  "same command again.")
     return enrolled, pulled
+
+
+# ---------------------------------------------------------------- CLI (pos-edge provision / status)
+
+
+def register_cli(sub: Any, db_path_for: Any = None) -> None:
+    """Add ``provision`` and ``status`` to pos-edge's subcommands.
+
+    ``db_path_for(data_dir) -> Path`` lets the edge CLI say where its database lives.
+    """
+    def db_file(data_dir: str) -> Path:
+        return Path(db_path_for(Path(data_dir))) if db_path_for else Path(data_dir) / DB_NAME
+
+    p = sub.add_parser("provision", help="enroll this box with the hub using a one-time code")
+    p.add_argument("--hub", required=True, help="hub URL, e.g. https://hub.example.com")
+    p.add_argument("--code", required=True, help="one-time enrollment code from the hub")
+    p.add_argument("--data-dir", required=True, help="edge data folder")
+    p.set_defaults(func=lambda args: cli_provision(args.hub, args.code, args.data_dir,
+                                                   db_file(args.data_dir)))
+
+    s = sub.add_parser("status", help="sync status: backlog, last push/pull, last error, hub")
+    s.add_argument("--data-dir", required=True, help="edge data folder")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=lambda args: cli_status(args.data_dir, db_file(args.data_dir), args.json))
+
+
+def cli_provision(hub: str, code: str, data_dir: str, db_file: Path) -> int:
+    import sys
+
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    console = Console(stderr=False, highlight=False)
+    progress = Progress(TextColumn("downloading catalog"), BarColumn(), DownloadColumn(),
+                        TransferSpeedColumn(), console=console, transient=False)
+    task = progress.add_task("catalog", total=None)
+
+    def on_progress(received: int, total: int) -> None:
+        progress.update(task, completed=received, total=total or None)
+
+    try:
+        with progress:
+            done = provision(hub, code, data_dir, db_path=db_file, on_progress=on_progress)
+    except ProvisionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    console.print(f"provisioned outlet [bold]{done.outlet_name}[/bold] ({done.outlet_id})")
+    console.print(f"  hub:       {done.hub_url}")
+    console.print(f"  tenant:    {done.tenant_id}")
+    console.print(f"  timezone:  {done.timezone}")
+    console.print(f"  catalog:   version {done.catalog_version}, {done.categories} categories, "
+                  f"{done.products} products")
+    console.print(f"  config:    {done.config_path} (mode 600)")
+    console.print(f"  database:  {done.db_path}")
+    print(done.outlet_id)
+    return 0
+
+
+def cli_status(data_dir: str, db_file: Path, as_json: bool) -> int:
+    import sys
+
+    import httpx
+
+    if not db_file.exists():
+        print(f"error: no edge database in {data_dir}", file=sys.stderr)
+        return 1
+    db = Database(db_file)
+    try:
+        status = db.read_now(sync_state.status)
+    finally:
+        db.close()
+    config = sync_state.read_config(data_dir)
+    live: bool | None = None
+    if config is not None:
+        try:
+            live = httpx.get(config.hub_url.rstrip("/") + "/api/health", timeout=3).status_code < 500
+        except httpx.HTTPError:
+            live = False
+    status["hub_reachable_now"] = live
+    status["provisioned"] = config is not None
+    if as_json:
+        print(json.dumps(status, default=str))
+        return 0
+    print(f"outlet:          {status['outlet_id'] or '-'} ({'provisioned' if config else 'not provisioned'})")
+    print(f"hub:             {status['hub_url'] or '-'} "
+          f"({'reachable' if live else 'unreachable' if live is False else 'unknown'})")
+    print(f"backlog:         {status['backlog']} event(s) not yet acknowledged by the hub")
+    print(f"last push:       {status['last_push_at'] or 'never'}")
+    print(f"last pull:       {status['last_pull_at'] or 'never'}")
+    print(f"last error:      {status['last_error'] or '-'}")
+    print(f"catalog:         version {status['catalog_version']}"
+          f" (verified {status['catalog_verified_at'] or 'never'})")
+    print(f"journal:         epoch {status['epoch']}, seq {status['journal_seq']},"
+          f" acked {status['acked_seq']}, pruned up to {status['pruned_seq']}")
+    return 0
