@@ -99,7 +99,8 @@ class Journal:
         while self.pending:
             chunk, self.pending = self.pending[:batch], self.pending[batch:]
             response = await ingest_push(db, who, PushRequest(
-                outlet_id=self.outlet_id, epoch=self.epoch, entries=chunk))
+                outlet_id=self.outlet_id, epoch=self.epoch, entries=chunk,
+                backlog=len(self.pending), edge_version="0.1.0"))
             assert response.status == "ok" and response.quarantined == [], response
             assert response.acked_seq == chunk[-1].seq
 

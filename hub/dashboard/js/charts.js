@@ -33,9 +33,10 @@ function shortNumber(v) {
  * Vertical bar chart.
  * items: [{label, value}] ; options: {title, format(value) -> text, height}
  */
-export function barChart(items, { title = "", format = String, height = 220 } = {}) {
-  const width = Math.max(320, items.length * 28 + 60);
-  const pad = { top: 12, right: 8, bottom: 36, left: 48 };
+export function barChart(items, { title = "", format = String, height = 260 } = {}) {
+  // One viewBox width for every bar chart, so labels keep the same size side by side.
+  const width = 640;
+  const pad = { top: 12, right: 8, bottom: 36, left: 56 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const max = niceMax(Math.max(0, ...items.map((i) => i.value)));
@@ -48,12 +49,12 @@ export function barChart(items, { title = "", format = String, height = 220 } = 
   for (const fraction of [0, 0.5, 1]) {
     const y = pad.top + plotH * (1 - fraction);
     svg.append(s("line", { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: "grid" }));
-    svg.append(s("text", { x: pad.left - 6, y: y + 4, "text-anchor": "end", class: "axis" },
+    svg.append(s("text", { x: pad.left - 8, y: y + 5, "text-anchor": "end", class: "axis" },
       shortNumber(max * fraction)));
   }
   const slot = items.length ? plotW / items.length : plotW;
-  const barW = Math.max(4, Math.min(40, slot * 0.7));
-  const labelEvery = Math.ceil(items.length / Math.max(1, Math.floor(plotW / 36)));
+  const barW = Math.max(3, Math.min(56, slot * 0.72));
+  const labelEvery = Math.ceil(items.length / Math.max(1, Math.floor(plotW / 44)));
   items.forEach((item, index) => {
     const barH = max ? (plotH * item.value) / max : 0;
     const x = pad.left + slot * index + (slot - barW) / 2;
@@ -62,7 +63,7 @@ export function barChart(items, { title = "", format = String, height = 220 } = 
     svg.append(bar);
     if (index % labelEvery === 0) {
       svg.append(s("text", {
-        x: x + barW / 2, y: height - pad.bottom + 16, "text-anchor": "middle", class: "axis",
+        x: x + barW / 2, y: height - pad.bottom + 22, "text-anchor": "middle", class: "axis",
       }, item.label));
     }
   });
@@ -70,31 +71,28 @@ export function barChart(items, { title = "", format = String, height = 220 } = 
 }
 
 /**
- * Horizontal bars, for ranked lists (top products, payment methods) where labels are long.
+ * Ranked horizontal bars (top products, payment methods): each row is the label and value
+ * on one line with the bar under them, so long names and amounts never overlap the bar.
  * items: [{label, value, note}] ; options: {title, format}
  */
 export function rankChart(items, { title = "", format = String } = {}) {
-  const rowH = 26;
+  const rowH = 44;
   const width = 480;
-  const labelW = 170;
-  const valueW = 110;
-  const height = Math.max(rowH, items.length * rowH) + 4;
+  const height = Math.max(rowH, items.length * rowH);
   const max = Math.max(1, ...items.map((i) => i.value));
   const svg = s("svg", {
     viewBox: `0 0 ${width} ${height}`, role: "img", class: "chart rank",
     "aria-label": `${title}: ${items.map((i) => `${i.label} ${format(i.value)}`).join(", ")}`,
   });
   items.forEach((item, index) => {
-    const y = index * rowH + 2;
-    const barMax = width - labelW - valueW;
-    const barW = (barMax * item.value) / max;
-    const label = item.label.length > 24 ? item.label.slice(0, 23) + "…" : item.label;
-    svg.append(s("text", { x: 0, y: y + 17, class: "label" }, label));
-    const bar = s("rect", { x: labelW, y: y + 4, width: Math.max(1, barW), height: rowH - 10, class: "bar" });
+    const y = index * rowH;
+    const label = item.label.length > 32 ? item.label.slice(0, 31) + "…" : item.label;
+    svg.append(s("text", { x: 0, y: y + 16, class: "label" }, label));
+    svg.append(s("text", { x: width, y: y + 16, "text-anchor": "end", class: "value" },
+      item.note ? `${format(item.value)} · ${item.note}` : format(item.value)));
+    const bar = s("rect", { x: 0, y: y + 23, width: Math.max(2, (width * item.value) / max), height: 12, rx: 2, class: "bar" });
     bar.append(s("title", {}, `${item.label}: ${format(item.value)}`));
     svg.append(bar);
-    svg.append(s("text", { x: width, y: y + 17, "text-anchor": "end", class: "value" },
-      item.note ? `${format(item.value)} · ${item.note}` : format(item.value)));
   });
   return svg;
 }

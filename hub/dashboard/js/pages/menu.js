@@ -24,7 +24,10 @@ export async function render(main) {
 
   function say(text, kind = "ok") { notice(message, text, kind); }
 
+  // Runs one user action: the previous message goes at once (so a repeated "Saved X" is a new
+  // message, not the old one), and any failure is shown instead of swallowed.
   async function guard(fn) {
+    notice(message, "");
     try { await fn(); } catch (err) { say(err.message, "error"); }
   }
 
@@ -88,8 +91,8 @@ export async function render(main) {
         });
         state.categoryId = created.id;
         catName.input.value = "";
-        say(`Category “${created.name}” added.`);
         await loadBrand();
+        say(`Category “${created.name}” added.`);
       });
     },
   }, catName.wrap, catStation.wrap, h("button", { type: "submit" }, "Add category"));
@@ -126,8 +129,8 @@ export async function render(main) {
           await put(R.outletProductAvailability(outletId(), p.id), { available: available.checked });
         }
       }
-      say(`Saved ${p.name}. Publish to send it to the outlets.`);
       await loadBrand();
+      say(`Saved ${p.name}. Publish to send it to the outlets.`);
     }));
     const groups = (p.modifier_group_ids || []).map((id) => state.groups.find((g) => g.id === id)?.name).filter(Boolean);
     return h("tr", { dataset: { product: p.id } },
@@ -163,8 +166,8 @@ export async function render(main) {
             brand_id: brandId(), category_id: category.id, name: pName.input.value.trim(),
             price: amount, modifier_group_ids: chosen, sort: products.length,
           });
-          say(`Product “${created.name}” added.`);
           await loadBrand();
+          say(`Product “${created.name}” added.`);
         });
       },
     }, pName.wrap, pPrice.wrap, groupChoice, h("button", { type: "submit" }, "Add product"));
@@ -200,13 +203,14 @@ export async function render(main) {
             const amount = parseMoney(delta, state.currency);
             if (amount === null) throw new Error(`Option “${line}”: price change must be a number`);
             return { name: name.trim(), price_delta: amount };
-          });
+          }).map((option, index) => ({ ...option, sort: index }));
           await post(R.modifierGroups, {
             brand_id: brandId(), name: gName.input.value.trim(), min_choices: Number(gMin.input.value),
             max_choices: Number(gMax.input.value), options,
           });
-          say(`Modifier group “${gName.input.value.trim()}” added.`);
+          const groupName = gName.input.value.trim();
           await loadBrand();
+          say(`Modifier group “${groupName}” added.`);
         });
       },
     }, gName.wrap, gMin.wrap, gMax.wrap, gOptions.wrap, h("button", { type: "submit" }, "Add modifier group"));

@@ -1,5 +1,5 @@
 // Outlets: list, create, and issue a one-time enrollment code a technician types into the
-// outlet box (`pos-edge enroll`). The code is shown once; the hub keeps only its digest.
+// outlet box (`pos-edge provision`). The code is shown once; the hub keeps only its digest.
 import { get, post } from "../api.js";
 import { field, h, mount, notice } from "../dom.js";
 import { dateTime } from "../format.js";
@@ -50,7 +50,7 @@ export async function render(main) {
         h("h3", { id: "code-h" }, `Enrollment code for ${outlet.name}`),
         h("div", { class: "code-box", dataset: { testid: "enrollment-code" } }, issued.code),
         h("p", {}, `Valid until ${dateTime(issued.expires_at)}. It works once; on the outlet box run `,
-          h("code", {}, `pos-edge enroll --hub <hub URL> --code ${issued.code}`), "."),
+          h("code", {}, `pos-edge provision --hub <hub URL> --code ${issued.code} --data-dir <data dir>`), "."),
         h("p", { class: "muted" }, "The hub keeps only a digest: this is the only time the code is shown.")));
     } catch (err) {
       notice(message, err.message, "error");
