@@ -95,3 +95,30 @@ async def test_lost_replies_are_retried_without_doubling(hub_server, linked_box)
     held = pg_query(hub_server.db_url, "SELECT count(*) FROM sync_journal WHERE outlet_id = %s",
                     outlet["id"])
     assert held == [(20,)]
+
+
+async def test_synced_events_are_pruned_and_the_chain_stays_verifiable(hub_server, linked_box):
+    outlet, proxy, journal, engine = linked_box
+    db = journal.db
+    for _ in range(3):
+        journal.sale([("Pisang Goreng", 9_000, 3)])
+    await wait_for(lambda: db.read_now(sync_state.status)["backlog"] == 0)
+    engine.settings.retention_days = 0  # keep synced events for no time at all
+    await asyncio.sleep(0.01)
+    assert await engine.prune() == 12
+    head = journal.head()
+    assert head["pruned_seq"] == 12 and db.read_now(lambda c: c.execute(
+        "SELECT count(*) FROM outbox").fetchone()[0]) == 0
+    # the anchor kept on the box is the hash the hub holds for seq 12: the chain continues
+    held = pg_query(hub_server.db_url, "SELECT last_seq, last_hash FROM sync_cursors"
+                    " WHERE outlet_id = %s", outlet["id"])
+    assert held == [(12, head["pruned_hash"])]
+    journal.sale([("Pisang Goreng", 9_000, 1)])
+    await wait_for(lambda: db.read_now(sync_state.status)["backlog"] == 0)
+    assert hub_orders(hub_server.db_url, outlet["id"])[0] == 4
+    # nothing unacknowledged is ever pruned
+    proxy.up = False
+    journal.sale([("Pisang Goreng", 9_000, 1)])
+    await asyncio.sleep(0.3)
+    await engine.prune()
+    assert db.read_now(lambda c: c.execute("SELECT min(seq), count(*) FROM outbox").fetchone()[:]) == (17, 4)
