@@ -1,0 +1,105 @@
+"""The ``pos-hub`` command-line contract: migrate, create-tenant, create-outlet, serve."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.hub.conftest import POS_HUB, REPO, free_port, login, run_cli
+
+
+def test_create_tenant_and_outlet_print_ids_last(sqlite_url: str) -> None:
+    created = run_cli("create-tenant", "--name", "Warung Cli", "--admin-email", "Boss@Cli.test",
+                      "--admin-password", "password-1", db_url=sqlite_url)
+    tenant_id = created.stdout.strip().splitlines()[-1]
+    assert len(tenant_id) == 36 and tenant_id.count("-") == 4
+    outlet = run_cli("create-outlet", "--tenant", tenant_id, "--name", "Cli 1",
+                     "--timezone", "Asia/Jakarta", db_url=sqlite_url)
+    outlet_id = outlet.stdout.strip().splitlines()[-1]
+    assert len(outlet_id) == 36 and outlet_id != tenant_id
+
+
+@pytest.mark.parametrize("args, message", [
+    (["create-tenant", "--name", "", "--admin-email", "a@b.test", "--admin-password", "password-1"],
+     "tenant name"),
+    (["create-tenant", "--name", "X", "--admin-email", "not-an-email", "--admin-password",
+      "password-1"], "email"),
+    (["create-tenant", "--name", "X", "--admin-email", "a@b.test", "--admin-password", "short"],
+     "password"),
+    (["create-outlet", "--tenant", "no-such-tenant", "--name", "X", "--timezone", "Asia/Jakarta"],
+     "tenant"),
+    (["create-tenant", "--name", "X"], "required"),
+])
+def test_bad_input_is_refused_with_message(sqlite_url: str, args: list[str], message: str) -> None:
+    result = run_cli(*args, db_url=sqlite_url, check=False)
+    assert result.returncode != 0
+    assert message in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_admin_email_and_bad_timezone_refused(sqlite_url: str) -> None:
+    args = ["create-tenant", "--name", "Dup", "--admin-email", "dup@cli.test",
+            "--admin-password", "password-1"]
+    run_cli(*args, db_url=sqlite_url)
+    again = run_cli(*args, db_url=sqlite_url, check=False)
+    assert again.returncode != 0 and "already exists" in again.stderr
+    tenant_id = run_cli("create-tenant", "--name", "Tz", "--admin-email", "tz@cli.test",
+                        "--admin-password", "password-1",
+                        db_url=sqlite_url).stdout.strip().splitlines()[-1]
+    bad = run_cli("create-outlet", "--tenant", tenant_id, "--name", "X", "--timezone",
+                  "Jakarta", db_url=sqlite_url, check=False)
+    assert bad.returncode != 0 and "time zone" in bad.stderr
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    result = run_cli("migrate", db_url="postgresql://postgres@127.0.0.1:1/nope", check=False)
+    assert result.returncode != 0
+    assert "cannot migrate" in result.stderr and "Traceback" not in result.stderr
+    bad_url = run_cli("migrate", db_url="mysql://x@y/z", check=False)
+    assert bad_url.returncode != 0 and "unsupported database" in bad_url.stderr
+
+
+def test_serve_on_a_fresh_machine_uses_sqlite_in_data_folder(tmp_path: Path) -> None:
+    """No --db, no settings: a SQLite file under ./data/hub and a generated JWT key."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POS_HUB_")}
+    env["PYTHONPATH"] = str(REPO)
+    process = subprocess.Popen([*POS_HUB, "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("hub did not start")
+        assert health.json()["backend"] == "sqlite" and health.json()["database"] == "ok"
+        assert (tmp_path / "data" / "hub" / "hub.db").exists()
+        key = tmp_path / "data" / "hub" / "jwt-secret"
+        assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+        # The operator path works against that same default database.
+        subprocess.run([*POS_HUB, "create-tenant", "--name", "Fresh", "--admin-email",
+                        "fresh@x.test", "--admin-password", "password-1"], cwd=tmp_path, env=env,
+                       check=True, capture_output=True)
+        server = type("S", (), {"base_url": f"http://127.0.0.1:{port}"})()
+        assert login(server, "fresh@x.test", "password-1")["access_token"]  # type: ignore[arg-type]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    logs = process.stderr.read().decode() if process.stderr else ""
+    assert "password-1" not in logs
+
+
+@pytest.mark.postgres
+def test_migrate_is_idempotent(pg_url: str) -> None:
+    first = run_cli("migrate", db_url=pg_url)
+    second = run_cli("migrate", db_url=pg_url)
+    assert "up to date" in first.stdout and "up to date" in second.stdout
