@@ -1,0 +1,84 @@
+"""Health, metrics, OpenAPI, the dashboard mount and the one JSON error shape, on both
+backends (PostgreSQL and SQLite)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.hub.conftest import HubServer
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def server(request: pytest.FixtureRequest) -> HubServer:
+    if request.param == "postgres":
+        request.applymarker(pytest.mark.postgres)
+        return request.getfixturevalue("hub_server")
+    return request.getfixturevalue("sqlite_hub_server")
+
+
+def test_health_needs_no_token(server: HubServer) -> None:
+    body = httpx.get(server.base_url + "/api/health").json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["backend"] in {"postgresql", "sqlite"} and body["version"]
+
+
+def test_metrics_count_requests_by_route_template(server: HubServer, tenant_factory) -> None:
+    t = tenant_factory(server=server)
+    outlet = t.create_outlet("Metrics", "Asia/Jakarta")
+    t.client.get(f"/api/v1/outlets/{outlet['id']}")
+    t.client.get("/api/v1/outlets/nope")
+    text = httpx.get(server.base_url + "/metrics").text
+    assert "hub_http_request_duration_seconds_bucket" in text
+    assert 'route="/api/v1/outlets/{outlet_id}",status="200"' in text
+    assert 'route="/api/v1/outlets/{outlet_id}",status="404"' in text
+    assert outlet["id"] not in text  # ids never become label values
+
+
+def test_openapi_lists_hub_endpoints(server: HubServer) -> None:
+    schema = httpx.get(server.base_url + "/schema/openapi.json").json()
+    for path in ("/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/outlets",
+                 "/api/v1/brands/{brand_id}/publish", "/api/v1/fleet", "/api/v1/audit"):
+        assert path in schema["paths"], path
+
+
+def test_root_redirects_to_dashboard(server: HubServer) -> None:
+    response = httpx.get(server.base_url + "/", follow_redirects=False)
+    assert response.status_code in {301, 302, 307} and response.headers["location"] == "/dashboard/"
+    dashboard = httpx.get(server.base_url + "/dashboard/")
+    assert dashboard.status_code == 200 and "text/html" in dashboard.headers["content-type"]
+
+
+@pytest.mark.parametrize("method, path, body, status", [
+    ("GET", "/api/v1/no-such-thing", None, 404),
+    ("DELETE", "/api/v1/fleet", None, 405),
+    ("POST", "/api/v1/auth/login", "not json", 400),
+    ("POST", "/api/v1/auth/login", {"email": ["x"], "password": "p"}, 400),
+    ("GET", "/api/v1/brands", None, 401),
+])
+def test_errors_have_one_json_shape(server: HubServer, method: str, path: str, body: object,
+                                    status: int) -> None:
+    kwargs = {"content": body} if isinstance(body, str) else {"json": body}
+    response = httpx.request(method, server.base_url + path, **kwargs)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details"} and error["message"]
+
+
+def test_bad_input_on_authenticated_endpoints_is_4xx(server: HubServer, tenant_factory) -> None:
+    t = tenant_factory(server=server)
+    cases = [
+        ("POST", "/api/v1/brands", {"name": 7}),
+        ("POST", "/api/v1/brands", {}),
+        ("PATCH", "/api/v1/brands/" + t.brand_id, {"nme": "typo"}),
+        ("POST", "/api/v1/catalog/products", {"brand_id": t.brand_id}),
+        ("PUT", "/api/v1/outlets/x/prices/y", {"price": "free"}),
+        ("GET", "/api/v1/outlets/x/catalog?version=zero", None),
+        ("GET", "/api/v1/catalog/products?include_archived=maybe", None),
+        ("POST", f"/api/v1/brands/{'x' * 70}/publish", None),
+        ("PATCH", "/api/v1/users/nobody", {"role": "god"}),
+    ]
+    for method, path, body in cases:
+        response = t.client.request(method, path, json=body)
+        assert 400 <= response.status_code < 500, (method, path, response.status_code, response.text)
+        assert set(response.json()["error"]) == {"code", "message", "details"}
