@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edge.outbox import chain_hash, genesis_hash
@@ -43,10 +43,11 @@ from hub.models import (
 from hub.sync_models import SyncAlarm, SyncCredential, SyncCursor, SyncJournalEntry, SyncQuarantine
 from shared.auth import digest
 from shared.errors import Conflict, Forbidden, Unauthorized
+from shared.ids import new_id
 from shared.pricing import PricedLine, price_order
 from shared.schemas import (
     AvailabilityEvent, CashMovementEvent, Catalog, JournalEntry, KitchenEvent, Order, OrderEvent,
-    PaymentEvent, ShiftEvent, TaxConfig, event_decoder,
+    OrderLine, PaymentEvent, ShiftEvent, TaxConfig, event_decoder,
 )
 from sync.protocol import (
     WIRE_VERSION, PullChange, PullResponse, PushRequest, PushResponse, catalog_checksum,
@@ -116,6 +117,16 @@ class _Unappliable(Exception):
     """This event cannot be applied; it is quarantined with the message as reason."""
 
 
+@dataclass
+class _Verified:
+    """An entry whose place in the journal is proven, with its decoded body (or why not)."""
+
+    entry: JournalEntry
+    body: Any = None
+    problem: str = ""  # set -> quarantine with this reason
+    status: str = "applied"
+
+
 async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
                       wire_version: int = WIRE_VERSION) -> PushResponse:
     now = datetime.now(UTC)
@@ -131,10 +142,26 @@ async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
             select(SyncCursor).where(SyncCursor.outlet_id == who.outlet_id)
         )).scalars()}
         tax = _tax_of(outlet)
-        for entry in request.entries:
-            if not await _take(session, who, outlet, tax, cursors, entry, outcome, now,
-                               wire_version):
-                break
+        verified = await _verify_batch(session, who, tax, cursors, request.entries, outcome, now)
+        if verified:
+            await _apply_verified(session, who, tax, verified, now)
+            session.add_all([SyncJournalEntry(
+                tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=v.entry.epoch,
+                seq=v.entry.seq, event_id=v.entry.event_id, kind=_kind_of(v.entry.body),
+                body=v.entry.body, prev_hash=v.entry.prev_hash, hash=v.entry.hash,
+                occurred_at=_aware(v.entry.occurred_at), received_at=now, status=v.status,
+                wire_version=wire_version) for v in verified])
+            for v in verified:
+                if v.status == "quarantined":
+                    session.add(SyncQuarantine(
+                        tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=v.entry.epoch,
+                        seq=v.entry.seq, event_id=v.entry.event_id, kind=_kind_of(v.entry.body),
+                        reason=v.problem[:2000], created_at=now))
+                    outcome.quarantined.append(v.entry.seq)
+                    log.warning("event quarantined", extra={"outlet_id": who.outlet_id,
+                                                            "seq": v.entry.seq, "reason": v.problem})
+                else:
+                    outcome.applied += 1
         held = cursors.get(request.epoch)
         await _touch_status(session, who, now, backlog=request.backlog,
                             edge_version=request.edge_version, pushed=True,
@@ -160,112 +187,265 @@ async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
     )
 
 
-async def _take(session: AsyncSession, who: SyncIdentity, outlet: Outlet, tax: TaxConfig,
-                cursors: dict[str, SyncCursor], entry: JournalEntry, outcome: _Outcome,
-                now: datetime, wire_version: int) -> bool:
-    """Check one entry against the journal and hold/apply it; False stops the batch."""
-    cursor = cursors.get(entry.epoch)
-    if cursor is None:
-        if entry.prev_hash != genesis_hash(entry.epoch):
-            # Mid-stream of an epoch we never saw: the edge must send it from its start.
-            outcome.status, outcome.resend_from = "resend", 0
-            return False
-        reused = [c for c in cursors.values() if c.last_seq >= entry.seq]
-        if reused:
-            await _alarm(session, who, "seq_reuse",
-                         f"new epoch {entry.epoch} starts at seq {entry.seq}, but seqs up to "
-                         f"{max(c.last_seq for c in reused)} are already held from another epoch"
-                         " (a database restored from backup?)",
+async def _held_entries(session: AsyncSession, who: SyncIdentity, entries: list[JournalEntry],
+                        cursors: dict[str, SyncCursor]) -> dict[tuple[str, int], tuple[str, bytes]]:
+    """(epoch, seq) -> (hash, body) for the batch's entries the hub already holds (one query
+    per epoch), so a replayed batch costs one read instead of one per event."""
+    held: dict[tuple[str, int], tuple[str, bytes]] = {}
+    by_epoch: dict[str, list[int]] = {}
+    for entry in entries:
+        cursor = cursors.get(entry.epoch)
+        if cursor is not None and entry.seq <= cursor.last_seq:
+            by_epoch.setdefault(entry.epoch, []).append(entry.seq)
+    for epoch, seqs in by_epoch.items():
+        rows = await session.execute(
+            select(SyncJournalEntry.seq, SyncJournalEntry.hash, SyncJournalEntry.body).where(
+                SyncJournalEntry.outlet_id == who.outlet_id, SyncJournalEntry.epoch == epoch,
+                SyncJournalEntry.seq >= min(seqs), SyncJournalEntry.seq <= max(seqs)))
+        for seq, digest_, body in rows:
+            held[(epoch, seq)] = (digest_, bytes(body))
+    return held
+
+
+async def _verify_batch(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+                        cursors: dict[str, SyncCursor], entries: list[JournalEntry],
+                        outcome: _Outcome, now: datetime) -> list[_Verified]:
+    """Walk the batch against the journal; return the new, verified prefix (cursors advanced
+    in memory). Duplicates are counted, a gap asks for a resend, a conflict or broken chain
+    refuses the rest (the prefix before it is still applied)."""
+    held = await _held_entries(session, who, entries, cursors)
+    verified: list[_Verified] = []
+    for entry in entries:
+        cursor = cursors.get(entry.epoch)
+        if cursor is None:
+            if entry.prev_hash != genesis_hash(entry.epoch):
+                # Mid-stream of an epoch we never saw: the edge must send it from its start.
+                outcome.status, outcome.resend_from = "resend", 0
+                break
+            reused = [c for c in cursors.values() if c.last_seq >= entry.seq]
+            if reused:
+                await _alarm(session, who, "seq_reuse",
+                             f"new epoch {entry.epoch} starts at seq {entry.seq}, but seqs up to "
+                             f"{max(c.last_seq for c in reused)} are already held from another "
+                             "epoch (a database restored from backup?)",
+                             {"epoch": entry.epoch, "seq": entry.seq}, now, journal=True)
+            elif cursors:
+                await _alarm(session, who, "epoch_change",
+                             f"the outlet started a new journal epoch {entry.epoch} at seq {entry.seq}",
+                             {"epoch": entry.epoch, "seq": entry.seq}, now, journal=False)
+            cursor = SyncCursor(tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=entry.epoch,
+                                first_seq=entry.seq, last_seq=entry.seq - 1,
+                                last_hash=entry.prev_hash, started_at=now, updated_at=now)
+            session.add(cursor)
+            cursors[entry.epoch] = cursor
+        if entry.seq <= cursor.last_seq:
+            found = held.get((entry.epoch, entry.seq))
+            if found is not None and found == (entry.hash, entry.body):
+                outcome.duplicates += 1
+                outcome.acked_seq = entry.seq
+                continue
+            await _alarm(session, who, "seq_conflict",
+                         f"seq {entry.seq} of epoch {entry.epoch} arrived with a different payload"
+                         " than the one held; refused (never overwritten)",
+                         {"epoch": entry.epoch, "seq": entry.seq,
+                          "held_hash": found[0] if found else None, "sent_hash": entry.hash},
+                         now, journal=True)
+            outcome.refusal = JournalRefused(
+                f"seq {entry.seq} was already received with different content",
+                details={"reason": "seq_conflict", "epoch": entry.epoch, "seq": entry.seq,
+                         "acked_seq": outcome.acked_seq})
+            break
+        if entry.seq > cursor.last_seq + 1:
+            outcome.status, outcome.resend_from = "resend", cursor.last_seq + 1
+            break
+        if entry.prev_hash != cursor.last_hash or chain_hash(entry.prev_hash, entry.seq,
+                                                             entry.body) != entry.hash:
+            await _alarm(session, who, "broken_chain",
+                         f"seq {entry.seq} of epoch {entry.epoch} does not chain to the journal"
+                         " held (altered or missing events); refused",
+                         {"epoch": entry.epoch, "seq": entry.seq, "expected_prev": cursor.last_hash,
+                          "sent_prev": entry.prev_hash}, now, journal=True)
+            outcome.refusal = JournalRefused(
+                f"seq {entry.seq} breaks the hash chain",
+                details={"reason": "broken_chain", "epoch": entry.epoch, "seq": entry.seq,
+                         "acked_seq": outcome.acked_seq})
+            break
+        item = _Verified(entry=entry)
+        try:
+            item.body = event_decoder.decode(entry.body)
+        except msgspec.MsgspecError as exc:
+            item.problem = f"undecodable event body: {exc}"
+        if isinstance(item.body, OrderEvent) and item.body.order.outlet_id != who.outlet_id:
+            message = (f"order {item.body.order.id} claims outlet {item.body.order.outlet_id}, "
+                       f"but the credential belongs to outlet {who.outlet_id}")
+            await _alarm(session, who, "foreign_outlet", message,
                          {"epoch": entry.epoch, "seq": entry.seq}, now, journal=True)
-        elif cursors:
-            await _alarm(session, who, "epoch_change",
-                         f"the outlet started a new journal epoch {entry.epoch} at seq {entry.seq}",
-                         {"epoch": entry.epoch, "seq": entry.seq}, now, journal=False)
-        cursor = SyncCursor(tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=entry.epoch,
-                            first_seq=entry.seq, last_seq=entry.seq - 1, last_hash=entry.prev_hash,
-                            started_at=now, updated_at=now)
-        session.add(cursor)
-        cursors[entry.epoch] = cursor
-    if entry.seq <= cursor.last_seq:
-        held = await session.get(SyncJournalEntry, (who.outlet_id, entry.epoch, entry.seq))
-        if held is not None and held.hash == entry.hash and held.body == entry.body:
-            outcome.duplicates += 1
-            outcome.acked_seq = entry.seq
-            return True
-        await _alarm(session, who, "seq_conflict",
-                     f"seq {entry.seq} of epoch {entry.epoch} arrived with a different payload"
-                     " than the one held; refused (never overwritten)",
-                     {"epoch": entry.epoch, "seq": entry.seq, "held_hash": held.hash if held else None,
-                      "sent_hash": entry.hash}, now, journal=True)
-        outcome.refusal = JournalRefused(
-            f"seq {entry.seq} was already received with different content",
-            details={"reason": "seq_conflict", "epoch": entry.epoch, "seq": entry.seq,
-                     "acked_seq": outcome.acked_seq})
-        return False
-    if entry.seq > cursor.last_seq + 1:
-        outcome.status, outcome.resend_from = "resend", cursor.last_seq + 1
-        return False
-    if entry.prev_hash != cursor.last_hash or chain_hash(entry.prev_hash, entry.seq,
-                                                         entry.body) != entry.hash:
-        await _alarm(session, who, "broken_chain",
-                     f"seq {entry.seq} of epoch {entry.epoch} does not chain to the journal held"
-                     " (altered or missing events); refused",
-                     {"epoch": entry.epoch, "seq": entry.seq, "expected_prev": cursor.last_hash,
-                      "sent_prev": entry.prev_hash}, now, journal=True)
-        outcome.refusal = JournalRefused(
-            f"seq {entry.seq} breaks the hash chain",
-            details={"reason": "broken_chain", "epoch": entry.epoch, "seq": entry.seq,
-                     "acked_seq": outcome.acked_seq})
-        return False
-    # Verified: hold it, then apply it (or quarantine it) in a savepoint.
-    status = "applied"
-    reason = ""
+            outcome.refusal = ForeignClaim(message, details={"seq": entry.seq})
+            break
+        verified.append(item)
+        cursor.last_seq, cursor.last_hash, cursor.updated_at = entry.seq, entry.hash, now
+        outcome.acked_seq = entry.seq
+    return verified
+
+
+async def _apply_verified(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+                          verified: list[_Verified], now: datetime) -> None:
+    """Apply the batch with a few set-based statements; if the database rejects that, apply
+    event by event in savepoints so only the event at fault is quarantined."""
+    for item in verified:
+        if not item.problem and isinstance(item.body, OrderEvent):
+            problems = _check_money(item.body.order, tax)
+            if problems:
+                item.problem = "money does not add up: " + "; ".join(problems)
+        if item.problem:
+            item.status = "quarantined"
     try:
         async with session.begin_nested():
-            await _apply(session, who, tax, entry)
-    except ForeignClaim as exc:
-        await _alarm(session, who, "foreign_outlet", str(exc),
-                     {"epoch": entry.epoch, "seq": entry.seq}, now, journal=True)
-        outcome.refusal = exc
-        return False
-    except _Unappliable as exc:
-        status, reason = "quarantined", str(exc)
-    except Exception as exc:  # noqa: BLE001 - a database error on one event must not wedge the stream
-        status, reason = "quarantined", f"could not apply: {type(exc).__name__}: {exc}"[:2000]
-    session.add(SyncJournalEntry(
-        tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=entry.epoch, seq=entry.seq,
-        event_id=entry.event_id, kind=_kind_of(entry.body), body=entry.body,
-        prev_hash=entry.prev_hash, hash=entry.hash, occurred_at=_aware(entry.occurred_at),
-        received_at=now, status=status, wire_version=wire_version))
-    if status == "quarantined":
-        session.add(SyncQuarantine(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
-                                   epoch=entry.epoch, seq=entry.seq, event_id=entry.event_id,
-                                   kind=_kind_of(entry.body), reason=reason, created_at=now))
-        outcome.quarantined.append(entry.seq)
-        log.warning("event quarantined", extra={"outlet_id": who.outlet_id, "seq": entry.seq,
-                                                "reason": reason})
-    else:
-        outcome.applied += 1
-    cursor.last_seq = entry.seq
-    cursor.last_hash = entry.hash
-    cursor.updated_at = now
-    outcome.acked_seq = entry.seq
+            await _apply_bulk(session, who, tax, [v for v in verified if not v.problem], now)
+    except Exception as exc:  # noqa: BLE001 - isolate the bad event below
+        log.warning("bulk apply failed, applying one by one", extra={"outlet_id": who.outlet_id,
+                                                                     "error": str(exc)[:300]})
+        for item in verified:
+            if item.problem:
+                continue
+            try:
+                async with session.begin_nested():
+                    await _apply(session, who, tax, item.entry)
+            except _Unappliable as problem:
+                item.problem, item.status = str(problem), "quarantined"
+            except Exception as problem:  # noqa: BLE001 - one event must not wedge the stream
+                item.problem = f"could not apply: {type(problem).__name__}: {problem}"[:2000]
+                item.status = "quarantined"
+
+
+async def _apply_bulk(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+                      items: list[_Verified], now: datetime) -> None:
+    """Set-based apply of verified, valid events (same rules as ``_apply``)."""
+    latest_orders: dict[str, tuple[int, Order]] = {}
+    latest_shifts: dict[str, tuple[int, Any]] = {}
+    payments: dict[str, Any] = {}
+    movements: dict[str, Any] = {}
+    kitchen: dict[str, KitchenEvent] = {}
+    availability: dict[str, AvailabilityEvent] = {}
+    for item in items:
+        seq, body = item.entry.seq, item.body
+        match body:
+            case OrderEvent(order=order):
+                if order.id not in latest_orders or latest_orders[order.id][0] < seq:
+                    latest_orders[order.id] = (seq, order)
+            case PaymentEvent(payment=payment):
+                payments.setdefault(payment.id, payment)
+            case KitchenEvent():
+                kitchen.setdefault(item.entry.event_id, body)
+            case ShiftEvent(shift=shift):
+                if shift.id not in latest_shifts or latest_shifts[shift.id][0] < seq:
+                    latest_shifts[shift.id] = (seq, shift)
+            case CashMovementEvent(movement=movement):
+                movements.setdefault(movement.id, movement)
+            case AvailabilityEvent():
+                current = availability.get(body.product_id)
+                if current is None or current.at <= body.at:
+                    availability[body.product_id] = body
+    if latest_orders:
+        await _bulk_orders(session, who, tax, latest_orders)
+    if payments:
+        existing = set((await session.scalars(select(PaymentRow.id).where(
+            PaymentRow.id.in_(list(payments))))).all())
+        for payment in payments.values():
+            if payment.id in existing:
+                continue
+            if payment.method == "cash" and payment.tendered and (
+                    payment.tendered - payment.amount != payment.change):
+                raise _Unappliable(f"payment {payment.id}: change does not add up")
+            session.add(PaymentRow(
+                tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=payment.id,
+                order_id=payment.order_id, method=payment.method, amount=payment.amount,
+                tendered=payment.tendered, change=payment.change, reference=payment.reference,
+                created_at=_aware(payment.created_at), shift_id=payment.shift_id,
+                staff_id=payment.staff_id))
+    if kitchen:
+        tickets = {k.ticket_id for k in kitchen.values()}
+        seen_ids, seen_keys = set(), set()
+        for row in (await session.execute(select(
+                KitchenEventRow.id, KitchenEventRow.ticket_id, KitchenEventRow.action,
+                KitchenEventRow.at).where(KitchenEventRow.ticket_id.in_(list(tickets))))).all():
+            seen_ids.add(row.id)
+            seen_keys.add((row.ticket_id, row.action, _aware(row.at)))
+        for event_id, k in kitchen.items():
+            key = (k.ticket_id, k.action, _aware(k.at))
+            if event_id in seen_ids or key in seen_keys:
+                continue
+            seen_keys.add(key)
+            session.add(KitchenEventRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
+                                        id=event_id, ticket_id=k.ticket_id, order_id=k.order_id,
+                                        station=k.station, action=k.action, at=_aware(k.at)))
+    if movements:
+        existing = set((await session.scalars(select(CashMovementRow.id).where(
+            CashMovementRow.id.in_(list(movements))))).all())
+        for movement in movements.values():
+            if movement.id not in existing:
+                session.add(CashMovementRow(
+                    tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=movement.id,
+                    shift_id=movement.shift_id, direction=movement.direction,
+                    amount=movement.amount, reason=movement.reason,
+                    created_at=_aware(movement.created_at), staff_id=movement.staff_id))
+    for seq, shift in latest_shifts.values():
+        await _apply(session, who, tax, None, body=ShiftEvent(shift=shift), seq=seq)
+    for body in availability.values():
+        await _apply(session, who, tax, None, body=body, seq=0)
     await session.flush()
-    return True
+
+
+async def _bulk_orders(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+                       latest: dict[str, tuple[int, Order]]) -> None:
+    existing = {row.id: row for row in (await session.scalars(
+        select(OrderRow).where(OrderRow.id.in_(list(latest))))).all()}
+    replace_lines: list[str] = []
+    for order_id, (seq, order) in latest.items():
+        row = existing.get(order_id)
+        if row is not None and row.outlet_id != who.outlet_id:
+            raise _Unappliable(f"order id {order_id} is already used by another outlet")
+        if row is not None and row.edge_seq > seq:
+            continue  # a newer snapshot is already applied
+        mismatch = _priced_differently(order, tax)
+        if mismatch:
+            session.add(SyncAlarm(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
+                                  kind="money_mismatch", message=mismatch,
+                                  details={"order_id": order.id, "seq": seq},
+                                  created_at=datetime.now(UTC)))
+        values = _order_values(order, seq)
+        if row is None:
+            session.add(OrderRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=order.id,
+                                 **values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+            replace_lines.append(order_id)
+    await session.flush()
+    if replace_lines:
+        await session.execute(delete(OrderLineRow).where(OrderLineRow.order_id.in_(replace_lines)))
+    for order_id, (seq, order) in latest.items():
+        row = existing.get(order_id)
+        if row is not None and row.edge_seq != seq:
+            continue
+        session.add_all([_line_row(who, order.id, line) for line in order.lines])
 
 
 # ---------------------------------------------------------------- applying events
 
 
 async def _apply(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
-                 entry: JournalEntry) -> None:
-    try:
-        body = event_decoder.decode(entry.body)
-    except msgspec.MsgspecError as exc:
-        raise _Unappliable(f"undecodable event body: {exc}") from exc
+                 entry: JournalEntry | None, body: Any = None, seq: int = 0) -> None:
+    """Apply one event (the one-by-one path, and shifts/availability of the bulk path)."""
+    if entry is not None:
+        seq = entry.seq
+        try:
+            body = event_decoder.decode(entry.body)
+        except msgspec.MsgspecError as exc:
+            raise _Unappliable(f"undecodable event body: {exc}") from exc
     match body:
         case OrderEvent(order=order):
-            await _apply_order(session, who, tax, order, entry.seq)
+            await _apply_order(session, who, tax, order, seq)
         case PaymentEvent(payment=payment):
             if await session.get(PaymentRow, payment.id) is None:
                 session.add(PaymentRow(
@@ -279,7 +459,7 @@ async def _apply(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
                     raise _Unappliable(f"payment {payment.id}: change {payment.change} is not "
                                        f"tendered {payment.tendered} - amount {payment.amount}")
         case KitchenEvent():
-            await _apply_kitchen(session, who, body, entry.event_id)
+            await _apply_kitchen(session, who, body, entry.event_id if entry else new_id())
         case ShiftEvent(shift=shift):
             row = await session.get(ShiftRow, shift.id)
             if row is not None and row.outlet_id != who.outlet_id:
@@ -288,12 +468,12 @@ async def _apply(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
                 row = ShiftRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=shift.id,
                                edge_seq=0)
                 session.add(row)
-            if row.edge_seq <= entry.seq:
+            if row.edge_seq <= seq:
                 row.opened_by, row.opened_at = shift.opened_by, _aware(shift.opened_at)
                 row.opening_float, row.closed_by = shift.opening_float, shift.closed_by
                 row.closed_at = _aware(shift.closed_at) if shift.closed_at else None
                 row.counted_cash, row.expected_cash = shift.counted_cash, shift.expected_cash
-                row.difference, row.edge_seq = shift.difference, entry.seq
+                row.difference, row.edge_seq = shift.difference, seq
         case CashMovementEvent(movement=movement):
             if await session.get(CashMovementRow, movement.id) is None:
                 session.add(CashMovementRow(
@@ -369,14 +549,7 @@ async def _apply_order(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
                               kind="money_mismatch", message=mismatch,
                               details={"order_id": order.id, "seq": seq},
                               created_at=datetime.now(UTC)))
-    values: dict[str, Any] = dict(
-        number=order.number, business_day=date.fromisoformat(order.business_day),
-        type=order.type, status=order.status, currency=order.currency, subtotal=order.subtotal,
-        discount=order.discount, service_charge=order.service_charge, tax=order.tax,
-        rounding=order.rounding, total=order.total, paid=order.paid, note=order.note,
-        customer_name=order.customer_name, table_label=order.table, void_reason=order.void_reason,
-        source=order.source, created_at=_aware(order.created_at),
-        updated_at=_aware(order.updated_at), edge_seq=seq)
+    values = _order_values(order, seq)
     if row is None:
         session.add(OrderRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=order.id,
                              **values))
@@ -385,12 +558,26 @@ async def _apply_order(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
         for key, value in values.items():
             setattr(row, key, value)
         await session.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order.id))
-    for line in order.lines:
-        session.add(OrderLineRow(
-            tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=line.id, order_id=order.id,
-            product_id=line.product_id, name=line.name, qty=line.qty, unit_price=line.unit_price,
-            line_total=line.line_total, modifiers=msgspec.to_builtins(line.modifiers),
-            note=line.note, station=line.station))
+    session.add_all([_line_row(who, order.id, line) for line in order.lines])
+
+
+def _order_values(order: Order, seq: int) -> dict[str, Any]:
+    return dict(
+        number=order.number, business_day=date.fromisoformat(order.business_day),
+        type=order.type, status=order.status, currency=order.currency, subtotal=order.subtotal,
+        discount=order.discount, service_charge=order.service_charge, tax=order.tax,
+        rounding=order.rounding, total=order.total, paid=order.paid, note=order.note,
+        customer_name=order.customer_name, table_label=order.table, void_reason=order.void_reason,
+        source=order.source, created_at=_aware(order.created_at),
+        updated_at=_aware(order.updated_at), edge_seq=seq)
+
+
+def _line_row(who: SyncIdentity, order_id: str, line: OrderLine) -> OrderLineRow:
+    return OrderLineRow(
+        tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=line.id, order_id=order_id,
+        product_id=line.product_id, name=line.name, qty=line.qty, unit_price=line.unit_price,
+        line_total=line.line_total, modifiers=msgspec.to_builtins(line.modifiers),
+        note=line.note, station=line.station)
 
 
 async def _apply_kitchen(session: AsyncSession, who: SyncIdentity, body: KitchenEvent,
@@ -522,7 +709,3 @@ def _kind_of(body: bytes) -> str:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-async def _count(session: AsyncSession, model: Any, *where: Any) -> int:
-    return (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()

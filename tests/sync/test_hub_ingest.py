@@ -210,3 +210,30 @@ def test_another_tenant_cannot_read_an_outlets_sync_health(hub_server, other_ten
     outlet, _, _ = enrolled
     response = other_tenant.client.get(f"/api/v1/sync/outlets/{outlet['id']}")
     assert response.status_code == 404, response.text
+
+
+def test_an_order_id_taken_by_another_outlet_or_tenant_is_quarantined_alone(
+        hub_server, tenant, other_tenant, enrolled, outlet_factory, journal_factory):
+    outlet, credential, journal = enrolled
+    for owner in (tenant, other_tenant):
+        neighbour = outlet_factory(owner)
+        theirs = journal_factory(neighbour["id"], name="n")
+        code = issue_code(owner, neighbour["id"]).json()["code"]
+        their_credential = enroll(hub_server.base_url, code).credential
+        taken, _ = theirs.sale([("Martabak", 45_000, 1)])
+        assert push(hub_server.base_url, their_credential, theirs).ok
+        # our box (by a bug or an attack) reuses their order id, between two good sales
+        first, _ = journal.sale([("Kopi", 18_000, 1)])
+        journal.append(OrderEvent(order=journal.order([("Kopi", 18_000, 9)], order_id=taken.id)))
+        last, _ = journal.sale([("Kopi", 18_000, 2)])
+        outcome = push(hub_server.base_url, credential, journal)
+        assert outcome.ok
+        rows = pg_query(hub_server.db_url, "SELECT outlet_id, total FROM orders WHERE id = %s",
+                        taken.id)
+        assert rows == [(neighbour["id"], taken.total)]  # theirs is untouched
+    ours = pg_query(hub_server.db_url, "SELECT count(*) FROM orders WHERE outlet_id = %s",
+                    outlet["id"])
+    assert ours == [(4,)]
+    quarantined = pg_query(hub_server.db_url, "SELECT seq FROM sync_quarantine WHERE outlet_id = %s"
+                           " ORDER BY seq", outlet["id"])
+    assert quarantined == [(5,), (14,)]
