@@ -25,14 +25,16 @@ import msgspec
 
 from edge import kitchen_repository
 from edge import printing_repository as repo
+from edge.catalog import read_catalog
 from edge.db import Database
+from edge.outlet import load_outlet
 from shared.errors import NotFound, Rejected
 from shared.ids import new_id
 from shared.money import format_money
 from shared.schemas import Order, Printer, PrinterCreate, PrintJob, TaxConfig, TicketLine
 
 __all__ = ["WIDTH", "Document", "receipt_document", "kitchen_document", "add_printer",
-           "list_printers", "enqueue_order", "send_document", "PrintWorker", "retry_printer"]
+           "list_printers", "print_order", "enqueue_order", "send_document", "PrintWorker", "retry_printer"]
 
 log = logging.getLogger("edge.printing")
 
@@ -190,6 +192,16 @@ def retry_printer(conn: sqlite3.Connection, printer_id: str, now: datetime) -> i
     if repo.get_printer(conn, printer_id) is None:
         raise NotFound("no such printer", details={"printer_id": printer_id})
     return repo.retry_failed(conn, printer_id, now)
+
+
+def print_order(conn: sqlite3.Connection, order_id: str, kind: str, now: datetime) -> list[PrintJob]:
+    """Queue an order's receipt or kitchen chits with the outlet's name, taxes and timezone."""
+    from edge import orders  # the order service imports kitchen, which printing reads: late
+
+    order = orders.load_order(conn, order_id)
+    outlet = load_outlet(conn)
+    return enqueue_order(conn, order, kind, outlet_name=outlet.name, now=now,
+                         tax=read_catalog(conn).tax, tz=outlet.tz)
 
 
 def enqueue_order(conn: sqlite3.Connection, order: Order, kind: str, *, outlet_name: str,
