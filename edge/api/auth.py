@@ -1,0 +1,61 @@
+"""Staff PIN login on a paired device: a short-lived staff JWT that also names the device."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, post
+
+from edge import devices
+from edge.api import deps
+from shared.errors import Unauthorized
+
+__all__ = ["LoginRequest", "auth_routes"]
+
+log = logging.getLogger("edge.auth")
+
+
+class LoginRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pin: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+
+
+@post("/api/v1/auth/login", tags=["auth"], status_code=200,
+      guards=[deps.requires("staff:login")])
+async def login(request: Request[Any, Any, Any], data: LoginRequest) -> dict[str, Any]:
+    state = deps.edge_state(request)
+    device = deps.principal(request)
+    if device.staff_id:
+        raise Unauthorized("log in with the device token, not a staff token")
+    state.throttle.check(device.device_id)
+    pepper = state.settings.pin_pepper
+    # argon2 takes ~20 ms of CPU: keep it off the event loop.
+    staff = await asyncio.to_thread(_find, state, data.pin, pepper)
+    if staff is None:
+        state.throttle.failed(device.device_id)
+        state.metrics.logins_failed.inc()
+        log.info("staff login refused", extra={"device_id": device.device_id})
+        raise Unauthorized("wrong PIN")
+    state.throttle.succeeded(device.device_id)
+    ttl = timedelta(minutes=state.settings.staff_token_minutes)
+    token = devices.issue_staff_token(device, staff, state.settings.jwt_secret, ttl)
+    log.info("staff logged in", extra={"device_id": device.device_id, "staff_id": staff.id})
+    return {"access_token": token, "token_type": "bearer", "expires_in": int(ttl.total_seconds()),
+            "staff": {"id": staff.id, "name": staff.name, "role": staff.role}}
+
+
+def _find(state: deps.EdgeState, pin: str, pepper: str) -> devices.StaffMember | None:
+    # A private read connection: the shared reader belongs to the event-loop thread.
+    from edge.db import connect
+
+    conn = connect(state.settings.db_path)
+    try:
+        return devices.find_staff_by_pin(conn, pin, pepper)
+    finally:
+        conn.close()
+
+
+auth_routes: list[Any] = [login]

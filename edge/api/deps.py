@@ -1,0 +1,93 @@
+"""What route handlers need from the running edge, in one place: the ``EdgeState`` (database,
+settings, live feed, metrics, menu cache, outlet), the caller's Principal, the permission
+guard factory ``requires(permission)`` and ``write`` (a durable write, then wake the screens).
+
+Handlers of every edge module (orders, menu, kitchen, shifts, printing) use these helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from edge import outlet as outlet_service
+from edge.auth import Principal, require
+from edge.catalog import MenuCache
+from edge.db import Database
+from edge.devices import Authenticator, LoginThrottle
+from edge.live import LiveFeed
+from edge.metrics import EdgeMetrics
+from edge.outlet import OutletInfo
+from edge.settings import EdgeSettings
+from shared.errors import Unauthorized
+
+__all__ = ["VERSION", "EdgeState", "business_day", "edge_state", "principal", "requires", "write"]
+
+T = TypeVar("T")
+VERSION = "0.1.0"
+
+
+@dataclass
+class EdgeState:
+    """Everything the running edge owns; reachable as ``app.state.edge``."""
+
+    settings: EdgeSettings
+    db: Database
+    feed: LiveFeed
+    metrics: EdgeMetrics
+    auth: Authenticator
+    throttle: LoginThrottle
+    menu: MenuCache = field(default_factory=MenuCache)
+    version: str = VERSION
+    print_worker: Any = None  # edge.printing.PrintWorker when running
+    sync: Any = None  # sync.scheduler.SyncEngine when provisioned
+
+    @property
+    def outlet(self) -> OutletInfo:
+        # Read every time (one indexed row): provisioning or settings may change it under us.
+        return self.db.read_now(outlet_service.load_outlet)
+
+    def business_day(self, now: datetime) -> str:
+        return outlet_service.business_day(self.outlet, now)
+
+
+def edge_state(connection: ASGIConnection[Any, Any, Any, Any]) -> EdgeState:
+    return connection.app.state.edge  # type: ignore[no-any-return]
+
+
+def principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The authenticated caller (set by the auth middleware); 401 when there is none."""
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        raise Unauthorized("a bearer token is required")
+    return user
+
+
+def requires(permission: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler],
+                                          Awaitable[None]]:
+    """A route guard: 401 without a principal, 403 without ``permission``."""
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # async on purpose: Litestar would run a sync guard in a worker thread
+        require(principal(connection), permission)
+    guard.__name__ = f"requires_{permission.replace(':', '_')}"
+    return guard
+
+
+async def write(connection: ASGIConnection[Any, Any, Any, Any],
+                fn: Callable[[Any, datetime], T], notify: bool = True) -> T:
+    """Run ``fn(conn, now)`` in a durable write transaction, then wake the live streams."""
+    state = edge_state(connection)
+    now = datetime.now(UTC)
+    result = await state.db.write(lambda conn: fn(conn, now))
+    if notify:
+        state.feed.notify()
+    return result
+
+
+def business_day(connection: ASGIConnection[Any, Any, Any, Any], now: datetime) -> str:
+    return edge_state(connection).business_day(now)

@@ -1,0 +1,263 @@
+"""The edge server as a Litestar app: ``create_app(settings)``.
+
+It owns the database, live feed, metrics and token resolution (``EdgeState`` on
+``app.state.edge``), serves the browser apps from the kiosk-ui folder, advertises itself on
+the LAN (zeroconf), and runs the print worker and (when provisioned) the sync engine.
+
+Two ASGI middlewares run around every route:
+* ``RequestLogMiddleware`` gives each request an id, logs one JSON line (id, method, path,
+  route, status, ms, plus order/outlet ids a handler adds) and records Prometheus metrics;
+* ``AuthMiddleware`` resolves ``Authorization: Bearer`` (or ``?token=`` on WebSockets) to an
+  ``edge.auth.Principal`` in ``scope["user"]``; every route but health, metrics, the OpenAPI
+  docs and static files needs one.
+
+One exception handler renders every error as ``{"error": {"code", "message", "details"}}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import urllib.parse
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, Response
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from edge.api import deps
+from edge.api.auth import auth_routes
+from edge.api.menu import menu_routes
+from edge.api.ops import ops_routes
+from edge.api.orders import order_routes
+from edge.db import Database
+from edge.devices import Authenticator, LoginThrottle
+from edge.live import LiveFeed
+from edge.metrics import EdgeMetrics
+from edge.settings import EdgeSettings
+from shared.errors import PosError, error_body
+from shared.ids import new_id
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("edge.http")
+_json = msgspec.json.Encoder()
+_PUBLIC_PREFIXES = ("/schema",)
+_PUBLIC_PATHS = frozenset({"/api/health", "/metrics"})
+_STATUS_CODES = {400: "validation_failed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+                 415: "unsupported_media_type", 429: "rate_limited"}
+
+
+def _extra_routes() -> list[Any]:
+    """Routes other edge modules contribute (kitchen, shifts, printing, sync)."""
+    from edge.api.kitchen import kitchen_routes
+    from edge.api.printing import print_routes
+    from edge.api.shifts import shift_routes
+    from edge.api.sync import sync_routes
+
+    return [*kitchen_routes, *shift_routes, *print_routes, *sync_routes]
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _pos_error(_: Request[Any, Any, Any], exc: PosError) -> Response[dict[str, Any]]:
+    return Response(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    details = exc.extra if isinstance(exc, ValidationException) else None
+    if isinstance(exc, ValidationException):
+        message = "the request does not match the expected shape"
+    else:
+        message = exc.detail or "request failed"
+    return Response(error_body(_STATUS_CODES.get(status, "http_error"), message, details),
+                    status_code=status, headers=exc.headers)
+
+
+def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.error("unhandled error", exc_info=exc,
+              extra={"request_id": request.scope.get("request_id"), "path": request.url.path})
+    return Response(error_body("internal", "internal error; it was logged"), status_code=500)
+
+
+# ---------------------------------------------------------------- middleware
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    if scope["type"] == "websocket":
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if query.get("token"):
+            return query["token"][0]
+    return None
+
+
+def _public(scope: Scope) -> bool:
+    path = scope["path"]
+    if path in _PUBLIC_PATHS or path.startswith(_PUBLIC_PREFIXES):
+        return True
+    handler = scope.get("route_handler")
+    return bool(handler is not None and handler.opt.get("exclude_from_auth")) or not path.startswith("/api/")
+
+
+class AuthMiddleware:
+    """Puts the caller's Principal in ``scope["user"]``; 401 on protected HTTP routes without one.
+
+    WebSockets are let through without a principal: the stream handler answers with an error
+    frame, which a screen can show, instead of a bare refused handshake.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            token = _bearer(scope)
+            state: deps.EdgeState = scope["app"].state.edge
+            if token:
+                try:
+                    scope["user"] = state.auth.resolve(token)
+                except PosError:
+                    if scope["type"] == "http" and not _public(scope):
+                        raise
+            elif scope["type"] == "http" and not _public(scope):
+                from shared.errors import Unauthorized
+
+                raise Unauthorized("a bearer token is required")
+        await self.app(scope, receive, send)
+
+
+class RequestLogMiddleware:
+    """Request id, one structured log line and metrics per HTTP request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = new_id()
+        scope["request_id"] = request_id
+        status = 500
+
+        async def send_with_id(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except PosError as exc:
+            status = exc.status
+            raise
+        except HTTPException as exc:
+            status = exc.status_code
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            state: deps.EdgeState = scope["app"].state.edge
+            route = scope.get("path_template") or scope["path"]
+            state.metrics.observe_request(scope["method"], route, status, elapsed)
+            if state.settings.log_requests:
+                extra = {"request_id": request_id, "method": scope["method"], "path": scope["path"],
+                         "route": route, "status": status, "ms": round(elapsed * 1000, 2)}
+                user = scope.get("user")
+                if user is not None:
+                    extra["device_id"] = user.device_id
+                extra.update(scope.get("log_extra") or {})
+                log.info("request", extra=extra)
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+async def _start(app: Litestar) -> None:
+    state: deps.EdgeState = app.state.edge
+    settings = state.settings
+    outlet = state.outlet
+    if settings.print_worker_enabled:
+        from edge.printing import PrintWorker
+
+        state.print_worker = PrintWorker(state.db)
+        state.print_worker.start()
+        app.state.print_worker = state.print_worker
+    if settings.sync_enabled:
+        from sync.scheduler import SyncEngine
+
+        state.sync = SyncEngine(state.db, settings.data_path)
+        state.sync.start()
+        app.state.sync = state.sync
+    if settings.advertise:
+        from edge.discovery import Advertiser
+
+        advertiser = Advertiser(outlet_id=outlet.id, outlet_name=outlet.name, version=state.version,
+                                host=settings.host, port=settings.port,
+                                interfaces=settings.advertise_interfaces)
+        app.state.advertiser = advertiser
+        # Announcing takes a second of mDNS probing: do it in the background, serve at once.
+        app.state.advertising = asyncio.get_running_loop().create_task(_advertise(advertiser))
+    log.info("edge started", extra={"outlet_id": outlet.id, "outlet": outlet.name,
+                                    "timezone": outlet.timezone, "port": settings.port})
+
+
+async def _advertise(advertiser: Any) -> None:
+    try:
+        await advertiser.start()
+    except OSError as exc:  # no multicast on this network: serving matters more
+        log.warning("mDNS advertisement failed", extra={"error": str(exc)})
+
+
+async def _stop(app: Litestar) -> None:
+    state: deps.EdgeState = app.state.edge
+    advertiser = getattr(app.state, "advertiser", None)
+    if advertiser is not None:
+        await advertiser.stop()
+    if state.sync is not None:
+        await state.sync.stop()
+    if state.print_worker is not None:
+        await state.print_worker.stop()
+    state.db.close()
+
+
+def create_app(settings: EdgeSettings) -> Litestar:
+    """Build the edge app for ``settings`` (refused when they are unsafe; see EdgeSettings.check)."""
+    settings.check()
+    db = Database(settings.db_path)
+    state = deps.EdgeState(
+        settings=settings, db=db, feed=LiveFeed(), metrics=EdgeMetrics(),
+        auth=Authenticator(db.read_now, settings.jwt_secret),
+        throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds))
+    routes: list[Any] = [*ops_routes, *auth_routes, *menu_routes, *order_routes, *_extra_routes()]
+    if settings.static_path.is_dir():
+        routes.append(create_static_files_router(
+            path="/", directories=[settings.static_path], html_mode=True, name="ui",
+            opt={"exclude_from_auth": True}))
+    return Litestar(
+        route_handlers=routes,
+        middleware=[RequestLogMiddleware, AuthMiddleware],
+        exception_handlers={PosError: _pos_error, HTTPException: _http_error,
+                            Exception: _internal_error},
+        state=State({"edge": state, "db": db, "feed": state.feed, "settings": settings}),
+        on_startup=[_start], on_shutdown=[_stop],
+        openapi_config=OpenAPIConfig(title="fnbpos edge API", version=deps.VERSION, path="/schema",
+                                     render_plugins=[SwaggerRenderPlugin()]),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,323 @@
+"""``pos-edge``: set up, run and look after an outlet edge. A thin layer over the edge modules.
+
+    pos-edge init --data-dir D [--demo] [--outlet-name N] [--timezone TZ] [--kitchen-trigger place|payment]
+    pos-edge serve --data-dir D [--host 127.0.0.1] [--port 8080] [--no-advertise]
+    pos-edge pair --data-dir D --role kiosk|cashier|kds|admin --name NAME   (token = last line)
+    pos-edge staff add|list|disable ...
+    pos-edge devices --data-dir D
+    pos-edge discover [--timeout 3] [--interface IP]
+    pos-edge provision / status / backup / restore   (see edge/provision.py, edge/backup.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from edge import devices, outbox, outlet
+from edge.settings import DB_NAME, SettingsError, load_settings, write_config
+from shared.errors import PosError
+
+__all__ = ["build_parser", "main"]
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _db_path(data_dir: Path) -> Path:
+    return Path(data_dir) / DB_NAME
+
+
+def _open_db(data_dir: str) -> Any:
+    from edge.db import Database
+
+    path = _db_path(Path(data_dir))
+    if not path.exists():
+        raise SystemExit(f"error: no edge database in {data_dir}; run `pos-edge init` first")
+    return Database(path)
+
+
+# ---------------------------------------------------------------- init
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from edge import catalog, demo, sync_state
+    from edge.db import Database
+
+    data_dir = Path(args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    timezone = args.timezone or (demo.DEMO_TIMEZONE if args.demo else "UTC")
+    name = args.outlet_name or (demo.DEMO_OUTLET_NAME if args.demo else "Outlet")
+    try:
+        outlet.check_timezone(timezone)
+    except PosError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    config = write_config(data_dir, demo=args.demo)
+    settings = load_settings(data_dir)
+    db = Database(_db_path(data_dir))
+    staff_created: list[tuple[str, str, str]] = []
+
+    def setup(conn: Any) -> outlet.OutletInfo:
+        sync_state.ensure_journal(conn)
+        info = outlet.create_outlet(conn, name, timezone, args.kitchen_trigger)
+        if args.demo and conn.execute("SELECT COUNT(*) FROM products").fetchone()[0] == 0:
+            catalog.replace_catalog(conn, demo.demo_catalog())
+        if args.demo and conn.execute("SELECT COUNT(*) FROM staff").fetchone()[0] == 0:
+            for staff_name, role, pin in demo.DEMO_STAFF:
+                devices.add_staff(conn, staff_name, role, pin, settings.pin_pepper)
+                staff_created.append((staff_name, role, pin))
+        return info
+
+    try:
+        info = db.write_blocking(setup)
+        head = db.read_now(outbox.head)
+    finally:
+        db.close()
+    console.print(f"edge initialised in [bold]{data_dir}[/bold]")
+    console.print(f"  outlet:   {info.name} ({info.id}), timezone {info.timezone}")
+    console.print(f"  database: {_db_path(data_dir)} (journal epoch {head['epoch']})")
+    console.print(f"  config:   {config} (mode 600)")
+    if staff_created:
+        table = Table(title="demo staff (PINs)")
+        for column in ("name", "role", "PIN"):
+            table.add_column(column)
+        for row in staff_created:
+            table.add_row(*row)
+        console.print(table)
+    return 0
+
+
+# ---------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from edge.app import create_app
+    from edge.logs import configure_logging
+
+    try:
+        overrides: dict[str, Any] = {"host": args.host, "port": args.port}
+        if args.no_advertise:
+            overrides["advertise"] = False
+        settings = load_settings(args.data_dir, **overrides).check()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not settings.db_path.exists():
+        print(f"error: no edge database in {args.data_dir}; run `pos-edge init` first", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                lifespan="on", timeout_graceful_shutdown=5, ws_ping_interval=20)
+    return 0
+
+
+# ---------------------------------------------------------------- devices and staff
+
+
+def cmd_pair(args: argparse.Namespace) -> int:
+    db = _open_db(args.data_dir)
+    try:
+        device, token = db.write_blocking(lambda conn: devices.pair_device(conn, args.name, args.role))
+    except PosError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    app = {"kiosk": "kiosk", "cashier": "cashier", "kds": "kds"}.get(device.role)
+    console.print(f"paired {device.role} [bold]{device.name}[/bold] ({device.id})")
+    if app:
+        console.print(f"open http://<edge>:<port>/{app}/?token=<token> on the device")
+    console.print("device token (shown once):")
+    print(token)
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    db = _open_db(args.data_dir)
+    try:
+        found = db.read_now(devices.list_devices)
+    finally:
+        db.close()
+    table = Table(title="paired devices")
+    for column in ("id", "name", "role", "paired", "revoked"):
+        table.add_column(column)
+    for d in found:
+        table.add_row(d.id, d.name, d.role, d.created_at[:19], (d.revoked_at or "")[:19])
+    console.print(table)
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    db = _open_db(args.data_dir)
+    try:
+        db.write_blocking(lambda conn: devices.revoke_device(conn, args.device_id))
+    except PosError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    console.print(f"device {args.device_id} revoked")
+    return 0
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    settings = load_settings(args.data_dir)
+    pin = args.pin or os.environ.get("POS_EDGE_NEW_PIN") or ""
+    if not pin:
+        import getpass
+
+        pin = getpass.getpass("PIN (4-8 digits): ")
+    db = _open_db(args.data_dir)
+    try:
+        member = db.write_blocking(lambda conn: devices.add_staff(conn, args.name, args.role, pin,
+                                                                  settings.pin_pepper))
+    except PosError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    console.print(f"added {member.role} [bold]{member.name}[/bold]")
+    print(member.id)
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace) -> int:
+    db = _open_db(args.data_dir)
+    try:
+        found = db.read_now(devices.list_staff)
+    finally:
+        db.close()
+    table = Table(title="staff")
+    for column in ("id", "name", "role", "active"):
+        table.add_column(column)
+    for s in found:
+        table.add_row(s.id, s.name, s.role, "yes" if s.active else "no")
+    console.print(table)
+    return 0
+
+
+def cmd_staff_disable(args: argparse.Namespace) -> int:
+    db = _open_db(args.data_dir)
+    try:
+        db.write_blocking(lambda conn: devices.set_staff_active(conn, args.staff_id, False))
+    except PosError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    console.print(f"staff {args.staff_id} disabled")
+    return 0
+
+
+# ---------------------------------------------------------------- discover
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from edge.discovery import discover
+
+    found = asyncio.run(discover(args.timeout, args.interface or []))
+    if args.json:
+        print(json.dumps([{"outlet_id": f.outlet_id, "outlet_name": f.outlet_name,
+                           "version": f.version, "url": f.url, "name": f.name} for f in found]))
+        return 0
+    if not found:
+        console.print("no edge answered")
+        return 1
+    table = Table(title="edges on this network")
+    for column in ("outlet", "outlet id", "url", "version"):
+        table.add_column(column)
+    for f in found:
+        table.add_row(f.outlet_name, f.outlet_id, f.url, f.version)
+    console.print(table)
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pos-edge", description="fnbpos outlet edge server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str,
+            data_dir: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        if data_dir:
+            p.add_argument("--data-dir", required=True, help="edge data folder")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("init", cmd_init, "create the database and config (optionally with the demo outlet)")
+    p.add_argument("--demo", action="store_true", help="load the demo menu and demo staff")
+    p.add_argument("--outlet-name", default=None)
+    p.add_argument("--timezone", default=None, help="IANA zone, e.g. Asia/Jakarta")
+    p.add_argument("--kitchen-trigger", choices=outlet.KITCHEN_TRIGGERS, default="place",
+                   help="send orders to the kitchen when placed (default) or when paid")
+
+    p = add("serve", cmd_serve, "run the edge server")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--no-advertise", action="store_true", help="do not announce on mDNS")
+
+    p = add("pair", cmd_pair, "pair a device; prints its token as the last line")
+    p.add_argument("--role", required=True, choices=devices.DEVICE_ROLES)
+    p.add_argument("--name", required=True)
+
+    add("devices", cmd_devices, "list paired devices")
+    p = add("revoke-device", cmd_revoke, "revoke a paired device")
+    p.add_argument("device_id")
+
+    staff = sub.add_parser("staff", help="manage staff")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    p = staff_sub.add_parser("add", help="add a staff member with a PIN")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True, choices=devices.STAFF_ROLES)
+    p.add_argument("--pin", default=None, help="4-8 digits (asked for when omitted)")
+    p.set_defaults(func=cmd_staff_add)
+    p = staff_sub.add_parser("list", help="list staff")
+    p.add_argument("--data-dir", required=True)
+    p.set_defaults(func=cmd_staff_list)
+    p = staff_sub.add_parser("disable", help="disable a staff member")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("staff_id")
+    p.set_defaults(func=cmd_staff_disable)
+
+    p = add("discover", cmd_discover, "list edges advertising on the LAN", data_dir=False)
+    p.add_argument("--timeout", type=float, default=3.0)
+    p.add_argument("--interface", action="append", help="IPv4 address to browse on (repeatable)")
+    p.add_argument("--json", action="store_true")
+
+    for module in ("edge.provision", "edge.backup"):
+        try:
+            register = __import__(module, fromlist=["register_cli"]).register_cli
+        except (ImportError, AttributeError):
+            continue
+        register(sub, _db_path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

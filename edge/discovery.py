@@ -1,0 +1,111 @@
+"""Finding the edge on the shop LAN: mDNS / DNS-SD advertisement of ``_fnbpos._tcp.local.``.
+
+While serving, the edge registers one service whose TXT record carries the outlet id, the
+outlet name and the edge version; devices (and ``pos-edge discover``) browse for that type.
+Interfaces can be pinned (tests use ["127.0.0.1"] so nothing leaves the machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+from msgspec import Struct
+from zeroconf import IPVersion, ServiceStateChange
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+__all__ = ["SERVICE_TYPE", "Advertiser", "FoundEdge", "discover"]
+
+SERVICE_TYPE = "_fnbpos._tcp.local."
+
+
+class FoundEdge(Struct, kw_only=True):
+    name: str
+    outlet_id: str
+    outlet_name: str
+    version: str
+    host: str
+    port: int
+    addresses: list[str]
+
+    @property
+    def url(self) -> str:
+        address = self.addresses[0] if self.addresses else self.host.rstrip(".")
+        return f"http://{address}:{self.port}"
+
+
+def _interfaces(pinned: list[str]) -> Any:
+    from zeroconf import InterfaceChoice
+
+    return pinned if pinned else InterfaceChoice.All
+
+
+def _addresses(host: str, pinned: list[str]) -> list[bytes]:
+    if pinned:
+        return [socket.inet_aton(a) for a in pinned if _is_ipv4(a)]
+    if host not in ("0.0.0.0", "", "::"):
+        return [socket.inet_aton(host)] if _is_ipv4(host) else []
+    found = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
+    return [socket.inet_aton(a) for a in sorted(found)] or [socket.inet_aton("127.0.0.1")]
+
+
+def _is_ipv4(value: str) -> bool:
+    try:
+        socket.inet_aton(value)
+    except OSError:
+        return False
+    return value.count(".") == 3
+
+
+class Advertiser:
+    """Registers the edge's service for as long as it runs."""
+
+    def __init__(self, *, outlet_id: str, outlet_name: str, version: str, host: str, port: int,
+                 interfaces: list[str]) -> None:
+        label = "".join(ch for ch in outlet_name if ch.isalnum() or ch in " -")[:40].strip() or "edge"
+        self.info = AsyncServiceInfo(
+            SERVICE_TYPE, f"{label} {outlet_id[-8:]}.{SERVICE_TYPE}",
+            port=port, addresses=_addresses(host, interfaces),
+            properties={"outlet_id": outlet_id, "name": outlet_name, "version": version},
+            server=f"fnbpos-{outlet_id[-8:]}.local.")
+        self.interfaces = interfaces
+        self._zc: AsyncZeroconf | None = None
+
+    async def start(self) -> None:
+        self._zc = AsyncZeroconf(interfaces=_interfaces(self.interfaces), ip_version=IPVersion.V4Only)
+        await self._zc.async_register_service(self.info, allow_name_change=True)
+
+    async def stop(self) -> None:
+        if self._zc is not None:
+            await self._zc.async_unregister_all_services()
+            await self._zc.async_close()
+            self._zc = None
+
+
+async def discover(timeout: float = 3.0, interfaces: list[str] | None = None) -> list[FoundEdge]:
+    """Browse for edges for ``timeout`` seconds; return what answered."""
+    zc = AsyncZeroconf(interfaces=_interfaces(interfaces or []), ip_version=IPVersion.V4Only)
+    names: set[str] = set()
+
+    def on_change(zeroconf: Any, service_type: str, name: str, state_change: ServiceStateChange) -> None:
+        if state_change in (ServiceStateChange.Added, ServiceStateChange.Updated):
+            names.add(name)
+
+    browser = AsyncServiceBrowser(zc.zeroconf, SERVICE_TYPE, handlers=[on_change])
+    try:
+        await asyncio.sleep(timeout)
+        found = []
+        for name in sorted(names):
+            info = AsyncServiceInfo(SERVICE_TYPE, name)
+            if not await info.async_request(zc.zeroconf, 1500):
+                continue
+            props = {k.decode(): (v.decode() if v is not None else "") for k, v in info.properties.items()}
+            found.append(FoundEdge(name=name, outlet_id=props.get("outlet_id", ""),
+                                   outlet_name=props.get("name", ""), version=props.get("version", ""),
+                                   host=info.server or "", port=info.port or 0,
+                                   addresses=info.parsed_addresses()))
+        return found
+    finally:
+        await browser.async_cancel()
+        await zc.async_close()

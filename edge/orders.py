@@ -1,0 +1,227 @@
+"""Order rules: creation (validated and re-priced from the local menu), payments, the state
+machine, voids, and the events each change records.
+
+States: placed -> in_kitchen -> ready -> completed; voided from any open state. With the
+outlet's ``kitchen_trigger = "place"`` (default) an order goes to the kitchen in the
+transaction that creates it; with ``"payment"`` it goes when payments cover the total.
+
+Every function takes the caller's write connection and does all its work in that
+transaction: the order row (and its full snapshot), an outbox event (OrderEvent with the
+snapshot, PaymentEvent) and an ``orders`` live event when the status changes. The caller
+notifies the LiveFeed after the commit. Client prices are never trusted: totals come from
+``shared.pricing.price_order`` over the outlet's own catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from datetime import datetime
+
+import msgspec
+
+from edge import kitchen, live, outbox
+from edge import orders_repository as repo
+from edge.auth import Principal, require
+from edge.catalog import MenuCache
+from edge.outlet import OutletInfo, business_day
+from shared.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
+from shared.ids import new_id
+from shared.pricing import price_order, unit_price
+from shared.schemas import (
+    Order,
+    OrderCreate,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    PaymentCreate,
+    PaymentEvent,
+)
+
+__all__ = [
+    "OPEN_STATES",
+    "TOPIC",
+    "add_payment",
+    "complete_order",
+    "create_order",
+    "list_orders",
+    "load_order",
+    "mark_ready",
+    "reopen",
+    "request_hash",
+    "void_order",
+]
+
+TOPIC = "orders"
+OPEN_STATES = ("placed", "in_kitchen", "ready")
+_canonical = msgspec.json.Encoder(order="sorted")
+
+
+def request_hash(data: OrderCreate) -> str:
+    """Fingerprint of an order request, independent of JSON key order and whitespace."""
+    return hashlib.sha256(_canonical.encode(data)).hexdigest()
+
+
+def load_order(conn: sqlite3.Connection, order_id: str) -> Order:
+    order = repo.get_order(conn, order_id)
+    if order is None:
+        raise NotFound("no such order", details={"order_id": order_id})
+    return order
+
+
+def list_orders(conn: sqlite3.Connection, status: str | None = None, limit: int = 50,
+                business_day: str | None = None) -> list[Order]:
+    """Newest first; ``status="open"`` means not completed, voided or cancelled."""
+    statuses = OPEN_STATES if status == "open" else (status,) if status else None
+    return repo.list_orders(conn, statuses, business_day, limit)
+
+
+def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletInfo,
+                 menu: MenuCache, principal: Principal, now: datetime,
+                 idempotency_key: str | None = None) -> tuple[Order, bool]:
+    """Create an order; return it and whether it is new (False: an idempotent replay)."""
+    fingerprint = request_hash(data) if idempotency_key else ""
+    if idempotency_key:
+        seen = repo.find_idempotency_key(conn, principal.device_id, idempotency_key)
+        if seen is not None:
+            if seen[0] != fingerprint:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was already used for a different order",
+                    details={"idempotency_key": idempotency_key, "order_id": seen[1]})
+            return load_order(conn, seen[1]), False
+    if data.discount:
+        require(principal, "orders:discount")
+    index = menu.get(conn)
+    resolved = index.resolve(data.lines)
+    totals = price_order([r.priced for r in resolved], index.tax, data.discount)
+    day = business_day(outlet, now)
+    lines = [OrderLine(id=new_id(), product_id=r.product.id, name=r.product.name, qty=r.qty,
+                       unit_price=unit_price(r.priced.base_price, r.priced.option_deltas), line_total=total, modifiers=r.modifiers,
+                       note=r.note, station=r.station)
+             for r, total in zip(resolved, totals.line_totals)]
+    to_kitchen = outlet.kitchen_trigger == "place"
+    order = Order(
+        id=new_id(), outlet_id=outlet.id, number=repo.next_number(conn, day), business_day=day,
+        type=data.type, status="in_kitchen" if to_kitchen else "placed", currency=index.currency,
+        lines=lines, subtotal=totals.subtotal, discount=totals.discount,
+        service_charge=totals.service_charge, tax=totals.tax, rounding=totals.rounding,
+        total=totals.total, note=data.note, customer_name=data.customer_name, table=data.table,
+        created_at=now, updated_at=now, source=principal.device_name)
+    repo.insert_order(conn, order, principal.device_id, principal.staff_id)
+    if idempotency_key:
+        repo.insert_idempotency_key(conn, principal.device_id, idempotency_key, fingerprint,
+                                    order.id, now)
+    _record(conn, order, now)
+    if to_kitchen:
+        kitchen.send_to_kitchen(conn, order, now)
+    return order, True
+
+
+def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
+                outlet: OutletInfo, principal: Principal, now: datetime) -> Order:
+    """Record a payment; cash computes change, card needs a reference, no overpaying."""
+    order = load_order(conn, order_id)
+    if order.status not in OPEN_STATES:
+        raise InvalidState(f"a {order.status} order takes no payments",
+                           details={"order_id": order.id, "status": order.status})
+    owed = order.total - order.paid
+    if owed <= 0:
+        raise InvalidState("the order is already paid", details={"order_id": order.id})
+    if data.amount <= 0:
+        raise ValidationFailed("amount must be positive", details={"amount": data.amount})
+    if data.amount > owed:
+        raise ValidationFailed("amount is more than what is still owed",
+                               details={"amount": data.amount, "owed": owed})
+    tendered, change = 0, 0
+    if data.method == "cash":
+        tendered = data.tendered or data.amount
+        if tendered < data.amount:
+            raise ValidationFailed("cash tendered is less than the amount",
+                                   details={"amount": data.amount, "tendered": tendered})
+        change = tendered - data.amount
+    elif data.method == "card" and not data.reference.strip():
+        raise ValidationFailed("a card payment needs the terminal reference",
+                               details={"method": "card"})
+    payment = Payment(id=new_id(), order_id=order.id, method=data.method, amount=data.amount,
+                      tendered=tendered, change=change, reference=data.reference.strip(),
+                      created_at=now, shift_id=repo.open_shift_of(conn, principal.device_id),
+                      staff_id=principal.staff_id)
+    repo.insert_payment(conn, payment, principal.device_id)
+    outbox.append(conn, PaymentEvent(payment=payment), now)
+    paid = order.paid + payment.amount
+    fully_paid = paid >= order.total
+    send = fully_paid and order.status == "placed" and outlet.kitchen_trigger == "payment"
+    updated = msgspec.structs.replace(order, paid=paid, payments=[*order.payments, payment],
+                                      status="in_kitchen" if send else order.status,
+                                      updated_at=now)
+    repo.update_order(conn, updated)
+    _record(conn, updated, now, status_changed=send)
+    if send:
+        kitchen.send_to_kitchen(conn, updated, now)
+    return updated
+
+
+def void_order(conn: sqlite3.Connection, order_id: str, reason: str, *, principal: Principal,
+               now: datetime) -> Order:
+    """Void an open order; a paid (or part-paid) order needs a manager."""
+    order = load_order(conn, order_id)
+    if order.status not in OPEN_STATES:
+        raise InvalidState(f"a {order.status} order cannot be voided",
+                           details={"order_id": order.id, "status": order.status})
+    require(principal, "orders:void_paid" if order.paid > 0 else "orders:void")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("a void needs a reason")
+    voided = msgspec.structs.replace(order, status="voided", void_reason=reason, updated_at=now)
+    repo.update_order(conn, voided)
+    _record(conn, voided, now)
+    kitchen.withdraw_order(conn, order.id, now)
+    return voided
+
+
+def complete_order(conn: sqlite3.Connection, order_id: str, now: datetime) -> Order:
+    """Hand a ready, fully paid order to the customer."""
+    order = load_order(conn, order_id)
+    if order.status != "ready":
+        raise InvalidState(f"only a ready order can be completed (this one is {order.status})",
+                           details={"order_id": order.id, "status": order.status})
+    if order.paid < order.total:
+        raise InvalidState("the order is not fully paid",
+                           details={"order_id": order.id, "total": order.total, "paid": order.paid})
+    return _move(conn, order, "completed", now)
+
+
+def mark_ready(conn: sqlite3.Connection, order_id: str, now: datetime) -> Order:
+    """The kitchen finished every ticket of the order (called by edge.kitchen)."""
+    order = load_order(conn, order_id)
+    if order.status == "ready":
+        return order
+    if order.status != "in_kitchen":
+        raise InvalidState(f"a {order.status} order cannot become ready",
+                           details={"order_id": order.id, "status": order.status})
+    return _move(conn, order, "ready", now)
+
+
+def reopen(conn: sqlite3.Connection, order_id: str, now: datetime) -> Order:
+    """A ticket of a ready order was recalled or un-bumped: back to the kitchen."""
+    order = load_order(conn, order_id)
+    if order.status == "in_kitchen":
+        return order
+    if order.status != "ready":
+        raise InvalidState(f"a {order.status} order cannot go back to the kitchen",
+                           details={"order_id": order.id, "status": order.status})
+    return _move(conn, order, "in_kitchen", now)
+
+
+def _move(conn: sqlite3.Connection, order: Order, status: str, now: datetime) -> Order:
+    moved = msgspec.structs.replace(order, status=status, updated_at=now)
+    repo.update_order(conn, moved)
+    _record(conn, moved, now)
+    return moved
+
+
+def _record(conn: sqlite3.Connection, order: Order, now: datetime, status_changed: bool = True) -> None:
+    outbox.append(conn, OrderEvent(order=order), now)
+    if status_changed:
+        live.publish(conn, TOPIC, "order.status",
+                     {"id": order.id, "number": order.number, "status": order.status}, now=now)

@@ -1,0 +1,104 @@
+"""SQL for orders, their lines, payments, queue numbers and idempotency keys. No rules here."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import msgspec
+
+from shared.schemas import Order, Payment
+
+__all__ = [
+    "find_idempotency_key",
+    "get_order",
+    "insert_idempotency_key",
+    "insert_order",
+    "insert_payment",
+    "list_orders",
+    "next_number",
+    "open_shift_of",
+    "update_order",
+]
+
+_json = msgspec.json.Encoder()
+_order = msgspec.json.Decoder(Order)
+
+
+def next_number(conn: sqlite3.Connection, business_day: str) -> int:
+    """The next queue number of a business day (1, 2, ...), taken in the caller's transaction."""
+    row = conn.execute(
+        "INSERT INTO order_numbers (business_day, last_number) VALUES (?, 1)"
+        " ON CONFLICT (business_day) DO UPDATE SET last_number = last_number + 1"
+        " RETURNING last_number", (business_day,)).fetchone()
+    return int(row[0])
+
+
+def insert_order(conn: sqlite3.Connection, order: Order, device_id: str | None,
+                 staff_id: str | None) -> None:
+    conn.execute(
+        "INSERT INTO orders (id, number, business_day, type, status, total, paid, device_id, staff_id,"
+        " created_at, updated_at, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (order.id, order.number, order.business_day, order.type, order.status, order.total,
+         order.paid, device_id, staff_id, order.created_at.isoformat(), order.updated_at.isoformat(),
+         _json.encode(order).decode()))
+    conn.executemany(
+        "INSERT INTO order_lines (id, order_id, position, product_id, name, qty, unit_price,"
+        " line_total, station, modifiers, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(line.id, order.id, position, line.product_id, line.name, line.qty, line.unit_price,
+          line.line_total, line.station, _json.encode(line.modifiers).decode(), line.note)
+         for position, line in enumerate(order.lines)])
+
+
+def update_order(conn: sqlite3.Connection, order: Order) -> None:
+    conn.execute("UPDATE orders SET status = ?, paid = ?, updated_at = ?, snapshot = ? WHERE id = ?",
+                 (order.status, order.paid, order.updated_at.isoformat(),
+                  _json.encode(order).decode(), order.id))
+
+
+def get_order(conn: sqlite3.Connection, order_id: str) -> Order | None:
+    row = conn.execute("SELECT snapshot FROM orders WHERE id = ?", (order_id,)).fetchone()
+    return _order.decode(row[0]) if row else None
+
+
+def list_orders(conn: sqlite3.Connection, statuses: tuple[str, ...] | None,
+                business_day: str | None, limit: int) -> list[Order]:
+    sql, args = "SELECT snapshot FROM orders WHERE 1 = 1", []
+    if statuses:
+        sql += f" AND status IN ({','.join('?' * len(statuses))})"
+        args += list(statuses)
+    if business_day:
+        sql += " AND business_day = ?"
+        args.append(business_day)
+    sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+    args.append(limit)
+    return [_order.decode(r[0]) for r in conn.execute(sql, args)]
+
+
+def insert_payment(conn: sqlite3.Connection, payment: Payment, device_id: str | None) -> None:
+    conn.execute(
+        "INSERT INTO payments (id, order_id, method, amount, tendered, change, reference, shift_id,"
+        " staff_id, device_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (payment.id, payment.order_id, payment.method, payment.amount, payment.tendered,
+         payment.change, payment.reference, payment.shift_id, payment.staff_id, device_id,
+         payment.created_at.isoformat()))
+
+
+def find_idempotency_key(conn: sqlite3.Connection, device_id: str,
+                         key: str) -> tuple[str, str] | None:
+    row = conn.execute("SELECT request_hash, order_id FROM idempotency_keys WHERE device_id = ? AND key = ?",
+                       (device_id, key)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def insert_idempotency_key(conn: sqlite3.Connection, device_id: str, key: str, request_hash: str,
+                           order_id: str, now: datetime) -> None:
+    conn.execute("INSERT INTO idempotency_keys (device_id, key, request_hash, order_id, created_at)"
+                 " VALUES (?, ?, ?, ?, ?)", (device_id, key, request_hash, order_id, now.isoformat()))
+
+
+def open_shift_of(conn: sqlite3.Connection, device_id: str) -> str | None:
+    """The open cashier shift of a device, if any (payments record the shift they fell in)."""
+    row = conn.execute("SELECT id FROM shifts WHERE device_id = ? AND closed_at IS NULL",
+                       (device_id,)).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,93 @@
+"""The outlet this edge serves: identity (id, name, timezone) and outlet settings.
+
+A box set up with ``pos-edge init`` has its own outlet row; a box provisioned from the hub
+takes id, name and timezone from its sync identity (``sync_state``), so orders carry the
+outlet id the hub knows. Business days are computed in the outlet's local timezone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import Struct
+
+from shared.errors import ValidationFailed
+from shared.ids import new_id
+
+__all__ = [
+    "OutletInfo",
+    "business_day",
+    "check_timezone",
+    "create_outlet",
+    "load_outlet",
+    "set_kitchen_trigger",
+]
+
+KITCHEN_TRIGGERS = ("place", "payment")
+
+
+class OutletInfo(Struct, kw_only=True, frozen=True):
+    id: str
+    name: str
+    timezone: str = "UTC"
+    kitchen_trigger: str = "place"  # send to the kitchen when placed, or when fully paid
+    business_day_start_hour: int = 0  # e.g. 4: sales until 03:59 count for the previous day
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationFailed(f"unknown timezone {name!r}", details={"timezone": name}) from exc
+    return name
+
+
+def create_outlet(conn: sqlite3.Connection, name: str, timezone: str,
+                  kitchen_trigger: str = "place", outlet_id: str | None = None) -> OutletInfo:
+    """Create the outlet row (once); an existing row is returned unchanged."""
+    existing = conn.execute("SELECT 1 FROM outlet WHERE id = 1").fetchone()
+    if existing is None:
+        if kitchen_trigger not in KITCHEN_TRIGGERS:
+            raise ValidationFailed("kitchen_trigger must be place or payment")
+        conn.execute(
+            "INSERT INTO outlet (id, outlet_id, name, timezone, kitchen_trigger, created_at)"
+            " VALUES (1, ?, ?, ?, ?, ?)",
+            (outlet_id or new_id(), name, check_timezone(timezone), kitchen_trigger,
+             datetime.now(UTC).isoformat()))
+    return load_outlet(conn)
+
+
+def set_kitchen_trigger(conn: sqlite3.Connection, trigger: str) -> None:
+    if trigger not in KITCHEN_TRIGGERS:
+        raise ValidationFailed("kitchen_trigger must be place or payment",
+                               details={"kitchen_trigger": trigger})
+    conn.execute("UPDATE outlet SET kitchen_trigger = ? WHERE id = 1", (trigger,))
+
+
+def load_outlet(conn: sqlite3.Connection) -> OutletInfo:
+    """The outlet as it stands: hub identity when provisioned, else the local row."""
+    local = conn.execute("SELECT * FROM outlet WHERE id = 1").fetchone()
+    hub = conn.execute(
+        "SELECT outlet_id, outlet_name, timezone FROM sync_state WHERE id = 1").fetchone()
+    if local is None and hub is None:
+        raise RuntimeError("this edge has no outlet yet: run `pos-edge init` or `pos-edge provision`")
+    trigger = local["kitchen_trigger"] if local else "place"
+    start_hour = local["business_day_start_hour"] if local else 0
+    if hub is not None:
+        return OutletInfo(id=hub["outlet_id"], name=hub["outlet_name"] or (local["name"] if local else ""),
+                          timezone=hub["timezone"] or "UTC", kitchen_trigger=trigger,
+                          business_day_start_hour=start_hour)
+    return OutletInfo(id=local["outlet_id"], name=local["name"], timezone=local["timezone"],
+                      kitchen_trigger=trigger, business_day_start_hour=start_hour)
+
+
+def business_day(outlet: OutletInfo, now: datetime) -> str:
+    """The outlet's business day (YYYY-MM-DD, local time) that ``now`` belongs to."""
+    local = now.astimezone(outlet.tz) - timedelta(hours=outlet.business_day_start_hour)
+    return local.date().isoformat()

@@ -1,0 +1,151 @@
+"""The edge server's settings: one typed object from ``<data dir>/edge.toml`` plus ``POS_EDGE_*``
+environment overrides (environment wins), passed to ``create_app(settings)``.
+
+``pos-edge init`` writes edge.toml (mode 0600) with freshly generated secrets. Without a
+file, the built-in secrets are used, and those are refused unless ``demo = true``: a real
+outlet never runs with a secret anybody can read in this source file.
+
+Menus, taxes, staff and printers are data in the database, not settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from shared.auth import new_secret
+
+__all__ = [
+    "CONFIG_NAME",
+    "DB_NAME",
+    "ENV_PREFIX",
+    "EdgeSettings",
+    "SettingsError",
+    "load_settings",
+    "write_config",
+]
+
+CONFIG_NAME = "edge.toml"
+DB_NAME = "edge.db"  # the same name edge.provision uses
+ENV_PREFIX = "POS_EDGE_"
+_INSECURE_SECRET = "insecure-demo-secret-do-not-use-in-an-outlet"
+_MIN_SECRET_LEN = 32
+_REPO_UI = Path(__file__).resolve().parents[1] / "kiosk-ui"
+
+
+class SettingsError(ValueError):
+    """The settings cannot be used (the message says which one and why)."""
+
+
+class EdgeSettings(msgspec.Struct, kw_only=True):
+    data_dir: str = "data/edge"
+    demo: bool = False
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8080
+    static_dir: str = ""  # "" -> the repository's kiosk-ui folder
+    # Tokens: staff JWTs are signed with jwt_secret; PIN lookups are HMACs under pin_pepper.
+    jwt_secret: str = _INSECURE_SECRET
+    pin_pepper: str = _INSECURE_SECRET
+    staff_token_minutes: int = 12 * 60  # one shift
+    login_max_failures: int = 5  # wrong PINs per device within login_window_seconds -> 429
+    login_window_seconds: int = 60
+    # mDNS advertisement (_fnbpos._tcp.local.) while serving
+    advertise: bool = True
+    advertise_interfaces: list[str] = []  # [] -> all interfaces
+    # Background work
+    sync_enabled: bool = True
+    print_worker_enabled: bool = True
+    # Logs
+    log_level: str = "INFO"
+    log_requests: bool = True
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_path / DB_NAME
+
+    @property
+    def static_path(self) -> Path:
+        return Path(self.static_dir) if self.static_dir else _REPO_UI
+
+    def check(self) -> EdgeSettings:
+        """Refuse settings an outlet must not run with; return self."""
+        if not self.demo:
+            for name in ("jwt_secret", "pin_pepper"):
+                value = getattr(self, name)
+                if value == _INSECURE_SECRET or len(value) < _MIN_SECRET_LEN:
+                    raise SettingsError(
+                        f"{name} is the built-in default or shorter than {_MIN_SECRET_LEN} "
+                        f"characters; run `pos-edge init` (it generates one) or set "
+                        f"{ENV_PREFIX}{name.upper()}")
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"port {self.port} is not a TCP port")
+        return self
+
+
+def _coerce(raw: str, annotation: Any) -> Any:
+    if annotation in (bool, "bool"):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if annotation in (int, "int"):
+        return int(raw)
+    if annotation in (list[str], "list[str]"):
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def load_settings(data_dir: Path | str | None = None, environ: dict[str, str] | None = None,
+                  **overrides: Any) -> EdgeSettings:
+    """Settings from ``<data_dir>/edge.toml``, then ``POS_EDGE_*`` variables, then overrides."""
+    env = os.environ if environ is None else environ
+    data_dir = data_dir or env.get(f"{ENV_PREFIX}DATA_DIR") or EdgeSettings().data_dir
+    values: dict[str, Any] = {}
+    config = Path(data_dir) / CONFIG_NAME
+    if config.exists():
+        with config.open("rb") as handle:
+            values.update(tomllib.load(handle).get("edge", {}))
+    annotations = {f.name: f.type for f in msgspec.structs.fields(EdgeSettings)}
+    for name, annotation in annotations.items():
+        raw = env.get(f"{ENV_PREFIX}{name.upper()}")
+        if raw is not None:
+            values[name] = _coerce(raw, annotation)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["data_dir"] = str(data_dir)
+    try:
+        return msgspec.convert(values, EdgeSettings)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid edge settings: {exc}") from exc
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_config(data_dir: Path | str, *, demo: bool, **extra: Any) -> Path:
+    """Create edge.toml with new secrets (mode 0600); an existing file is kept as it is."""
+    path = Path(data_dir) / CONFIG_NAME
+    if path.exists():
+        return path
+    values = {"demo": demo, "jwt_secret": new_secret(nbytes=48), "pin_pepper": new_secret(nbytes=48),
+              **extra}
+    lines = ["# Written by `pos-edge init`. Holds this box's secrets: keep it private (mode 600).",
+             "[edge]"] + [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path
