@@ -1,0 +1,182 @@
+"""Helpers for the kitchen, shift and printing tests: a real ``pos-edge serve`` process on a
+demo data dir, and clients that talk to it over HTTP and WebSocket the way screens do."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.sync.client import connect as ws_connect
+
+REPO = Path(__file__).resolve().parents[2]
+POS_EDGE = str(Path(sys.executable).parent / "pos-edge")
+DEMO_PINS = {"cashier": "1234", "kitchen": "5678", "manager": "2468"}
+_ENV = {"POS_EDGE_ADVERTISE": "false", "POS_EDGE_SYNC_ENABLED": "false"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(*args: str) -> str:
+    done = subprocess.run([POS_EDGE, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **_ENV}, cwd=REPO)
+    if done.returncode != 0:
+        raise RuntimeError(f"pos-edge {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+class Edge:
+    """One outlet edge process on a demo data dir, with a device of each role paired."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir.parent / f"edge-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        _cli("init", "--data-dir", str(data_dir), "--demo")
+        self.kiosk = self.pair("kiosk", "test-kiosk")
+        self.kds = self.pair("kds", "test-kds")
+        self.cashier_device = self.pair("cashier", "test-till")
+
+    def pair(self, role: str, name: str) -> str:
+        return _cli("pair", "--data-dir", str(self.data_dir), "--role", role, "--name",
+                    name).strip().splitlines()[-1].strip()
+
+    def start(self) -> Edge:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [POS_EDGE, "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
+                 "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+                env={**os.environ, **_ENV})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"edge exited:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"edge did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def stop(self, hard: bool = False) -> None:
+        """SIGTERM (clean shutdown) or SIGKILL (power cut) the process."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def login(self, role: str, device_token: str | None = None) -> str:
+        """A staff JWT for the demo staff member of ``role`` on a device (default: the till)."""
+        body = {"pin": DEMO_PINS[role]}
+        return call(self.url, "POST", "/api/v1/auth/login", device_token or self.cashier_device,
+                    body)["access_token"]
+
+    def new_till(self, name: str) -> tuple[str, str, str]:
+        """A freshly paired cashier device with its cashier and manager logged in on it."""
+        device = self.pair("cashier", name)
+        return device, self.login("cashier", device), self.login("manager", device)
+
+
+def call(base_url: str, method: str, path: str, token: str | None, body: Any = None,
+         expect: int | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    res = httpx.request(method, f"{base_url}{path}", json=body, headers=headers, timeout=15)
+    if expect is not None:
+        assert res.status_code == expect, f"{method} {path} -> {res.status_code} {res.text}"
+    elif res.status_code >= 400:
+        raise AssertionError(f"{method} {path} -> {res.status_code} {res.text}")
+    return res.json() if res.content else None
+
+
+def products_by_station(base_url: str, token: str) -> dict[str, list[dict[str, Any]]]:
+    """Available products without required modifiers, grouped by their category's station."""
+    menu = call(base_url, "GET", "/api/v1/menu", token)
+    groups = {g["id"]: g for g in menu["modifier_groups"]}
+    station_of = {c["id"]: c["station"] for c in menu["categories"]}
+    found: dict[str, list[dict[str, Any]]] = {}
+    for product in menu["products"]:
+        required = any(groups[g]["min_choices"] > 0 for g in product["modifier_group_ids"]
+                       if g in groups)
+        if product["available"] and not required:
+            found.setdefault(station_of[product["category_id"]], []).append(product)
+    return found
+
+
+def place_order(base_url: str, token: str, lines: list[tuple[dict[str, Any], int]],
+                **extra: Any) -> dict[str, Any]:
+    body = {"type": "dine_in", **extra,
+            "lines": [{"product_id": p["id"], "qty": qty} for p, qty in lines]}
+    return call(base_url, "POST", "/api/v1/orders", token, body, expect=201)
+
+
+class Screen:
+    """A kitchen screen: a WebSocket stream client that remembers the last id it saw."""
+
+    def __init__(self, base_url: str, token: str, topics: str = "kitchen",
+                 station: str | None = None, after: int = 0, heartbeat: float = 0.5) -> None:
+        query = f"token={token}&topics={topics}&after={after}&heartbeat={heartbeat}"
+        if station:
+            query += f"&station={station}"
+        self.ws = ws_connect(base_url.replace("http://", "ws://") + f"/api/v1/stream?{query}",
+                             open_timeout=10)
+        self.last_id = after
+        self.heartbeats = 0
+
+    def receive(self, timeout: float = 10.0) -> dict[str, Any]:
+        frame = json.loads(self.ws.recv(timeout=timeout))
+        if isinstance(frame.get("id"), int):
+            assert frame["id"] > self.last_id, f"event {frame['id']} after {self.last_id}"
+            self.last_id = frame["id"]
+        elif frame.get("type") == "heartbeat":
+            self.heartbeats += 1
+        return frame
+
+    def events(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The next ``count`` events (heartbeats skipped)."""
+        found: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while len(found) < count:
+            frame = self.receive(max(0.1, deadline - time.monotonic()))
+            if "id" in frame:
+                found.append(frame)
+        return found
+
+    def quiet(self, seconds: float) -> list[dict[str, Any]]:
+        """Events arriving within ``seconds`` (expected: none); heartbeats are fine."""
+        found = []
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                frame = self.receive(left)
+            except TimeoutError:
+                break
+            if "id" in frame:
+                found.append(frame)
+        return found
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> Screen:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
