@@ -135,8 +135,9 @@ class Screen:
         query = f"token={token}&topics={topics}&after={after}&heartbeat={heartbeat}"
         if station:
             query += f"&station={station}"
-        self.ws = ws_connect(base_url.replace("http://", "ws://") + f"/api/v1/stream?{query}",
-                             open_timeout=10)
+        self._connection = ws_connect(
+            base_url.replace("http://", "ws://") + f"/api/v1/stream?{query}", open_timeout=10)
+        self.ws = self._connection.__enter__()
         self.last_id = after
         self.heartbeats = 0
 
@@ -173,7 +174,7 @@ class Screen:
         return found
 
     def close(self) -> None:
-        self.ws.close()
+        self._connection.__exit__(None, None, None)
 
     def __enter__(self) -> Screen:
         return self
