@@ -29,6 +29,7 @@ from typing import Any
 
 from edge import sync_state
 from edge.db import Database
+from edge.settings import write_config as write_edge_config
 from shared.auth import digest, new_secret
 from sync.client import HubClient, HubRefused, HubUnreachable
 from sync.protocol import EnrollRequest, EnrollResponse, PullResponse, catalog_checksum
@@ -68,6 +69,25 @@ class Provisioned:
     db_path: Path
 
 
+def _refuse_local_sales(db_file: Path) -> None:
+    """A box that already sold as a local outlet would push events of another outlet id."""
+    if not db_file.exists():
+        return
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT seq FROM journal_head WHERE id = 1").fetchone()
+    except sqlite3.DatabaseError:
+        row = None
+    finally:
+        conn.close()
+    if row is not None and row[0] > 0:
+        raise ProvisionError(
+            f"{db_file} already holds {row[0]} local event(s) of an unprovisioned outlet; "
+            "provision into a new --data-dir (nothing was changed).")
+
+
 def _pending_path(data_dir: Path) -> Path:
     return data_dir / sync_state.PENDING_NAME
 
@@ -102,6 +122,7 @@ def provision(hub_url: str, code: str, data_dir: Path | str, *, db_path: Path | 
     hub_url = hub_url.rstrip("/")
     if not hub_url.startswith(("http://", "https://")):
         raise ProvisionError(f"--hub must be an http(s) URL, got {hub_url!r}")
+    _refuse_local_sales(db_file)
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)
     normalized = "".join(ch for ch in code.upper() if ch.isalnum())
@@ -130,6 +151,7 @@ def provision(hub_url: str, code: str, data_dir: Path | str, *, db_path: Path | 
         db.write_blocking(store)
     finally:
         db.close()
+    write_edge_config(data_dir, demo=False)  # the box's own secrets (kept if already there)
     path = sync_state.write_config(data_dir, config)
     _pending_path(data_dir).unlink(missing_ok=True)
     catalog = catalog_change.catalog if catalog_change else None

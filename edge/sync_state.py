@@ -251,9 +251,18 @@ def stored_catalog(conn: sqlite3.Connection) -> Catalog | None:
 
 
 def catalog_checksum_of(conn: sqlite3.Connection) -> str:
-    """Checksum recomputed from the catalog copy this box holds ("" when it has none)."""
-    catalog = stored_catalog(conn)
-    return catalog_checksum(catalog) if catalog is not None else ""
+    """Checksum of the menu this box actually serves, with the hub's availability (local
+    sold-out overrides are outlet decisions, not part of the hub's catalog); "" if none."""
+    from edge import catalog as menu
+
+    if stored_catalog(conn) is None:
+        return ""
+    served = menu.read_catalog(conn)
+    base = dict(conn.execute("SELECT id, available FROM products").fetchall())
+    served = msgspec.structs.replace(served, products=[
+        msgspec.structs.replace(p, available=bool(base.get(p.id, p.available)))
+        for p in served.products])
+    return catalog_checksum(served)
 
 
 def mark_catalog_verified(conn: sqlite3.Connection) -> None:

@@ -200,7 +200,15 @@ def decode_frame(frame: bytes, kind: type[T]) -> T:
 
 
 def catalog_checksum(catalog: Catalog) -> str:
-    """sha256 of the catalog's canonical JSON (sorted keys): what hub and edge compare."""
+    """sha256 of the catalog's canonical JSON: lists sorted by id, keys sorted. Hub and edge
+    compare it; list order is presentation (``sort`` fields), not content."""
     import hashlib
 
-    return hashlib.sha256(msgspec.json.encode(catalog, order="sorted")).hexdigest()
+    canonical = msgspec.structs.replace(
+        catalog,
+        categories=sorted(catalog.categories, key=lambda c: c.id),
+        products=sorted(catalog.products, key=lambda p: p.id),
+        modifier_groups=sorted((msgspec.structs.replace(g, options=sorted(g.options, key=lambda o: o.id))
+                                for g in catalog.modifier_groups), key=lambda g: g.id),
+    )
+    return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()

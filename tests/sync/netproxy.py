@@ -78,3 +78,31 @@ class LinkProxy:
             for w in (writer, up_writer):
                 with contextlib.suppress(Exception):
                     w.close()
+
+
+class ThreadedLinkProxy:
+    """A LinkProxy on its own event loop thread, for tests that drive subprocesses."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        import threading
+
+        self.proxy = LinkProxy(target_host, target_port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.proxy.start(), self._loop).result(10)
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+    def set(self, **flags: bool) -> None:
+        def apply() -> None:
+            for name, value in flags.items():
+                setattr(self.proxy, name, value)
+        self._loop.call_soon_threadsafe(apply)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.proxy.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
