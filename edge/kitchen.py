@@ -25,8 +25,17 @@ from shared.errors import InvalidState, NotFound
 from shared.ids import new_id
 from shared.schemas import KitchenEvent, KitchenTicket, Order, TicketLine
 
-__all__ = ["send_to_kitchen", "bump", "undo", "recall", "withdraw_order", "list_tickets",
-           "all_day", "board", "TOPIC"]
+__all__ = [
+    "TOPIC",
+    "all_day",
+    "board",
+    "bump",
+    "list_tickets",
+    "recall",
+    "send_to_kitchen",
+    "undo",
+    "withdraw_order",
+]
 
 TOPIC = "kitchen"
 _CLOSED_ORDER_STATES = ("completed", "voided", "cancelled")

@@ -15,8 +15,16 @@ import msgspec
 
 from shared.schemas import KitchenTicket, TicketLine
 
-__all__ = ["insert_ticket", "get_ticket", "tickets_of_order", "list_tickets", "set_status",
-           "last_bumped", "all_day_counts", "board_numbers"]
+__all__ = [
+    "all_day_counts",
+    "board_numbers",
+    "get_ticket",
+    "insert_ticket",
+    "last_bumped",
+    "list_tickets",
+    "set_status",
+    "tickets_of_order",
+]
 
 _lines_decoder = msgspec.json.Decoder(list[TicketLine])
 _encoder = msgspec.json.Encoder()

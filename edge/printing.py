@@ -33,8 +33,19 @@ from shared.ids import new_id
 from shared.money import format_money
 from shared.schemas import Order, Printer, PrinterCreate, PrintJob, TaxConfig, TicketLine
 
-__all__ = ["WIDTH", "Document", "receipt_document", "kitchen_document", "add_printer",
-           "list_printers", "print_order", "enqueue_order", "send_document", "PrintWorker", "retry_printer"]
+__all__ = [
+    "WIDTH",
+    "Document",
+    "PrintWorker",
+    "add_printer",
+    "enqueue_order",
+    "kitchen_document",
+    "list_printers",
+    "print_order",
+    "receipt_document",
+    "retry_printer",
+    "send_document",
+]
 
 log = logging.getLogger("edge.printing")
 
@@ -93,7 +104,7 @@ def receipt_document(order: Order, *, outlet_name: str, tax: TaxConfig | None = 
                      tz: ZoneInfo | None = None) -> Document:
     """The customer receipt: outlet, number, lines with modifiers, money, payments, change."""
     tax = tax or TaxConfig()
-    money = lambda amount: format_money(amount, order.currency)  # noqa: E731
+    money = lambda amount: format_money(amount, order.currency)
     doc = Document()
     doc.style(align="center", bold=True, double_height=True, double_width=True)
     doc.line(outlet_name[: WIDTH // 2])
@@ -312,7 +323,7 @@ class PrintWorker:
                 delay = await self.drain_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the worker must outlive one bad cycle
+            except Exception:
                 log.exception("print worker cycle failed")
                 delay = self._idle_poll
             self._wake.clear()

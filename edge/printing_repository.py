@@ -8,9 +8,20 @@ from typing import Any
 
 from shared.schemas import Printer, PrintJob
 
-__all__ = ["upsert_printer", "get_printer", "list_printers", "printers_for", "insert_job",
-           "get_job", "jobs_of_order", "due_jobs", "mark_printed", "mark_attempt_failed",
-           "set_printer_status", "retry_failed"]
+__all__ = [
+    "due_jobs",
+    "get_job",
+    "get_printer",
+    "insert_job",
+    "jobs_of_order",
+    "list_printers",
+    "mark_attempt_failed",
+    "mark_printed",
+    "printers_for",
+    "retry_failed",
+    "set_printer_status",
+    "upsert_printer",
+]
 
 
 def _dt(value: str | None) -> datetime | None:

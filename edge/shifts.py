@@ -25,11 +25,26 @@ from edge import outbox
 from edge import shifts_repository as repo
 from shared.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from shared.ids import new_id
-from shared.schemas import (CashMovement, CashMovementCreate, CashMovementEvent, Shift,
-                            ShiftClose, ShiftEvent, ShiftOpen, ShiftReport)
+from shared.schemas import (
+    CashMovement,
+    CashMovementCreate,
+    CashMovementEvent,
+    Shift,
+    ShiftClose,
+    ShiftEvent,
+    ShiftOpen,
+    ShiftReport,
+)
 
-__all__ = ["open_shift", "current_shift", "current_shift_id", "get_shift", "add_cash_movement",
-           "close_shift", "report"]
+__all__ = [
+    "add_cash_movement",
+    "close_shift",
+    "current_shift",
+    "current_shift_id",
+    "get_shift",
+    "open_shift",
+    "report",
+]
 
 
 def open_shift(conn: sqlite3.Connection, data: ShiftOpen, *, outlet_id: str, device_id: str,

@@ -7,13 +7,22 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from shared.schemas import CashMovement, Shift, ShiftReport, json_encoder
-
 import msgspec
 
-__all__ = ["insert_shift", "get_shift", "open_shift_of_device", "close_shift",
-           "insert_movement", "movements", "payment_totals", "voided_paid_orders",
-           "store_z_report", "z_report"]
+from shared.schemas import CashMovement, Shift, ShiftReport, json_encoder
+
+__all__ = [
+    "close_shift",
+    "get_shift",
+    "insert_movement",
+    "insert_shift",
+    "movements",
+    "open_shift_of_device",
+    "payment_totals",
+    "store_z_report",
+    "voided_paid_orders",
+    "z_report",
+]
 
 _report_decoder = msgspec.json.Decoder(ShiftReport)
 _SHIFT_COLUMNS = ("id, outlet_id, device_id, opened_by, opened_at, opening_float, closed_by,"

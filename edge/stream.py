@@ -24,7 +24,7 @@ from edge import live
 from edge.db import Database
 from shared.errors import ValidationFailed
 
-__all__ = ["StreamQuery", "parse_query", "run_stream", "TOPICS", "BATCH"]
+__all__ = ["BATCH", "TOPICS", "StreamQuery", "parse_query", "run_stream"]
 
 TOPICS = frozenset({"kitchen", "orders", "menu"})
 BATCH = 500  # events per read while catching up

@@ -11,7 +11,14 @@ from edge import shifts
 from edge.api import deps
 from edge.outlet import load_outlet
 from shared.errors import Forbidden
-from shared.schemas import CashMovement, CashMovementCreate, Shift, ShiftClose, ShiftOpen, ShiftReport
+from shared.schemas import (
+    CashMovement,
+    CashMovementCreate,
+    Shift,
+    ShiftClose,
+    ShiftOpen,
+    ShiftReport,
+)
 
 __all__ = ["shift_routes"]
 

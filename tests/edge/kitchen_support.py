@@ -1,93 +1,47 @@
-"""Helpers for the kitchen, shift and printing tests: a real ``pos-edge serve`` process on a
-demo data dir, and clients that talk to it over HTTP and WebSocket the way screens do."""
+"""Helpers for the kitchen, shift and printing tests: the real edge process of the
+``shared_edge`` / ``edge_server`` fixtures, and clients that talk to it over HTTP and
+WebSocket the way the screens do."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 from websockets.sync.client import connect as ws_connect
 
-REPO = Path(__file__).resolve().parents[2]
-POS_EDGE = str(Path(sys.executable).parent / "pos-edge")
-DEMO_PINS = {"cashier": "1234", "kitchen": "5678", "manager": "2468"}
-_ENV = {"POS_EDGE_ADVERTISE": "false", "POS_EDGE_SYNC_ENABLED": "false"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cli(*args: str) -> str:
-    done = subprocess.run([POS_EDGE, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **_ENV}, cwd=REPO)
-    if done.returncode != 0:
-        raise RuntimeError(f"pos-edge {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
+from tests.edge.edge_server import EdgeServer
 
 
 class Edge:
-    """One outlet edge process on a demo data dir, with a device of each role paired."""
+    """The core helpers' EdgeServer seen the way these tests use it (urls and tokens by role)."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir.parent / f"edge-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        _cli("init", "--data-dir", str(data_dir), "--demo")
-        self.kiosk = self.pair("kiosk", "test-kiosk")
-        self.kds = self.pair("kds", "test-kds")
-        self.cashier_device = self.pair("cashier", "test-till")
+    def __init__(self, server: EdgeServer) -> None:
+        self.server = server
+        self.url = server.base_url
+        self.data_dir = server.data_dir
+        self.kiosk = server.tokens["kiosk"]
+        self.kds = server.tokens["kds"]
+        self.cashier_device = server.tokens["cashier"]
 
     def pair(self, role: str, name: str) -> str:
-        return _cli("pair", "--data-dir", str(self.data_dir), "--role", role, "--name",
-                    name).strip().splitlines()[-1].strip()
+        return self.server.pair(role, name)
 
     def start(self) -> Edge:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [POS_EDGE, "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-                 "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                env={**os.environ, **_ENV})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"edge exited:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"edge did not start:\n{self.log_path.read_text()[-3000:]}")
+        self.server.start()
+        return self
 
     def stop(self, hard: bool = False) -> None:
         """SIGTERM (clean shutdown) or SIGKILL (power cut) the process."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
+        if hard:
+            self.server.kill()
+        else:
+            self.server.stop()
 
     def login(self, role: str, device_token: str | None = None) -> str:
         """A staff JWT for the demo staff member of ``role`` on a device (default: the till)."""
-        body = {"pin": DEMO_PINS[role]}
-        return call(self.url, "POST", "/api/v1/auth/login", device_token or self.cashier_device,
-                    body)["access_token"]
+        return self.server.login_pin(self.server.pins[role], device_token or self.cashier_device)
 
     def new_till(self, name: str) -> tuple[str, str, str]:
         """A freshly paired cashier device with its cashier and manager logged in on it."""

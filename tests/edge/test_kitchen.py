@@ -5,24 +5,19 @@ and the KitchenEvents left in the outbox for the hub."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from shared.schemas import KitchenEvent, event_decoder
+from tests.edge.edge_server import EdgeServer
 from tests.edge.kitchen_support import Edge, call, place_order, products_by_station
 
 
 @pytest.fixture(scope="module")
-def kitchen_edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
-    edge = Edge(tmp_path_factory.mktemp("kitchen") / "edge").start()
-    try:
-        yield edge
-    finally:
-        edge.stop()
+def kitchen_edge(shared_edge: EdgeServer) -> Edge:
+    return Edge(shared_edge)
 
 
 @pytest.fixture(scope="module")

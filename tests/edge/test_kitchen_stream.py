@@ -5,23 +5,19 @@ repeated), also when the edge was killed and started again on the same data dir.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
+from tests.edge.edge_server import EdgeServer
 from tests.edge.kitchen_support import Edge, Screen, place_order, products_by_station
 
 
 @pytest.fixture(scope="module")
-def stream_edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
-    edge = Edge(tmp_path_factory.mktemp("stream") / "edge").start()
-    try:
-        yield edge
-    finally:
-        edge.stop()
+def stream_edge(shared_edge: EdgeServer) -> Edge:
+    return Edge(shared_edge)
 
 
 def _two_station_order(edge: Edge) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["PrintedDocument", "EscposDecoder", "FakeEscposPrinter", "free_port"]
+__all__ = ["EscposDecoder", "FakeEscposPrinter", "PrintedDocument", "free_port"]
 
 ESC, GS, DLE, FS = 0x1B, 0x1D, 0x10, 0x1C
 
