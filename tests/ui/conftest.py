@@ -1,52 +1,36 @@
-"""Fixtures for the browser tests: a real edge process with the demo outlet, paired devices,
-staff PINs, and Chromium driven by Playwright.
+"""Fixtures for the browser tests: real edge processes (the edge helpers' fixtures from
+tests/edge/conftest.py, re-exported here) and Chromium driven by Playwright.
 
-The edge is started through the same CLI an operator uses (``pos-edge init --demo`` then
-``pos-edge serve``), via tests/ui/ui_edge.py, because these tests must stop and restart the
-process mid-checkout; the edge helpers' ``edge_server`` fixture is used for the shared demo
-facts (see ``demo_pins``) when it is available.
+* ``edge_server`` – a fresh demo edge for this test (kiosk, cashier and kds paired; demo
+  staff PINs), for tests that restart it or count everything on it.
+* ``shared_edge`` – one demo edge per module, for tests that only add orders and look at
+  their own.
+* ``context`` – a browser context that fails the test on any uncaught page error.
+* ``shoot(page, name)`` – saves artifacts/screenshots/ui-<name>.png.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.ui.ui_edge import CHROMIUM_ARGS, SCREENSHOTS, EdgeProcess
-
-pytestmark = pytest.mark.browser
+from tests.edge.conftest import edge_server, edge_server_factory, shared_edge  # noqa: F401
+from tests.ui.browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's /usr/bin/chromium is not installed")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeProcess]:
-    process = EdgeProcess(tmp_path / "edge")
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture
-def devices(edge: EdgeProcess) -> dict[str, str]:
-    """One paired device per screen role, as a technician would pair them."""
-    return {role: edge.pair(role, f"ui-test-{role}") for role in ("kiosk", "cashier", "kds")}
 
 
 @pytest.fixture
@@ -70,12 +54,3 @@ def shoot() -> Any:
         return path
 
     return save
-
-
-def copy_to_docs(name: str) -> None:
-    """Keep docs/img in step with what the tests saw (used when refreshing the docs)."""
-    source = SCREENSHOTS / f"ui-{name}.png"
-    if source.exists():
-        target = Path(__file__).resolve().parents[2] / "docs" / "img" / source.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)

@@ -20,7 +20,7 @@ import pytest
 from shared.money import format_money
 from shared.pricing import PricedLine, price_order
 from shared.schemas import TaxConfig
-from tests.ui.ui_edge import REPO
+from tests.ui.browser_support import REPO
 
 pytestmark = pytest.mark.browser
 

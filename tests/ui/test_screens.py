@@ -1,0 +1,410 @@
+"""End-to-end browser tests: Chromium driving the outlet screens against a real edge process.
+
+Each test takes the path a person takes (touching buttons on the kiosk, the KDS, the
+cashier tablet) and checks the result both on screen and through the edge's HTTP API.
+Screenshots of every screen go to artifacts/screenshots/ui-*.png.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.edge.edge_server import EdgeServer
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 5000  # generous: latency is measured by tests/bench/bench_ui.py, not asserted here
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def demo_pin(edge: EdgeServer, role: str) -> str:
+    """The PIN of the demo outlet's staff member with this role (pos-edge init --demo)."""
+    return edge.pins[role]
+
+
+def demo_menu(edge: EdgeServer, token: str) -> dict[str, Any]:
+    return edge.call("GET", "/api/v1/menu", token)
+
+
+def product_with_required_group(menu: dict[str, Any]) -> tuple[dict, list[dict]]:
+    """An available product that has a required modifier group (the interesting kiosk path)."""
+    groups = {g["id"]: g for g in menu["modifier_groups"]}
+    for product in menu["products"]:
+        own = [groups[g] for g in product.get("modifier_group_ids", []) if g in groups]
+        if product.get("available", True) and any(g["min_choices"] >= 1 for g in own):
+            return product, own
+    raise AssertionError("the demo menu has no product with a required modifier group")
+
+
+def station_of(menu: dict[str, Any], product: dict[str, Any]) -> str:
+    return next(c["station"] for c in menu["categories"] if c["id"] == product["category_id"])
+
+
+def name_of(item: dict[str, Any], lang: str = "id") -> str:
+    return item.get("names", {}).get(lang) or item["name"]
+
+
+def open_app(context: Any, edge: EdgeServer, path: str, token: str) -> Any:
+    page = context.new_page()
+    sep = "&" if "?" in path else "?"
+    page.goto(f"{edge.base_url}{path}{sep}token={token}")
+    return page
+
+
+def kiosk_add_product(page: Any, menu: dict, product: dict, groups: list[dict]) -> list[str]:
+    """Open a product on the kiosk, satisfy every required group, add it; return option names."""
+    category = next(c for c in menu["categories"] if c["id"] == product["category_id"])
+    page.get_by_role("button", name=name_of(category), exact=True).click()
+    page.locator(f"[data-testid=product][data-id='{product['id']}']").click()
+    sheet = page.get_by_test_id("product-sheet")
+    expect(sheet).to_be_visible()
+    chosen: list[str] = []
+    for group in groups:
+        for option in [o for o in group["options"] if o.get("available", True)][: max(group["min_choices"], 0)]:
+            sheet.locator(f"button[data-id='{option['id']}']").click()
+            chosen.append(option["name"])
+    return chosen
+
+
+def ticket_card(page: Any, number: int) -> Any:
+    """The KDS card of order ``number`` (exact: #1 must not match #12)."""
+    return page.locator("[data-testid=ticket]").filter(
+        has=page.locator(".num", has_text=re.compile(rf"^#{number}$")))
+
+
+def board_number(page: Any, column: str, number: int) -> Any:
+    return page.get_by_test_id(column).locator("li", has_text=re.compile(rf"^{number}$"))
+
+
+def pending_tickets(edge: EdgeServer, token: str, station: str) -> list[dict[str, Any]]:
+    return edge.call("GET", f"/api/v1/kitchen/tickets?station={station}&status=pending", token)["items"]
+
+
+def place_api_order(edge: EdgeServer, token: str, menu: dict, product: dict,
+                    groups: list[dict]) -> dict[str, Any]:
+    modifiers = [o["id"] for g in groups for o in g["options"][: g["min_choices"]]]
+    body = {"type": "takeaway", "lines": [{"product_id": product["id"], "qty": 1, "modifiers": modifiers}]}
+    return edge.call("POST", "/api/v1/orders", token, json=body)
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_kiosk_order_with_modifiers_reaches_kds_and_bump_makes_it_ready_on_board(
+        shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
+    edge, devices = shared_edge, shared_edge.tokens
+    menu = demo_menu(edge, devices["kiosk"])
+    product, groups = product_with_required_group(menu)
+    station = station_of(menu, product)
+
+    kds = open_app(context, edge, f"/kds/?station={station}", devices["kds"])
+    board = open_app(context, edge, "/board/", devices["kds"])
+    expect(kds.get_by_test_id("station")).to_have_text(station)
+    expect(board.get_by_test_id("preparing")).to_be_visible()
+
+    kiosk = context.new_page()
+    kiosk.set_viewport_size({"width": 768, "height": 1280})  # portrait kiosk screen
+    kiosk.goto(f"{edge.base_url}/kiosk/?token={devices['kiosk']}")
+    expect(kiosk).to_have_url(re.compile(r"/kiosk/$"))  # the token left the address bar
+    shoot(kiosk, "kiosk-attract")
+    kiosk.get_by_test_id("attract").click()
+    shoot(kiosk, "kiosk-menu")
+
+    # The add button stays disabled until every required group is satisfied (UI-side min).
+    category = next(c for c in menu["categories"] if c["id"] == product["category_id"])
+    kiosk.get_by_role("button", name=name_of(category), exact=True).click()
+    kiosk.locator(f"[data-testid=product][data-id='{product['id']}']").click()
+    sheet = kiosk.get_by_test_id("product-sheet")
+    required = [g for g in groups if g["min_choices"] >= 1]
+    if not all(len([o for o in g["options"] if o.get("available", True)]) == 1 for g in required):
+        expect(kiosk.get_by_test_id("sheet-add")).to_be_disabled()
+    chosen_names = []
+    for group in groups:
+        for option in [o for o in group["options"] if o.get("available", True)][: group["min_choices"]]:
+            button = sheet.locator(f"button[data-id='{option['id']}']")
+            if button.get_attribute("aria-pressed") != "true":
+                button.click()
+            chosen_names.append(option["name"])  # the kitchen reads the catalog's base names
+    expect(kiosk.get_by_test_id("sheet-add")).to_be_enabled()
+    kiosk.locator("[data-testid=product-sheet] [data-action=qty-more]").click()
+    expect(kiosk.get_by_test_id("sheet-qty")).to_have_text("2")
+    shoot(kiosk, "kiosk-product-sheet")
+    kiosk.get_by_test_id("sheet-add").click()
+
+    kiosk.get_by_test_id("view-cart").click()
+    expect(kiosk.get_by_test_id("cart-line")).to_have_count(1)
+    shown_total = kiosk.get_by_test_id("cart-total").inner_text()
+    assert re.fullmatch(r"Rp \d{1,3}(\.\d{3})*", shown_total), shown_total
+    shoot(kiosk, "kiosk-cart")
+    kiosk.get_by_test_id("checkout").click()
+    shoot(kiosk, "kiosk-order-type")
+    kiosk.get_by_test_id("type-dine_in").click()
+
+    number = kiosk.get_by_test_id("order-number")
+    expect(number).to_be_visible(timeout=WAIT_MS)
+    order_number = int(number.inner_text())
+    shoot(kiosk, "kiosk-number")
+
+    # The kiosk's running total is the edge's total (same pricing rules, no float).
+    orders = edge.call("GET", "/api/v1/orders?status=open", devices["cashier"])["items"]
+    placed = next(o for o in orders if o["number"] == order_number)
+    assert f"Rp {placed['total']:,}".replace(",", ".") == shown_total
+    assert placed["lines"][0]["qty"] == 2
+
+    ticket = ticket_card(kds, order_number)
+    expect(ticket).to_be_visible(timeout=WAIT_MS)
+    for option_name in chosen_names:
+        expect(ticket).to_contain_text(option_name)
+    expect(board_number(board, "preparing", order_number)).to_be_visible(timeout=WAIT_MS)
+    shoot(kds, "kds")
+    shoot(board, "board-preparing")
+
+    ticket.get_by_test_id("bump").click()
+    expect(ticket).to_have_count(0, timeout=WAIT_MS)
+    expect(board_number(board, "ready", order_number)).to_be_visible(timeout=WAIT_MS)
+    expect(board_number(board, "preparing", order_number)).to_have_count(0)
+    shoot(board, "board")
+    order = edge.call("GET", f"/api/v1/orders/{placed['id']}", devices["cashier"])
+    assert order["status"] == "ready"
+
+
+def test_kiosk_checkout_survives_edge_restart_without_losing_or_duplicating(
+        edge_server: EdgeServer, context: Any, shoot: Any) -> None:
+    edge, devices = edge_server, edge_server.tokens
+    menu = demo_menu(edge, devices["kiosk"])
+    product, groups = product_with_required_group(menu)
+    before = edge.call("GET", "/api/v1/orders?status=open", devices["cashier"])["items"]
+
+    kiosk = open_app(context, edge, "/kiosk/", devices["kiosk"])
+    kiosk.get_by_test_id("attract").click()
+    kiosk_add_product(kiosk, menu, product, groups)
+    kiosk.get_by_test_id("sheet-add").click()
+    kiosk.get_by_test_id("view-cart").click()
+    kiosk.get_by_test_id("checkout").click()
+
+    # The edge goes away just as the customer taps: the kiosk keeps the checkout (one
+    # idempotency key) and keeps sending; a reload meanwhile comes from the service worker.
+    edge.stop()
+    kiosk.get_by_test_id("type-takeaway").click()
+    expect(kiosk.get_by_text(re.compile("Masih mengirim|Still sending"))).to_be_visible(timeout=WAIT_MS)
+    kiosk.reload()
+    expect(kiosk.get_by_test_id("reconnecting")).to_be_visible(timeout=WAIT_MS)
+    shoot(kiosk, "kiosk-reconnecting")
+    edge.start()
+
+    number = kiosk.get_by_test_id("order-number")
+    expect(number).to_be_visible(timeout=15000)
+    after = edge.call("GET", "/api/v1/orders?status=open", devices["cashier"])["items"]
+    new = [o for o in after if o["id"] not in {b["id"] for b in before}]
+    assert len(new) == 1, new
+    assert new[0]["number"] == int(number.inner_text())
+    assert new[0]["lines"][0]["product_id"] == product["id"]
+
+
+def test_lost_response_retry_returns_the_same_order(
+        shared_edge: EdgeServer, context: Any) -> None:
+    """The edge creates the order but the answer never reaches the kiosk (a timeout or a
+    dropped connection); the kiosk's retry carries the same idempotency key."""
+    edge, devices = shared_edge, shared_edge.tokens
+    menu = demo_menu(edge, devices["kiosk"])
+    product, groups = product_with_required_group(menu)
+    before = {o["id"] for o in edge.call("GET", "/api/v1/orders?status=open", devices["cashier"])["items"]}
+    kiosk = open_app(context, edge, "/kiosk/", devices["kiosk"])
+    keys: list[str] = []
+
+    def lose_first_answer(route: Any) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        response = route.fetch()  # reaches the edge: the order exists now
+        if len(keys) == 1:
+            assert response.status == 201
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=response)
+
+    kiosk.route("**/api/v1/orders", lose_first_answer)
+    kiosk.get_by_test_id("attract").click()
+    kiosk_add_product(kiosk, menu, product, groups)
+    kiosk.get_by_test_id("sheet-add").click()
+    kiosk.get_by_test_id("view-cart").click()
+    kiosk.get_by_test_id("checkout").click()
+    kiosk.get_by_test_id("type-dine_in").dblclick()  # a double tap, too
+    expect(kiosk.get_by_test_id("order-number")).to_be_visible(timeout=WAIT_MS)
+
+    assert len(keys) >= 2 and len(set(keys)) == 1 and keys[0]
+    orders = [o for o in edge.call("GET", "/api/v1/orders?status=open", devices["cashier"])["items"]
+              if o["id"] not in before]
+    assert len(orders) == 1
+    assert orders[0]["number"] == int(kiosk.get_by_test_id("order-number").inner_text())
+
+
+def test_kds_misses_no_ticket_across_a_reconnect(
+        edge_server: EdgeServer, context: Any) -> None:
+    edge, devices = edge_server, edge_server.tokens
+    menu = demo_menu(edge, devices["kiosk"])
+    product, groups = product_with_required_group(menu)
+    station = station_of(menu, product)
+    first = [place_api_order(edge, devices["kiosk"], menu, product, groups) for _ in range(3)]
+
+    kds = open_app(context, edge, f"/kds/?station={station}", devices["kds"])
+    expect(kds.get_by_test_id("ticket")).to_have_count(3, timeout=WAIT_MS)
+
+    # The edge restarts; while the KDS is still backing off, the world moves on: new orders
+    # arrive and one ticket is bumped from another screen.
+    edge.restart()
+    later = [place_api_order(edge, devices["kiosk"], menu, product, groups) for _ in range(4)]
+    bumped = pending_tickets(edge, devices["kds"], station)[0]
+    edge.call("POST", f"/api/v1/kitchen/tickets/{bumped['id']}/bump", devices["kds"])
+
+    expected = pending_tickets(edge, devices["kds"], station)
+    assert len(expected) == 6
+    expect(kds.get_by_test_id("ticket")).to_have_count(6, timeout=15000)
+    shown = kds.locator("[data-testid=ticket]").evaluate_all("els => els.map(e => e.dataset.id)")
+    assert sorted(shown) == sorted(t["id"] for t in expected)  # none missed, none doubled
+    # Oldest first.
+    assert shown == [t["id"] for t in sorted(expected, key=lambda t: t["created_at"])]
+    assert bumped["id"] not in shown
+    assert len(first) + len(later) == 7
+
+
+def test_sold_out_shows_live_on_the_kiosk(
+        shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
+    edge, devices = shared_edge, shared_edge.tokens
+    menu = demo_menu(edge, devices["kiosk"])
+    product, _groups = product_with_required_group(menu)
+    kiosk = open_app(context, edge, "/kiosk/", devices["kiosk"])
+    kiosk.get_by_test_id("attract").click()
+    category = next(c for c in menu["categories"] if c["id"] == product["category_id"])
+    kiosk.get_by_role("button", name=name_of(category), exact=True).click()
+    tile = kiosk.locator(f"[data-testid=product][data-id='{product['id']}']")
+    expect(tile).to_be_enabled()
+
+    staff = edge.login("cashier")
+    edge.call("PUT", f"/api/v1/menu/products/{product['id']}/availability", staff, json={"available": False})
+    expect(tile).to_be_disabled(timeout=WAIT_MS)
+    expect(tile).to_contain_text("Habis")
+    shoot(kiosk, "kiosk-sold-out")
+    edge.call("PUT", f"/api/v1/menu/products/{product['id']}/availability", staff, json={"available": True})
+    expect(tile).to_be_enabled(timeout=WAIT_MS)
+
+
+def test_kiosk_pairing_language_and_idle_timeout(
+        shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
+    edge, devices = shared_edge, shared_edge.tokens
+    page = context.new_page()
+    page.goto(f"{edge.base_url}/kiosk/?idle=1")
+    form = page.get_by_test_id("pairing")
+    expect(form).to_be_visible()
+    page.get_by_label("Token perangkat").fill(devices["kds"])  # the wrong kind of device
+    page.get_by_role("button", name="Pasangkan").click()
+    expect(form).to_contain_text("kds")
+    shoot(page, "kiosk-pairing")
+    page.get_by_label("Token perangkat").fill(devices["kiosk"])
+    page.get_by_role("button", name="Pasangkan").click()
+    page.get_by_test_id("attract").click()
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_test_id("view-cart")).to_contain_text("View order")
+    # Nobody touches the screen: "are you still there?", then back to attract.
+    expect(page.get_by_text("Are you still there?")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_test_id("attract")).to_be_visible(timeout=20000)
+
+
+def cashier_login(page: Any, pin: str) -> None:
+    login = page.get_by_test_id("login")
+    expect(login).to_be_visible()
+    for digit in pin:
+        login.locator(f"button[data-digit='{digit}']").click()
+    login.get_by_role("button", name=re.compile("^(Masuk|Log in)$")).click()
+    expect(page.get_by_test_id("staff")).to_be_visible()
+
+
+def rupiah(amount: int) -> str:
+    return f"Rp {amount:,}".replace(",", ".")
+
+
+def test_cashier_counter_order_cash_payment_and_shift_close(
+        shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
+    edge, devices = shared_edge, shared_edge.tokens
+    menu = demo_menu(edge, devices["cashier"])
+    product, groups = product_with_required_group(menu)
+    page = open_app(context, edge, "/cashier/", devices["cashier"])
+    shoot(page, "cashier-login")
+    cashier_login(page, demo_pin(edge, "cashier"))
+
+    # Open the shift with a counted float.
+    page.get_by_role("button", name="Shift").click()
+    page.get_by_test_id("shift-float").fill("500000")
+    page.get_by_role("button", name="Buka shift").click()
+    expect(page.get_by_test_id("expected-cash")).to_have_text(rupiah(500000))
+
+    # A counter order with a required modifier.
+    page.get_by_role("button", name="Pesanan baru").click()
+    category = next(c for c in menu["categories"] if c["id"] == product["category_id"])
+    page.get_by_role("button", name=name_of(category), exact=True).click()
+    page.locator(f"[data-testid=counter-product][data-id='{product['id']}']").click()
+    sheet = page.get_by_test_id("counter-sheet")
+    for group in groups:
+        for option in group["options"][: group["min_choices"]]:
+            sheet.locator(f"button[data-opt='{option['id']}']").click()
+    sheet.get_by_role("button", name=re.compile("Tambah ke pesanan")).click()
+    page.get_by_test_id("place-order").click()
+
+    # Straight to payment: cash, with change.
+    expect(page.get_by_test_id("pay-form")).to_be_visible(timeout=WAIT_MS)
+    title = page.get_by_test_id("order-title").inner_text()
+    number = int(re.search(r"#(\d+)", title).group(1))
+    order = next(o for o in edge.call("GET", "/api/v1/orders?status=open", devices["cashier"])["items"]
+                 if o["number"] == number)
+    total = order["total"]
+    tendered = ((total // 50000) + 1) * 50000
+    page.get_by_test_id("pay-tendered").fill(str(tendered))
+    expect(page.get_by_test_id("pay-change")).to_have_text(rupiah(tendered - total))
+    shoot(page, "cashier-payment")
+    page.get_by_test_id("pay-submit").click()
+    expect(page.get_by_test_id("pay-result")).to_contain_text(rupiah(tendered - total), timeout=WAIT_MS)
+    expect(page.get_by_test_id("order-due")).to_have_text(rupiah(0))
+    shoot(page, "cashier")
+    paid = edge.call("GET", f"/api/v1/orders/{order['id']}", devices["cashier"])
+    assert paid["paid"] == total and paid["payments"][0]["change"] == tendered - total
+
+    # Close the shift: expected = float + cash sales; we count Rp 1.000 short.
+    page.get_by_role("button", name="Shift").click()
+    expect(page.get_by_test_id("expected-cash")).to_have_text(rupiah(500000 + total))
+    page.get_by_test_id("shift-counted").fill(str(500000 + total - 1000))
+    page.get_by_role("button", name="Tutup shift").click()
+    expect(page.get_by_text("Shift ditutup")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_test_id("cash-difference")).to_have_text("-" + rupiah(1000), timeout=WAIT_MS)
+    expect(page.get_by_test_id("counted-cash")).to_have_text(rupiah(500000 + total - 1000))
+    expect(page.get_by_test_id("expected-cash").first).to_have_text(rupiah(500000 + total))
+    shoot(page, "cashier-shift-closed")
+
+
+def test_cashier_void_needs_a_manager_pin_and_a_reason(
+        shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
+    edge, devices = shared_edge, shared_edge.tokens
+    menu = demo_menu(edge, devices["cashier"])
+    product, groups = product_with_required_group(menu)
+    order = place_api_order(edge, devices["kiosk"], menu, product, groups)
+    page = open_app(context, edge, "/cashier/", devices["cashier"])
+    cashier_login(page, demo_pin(edge, "cashier"))
+    page.get_by_test_id("open-order").filter(
+        has=page.locator(".num", has_text=re.compile(rf"^#{order['number']}$"))).click()
+    page.get_by_test_id("void").click()
+    dialog = page.get_by_test_id("void-dialog")
+    dialog.get_by_label("Alasan").fill("customer left")
+    dialog.get_by_label("PIN manajer").fill(demo_pin(edge, "cashier"))  # not a manager
+    dialog.get_by_role("button", name="Batalkan pesanan").click()
+    expect(dialog.get_by_role("alert")).not_to_be_empty()
+    assert edge.call("GET", f"/api/v1/orders/{order['id']}", devices["cashier"])["status"] != "voided"
+    dialog.get_by_label("PIN manajer").fill(demo_pin(edge, "manager"))
+    shoot(page, "cashier-void")
+    dialog.get_by_role("button", name="Batalkan pesanan").click()
+    expect(dialog).to_be_hidden(timeout=WAIT_MS)
+    voided = edge.call("GET", f"/api/v1/orders/{order['id']}", devices["cashier"])
+    assert voided["status"] == "voided" and voided["void_reason"] == "customer left"
