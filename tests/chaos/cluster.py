@@ -1,0 +1,355 @@
+"""Real processes for a chaos run: a fresh PostgreSQL database, hub(s), a fault proxy, an edge.
+
+Everything is started the way an operator would (``pos-hub migrate/create-tenant/
+create-outlet/enrollment-code/serve``, the catalog API, ``pos-edge provision/pair/staff/
+serve``), each on a free port of 127.0.0.1, with its log in the run's work folder. Processes
+can be killed with SIGKILL and restarted on the same port and data.
+
+The edge's clock can be moved with libfaketime (Debian package ``libfaketime``): the edge
+process is started with ``LD_PRELOAD`` and reads its offset from a file the harness rewrites
+(``Cluster.set_edge_clock_offset``), so a week can pass for the edge in a minute.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from shared.demo_menu import demo_catalog
+
+from tests.chaos.proxyproc import ProxyProcess
+
+REPO = Path(__file__).resolve().parents[2]
+PG_ADMIN_DSN = os.environ.get("POS_CHAOS_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+JWT_SECRET = "chaos-secret-" + "c" * 40
+ADMIN_PASSWORD = "chaos-owner-password"
+PINS = {"cashier": "1357", "manager": "4321"}  # staff PINs by role
+FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                 "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def faketime_library() -> str | None:
+    return next((lib for lib in FAKETIME_LIBS if Path(lib).exists()), None)
+
+
+class SetupError(RuntimeError):
+    """A step of building the cluster failed (the message carries the command's output)."""
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
+    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise SetupError(f"{' '.join(args[:4])} failed ({done.returncode}):\n{done.stdout}\n"
+                         f"{done.stderr}")
+    return done.stdout.strip().splitlines()[-1].strip() if done.stdout.strip() else ""
+
+
+@dataclass
+class Service:
+    """One server process we may kill and start again on the same port."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    health_path: str = "/api/health"
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    kills: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n----- start #{self.starts + 1} at {time.time():.3f}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SetupError(f"{self.name} exited during start-up:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + self.health_path, timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise SetupError(f"{self.name} did not become healthy:\n{self.log_tail()}")
+
+    def kill9(self) -> None:
+        """SIGKILL: no shutdown hooks, no flush; whatever was committed is all there is."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+            self.kills += 1
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Cluster:
+    """Database, hubs, proxy and one edge for one run; ``close()`` tears all of it down."""
+
+    workdir: Path
+    seed: int
+    hubs_count: int = 1
+    sync_env: dict[str, str] = field(default_factory=dict)
+    edge_clock: bool = False
+    proxy_profile: str = "clean"
+    use_proxy: bool = True  # False: the edge talks to the (first) hub directly
+    start_edge: bool = True  # False: provisioned and configured, started by the caller
+    db_name: str = ""
+    db_url: str = ""
+    hubs: list[Service] = field(default_factory=list)
+    edge: Service | None = None
+    proxy: ProxyProcess | None = None
+    tenant_id: str = ""
+    outlet_id: str = ""
+    edge_dir: Path | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+    clock_file: Path | None = None
+
+    # -- build -----------------------------------------------------------------------
+
+    def build(self) -> Cluster:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        hub_env = self._hub_env()
+        self._create_database(hub_env)
+        email = f"owner-{self.seed}@chaos.test"
+        self.tenant_id = _run([sys.executable, "-m", "hub", "create-tenant", "--name",
+                               f"Chaos{self.seed}", "--admin-email", email, "--admin-password",
+                               ADMIN_PASSWORD, "--db", self.db_url], hub_env)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            # Independent steps side by side: hub start-up and the operator's CLI calls.
+            started = []
+            for index in range(self.hubs_count):
+                port = free_port()
+                hub = Service(name=f"hub{index + 1}", port=port, env=hub_env,
+                              log_path=self.workdir / f"hub{index + 1}.log",
+                              args=[sys.executable, "-m", "hub", "serve", "--db", self.db_url,
+                                    "--host", "127.0.0.1", "--port", str(port), "--no-migrate"])
+                self.hubs.append(hub)
+                started.append(pool.submit(hub.start))
+            self.outlet_id = _run([sys.executable, "-m", "hub", "create-outlet", "--tenant",
+                                   self.tenant_id, "--name", f"Outlet {self.seed}",
+                                   "--timezone", "Asia/Jakarta", "--db", self.db_url], hub_env)
+            code = _run([sys.executable, "-m", "hub", "enrollment-code", "--outlet",
+                         self.outlet_id, "--db", self.db_url], hub_env)
+            for future in started:
+                future.result()
+        publish_demo_menu(self.hubs[0].url, email, ADMIN_PASSWORD)
+        hub_url = self.hubs[0].url
+        if self.use_proxy:
+            self.proxy = ProxyProcess([h.url for h in self.hubs], seed=self.seed,
+                                      profile="clean",  # provisioning goes through clean
+                                      log_path=self.workdir / "proxy.log",
+                                      config={"fault_paths": ["/api/v1/sync/"]})
+            hub_url = self.proxy.url
+        self.edge_dir = self.workdir / "edge"
+        edge_cli = [sys.executable, "-m", "edge.cli"]
+        base_env = {**os.environ, "PYTHONUNBUFFERED": "1", "POS_EDGE_ADVERTISE": "0"}
+        _run([*edge_cli, "provision", "--hub", hub_url, "--code", code, "--data-dir",
+              str(self.edge_dir)], base_env)
+        pair = {role: [*edge_cli, "pair", "--data-dir", str(self.edge_dir), "--role", role,
+                       "--name", f"chaos-{role}"] for role in ("cashier", "kds")}
+        staff = [[*edge_cli, "staff", "add", "--data-dir", str(self.edge_dir), "--name",
+                  f"Chaos {role}", "--role", role, "--pin", pin] for role, pin in PINS.items()]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            tokens = {role: pool.submit(_run, args, base_env) for role, args in pair.items()}
+            for future in [pool.submit(_run, args, base_env) for args in staff]:
+                future.result()
+            self.tokens = {role: future.result() for role, future in tokens.items()}
+        port = free_port()
+        self.edge = Service(name="edge", port=port, env=self._edge_env(base_env),
+                            log_path=self.workdir / "edge.log",
+                            args=[*edge_cli, "serve", "--data-dir", str(self.edge_dir),
+                                  "--host", "127.0.0.1", "--port", str(port)])
+        if self.start_edge:
+            self.edge.start()
+        return self
+
+    def _create_database(self, hub_env: dict[str, str]) -> None:
+        """A fresh database for this run: a copy of a template migrated once per process
+        with ``pos-hub migrate`` (copying is much faster than migrating for every seed)."""
+        self.db_name = f"chaos_{self.seed}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        template = _migrated_template(hub_env)
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.db_name}" TEMPLATE "{template}"')
+        self.db_url = _db_url(self.db_name)
+
+    def _hub_env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONUNBUFFERED": "1", "POS_HUB_JWT_SECRET": JWT_SECRET,
+                "POS_HUB_DATA_DIR": str(self.workdir / "hub-data"),
+                "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "100000"}
+
+    def _edge_env(self, base: dict[str, str]) -> dict[str, str]:
+        env = {**base,
+               # fast, patient sync: short ticks and backoff so a run converges quickly;
+               # no pruning, so the edge's journal can be compared with the hub's at the end
+               "POS_SYNC_TICK": "0.1", "POS_SYNC_INTERVAL": "1", "POS_SYNC_MIN_BACKOFF": "0.05",
+               "POS_SYNC_MAX_BACKOFF": "0.5", "POS_SYNC_TIMEOUT": "5",
+               "POS_SYNC_PRUNE_INTERVAL": "100000000", "POS_SYNC_RETENTION_DAYS": "3650",
+               **self.sync_env}
+        if self.edge_clock:
+            library = faketime_library()
+            if library is None:
+                raise SetupError("libfaketime is not installed (apt-get install libfaketime)")
+            self.clock_file = self.workdir / "edge-clock"
+            self.clock_file.write_text("+0\n")
+            # Monotonic clocks move too (libfaketime 0.9.10 breaks sleeps otherwise); the
+            # offset only ever moves forward, so timers fire early, never late.
+            env.update(LD_PRELOAD=library, FAKETIME_TIMESTAMP_FILE=str(self.clock_file),
+                       FAKETIME_CACHE_DURATION="1")
+        return env
+
+    def set_edge_clock_offset(self, seconds: int) -> None:
+        """Move the edge's clock (relative to the real one); takes effect within a second."""
+        assert self.clock_file is not None, "cluster built without edge_clock"
+        tmp = self.clock_file.with_suffix(".tmp")
+        tmp.write_text(f"{seconds:+d}\n")
+        tmp.replace(self.clock_file)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def edge_client(self, role: str = "cashier", timeout: float = 10) -> httpx.Client:
+        assert self.edge is not None
+        return httpx.Client(base_url=self.edge.url, timeout=timeout,
+                            headers={"Authorization": f"Bearer {self.tokens[role]}"})
+
+    def heal(self) -> None:
+        """Network clean, every process up."""
+        assert self.proxy is not None and self.edge is not None
+        self.proxy.configure(mode="pass")
+        for hub in self.hubs:
+            if not hub.alive:
+                hub.start()
+        if not self.edge.alive:
+            self.edge.start()
+
+    def sync_status(self) -> dict[str, Any]:
+        with self.edge_client() as client:
+            reply = client.get("/api/v1/sync/status")
+            reply.raise_for_status()
+            return reply.json()
+
+    def wait_drained(self, timeout: float) -> dict[str, Any]:
+        """Until the edge reports backlog 0 (and says so twice, a tick apart)."""
+        deadline = time.monotonic() + timeout
+        zero_seen = 0
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                status = self.sync_status()
+            except httpx.HTTPError:
+                status = {}
+            if status.get("backlog") == 0:
+                zero_seen += 1
+                if zero_seen >= 2:
+                    return status
+            else:
+                zero_seen = 0
+            time.sleep(0.3)
+        raise TimeoutError(f"edge backlog did not reach 0 in {timeout:.0f} s: {status}")
+
+    def close(self, keep_database: bool = False) -> None:
+        for service in [self.edge, *self.hubs]:
+            if service is not None:
+                service.stop()
+        if self.proxy is not None:
+            self.proxy.stop()
+        if self.db_name and not keep_database:
+            _drop_database(self.db_name)
+
+
+_TEMPLATE: dict[str, str] = {}
+
+
+def _db_url(name: str) -> str:
+    return f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+
+
+def _drop_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrated_template(hub_env: dict[str, str]) -> str:
+    if "name" not in _TEMPLATE:
+        name = f"chaos_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        atexit.register(_drop_database, name)
+        _run([sys.executable, "-m", "hub", "migrate", "--db", _db_url(name)], hub_env)
+        _TEMPLATE["name"] = name
+    return _TEMPLATE["name"]
+
+
+def publish_demo_menu(hub_url: str, email: str, password: str) -> None:
+    """Head office enters the demo menu (modifier groups, categories, products) and publishes."""
+    with httpx.Client(base_url=hub_url, timeout=30) as http:
+        login = http.post("/api/v1/auth/login", json={"email": email, "password": password})
+        login.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        brand_id = http.get("/api/v1/brands").raise_for_status().json()["items"][0]["id"]
+        menu = demo_catalog()
+        group_ids: dict[str, str] = {}
+        for group in menu.modifier_groups:
+            created = http.post("/api/v1/catalog/modifier-groups", json={
+                "brand_id": brand_id, "name": group.name, "min_choices": group.min_choices,
+                "max_choices": group.max_choices,
+                "options": [{"name": o.name, "price_delta": o.price_delta}
+                            for o in group.options]}).raise_for_status().json()
+            group_ids[group.id] = created["id"]
+        category_ids: dict[str, str] = {}
+        for category in menu.categories:
+            created = http.post("/api/v1/catalog/categories", json={
+                "brand_id": brand_id, "name": category.name, "station": category.station,
+                "sort": category.sort}).raise_for_status().json()
+            category_ids[category.id] = created["id"]
+        for product in menu.products:
+            http.post("/api/v1/catalog/products", json={
+                "brand_id": brand_id, "category_id": category_ids[product.category_id],
+                "name": product.name, "price": product.price, "sort": product.sort,
+                "modifier_group_ids": [group_ids[g] for g in product.modifier_group_ids],
+            }).raise_for_status()
+        http.post(f"/api/v1/brands/{brand_id}/publish").raise_for_status()

@@ -1,0 +1,448 @@
+"""The chaos harness: seeded runs of real edge + hub(s) + PostgreSQL behind a fault proxy.
+
+Per seed: a fresh PostgreSQL database, ``pos-hub`` process(es), a provisioned ``pos-edge``
+process whose only way to the hub is the fault proxy (tests/chaos/faultproxy.py), and the
+order driver (tests/chaos/driver.py) selling through the edge's API. Meanwhile a chaos thread
+kills the edge and the hub with SIGKILL at random moments (and restarts them on the same
+data), cuts the network for a while, and the proxy drops, duplicates, delays, reorders and
+cuts sync requests and replies. Then the network heals, the edge's backlog must reach 0, and
+the hub must equal the edge exactly:
+
+* the same order ids, and per status the same count, total and paid sums;
+* the same payment ids with the same amounts (sum per method);
+* the same kitchen events (by event id; count per action);
+* the same journal (epoch, seq, hash) for every event, no event id twice, nothing
+  quarantined, no integrity alarm.
+
+Everything random comes from the seed (driver, faults by request number, chaos schedule);
+process timing is real, so a replay repeats the same decisions, not the same microseconds.
+
+    python -m tests.chaos.harness --seeds 1-20 --orders 2000          # long run, by hand
+    python -m tests.chaos.harness --seeds 7 --orders 2000             # replay one seed
+    python -m tests.chaos.harness --seeds 1-3 --orders 1000 --hubs 2  # two hubs, one database
+    python -m tests.chaos.harness --outage-week --orders 20000        # a week offline
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psycopg
+
+from shared.schemas import EventBody
+from tests.chaos.cluster import PINS, Cluster
+from tests.chaos.driver import OrderDriver
+
+__all__ = ["RunResult", "compare", "main", "run_outage", "run_seed"]
+
+WEEK = 7 * 24 * 3600
+INTEGRITY_ALARMS = {"broken_chain", "seq_conflict", "money_mismatch", "foreign_outlet",
+                    "seq_reuse"}
+
+
+@dataclass
+class RunResult:
+    seed: int
+    kind: str
+    orders: int
+    hubs: int
+    ok: bool = False
+    problems: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    chaos: Counter[str] = field(default_factory=Counter)
+    proxy: dict[str, Any] = field(default_factory=dict)
+    driver: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    workdir: str = ""
+
+    @property
+    def replay(self) -> str:
+        if self.kind == "outage":
+            return (f"python -m tests.chaos.harness --outage-week --seeds {self.seed} "
+                    f"--orders {self.orders}")
+        return (f"python -m tests.chaos.harness --seeds {self.seed} --orders {self.orders}"
+                f" --hubs {self.hubs}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed, "kind": self.kind, "ok": self.ok, "orders": self.orders,
+                "hubs": self.hubs, "problems": self.problems, "figures": self.figures,
+                "chaos": dict(self.chaos), "proxy": self.proxy.get("stats", {}),
+                "driver": self.driver, "seconds": self.seconds, "replay": self.replay,
+                "workdir": self.workdir}
+
+
+# -- the comparison ------------------------------------------------------------------------
+
+
+def _edge_state(db_path: Path) -> dict[str, Any]:
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        orders = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(
+            "SELECT id, status, total, paid FROM orders")}
+        payments = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(
+            "SELECT id, order_id, method, amount FROM payments")}
+        kitchen: dict[str, str] = {}
+        journal: set[tuple[str, int, str]] = set()
+        for event_id, epoch, seq, digest, kind, body in conn.execute(
+                "SELECT event_id, epoch, seq, hash, kind, body FROM outbox"):
+            journal.add((epoch, seq, digest))
+            if kind == "kitchen":
+                kitchen[event_id] = msgspec.msgpack.decode(body, type=EventBody).action
+        head = conn.execute("SELECT seq, acked_seq, pruned_seq FROM journal_head").fetchone()
+        days = [row[0] for row in conn.execute("SELECT DISTINCT business_day FROM orders")]
+    finally:
+        conn.close()
+    return {"orders": orders, "payments": payments, "kitchen": kitchen, "journal": journal,
+            "head": head, "business_days": sorted(days)}
+
+
+def _hub_state(db_url: str, outlet_id: str) -> dict[str, Any]:
+    with psycopg.connect(db_url, autocommit=True) as conn:  # superuser: reads past RLS
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return conn.execute(sql, (outlet_id,)).fetchall()
+        orders = {r[0]: (r[1], r[2], r[3]) for r in rows(
+            "SELECT id, status, total, paid FROM orders WHERE outlet_id = %s")}
+        payments = {r[0]: (r[1], r[2], r[3]) for r in rows(
+            "SELECT id, order_id, method, amount FROM payments WHERE outlet_id = %s")}
+        kitchen = {r[0]: r[1] for r in rows(
+            "SELECT id, action FROM kitchen_events WHERE outlet_id = %s")}
+        journal_rows = rows("SELECT epoch, seq, hash, event_id FROM sync_journal"
+                            " WHERE outlet_id = %s")
+        quarantined = rows("SELECT seq, kind, reason FROM sync_quarantine WHERE outlet_id = %s")
+        alarms = rows("SELECT kind, message FROM sync_alarms WHERE outlet_id = %s")
+    event_ids = Counter(r[3] for r in journal_rows)
+    return {"orders": orders, "payments": payments, "kitchen": kitchen,
+            "journal": {(r[0], r[1], r[2]) for r in journal_rows},
+            "journal_rows": len(journal_rows),
+            "duplicate_event_ids": [e for e, n in event_ids.items() if n > 1],
+            "quarantined": quarantined, "alarms": alarms}
+
+
+def _per_status(orders: dict[str, tuple[str, int, int]]) -> dict[str, list[int]]:
+    table: dict[str, list[int]] = {}
+    for status, total, paid in orders.values():
+        row = table.setdefault(status, [0, 0, 0])
+        row[0] += 1
+        row[1] += total
+        row[2] += paid
+    return dict(sorted(table.items()))
+
+
+def _per_method(payments: dict[str, tuple[str, str, int]]) -> dict[str, list[int]]:
+    table: dict[str, list[int]] = {}
+    for _order, method, amount in payments.values():
+        row = table.setdefault(method, [0, 0])
+        row[0] += 1
+        row[1] += amount
+    return dict(sorted(table.items()))
+
+
+def compare(edge_db: Path, db_url: str, outlet_id: str) -> tuple[list[str], dict[str, Any]]:
+    """Problems (empty = exact match) and the figures both sides were compared on."""
+    edge, hub = _edge_state(edge_db), _hub_state(db_url, outlet_id)
+    problems: list[str] = []
+
+    def diff(name: str, mine: dict[str, Any], theirs: dict[str, Any]) -> None:
+        lost = set(mine) - set(theirs)
+        extra = set(theirs) - set(mine)
+        changed = [k for k in set(mine) & set(theirs) if mine[k] != theirs[k]]
+        if lost:
+            problems.append(f"{name}: {len(lost)} lost (on the edge, not on the hub), e.g. "
+                            f"{sorted(lost)[:3]}")
+        if extra:
+            problems.append(f"{name}: {len(extra)} extra on the hub, e.g. {sorted(extra)[:3]}")
+        if changed:
+            k = min(changed)
+            problems.append(f"{name}: {len(changed)} differ, e.g. {k}: edge {mine[k]} "
+                            f"hub {theirs[k]}")
+
+    diff("orders", edge["orders"], hub["orders"])
+    diff("payments", edge["payments"], hub["payments"])
+    diff("kitchen events", edge["kitchen"], hub["kitchen"])
+    edge_journal, hub_journal = edge["journal"], hub["journal"]
+    if edge_journal != hub_journal:
+        problems.append(f"journal: {len(edge_journal - hub_journal)} entries missing at the "
+                        f"hub, {len(hub_journal - edge_journal)} unknown to the edge")
+    if hub["duplicate_event_ids"]:
+        problems.append(f"journal: {len(hub['duplicate_event_ids'])} event ids stored twice")
+    if hub["journal_rows"] != len(hub_journal):
+        problems.append("journal: the hub holds the same (epoch, seq) twice")
+    if hub["quarantined"]:
+        problems.append(f"quarantined at the hub: {hub['quarantined'][:3]}")
+    bad_alarms = [a for a in hub["alarms"] if a[0] in INTEGRITY_ALARMS]
+    if bad_alarms:
+        problems.append(f"integrity alarms: {bad_alarms[:3]}")
+    seq, acked, _pruned = edge["head"]
+    if acked != seq:
+        problems.append(f"edge head: seq {seq} but acked {acked}")
+
+    edge_status, hub_status = _per_status(edge["orders"]), _per_status(hub["orders"])
+    edge_methods, hub_methods = _per_method(edge["payments"]), _per_method(hub["payments"])
+    edge_actions, hub_actions = Counter(edge["kitchen"].values()), Counter(hub["kitchen"].values())
+    if edge_status != hub_status:
+        problems.append(f"per-status counts/totals differ: edge {edge_status} hub {hub_status}")
+    if edge_methods != hub_methods:
+        problems.append(f"payments per method differ: edge {edge_methods} hub {hub_methods}")
+    if edge_actions != hub_actions:
+        problems.append(f"kitchen events per action differ: edge {dict(edge_actions)} "
+                        f"hub {dict(hub_actions)}")
+    figures = {
+        "orders": len(edge["orders"]), "events": len(edge_journal),
+        "per_status": edge_status, "payments": edge_methods,
+        "payments_total": sum(v[1] for v in edge_methods.values()),
+        "kitchen": dict(sorted(edge_actions.items())),
+        "hub_orders": len(hub["orders"]), "hub_events": hub["journal_rows"],
+        "lost": len(edge_journal - hub_journal), "duplicates": len(hub["duplicate_event_ids"]),
+        "business_days": len(edge["business_days"]),
+        "alarms": sorted({a[0] for a in hub["alarms"]}),
+    }
+    return problems, figures
+
+
+# -- chaos ---------------------------------------------------------------------------------
+
+
+class ChaosMonkey(threading.Thread):
+    """Seeded schedule of kills and partitions while the driver sells."""
+
+    def __init__(self, cluster: Cluster, seed: int, counts: Counter[str],
+                 mean_gap: float = 3.0) -> None:
+        super().__init__(daemon=True, name="chaos")
+        self.cluster = cluster
+        self.rng = random.Random(f"{seed}:chaos")
+        self.counts = counts
+        self.mean_gap = mean_gap
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        # Both kinds of kill come first (in a seeded order), so even a short run has them;
+        # after that the schedule is drawn freely.
+        first = ["kill_edge", "kill_hub"]
+        self.rng.shuffle(first)
+        try:
+            while not self.stop_event.wait(self.rng.uniform(0.3, 2 * self.mean_gap)):
+                self.step(first.pop(0) if first else None)
+        except BaseException as exc:  # noqa: BLE001 - reported by the harness
+            self.error = exc
+
+    def step(self, action: str | None = None) -> None:
+        cluster, rng = self.cluster, self.rng
+        assert cluster.edge is not None and cluster.proxy is not None
+        action = action or rng.choices(["kill_edge", "kill_hub", "partition", "fault_storm"],
+                                       weights=[3, 3, 2, 2])[0]
+        self.counts[action] += 1
+        if action == "kill_edge":
+            cluster.edge.kill9()
+            time.sleep(rng.uniform(0.0, 1.0))
+            cluster.edge.start()
+        elif action == "kill_hub":
+            hub = rng.choice(cluster.hubs)
+            hub.kill9()
+            time.sleep(rng.uniform(0.2, 2.0))
+            hub.start()
+        elif action == "partition":
+            cluster.proxy.configure(mode=rng.choice(["down", "hang"]))
+            time.sleep(rng.uniform(0.5, 3.0))
+            cluster.proxy.configure(mode="faults")
+        else:  # everything goes wrong at once for a moment
+            cluster.proxy.configure(drop_response=0.3, duplicate=0.2, cut_response=0.2,
+                                    drop_request=0.1, reorder=0.1, cut_request=0.1)
+            time.sleep(rng.uniform(1.0, 3.0))
+            cluster.proxy.configure(**_CHAOS_RATES)
+
+
+_CHAOS_RATES = {"drop_request": 0.05, "drop_response": 0.08, "duplicate": 0.08, "reorder": 0.05,
+                "cut_request": 0.04, "cut_response": 0.05}
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+def _workdir(base: Path | None, name: str) -> Path:
+    root = base or Path(tempfile.gettempdir())
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root))
+    return path
+
+
+def _finish(result: RunResult, cluster: Cluster, started: float, drain_timeout: float,
+            keep: bool) -> RunResult:
+    assert cluster.edge_dir is not None and cluster.proxy is not None
+    cluster.heal()
+    heal_at = time.monotonic()
+    try:
+        cluster.wait_drained(drain_timeout)
+    except TimeoutError as exc:
+        result.problems.append(str(exc))
+    result.seconds["drain_after_heal"] = round(time.monotonic() - heal_at, 2)
+    problems, figures = compare(cluster.edge_dir / "edge.db", cluster.db_url, cluster.outlet_id)
+    result.problems += problems
+    result.figures = figures
+    result.proxy = cluster.proxy.stats()
+    result.chaos["edge_kills"] = cluster.edge.kills if cluster.edge else 0
+    result.chaos["hub_kills"] = sum(h.kills for h in cluster.hubs)
+    result.seconds["total"] = round(time.monotonic() - started, 2)
+    if result.driver.get("server_errors"):
+        result.problems.append(f"edge answered 5xx: {result.driver['server_errors'][:3]}")
+    result.ok = not result.problems
+    return result
+
+
+def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
+             base_dir: Path | None = None, keep: bool = False,
+             drain_timeout: float = 180.0, chaos_gap: float = 3.0) -> RunResult:
+    """One seeded chaos run; never raises for a finding (see ``RunResult.problems``)."""
+    result = RunResult(seed=seed, kind="chaos", orders=orders, hubs=hubs)
+    workdir = _workdir(base_dir, f"chaos-seed{seed}")
+    result.workdir = str(workdir)
+    started = time.monotonic()
+    cluster = Cluster(workdir=workdir, seed=seed, hubs_count=hubs, proxy_profile="chaos")
+    monkey: ChaosMonkey | None = None
+    try:
+        cluster.build()
+        assert cluster.edge is not None and cluster.proxy is not None
+        result.seconds["setup"] = round(time.monotonic() - started, 2)
+        cluster.proxy.configure(mode="faults", **_CHAOS_RATES)
+        monkey = ChaosMonkey(cluster, seed, result.chaos, mean_gap=chaos_gap)
+        monkey.start()
+        driver = OrderDriver(cluster.edge.url, cluster.tokens, PINS, seed,
+                             orders=orders, workers=workers)
+        selling = time.monotonic()
+        try:
+            asyncio.run(driver.run())
+        finally:
+            monkey.stop_event.set()
+            monkey.join(timeout=60)
+            result.driver = driver.stats.as_dict()
+        result.seconds["selling"] = round(time.monotonic() - selling, 2)
+        if monkey.error:
+            result.problems.append(f"chaos thread failed: {monkey.error!r}")
+        _finish(result, cluster, started, drain_timeout, keep)
+    except Exception as exc:  # noqa: BLE001 - a crashed run is a failed run, with its seed
+        result.problems.append(f"run crashed: {exc!r}"[:2000])
+        result.ok = False
+    finally:
+        cluster.close(keep_database=keep or not result.ok)
+        if result.ok and not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def run_outage(seed: int, orders: int, *, days: int = 7, workers: int = 4,
+               base_dir: Path | None = None, keep: bool = False,
+               drain_timeout: float = 600.0) -> RunResult:
+    """The hub unreachable while the edge's clock crosses ``days`` days and ``orders`` orders
+    queue up; then the network heals: full drain, exact totals."""
+    result = RunResult(seed=seed, kind="outage", orders=orders, hubs=1)
+    workdir = _workdir(base_dir, f"chaos-outage{seed}")
+    result.workdir = str(workdir)
+    started = time.monotonic()
+    cluster = Cluster(workdir=workdir, seed=seed, edge_clock=True, proxy_profile="clean")
+    try:
+        span = days * 24 * 3600
+        cluster.edge_clock = True
+        cluster.build()
+        assert cluster.edge is not None and cluster.proxy is not None
+        result.seconds["setup"] = round(time.monotonic() - started, 2)
+        # The outage starts now: the edge's clock goes back to the first day of the week and
+        # walks forward to the present while it sells, with the hub unreachable throughout.
+        cluster.proxy.configure(mode="down")
+        cluster.set_edge_clock_offset(-span)
+        time.sleep(1.2)
+        last_offset = [-span]
+
+        def advance(done: int) -> None:
+            offset = -span + int(span * done / orders)
+            if offset - last_offset[0] >= 3600:  # at most hourly steps
+                cluster.set_edge_clock_offset(offset)
+                last_offset[0] = offset
+
+        driver = OrderDriver(cluster.edge.url, cluster.tokens, PINS, seed, orders=orders,
+                             workers=workers, on_order=advance, complete_rate=0.1)
+        selling = time.monotonic()
+        asyncio.run(driver.run())
+        result.driver = driver.stats.as_dict()
+        result.seconds["selling"] = round(time.monotonic() - selling, 2)
+        cluster.set_edge_clock_offset(0)
+        time.sleep(1.2)
+        queued = cluster.sync_status()
+        result.figures["backlog_before_heal"] = queued.get("backlog")
+        _finish(result, cluster, started, drain_timeout, keep)
+        result.figures["backlog_before_heal"] = queued.get("backlog")
+        events = result.figures.get("events") or 1
+        drain = result.seconds.get("drain_after_heal") or 1
+        result.figures["drain_events_per_s"] = round(events / drain, 1)
+        if result.figures.get("business_days", 0) < days:
+            result.problems.append(f"orders span only {result.figures.get('business_days')} "
+                                   f"business days, expected {days}+")
+            result.ok = False
+    except Exception as exc:  # noqa: BLE001
+        result.problems.append(f"run crashed: {exc!r}"[:2000])
+        result.ok = False
+    finally:
+        cluster.close(keep_database=keep or not result.ok)
+        if result.ok and not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+# -- CLI -----------------------------------------------------------------------------------
+
+
+def parse_seeds(text: str) -> list[int]:
+    seeds: list[int] = []
+    for part in text.split(","):
+        if "-" in part:
+            low, high = part.split("-", 1)
+            seeds += range(int(low), int(high) + 1)
+        elif part:
+            seeds.append(int(part))
+    return seeds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.chaos.harness",
+                                     description="Seeded chaos runs: edge and hub must agree.")
+    parser.add_argument("--seeds", default="1-20", help="e.g. 1-20 or 3,7,11")
+    parser.add_argument("--orders", type=int, default=2000, help="orders per run")
+    parser.add_argument("--hubs", type=int, default=1, help="hub processes on one database")
+    parser.add_argument("--workers", type=int, default=3, help="concurrent cashier workers")
+    parser.add_argument("--outage-week", action="store_true",
+                        help="simulate a week offline instead (needs libfaketime)")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep databases and folders")
+    args = parser.parse_args(argv)
+    failed: list[RunResult] = []
+    for seed in parse_seeds(args.seeds):
+        if args.outage_week:
+            result = run_outage(seed, args.orders, base_dir=args.workdir, keep=args.keep)
+        else:
+            result = run_seed(seed, args.orders, hubs=args.hubs, workers=args.workers,
+                              base_dir=args.workdir, keep=args.keep)
+        print(json.dumps(result.as_dict()), flush=True)
+        if not result.ok:
+            failed.append(result)
+            print(f"FAILED seed {result.seed}: {result.problems[:3]}\n  replay: {result.replay}"
+                  f"\n  logs: {result.workdir}", file=sys.stderr, flush=True)
+    print(json.dumps({"summary": True, "runs": len(parse_seeds(args.seeds)),
+                      "failed_seeds": [r.seed for r in failed],
+                      "replay": [r.replay for r in failed]}), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

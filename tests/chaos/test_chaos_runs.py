@@ -1,0 +1,76 @@
+"""Seeded chaos runs end to end: real edge, hub(s), PostgreSQL, fault proxy, kill -9.
+
+Quick versions run in the suite; the long ones are marked slow, and the harness CLI runs any
+number of seeds by hand (``python -m tests.chaos.harness --seeds 1-20 --orders 2000``). A
+failing run's message carries its seed and the command that replays it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.cluster import faketime_library
+from tests.chaos.harness import RunResult, run_outage, run_seed
+
+pytestmark = pytest.mark.postgres
+
+needs_faketime = pytest.mark.skipif(faketime_library() is None,
+                                    reason="libfaketime (Debian package) moves the edge's clock")
+
+
+def check(result: RunResult) -> None:
+    assert result.ok, (f"seed {result.seed} failed: {result.problems}\n"
+                       f"replay: {result.replay}\nlogs kept in {result.workdir}")
+    figures = result.figures
+    assert figures["orders"] == figures["hub_orders"] >= result.orders
+    assert figures["lost"] == 0 and figures["duplicates"] == 0
+    assert figures["payments_total"] > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_quick_chaos_run_edge_and_hub_agree(seed: int, tmp_path: Path) -> None:
+    result = run_seed(seed, orders=250, base_dir=tmp_path, chaos_gap=2.0)
+    check(result)
+    # The run really was hostile: faults injected and processes killed.
+    faults = result.proxy.get("stats", {})
+    assert sum(faults.get(k, 0) for k in ("drop_response", "duplicate", "drop_request",
+                                           "cut_request", "cut_response")) > 0, faults
+    assert result.chaos["edge_kills"] + result.chaos["hub_kills"] > 0, result.chaos
+    assert result.figures["kitchen"].get("bumped", 0) > 0
+    assert result.driver["voids"] > 0
+
+
+def test_two_hub_processes_on_one_database_never_double_apply(tmp_path: Path) -> None:
+    result = run_seed(11, orders=200, hubs=2, base_dir=tmp_path, chaos_gap=2.0)
+    check(result)
+    assert result.proxy.get("stats", {}).get("duplicate", 0) > 0
+
+
+@needs_faketime
+def test_short_outage_across_a_week_drains_exactly(tmp_path: Path) -> None:
+    result = run_outage(21, orders=700, base_dir=tmp_path)
+    check(result)
+    assert result.figures["backlog_before_heal"] >= 700 * 3
+    assert result.figures["business_days"] >= 7
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_long_chaos_run(seed: int, tmp_path: Path) -> None:
+    check(run_seed(seed, orders=2000, base_dir=tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [101, 102])
+def test_long_two_hub_run(seed: int, tmp_path: Path) -> None:
+    check(run_seed(seed, orders=1500, hubs=2, base_dir=tmp_path))
+
+
+@pytest.mark.slow
+@needs_faketime
+def test_week_long_outage_20000_orders(tmp_path: Path) -> None:
+    result = run_outage(7, orders=20_000, base_dir=tmp_path, drain_timeout=1800)
+    check(result)
+    assert result.figures["backlog_before_heal"] >= 60_000
