@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from shared.demo_menu import demo_catalog
+from edge.demo import DEMO_STAFF, DEMO_TIMEZONE, demo_catalog
 
 __all__ = ["main"]
 
@@ -35,7 +35,6 @@ TENANT = "Kopi Nusantara"
 OUTLET = "Sudirman, Jakarta"
 ADMIN_EMAIL = "owner@kopinusantara.example"
 ADMIN_PASSWORD = "demo-owner-password"
-STAFF = [("Sari", "cashier", "1111"), ("Budi", "kitchen", "2222"), ("Dewi", "manager", "9999")]
 DEVICES = [("kiosk", "kiosk-1"), ("cashier", "till-1"), ("kds", "kitchen-screen")]
 
 
@@ -47,7 +46,7 @@ def _bin(name: str) -> str:
 
 def _run(*args: str, env: dict[str, str] | None = None) -> str:
     """Run a CLI step; return its last output line; stop the demo with its message on failure."""
-    done = subprocess.run(args, capture_output=True, text=True, env=env)
+    done = subprocess.run(args, check=False, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"demo set-up failed at `{' '.join(args[:2])}`:\n{done.stderr or done.stdout}")
     lines = [line for line in done.stdout.strip().splitlines() if line.strip()]
@@ -109,7 +108,7 @@ def _set_up(hub_env: dict[str, str]) -> dict[str, Any]:
     tenant_id = _run(hub, "create-tenant", "--name", TENANT, "--admin-email", ADMIN_EMAIL,
                      "--admin-password", ADMIN_PASSWORD, env=hub_env)
     outlet_id = _run(hub, "create-outlet", "--tenant", tenant_id, "--name", OUTLET,
-                     "--timezone", "Asia/Jakarta", env=hub_env)
+                     "--timezone", DEMO_TIMEZONE, env=hub_env)
     # The menu and the box need the hub running; main() finishes them after it starts.
     return {"tenant_id": tenant_id, "outlet_id": outlet_id, "_needs_menu_and_box": True}
 
@@ -122,9 +121,9 @@ def _provision_edge(root: Path, hub_url: str, hub_env: dict[str, str], state: di
     _run(edge, "provision", "--hub", hub_url, "--code", code, "--data-dir", edge_dir)
     state["devices"] = {role: _run(edge, "pair", "--data-dir", edge_dir, "--role", role, "--name", name)
                         for role, name in DEVICES}
-    for name, role, pin in STAFF:
+    for name, role, pin in DEMO_STAFF:
         _run(edge, "staff", "add", "--data-dir", edge_dir, "--name", name, "--role", role, "--pin", pin)
-    state["staff"] = [{"name": n, "role": r, "pin": p} for n, r, p in STAFF]
+    state["staff"] = [{"name": n, "role": r, "pin": p} for n, r, p in DEMO_STAFF]
     state.pop("_needs_menu_and_box", None)
 
 
