@@ -110,19 +110,27 @@ def _device_key(data_dir: Path, hub_url: str, code_digest: str) -> str:
 
 
 def provision(hub_url: str, code: str, data_dir: Path | str, *, db_path: Path | str | None = None,
-              on_progress: Any = None, timeout: float = 30.0) -> Provisioned:
-    """Run the whole provisioning (blocking; the CLI wraps it with a progress display)."""
+              on_progress: Any = None, timeout: float = 30.0, reenroll: bool = False) -> Provisioned:
+    """Run the whole provisioning (blocking; the CLI wraps it with a progress display).
+
+    ``reenroll``: the box is provisioned but its credential was revoked; a new code for the
+    SAME outlet replaces the credential and keeps the database, outbox and cursors.
+    """
     data_dir = Path(data_dir)
     db_file = Path(db_path) if db_path else data_dir / DB_NAME
     existing = sync_state.read_config(data_dir) if sync_state.is_provisioned(data_dir) else None
-    if existing is not None:
+    if existing is not None and not reenroll:
         raise AlreadyProvisioned(
             f"This box is already provisioned for outlet {existing.outlet_name or existing.outlet_id}"
-            f" ({existing.outlet_id}) on {existing.hub_url}. Nothing was changed.")
+            f" ({existing.outlet_id}) on {existing.hub_url}. Nothing was changed"
+            " (use --reenroll with a new code if its credential was revoked).")
+    if existing is None and reenroll:
+        raise ProvisionError("--reenroll needs a provisioned box; run provision without it")
     hub_url = hub_url.rstrip("/")
     if not hub_url.startswith(("http://", "https://")):
         raise ProvisionError(f"--hub must be an http(s) URL, got {hub_url!r}")
-    _refuse_local_sales(db_file)
+    if existing is None:
+        _refuse_local_sales(db_file)
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)
     normalized = "".join(ch for ch in code.upper() if ch.isalnum())
@@ -131,6 +139,11 @@ def provision(hub_url: str, code: str, data_dir: Path | str, *, db_path: Path | 
     device_key = _device_key(data_dir, hub_url, digest(normalized))
     enrolled, pulled = asyncio.run(_redeem_and_download(hub_url, normalized, device_key,
                                                         on_progress, timeout))
+    if existing is not None and enrolled.outlet_id != existing.outlet_id:
+        raise ProvisionError(
+            f"This code is for outlet {enrolled.outlet_id}, but this box is outlet "
+            f"{existing.outlet_id}: ask for a code for this outlet (nothing was changed here; "
+            "the code is used).")
     config = sync_state.SyncConfig(
         hub_url=hub_url, tenant_id=enrolled.tenant_id, outlet_id=enrolled.outlet_id,
         outlet_name=enrolled.outlet_name, timezone=enrolled.timezone,
@@ -200,8 +213,10 @@ def register_cli(sub: Any, db_path_for: Any = None) -> None:
     p.add_argument("--hub", required=True, help="hub URL, e.g. https://hub.example.com")
     p.add_argument("--code", required=True, help="one-time enrollment code from the hub")
     p.add_argument("--data-dir", required=True, help="edge data folder")
+    p.add_argument("--reenroll", action="store_true",
+                   help="replace a revoked credential (same outlet; keeps data and outbox)")
     p.set_defaults(func=lambda args: cli_provision(args.hub, args.code, args.data_dir,
-                                                   db_file(args.data_dir)))
+                                                   db_file(args.data_dir), args.reenroll))
 
     s = sub.add_parser("status", help="sync status: backlog, last push/pull, last error, hub")
     s.add_argument("--data-dir", required=True, help="edge data folder")
@@ -209,7 +224,7 @@ def register_cli(sub: Any, db_path_for: Any = None) -> None:
     s.set_defaults(func=lambda args: cli_status(args.data_dir, db_file(args.data_dir), args.json))
 
 
-def cli_provision(hub: str, code: str, data_dir: str, db_file: Path) -> int:
+def cli_provision(hub: str, code: str, data_dir: str, db_file: Path, reenroll: bool = False) -> int:
     import sys
 
     from rich.console import Console
@@ -225,7 +240,8 @@ def cli_provision(hub: str, code: str, data_dir: str, db_file: Path) -> int:
 
     try:
         with progress:
-            done = provision(hub, code, data_dir, db_path=db_file, on_progress=on_progress)
+            done = provision(hub, code, data_dir, db_path=db_file, on_progress=on_progress,
+                             reenroll=reenroll)
     except ProvisionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

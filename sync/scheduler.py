@@ -126,6 +126,7 @@ class SyncEngine:
         self.pull_backoff = Backoff(self.settings.min_backoff, self.settings.max_backoff)
         self._last_contact = 0.0
         self._resend: tuple[int, str | None] | None = None
+        self._config_mtime = 0.0
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -136,10 +137,12 @@ class SyncEngine:
     def _load(self) -> bool:
         if self._client is not None:
             return True
+        path = sync_state.config_path(self.data_dir)
         config = sync_state.read_config(self.data_dir)
         if config is None:
             return False
         self._config = config
+        self._config_mtime = path.stat().st_mtime
         self._client = HubClient(config.hub_url, config.credential, timeout=self.settings.timeout,
                                  transport=self._transport)
         return True
@@ -184,7 +187,23 @@ class SyncEngine:
 
     # -- jobs ------------------------------------------------------------------------
 
+    async def _reload_if_changed(self) -> None:
+        """Pick up a new credential written by `pos-edge provision --reenroll` while running."""
+        try:
+            mtime = sync_state.config_path(self.data_dir).stat().st_mtime
+        except FileNotFoundError:
+            return
+        if mtime != self._config_mtime and self._client is not None:
+            old = self._client
+            self._client = None
+            await old.close()
+            if self._load():
+                log.info("sync credential reloaded")
+                self.push_backoff.success()
+                self.pull_backoff.success()
+
     async def _push_tick(self) -> None:
+        await self._reload_if_changed()
         now = time.monotonic()
         if not self.push_backoff.ready(now):
             return

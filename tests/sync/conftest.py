@@ -179,3 +179,68 @@ def run_edge_cli(*args: str, env: dict[str, str] | None = None, timeout: float =
     return subprocess.run([sys.executable, "-m", "edge.cli", *args], cwd=REPO,
                           env={**os.environ, **(env or {})}, capture_output=True, text=True,
                           timeout=timeout)
+
+
+class EdgeServer:
+    """A real ``pos-edge serve`` process on a free port for a data dir (no mDNS)."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"edge-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        import time
+
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "edge.cli", "serve", "--data-dir", str(self.data_dir),
+                 "--host", "127.0.0.1", "--port", str(self.port), "--no-advertise"],
+                stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **self.env})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"edge exited early:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"edge did not become healthy:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def pair(self, role: str, name: str) -> str:
+        done = run_edge_cli("pair", "--data-dir", str(self.data_dir), "--role", role, "--name", name)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1].strip()
+
+    def call(self, method: str, path: str, token: str, json: Any = None) -> Any:
+        response = httpx.request(method, self.url + path, json=json, timeout=15,
+                                 headers={"Authorization": f"Bearer {token}"})
+        if response.status_code >= 400:
+            raise AssertionError(f"{method} {path} -> {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    def login(self, device_token: str, pin: str) -> str:
+        return str(self.call("POST", "/api/v1/auth/login", device_token, {"pin": pin})["access_token"])
