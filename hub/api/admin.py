@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from litestar import get, patch, post
+from litestar.params import FromPath
 
 from hub import tenancy
-from hub.db import Database
-from hub.identity import Principal
+from hub.api.deps import DbDep, PrincipalDep
 from hub.models import User
 from hub.schemas import (
     BrandCreate,
@@ -27,63 +27,63 @@ __all__ = ["admin_routes"]
 
 
 @get("/api/v1/tenant", tags=["tenant"])
-async def get_tenant(db: Database, principal: Principal) -> TenantOut:
+async def get_tenant(db: DbDep, principal: PrincipalDep) -> TenantOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.get_tenant(session, principal), TenantOut)
 
 
 @patch("/api/v1/tenant", tags=["tenant"])
-async def update_tenant(data: TenantUpdate, db: Database, principal: Principal) -> TenantOut:
+async def update_tenant(data: TenantUpdate, db: DbDep, principal: PrincipalDep) -> TenantOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.update_tenant(session, principal, data), TenantOut)
 
 
 @get("/api/v1/brands", tags=["brands"])
-async def list_brands(db: Database, principal: Principal) -> dict[str, list[BrandOut]]:
+async def list_brands(db: DbDep, principal: PrincipalDep) -> dict[str, list[BrandOut]]:
     async with db.tenant(principal.tenant_id) as session:
         return {"items": [to_out(b, BrandOut) for b in await tenancy.list_brands(session, principal)]}
 
 
 @post("/api/v1/brands", tags=["brands"])
-async def create_brand(data: BrandCreate, db: Database, principal: Principal) -> BrandOut:
+async def create_brand(data: BrandCreate, db: DbDep, principal: PrincipalDep) -> BrandOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.create_brand(session, principal, data), BrandOut)
 
 
 @get("/api/v1/brands/{brand_id:str}", tags=["brands"])
-async def get_brand(brand_id: str, db: Database, principal: Principal) -> BrandOut:
+async def get_brand(brand_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> BrandOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.get_brand(session, principal, brand_id), BrandOut)
 
 
 @patch("/api/v1/brands/{brand_id:str}", tags=["brands"])
-async def update_brand(brand_id: str, data: BrandUpdate, db: Database,
-                       principal: Principal) -> BrandOut:
+async def update_brand(brand_id: FromPath[str], data: BrandUpdate, db: DbDep,
+                       principal: PrincipalDep) -> BrandOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.update_brand(session, principal, brand_id, data), BrandOut)
 
 
 @get("/api/v1/outlets", tags=["outlets"])
-async def list_outlets(db: Database, principal: Principal) -> dict[str, list[OutletOut]]:
+async def list_outlets(db: DbDep, principal: PrincipalDep) -> dict[str, list[OutletOut]]:
     async with db.tenant(principal.tenant_id) as session:
         return {"items": [to_out(o, OutletOut) for o in await tenancy.list_outlets(session, principal)]}
 
 
 @post("/api/v1/outlets", tags=["outlets"])
-async def create_outlet(data: OutletCreate, db: Database, principal: Principal) -> OutletOut:
+async def create_outlet(data: OutletCreate, db: DbDep, principal: PrincipalDep) -> OutletOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.create_outlet(session, principal, data), OutletOut)
 
 
 @get("/api/v1/outlets/{outlet_id:str}", tags=["outlets"])
-async def get_outlet(outlet_id: str, db: Database, principal: Principal) -> OutletOut:
+async def get_outlet(outlet_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> OutletOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.get_outlet(session, principal, outlet_id), OutletOut)
 
 
 @patch("/api/v1/outlets/{outlet_id:str}", tags=["outlets"])
-async def update_outlet(outlet_id: str, data: OutletUpdate, db: Database,
-                        principal: Principal) -> OutletOut:
+async def update_outlet(outlet_id: FromPath[str], data: OutletUpdate, db: DbDep,
+                        principal: PrincipalDep) -> OutletOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.update_outlet(session, principal, outlet_id, data), OutletOut)
 
@@ -94,26 +94,26 @@ async def _users_out(session, users: list[User]) -> list[UserOut]:  # type: igno
 
 
 @get("/api/v1/users", tags=["users"])
-async def list_users(db: Database, principal: Principal) -> dict[str, list[UserOut]]:
+async def list_users(db: DbDep, principal: PrincipalDep) -> dict[str, list[UserOut]]:
     async with db.tenant(principal.tenant_id) as session:
         return {"items": await _users_out(session, await tenancy.list_users(session, principal))}
 
 
 @post("/api/v1/users", tags=["users"])
-async def create_user(data: UserCreate, db: Database, principal: Principal) -> UserOut:
+async def create_user(data: UserCreate, db: DbDep, principal: PrincipalDep) -> UserOut:
     async with db.tenant(principal.tenant_id) as session:
         user = await tenancy.create_user(session, principal, data)
         return (await _users_out(session, [user]))[0]
 
 
 @get("/api/v1/users/{user_id:str}", tags=["users"])
-async def get_user(user_id: str, db: Database, principal: Principal) -> UserOut:
+async def get_user(user_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> UserOut:
     async with db.tenant(principal.tenant_id) as session:
         return (await _users_out(session, [await tenancy.get_user(session, principal, user_id)]))[0]
 
 
 @patch("/api/v1/users/{user_id:str}", tags=["users"])
-async def update_user(user_id: str, data: UserUpdate, db: Database, principal: Principal) -> UserOut:
+async def update_user(user_id: FromPath[str], data: UserUpdate, db: DbDep, principal: PrincipalDep) -> UserOut:
     async with db.tenant(principal.tenant_id) as session:
         user = await tenancy.update_user(session, principal, user_id, data)
         return (await _users_out(session, [user]))[0]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import catalog
-from hub.db import Database
-from hub.identity import Principal, require, require_outlet
+from hub.api.deps import DbDep, PrincipalDep
+from hub.identity import require, require_outlet
 from hub.models import ModifierGroup
 from hub.schemas import (
     AvailabilityOut,
@@ -41,7 +41,7 @@ Archived = Annotated[bool, Parameter(query="include_archived")]
 
 
 @get("/api/v1/catalog/categories", tags=["catalog"])
-async def list_categories(db: Database, principal: Principal, brand_id: BrandFilter = None,
+async def list_categories(db: DbDep, principal: PrincipalDep, brand_id: BrandFilter = None,
                           include_archived: Archived = False) -> dict[str, list[CategoryOut]]:
     async with db.tenant(principal.tenant_id) as session:
         rows = await catalog.list_categories(session, principal, brand_id, include_archived)
@@ -49,27 +49,27 @@ async def list_categories(db: Database, principal: Principal, brand_id: BrandFil
 
 
 @post("/api/v1/catalog/categories", tags=["catalog"])
-async def create_category(data: CategoryCreate, db: Database, principal: Principal) -> CategoryOut:
+async def create_category(data: CategoryCreate, db: DbDep, principal: PrincipalDep) -> CategoryOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await catalog.create_category(session, principal, data), CategoryOut)
 
 
 @patch("/api/v1/catalog/categories/{category_id:str}", tags=["catalog"])
-async def update_category(category_id: str, data: CategoryUpdate, db: Database,
-                          principal: Principal) -> CategoryOut:
+async def update_category(category_id: FromPath[str], data: CategoryUpdate, db: DbDep,
+                          principal: PrincipalDep) -> CategoryOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await catalog.update_category(session, principal, category_id, data),
                       CategoryOut)
 
 
 @delete("/api/v1/catalog/categories/{category_id:str}", tags=["catalog"])
-async def archive_category(category_id: str, db: Database, principal: Principal) -> None:
+async def archive_category(category_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> None:
     async with db.tenant(principal.tenant_id) as session:
         await catalog.archive_category(session, principal, category_id)
 
 
 @get("/api/v1/catalog/products", tags=["catalog"])
-async def list_products(db: Database, principal: Principal, brand_id: BrandFilter = None,
+async def list_products(db: DbDep, principal: PrincipalDep, brand_id: BrandFilter = None,
                         category_id: Annotated[str | None, Parameter(max_length=64)] = None,
                         include_archived: Archived = False) -> dict[str, list[ProductOut]]:
     async with db.tenant(principal.tenant_id) as session:
@@ -79,27 +79,27 @@ async def list_products(db: Database, principal: Principal, brand_id: BrandFilte
 
 
 @post("/api/v1/catalog/products", tags=["catalog"])
-async def create_product(data: ProductCreate, db: Database, principal: Principal) -> ProductOut:
+async def create_product(data: ProductCreate, db: DbDep, principal: PrincipalDep) -> ProductOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await catalog.create_product(session, principal, data), ProductOut)
 
 
 @get("/api/v1/catalog/products/{product_id:str}", tags=["catalog"])
-async def get_product(product_id: str, db: Database, principal: Principal) -> ProductOut:
+async def get_product(product_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> ProductOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await catalog.get_product(session, principal, product_id), ProductOut)
 
 
 @patch("/api/v1/catalog/products/{product_id:str}", tags=["catalog"])
-async def update_product(product_id: str, data: ProductUpdate, db: Database,
-                         principal: Principal) -> ProductOut:
+async def update_product(product_id: FromPath[str], data: ProductUpdate, db: DbDep,
+                         principal: PrincipalDep) -> ProductOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await catalog.update_product(session, principal, product_id, data),
                       ProductOut)
 
 
 @delete("/api/v1/catalog/products/{product_id:str}", tags=["catalog"])
-async def archive_product(product_id: str, db: Database, principal: Principal) -> None:
+async def archive_product(product_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> None:
     async with db.tenant(principal.tenant_id) as session:
         await catalog.archive_product(session, principal, product_id)
 
@@ -111,7 +111,7 @@ async def _groups_out(session: AsyncSession, groups: list[ModifierGroup]) -> lis
 
 
 @get("/api/v1/catalog/modifier-groups", tags=["catalog"])
-async def list_modifier_groups(db: Database, principal: Principal, brand_id: BrandFilter = None,
+async def list_modifier_groups(db: DbDep, principal: PrincipalDep, brand_id: BrandFilter = None,
                                include_archived: Archived = False
                                ) -> dict[str, list[ModifierGroupOut]]:
     async with db.tenant(principal.tenant_id) as session:
@@ -120,66 +120,66 @@ async def list_modifier_groups(db: Database, principal: Principal, brand_id: Bra
 
 
 @post("/api/v1/catalog/modifier-groups", tags=["catalog"])
-async def create_modifier_group(data: ModifierGroupCreate, db: Database,
-                                principal: Principal) -> ModifierGroupOut:
+async def create_modifier_group(data: ModifierGroupCreate, db: DbDep,
+                                principal: PrincipalDep) -> ModifierGroupOut:
     async with db.tenant(principal.tenant_id) as session:
         group = await catalog.create_modifier_group(session, principal, data)
         return (await _groups_out(session, [group]))[0]
 
 
 @get("/api/v1/catalog/modifier-groups/{group_id:str}", tags=["catalog"])
-async def get_modifier_group(group_id: str, db: Database, principal: Principal) -> ModifierGroupOut:
+async def get_modifier_group(group_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> ModifierGroupOut:
     async with db.tenant(principal.tenant_id) as session:
         group = await catalog.get_modifier_group(session, principal, group_id)
         return (await _groups_out(session, [group]))[0]
 
 
 @patch("/api/v1/catalog/modifier-groups/{group_id:str}", tags=["catalog"])
-async def update_modifier_group(group_id: str, data: ModifierGroupUpdate, db: Database,
-                                principal: Principal) -> ModifierGroupOut:
+async def update_modifier_group(group_id: FromPath[str], data: ModifierGroupUpdate, db: DbDep,
+                                principal: PrincipalDep) -> ModifierGroupOut:
     async with db.tenant(principal.tenant_id) as session:
         group = await catalog.update_modifier_group(session, principal, group_id, data)
         return (await _groups_out(session, [group]))[0]
 
 
 @delete("/api/v1/catalog/modifier-groups/{group_id:str}", tags=["catalog"])
-async def archive_modifier_group(group_id: str, db: Database, principal: Principal) -> None:
+async def archive_modifier_group(group_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> None:
     async with db.tenant(principal.tenant_id) as session:
         await catalog.archive_modifier_group(session, principal, group_id)
 
 
 @get("/api/v1/outlets/{outlet_id:str}/prices", tags=["catalog"])
-async def list_prices(outlet_id: str, db: Database, principal: Principal) -> dict[str, list[PriceOut]]:
+async def list_prices(outlet_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> dict[str, list[PriceOut]]:
     async with db.tenant(principal.tenant_id) as session:
         rows = await catalog.list_outlet_prices(session, principal, outlet_id)
         return {"items": [to_out(r, PriceOut) for r in rows]}
 
 
 @put("/api/v1/outlets/{outlet_id:str}/prices/{product_id:str}", tags=["catalog"])
-async def set_price(outlet_id: str, product_id: str, data: PriceSet, db: Database,
-                    principal: Principal) -> PriceOut:
+async def set_price(outlet_id: FromPath[str], product_id: FromPath[str], data: PriceSet, db: DbDep,
+                    principal: PrincipalDep) -> PriceOut:
     async with db.tenant(principal.tenant_id) as session:
         row = await catalog.set_outlet_price(session, principal, outlet_id, product_id, data.price)
         return to_out(row, PriceOut)
 
 
 @delete("/api/v1/outlets/{outlet_id:str}/prices/{product_id:str}", tags=["catalog"])
-async def clear_price(outlet_id: str, product_id: str, db: Database, principal: Principal) -> None:
+async def clear_price(outlet_id: FromPath[str], product_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> None:
     async with db.tenant(principal.tenant_id) as session:
         await catalog.clear_outlet_price(session, principal, outlet_id, product_id)
 
 
 @get("/api/v1/outlets/{outlet_id:str}/availability", tags=["catalog"])
-async def list_availability(outlet_id: str, db: Database,
-                            principal: Principal) -> dict[str, list[AvailabilityOut]]:
+async def list_availability(outlet_id: FromPath[str], db: DbDep,
+                            principal: PrincipalDep) -> dict[str, list[AvailabilityOut]]:
     async with db.tenant(principal.tenant_id) as session:
         rows = await catalog.list_outlet_availability(session, principal, outlet_id)
         return {"items": [to_out(r, AvailabilityOut) for r in rows]}
 
 
 @put("/api/v1/outlets/{outlet_id:str}/availability/{product_id:str}", tags=["catalog"])
-async def set_availability(outlet_id: str, product_id: str, data: AvailabilitySet, db: Database,
-                           principal: Principal) -> AvailabilityOut:
+async def set_availability(outlet_id: FromPath[str], product_id: FromPath[str], data: AvailabilitySet, db: DbDep,
+                           principal: PrincipalDep) -> AvailabilityOut:
     async with db.tenant(principal.tenant_id) as session:
         row = await catalog.set_outlet_availability(session, principal, outlet_id, product_id,
                                                     data.available)
@@ -187,7 +187,7 @@ async def set_availability(outlet_id: str, product_id: str, data: AvailabilitySe
 
 
 @post("/api/v1/brands/{brand_id:str}/publish", tags=["catalog"])
-async def publish(brand_id: str, db: Database, principal: Principal) -> CatalogVersionOut:
+async def publish(brand_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> CatalogVersionOut:
     """Freeze the brand's catalog as a new immutable version and send it to its outlets."""
     async with db.tenant(principal.tenant_id) as session:
         version, outlets = await catalog.publish(session, principal, brand_id)
@@ -195,15 +195,15 @@ async def publish(brand_id: str, db: Database, principal: Principal) -> CatalogV
 
 
 @get("/api/v1/brands/{brand_id:str}/catalog-versions", tags=["catalog"])
-async def list_versions(brand_id: str, db: Database,
-                        principal: Principal) -> dict[str, list[CatalogVersionOut]]:
+async def list_versions(brand_id: FromPath[str], db: DbDep,
+                        principal: PrincipalDep) -> dict[str, list[CatalogVersionOut]]:
     async with db.tenant(principal.tenant_id) as session:
         rows = await catalog.list_versions(session, principal, brand_id)
         return {"items": [to_out(r, CatalogVersionOut) for r in rows]}
 
 
 @get("/api/v1/outlets/{outlet_id:str}/catalog", tags=["catalog"])
-async def outlet_catalog(outlet_id: str, db: Database, principal: Principal,
+async def outlet_catalog(outlet_id: FromPath[str], db: DbDep, principal: PrincipalDep,
                          version: Annotated[int | None, Parameter(ge=1)] = None) -> Catalog:
     """The published menu the outlet's edge receives (latest, or ?version=N)."""
     require(principal, "catalog:read")

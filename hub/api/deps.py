@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 
 from hub.db import Database
@@ -38,7 +38,15 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token.strip()
 
 
-async def provide_principal(request: Request[Any, Any, Any], tokens: Tokens) -> Principal:
+# Explicit names for injected parameters (Litestar 3 drops inferred dependencies).
+DbDep = NamedDependency[Database]
+PrincipalDep = NamedDependency[Principal]
+SettingsDep = NamedDependency[HubSettings]
+TokensDep = NamedDependency[Tokens]
+ClientIpDep = NamedDependency[str]
+
+
+async def provide_principal(request: Request[Any, Any, Any], tokens: TokensDep) -> Principal:
     return tokens.principal(bearer_token(request))
 
 

@@ -8,24 +8,23 @@ from litestar import get
 from litestar.params import Parameter
 
 from hub import audit, fleet
-from hub.db import Database
-from hub.identity import Principal, require
+from hub.api.deps import DbDep, PrincipalDep, SettingsDep
+from hub.identity import require
 from hub.schemas import AuditEntryOut, FleetEntry, to_out
-from hub.settings import HubSettings
 
 __all__ = ["fleet_routes"]
 
 
 @get("/api/v1/fleet", tags=["fleet"])
-async def fleet_status(db: Database, principal: Principal,
-                       settings: HubSettings) -> dict[str, list[FleetEntry]]:
+async def fleet_status(db: DbDep, principal: PrincipalDep,
+                       settings: SettingsDep) -> dict[str, list[FleetEntry]]:
     """Each outlet's last contact, last push/pull, reported backlog, edge version, online."""
     async with db.tenant(principal.tenant_id) as session:
         return {"items": await fleet.fleet(session, principal, settings.fleet_offline_after_seconds)}
 
 
 @get("/api/v1/audit", tags=["audit"])
-async def audit_log(db: Database, principal: Principal,
+async def audit_log(db: DbDep, principal: PrincipalDep,
                     entity_type: Annotated[str | None, Parameter(max_length=64)] = None,
                     entity_id: Annotated[str | None, Parameter(max_length=64)] = None,
                     before_id: Annotated[str | None, Parameter(max_length=64)] = None,

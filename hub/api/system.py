@@ -8,7 +8,7 @@ from litestar import Response, get
 from litestar.datastructures import State
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from hub.db import Database
+from hub.api.deps import DbDep
 
 __all__ = ["hub_version", "system_routes"]
 
@@ -23,7 +23,7 @@ def hub_version() -> str:
 
 
 @get("/api/health", tags=["system"])
-async def health(db: Database) -> Response[dict[str, Any]]:
+async def health(db: DbDep) -> Response[dict[str, Any]]:
     """200 when the database answers, 503 otherwise."""
     try:
         await db.ping()
