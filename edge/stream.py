@@ -15,9 +15,11 @@ the transport passes ``send`` and a ``closed`` event.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from msgspec import Struct
 
 from edge import live
@@ -61,34 +63,72 @@ def parse_query(topics: str | None, station: str | None, after: str | int | None
                        heartbeat=beat)
 
 
-def _read_batch(query: StreamQuery, cursor: int) -> Callable[[Any], tuple[list[dict[str, Any]], int]]:
-    def read(conn: Any) -> tuple[list[dict[str, Any]], int]:
-        # One snapshot: events above the cursor and the newest id, so the cursor can move past
-        # events filtered out for this screen without skipping any it should get.
-        events = live.events_after(conn, cursor, list(query.topics) or None, query.station,
-                                   limit=BATCH)
-        return events, live.latest_id(conn)
-    return read
+class _Batch(Struct, frozen=True):
+    ids: tuple[int, ...]
+    frames: tuple[str, ...]  # JSON text, encoded once however many screens send it
+    newest: int
+    read_at: float
+
+
+_encoder = msgspec.json.Encoder()
+_SHARE_SECONDS = 0.05
+
+
+class SharedReads:
+    """Screens at the same cursor with the same filter share one read and one encoding.
+
+    When an order is placed every kitchen screen wakes at once, at the same cursor: without
+    this, 20 screens cost 20 identical queries and 20 JSON encodings on the event loop. An
+    entry is reused only while the LiveFeed version it was read at is current (and for at
+    most 50 ms, for writers that publish without notifying), so sharing never hides an event:
+    a stream waits on the version it saw before reading, like an unshared read.
+    """
+
+    def __init__(self) -> None:
+        self._version = -1
+        self._entries: dict[tuple[int, tuple[str, ...], str | None], _Batch] = {}
+
+    def read(self, conn: Any, version: int, query: StreamQuery, cursor: int) -> _Batch:
+        if version != self._version:
+            self._version, self._entries = version, {}
+        key = (cursor, query.topics, query.station)
+        now = time.monotonic()
+        batch = self._entries.get(key)
+        if batch is None or now - batch.read_at > _SHARE_SECONDS:
+            # One snapshot: events above the cursor and the newest id, so the cursor can move
+            # past events filtered out for this screen without skipping any it should get.
+            events = live.events_after(conn, cursor, list(query.topics) or None, query.station,
+                                       limit=BATCH)
+            batch = _Batch(ids=tuple(e["id"] for e in events),
+                           frames=tuple(_encoder.encode(e).decode() for e in events),
+                           newest=live.latest_id(conn), read_at=now)
+            if len(self._entries) > 256:
+                self._entries.clear()
+            self._entries[key] = batch
+        return batch
 
 
 async def run_stream(db: Database, feed: live.LiveFeed, query: StreamQuery,
-                     send: Callable[[dict[str, Any]], Awaitable[None]],
-                     closed: asyncio.Event) -> int:
-    """Send events until ``closed`` is set or ``send`` fails; return the final cursor."""
+                     send: Callable[[str], Awaitable[None]], closed: asyncio.Event,
+                     shared: SharedReads | None = None) -> int:
+    """Send events (JSON text frames) until ``closed`` is set or ``send`` fails; return the
+    final cursor."""
+    shared = shared or SharedReads()
     cursor = query.after
     while not closed.is_set():
         version = feed.version  # read before the query: a commit after it wakes us below
-        events, newest = await db.read(_read_batch(query, cursor))
-        for event in events:
-            await send(event)
-            cursor = event["id"]
-        if len(events) == BATCH:
+        start = cursor
+        batch = await db.read(lambda conn: shared.read(conn, version, query, start))
+        for event_id, frame in zip(batch.ids, batch.frames):
+            await send(frame)
+            cursor = event_id
+        if len(batch.ids) == BATCH:
             continue  # still catching up
-        cursor = max(cursor, newest)
-        if events:
+        cursor = max(cursor, batch.newest)
+        if batch.ids:
             continue
         if await _wait(feed, version, closed, query.heartbeat) == version and not closed.is_set():
-            await send({"type": "heartbeat", "latest_id": cursor})
+            await send(_encoder.encode({"type": "heartbeat", "latest_id": cursor}).decode())
     return cursor
 
 

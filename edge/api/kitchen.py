@@ -84,6 +84,14 @@ def _authorize(socket: WebSocket[Any, Any, Any], token: str | None,
     return who
 
 
+def _shared_reads(socket: WebSocket[Any, Any, Any]) -> stream.SharedReads:
+    """One SharedReads per app (kept on app.state beside the LiveFeed it follows)."""
+    shared = getattr(socket.app.state, "stream_reads", None)
+    if shared is None:
+        shared = socket.app.state.stream_reads = stream.SharedReads()
+    return shared
+
+
 @websocket("/api/v1/stream", tags=["kitchen"])
 async def live_stream(socket: WebSocket[Any, Any, Any], token: str | None = None,
                       topics: str | None = None, station: str | None = None,
@@ -112,15 +120,16 @@ async def live_stream(socket: WebSocket[Any, Any, Any], token: str | None = None
         finally:
             closed.set()
 
-    async def send(frame: dict[str, Any]) -> None:
-        await socket.send_json(frame)
+    async def send(frame: str) -> None:
+        await socket.send_text(frame)
 
     listener = asyncio.create_task(listen())
     log.info("stream opened", extra={"device_id": who.device_id, "after": query.after,
                                      "topics": ",".join(query.topics), "station": query.station})
     cursor = query.after
     try:
-        cursor = await stream.run_stream(state.db, state.feed, query, send, closed)
+        cursor = await stream.run_stream(state.db, state.feed, query, send, closed,
+                                         _shared_reads(socket))
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the screen went away mid-send
     finally:

@@ -30,7 +30,7 @@ import websockets
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.ui.ui_edge import EdgeProcess
+from tests.edge.edge_server import EdgeServer  # noqa: E402
 
 
 def emit(**fields: object) -> None:
@@ -65,23 +65,22 @@ async def screen(url: str, token: str, arrivals: dict[str, list[float]], ready: 
 
 async def run(screens: int, orders: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        edge = EdgeProcess(Path(tmp) / "edge")
+        edge = EdgeServer(Path(tmp) / "edge")
         edge.start()
         try:
-            kds = edge.pair("kds", "bench-kds")
-            kiosk = edge.pair("kiosk", "bench-kiosk")
-            menu = edge.call("GET", "/api/v1/menu", kiosk)
+            kds, kiosk = edge.tokens["kds"], edge.tokens["kiosk"]
+            menu = edge.menu()
             product = next(p for p in menu["products"] if p["available"]
                            and not p["modifier_group_ids"])
             arrivals: dict[str, list[float]] = {}
             ready, stop, counter = asyncio.Event(), asyncio.Event(), [0]
-            tasks = [asyncio.create_task(screen(edge.url, kds, arrivals, ready, counter, screens,
+            tasks = [asyncio.create_task(screen(edge.base_url, kds, arrivals, ready, counter, screens,
                                                 stop)) for _ in range(screens)]
             await asyncio.wait_for(ready.wait(), 30)
             await asyncio.sleep(0.5)
             sent: dict[str, tuple[float, float]] = {}
             body = {"type": "takeaway", "lines": [{"product_id": product["id"], "qty": 1}]}
-            async with httpx.AsyncClient(base_url=edge.url, timeout=10, headers={
+            async with httpx.AsyncClient(base_url=edge.base_url, timeout=10, headers={
                     "Authorization": f"Bearer {kiosk}"}) as client:
                 for _ in range(orders):
                     t0 = time.perf_counter()

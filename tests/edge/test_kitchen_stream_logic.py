@@ -4,6 +4,7 @@ filters, heartbeats and resuming from the last id (the WebSocket tests cover the
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ async def _collect(db: Database, feed: live.LiveFeed, query: StreamQuery, until:
     frames: list[dict[str, Any]] = []
     closed = asyncio.Event()
 
-    async def send(frame: dict[str, Any]) -> None:
+    async def send(text: str) -> None:
+        frame = json.loads(text)
         frames.append(frame)
         if len([f for f in frames if "id" in f]) >= until:
             closed.set()
@@ -84,3 +86,33 @@ def test_query_validation() -> None:
         parse_query(None, None, "-1")
     with pytest.raises(ValidationFailed):
         parse_query(None, None, "abc")
+
+
+async def test_screens_sharing_reads_each_get_every_event(tmp_path: Path) -> None:
+    from edge.stream import SharedReads
+
+    db, feed, shared = Database(tmp_path / "edge.db"), live.LiveFeed(), SharedReads()
+    try:
+        await _publish(db, feed, 2)
+        screens = []
+        for _ in range(5):
+            frames: list[dict[str, Any]] = []
+            closed = asyncio.Event()
+
+            async def send(text: str, frames: list[dict[str, Any]] = frames,
+                           closed: asyncio.Event = closed) -> None:
+                frames.append(json.loads(text))
+                if len([f for f in frames if "id" in f]) == 12:
+                    closed.set()
+
+            task = asyncio.create_task(run_stream(db, feed, StreamQuery(heartbeat=5), send,
+                                                  closed, shared))
+            screens.append((frames, task))
+        for _ in range(5):  # commits while the screens are waking and reading
+            await asyncio.sleep(0.005)
+            await _publish(db, feed, 2)
+        for frames, task in screens:
+            assert await asyncio.wait_for(task, 5) == 12
+            assert [f["id"] for f in frames if "id" in f] == list(range(1, 13))
+    finally:
+        db.close()
