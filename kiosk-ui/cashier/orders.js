@@ -163,7 +163,7 @@ export function ordersView(ctx) {
       try {
         // The manager's PIN authorises this one void; the cashier stays logged in.
         const manager = await ctx.pinLogin(form.pin.value.trim());
-        if (manager.staff?.role !== "manager") { out.textContent = t("error.forbidden"); return; }
+        if (manager.staff?.role !== "manager") { out.textContent = t("void.need_manager"); return; }
         selected = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(selected.id)}/void`,
           { reason: form.reason.value.trim() }, { token: manager.access_token });
         d.close();

@@ -37,7 +37,7 @@ export function shiftView(ctx) {
     let body;
     if (!loaded) body = `<p class="muted">…</p>`;
     else if (!shift?.id) {
-      body = `${closed ? `<section aria-live="polite"><h2>${t("shift.closed")}</h2>${reportHtml(closed)}</section>` : ""}
+      body = `${closed ? `<section aria-live="polite" style="margin-bottom:1rem"><h2>${t("shift.closed")}</h2>${reportHtml(closed)}</section>` : ""}
         <form class="card pay-form" data-form="open" data-testid="shift-open">
         <h2>${t("shift.none")}</h2>
         <label>${t("shift.float")}<input name="float" inputmode="numeric" required data-testid="shift-float"></label>

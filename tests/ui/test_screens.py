@@ -53,6 +53,8 @@ def name_of(item: dict[str, Any], lang: str = "id") -> str:
 
 def open_app(context: Any, edge: EdgeServer, path: str, token: str) -> Any:
     page = context.new_page()
+    if path.startswith("/kiosk/"):
+        page.set_viewport_size({"width": 768, "height": 1280})  # portrait kiosk screen
     sep = "&" if "?" in path else "?"
     page.goto(f"{edge.base_url}{path}{sep}token={token}")
     return page
