@@ -115,4 +115,10 @@ async def pull_once(db: Database, client: HubClient, *, max_pages: int = 50,
         outcome.error = str(exc)
         await db.write(lambda c: sync_state.record_failure(c, str(exc), reachable=True,
                                                            refused=False))
+    except Exception as exc:  # noqa: BLE001 - e.g. a catalog the edge's menu rules reject
+        # Nothing of the page was written (one transaction); keep the old menu and cursor.
+        outcome.error = f"could not apply the hub's change: {type(exc).__name__}: {exc}"
+        log.error("pull apply failed", extra={"error": outcome.error})
+        await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=True,
+                                                           refused=False))
     return outcome

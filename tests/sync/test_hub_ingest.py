@@ -237,3 +237,26 @@ def test_an_order_id_taken_by_another_outlet_or_tenant_is_quarantined_alone(
     quarantined = pg_query(hub_server.db_url, "SELECT seq FROM sync_quarantine WHERE outlet_id = %s"
                            " ORDER BY seq", outlet["id"])
     assert quarantined == [(5,), (14,)]
+
+
+def test_ordering_is_the_sequence_never_the_clock(hub_server, enrolled):
+    from datetime import UTC, datetime, timedelta
+
+    outlet, credential, journal = enrolled
+    placed = journal.order([("Nasi Bakar", 26_000, 1)])
+    # the box's clock jumps back a day between the two snapshots of the same order
+    skewed = datetime.now(UTC) - timedelta(days=1)
+    completed = msgspec.structs.replace(placed, status="completed", updated_at=skewed,
+                                        created_at=skewed)
+    journal.append(OrderEvent(order=placed), OrderEvent(order=completed))
+    before = datetime.now(UTC)
+    assert push(hub_server.base_url, credential, journal).acked_seq == 2
+    rows = pg_query(hub_server.db_url, "SELECT status, edge_seq, updated_at, received_at"
+                    " FROM orders WHERE id = %s", placed.id)
+    status, edge_seq, updated_at, received_at = rows[0]
+    assert (status, edge_seq) == ("completed", 2)  # the higher seq won despite its older clock
+    assert updated_at < before - timedelta(hours=23)  # the edge's time is kept as sent
+    assert received_at >= before - timedelta(seconds=5)  # and the hub's own receive time recorded
+    occurred = pg_query(hub_server.db_url, "SELECT occurred_at, received_at FROM sync_journal"
+                        " WHERE outlet_id = %s ORDER BY seq", outlet["id"])
+    assert all(r[1] >= before - timedelta(seconds=5) for r in occurred)
