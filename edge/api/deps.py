@@ -7,6 +7,7 @@ Handlers of every edge module (orders, menu, kitchen, shifts, printing) use thes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ __all__ = ["VERSION", "EdgeState", "business_day", "edge_state", "principal", "r
 
 T = TypeVar("T")
 VERSION = "0.1.0"
+OUTLET_CACHE_SECONDS = 5.0
 
 
 @dataclass
@@ -47,10 +49,17 @@ class EdgeState:
     print_worker: Any = None  # edge.printing.PrintWorker when running
     sync: Any = None  # sync.scheduler.SyncEngine when provisioned
 
+    _outlet: OutletInfo | None = None
+    _outlet_read_at: float = 0.0
+
     @property
     def outlet(self) -> OutletInfo:
-        # Read every time (one indexed row): provisioning or settings may change it under us.
-        return self.db.read_now(outlet_service.load_outlet)
+        # Re-read every few seconds: `pos-edge provision` (another process) may change it.
+        now = time.monotonic()
+        if self._outlet is None or now - self._outlet_read_at > OUTLET_CACHE_SECONDS:
+            self._outlet = self.db.read_now(outlet_service.load_outlet)
+            self._outlet_read_at = now
+        return self._outlet
 
     def business_day(self, now: datetime) -> str:
         return outlet_service.business_day(self.outlet, now)
