@@ -6,14 +6,16 @@
 * ``hub_server`` / ``sqlite_hub_server`` — a real ``pos-hub serve`` process (uvicorn on a free
   port) on that database, shared by the session. ``hub_server_factory(db_url, **env)`` starts
   more (e.g. with other settings, or a second replica); they are stopped at the end.
-* ``tenant_factory(server=None, name=None)`` — creates a tenant with ``pos-hub create-tenant``
-  (the operator's path), logs its owner in over HTTP and returns a ``TenantCtx`` with tokens,
-  an authenticated ``httpx.Client`` and helpers. ``tenant`` / ``other_tenant`` are two ready
+* ``tenant_factory(server=None, name=None)`` — creates a tenant with the service behind
+  ``pos-hub create-tenant`` (called in-process: a CLI start per tenant would dominate the
+  suite's time; tests/hub/test_hub_cli.py covers the command), logs its owner in over HTTP and
+  returns a ``TenantCtx`` with tokens, an authenticated ``httpx.Client`` and helpers. ``tenant`` / ``other_tenant`` are two ready
   tenants on ``hub_server``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -22,6 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+
+from hub import tenancy
+from hub.db import Database, run_migrations
 
 REPO = Path(__file__).resolve().parents[2]
 POS_HUB = [sys.executable, "-m", "hub"]
@@ -59,7 +65,7 @@ def pg_admin_url() -> Iterator[str]:
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    run_cli("migrate", db_url=url)
+    run_migrations(url)  # what `pos-hub migrate` runs (test_hub_cli.py runs the command)
     yield url
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -75,7 +81,7 @@ def pg_url(pg_admin_url: str) -> str:
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("hub-sqlite") / "hub.db"
     url = f"sqlite:///{path}"
-    run_cli("migrate", db_url=url)
+    run_migrations(url)
     return url
 
 
@@ -198,6 +204,20 @@ def login(server: HubServer, email: str, password: str) -> dict[str, Any]:
     return response.json()
 
 
+def create_tenant(db_url: str, name: str, email: str, password: str) -> str:
+    """What ``pos-hub create-tenant`` does, in-process (on its own thread and event loop)."""
+    async def create() -> str:
+        db = Database(db_url, pool_size=1)
+        try:
+            async with db.system() as session:
+                return (await tenancy.create_tenant(session, name, email, password)).id
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, create()).result()
+
+
 @pytest.fixture(scope="session")
 def tenant_factory(hub_server: HubServer) -> Iterator[Callable[..., TenantCtx]]:
     clients: list[httpx.Client] = []
@@ -206,9 +226,7 @@ def tenant_factory(hub_server: HubServer) -> Iterator[Callable[..., TenantCtx]]:
         server = server or hub_server
         name = name or f"T{uuid.uuid4().hex[:10]}"
         email, password = f"owner@{name.lower()}.test", "owner-password-1"
-        result = run_cli("create-tenant", "--name", name, "--admin-email", email,
-                         "--admin-password", password, db_url=server.db_url)
-        tenant_id = result.stdout.strip().splitlines()[-1]
+        tenant_id = create_tenant(server.db_url, name, email, password)
         tokens = login(server, email, password)
         client = server.client(tokens["access_token"])
         clients.append(client)
