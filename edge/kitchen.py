@@ -13,6 +13,7 @@ back in the kitchen (``edge.orders.reopen``).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,8 @@ __all__ = [
     "undo",
     "withdraw_order",
 ]
+
+log = logging.getLogger("edge.kitchen")
 
 TOPIC = "kitchen"
 _CLOSED_ORDER_STATES = ("completed", "voided", "cancelled")
@@ -66,6 +69,7 @@ def send_to_kitchen(conn: sqlite3.Connection, order: Order, now: datetime) -> li
         repo.insert_ticket(conn, ticket, order.business_day)
         _record(conn, ticket, "created", now)
         tickets.append(ticket)
+    _print_chits(conn, tickets, now)
     return tickets
 
 
@@ -151,6 +155,19 @@ def _reopen(conn: sqlite3.Connection, ticket: KitchenTicket, action: str,
 
         orders.reopen(conn, ticket.order_id, now)
     return reopened
+
+
+def _print_chits(conn: sqlite3.Connection, tickets: list[KitchenTicket], now: datetime) -> None:
+    """Queue chits for stations with a kitchen printer; a printing problem never loses a sale."""
+    from edge import printing  # printing reads tickets through this package: import late
+
+    conn.execute("SAVEPOINT kitchen_chits")
+    try:
+        printing.print_new_tickets(conn, tickets, now)
+    except Exception:  # noqa: BLE001 - the order matters more than its paper copy
+        conn.execute("ROLLBACK TO kitchen_chits")
+        log.exception("could not queue kitchen chits", extra={"order_id": tickets[0].order_id})
+    conn.execute("RELEASE kitchen_chits")
 
 
 def _record(conn: sqlite3.Connection, ticket: KitchenTicket, action: str, now: datetime) -> None:

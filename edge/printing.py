@@ -31,7 +31,8 @@ from edge.outlet import load_outlet
 from shared.errors import NotFound, Rejected
 from shared.ids import new_id
 from shared.money import format_money
-from shared.schemas import Order, Printer, PrinterCreate, PrintJob, TaxConfig, TicketLine
+from shared.schemas import (KitchenTicket, Order, Printer, PrinterCreate, PrintJob, TaxConfig,
+                            TicketLine)
 
 __all__ = [
     "WIDTH",
@@ -248,6 +249,32 @@ def enqueue_order(conn: sqlite3.Connection, order: Order, kind: str, *, outlet_n
     return queued
 
 
+def print_new_tickets(conn: sqlite3.Connection, tickets: list[KitchenTicket],
+                      now: datetime) -> list[PrintJob]:
+    """Queue a chit for each new ticket whose station has a kitchen printer (none: screens only).
+
+    Called by edge.kitchen in the order's transaction, so a chit is queued exactly when the
+    tickets are made; the worker picks it up within a second.
+    """
+    printers = repo.printers_for(conn, "kitchen")
+    if not printers or not tickets:
+        return []
+    tz = load_outlet(conn).tz
+    queued = []
+    for ticket in tickets:
+        printer = _printer_for_station(printers, ticket.station)
+        if printer is None:
+            continue
+        doc = kitchen_document(station=ticket.station, order_number=ticket.order_number,
+                               order_type=ticket.order_type, lines=ticket.lines, note=ticket.note,
+                               created_at=ticket.created_at, tz=tz)
+        job = PrintJob(id=new_id(), printer_id=printer.id, order_id=ticket.order_id,
+                       kind="kitchen", status="queued", created_at=now)
+        repo.insert_job(conn, job, doc.encode())
+        queued.append(job)
+    return queued
+
+
 def _chits(conn: sqlite3.Connection, order: Order) -> list[tuple[str, int, str, list[TicketLine], str, datetime]]:
     tickets = kitchen_repository.tickets_of_order(conn, order.id)
     if tickets:
@@ -291,7 +318,7 @@ def backoff(attempts: int, cap: float = BACKOFF_CAP) -> float:
 class PrintWorker:
     """Background task that drains the print queue; one per app, started in its lifespan."""
 
-    def __init__(self, db: Database, *, idle_poll: float = 5.0, backoff_cap: float = BACKOFF_CAP,
+    def __init__(self, db: Database, *, idle_poll: float = 1.0, backoff_cap: float = BACKOFF_CAP,
                  sender: Callable[[str, int, bytes], None] = send_document) -> None:
         self._db = db
         self._idle_poll = idle_poll
