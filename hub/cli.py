@@ -60,8 +60,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if not args.no_migrate:
         _migrate(settings)
     settings.resolved_jwt_secret()  # create the key file before serving, not mid-request
+    proxy_options = ({"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+                     if settings.forwarded_allow_ips else {"proxy_headers": False})
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=settings.log_requests, lifespan="on")
+                access_log=settings.log_requests, lifespan="on", **proxy_options)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -35,6 +35,9 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
+    # Load balancers whose X-Forwarded-For is trusted for the client IP (comma-separated IPs,
+    # or "*"); "" = none. Login rate limiting per IP needs this behind a load balancer.
+    forwarded_allow_ips: str = ""
     # Tokens
     jwt_secret: str = ""  # "" -> generated and kept in data_dir/jwt-secret
     jwt_issuer: str = "pos-hub"
