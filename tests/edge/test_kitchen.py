@@ -171,3 +171,22 @@ def test_kitchen_routes_check_who_is_calling(kitchen_edge: Edge, menu: dict) -> 
     # kitchen staff logged in on the KDS may bump as well
     cook = kitchen_edge.login("kitchen", kitchen_edge.kds)
     assert call(url, "POST", f"/api/v1/kitchen/tickets/{ticket['id']}/bump", cook)["status"] == "ready"
+
+
+def test_with_the_payment_trigger_tickets_wait_for_payment(edge_server_factory: Any) -> None:
+    edge = Edge(edge_server_factory(init_args=("--kitchen-trigger", "payment")))
+    menu = products_by_station(edge.url, edge.kiosk)
+    order = place_order(edge.url, edge.kiosk, [(menu["kitchen"][0], 1), (menu["bar"][0], 2)])
+    assert order["status"] == "placed"
+    assert _tickets(edge, order["id"]) == []
+    assert order["number"] not in call(edge.url, "GET", "/api/v1/board", edge.kiosk)["preparing"]
+    cashier = edge.login("cashier")
+    half = order["total"] // 2
+    call(edge.url, "POST", f"/api/v1/orders/{order['id']}/payments", cashier,
+         {"method": "cash", "amount": half})
+    assert _tickets(edge, order["id"]) == []  # part-paid: still waiting
+    call(edge.url, "POST", f"/api/v1/orders/{order['id']}/payments", cashier,
+         {"method": "qris", "amount": order["total"] - half, "reference": "QR-9"})
+    assert sorted(t["station"] for t in _tickets(edge, order["id"])) == ["bar", "kitchen"]
+    assert _status(edge, order["id"]) == "in_kitchen"
+    assert order["number"] in call(edge.url, "GET", "/api/v1/board", edge.kiosk)["preparing"]
