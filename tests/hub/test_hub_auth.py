@@ -128,25 +128,35 @@ def test_deactivated_user_cannot_log_in_or_refresh(hub_server: HubServer,
 
 def test_login_rate_limited_per_account_and_per_ip(pg_url: str, hub_server_factory,
                                                    tenant_factory) -> None:
+    # The server trusts X-Forwarded-For from 127.0.0.1, as it would from a load balancer.
     server = hub_server_factory(pg_url, login_max_failures_per_account=3,
-                                login_max_failures_per_ip=6, scheduler_enabled=False)
+                                login_max_failures_per_ip=6, scheduler_enabled=False,
+                                forwarded_allow_ips="127.0.0.1")
     # Failures are counted in the shared database: start this window from a clean slate.
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("DELETE FROM login_failures")
-    victim = tenant_factory(server=server)
+
+    def attempt(email: str, password: str, ip: str) -> int:
+        return httpx.post(server.base_url + "/api/v1/auth/login",
+                          json={"email": email, "password": password},
+                          headers={"X-Forwarded-For": ip}, timeout=30).status_code
+
+    victim, other = tenant_factory(server=server), tenant_factory(server=server)
     for _ in range(3):
-        assert _post(server, "/api/v1/auth/login",
-                     {"email": victim.email, "password": "wrong-password"}).status_code == 401
-    # Locked: even the right password is refused inside the window.
-    limited = _post(server, "/api/v1/auth/login", {"email": victim.email, "password": victim.password})
+        assert attempt(victim.email, "wrong-password", "10.0.0.1") == 401
+    # Locked: even the right password is refused inside the window, from any IP.
+    limited = httpx.post(server.base_url + "/api/v1/auth/login",
+                         json={"email": victim.email, "password": victim.password},
+                         headers={"X-Forwarded-For": "10.0.0.9"})
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited"
     # Another account from the same IP still works until the per-IP limit is reached ...
-    other = tenant_factory(server=server)
-    assert _post(server, "/api/v1/auth/login",
-                 {"email": other.email, "password": other.password}).status_code == 200
+    assert attempt(other.email, other.password, "10.0.0.1") == 200
     for n in range(3):
-        _post(server, "/api/v1/auth/login", {"email": f"ghost{n}@x.test", "password": "nope-nope"})
-    # ... 6 failures from this IP now: every account is refused from here.
-    response = _post(server, "/api/v1/auth/login", {"email": other.email, "password": other.password})
-    assert response.status_code == 429
+        assert attempt(f"ghost{n}@x.test", "nope-nope", "10.0.0.1") == 401
+    # ... 6 failures from 10.0.0.1 now: every account is refused from there, not elsewhere.
+    assert attempt(other.email, other.password, "10.0.0.1") == 429
+    assert attempt(other.email, other.password, "10.0.0.2") == 200
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        keys = {row[0] for row in conn.execute("SELECT DISTINCT key FROM login_failures")}
+    assert "ip:10.0.0.1" in keys and "ip:127.0.0.1" not in keys
