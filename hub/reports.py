@@ -46,6 +46,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    String,
     Table,
     and_,
     case,
@@ -55,6 +56,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -63,7 +65,6 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from hub.identity import Principal, require, require_outlet
 from hub.models import (
     IdStr,
-    JsonType,
     KitchenEventRow,
     OrderLineRow,
     OrderRow,
@@ -82,6 +83,7 @@ __all__ = [
     "parse_period",
     "refresh_rollups",
     "report_daily",
+    "report_daily_items",
     "rollup_job",
     "sales_report",
     "visible_outlet_ids",
@@ -91,21 +93,42 @@ log = logging.getLogger("hub.reports")
 
 VOID_STATUSES = ("voided", "cancelled")
 MAX_REPORT_DAYS = 366
-ROLLUP_FORMAT = 1  # bump when DayCell's stored shape changes: older rows are then rebuilt
+ROLLUP_FORMAT = 2  # bump when DayCell's stored shape changes: older rows are then rebuilt
 
-# One row per (tenant, outlet, business day) that has orders: that day's mergeable figures.
+# The outlet_id of a tenant-wide cell: the sum of all the tenant's outlet cells of that day,
+# so an owner's month report sums ~30 cells instead of ~30 per outlet.
+ALL_OUTLETS = "*"
+SCALARS = ("order_count", "gross_total", "paid_orders", "void_count", "void_amount",
+           "voided_unpaid", "refund_count", "refund_amount")
+
+# One row per (tenant, outlet, business day) that has orders: the fingerprint of the orders it
+# was computed from and the day's scalar figures...
 report_daily = Table(
     "report_daily", metadata,
     Column("tenant_id", IdStr, ForeignKey("tenants.id"), primary_key=True),
-    Column("outlet_id", IdStr, ForeignKey("outlets.id"), primary_key=True),
+    Column("outlet_id", IdStr, primary_key=True),  # an outlet id, or ALL_OUTLETS
     Column("business_day", Date, primary_key=True),
-    # Fingerprint of the orders the cell was computed from (see module docstring).
     Column("order_rows", Integer, nullable=False),
     Column("max_edge_seq", BigInteger, nullable=False),
     Column("max_updated_at", UTCDateTime, nullable=False),
     Column("format", Integer, nullable=False),
-    Column("data", JsonType, nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in SCALARS),
     Column("refreshed_at", UTCDateTime, nullable=False),
+)
+
+# ...and its breakdowns, one row per (kind, key), so a month of them is summed by SQL:
+# kind "hour" (key 0-23: orders, amount), "product" (key product id: qty, revenue, name),
+# "method" (payments, amount), "prep" (key seconds: tickets).
+report_daily_items = Table(
+    "report_daily_items", metadata,
+    Column("tenant_id", IdStr, ForeignKey("tenants.id"), primary_key=True),
+    Column("outlet_id", IdStr, primary_key=True),  # an outlet id, or ALL_OUTLETS
+    Column("business_day", Date, primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("key", IdStr, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
 )
 
 # Lets the fingerprint query run from the index alone (no table visits).
@@ -124,6 +147,7 @@ class epoch_seconds(FunctionElement[int]):
     name = "epoch_seconds"
 
 
+@compiles(epoch_seconds)  # PostgreSQL, and the default for printing a statement
 @compiles(epoch_seconds, "postgresql")
 def _epoch_pg(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
@@ -231,26 +255,27 @@ class DayCell:
         for seconds, tickets in other.prep.items():
             self.prep[seconds] = self.prep.get(seconds, 0) + tickets
 
-    def to_json(self) -> dict[str, Any]:
-        data = {k: getattr(self, k) for k in ("order_count", "gross_total", "paid_orders",
-                                                "void_count", "void_amount", "voided_unpaid",
-                                                "refund_count", "refund_amount")}
-        data["hours"] = {str(h): v for h, v in self.hours.items()}
-        data["products"] = self.products
-        data["methods"] = self.methods
-        data["prep"] = {str(s): n for s, n in self.prep.items()}
-        return data
+    def scalars(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in SCALARS}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DayCell:
-        cell = cls(**{k: int(data[k]) for k in ("order_count", "gross_total", "paid_orders",
-                                                "void_count", "void_amount", "voided_unpaid",
-                                                "refund_count", "refund_amount")})
-        cell.hours = {int(h): [int(v[0]), int(v[1])] for h, v in data["hours"].items()}
-        cell.products = {p: [v[0], int(v[1]), int(v[2])] for p, v in data["products"].items()}
-        cell.methods = {m: [int(v[0]), int(v[1])] for m, v in data["methods"].items()}
-        cell.prep = {int(s): int(n) for s, n in data["prep"].items()}
-        return cell
+    def items(self) -> list[tuple[str, str, str, int, int]]:
+        """The breakdowns as (kind, key, name, count, amount) rows for report_daily_items."""
+        rows = [("hour", str(h), "", n, amount) for h, (n, amount) in self.hours.items()]
+        rows += [("product", pid, name, qty, revenue)
+                 for pid, (name, qty, revenue) in self.products.items()]
+        rows += [("method", m, "", n, amount) for m, (n, amount) in self.methods.items()]
+        rows += [("prep", str(seconds), "", n, 0) for seconds, n in self.prep.items()]
+        return rows
+
+    def add_item(self, kind: str, key: str, name: str, count: int, amount: int) -> None:
+        if kind == "hour":
+            self.hours[int(key)] = [count, amount]
+        elif kind == "product":
+            self.products[key] = [name, count, amount]
+        elif kind == "method":
+            self.methods[key] = [count, amount]
+        elif kind == "prep":
+            self.prep[int(key)] = count
 
 
 CellKey = tuple[str, date]  # (outlet_id, business_day)
@@ -435,6 +460,29 @@ async def _fingerprints(session: AsyncSession, tenant_id: str, outlet_ids: Itera
     return {(o, d): (count, int(seq or 0), _as_utc(updated)) for o, d, count, seq, updated in rows}
 
 
+def _tenant_wide(fingerprints: dict[CellKey, Fingerprint]) -> dict[date, Fingerprint]:
+    """Per day, one fingerprint of all outlets: any change to any outlet's orders raises its
+    row count or journal seq, so the sums move (they never move back)."""
+    days: dict[date, Fingerprint] = {}
+    for (_, day), (rows, seq, updated) in fingerprints.items():
+        held = days.get(day)
+        days[day] = (rows, seq, updated) if held is None else (
+            held[0] + rows, held[1] + seq, max(held[2], updated))
+    return days
+
+
+async def _fresh_tenant_days(session: AsyncSession, tenant_id: str, day_from: date,
+                             day_to: date, wanted: dict[date, Fingerprint]) -> set[date]:
+    """Days whose tenant-wide cell matches ``wanted`` (the fingerprints of all outlets)."""
+    r = report_daily.c
+    rows = await session.execute(
+        select(r.business_day, r.order_rows, r.max_edge_seq, r.max_updated_at, r.format)
+        .where(r.tenant_id == tenant_id, r.outlet_id == ALL_OUTLETS,
+               r.business_day >= day_from, r.business_day <= day_to))
+    return {day for day, order_rows, seq, updated, fmt in rows
+            if fmt == ROLLUP_FORMAT and wanted.get(day) == (order_rows, int(seq), _as_utc(updated))}
+
+
 def _as_utc(value: Any) -> datetime:
     # func.max() loses the column type on SQLite: it can come back as ISO text.
     if isinstance(value, str):
@@ -443,22 +491,56 @@ def _as_utc(value: Any) -> datetime:
 
 
 async def _stored_cells(session: AsyncSession, tenant_id: str, outlet_ids: list[str],
-                        day_from: date, day_to: date,
-                        fingerprints: dict[CellKey, Fingerprint]) -> dict[CellKey, DayCell]:
-    """Roll-up cells whose fingerprint still matches the orders table."""
+                        day_from: date, day_to: date, fingerprints: dict[CellKey, Fingerprint]
+                        ) -> tuple[dict[CellKey, DayCell], set[CellKey]]:
+    """Roll-up cells (scalar figures only) whose fingerprint still matches the orders table,
+    and the keys of stored cells that no longer match (their breakdowns must be skipped)."""
     r = report_daily.c
     rows = await session.execute(
         select(r.outlet_id, r.business_day, r.order_rows, r.max_edge_seq, r.max_updated_at,
-               r.data)
+               r.format, *(r[name] for name in SCALARS))
         .where(r.tenant_id == tenant_id, r.outlet_id.in_(outlet_ids),
-               r.business_day >= day_from, r.business_day <= day_to,
-               r.format == ROLLUP_FORMAT))
+               r.business_day >= day_from, r.business_day <= day_to))
     fresh: dict[CellKey, DayCell] = {}
-    for outlet_id, day, order_rows, max_seq, max_updated, data in rows:
+    outdated: set[CellKey] = set()
+    for outlet_id, day, order_rows, max_seq, max_updated, fmt, *figures in rows:
         key = (outlet_id, day)
-        if fingerprints.get(key) == (order_rows, int(max_seq), _as_utc(max_updated)):
-            fresh[key] = DayCell.from_json(data)
-    return fresh
+        if fmt == ROLLUP_FORMAT and fingerprints.get(key) == (
+                order_rows, int(max_seq), _as_utc(max_updated)):
+            fresh[key] = DayCell(**{name: int(v) for name, v in zip(SCALARS, figures)})
+        else:
+            outdated.add(key)
+    return fresh, outdated
+
+
+async def _stored_breakdowns(session: AsyncSession, tenant_id: str, outlet_ids: list[str],
+                             day_from: date, day_to: date, outdated: set[CellKey],
+                             tenant_days: set[date], outlet_days: set[date]) -> DayCell:
+    """The breakdowns of the fresh stored cells of the period, summed by SQL: tenant-wide
+    cells for ``tenant_days``, outlet cells for the other days in ``outlet_days``."""
+    i = report_daily_items.c
+    columns = (i.kind, i.key, func.max(i.name), func.sum(i.count), func.sum(i.amount))
+    queries = []
+    if tenant_days:
+        queries.append(select(*columns).where(
+            i.tenant_id == tenant_id, i.outlet_id == ALL_OUTLETS,
+            i.business_day.in_(sorted(tenant_days))).group_by(i.kind, i.key))
+    if outlet_days - tenant_days:
+        query = select(*columns).where(
+            i.tenant_id == tenant_id, i.outlet_id.in_(outlet_ids),
+            i.business_day >= day_from, i.business_day <= day_to).group_by(i.kind, i.key)
+        if tenant_days:
+            query = query.where(i.business_day.not_in(sorted(tenant_days)))
+        if outdated:
+            query = query.where(tuple_(i.outlet_id, i.business_day).not_in(sorted(outdated)))
+        queries.append(query)
+    merged = DayCell()
+    for query in queries:
+        part = DayCell()
+        for kind, key, name, count, amount in await session.execute(query):
+            part.add_item(kind, key, name, int(count), int(amount))
+        merged.merge(part)
+    return merged
 
 
 async def refresh_rollups(session: AsyncSession, *, lookback_days: int = 45,
@@ -484,27 +566,82 @@ async def refresh_rollups(session: AsyncSession, *, lookback_days: int = 45,
         day_from = day_to - timedelta(days=lookback_days - 1)
         prints = await _fingerprints(session, tenant, local_today, day_from, day_to)
         prints = {key: fp for key, fp in prints.items() if key[1] < local_today[key[0]]}
-        fresh = await _stored_cells(session, tenant, list(local_today), day_from, day_to, prints)
+        fresh, _ = await _stored_cells(session, tenant, list(local_today), day_from, day_to,
+                                       prints)
         stale = set(prints) - set(fresh)
         kept += len(fresh)
         if not stale:
             continue
         cells = await compute_cells(session, tenant, outlets, day_from, day_to, only=stale)
-        r = report_daily.c
-        for outlet_id, day in sorted(stale):
-            await session.execute(delete(report_daily).where(
-                r.tenant_id == tenant, r.outlet_id == outlet_id, r.business_day == day))
         stamp = utcnow()
-        await session.execute(insert(report_daily), [
-            {"tenant_id": tenant, "outlet_id": outlet_id, "business_day": day,
-             "order_rows": prints[(outlet_id, day)][0],
-             "max_edge_seq": prints[(outlet_id, day)][1],
-             "max_updated_at": prints[(outlet_id, day)][2], "format": ROLLUP_FORMAT,
-             "data": cells.get((outlet_id, day), DayCell()).to_json(), "refreshed_at": stamp}
-            for outlet_id, day in sorted(stale)])
+        for outlet_id, day in sorted(stale):
+            for table in (report_daily, report_daily_items):
+                await session.execute(delete(table).where(
+                    table.c.tenant_id == tenant, table.c.outlet_id == outlet_id,
+                    table.c.business_day == day))
+        cell_rows, item_rows = [], []
+        for outlet_id, day in sorted(stale):
+            cell = cells.get((outlet_id, day), DayCell())
+            order_rows, max_seq, max_updated = prints[(outlet_id, day)]
+            cell_rows.append({"tenant_id": tenant, "outlet_id": outlet_id, "business_day": day,
+                              "order_rows": order_rows, "max_edge_seq": max_seq,
+                              "max_updated_at": max_updated, "format": ROLLUP_FORMAT,
+                              "refreshed_at": stamp, **cell.scalars()})
+            item_rows += [{"tenant_id": tenant, "outlet_id": outlet_id, "business_day": day,
+                           "kind": kind, "key": key, "name": name, "count": count,
+                           "amount": amount}
+                          for kind, key, name, count, amount in cell.items()]
+        await session.execute(insert(report_daily), cell_rows)
+        for start in range(0, len(item_rows), 5000):
+            await session.execute(insert(report_daily_items), item_rows[start:start + 5000])
         built += len(stale)
+    for tenant, outlets in by_tenant.items():
+        built += await _refresh_tenant_cells(session, tenant, outlets, now, lookback_days)
     log.info("report roll-up refreshed", extra={"built": built, "kept": kept})
     return {"built": built, "kept": kept}
+
+
+async def _refresh_tenant_cells(session: AsyncSession, tenant: str, outlets: list[Outlet],
+                                now: datetime, lookback_days: int) -> int:
+    """(Re)build the tenant-wide cells of past days from the (now fresh) outlet cells."""
+    day_to = min(now.astimezone(_zone(o)).date() for o in outlets) - timedelta(days=1)
+    day_from = day_to - timedelta(days=lookback_days - 1)
+    outlet_ids = [o.id for o in outlets]
+    prints = await _fingerprints(session, tenant, outlet_ids, day_from, day_to)
+    wanted = _tenant_wide(prints)
+    fresh = await _fresh_tenant_days(session, tenant, day_from, day_to, wanted)
+    stale = sorted(set(wanted) - fresh)
+    if not stale:
+        return 0
+    stored, _ = await _stored_cells(session, tenant, outlet_ids, day_from, day_to, prints)
+    if set(prints) - set(stored):
+        return 0  # some outlet cell is not rolled up (yet): the report sums outlet cells
+    i = report_daily_items.c
+    for table in (report_daily, report_daily_items):
+        await session.execute(delete(table).where(
+            table.c.tenant_id == tenant, table.c.outlet_id == ALL_OUTLETS,
+            table.c.business_day.in_(stale)))
+    stamp = utcnow()
+    rows = []
+    for day in stale:
+        total = {name: 0 for name in SCALARS}
+        for (_, cell_day), cell in stored.items():
+            if cell_day == day:
+                for name in SCALARS:
+                    total[name] += getattr(cell, name)
+        order_rows, max_seq, max_updated = wanted[day]
+        rows.append({"tenant_id": tenant, "outlet_id": ALL_OUTLETS, "business_day": day,
+                     "order_rows": order_rows, "max_edge_seq": max_seq,
+                     "max_updated_at": max_updated, "format": ROLLUP_FORMAT,
+                     "refreshed_at": stamp, **total})
+    await session.execute(insert(report_daily), rows)
+    await session.execute(insert(report_daily_items).from_select(
+        ["tenant_id", "outlet_id", "business_day", "kind", "key", "name", "count", "amount"],
+        select(i.tenant_id, literal_column(f"'{ALL_OUTLETS}'"), i.business_day, i.kind, i.key,
+               func.max(i.name), func.sum(i.count), func.sum(i.amount))
+        .where(i.tenant_id == tenant, i.outlet_id.in_(outlet_ids), i.business_day.in_(stale))
+        .group_by(i.tenant_id, i.business_day, i.kind, i.key)))
+    return len(stale)
 
 
 # ---------------------------------------------------------------- the report
@@ -539,28 +676,44 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
     outlets = await _outlets(session, principal.tenant_id, visible)
     outlet_ids = [o.id for o in outlets]
 
+    # Scalar figures per (outlet, day) for the day and outlet breakdowns; the breakdowns of
+    # rolled-up cells arrive already summed in ``total``.
     cells: dict[CellKey, DayCell] = {}
+    total = DayCell()
     from_rollups = 0
+    tenant_days: set[date] = set()
     if outlet_ids:
+        stale: set[CellKey] | None = None
         if use_rollups:
-            prints = await _fingerprints(session, principal.tenant_id, outlet_ids, day_from, day_to)
-            cells = await _stored_cells(session, principal.tenant_id, outlet_ids, day_from, day_to,
-                                        prints)
+            prints = await _fingerprints(session, principal.tenant_id, outlet_ids, day_from,
+                                         day_to)
+            cells, outdated = await _stored_cells(session, principal.tenant_id, outlet_ids,
+                                                  day_from, day_to, prints)
             from_rollups = len(cells)
             stale = set(prints) - set(cells)
-            if stale:
-                cells.update(await compute_cells(session, principal.tenant_id, outlets, day_from,
-                                                 day_to, only=stale))
-        else:
-            cells = await compute_cells(session, principal.tenant_id, outlets, day_from, day_to)
+            if outlet_id is None and principal.outlet_ids is None:
+                # Every outlet of the tenant: tenant-wide cells cover whole days at once.
+                tenant_days = await _fresh_tenant_days(session, principal.tenant_id, day_from,
+                                                       day_to, _tenant_wide(prints))
+            if cells:
+                total = await _stored_breakdowns(
+                    session, principal.tenant_id, outlet_ids, day_from, day_to, outdated,
+                    tenant_days, {day for _, day in cells})
+        if stale is None or stale:
+            live = await compute_cells(session, principal.tenant_id, outlets, day_from, day_to,
+                                       only=stale)
+            for cell in live.values():
+                total.merge(cell)
+            cells.update(live)
 
-    total = DayCell()
+    for name in SCALARS:
+        setattr(total, name, sum(getattr(cell, name) for cell in cells.values()))
     per_outlet: dict[str, DayCell] = {o.id: DayCell() for o in outlets}
     per_day: dict[date, DayCell] = {}
     for (cell_outlet, day), cell in cells.items():
-        total.merge(cell)
-        per_outlet[cell_outlet].merge(cell)
-        per_day.setdefault(day, DayCell()).merge(cell)
+        for target in (per_outlet[cell_outlet], per_day.setdefault(day, DayCell())):
+            for name in SCALARS:
+                setattr(target, name, getattr(target, name) + getattr(cell, name))
 
     currencies = sorted({o.currency for o in outlets})
     decided = total.paid_orders + total.voided_unpaid
@@ -614,6 +767,7 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
                                 if prep_count else None),
         },
         "source": {"rollup_cells": from_rollups, "live_cells": len(cells) - from_rollups,
+                   "tenant_wide_days": len(tenant_days),
                    "elapsed_ms": round((time.perf_counter() - started) * 1000, 1)},
     }
 

@@ -364,7 +364,10 @@ async def _exactness_scenario(db: Database) -> None:
     assert built["built"] >= 10
     rolled = await _report(db, owner)
     assert rolled["source"]["live_cells"] == 0 and rolled["source"]["rollup_cells"] >= 10
+    assert rolled["source"]["tenant_wide_days"] == 5  # every day of the period, all outlets
     assert_matches(rolled, expected)
+    assert_matches(await _report(db, owner, outlet_id=jakarta),
+                   expected_report(seeded, DAY_FROM, DAY_TO, [jakarta]))
     assert (await _roll_up(db, now=datetime(2026, 4, 10, tzinfo=UTC)))["built"] == 0
 
     # A late sync voids an old paid order and adds one to a rolled-up day: the stale cells
@@ -385,10 +388,12 @@ async def _exactness_scenario(db: Database) -> None:
     expected_after = expected_report(seeded, DAY_FROM, DAY_TO)
     assert expected_after != expected
     after = await _report(db, owner)
-    assert after["source"]["live_cells"] >= 1
+    assert after["source"]["live_cells"] >= 1 and after["source"]["tenant_wide_days"] < 5
     assert_matches(after, expected_after)
-    assert (await _roll_up(db, now=datetime(2026, 4, 10, tzinfo=UTC)))["built"] >= 1
-    assert_matches(await _report(db, owner), expected_after)
+    assert (await _roll_up(db, now=datetime(2026, 4, 10, tzinfo=UTC)))["built"] >= 2
+    rebuilt = await _report(db, owner)
+    assert rebuilt["source"]["live_cells"] == 0 and rebuilt["source"]["tenant_wide_days"] == 5
+    assert_matches(rebuilt, expected_after)
     assert_matches(await _report(db, owner, use_rollups=False), expected_after)
 
 

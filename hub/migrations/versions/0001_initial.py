@@ -606,7 +606,7 @@ TENANT_TABLES = [
     "products", "modifier_groups", "modifier_options", "outlet_prices", "outlet_availability",
     "catalog_versions", "catalog_snapshots", "orders", "order_lines", "payments",
     "kitchen_events", "shifts", "cash_movements", "edge_availability", "outlet_status",
-    "report_daily",
+    "report_daily", "report_daily_items",
 ]
 IMMUTABLE_TABLES = ["catalog_versions", "catalog_snapshots", "audit_log"]
 
@@ -653,8 +653,11 @@ def _isolate_tenants() -> None:
 
 
 def _create_report_rollups() -> None:
-    """report_daily (one row per tenant, outlet, business day) and the index that lets a
-    report fingerprint the orders of a period from the index alone."""
+    """report_daily (one row per tenant, outlet, business day: orders fingerprint and scalar
+    figures), report_daily_items (its breakdowns by hour, product, payment method and
+    preparation seconds) and the index that lets a report fingerprint the orders of a period
+    from the index alone. outlet_id has no foreign key: "*" marks a tenant-wide cell (the sum
+    of its outlets' cells of the day). See hub/reports.py."""
     op.create_table('report_daily',
     sa.Column('tenant_id', sa.String(length=64), nullable=False),
     sa.Column('outlet_id', sa.String(length=64), nullable=False),
@@ -663,11 +666,29 @@ def _create_report_rollups() -> None:
     sa.Column('max_edge_seq', sa.BigInteger(), nullable=False),
     sa.Column('max_updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('format', sa.Integer(), nullable=False),
-    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('order_count', sa.BigInteger(), nullable=False),
+    sa.Column('gross_total', sa.BigInteger(), nullable=False),
+    sa.Column('paid_orders', sa.BigInteger(), nullable=False),
+    sa.Column('void_count', sa.BigInteger(), nullable=False),
+    sa.Column('void_amount', sa.BigInteger(), nullable=False),
+    sa.Column('voided_unpaid', sa.BigInteger(), nullable=False),
+    sa.Column('refund_count', sa.BigInteger(), nullable=False),
+    sa.Column('refund_amount', sa.BigInteger(), nullable=False),
     sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['outlet_id'], ['outlets.id'], name=op.f('fk_report_daily_outlet_id_outlets')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_report_daily_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('tenant_id', 'outlet_id', 'business_day', name=op.f('pk_report_daily'))
+    )
+    op.create_table('report_daily_items',
+    sa.Column('tenant_id', sa.String(length=64), nullable=False),
+    sa.Column('outlet_id', sa.String(length=64), nullable=False),
+    sa.Column('business_day', sa.Date(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('count', sa.BigInteger(), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_report_daily_items_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'outlet_id', 'business_day', 'kind', 'key', name=op.f('pk_report_daily_items'))
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.create_index('ix_orders_report_fingerprint', ['tenant_id', 'business_day', 'outlet_id', 'edge_seq', 'updated_at'], unique=False)
@@ -676,4 +697,5 @@ def _create_report_rollups() -> None:
 def _drop_report_rollups() -> None:
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_report_fingerprint')
+    op.drop_table('report_daily_items')
     op.drop_table('report_daily')

@@ -1,0 +1,216 @@
+"""Benchmark: the hub's sales report over one tenant's month of synced orders.
+
+Creates a fresh PostgreSQL database (dropped at the end), migrates it, loads
+``--lines`` order lines (default 1,000,000) for one tenant — orders, lines, payments and
+kitchen events, with PostgreSQL COPY — plus a smaller second tenant as neighbour, then times
+``hub.reports.sales_report`` the way a request runs it (asyncpg, the non-superuser app role,
+Row-Level Security on):
+
+* ``live``: every figure aggregated from the raw rows (no roll-ups yet);
+* ``rollup``: after the roll-up job (``refresh_rollups``), which is also timed;
+* for all outlets of the tenant and for one outlet; "cold" is the first report on a fresh
+  connection pool (PostgreSQL's buffer cache is not flushed), "p50" the median of ``--runs``
+  warm runs.
+
+It checks that the rolled-up report equals the live one. Prints one JSON object per line.
+
+    .venv/bin/python tests/bench/bench_hub_reports.py [--lines 1000000] [--outlets 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import random
+import statistics
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from hub import reports
+from hub.db import Database, run_migrations
+from hub.identity import Principal
+from shared.ids import new_id
+
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+ZONE = ZoneInfo("Asia/Jakarta")
+MONTH_FROM, MONTH_TO = date(2026, 10, 1), date(2026, 10, 31)
+PRODUCTS = [(f"p-{i:03d}", f"Product {i}", 8_000 + 1_000 * (i % 40)) for i in range(120)]
+METHODS = ["cash", "card", "qris", "ewallet"]
+
+
+def emit(**fields: object) -> None:
+    print(json.dumps({"bench": "hub_reports", **fields}), flush=True)
+
+
+def _ts(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def load_tenant(conn: psycopg.Connection, tenant_id: str, outlets: int, lines_wanted: int,
+                rnd: random.Random) -> dict[str, int]:
+    """Insert a tenant's outlets and a month of orders with COPY; returns row counts."""
+    now = datetime.now(UTC)
+    brand_id = new_id()
+    conn.execute("INSERT INTO tenants (id, name, currency, active, created_at, updated_at) "
+                 "VALUES (%s, %s, 'IDR', true, %s, %s)", (tenant_id, f"bench {tenant_id[-6:]}", now, now))
+    conn.execute("INSERT INTO brands (id, tenant_id, name, created_at, updated_at) "
+                 "VALUES (%s, %s, 'Bench', %s, %s)", (brand_id, tenant_id, now, now))
+    outlet_ids = [new_id() for _ in range(outlets)]
+    for i, outlet_id in enumerate(outlet_ids):
+        conn.execute(
+            "INSERT INTO outlets (id, tenant_id, brand_id, name, timezone, address, currency,"
+            " service_rate_bp, tax_rate_bp, tax_name, prices_include_tax, rounding_unit, settings,"
+            " active, created_at, updated_at) VALUES (%s, %s, %s, %s, 'Asia/Jakarta', '', 'IDR',"
+            " 500, 1000, 'PB1', false, 1, '{}', true, %s, %s)",
+            (outlet_id, tenant_id, brand_id, f"Outlet {i + 1:02d}", now, now))
+    orders, lines, payments, kitchen = io.StringIO(), io.StringIO(), io.StringIO(), io.StringIO()
+    counts = {"orders": 0, "order_lines": 0, "payments": 0, "kitchen_events": 0}
+    start = datetime.combine(MONTH_FROM, datetime.min.time(), ZONE)
+    span = ((MONTH_TO - MONTH_FROM).days + 1) * 86_400
+    seq = dict.fromkeys(outlet_ids, 0)
+    while counts["order_lines"] < lines_wanted:
+        outlet_id = rnd.choice(outlet_ids)
+        seq[outlet_id] += 1
+        created = (start + timedelta(seconds=rnd.randrange(span))).astimezone(UTC)
+        business_day = created.astimezone(ZONE).date().isoformat()
+        order_id = new_id()
+        subtotal = 0
+        for _ in range(min(rnd.randint(1, 5), lines_wanted - counts["order_lines"])):
+            pid, name, price = rnd.choice(PRODUCTS)
+            qty = rnd.randint(1, 3)
+            subtotal += price * qty
+            lines.write(f"{new_id()}\t{order_id}\t{outlet_id}\t{pid}\t{name}\t{qty}\t{price}\t"
+                        f"{price * qty}\t[]\t\tkitchen\t{tenant_id}\n")
+            counts["order_lines"] += 1
+        service = subtotal * 500 // 10_000
+        tax = (subtotal + service) * 1000 // 10_000
+        total = subtotal + service + tax
+        fate = rnd.random()
+        status = "voided" if fate < 0.05 else ("completed" if fate > 0.08 else "in_kitchen")
+        paid = 0 if fate < 0.03 or 0.05 <= fate < 0.07 else total
+        if paid:
+            payments.write(f"{new_id()}\t{order_id}\t{outlet_id}\t{rnd.choice(METHODS)}\t{paid}\t"
+                           f"{paid}\t0\t\t{_ts(created + timedelta(seconds=40))}\t\\N\t\\N\t"
+                           f"{_ts(now)}\t{tenant_id}\n")
+            counts["payments"] += 1
+        ticket = new_id()
+        kitchen.write(f"{new_id()}\t{outlet_id}\t{ticket}\t{order_id}\tkitchen\tcreated\t"
+                      f"{_ts(created)}\t{_ts(now)}\t{tenant_id}\n")
+        kitchen.write(f"{new_id()}\t{outlet_id}\t{ticket}\t{order_id}\tkitchen\tbumped\t"
+                      f"{_ts(created + timedelta(seconds=rnd.randint(60, 1200)))}\t{_ts(now)}\t"
+                      f"{tenant_id}\n")
+        counts["kitchen_events"] += 2
+        updated = created + timedelta(minutes=20)
+        orders.write(f"{order_id}\t{outlet_id}\t{seq[outlet_id]}\t{business_day}\ttakeaway\t"
+                     f"{status}\tIDR\t{subtotal}\t0\t{service}\t{tax}\t0\t{total}\t{paid}\t\t\t\t\t"
+                     f"kiosk\t{_ts(created)}\t{_ts(updated)}\t{seq[outlet_id]}\t{_ts(now)}\t"
+                     f"{tenant_id}\n")
+        counts["orders"] += 1
+    tables = [
+        ("orders", ("id, outlet_id, number, business_day, type, status, currency, subtotal, discount,"
+                   " service_charge, tax, rounding, total, paid, note, customer_name, table_label,"
+                   " void_reason, source, created_at, updated_at, edge_seq, received_at, tenant_id"),
+         orders),
+        ("order_lines", ("id, order_id, outlet_id, product_id, name, qty, unit_price, line_total,"
+                        " modifiers, note, station, tenant_id"), lines),
+        ("payments", ("id, order_id, outlet_id, method, amount, tendered, change, reference,"
+                     " created_at, shift_id, staff_id, received_at, tenant_id"), payments),
+        ("kitchen_events", ("id, outlet_id, ticket_id, order_id, station, action, at, received_at,"
+                           " tenant_id"), kitchen),
+    ]
+    for table, columns, buffer in tables:
+        with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+    conn.commit()
+    return counts | {"outlets": outlets, "first_outlet": outlet_ids[0]}  # type: ignore[dict-item]
+
+
+async def time_report(url: str, principal: Principal, runs: int, **kwargs: object
+                      ) -> tuple[float, float, dict]:
+    """(cold ms on a fresh pool, warm p50 ms, last report)."""
+    db = Database(url)
+    try:
+        timings = []
+        report: dict = {}
+        for _ in range(runs + 1):
+            started = time.perf_counter()
+            async with db.tenant(principal.tenant_id) as session:
+                report = await reports.sales_report(session, principal, day_from=MONTH_FROM,
+                                                    day_to=MONTH_TO, **kwargs)  # type: ignore[arg-type]
+            timings.append((time.perf_counter() - started) * 1000)
+        return round(timings[0], 1), round(statistics.median(timings[1:]), 1), report
+    finally:
+        await db.dispose()
+
+
+async def measure(url: str, tenant_id: str, outlet_id: str, runs: int, lines: int) -> None:
+    owner = Principal(user_id="bench", tenant_id=tenant_id, role="owner")
+    cases = [("all_outlets", {"outlet_id": None}), ("one_outlet", {"outlet_id": outlet_id})]
+    live: dict[str, dict] = {}
+    for name, kwargs in cases:
+        cold, p50, report = await time_report(url, owner, runs, use_rollups=False, **kwargs)
+        live[name] = report
+        emit(case=f"month_{name}_live", cold_ms=cold, p50_ms=p50, runs=runs, order_lines=lines,
+             orders=report["order_count"], rollup_cells=report["source"]["rollup_cells"])
+    db = Database(url)
+    try:
+        started = time.perf_counter()
+        async with db.system() as session:
+            built = await reports.refresh_rollups(session, now=datetime(2026, 11, 2, tzinfo=UTC),
+                                                  lookback_days=45)
+        emit(case="rollup_job", ms=round((time.perf_counter() - started) * 1000, 1), **built)
+    finally:
+        await db.dispose()
+    # What autovacuum does soon after a bulk insert; done at once so the plans are the steady ones.
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE report_daily")
+        conn.execute("ANALYZE report_daily_items")
+    for name, kwargs in cases:
+        cold, p50, report = await time_report(url, owner, runs, **kwargs)
+        same = {k: v for k, v in report.items() if k != "source"} == \
+            {k: v for k, v in live[name].items() if k != "source"}
+        emit(case=f"month_{name}_rollup", cold_ms=cold, p50_ms=p50, runs=runs, order_lines=lines,
+             rollup_cells=report["source"]["rollup_cells"], live_cells=report["source"]["live_cells"],
+             equals_live=same)
+        if not same:
+            raise SystemExit("roll-up report differs from the live report")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--outlets", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    name = f"bench_reports_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        run_migrations(url)
+        rnd = random.Random(2026)
+        tenant_id = new_id()
+        with psycopg.connect(url) as conn:
+            started = time.perf_counter()
+            counts = load_tenant(conn, tenant_id, args.outlets, args.lines, rnd)
+            neighbour = load_tenant(conn, new_id(), 5, args.lines // 10, rnd)
+            conn.execute("ANALYZE")
+            conn.commit()
+        emit(case="load", seconds=round(time.perf_counter() - started, 1),
+             **{k: v for k, v in counts.items() if k != "first_outlet"},
+             neighbour_order_lines=neighbour["order_lines"])
+        asyncio.run(measure(url, tenant_id, str(counts["first_outlet"]), args.runs,
+                            counts["order_lines"]))
+    finally:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
