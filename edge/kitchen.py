@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -41,6 +41,7 @@ __all__ = [
 log = logging.getLogger("edge.kitchen")
 
 TOPIC = "kitchen"
+Action = Literal["created", "bumped", "recalled", "undone"]
 _CLOSED_ORDER_STATES = ("completed", "voided", "cancelled")
 
 
@@ -141,7 +142,7 @@ def board(conn: sqlite3.Connection, business_day: str) -> dict[str, list[int]]:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _reopen(conn: sqlite3.Connection, ticket: KitchenTicket, action: str,
+def _reopen(conn: sqlite3.Connection, ticket: KitchenTicket, action: Action,
             now: datetime) -> KitchenTicket:
     status = _order_status(conn, ticket.order_id)
     if status in _CLOSED_ORDER_STATES:
@@ -164,13 +165,13 @@ def _print_chits(conn: sqlite3.Connection, tickets: list[KitchenTicket], now: da
     conn.execute("SAVEPOINT kitchen_chits")
     try:
         printing.print_new_tickets(conn, tickets, now)
-    except Exception:  # noqa: BLE001 - the order matters more than its paper copy
+    except Exception:
         conn.execute("ROLLBACK TO kitchen_chits")
         log.exception("could not queue kitchen chits", extra={"order_id": tickets[0].order_id})
     conn.execute("RELEASE kitchen_chits")
 
 
-def _record(conn: sqlite3.Connection, ticket: KitchenTicket, action: str, now: datetime) -> None:
+def _record(conn: sqlite3.Connection, ticket: KitchenTicket, action: Action, now: datetime) -> None:
     live.publish(conn, TOPIC, f"ticket.{action}", ticket, station=ticket.station, now=now)
     outbox.append(conn, KitchenEvent(ticket_id=ticket.id, order_id=ticket.order_id,
                                      station=ticket.station, action=action, at=now), now)

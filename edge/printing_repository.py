@@ -90,7 +90,8 @@ def insert_job(conn: sqlite3.Connection, job: PrintJob, payload: bytes) -> None:
 def _job(row: sqlite3.Row) -> PrintJob:
     return PrintJob(id=row["id"], printer_id=row["printer_id"], order_id=row["order_id"],
                     kind=row["kind"], status=row["status"], attempts=row["attempts"],
-                    last_error=row["last_error"][:200], created_at=_dt(row["created_at"]),
+                    last_error=row["last_error"][:200],
+                    created_at=datetime.fromisoformat(row["created_at"]),
                     printed_at=_dt(row["printed_at"]))
 
 

@@ -117,8 +117,11 @@ async def run_stream(db: Database, feed: live.LiveFeed, query: StreamQuery,
     cursor = query.after
     while not closed.is_set():
         version = feed.version  # read before the query: a commit after it wakes us below
-        start = cursor
-        batch = await db.read(lambda conn: shared.read(conn, version, query, start))
+
+        def read(conn: Any, seen: int = version, start: int = cursor) -> _Batch:
+            return shared.read(conn, seen, query, start)
+
+        batch = await db.read(read)
         for event_id, frame in zip(batch.ids, batch.frames):
             await send(frame)
             cursor = event_id
