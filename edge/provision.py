@@ -35,7 +35,7 @@ from sync.client import HubClient, HubRefused, HubUnreachable
 from sync.protocol import EnrollRequest, EnrollResponse, PullResponse, catalog_checksum
 from sync.push import EDGE_VERSION
 
-__all__ = ["ProvisionError", "AlreadyProvisioned", "Provisioned", "provision", "DB_NAME"]
+__all__ = ["DB_NAME", "AlreadyProvisioned", "ProvisionError", "Provisioned", "provision"]
 
 DB_NAME = "edge.db"
 

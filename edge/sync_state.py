@@ -16,22 +16,37 @@ import json
 import os
 import sqlite3
 import tempfile
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
-import tomllib
 
 from edge import outbox
 from shared.schemas import Catalog
 from sync.protocol import catalog_checksum
 
 __all__ = [
-    "CONFIG_NAME", "PENDING_NAME", "SyncConfig", "config_path", "read_config", "write_config",
-    "is_provisioned", "load_state", "save_identity", "record_push", "record_pull",
-    "record_failure", "status", "rotate_epoch", "ensure_journal", "apply_catalog",
-    "stored_catalog", "catalog_checksum_of", "mark_catalog_verified",
+    "CONFIG_NAME",
+    "PENDING_NAME",
+    "SyncConfig",
+    "apply_catalog",
+    "catalog_checksum_of",
+    "config_path",
+    "ensure_journal",
+    "is_provisioned",
+    "load_state",
+    "mark_catalog_verified",
+    "read_config",
+    "record_failure",
+    "record_pull",
+    "record_push",
+    "rotate_epoch",
+    "save_identity",
+    "status",
+    "stored_catalog",
+    "write_config",
 ]
 
 CONFIG_NAME = "sync.toml"

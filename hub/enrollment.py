@@ -29,9 +29,17 @@ from shared.errors import BadRequest, Conflict, Forbidden, NotFound, PosError
 from sync.protocol import EnrollRequest, EnrollResponse
 
 __all__ = [
-    "ENROLLMENT_ROLES", "DEFAULT_TTL", "IssuedCode", "normalize_code", "create_code",
-    "redeem", "revoke_outlet_credentials", "list_credentials", "InvalidCode", "CodeUsed",
+    "DEFAULT_TTL",
+    "ENROLLMENT_ROLES",
     "CodeExpired",
+    "CodeUsed",
+    "InvalidCode",
+    "IssuedCode",
+    "create_code",
+    "list_credentials",
+    "normalize_code",
+    "redeem",
+    "revoke_outlet_credentials",
 ]
 
 ENROLLMENT_ROLES = frozenset({"owner", "hq_admin", "outlet_manager", "technician"})

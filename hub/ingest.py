@@ -37,8 +37,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edge.outbox import chain_hash, genesis_hash
 from hub.db import Database
 from hub.models import (
-    CashMovementRow, CatalogSnapshot, EdgeAvailability, KitchenEventRow, OrderLineRow, OrderRow,
-    Outlet, OutletStatus, PaymentRow, ShiftRow,
+    CashMovementRow,
+    CatalogSnapshot,
+    EdgeAvailability,
+    KitchenEventRow,
+    OrderLineRow,
+    OrderRow,
+    Outlet,
+    OutletStatus,
+    PaymentRow,
+    ShiftRow,
 )
 from hub.sync_models import SyncAlarm, SyncCredential, SyncCursor, SyncJournalEntry, SyncQuarantine
 from shared.auth import digest
@@ -46,16 +54,36 @@ from shared.errors import Conflict, Forbidden, Unauthorized
 from shared.ids import new_id
 from shared.pricing import PricedLine, price_order
 from shared.schemas import (
-    AvailabilityEvent, CashMovementEvent, Catalog, JournalEntry, KitchenEvent, Order, OrderEvent,
-    OrderLine, PaymentEvent, ShiftEvent, TaxConfig, event_decoder,
+    AvailabilityEvent,
+    CashMovementEvent,
+    Catalog,
+    JournalEntry,
+    KitchenEvent,
+    Order,
+    OrderEvent,
+    OrderLine,
+    PaymentEvent,
+    ShiftEvent,
+    TaxConfig,
+    event_decoder,
 )
 from sync.protocol import (
-    WIRE_VERSION, PullChange, PullResponse, PushRequest, PushResponse, catalog_checksum,
+    WIRE_VERSION,
+    PullChange,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    catalog_checksum,
 )
 
 __all__ = [
-    "SyncIdentity", "CredentialRevoked", "JournalRefused", "authenticate", "ingest_push",
-    "outlet_feed", "record_pull",
+    "CredentialRevoked",
+    "JournalRefused",
+    "SyncIdentity",
+    "authenticate",
+    "ingest_push",
+    "outlet_feed",
+    "record_pull",
 ]
 
 log = logging.getLogger("hub.ingest")
@@ -562,14 +590,14 @@ async def _apply_order(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
 
 
 def _order_values(order: Order, seq: int) -> dict[str, Any]:
-    return dict(
-        number=order.number, business_day=date.fromisoformat(order.business_day),
-        type=order.type, status=order.status, currency=order.currency, subtotal=order.subtotal,
-        discount=order.discount, service_charge=order.service_charge, tax=order.tax,
-        rounding=order.rounding, total=order.total, paid=order.paid, note=order.note,
-        customer_name=order.customer_name, table_label=order.table, void_reason=order.void_reason,
-        source=order.source, created_at=_aware(order.created_at),
-        updated_at=_aware(order.updated_at), edge_seq=seq)
+    return {
+        "number": order.number, "business_day": date.fromisoformat(order.business_day),
+        "type": order.type, "status": order.status, "currency": order.currency, "subtotal": order.subtotal,
+        "discount": order.discount, "service_charge": order.service_charge, "tax": order.tax,
+        "rounding": order.rounding, "total": order.total, "paid": order.paid, "note": order.note,
+        "customer_name": order.customer_name, "table_label": order.table, "void_reason": order.void_reason,
+        "source": order.source, "created_at": _aware(order.created_at),
+        "updated_at": _aware(order.updated_at), "edge_seq": seq}
 
 
 def _line_row(who: SyncIdentity, order_id: str, line: OrderLine) -> OrderLineRow:

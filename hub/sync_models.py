@@ -20,7 +20,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,8 +35,13 @@ from hub.models import Base, JsonType, TenantOwned, UTCDateTime, utcnow
 from shared.ids import new_id
 
 __all__ = [
-    "EnrollmentCode", "SyncCredential", "SyncCursor", "SyncJournalEntry",
-    "SyncQuarantine", "SyncAlarm", "SYNC_TENANT_TABLES",
+    "SYNC_TENANT_TABLES",
+    "EnrollmentCode",
+    "SyncAlarm",
+    "SyncCredential",
+    "SyncCursor",
+    "SyncJournalEntry",
+    "SyncQuarantine",
 ]
 
 IdStr = String(64)

@@ -15,17 +15,24 @@ box's device key, pulls are reads).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 import msgspec
 
 from sync.protocol import (
-    MEDIA_TYPE, EnrollRequest, EnrollResponse, FrameError, PullResponse, PushRequest,
-    PushResponse, decode_frame, encode_frame,
+    MEDIA_TYPE,
+    EnrollRequest,
+    EnrollResponse,
+    FrameError,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    decode_frame,
+    encode_frame,
 )
 
-__all__ = ["SyncError", "HubUnreachable", "HubRefused", "HubClient"]
+__all__ = ["HubClient", "HubRefused", "HubUnreachable", "SyncError"]
 
 T = TypeVar("T")
 
@@ -65,7 +72,7 @@ class HubClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> HubClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

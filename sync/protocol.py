@@ -32,10 +32,20 @@ from msgspec import Struct
 from shared.schemas import Catalog, JournalEntry
 
 __all__ = [
-    "WIRE_VERSION", "ACCEPTED_VERSIONS", "MEDIA_TYPE", "FrameError",
-    "PushRequest", "PushResponse", "PullChange", "PullResponse",
-    "EnrollRequest", "EnrollResponse",
-    "encode_frame", "decode_frame", "frame_version", "catalog_checksum",
+    "ACCEPTED_VERSIONS",
+    "MEDIA_TYPE",
+    "WIRE_VERSION",
+    "EnrollRequest",
+    "EnrollResponse",
+    "FrameError",
+    "PullChange",
+    "PullResponse",
+    "PushRequest",
+    "PushResponse",
+    "catalog_checksum",
+    "decode_frame",
+    "encode_frame",
+    "frame_version",
 ]
 
 WIRE_VERSION = 2

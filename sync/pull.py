@@ -23,7 +23,7 @@ from edge.db import Database
 from sync.client import HubClient, HubRefused, HubUnreachable
 from sync.protocol import PullChange, PullResponse, catalog_checksum
 
-__all__ = ["PullOutcome", "pull_once", "apply_changes", "ChecksumMismatch"]
+__all__ = ["ChecksumMismatch", "PullOutcome", "apply_changes", "pull_once"]
 
 log = logging.getLogger("sync.pull")
 
@@ -105,15 +105,15 @@ async def pull_once(db: Database, client: HubClient, *, max_pages: int = 50,
         outcome.error = f"feed did not end after {max_pages} pages"
     except HubUnreachable as exc:
         outcome.unreachable, outcome.error = True, str(exc)
-        await db.write(lambda c: sync_state.record_failure(c, str(exc), reachable=False,
+        await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=False,
                                                            refused=False))
     except HubRefused as exc:
-        outcome.refused, outcome.error = exc.code or "refused", str(exc)
-        await db.write(lambda c: sync_state.record_failure(c, f"hub refused pull: {exc}",
-                                                           reachable=True, refused=True))
+        outcome.refused, outcome.error = exc.code or "refused", f"hub refused pull: {exc}"
+        await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=True,
+                                                           refused=True))
     except ChecksumMismatch as exc:
         outcome.error = str(exc)
-        await db.write(lambda c: sync_state.record_failure(c, str(exc), reachable=True,
+        await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=True,
                                                            refused=False))
     except Exception as exc:  # noqa: BLE001 - e.g. a catalog the edge's menu rules reject
         # Nothing of the page was written (one transaction); keep the old menu and cursor.

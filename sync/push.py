@@ -28,7 +28,7 @@ from shared.schemas import JournalEntry
 from sync.client import HubClient, HubRefused, HubUnreachable
 from sync.protocol import PushRequest
 
-__all__ = ["PushOutcome", "push_once", "entries_from", "EDGE_VERSION"]
+__all__ = ["EDGE_VERSION", "PushOutcome", "entries_from", "push_once"]
 
 log = logging.getLogger("sync.push")
 EDGE_VERSION = "fnbpos-edge/0.1.0"
@@ -95,9 +95,10 @@ async def push_once(db: Database, client: HubClient, outlet_id: str, *, max_even
     try:
         response = await client.push(request)
     except HubUnreachable as exc:
-        await db.write(lambda c: sync_state.record_failure(c, str(exc), reachable=False,
+        message = str(exc)
+        await db.write(lambda c: sync_state.record_failure(c, message, reachable=False,
                                                            refused=False))
-        return PushOutcome(unreachable=True, error=str(exc))
+        return PushOutcome(unreachable=True, error=message)
     except HubRefused as exc:
         return await _refused(db, exc, entries)
 
@@ -145,7 +146,7 @@ async def _refused(db: Database, exc: HubRefused, entries: list[JournalEntry]) -
         await db.write(rotate)
         log.warning("sequence conflict: started a new epoch", extra={"hub_error": exc.message})
         return PushOutcome(refused="", error=str(exc), epoch_rotated=True, more=True)
-    await db.write(lambda c: sync_state.record_failure(c, f"hub refused: {exc}", reachable=True,
-                                                       refused=True))
+    message = f"hub refused: {exc}"
+    await db.write(lambda c: sync_state.record_failure(c, message, reachable=True, refused=True))
     log.error("push refused by the hub", extra={"code": exc.code, "hub_error": exc.message})
     return PushOutcome(refused=exc.code or "refused", error=str(exc))

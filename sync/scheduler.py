@@ -37,7 +37,7 @@ from sync.client import HubClient
 from sync.pull import pull_once
 from sync.push import push_once
 
-__all__ = ["SyncSettings", "SyncEngine", "Backoff"]
+__all__ = ["Backoff", "SyncEngine", "SyncSettings"]
 
 log = logging.getLogger("sync.engine")
 

@@ -12,7 +12,14 @@ from hub import enrollment
 from hub.db import Database
 from hub.identity import Principal, require_outlet
 from shared.errors import BadRequest, Forbidden
-from sync.protocol import MEDIA_TYPE, EnrollRequest, FrameError, decode_frame, encode_frame, frame_version
+from sync.protocol import (
+    MEDIA_TYPE,
+    EnrollRequest,
+    FrameError,
+    decode_frame,
+    encode_frame,
+    frame_version,
+)
 
 __all__ = ["enrollment_routes"]
 

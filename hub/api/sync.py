@@ -19,7 +19,14 @@ from hub.identity import Principal, require, require_outlet
 from hub.models import Outlet, OutletStatus
 from hub.sync_models import SyncAlarm, SyncCursor, SyncJournalEntry, SyncQuarantine
 from shared.errors import BadRequest, NotFound
-from sync.protocol import MEDIA_TYPE, FrameError, PushRequest, decode_frame, encode_frame, frame_version
+from sync.protocol import (
+    MEDIA_TYPE,
+    FrameError,
+    PushRequest,
+    decode_frame,
+    encode_frame,
+    frame_version,
+)
 
 __all__ = ["sync_routes"]
 

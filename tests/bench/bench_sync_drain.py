@@ -35,10 +35,11 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "sync"))
 
-from conftest import EdgeJournal, issue_code  # noqa: E402  (tests/sync/conftest.py)
-from conftest import hubfx as hub_fx  # noqa: E402  (tests/hub/conftest.py helpers)
-from edge.provision import provision  # noqa: E402
-from sync.scheduler import SyncEngine, SyncSettings  # noqa: E402
+from conftest import EdgeJournal, issue_code
+from conftest import hubfx as hub_fx
+
+from edge.provision import provision
+from sync.scheduler import SyncEngine, SyncSettings
 
 
 def emit(**fields: object) -> None:
@@ -47,7 +48,7 @@ def emit(**fields: object) -> None:
 
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]
     return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 2),
             "p95_ms": round(pick(0.95), 2), "p99_ms": round(pick(0.99), 2),
             "max_ms": round(ordered[-1], 2)}
@@ -55,8 +56,8 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 async def timed_sale(journal: EdgeJournal) -> float:
     order = journal.order([("Nasi Goreng", 25_000, 1), ("Es Teh", 5_000, 2)])
-    from shared.schemas import OrderEvent
     from edge import outbox
+    from shared.schemas import OrderEvent
 
     started = time.perf_counter()
     await journal.db.write(lambda c: outbox.append(c, OrderEvent(order=order)))

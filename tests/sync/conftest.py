@@ -45,15 +45,21 @@ other_tenant = hubfx.other_tenant
 run_hub_cli = hubfx.run_cli
 free_port = hubfx.free_port
 
-from edge import outbox, sync_state  # noqa: E402
-from edge.db import Database  # noqa: E402
-from shared.ids import new_id  # noqa: E402
-from shared.pricing import PricedLine, price_order  # noqa: E402
-from shared.schemas import (  # noqa: E402
-    KitchenEvent, Order, OrderEvent, OrderLine, Payment, PaymentEvent, TaxConfig,
+from edge import outbox, sync_state
+from edge.db import Database
+from shared.ids import new_id
+from shared.pricing import PricedLine, price_order
+from shared.schemas import (
+    KitchenEvent,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    PaymentEvent,
+    TaxConfig,
 )
-from sync.client import HubClient  # noqa: E402
-from sync.protocol import EnrollRequest, EnrollResponse  # noqa: E402
+from sync.client import HubClient
+from sync.protocol import EnrollRequest, EnrollResponse
 
 
 def publish_catalog(tenant_ctx: Any, products: list[tuple[str, int]]) -> list[dict[str, Any]]:
@@ -116,14 +122,14 @@ class EdgeJournal:
         totals = price_order([PricedLine(base_price=p, qty=q) for _, p, q in lines], self.tax)
         now = datetime.now(UTC)
         self.number += 1
-        values: dict[str, Any] = dict(
-            id=order_id or new_id(), outlet_id=self.outlet_id, number=self.number,
-            business_day=now.date().isoformat(), type="takeaway", status=status, currency="IDR",
-            lines=[OrderLine(id=new_id(), product_id=f"p-{name}", name=name, qty=q, unit_price=p,
+        values: dict[str, Any] = {
+            "id": order_id or new_id(), "outlet_id": self.outlet_id, "number": self.number,
+            "business_day": now.date().isoformat(), "type": "takeaway", "status": status, "currency": "IDR",
+            "lines": [OrderLine(id=new_id(), product_id=f"p-{name}", name=name, qty=q, unit_price=p,
                              line_total=p * q) for name, p, q in lines],
-            subtotal=totals.subtotal, discount=0, service_charge=totals.service_charge,
-            tax=totals.tax, rounding=totals.rounding, total=totals.total, created_at=now,
-            updated_at=now)
+            "subtotal": totals.subtotal, "discount": 0, "service_charge": totals.service_charge,
+            "tax": totals.tax, "rounding": totals.rounding, "total": totals.total, "created_at": now,
+            "updated_at": now}
         values.update(overrides)
         return Order(**values)
 
@@ -176,7 +182,7 @@ def pg_query(db_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 def run_edge_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
                  ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edge.cli", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "edge.cli", *args], cwd=REPO, check=False,
                           env={**os.environ, **(env or {})}, capture_output=True, text=True,
                           timeout=timeout)
 

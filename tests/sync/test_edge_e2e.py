@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import pytest
-
 from conftest import EdgeServer, issue_code, pg_query, publish_catalog, run_edge_cli
 
 pytestmark = pytest.mark.postgres
@@ -66,7 +65,7 @@ def sync_status(edge: Any, cashier: str) -> dict[str, Any]:
 
 
 def test_sales_reach_the_hub_exactly_once_with_matching_totals(hub_server, outlet_box):
-    tenant, outlet, products, edge, cashier, kds = outlet_box
+    _, outlet, products, edge, cashier, kds = outlet_box
     nasi, teh = products[0]["id"], products[1]["id"]
     sold = [sell(edge, cashier, kds, [(nasi, 1 + n % 2), (teh, 2)]) for n in range(6)]
     status = wait_for(lambda: (s := sync_status(edge, cashier))["backlog"] == 0 and s, what="drain")
@@ -92,7 +91,7 @@ def test_sales_reach_the_hub_exactly_once_with_matching_totals(hub_server, outle
 
 
 def test_hub_menu_change_comes_down_and_local_sold_out_stays(hub_server, outlet_box):
-    tenant, outlet, products, edge, cashier, kds = outlet_box
+    tenant, outlet, products, edge, cashier, _ = outlet_box
     nasi, teh = products[0]["id"], products[1]["id"]
     edge.call("PUT", f"/api/v1/menu/products/{teh}/availability", cashier, {"available": False})
     before = edge.call("GET", "/api/v1/menu", cashier)

@@ -11,11 +11,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from conftest import EdgeJournal, issue_code, pg_query
+from netproxy import LinkProxy
+
 from edge import sync_state
 from edge.provision import provision
-from netproxy import LinkProxy
 from sync.scheduler import SyncEngine, SyncSettings
 
 pytestmark = pytest.mark.postgres
@@ -82,7 +82,7 @@ async def test_backlog_drains_by_timer_after_an_outage(hub_server, linked_box):
 
 
 async def test_lost_replies_are_retried_without_doubling(hub_server, linked_box):
-    outlet, proxy, journal, engine = linked_box
+    outlet, proxy, journal, _ = linked_box
     db = journal.db
     proxy.drop_replies = True  # requests reach the hub, answers never come back
     sales = [journal.sale([("Bakmi", 24_000, 1)])[0] for _ in range(5)]

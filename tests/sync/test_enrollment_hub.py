@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from conftest import enroll, issue_code, pg_query, run_hub_cli
+
 from sync.client import HubRefused
 
 pytestmark = pytest.mark.postgres

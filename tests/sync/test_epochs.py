@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from typing import Any
 
 import pytest
-
 from conftest import EdgeJournal, enroll, issue_code, pg_query
+
 from edge import backup
 from edge.db import Database
 from sync.client import HubClient

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import msgspec
 import pytest
-
 from conftest import EdgeJournal, enroll, issue_code, pg_query
+
 from edge import outbox
 from shared.schemas import JournalEntry, OrderEvent, event_encoder
 from sync.client import HubClient, HubRefused
@@ -179,7 +178,7 @@ def test_unappliable_event_is_quarantined_and_the_stream_moves_on(hub_server, te
 
 def test_events_claiming_another_outlet_are_refused(hub_server, tenant, enrolled, outlet_factory,
                                                     journal_factory):
-    outlet, credential, journal = enrolled
+    _, credential, journal = enrolled
     neighbour = outlet_factory(tenant)
     foreign = journal_factory(neighbour["id"], name="neighbour")
     foreign.sale([("Teh", 5_000, 1)])
@@ -223,9 +222,9 @@ def test_an_order_id_taken_by_another_outlet_or_tenant_is_quarantined_alone(
         taken, _ = theirs.sale([("Martabak", 45_000, 1)])
         assert push(hub_server.base_url, their_credential, theirs).ok
         # our box (by a bug or an attack) reuses their order id, between two good sales
-        first, _ = journal.sale([("Kopi", 18_000, 1)])
+        journal.sale([("Kopi", 18_000, 1)])
         journal.append(OrderEvent(order=journal.order([("Kopi", 18_000, 9)], order_id=taken.id)))
-        last, _ = journal.sale([("Kopi", 18_000, 2)])
+        journal.sale([("Kopi", 18_000, 2)])
         outcome = push(hub_server.base_url, credential, journal)
         assert outcome.ok
         rows = pg_query(hub_server.db_url, "SELECT outlet_id, total FROM orders WHERE id = %s",

@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from conftest import free_port, issue_code, pg_query, publish_catalog, run_edge_cli
 from netproxy import ThreadedLinkProxy
 
@@ -36,7 +35,7 @@ def assert_nothing_written(data_dir: Path) -> None:
 
 
 def test_provision_then_status_and_rerun(hub_server, shop, tmp_path):
-    tenant, outlet, products = shop
+    tenant, outlet, _ = shop
     code = issue_code(tenant, outlet["id"]).json()["code"]
     box = tmp_path / "box"
     done = provision(hub_server.base_url, code, box)

@@ -9,12 +9,13 @@ import uuid
 import httpx
 import msgspec
 import pytest
-
 from conftest import issue_code, publish_catalog
+
 from edge import catalog as menu
 from edge import sync_state
 from edge.db import Database
 from edge.provision import provision
+from shared.errors import PosError
 from shared.schemas import Product
 from sync.client import HubClient
 from sync.protocol import PullChange, PullResponse, decode_frame, encode_frame
@@ -98,7 +99,7 @@ def test_pages_are_verified_then_applied_with_their_cursor(hub_server, tenant_fa
         page = PullResponse(cursor=broken.version, changes=[PullChange(
             cursor=broken.version, kind="catalog", version=broken.version, checksum="x",
             catalog=broken)])
-        with pytest.raises(Exception):
+        with pytest.raises(PosError):
             db.write_blocking(lambda c: apply_changes(c, page))
         assert db.read_now(sync_state.load_state)["pull_cursor"] == state["pull_cursor"]
         assert "Orphan" not in menu_prices(db) and len(menu_prices(db)) == 2

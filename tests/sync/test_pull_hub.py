@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from conftest import enroll, issue_code, publish_catalog
+
 from sync.client import HubClient
 from sync.protocol import PullResponse, catalog_checksum
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from conftest import enroll, issue_code, pg_query
+
 from sync.client import HubClient
 from sync.protocol import PushRequest, PushResponse
 

@@ -10,13 +10,19 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-
 from conftest import enroll, issue_code, pg_query
+
 from edge.outbox import chain_hash, genesis_hash
 from shared.schemas import KitchenEvent, PaymentEvent, event_decoder
 from sync.protocol import (
-    ACCEPTED_VERSIONS, MEDIA_TYPE, WIRE_VERSION, FrameError, PushRequest, decode_frame,
-    encode_frame, frame_version,
+    ACCEPTED_VERSIONS,
+    MEDIA_TYPE,
+    WIRE_VERSION,
+    FrameError,
+    PushRequest,
+    decode_frame,
+    encode_frame,
+    frame_version,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
