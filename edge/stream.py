@@ -6,6 +6,9 @@ LiveFeed and sends what was committed since. Nothing is kept in memory between w
 a screen that reconnects with the last id it saw - even to a restarted edge - gets exactly
 the events it missed, none twice.
 
+A cursor this database cannot honour (pruned events, or a restored database whose ids are
+lower) gets a ``{"type": "reset", "latest_id": N}`` frame first: reload the snapshot.
+
 When nothing happens for ``heartbeat`` seconds it sends ``{"type": "heartbeat",
 "latest_id": N}`` (N = the cursor, safe to resume from), so a screen notices a dead link and
 a dead client is noticed by the failed send. This module knows nothing about WebSockets:
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -115,6 +119,10 @@ async def run_stream(db: Database, feed: live.LiveFeed, query: StreamQuery,
     final cursor."""
     shared = shared or SharedReads()
     cursor = query.after
+    gap = await db.read(lambda conn: cursor_gap(conn, cursor))
+    if gap is not None:
+        await send(_encoder.encode({"type": "reset", "latest_id": gap}).decode())
+        cursor = gap
     while not closed.is_set():
         version = feed.version  # read before the query: a commit after it wakes us below
 
@@ -133,6 +141,30 @@ async def run_stream(db: Database, feed: live.LiveFeed, query: StreamQuery,
         if await _wait(feed, version, closed, query.heartbeat) == version and not closed.is_set():
             await send(_encoder.encode({"type": "heartbeat", "latest_id": cursor}).decode())
     return cursor
+
+
+def cursor_gap(conn: Any, after: int) -> int | None:
+    """None if events after ``after`` can be replayed exactly; else the id to restart from.
+
+    Two ways a cursor goes bad: the events just after it were pruned (``prune``), or it is
+    ahead of this database (the edge was restored from a backup or re-created, so ids start
+    lower). Either way the screen must reload its snapshot: the stream says so with a
+    ``{"type": "reset", "latest_id": N}`` frame and continues after N.
+    """
+    if after <= 0:
+        return None
+    newest = live.latest_id(conn)
+    oldest = conn.execute("SELECT MIN(id) FROM live_events").fetchone()[0]
+    if after > newest:
+        return newest
+    first_kept = oldest if oldest is not None else newest + 1
+    return newest if after < first_kept - 1 else None
+
+
+def prune(conn: Any, older_than: datetime) -> int:
+    """Delete live events created before ``older_than`` (ids are never reused afterwards)."""
+    return int(conn.execute("DELETE FROM live_events WHERE created_at < ?",
+                            (older_than.isoformat(),)).rowcount)
 
 
 async def _wait(feed: live.LiveFeed, version: int, closed: asyncio.Event, timeout: float) -> int:

@@ -116,3 +116,35 @@ async def test_screens_sharing_reads_each_get_every_event(tmp_path: Path) -> Non
             assert [f["id"] for f in frames if "id" in f] == list(range(1, 13))
     finally:
         db.close()
+
+
+async def test_a_cursor_the_database_cannot_honour_gets_a_reset(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from edge.stream import prune
+
+    db, feed = Database(tmp_path / "edge.db"), live.LiveFeed()
+    try:
+        await _publish(db, feed, 5)
+
+        async def first_frames(after: int, n: int) -> list[dict[str, Any]]:
+            frames, closed, task = await _collect(db, feed, StreamQuery(after=after,
+                                                                         heartbeat=0.2), 99)
+            while len(frames) < n:
+                await asyncio.sleep(0.02)
+            closed.set()
+            await asyncio.wait_for(task, 5)
+            return frames[:n]
+
+        # a screen from before a restore: its cursor is ahead of this database
+        assert (await first_frames(42, 2)) == [{"type": "reset", "latest_id": 5},
+                                               {"type": "heartbeat", "latest_id": 5}]
+        # an exact cursor replays, no reset
+        assert [f.get("id") for f in await first_frames(3, 2)] == [4, 5]
+        later = datetime.now(UTC) + timedelta(seconds=1)
+        assert await db.write(lambda conn: prune(conn, later)) == 5
+        await _publish(db, feed, 1)  # id 6: ids are never reused after pruning
+        assert [f.get("id") for f in await first_frames(5, 1)] == [6]  # nothing was lost
+        assert (await first_frames(2, 2))[0] == {"type": "reset", "latest_id": 6}
+    finally:
+        db.close()
