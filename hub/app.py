@@ -17,14 +17,14 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from hub.api.admin import admin_routes
@@ -108,8 +108,9 @@ def _metrics_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             metrics: Metrics = scope["litestar_app"].state.metrics
             route = scope.get("path_template") or "unmatched"  # templates keep labels bounded
-            metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
-            metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+            method = cast("HTTPScope", scope)["method"]
+            metrics.requests.labels(method, route, str(status["code"])).inc()
+            metrics.latency.labels(method, route).observe(time.perf_counter() - started)
 
     return middleware
 

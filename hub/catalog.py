@@ -488,7 +488,7 @@ async def publish(session: AsyncSession, principal: Principal, brand_id: str) ->
     brand = await session.get(Brand, brand_id)
     if brand is None:
         raise NotFound("brand not found", details={"id": brand_id})
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # Concurrent publishes of one brand take turns, so version numbers never collide.
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                               {"key": f"publish:{brand_id}"})

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -35,7 +36,7 @@ class CliError(Exception):
     """A problem to report in one line, exit code 1."""
 
 
-def _settings(args: argparse.Namespace, **extra: object) -> HubSettings:
+def _settings(args: argparse.Namespace, **extra: Any) -> HubSettings:
     try:
         return load_settings(getattr(args, "config", None), db_url=args.db, **extra)
     except (ValueError, OSError) as exc:

@@ -274,7 +274,12 @@ async def cleanup_auth(session: AsyncSession, settings: HubSettings) -> dict[str
     tokens = await session.execute(delete(RefreshToken).where(RefreshToken.expires_at < now))
     failures = await session.execute(delete(LoginFailure).where(
         LoginFailure.at < now - timedelta(seconds=settings.login_window_seconds)))
-    return {"refresh_tokens": tokens.rowcount or 0, "login_failures": failures.rowcount or 0}
+    return {"refresh_tokens": _rowcount(tokens), "login_failures": _rowcount(failures)}
+
+
+def _rowcount(result: Any) -> int:
+    # DELETE results are CursorResults (typed as plain Result by AsyncSession.execute).
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def get_user(session: AsyncSession, user_id: str) -> User:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -107,18 +108,18 @@ def _coerce(name: str, raw: str, annotation: Any) -> Any:
     return raw
 
 
-def load_settings(config_file: str | Path | None = None, environ: dict[str, str] | None = None,
+def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None,
                   **overrides: Any) -> HubSettings:
     """TOML file (if any) < POS_HUB_* environment < explicit overrides (e.g. CLI flags)."""
     values: dict[str, Any] = {}
-    environ = os.environ if environ is None else environ
-    config_file = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
     if config_file:
         with open(config_file, "rb") as handle:
             values.update(tomllib.load(handle))
     annotations = HubSettings.__annotations__
     for name, annotation in annotations.items():
-        raw = environ.get(ENV_PREFIX + name.upper())
+        raw = env.get(ENV_PREFIX + name.upper())
         if raw is not None:
             values[name] = _coerce(name, raw, annotation)
     values.update({k: v for k, v in overrides.items() if v is not None})
