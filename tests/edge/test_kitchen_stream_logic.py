@@ -44,7 +44,7 @@ async def test_catch_up_then_live_then_resume(tmp_path: Path) -> None:
     db, feed = Database(tmp_path / "edge.db"), live.LiveFeed()
     try:
         await _publish(db, feed, 3)
-        frames, closed, task = await _collect(db, feed, StreamQuery(topics=("kitchen",)), 5)
+        frames, _closed, task = await _collect(db, feed, StreamQuery(topics=("kitchen",)), 5)
         await asyncio.sleep(0.05)
         await _publish(db, feed, 2)
         cursor = await asyncio.wait_for(task, 5)
