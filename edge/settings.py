@@ -115,7 +115,10 @@ def load_settings(data_dir: Path | str | None = None, environ: dict[str, str] | 
     for name, annotation in annotations.items():
         raw = env.get(f"{ENV_PREFIX}{name.upper()}")
         if raw is not None:
-            values[name] = _coerce(raw, annotation)
+            try:
+                values[name] = _coerce(raw, annotation)
+            except ValueError as exc:
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r}: {exc}") from exc
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["data_dir"] = str(data_dir)
     try:
