@@ -1,13 +1,14 @@
 // A new order taken at the counter: menu grid, an option sheet enforcing each modifier
 // group's min/max, the ticket with running totals, order type and a note, then place the
-// order (one idempotency key per ticket) and go straight to payment.
+// order (one idempotency key per ticket) and go straight to payment. "Mark sold out" turns
+// the grid into availability switches: the kiosk and every other screen see it live.
 import { newKey } from "../common/api.js";
 import { Menu, groupHint, toggleOption, toOrderLine } from "../common/menu.js";
 
 export function counterView(ctx) {
   const { t, esc } = ctx;
   let el = null, menu = null, etag = null, category = null, cart = [], type = "takeaway", note = "";
-  let key = newKey(), error = "", draft = null, placing = false;
+  let key = newKey(), error = "", draft = null, placing = false, availabilityMode = false;
 
   async function loadMenu() {
     try {
@@ -33,9 +34,17 @@ export function counterView(ctx) {
     el.innerHTML = `<div class="pos">
       <nav class="cats" aria-label="${t("menu.categories")}">${menu.categories.map((c) =>
         `<button data-action="cat" data-id="${esc(c.id)}" aria-current="${c.id === category}">${esc(ctx.i18n.name(c))}</button>`).join("")}</nav>
-      <section class="grid" aria-label="${t("menu.title")}">${menu.productsIn(category).map((p) =>
-        `<button data-action="product" data-id="${esc(p.id)}" ${p.available === false ? "disabled" : ""} data-testid="counter-product">
-          <strong>${esc(ctx.i18n.name(p))}</strong><span class="money">${p.available === false ? t("menu.soldout") : ctx.money(p.price)}</span></button>`).join("")}</section>
+      <section class="grid" aria-label="${t("menu.title")}">
+        <div class="grid-tools" style="grid-column:1/-1">
+          <button data-action="availability" aria-pressed="${availabilityMode}" data-testid="availability-mode">${availabilityMode ? t("avail.done") : t("avail.mode")}</button>
+          ${availabilityMode ? `<span class="muted">${t("avail.hint")}</span>` : ""}</div>
+        ${menu.productsIn(category).map((p) => {
+          const soldOut = p.available === false;
+          const action = availabilityMode ? "toggle-available" : "product";
+          return `<button data-action="${action}" data-id="${esc(p.id)}" ${soldOut && !availabilityMode ? "disabled" : ""}
+            ${availabilityMode ? `aria-pressed="${soldOut}"` : ""} class="${soldOut ? "soldout" : ""}" data-testid="counter-product">
+            <strong>${esc(ctx.i18n.name(p))}</strong><span class="money">${soldOut ? t("menu.soldout") : ctx.money(p.price)}</span></button>`;
+        }).join("")}</section>
       <section class="ticket" aria-label="${t("cart.title")}">
         <h2>${t("orders.new")}</h2>
         <ul class="lines">${cart.map((l, i) => `<li><span>${l.qty} × ${esc(ctx.i18n.name(menu.products.get(l.product_id)))}</span>
@@ -119,11 +128,24 @@ export function counterView(ctx) {
     }
   }
 
+  async function toggleAvailable(productId) {
+    const p = menu.products.get(productId);
+    const available = p.available === false;
+    try {
+      await ctx.api.put(`/api/v1/menu/products/${encodeURIComponent(productId)}/availability`, { available });
+      menu.setAvailable(productId, available);
+      error = "";
+    } catch (err) { error = ctx.describe(err); }
+    draw();
+  }
+
   function onClick(ev) {
     const b = ev.target.closest("button[data-action]");
     if (!b || b.disabled) return;
     const i = Number(b.dataset.i);
     switch (b.dataset.action) {
+      case "availability": availabilityMode = !availabilityMode; break;
+      case "toggle-available": toggleAvailable(b.dataset.id); return;
       case "cat": category = b.dataset.id; break;
       case "product": openSheet(b.dataset.id); return;
       case "less": cart[i].qty > 1 ? cart[i].qty-- : cart.splice(i, 1); key = newKey(); break;

@@ -20,6 +20,8 @@ const t = (k, p) => i18n.t(k, p);
 const root = document.getElementById("app");
 const tickets = new Map(); // id -> KitchenTicket (pending only)
 const recalled = new Set();
+const seen = new Set(); // every ticket id this screen has shown: new ones chime once
+let firstSnapshot = true;
 let api, allDay = [], showAllDay = false, soundOn = false, message = "", audio = null;
 
 boot({ getLang: () => i18n.lang() });
@@ -39,7 +41,15 @@ async function start() {
 async function loadSnapshot() {
   const res = await api.get(`/api/v1/kitchen/tickets?station=${encodeURIComponent(station)}&status=pending`, { retries: 0 });
   tickets.clear();
-  for (const tk of res.items) tickets.set(tk.id, tk);
+  let arrived = false;
+  for (const tk of res.items) {
+    tickets.set(tk.id, tk);
+    // Tickets that came in while we were disconnected chime now (not on the first load).
+    if (!seen.has(tk.id) && !firstSnapshot && freshlyCreated(tk)) arrived = true;
+    seen.add(tk.id);
+  }
+  firstSnapshot = false;
+  if (arrived) beep();
   await loadAllDay();
   render();
 }
@@ -55,7 +65,8 @@ function onLiveEvent(ev) {
   if (ev.topic !== "kitchen" || !ev.data?.id) return;
   const tk = ev.data;
   if (tk.station && tk.station !== station) return;
-  const isNew = !tickets.has(tk.id);
+  const isNew = !seen.has(tk.id);
+  seen.add(tk.id);
   if (tk.status === "pending") tickets.set(tk.id, tk); else tickets.delete(tk.id);
   if (ev.type === "ticket.recalled" || ev.type === "ticket.undone") recalled.add(tk.id);
   if (ev.type === "ticket.created" && isNew && tk.status === "pending" && freshlyCreated(tk)) beep();

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.edge.edge_server import EdgeServer
+from tests.fakes.escpos_printer import FakeEscposPrinter
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +71,9 @@ def kiosk_add_product(page: Any, menu: dict, product: dict, groups: list[dict]) 
     chosen: list[str] = []
     for group in groups:
         for option in [o for o in group["options"] if o.get("available", True)][: max(group["min_choices"], 0)]:
-            sheet.locator(f"button[data-id='{option['id']}']").click()
+            button = sheet.locator(f"button[data-id='{option['id']}']")
+            if button.get_attribute("aria-pressed") != "true":  # required single options come pre-selected
+                button.click()
             chosen.append(option["name"])
     return chosen
 
@@ -256,6 +259,8 @@ def test_kds_misses_no_ticket_across_a_reconnect(
 
     kds = open_app(context, edge, f"/kds/?station={station}", devices["kds"])
     expect(kds.get_by_test_id("ticket")).to_have_count(3, timeout=WAIT_MS)
+    kds.get_by_role("button", name="Aktifkan suara").click()
+    assert kds.evaluate("document.body.dataset.lastBeep") is None  # the first three were there already
 
     # The edge restarts; while the KDS is still backing off, the world moves on: new orders
     # arrive and one ticket is bumped from another screen.
@@ -273,26 +278,43 @@ def test_kds_misses_no_ticket_across_a_reconnect(
     assert shown == [t["id"] for t in sorted(expected, key=lambda t: t["created_at"])]
     assert bumped["id"] not in shown
     assert len(first) + len(later) == 7
+    assert kds.evaluate("document.body.dataset.lastBeep") is not None  # new tickets chimed
 
 
-def test_sold_out_shows_live_on_the_kiosk(
+def test_sold_out_marked_at_the_cashier_shows_live_on_the_kiosk(
         shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
     edge, devices = shared_edge, shared_edge.tokens
     menu = demo_menu(edge, devices["kiosk"])
-    product, _groups = product_with_required_group(menu)
+    product, groups = product_with_required_group(menu)
+    category = next(c for c in menu["categories"] if c["id"] == product["category_id"])
     kiosk = open_app(context, edge, "/kiosk/", devices["kiosk"])
     kiosk.get_by_test_id("attract").click()
-    category = next(c for c in menu["categories"] if c["id"] == product["category_id"])
+    # The product is already in a customer's cart when it runs out.
+    kiosk_add_product(kiosk, menu, product, groups)
+    kiosk.get_by_test_id("sheet-add").click()
     kiosk.get_by_role("button", name=name_of(category), exact=True).click()
     tile = kiosk.locator(f"[data-testid=product][data-id='{product['id']}']")
     expect(tile).to_be_enabled()
 
-    staff = edge.login("cashier")
-    edge.call("PUT", f"/api/v1/menu/products/{product['id']}/availability", staff, json={"available": False})
-    expect(tile).to_be_disabled(timeout=WAIT_MS)
+    cashier = open_app(context, edge, "/cashier/", devices["cashier"])
+    cashier_login(cashier, demo_pin(edge, "cashier"))
+    cashier.get_by_role("button", name="Pesanan baru").click()
+    cashier.get_by_role("button", name=name_of(category), exact=True).click()
+    cashier.get_by_test_id("availability-mode").click()
+    switch = cashier.locator(f"[data-testid=counter-product][data-id='{product['id']}']")
+    switch.click()
+    expect(switch).to_have_attribute("aria-pressed", "true")
+
+    expect(tile).to_be_disabled(timeout=WAIT_MS)  # live, no reload
     expect(tile).to_contain_text("Habis")
+    expect(kiosk.get_by_test_id("view-cart")).to_be_disabled()  # dropped from the cart
+    expect(kiosk.get_by_role("alert")).to_contain_text("Habis")
     shoot(kiosk, "kiosk-sold-out")
-    edge.call("PUT", f"/api/v1/menu/products/{product['id']}/availability", staff, json={"available": True})
+    assert not next(p for p in demo_menu(edge, devices["kiosk"])["products"]
+                    if p["id"] == product["id"])["available"]
+
+    switch.click()
+    expect(switch).to_have_attribute("aria-pressed", "false")
     expect(tile).to_be_enabled(timeout=WAIT_MS)
 
 
@@ -364,26 +386,38 @@ def test_cashier_counter_order_cash_payment_and_shift_close(
     order = next(o for o in edge.call("GET", "/api/v1/orders?status=open", devices["cashier"])["items"]
                  if o["number"] == number)
     total = order["total"]
-    tendered = ((total // 50000) + 1) * 50000
+    # Split: Rp 10.000 on the card terminal first, the rest in cash.
+    card_part = 10000
+    page.get_by_role("button", name="Kartu").click()
+    page.get_by_test_id("pay-amount").fill(str(card_part))
+    page.get_by_test_id("pay-reference").fill("TRM-000123")
+    page.get_by_test_id("pay-submit").click()
+    expect(page.get_by_test_id("order-due")).to_have_text(rupiah(total - card_part), timeout=WAIT_MS)
+    expect(page.get_by_test_id("pay-amount")).to_have_value(str(total - card_part))
+    cash_part = total - card_part
+    tendered = ((cash_part // 50000) + 1) * 50000
     page.get_by_test_id("pay-tendered").fill(str(tendered))
-    expect(page.get_by_test_id("pay-change")).to_have_text(rupiah(tendered - total))
+    expect(page.get_by_test_id("pay-change")).to_have_text(rupiah(tendered - cash_part))
     shoot(page, "cashier-payment")
     page.get_by_test_id("pay-submit").click()
-    expect(page.get_by_test_id("pay-result")).to_contain_text(rupiah(tendered - total), timeout=WAIT_MS)
+    expect(page.get_by_test_id("pay-result")).to_contain_text(rupiah(tendered - cash_part), timeout=WAIT_MS)
     expect(page.get_by_test_id("order-due")).to_have_text(rupiah(0))
     shoot(page, "cashier")
     paid = edge.call("GET", f"/api/v1/orders/{order['id']}", devices["cashier"])
-    assert paid["paid"] == total and paid["payments"][0]["change"] == tendered - total
+    assert paid["paid"] == total
+    assert [(p["method"], p["amount"]) for p in paid["payments"]] == [("card", card_part), ("cash", cash_part)]
+    assert paid["payments"][0]["reference"] == "TRM-000123"
+    assert paid["payments"][1]["change"] == tendered - cash_part
 
-    # Close the shift: expected = float + cash sales; we count Rp 1.000 short.
+    # Close the shift: expected = float + cash sales (not the card part); we count Rp 1.000 short.
     page.get_by_role("button", name="Shift").click()
-    expect(page.get_by_test_id("expected-cash")).to_have_text(rupiah(500000 + total))
-    page.get_by_test_id("shift-counted").fill(str(500000 + total - 1000))
+    expect(page.get_by_test_id("expected-cash")).to_have_text(rupiah(500000 + cash_part))
+    page.get_by_test_id("shift-counted").fill(str(500000 + cash_part - 1000))
     page.get_by_role("button", name="Tutup shift").click()
     expect(page.get_by_text("Shift ditutup")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_test_id("cash-difference")).to_have_text("-" + rupiah(1000), timeout=WAIT_MS)
-    expect(page.get_by_test_id("counted-cash")).to_have_text(rupiah(500000 + total - 1000))
-    expect(page.get_by_test_id("expected-cash").first).to_have_text(rupiah(500000 + total))
+    expect(page.get_by_test_id("counted-cash")).to_have_text(rupiah(500000 + cash_part - 1000))
+    expect(page.get_by_test_id("expected-cash").first).to_have_text(rupiah(500000 + cash_part))
     shoot(page, "cashier-shift-closed")
 
 
@@ -410,3 +444,23 @@ def test_cashier_void_needs_a_manager_pin_and_a_reason(
     expect(dialog).to_be_hidden(timeout=WAIT_MS)
     voided = edge.call("GET", f"/api/v1/orders/{order['id']}", devices["cashier"])
     assert voided["status"] == "voided" and voided["void_reason"] == "customer left"
+
+
+def test_cashier_reprints_a_receipt_on_the_outlet_printer(
+        shared_edge: EdgeServer, context: Any) -> None:
+    edge, devices = shared_edge, shared_edge.tokens
+    menu = demo_menu(edge, devices["cashier"])
+    product, groups = product_with_required_group(menu)
+    order = place_api_order(edge, devices["kiosk"], menu, product, groups)
+    with FakeEscposPrinter() as printer:
+        edge.call("POST", "/api/v1/printers", edge.login("manager"),
+                  json={"name": "Front counter", "host": "127.0.0.1", "port": printer.port, "role": "receipt"})
+        page = open_app(context, edge, "/cashier/", devices["cashier"])
+        cashier_login(page, demo_pin(edge, "cashier"))
+        page.get_by_test_id("open-order").filter(
+            has=page.locator(".num", has_text=re.compile(rf"^#{order['number']}$"))).click()
+        page.get_by_test_id("reprint").click()
+        expect(page.get_by_role("status").filter(has_text="Struk dikirim")).to_be_visible()
+        receipt = printer.wait_for_documents(1)[0]
+    assert str(order["number"]) in receipt.text
+    assert rupiah(order["total"]) in receipt.text
