@@ -165,13 +165,6 @@ def _int_sql(value: int) -> ColumnElement[int]:
     return literal_column(str(int(value)), BigInteger())
 
 
-def _text_sql(value: str) -> ColumnElement[str]:
-    """A quoted string inline (ids are validated: letters, digits, '-', '_')."""
-    if not value.replace("-", "").replace("_", "").isalnum():
-        raise BadRequest("invalid id", {"id": value})
-    return literal_column(f"'{value}'")
-
-
 def _offset_seconds(tz: ZoneInfo, moment: datetime) -> int:
     offset = moment.astimezone(tz).utcoffset()
     return int(offset.total_seconds()) if offset is not None else 0
@@ -194,26 +187,14 @@ def utc_offset_segments(tz: ZoneInfo, start: datetime, end: datetime) -> list[tu
     return segments
 
 
-def _local_hour_expr(created_at: Any, outlet_col: Any, zones: dict[str, ZoneInfo],
-                     start: datetime, end: datetime) -> ColumnElement[int]:
-    """SQL for the local hour (0-23) of ``created_at`` in each outlet's timezone."""
-    whens = []
-    for outlet_id, tz in zones.items():
-        segments = utc_offset_segments(tz, start, end)
-        # Later segments first: the first matching WHEN wins.
-        for seg_start, offset in reversed(segments[1:]):
-            whens.append((and_(outlet_col == _text_sql(outlet_id),
-                               created_at >= literal_column(f"'{_sql_ts(seg_start)}'")),
-                          _int_sql(offset)))
-        whens.append((outlet_col == _text_sql(outlet_id), _int_sql(segments[0][1])))
-    offset_expr = case(*whens, else_=_int_sql(0)) if whens else _int_sql(0)
-    return ((epoch_seconds(created_at) + offset_expr) // _int_sql(3600)) % _int_sql(24)
-
-
-def _sql_ts(moment: datetime) -> str:
-    # PostgreSQL reads the explicit offset; SQLite compares it as text with its stored
-    # "YYYY-MM-DD HH:MM:SS.ffffff" UTC values, which orders correctly to the second.
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
+def _offset_at(segments: list[tuple[datetime, int]], epoch: int) -> int:
+    """The UTC offset in force at ``epoch`` seconds, from utc_offset_segments()."""
+    offset = segments[0][1]
+    for moment, seg_offset in segments[1:]:
+        if moment.timestamp() > epoch:
+            break
+        offset = seg_offset
+    return offset
 
 
 # ---------------------------------------------------------------- mergeable figures
@@ -381,18 +362,28 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Out
             c.gross_total += int(total or 0)
             c.paid_orders += int(paid_orders or 0)
 
-    # 2. Sales by local hour.
+    # 2. Sales by local hour: SQL groups by UTC time bucket (an hour, or 15 minutes when a
+    # zone's offset is not whole hours); each bucket lies inside one local hour, which Python
+    # finds from the outlet's UTC offset at that moment (DST-exact).
     start = datetime.combine(day_from - timedelta(days=2), datetime.min.time(), UTC)
     end = datetime.combine(day_to + timedelta(days=3), datetime.min.time(), UTC)
-    hour = _local_hour_expr(OrderRow.created_at, OrderRow.outlet_id,
-                            {o.id: _zone(o) for o in outlets}, start, end).label("hour")
+    segments = {o.id: utc_offset_segments(_zone(o), start, end) for o in outlets}
+    whole_hours = all(offset % 3600 == 0 and int(moment.timestamp()) % 3600 == 0
+                      for segs in segments.values() for moment, offset in segs[1:]) and all(
+        segs[0][1] % 3600 == 0 for segs in segments.values())
+    bucket_seconds = 3600 if whole_hours else 900
+    bucket = (epoch_seconds(OrderRow.created_at) // _int_sql(bucket_seconds)).label("bucket")
     rows = await session.execute(
-        select(OrderRow.outlet_id, OrderRow.business_day, hour, func.count(),
+        select(OrderRow.outlet_id, OrderRow.business_day, bucket, func.count(),
                func.sum(OrderRow.total))
         .where(*base, _not_void())
         .group_by(literal_column("1"), literal_column("2"), literal_column("3")))
-    for outlet_id, day, local_hour, count, total in rows:
-        cell(outlet_id, day).hours[int(local_hour)] = [count, int(total or 0)]
+    for outlet_id, day, utc_bucket, count, total in rows:
+        moment = int(utc_bucket) * bucket_seconds
+        local_hour = (moment + _offset_at(segments[outlet_id], moment)) // 3600 % 24
+        slot = cell(outlet_id, day).hours.setdefault(local_hour, [0, 0])
+        slot[0] += count
+        slot[1] += int(total or 0)
 
     # 3. Products sold (lines of sales).
     rows = await session.execute(

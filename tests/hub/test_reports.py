@@ -336,9 +336,11 @@ async def _roll_up(db: Database, now: datetime) -> dict[str, int]:
 
 
 async def _exactness_scenario(db: Database) -> None:
+    # Jakarta: UTC+7; Berlin: DST starts in the period; Mumbai: UTC+5:30 (not whole hours).
     seeded = await seed_tenant(db, "Kopi Nusantara", {"Jakarta Sudirman": "Asia/Jakarta",
-                                                      "Berlin Mitte": "Europe/Berlin"},
-                               orders_per_outlet=160, seed=7)
+                                                      "Berlin Mitte": "Europe/Berlin",
+                                                      "Mumbai Bandra": "Asia/Kolkata"},
+                               orders_per_outlet=120, seed=7)
     owner = seeded.owner()
     expected = expected_report(seeded, DAY_FROM, DAY_TO)
     assert expected["order_count"] > 150 and expected["voids"]["count"] > 10
