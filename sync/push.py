@@ -147,6 +147,13 @@ async def _refused(db: Database, exc: HubRefused, entries: list[JournalEntry]) -
         log.warning("sequence conflict: started a new epoch", extra={"hub_error": exc.message})
         return PushOutcome(refused="", error=str(exc), epoch_rotated=True, more=True)
     message = f"hub refused: {exc}"
-    await db.write(lambda c: sync_state.record_failure(c, message, reachable=True, refused=True))
+    held = int((exc.details or {}).get("acked_seq") or 0) if isinstance(exc.details, dict) else 0
+
+    def record(conn: sqlite3.Connection) -> None:
+        if held:  # the hub committed the valid events before the refused one
+            outbox.mark_acked(conn, held)
+        sync_state.record_failure(conn, message, reachable=True, refused=True)
+
+    await db.write(record)
     log.error("push refused by the hub", extra={"code": exc.code, "hub_error": exc.message})
     return PushOutcome(refused=exc.code or "refused", error=str(exc))

@@ -2,7 +2,7 @@
 
 * A short *tick* job (``POS_SYNC_TICK``, default 0.5 s) pushes as soon as the outbox has
   something new, so an order reaches the hub within about a second of the sale; when the
-  outbox is empty it still contacts the hub every ``POS_SYNC_INTERVAL`` seconds (heartbeat,
+  outbox is empty it still contacts the hub every ``POS_SYNC_INTERVAL`` (15) seconds (heartbeat,
   restore detection, fleet status). The timer runs whether or not sales happen: a backlog
   left by a partition or a killed process drains on its own once the hub answers.
 * A backlog drains batch after batch at full speed. Each batch is read from the WAL reader
@@ -45,7 +45,7 @@ log = logging.getLogger("sync.engine")
 class SyncSettings(msgspec.Struct, kw_only=True):
     enabled: bool = True
     tick: float = 0.5  # seconds between checks for new outbox events
-    interval: float = 5.0  # heartbeat push when idle, seconds
+    interval: float = 15.0  # heartbeat push when idle, seconds
     pull_interval: float = 30.0
     min_backoff: float = 1.0
     max_backoff: float = 300.0
