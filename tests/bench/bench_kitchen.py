@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -34,7 +35,9 @@ from tests.edge.edge_server import EdgeServer  # noqa: E402
 
 
 def emit(**fields: object) -> None:
-    print(json.dumps(fields), flush=True)
+    # The 1-minute load average says how much the figures were disturbed by other work.
+    print(json.dumps({**fields, "loadavg_1m": round(os.getloadavg()[0], 2),
+                      "cpus": os.cpu_count()}), flush=True)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
