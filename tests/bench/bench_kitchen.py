@@ -31,7 +31,7 @@ import websockets
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.edge.edge_server import EdgeServer  # noqa: E402
+from tests.edge.edge_server import EdgeServer
 
 
 def emit(**fields: object) -> None:
