@@ -6,6 +6,9 @@ background task sends due jobs with python-escpos' ``Network`` printer and retri
 back-off until the printer takes them. A printer's last outcome is kept on its row, so the
 cashier sees "printer: error - connection refused" instead of a lost receipt.
 
+Kitchen printers are also fed automatically: ``print_new_tickets`` (called by edge.kitchen
+when an order reaches the kitchen) queues one chit per ticket for its station's printer.
+
 A rendered document is a short list of python-escpos calls (``set``, ``textln``, ``cut``)
 stored as JSON and replayed on the printer when sent: only the library's public API touches
 the wire, and a job can be re-sent byte for byte.
@@ -31,8 +34,15 @@ from edge.outlet import load_outlet
 from shared.errors import NotFound, Rejected
 from shared.ids import new_id
 from shared.money import format_money
-from shared.schemas import (KitchenTicket, Order, Printer, PrinterCreate, PrintJob, TaxConfig,
-                            TicketLine)
+from shared.schemas import (
+    KitchenTicket,
+    Order,
+    Printer,
+    PrinterCreate,
+    PrintJob,
+    TaxConfig,
+    TicketLine,
+)
 
 __all__ = [
     "WIDTH",
@@ -42,6 +52,7 @@ __all__ = [
     "enqueue_order",
     "kitchen_document",
     "list_printers",
+    "print_new_tickets",
     "print_order",
     "receipt_document",
     "retry_printer",
