@@ -26,8 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.edge.edge_server import EdgeServer  # noqa: E402
-from tests.ui.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.edge.edge_server import EdgeServer
+from tests.ui.browser_support import CHROMIUM, CHROMIUM_ARGS
 
 UI = REPO / "kiosk-ui"
 APPS = {

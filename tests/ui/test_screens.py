@@ -8,7 +8,6 @@ Screenshots of every screen go to artifacts/screenshots/ui-*.png.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
