@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -144,6 +145,12 @@ def order_body() -> tuple[bytes, str]:
     return ORDER, f"Idempotency-Key: {uuid.uuid4()}\r\n"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the server process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -160,6 +167,7 @@ async def main(args: argparse.Namespace) -> None:
             edge.stop()
         startup = edge.start()
         startups.append(startup)
+        emit(bench="edge", metric="load_average", value=os.getloadavg()[0], cpus=os.cpu_count())
         emit(bench="edge", metric="startup", median_s=round(statistics.median(startups), 3),
              runs_s=[round(s, 3) for s in startups])
         try:
@@ -171,18 +179,27 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.sleep(1.0)
             emit(bench="edge", metric="idle_rss", rss_mb=round(rss_kb(edge.proc.pid) / 1024, 1))
 
+            pid = edge.proc.pid
+            cpu = cpu_seconds(pid)
             trivial = await closed_loop(host, port, token, "GET", "/api/v1/ping",
                                         lambda: (b"", ""), args.concurrency, args.seconds)
+            trivial_cpu = (cpu_seconds(pid) - cpu) / trivial["requests"]
             emit(bench="edge", metric="trivial", endpoint="GET /api/v1/ping",
-                 concurrency=args.concurrency, **trivial)
+                 concurrency=args.concurrency, **trivial,
+                 server_cpu_ms_per_request=round(trivial_cpu * 1000, 3))
+            cpu = cpu_seconds(pid)
             orders = await closed_loop(host, port, token, "POST", "/api/v1/orders", order_body,
                                        args.concurrency, args.seconds)
+            orders_cpu = (cpu_seconds(pid) - cpu) / orders["requests"]
             emit(bench="edge", metric="orders", endpoint="POST /api/v1/orders (3 lines, modifiers)",
                  concurrency=args.concurrency, **orders,
-                 ratio_to_trivial=round(orders["rps"] / trivial["rps"], 3))
+                 server_cpu_ms_per_request=round(orders_cpu * 1000, 3),
+                 ratio_to_trivial=round(orders["rps"] / trivial["rps"], 3),
+                 cpu_ratio_trivial_to_order=round(trivial_cpu / orders_cpu, 3))
             await asyncio.sleep(1.0)
             at_rate = await open_loop(host, port, token, args.rate, args.seconds)
             emit(bench="edge", metric="orders_at_rate", **at_rate)
+            emit(bench="edge", metric="load_average_after", value=os.getloadavg()[0])
             emit(bench="edge", metric="rss_after_load",
                  rss_mb=round(rss_kb(edge.proc.pid) / 1024, 1))
         finally:
