@@ -166,6 +166,8 @@ def test_kiosk_order_with_modifiers_reaches_kds_and_bump_makes_it_ready_on_board
     expect(ticket).to_be_visible(timeout=WAIT_MS)
     for option_name in chosen_names:
         expect(ticket).to_contain_text(option_name)
+    kds.get_by_role("button", name="Total hari ini").click()  # all-day counts per item
+    expect(kds.get_by_test_id("allday").locator("li", has_text=product["name"])).to_contain_text("2")
     expect(board_number(board, "preparing", order_number)).to_be_visible(timeout=WAIT_MS)
     shoot(kds, "kds")
     shoot(board, "board-preparing")
@@ -177,6 +179,14 @@ def test_kiosk_order_with_modifiers_reaches_kds_and_bump_makes_it_ready_on_board
     shoot(board, "board")
     order = edge.call("GET", f"/api/v1/orders/{placed['id']}", devices["cashier"])
     assert order["status"] == "ready"
+
+    # Bumped too early: "recall last" brings the ticket back, marked as recalled.
+    kds.get_by_test_id("recall").click()
+    expect(ticket).to_be_visible(timeout=WAIT_MS)
+    expect(ticket).to_contain_text("Dipanggil ulang")
+    assert [t["order_id"] for t in pending_tickets(edge, devices["kds"], station)].count(placed["id"]) == 1
+    ticket.get_by_test_id("bump").click()
+    expect(ticket).to_have_count(0, timeout=WAIT_MS)
 
 
 def test_kiosk_checkout_survives_edge_restart_without_losing_or_duplicating(
