@@ -106,6 +106,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from edge.app import create_app
     from edge.logs import configure_logging
 
+    if _db_path(Path(args.data_dir)).exists():
+        # A box set up by `pos-edge provision` alone has no edge.toml yet: give it secrets now.
+        write_config(args.data_dir, demo=False)
     try:
         overrides: dict[str, Any] = {"host": args.host, "port": args.port}
         if args.no_advertise:
@@ -174,6 +177,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
+    if _db_path(Path(args.data_dir)).exists():
+        write_config(args.data_dir, demo=False)  # PIN lookups need this box's pepper
     settings = load_settings(args.data_dir)
     pin = args.pin or os.environ.get("POS_EDGE_NEW_PIN") or ""
     if not pin:

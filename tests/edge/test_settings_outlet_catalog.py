@@ -106,3 +106,37 @@ def test_demo_menu_is_big_enough_and_translated() -> None:
     assert any(g.min_choices >= 1 for g in groups.values())
     assert any(g.min_choices == 0 and g.max_choices > 1 for g in groups.values())
     assert (menu.tax.tax_rate_bp, menu.tax.service_rate_bp, menu.currency) == (1000, 500, "IDR")
+
+
+def test_a_box_set_up_by_provisioning_alone_serves_as_the_hub_outlet(edge_server_factory,
+                                                                       tmp_path: Path) -> None:
+    """What `pos-edge provision` leaves behind (identity, journal, hub catalog; no init, no
+    edge.toml) is enough for `pos-edge serve`; orders carry the hub's outlet id and timezone."""
+    from edge.devices import pair_device
+
+    box = tmp_path / "box"
+    box.mkdir()
+    config = sync_state.SyncConfig(hub_url="http://127.0.0.1:9", tenant_id="t-1",
+                                   outlet_id="outlet-from-hub", outlet_name="Hub Outlet",
+                                   timezone="Asia/Makassar", credential_id="c-1",
+                                   credential="secret-credential")
+    db = Database(box / "edge.db")
+    try:
+        def provisioned(conn):
+            sync_state.ensure_journal(conn)
+            sync_state.save_identity(conn, config)
+            sync_state.apply_catalog(conn, demo.demo_catalog(), "checksum")
+            return pair_device(conn, "kiosk-1", "kiosk")[1]
+
+        kiosk = db.write_blocking(provisioned)
+    finally:
+        db.close()
+    server = edge_server_factory(start=False, name="unused", pair=False)
+    server.data_dir, server.tokens = box, {"kiosk": kiosk}
+    server.start()
+    assert (box / "edge.toml").exists()
+    me = server.call("GET", "/api/v1/me", kiosk)
+    assert me["outlet"] == {"id": "outlet-from-hub", "name": "Hub Outlet", "timezone": "Asia/Makassar"}
+    order = server.call("POST", "/api/v1/orders", kiosk, json={
+        "type": "takeaway", "lines": [{"product_id": "p-air-mineral"}]})
+    assert order["outlet_id"] == "outlet-from-hub" and order["total"] == 6_930
