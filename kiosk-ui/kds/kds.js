@@ -67,7 +67,9 @@ function onLiveEvent(ev) {
   if (tk.station && tk.station !== station) return;
   const isNew = !seen.has(tk.id);
   seen.add(tk.id);
-  if (tk.status === "pending") tickets.set(tk.id, tk); else tickets.delete(tk.id);
+  // A voided order's tickets are withdrawn: the event carries the ticket as it was.
+  const open = tk.status === "pending" && ev.type !== "ticket.withdrawn";
+  if (open) tickets.set(tk.id, tk); else { tickets.delete(tk.id); recalled.delete(tk.id); }
   if (ev.type === "ticket.recalled" || ev.type === "ticket.undone") recalled.add(tk.id);
   if (ev.type === "ticket.created" && isNew && tk.status === "pending" && freshlyCreated(tk)) beep();
   scheduleRender();

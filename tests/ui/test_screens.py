@@ -272,20 +272,23 @@ def test_kds_misses_no_ticket_across_a_reconnect(
     assert kds.evaluate("document.body.dataset.lastBeep") is None  # the first three were there already
 
     # The edge restarts; while the KDS is still backing off, the world moves on: new orders
-    # arrive and one ticket is bumped from another screen.
+    # arrive, one ticket is bumped from another screen and one order is voided.
     edge.restart()
     later = [place_api_order(edge, devices["kiosk"], menu, product, groups) for _ in range(4)]
     bumped = pending_tickets(edge, devices["kds"], station)[0]
     edge.call("POST", f"/api/v1/kitchen/tickets/{bumped['id']}/bump", devices["kds"])
+    edge.call("POST", f"/api/v1/orders/{later[-1]['id']}/void", edge.login("manager"),
+              json={"reason": "customer left"})
 
     expected = pending_tickets(edge, devices["kds"], station)
-    assert len(expected) == 6
-    expect(kds.get_by_test_id("ticket")).to_have_count(6, timeout=15000)
+    assert len(expected) == 5
+    expect(kds.get_by_test_id("ticket")).to_have_count(5, timeout=15000)
     shown = kds.locator("[data-testid=ticket]").evaluate_all("els => els.map(e => e.dataset.id)")
     assert sorted(shown) == sorted(t["id"] for t in expected)  # none missed, none doubled
     # Oldest first.
     assert shown == [t["id"] for t in sorted(expected, key=lambda t: t["created_at"])]
     assert bumped["id"] not in shown
+    assert later[-1]["id"] not in {t["order_id"] for t in expected}  # voided: withdrawn
     assert len(first) + len(later) == 7
     assert kds.evaluate("document.body.dataset.lastBeep") is not None  # new tickets chimed
 
