@@ -33,19 +33,12 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return _encoder.encode(entry).decode(errors="replace") if _encodable(entry) else str(entry)
-
-
-def _encodable(entry: dict[str, Any]) -> bool:
-    try:
-        _encoder.encode(entry)
-    except (TypeError, msgspec.EncodeError):
-        for key, value in list(entry.items()):
-            try:
-                _encoder.encode(value)
-            except (TypeError, msgspec.EncodeError):
-                entry[key] = repr(value)
-    return True
+        try:
+            return _encoder.encode(entry).decode(errors="replace")
+        except (TypeError, msgspec.EncodeError):
+            # Something in ``extra`` is not JSON: show it as its repr rather than lose the line.
+            return _encoder.encode({k: v if isinstance(v, str | int | float | bool | None) else repr(v)
+                                    for k, v in entry.items()}).decode(errors="replace")
 
 
 def configure_logging(level: str = "INFO") -> None:
