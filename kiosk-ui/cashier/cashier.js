@@ -22,7 +22,11 @@ const ctx = {
   deviceToken: null, session: null, currency: "IDR", view: "orders",
   money: (n) => formatMoney(n, ctx.currency),
   api: client(() => ctx.session?.access_token ?? ctx.deviceToken),
-  describe: (err) => describeError(err, t),
+  describe(err) {
+    // The staff session ended on the edge (expired, staff removed): back to the PIN pad.
+    if (err?.status === 401 && ctx.session) setTimeout(logout, 0);
+    return describeError(err, t);
+  },
   toast(text) {
     const el = document.createElement("div");
     el.className = "toast"; el.setAttribute("role", "status"); el.textContent = text;

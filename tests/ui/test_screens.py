@@ -421,6 +421,15 @@ def test_cashier_counter_order_cash_payment_and_shift_close(
     assert paid["payments"][0]["reference"] == "TRM-000123"
     assert paid["payments"][1]["change"] == tendered - cash_part
 
+    # The kitchen finishes it; the open-orders list follows live and the cashier hands it over.
+    for ticket in edge.call("GET", "/api/v1/kitchen/tickets?status=pending", devices["kds"])["items"]:
+        if ticket["order_id"] == order["id"]:
+            edge.call("POST", f"/api/v1/kitchen/tickets/{ticket['id']}/bump", devices["kds"])
+    expect(page.get_by_test_id("order-title")).to_contain_text("Siap", timeout=WAIT_MS)
+    page.get_by_role("button", name="Serahkan").click()
+    expect(page.get_by_test_id("order-title")).to_contain_text("Selesai", timeout=WAIT_MS)
+    assert edge.call("GET", f"/api/v1/orders/{order['id']}", devices["cashier"])["status"] == "completed"
+
     # Close the shift: expected = float + cash sales (not the card part); we count Rp 1.000 short.
     page.get_by_role("button", name="Shift").click()
     expect(page.get_by_test_id("expected-cash")).to_have_text(rupiah(500000 + cash_part))
