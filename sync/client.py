@@ -4,7 +4,8 @@ Failures split in two, because the engine reacts to them differently:
 
     SyncError
     ├── HubUnreachable   connection refused/reset, timeout, 5xx, a body that is not ours
-    │                    (a proxy's error page): back off and retry, keep the outbox
+    │                    (a proxy's error page), a request that arrived damaged
+    │                    (400 corrupt_frame): back off and retry, keep the outbox
     └── HubRefused       the hub answered with a 4xx JSON error (revoked credential, broken
                          chain, bad code): record it, show it, don't hammer the hub
 
@@ -144,6 +145,9 @@ class HubClient:
     def _raise_for(self, response: httpx.Response) -> None:
         status = response.status_code
         error = _json_error(response)
+        if error is not None and error.get("code") == "corrupt_frame":
+            # our body was damaged on the way: a transport fault, not the hub saying no
+            raise HubUnreachable(f"the request reached the hub damaged: {error.get('message')}")
         if status >= 500 or status in (408, 429) or error is None:
             detail = error["message"] if error else response.reason_phrase
             raise HubUnreachable(f"hub at {self.base_url} answered HTTP {status}: {detail}")

@@ -5,7 +5,10 @@ Every sync body (request and successful response) is one *frame*:
     b"FPS" | version (1 byte) | compression (1 byte: 0 = none, 1 = zlib) | msgpack payload
 
 The frame header says how to read the payload, so a proxy that strips or rewrites HTTP headers
-cannot make a body unreadable. Errors are not frames: they use the JSON error shape of every
+cannot make a body unreadable. Frames are written compressed: zlib's adler-32 makes a body
+damaged or cut short on the way fail to decode (``FrameError``, answered 400
+``corrupt_frame`` and simply retried) instead of reaching the journal checks, where altered
+bytes would look like tampering. Errors are not frames: they use the JSON error shape of every
 app (``{"error": {"code", "message", "details"}}``) so a human with curl can read them.
 
 Versions: ``WIRE_VERSION`` is what this code writes; the hub also accepts every version in
@@ -53,7 +56,6 @@ ACCEPTED_VERSIONS = frozenset({1, 2})
 MEDIA_TYPE = "application/x-fnbpos-sync"
 _MAGIC = b"FPS"
 _NONE, _ZLIB = 0, 1
-_COMPRESS_ABOVE = 512  # tiny bodies are not worth the zlib header
 
 T = TypeVar("T")
 
@@ -168,7 +170,7 @@ def encode_frame(message: Struct, version: int = WIRE_VERSION, compress: bool | 
     """Serialize ``message`` as a frame; compress bodies above a few hundred bytes."""
     payload = _encoder.encode(message)
     if compress is None:
-        compress = len(payload) > _COMPRESS_ABOVE
+        compress = True  # integrity (adler-32) as much as size; see the module docstring
     if compress:
         return _MAGIC + bytes((version, _ZLIB)) + zlib.compress(payload, 6)
     return _MAGIC + bytes((version, _NONE)) + payload
@@ -197,6 +199,8 @@ def decode_frame(frame: bytes, kind: type[T]) -> T:
             payload = inflater.decompress(payload, MAX_PAYLOAD_BYTES)
             if inflater.unconsumed_tail:
                 raise FrameError("payload too large")
+            if not inflater.eof:
+                raise FrameError("compressed payload is cut short")
         except zlib.error as exc:
             raise FrameError(f"corrupt compressed payload: {exc}") from exc
     elif compression != _NONE:

@@ -9,9 +9,10 @@ from litestar import Request, Response, get, post
 from msgspec import Meta, Struct
 
 from hub import enrollment
+from hub.api.sync import CorruptFrame
 from hub.db import Database
 from hub.identity import Principal, require_outlet
-from shared.errors import BadRequest, Forbidden
+from shared.errors import Forbidden
 from sync.protocol import (
     MEDIA_TYPE,
     EnrollRequest,
@@ -55,7 +56,7 @@ async def redeem(request: Request[Any, Any, Any], db: Database) -> Response[byte
         version = frame_version(body)
         payload = decode_frame(body, EnrollRequest)
     except FrameError as exc:
-        raise BadRequest(str(exc)) from exc
+        raise CorruptFrame(str(exc)) from exc
     reply = await enrollment.redeem(db, payload)
     return Response(encode_frame(reply, version=version), media_type=MEDIA_TYPE)
 

@@ -31,6 +31,12 @@ from sync.protocol import (
 __all__ = ["sync_routes"]
 
 
+class CorruptFrame(BadRequest):
+    """The body is not a readable frame (damaged or cut short on the way): resend it."""
+
+    code = "corrupt_frame"
+
+
 def _frame(message: Any, version: int) -> Response[bytes]:
     return Response(encode_frame(message, version=version), media_type=MEDIA_TYPE, status_code=200)
 
@@ -44,7 +50,7 @@ async def push(request: Request[Any, Any, Any], db: Database) -> Response[bytes]
         version = frame_version(body)
         batch = decode_frame(body, PushRequest)
     except FrameError as exc:
-        raise BadRequest(str(exc)) from exc
+        raise CorruptFrame(str(exc)) from exc
     return _frame(await ingest.ingest_push(db, who, batch, wire_version=version), version)
 
 

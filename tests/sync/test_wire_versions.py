@@ -115,6 +115,16 @@ def test_hub_rejects_garbage_with_a_clear_400(hub_server, tenant, outlet_factory
     credential = enroll(hub_server.base_url, issue_code(tenant, outlet["id"]).json()["code"]).credential
     reply = httpx.post(hub_server.base_url + "/api/v1/sync/push", content=b"hello",
                        headers={"Authorization": f"Bearer {credential}"}, timeout=30)
-    assert reply.status_code == 400 and reply.json()["error"]["code"] == "bad_request"
+    assert reply.status_code == 400 and reply.json()["error"]["code"] == "corrupt_frame"
+    # A real batch damaged on the way (one byte flipped, or cut short) is caught by the frame's
+    # checksum: a retryable 400, not a "broken chain" alarm against the outlet.
+    frame = bytearray(encode_frame(PushRequest(outlet_id=outlet["id"], epoch="e1", entries=[])))
+    frame[len(frame) // 2] ^= 0x40
+    for damaged in (bytes(frame), bytes(frame[: len(frame) - 3])):
+        reply = httpx.post(hub_server.base_url + "/api/v1/sync/push", content=damaged,
+                           headers={"Authorization": f"Bearer {credential}"}, timeout=30)
+        assert reply.status_code == 400 and reply.json()["error"]["code"] == "corrupt_frame"
+    assert pg_query(hub_server.db_url, "SELECT count(*) FROM sync_alarms WHERE outlet_id = %s",
+                    outlet["id"]) == [(0,)]
     unauth = httpx.post(hub_server.base_url + "/api/v1/sync/push", content=b"hello", timeout=30)
     assert unauth.status_code == 401 and "error" in unauth.json()
