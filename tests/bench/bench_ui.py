@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -27,38 +26,16 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from tests.edge.edge_server import EdgeServer
-from tests.ui.browser_support import CHROMIUM, CHROMIUM_ARGS
+from tests.ui.browser_support import CHROMIUM, CHROMIUM_ARGS, app_files
 
-UI = REPO / "kiosk-ui"
 APPS = {
     "kiosk": ("/kiosk/", "kiosk", "[data-testid=attract]"),
     "cashier": ("/cashier/", "cashier", "[data-testid=login]"),
     "kds": ("/kds/?station=kitchen", "kds", "[data-testid=station]"),
     "board": ("/board/", "kds", "[data-testid=ready]"),
 }
-IMPORT = re.compile(r"""(?:import|from)\s*(?:[^'"]*?from\s*)?["']([^"']+\.js)["']""")
-CSS_LINK = re.compile(r"""href=["'](/[^"']+\.(?:css|js))["']""")
-SCRIPT = re.compile(r"""src=["'](/[^"']+\.js)["']""")
-
-
 def emit(**fields: object) -> None:
     print(json.dumps(fields), flush=True)
-
-
-def app_files(app: str) -> list[Path]:
-    """index.html, what it links, every module reachable by import, and the service worker."""
-    html = UI / app / "index.html"
-    todo = [UI / p.lstrip("/") for p in CSS_LINK.findall(html.read_text()) + SCRIPT.findall(html.read_text())]
-    seen: set[Path] = {html, UI / "sw.js"}
-    while todo:
-        path = todo.pop().resolve()
-        if path in seen or not path.exists():
-            continue
-        seen.add(path)
-        if path.suffix == ".js":
-            for spec in IMPORT.findall(path.read_text()):
-                todo.append((UI / spec.lstrip("/")) if spec.startswith("/") else (path.parent / spec))
-    return sorted(seen)
 
 
 def measure_sizes() -> None:

@@ -1,8 +1,10 @@
-"""What the browser tests and the UI benchmark share: how Chromium is launched and where
-screenshots go. The edge processes themselves come from tests/edge/edge_server.py."""
+"""What the browser tests and the UI benchmark share: how Chromium is launched, where
+screenshots go, and which files an app loads. The edge processes themselves come from
+tests/edge/edge_server.py."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -10,3 +12,25 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
+UI = REPO / "kiosk-ui"
+APPS = ("kiosk", "cashier", "kds", "board")
+KIOSK_BUDGET_BYTES = 150_000  # the whole kiosk app, uncompressed, images excluded
+
+_IMPORT = re.compile(r"""(?:import|from)\s*(?:[^'"]*?from\s*)?["']([^"']+\.js)["']""")
+_LINKED = re.compile(r"""(?:href|src)=["'](/[^"']+\.(?:css|js))["']""")
+
+
+def app_files(app: str) -> list[Path]:
+    """index.html, what it links, every module reachable by import, and the service worker."""
+    html = UI / app / "index.html"
+    todo = [UI / p.lstrip("/") for p in _LINKED.findall(html.read_text())]
+    seen: set[Path] = {html.resolve(), (UI / "sw.js").resolve()}
+    while todo:
+        path = todo.pop().resolve()
+        if path in seen or not path.exists():
+            continue
+        seen.add(path)
+        if path.suffix == ".js":
+            for spec in _IMPORT.findall(path.read_text()):
+                todo.append((UI / spec.lstrip("/")) if spec.startswith("/") else (path.parent / spec))
+    return sorted(seen)
