@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edge.outbox import chain_hash, genesis_hash
@@ -687,8 +687,9 @@ async def outlet_feed(db: Database, who: SyncIdentity, cursor: int,
     """Changes after ``cursor`` for the outlet: today the published catalog snapshots.
 
     Each change is a full snapshot, so an outlet offline for a week gets only the newest
-    one (one page). A cursor ahead of anything the hub holds (the hub was restored, or the
-    box came from another hub) is answered with ``snapshot_required`` and the latest snapshot.
+    one (one page). A cursor the hub cannot continue from — ahead of anything it holds (the
+    hub was restored, the box came from another hub) or older than the oldest version it
+    still keeps — is answered with ``snapshot_required`` and the latest snapshot.
     """
     now = datetime.now(UTC)
     async with db.tenant(who.tenant_id) as session:
@@ -696,18 +697,21 @@ async def outlet_feed(db: Database, who: SyncIdentity, cursor: int,
             select(CatalogSnapshot).where(CatalogSnapshot.outlet_id == who.outlet_id)
             .order_by(CatalogSnapshot.version.desc()).limit(1)
         )).scalar_one_or_none()
+        oldest = (await session.execute(
+            select(func.min(CatalogSnapshot.version)).where(CatalogSnapshot.outlet_id == who.outlet_id)
+        )).scalar_one_or_none()
         await _touch_status(session, who, now, pulled=True)
     if latest is None:
         return PullResponse(cursor=cursor, snapshot_required=cursor > 0, hub_time=now)
     catalog = msgspec.convert(latest.catalog, Catalog)
     checksum = catalog_checksum(catalog)
-    behind = cursor > latest.version
+    lost = cursor > latest.version or (0 < cursor and oldest is not None and cursor < oldest - 1)
     changes = []
-    if snapshot or behind or latest.version > cursor:
+    if snapshot or lost or latest.version > cursor:
         changes.append(PullChange(cursor=latest.version, kind="catalog", version=latest.version,
                                   checksum=checksum, catalog=catalog))
     return PullResponse(cursor=latest.version if changes else cursor, changes=changes,
-                        snapshot_required=behind, catalog_version=latest.version,
+                        snapshot_required=lost, catalog_version=latest.version,
                         catalog_checksum=checksum, hub_time=now)
 
 

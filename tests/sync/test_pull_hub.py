@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import enroll, issue_code, publish_catalog
+from conftest import enroll, issue_code, pg_query, publish_catalog
 
 from sync.client import HubClient
 from sync.protocol import PullResponse, catalog_checksum
@@ -48,6 +48,12 @@ def test_feed_by_cursor_with_checksums(hub_server, tenant, other_tenant, outlet_
     # a cursor the hub never issued (restored hub, foreign box): resync from a snapshot
     ahead = pull(hub_server.base_url, credential, version + 50)
     assert ahead.snapshot_required and ahead.changes[0].version == version + 3
+    # the hub no longer keeps the versions right after the box's cursor (retention): the box
+    # is told to resync from a snapshot
+    pg_query(hub_server.db_url, "DELETE FROM catalog_snapshots WHERE outlet_id = %s AND version < %s"
+             " RETURNING version", outlet["id"], version + 3)
+    stale = pull(hub_server.base_url, credential, version)
+    assert stale.snapshot_required and stale.changes[0].version == version + 3
     # another tenant's catalog never appears in this outlet's feed
     publish_catalog(other_tenant, [("Bravo Secret Dish", 1)])
     latest = pull(hub_server.base_url, credential, 0, snapshot=True)
