@@ -1,12 +1,11 @@
 // Open orders: the list (live), one order's detail, and what a cashier does with it:
 // take payment (cash with change, card with the terminal reference, split across methods),
 // hand over, reprint the receipt, void with a manager PIN and a reason.
-import { newKey } from "../common/api.js";
 
 export function ordersView(ctx) {
   const { t, esc } = ctx;
   let el = null, orders = [], selectedId = null, selected = null, error = "", lastChange = null;
-  let pay = { method: "cash", amount: "", tendered: "", reference: "", key: null };
+  let pay = { method: "cash", amount: "", tendered: "", reference: "" };
   let shiftOpen = null;
 
   async function refresh() {
@@ -35,7 +34,7 @@ export function ordersView(ctx) {
 
   function due(o) { return Math.max(0, o.total - (o.paid ?? 0)); }
   function resetPay() {
-    pay = { method: "cash", amount: selected ? String(due(selected)) : "", tendered: "", reference: "", key: newKey() };
+    pay = { method: "cash", amount: selected ? String(due(selected)) : "", tendered: "", reference: "" };
   }
 
   let timer = null;
@@ -132,8 +131,10 @@ export function ordersView(ctx) {
     if (pay.method === "cash") body.tendered = Number(pay.tendered || pay.amount);
     else body.reference = pay.reference.trim();
     try {
-      // One key per payment attempt: a retried request after a timeout cannot charge twice.
-      selected = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(o.id)}/payments`, body, { idempotencyKey: pay.key });
+      // The edge takes no Idempotency-Key for payments, so a payment is never re-sent
+      // automatically: after a network error the cashier sees the order's fresh state
+      // (refresh) before deciding to take it again.
+      selected = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(o.id)}/payments`, body, { retries: 0 });
       const made = selected.payments?.[selected.payments.length - 1];
       lastChange = made?.change ?? 0;
       error = "";
@@ -141,7 +142,7 @@ export function ordersView(ctx) {
       refresh();
     } catch (err) {
       error = ctx.describe(err);
-      draw();
+      if (err.isNetwork) await refresh(); else draw();
     }
   }
 
