@@ -79,7 +79,7 @@ export function counterView(ctx) {
   function drawSheet() {
     const p = menu.products.get(draft.product_id);
     const unmet = menu.unmetGroups(p, draft.modifiers);
-    ctx.dialog.innerHTML = `<div class="dlg" data-testid="counter-sheet"><h2>${esc(ctx.i18n.name(p))}</h2>
+    ctx.dialog.innerHTML = `<div class="dlg" data-testid="counter-sheet"><h2 id="dlg-title">${esc(ctx.i18n.name(p))}</h2>
       ${menu.groupsOf(p).map((g) => {
         const chosen = draft.modifiers.filter((id) => menu.options.get(id)?.group_id === g.id).length;
         const full = g.max_choices > 1 && chosen >= g.max_choices;

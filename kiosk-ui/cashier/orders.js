@@ -149,7 +149,7 @@ export function ordersView(ctx) {
   function voidDialog() {
     const d = ctx.dialog;
     d.innerHTML = `<form class="dlg" data-testid="void-dialog">
-        <h2>${t("void.title")} #${selected.number}</h2>
+        <h2 id="dlg-title">${t("void.title")} #${selected.number}</h2>
         <label>${t("void.reason")}<input name="reason" required maxlength="200"></label>
         <label>${t("void.manager_pin")}<input name="pin" type="password" inputmode="numeric" required autocomplete="off"></label>
         <p class="error" role="alert"></p>

@@ -26,7 +26,7 @@ export function shiftView(ctx) {
       ${row(t("shift.float"), ctx.money(r.shift.opening_float))}
       ${methods}
       ${row(t("shift.cash_in"), ctx.money(r.cash_in))}${row(t("shift.cash_out"), ctx.money(r.cash_out))}
-      ${row("Orders", r.order_count)}${row("Voids", `${r.void_count} · ${ctx.money(r.void_amount)}`)}
+      ${row(t("shift.orders"), r.order_count)}${row(t("shift.voids"), `${r.void_count} · ${ctx.money(r.void_amount)}`)}
       ${row(t("shift.expected"), ctx.money(r.expected_cash), true, "expected-cash")}
       ${r.counted_cash != null ? row(t("shift.counted"), ctx.money(r.counted_cash), true, "counted-cash") : ""}
       ${r.difference != null ? row(t("shift.difference"), ctx.money(r.difference), true, "cash-difference") : ""}</div>`;
