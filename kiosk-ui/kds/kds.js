@@ -9,8 +9,13 @@ import { makeI18n } from "../common/i18n.js";
 import { LiveStream } from "../common/stream.js";
 
 const params = new URLSearchParams(location.search);
-const WARN_MIN = Number(params.get("warn") || 5);
-const LATE_MIN = Number(params.get("late") || 10);
+// Age thresholds in minutes (?warn=&late= to suit the kitchen).
+const minutesParam = (name, fallback) => {
+  const v = Number.parseFloat(params.get(name) ?? "");
+  return Number.isFinite(v) && v >= 0 ? v : fallback;
+};
+const WARN_MIN = minutesParam("warn", 5);
+const LATE_MIN = minutesParam("late", 10);
 const STATION_KEY = "pos.kds.station";
 if (params.get("station")) localStorage.setItem(STATION_KEY, params.get("station"));
 const station = localStorage.getItem(STATION_KEY) || "kitchen";

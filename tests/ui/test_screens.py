@@ -292,6 +292,12 @@ def test_kds_misses_no_ticket_across_a_reconnect(
     assert len(first) + len(later) == 7
     assert kds.evaluate("document.body.dataset.lastBeep") is not None  # new tickets chimed
 
+    # Colour by age: with "late" at 0 minutes every ticket is late, with "warn" at 0 amber.
+    late = open_app(context, edge, f"/kds/?station={station}&warn=0&late=0", devices["kds"])
+    expect(late.locator("[data-testid=ticket][data-age=late]")).to_have_count(5, timeout=WAIT_MS)
+    late.goto(f"{edge.base_url}/kds/?station={station}&warn=0&late=600")
+    expect(late.locator("[data-testid=ticket][data-age=warn]")).to_have_count(5, timeout=WAIT_MS)
+
 
 def test_sold_out_marked_at_the_cashier_shows_live_on_the_kiosk(
         shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
