@@ -48,7 +48,7 @@ def record(session: AsyncSession, principal: Principal | None, action: str, enti
         actor_id=principal.user_id if principal else None,
         actor_email=principal.email if principal else "cli",
         action=action, entity_type=entity_type, entity_id=entity_id,
-        before=before, after=after, ip=ip,
+        before=before, after=after, ip=ip or (principal.ip if principal else ""),
     )
     session.add(entry)
     return entry

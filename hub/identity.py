@@ -88,6 +88,7 @@ class Principal(Struct, kw_only=True, frozen=True):
     role: str
     email: str = ""
     outlet_ids: tuple[str, ...] | None = None  # None = every outlet of the tenant
+    ip: str = ""  # the request's client address (for the audit log), not from the token
 
     def sees_outlet(self, outlet_id: str) -> bool:
         return self.outlet_ids is None or outlet_id in self.outlet_ids

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -47,7 +48,8 @@ ClientIpDep = NamedDependency[str]
 
 
 async def provide_principal(request: Request[Any, Any, Any], tokens: TokensDep) -> Principal:
-    return tokens.principal(bearer_token(request))
+    principal = tokens.principal(bearer_token(request))
+    return msgspec.structs.replace(principal, ip=_client_ip(request))
 
 
 def _db(state: State) -> Database:
