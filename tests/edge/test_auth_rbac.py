@@ -151,6 +151,7 @@ def test_staff_cli_adds_a_pin_that_logs_in(shared_edge: EdgeServer) -> None:
 
 def test_request_logs_are_json_lines_without_secrets(shared_edge: EdgeServer) -> None:
     edge_server = shared_edge
+    assert edge_server.request("GET", "/api/v1/orders").status_code == 401
     order = place(edge_server)
     edge_server.login("manager")
     lines = [json.loads(line) for line in edge_server.log().splitlines() if line.startswith("{")]
