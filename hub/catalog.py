@@ -26,6 +26,7 @@ from hub.models import (
     CatalogSnapshot,
     CatalogVersion,
     Category,
+    EdgeAvailability,
     ModifierGroup,
     ModifierOption,
     Outlet,
@@ -403,6 +404,17 @@ async def set_outlet_availability(session: AsyncSession, principal: Principal, o
     audit.record(session, principal, "availability.set", "outlet_availability",
                  f"{outlet_id}:{product_id}"[:64], before, audit.snapshot(row))
     return row
+
+
+async def list_reported_availability(session: AsyncSession, principal: Principal,
+                                     outlet_id: str) -> list[EdgeAvailability]:
+    """Sold-out decisions the outlet's staff made locally, as its edge reported them."""
+    require(principal, "catalog:read")
+    await _owned(session, Outlet, outlet_id, "outlet")
+    require_outlet(principal, outlet_id)
+    return list(await session.scalars(select(EdgeAvailability)
+                                      .where(EdgeAvailability.outlet_id == outlet_id)
+                                      .order_by(EdgeAvailability.product_id)))
 
 
 # ---------------------------------------------------------------- publishing

@@ -334,6 +334,12 @@ class AvailabilityOut(Struct, kw_only=True):
     available: bool
 
 
+class ReportedAvailabilityOut(Struct, kw_only=True):
+    product_id: str
+    available: bool
+    at: datetime  # when the outlet decided it (edge clock)
+
+
 class CatalogVersionOut(Struct, kw_only=True):
     id: str
     brand_id: str

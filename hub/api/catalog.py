@@ -29,6 +29,7 @@ from hub.schemas import (
     ProductCreate,
     ProductOut,
     ProductUpdate,
+    ReportedAvailabilityOut,
     to_out,
 )
 from hub.tenancy import get_outlet
@@ -186,6 +187,15 @@ async def set_availability(outlet_id: FromPath[str], product_id: FromPath[str], 
         return to_out(row, AvailabilityOut)
 
 
+@get("/api/v1/outlets/{outlet_id:str}/reported-availability", tags=["catalog"])
+async def reported_availability(outlet_id: FromPath[str], db: DbDep, principal: PrincipalDep
+                                ) -> dict[str, list[ReportedAvailabilityOut]]:
+    """What the outlet's staff marked sold out (or back) locally, as its edge reported it."""
+    async with db.tenant(principal.tenant_id) as session:
+        rows = await catalog.list_reported_availability(session, principal, outlet_id)
+        return {"items": [to_out(r, ReportedAvailabilityOut) for r in rows]}
+
+
 @post("/api/v1/brands/{brand_id:str}/publish", tags=["catalog"])
 async def publish(brand_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> CatalogVersionOut:
     """Freeze the brand's catalog as a new immutable version and send it to its outlets."""
@@ -217,5 +227,6 @@ catalog_routes = [list_categories, create_category, update_category, archive_cat
                   list_products, create_product, get_product, update_product, archive_product,
                   list_modifier_groups, create_modifier_group, get_modifier_group,
                   update_modifier_group, archive_modifier_group, list_prices, set_price,
-                  clear_price, list_availability, set_availability, publish, list_versions,
+                  clear_price, list_availability, set_availability, reported_availability,
+                  publish, list_versions,
                   outlet_catalog]

@@ -3,6 +3,7 @@ per-outlet menu (shared.schemas.Catalog) that edges receive."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -10,6 +11,7 @@ import pytest
 
 from hub.catalog import catalog_for_outlet, latest_catalog_version
 from hub.db import Database
+from hub.models import EdgeAvailability
 from shared import schemas as wire
 from tests.hub.conftest import TenantCtx
 
@@ -172,3 +174,20 @@ def test_cross_brand_references_are_refused(tenant: TenantCtx) -> None:
     bad_group = tenant.client.post("/api/v1/catalog/modifier-groups", json={
         "brand_id": tenant.brand_id, "name": "G", "min_choices": 3, "max_choices": 1})
     assert bad_group.status_code == 400
+
+
+async def test_head_office_sees_sold_outs_reported_by_the_outlet(tenant_factory, pg_url: str) -> None:
+    t = tenant_factory()
+    menu = _menu(t, t.brand_id)
+    outlet = t.create_outlet("Reported", "Asia/Jakarta")
+    db = Database(pg_url)
+    try:
+        async with db.tenant(t.id) as session:  # what the sync engine does on an AvailabilityEvent
+            session.add(EdgeAvailability(tenant_id=t.id, outlet_id=outlet["id"],
+                                         product_id=menu["tea"]["id"], available=False,
+                                         at=datetime(2026, 11, 29, 4, 0, tzinfo=UTC)))
+    finally:
+        await db.dispose()
+    items = _ok(t.client.get(f"/api/v1/outlets/{outlet['id']}/reported-availability"))["items"]
+    assert items == [{"product_id": menu["tea"]["id"], "available": False,
+                      "at": "2026-11-29T04:00:00Z"}]

@@ -71,6 +71,8 @@ def _matrix(b: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any, set[int]
             f"/api/v1/outlets/{outlet}/availability", None, DENIED),
         ("PUT", "/api/v1/outlets/{outlet_id:str}/availability/{product_id:str}"): (
             f"/api/v1/outlets/{outlet}/availability/{product}", {"available": False}, DENIED),
+        ("GET", "/api/v1/outlets/{outlet_id:str}/reported-availability"): (
+            f"/api/v1/outlets/{outlet}/reported-availability", None, DENIED),
         ("POST", "/api/v1/brands/{brand_id:str}/publish"): (
             f"/api/v1/brands/{brand}/publish", None, DENIED),
         ("GET", "/api/v1/brands/{brand_id:str}/catalog-versions"): (
