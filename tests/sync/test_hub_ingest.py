@@ -259,3 +259,32 @@ def test_ordering_is_the_sequence_never_the_clock(hub_server, enrolled):
     occurred = pg_query(hub_server.db_url, "SELECT occurred_at, received_at FROM sync_journal"
                         " WHERE outlet_id = %s ORDER BY seq", outlet["id"])
     assert all(r[1] >= before - timedelta(seconds=5) for r in occurred)
+
+
+def test_shifts_and_cash_movements_upsert_by_id(hub_server, enrolled):
+    from datetime import UTC, datetime
+
+    from shared.ids import new_id
+    from shared.schemas import CashMovement, CashMovementEvent, Shift, ShiftEvent
+
+    outlet, credential, journal = enrolled
+    now = datetime.now(UTC)
+    opened = Shift(id=new_id(), outlet_id=outlet["id"], opened_by="staff-1", opened_at=now,
+                   opening_float=200_000)
+    movement = CashMovement(id=new_id(), shift_id=opened.id, direction="out", amount=50_000,
+                            reason="ice supplier", created_at=now)
+    closed = msgspec.structs.replace(opened, closed_by="staff-1", closed_at=now, counted_cash=151_000,
+                                     expected_cash=150_000, difference=1_000)
+    journal.append(ShiftEvent(shift=opened), CashMovementEvent(movement=movement),
+                   ShiftEvent(shift=closed))
+    assert push(hub_server.base_url, credential, journal).acked_seq == 3
+    # the open snapshot arriving again later (a replay) does not reopen the shift
+    entries = journal.db.read_now(lambda c: entries_from(c, outlet["id"], 1, None, 10, 10**9))
+    send(hub_server.base_url, credential, PushRequest(outlet_id=outlet["id"],
+                                                      epoch=entries[0].epoch, entries=entries))
+    shifts = pg_query(hub_server.db_url, "SELECT opening_float, counted_cash, expected_cash,"
+                      " difference, edge_seq FROM shifts WHERE id = %s", opened.id)
+    assert shifts == [(200_000, 151_000, 150_000, 1_000, 3)]
+    movements = pg_query(hub_server.db_url, "SELECT direction, amount, shift_id FROM cash_movements"
+                         " WHERE outlet_id = %s", outlet["id"])
+    assert movements == [("out", 50_000, opened.id)]
