@@ -41,6 +41,7 @@ from edge.devices import Authenticator, LoginThrottle
 from edge.live import LiveFeed
 from edge.metrics import EdgeMetrics
 from edge.settings import EdgeSettings
+from edge.sync_state import is_provisioned
 from shared.errors import PosError, error_body
 from shared.ids import new_id
 
@@ -198,8 +199,8 @@ async def _start(app: Litestar) -> None:
         state.print_worker = PrintWorker(state.db)
         state.print_worker.start()
         app.state.print_worker = state.print_worker
-    if settings.sync_enabled:
-        from sync.scheduler import SyncEngine
+    if settings.sync_enabled and is_provisioned(settings.data_path):
+        from sync.scheduler import SyncEngine  # imported only when there is a hub to talk to
 
         state.sync = SyncEngine(state.db, settings.data_path)
         state.sync.start()

@@ -20,16 +20,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from edge import devices, outbox, outlet
 from edge.settings import DB_NAME, SettingsError, load_settings, write_config
 from shared.errors import PosError
 
 __all__ = ["build_parser", "main"]
 
-console = Console(highlight=False, soft_wrap=True)
+
+
+class _LazyConsole:
+    """rich's Console, imported on first use (serve never needs it)."""
+
+    def __getattr__(self, name: str) -> Any:
+        from rich.console import Console
+
+        real = Console(highlight=False, soft_wrap=True)
+        globals()["console"] = real
+        return getattr(real, name)
+
+
+console: Any = _LazyConsole()
+
+
+def Table(*args: Any, **kwargs: Any) -> Any:
+    from rich.table import Table as RichTable
+
+    return RichTable(*args, **kwargs)
 
 
 def _db_path(data_dir: Path) -> Path:
@@ -253,7 +269,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(plugins: tuple[str, ...] = ("edge.provision", "edge.backup")
+                 ) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pos-edge", description="fnbpos outlet edge server")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -306,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interface", action="append", help="IPv4 address to browse on (repeatable)")
     p.add_argument("--json", action="store_true")
 
-    for module in ("edge.provision", "edge.backup"):
+    for module in plugins:
         try:
             register = __import__(module, fromlist=["register_cli"]).register_cli
         except (ImportError, AttributeError):
@@ -315,8 +332,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Subcommands other modules add (they import httpx and friends): loaded only when needed,
+# so `pos-edge serve` and `pos-edge pair` start fast.
+_PLUGINS = {"provision": "edge.provision", "status": "edge.provision", "backup": "edge.backup",
+            "restore": "edge.backup"}
+_CORE_COMMANDS = {"init", "serve", "pair", "devices", "revoke-device", "staff", "discover"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in _CORE_COMMANDS:
+        plugins: tuple[str, ...] = ()
+    elif command in _PLUGINS:
+        plugins = (_PLUGINS[command],)
+    else:  # help or an unknown command: show everything
+        plugins = tuple(dict.fromkeys(_PLUGINS.values()))
+    args = build_parser(plugins).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except SettingsError as exc:
