@@ -15,6 +15,7 @@ from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from hub.db import Database
 from hub.identity import Principal, Tokens
@@ -95,6 +96,23 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
                     headers=exc.headers)
 
 
+def _integrity_error(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    # A race the services' own checks could not see (e.g. two creates with one name at once).
+    log.warning("integrity error: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+    return Response(error_body("conflict", "the change conflicts with existing data"),
+                    status_code=409)
+
+
+def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Lost or refused database connections are a 503 (retry), not a bug (500)."""
+    if isinstance(exc, DBAPIError) and not (exc.connection_invalidated
+                                            or isinstance(exc, OperationalError)):
+        return _unexpected(request, exc)
+    log.error("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+    return Response(error_body("unavailable", "the database is not reachable; try again"),
+                    status_code=503, headers={"Retry-After": "5"})
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return Response(error_body("internal", "internal server error"), status_code=500)
@@ -104,5 +122,10 @@ exception_handlers: dict[Any, Any] = {
     PosError: _pos_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    IntegrityError: _integrity_error,
+    DBAPIError: _database_unavailable,
+    # asyncpg raises these unwrapped when it cannot open a connection at all
+    ConnectionError: _database_unavailable,
+    TimeoutError: _database_unavailable,
     Exception: _unexpected,
 }

@@ -3,10 +3,15 @@ backends (PostgreSQL and SQLite)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
+
 import httpx
+import jwt
 import pytest
 
-from tests.hub.conftest import HubServer
+from tests.hub.conftest import JWT_SECRET, POS_HUB, REPO, HubServer, free_port
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -82,3 +87,35 @@ def test_bad_input_on_authenticated_endpoints_is_4xx(server: HubServer, tenant_f
         response = t.client.request(method, path, json=body)
         assert 400 <= response.status_code < 500, (method, path, response.status_code, response.text)
         assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+def test_database_down_is_503_not_500(tmp_path) -> None:
+    """A hub whose database does not answer: health says so, requests get 503."""
+    port = free_port()
+    env = {**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET, "POS_HUB_DATA_DIR": str(tmp_path),
+           "POS_HUB_SCHEDULER_ENABLED": "false"}
+    process = subprocess.Popen([*POS_HUB, "serve", "--db", "postgresql://postgres@127.0.0.1:1/x",
+                                "--port", str(port), "--no-migrate"], cwd=REPO, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                health = httpx.get(base + "/api/health", timeout=5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert health.status_code == 503 and health.json()["status"] == "degraded"
+        token = jwt.encode({"sub": "u", "tid": "t", "role": "owner", "typ": "access",
+                            "iat": int(time.time()), "exp": int(time.time()) + 60,
+                            "iss": "pos-hub"}, JWT_SECRET, algorithm="HS256")
+        response = httpx.get(base + "/api/v1/tenant", headers={"Authorization": f"Bearer {token}"},
+                             timeout=10)
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "unavailable"
+        login = httpx.post(base + "/api/v1/auth/login", json={"email": "a@b.c", "password": "x"},
+                           timeout=10)
+        assert login.status_code == 503
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
