@@ -96,9 +96,12 @@ export function ordersView(ctx) {
         ${l.modifiers?.length ? `<span class="mods muted">${l.modifiers.map((m) => esc(m.name)).join(", ")}</span>` : ""}
         ${l.note ? `<span class="mods"><em>${esc(l.note)}</em></span>` : ""}</li>`).join("");
     const open = !["completed", "voided", "cancelled"].includes(o.status);
-    return `<h2 data-testid="order-title">${t("order.number", { n: o.number })} <span class="badge">${t(`status.${o.status}`)}</span>
+    const result = lastChange === null ? "" : due(o) > 0
+      ? t("pay.partial", { due: ctx.money(due(o)) })
+      : t("pay.done", { change: ctx.money(lastChange) });
+    return `<div class="order-info"><h2 data-testid="order-title">${t("order.number", { n: o.number })} <span class="badge">${t(`status.${o.status}`)}</span>
         <span class="badge">${t(`type.short.${o.type}`)}</span></h2>
-      ${lastChange !== null ? `<p class="card" role="status" data-testid="pay-result" style="font-size:1.4rem;font-weight:800">${t("pay.done", { change: ctx.money(lastChange) })}</p>` : ""}
+      ${result ? `<p class="card" role="status" data-testid="pay-result" style="font-size:1.4rem;font-weight:800">${result}</p>` : ""}
       <ul class="lines">${lines}</ul>${totals(o)}
       ${o.payments?.length ? `<ul class="lines" aria-label="${t("pay.title")}">${o.payments.map((p) =>
         `<li><span>${t(`pay.${p.method}`)}${p.reference ? ` · ${esc(p.reference)}` : ""}${p.change ? ` · ${t("pay.change")} ${ctx.money(p.change)}` : ""}</span><span class="money">${ctx.money(p.amount)}</span></li>`).join("")}</ul>` : ""}
@@ -106,8 +109,8 @@ export function ordersView(ctx) {
         ${open && due(o) === 0 ? `<button class="primary" data-action="complete">${t("order.complete")}</button>` : ""}
         <button data-action="reprint" data-testid="reprint">${t("order.reprint")}</button>
         ${open ? `<button data-action="void" data-testid="void">${t("order.void")}</button>` : ""}
-      </div>
-      ${open && due(o) > 0 ? payForm(o) : ""}`;
+      </div></div>
+      ${open && due(o) > 0 ? `<div class="order-pay">${payForm(o)}</div>` : ""}`;
   }
 
   function draw() {
@@ -118,7 +121,7 @@ export function ordersView(ctx) {
           <button data-action="refresh" style="display:block">${t("orders.refresh")}</button>
           ${orders.map(listItem).join("") || `<p class="muted">${t("orders.none")}</p>`}
         </section>
-        <section class="pane" aria-live="polite">${error ? `<p class="error" role="alert">${esc(error)}</p>` : ""}${detail()}</section>
+        <section class="pane order-pane" aria-live="polite">${error ? `<p class="error" role="alert">${esc(error)}</p>` : ""}${detail()}</section>
       </div>`;
     if (focused) el.querySelector(`input[name="${focused}"]`)?.focus();
   }

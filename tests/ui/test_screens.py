@@ -411,6 +411,7 @@ def test_cashier_counter_order_cash_payment_and_shift_close(
     page.get_by_test_id("pay-reference").fill("TRM-000123")
     page.get_by_test_id("pay-submit").click()
     expect(page.get_by_test_id("order-due")).to_have_text(rupiah(total - card_part), timeout=WAIT_MS)
+    expect(page.get_by_test_id("pay-result")).to_have_text(f"Pembayaran diterima. Sisa: {rupiah(total - card_part)}")
     expect(page.get_by_test_id("pay-amount")).to_have_value(str(total - card_part))
     cash_part = total - card_part
     tendered = ((cash_part // 50000) + 1) * 50000
