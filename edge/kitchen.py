@@ -123,10 +123,11 @@ def withdraw_order(conn: sqlite3.Connection, order_id: str, now: datetime) -> li
     return withdrawn
 
 
-def list_tickets(conn: sqlite3.Connection, station: str | None = None,
+def list_tickets(conn: sqlite3.Connection, business_day: str, station: str | None = None,
                  status: str | None = None, limit: int = 200) -> list[KitchenTicket]:
-    """Tickets oldest first, optionally for one station and one status."""
-    return repo.list_tickets(conn, station, status, limit)
+    """Tickets oldest first: all pending, and those bumped on ``business_day`` (the outlet's
+    today), optionally for one station and one status."""
+    return repo.list_tickets(conn, station, status, limit, business_day)
 
 
 def all_day(conn: sqlite3.Connection, station: str | None = None) -> list[dict[str, Any]]:

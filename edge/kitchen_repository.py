@@ -73,10 +73,12 @@ def tickets_of_order(conn: sqlite3.Connection, order_id: str,
 
 
 def list_tickets(conn: sqlite3.Connection, station: str | None, status: str | None,
-                 limit: int) -> list[KitchenTicket]:
-    """Open work for a station, oldest first; ready tickets most recently bumped first."""
-    sql = f"SELECT {_COLUMNS} FROM kitchen_tickets WHERE status != 'withdrawn'"
-    args: list[Any] = []
+                 limit: int, business_day: str) -> list[KitchenTicket]:
+    """Tickets oldest first: every pending one, and the ready ones of ``business_day``."""
+    # Ready tickets pile up all day, every day: only today's are anyone's business.
+    sql = (f"SELECT {_COLUMNS} FROM kitchen_tickets WHERE status != 'withdrawn'"
+           " AND (status = 'pending' OR business_day = ?)")
+    args: list[Any] = [business_day]
     if status:
         sql += " AND status = ?"
         args.append(status)

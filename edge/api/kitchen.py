@@ -34,8 +34,9 @@ async def list_tickets(request: Request[Any, Any, Any], station: str | None = No
                        limit: int = Parameter(default=200, ge=1, le=1000)) -> dict[str, Any]:
     if status is not None and status not in _STATUSES:
         raise ValidationFailed("status must be pending or ready", details={"status": status})
-    items = await deps.edge_state(request).db.read(
-        lambda c: kitchen.list_tickets(c, station or None, status, limit))
+    now = datetime.now(UTC)
+    items = await deps.edge_state(request).db.read(lambda c: kitchen.list_tickets(
+        c, business_day(load_outlet(c), now), station or None, status, limit))
     return {"items": items}
 
 
