@@ -140,3 +140,12 @@ def test_a_box_set_up_by_provisioning_alone_serves_as_the_hub_outlet(edge_server
     order = server.call("POST", "/api/v1/orders", kiosk, json={
         "type": "takeaway", "lines": [{"product_id": "p-air-mineral"}]})
     assert order["outlet_id"] == "outlet-from-hub" and order["total"] == 6_930
+
+
+def test_every_setting_is_documented() -> None:
+    from edge.settings import EdgeSettings
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    section = docs[docs.index("### Edge settings"):docs.index("### Order life cycle")]
+    missing = [f.name for f in msgspec.structs.fields(EdgeSettings) if f"`{f.name}`" not in section]
+    assert not missing, f"settings missing from docs/api.md: {missing}"
