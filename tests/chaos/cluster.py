@@ -28,8 +28,8 @@ from typing import Any
 
 import httpx
 import psycopg
-from shared.demo_menu import demo_catalog
 
+from edge.demo import demo_catalog
 from tests.chaos.proxyproc import ProxyProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -239,11 +239,11 @@ class Cluster:
             # Monotonic clocks move too (libfaketime 0.9.10 breaks sleeps otherwise); the
             # offset only ever moves forward, so timers fire early, never late.
             env.update(LD_PRELOAD=library, FAKETIME_TIMESTAMP_FILE=str(self.clock_file),
-                       FAKETIME_CACHE_DURATION="1")
+                       FAKETIME_NO_CACHE="1")
         return env
 
     def set_edge_clock_offset(self, seconds: int) -> None:
-        """Move the edge's clock (relative to the real one); takes effect within a second."""
+        """Move the edge's clock (relative to the real one); the next clock read sees it."""
         assert self.clock_file is not None, "cluster built without edge_clock"
         tmp = self.clock_file.with_suffix(".tmp")
         tmp.write_text(f"{seconds:+d}\n")

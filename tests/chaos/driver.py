@@ -68,7 +68,7 @@ class OrderDriver:
         self._claimed = 0
         self._menu: dict[str, Any] = {}
         self._done = asyncio.Event()
-        self._ready_to_complete: list[str] = []
+        self._ready_to_complete: list[tuple[str, int]] = []  # (order id, times looked at)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -225,13 +225,16 @@ class OrderDriver:
                                                                             "completed"):
                     await self._void(client, rng, order)
                 elif order["paid"] >= order["total"] and rng.random() < self.complete_rate:
-                    self._ready_to_complete.append(order["id"])
+                    self._ready_to_complete.append((order["id"], 0))
                 await self._complete_some(client)
 
     async def _complete_some(self, client: httpx.AsyncClient) -> None:
-        """Hand over paid orders the kitchen has finished (ready)."""
-        waiting, self._ready_to_complete = self._ready_to_complete, []
-        for order_id in waiting:
+        """Hand over paid orders the kitchen has finished (ready): a few per sale, oldest
+        first, each looked at a bounded number of times (the list never grows unchecked)."""
+        for _ in range(3):
+            if not self._ready_to_complete:  # shared by the workers: may empty under us
+                return
+            order_id, looks = self._ready_to_complete.pop(0)
             order = await self._order(client, order_id)
             if order["status"] == "ready":
                 reply = await self._call(client, "POST", f"/api/v1/orders/{order_id}/complete",
@@ -240,8 +243,8 @@ class OrderDriver:
                     order = await self._order(client, order_id)
                 if (reply is not None and reply.status_code == 200) or order["status"] == "completed":
                     self.stats.completed += 1
-            elif order["status"] in ("in_kitchen", "placed"):
-                self._ready_to_complete.append(order_id)
+            elif order["status"] in ("in_kitchen", "placed") and looks < 5:
+                self._ready_to_complete.append((order_id, looks + 1))
 
     async def _kitchen(self) -> None:
         rng = random.Random(f"{self.seed}:kitchen")

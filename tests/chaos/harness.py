@@ -30,6 +30,7 @@ import asyncio
 import json
 import random
 import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -362,7 +363,7 @@ def run_outage(seed: int, orders: int, *, days: int = 7, workers: int = 4,
         # walks forward to the present while it sells, with the hub unreachable throughout.
         cluster.proxy.configure(mode="down")
         cluster.set_edge_clock_offset(-span)
-        time.sleep(1.2)
+        time.sleep(0.2)
         last_offset = [-span]
 
         def advance(done: int) -> None:
@@ -378,7 +379,7 @@ def run_outage(seed: int, orders: int, *, days: int = 7, workers: int = 4,
         result.driver = driver.stats.as_dict()
         result.seconds["selling"] = round(time.monotonic() - selling, 2)
         cluster.set_edge_clock_offset(0)
-        time.sleep(1.2)
+        time.sleep(0.2)
         queued = cluster.sync_status()
         result.figures["backlog_before_heal"] = queued.get("backlog")
         _finish(result, cluster, started, drain_timeout, keep)
@@ -425,14 +426,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="simulate a week offline instead (needs libfaketime)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep databases and folders")
+    parser.add_argument("--drain-timeout", type=float, default=1800.0,
+                        help="seconds the backlog may take to reach 0 after healing")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every run still stops its processes and drops its database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     failed: list[RunResult] = []
     for seed in parse_seeds(args.seeds):
         if args.outage_week:
-            result = run_outage(seed, args.orders, base_dir=args.workdir, keep=args.keep)
+            result = run_outage(seed, args.orders, base_dir=args.workdir, keep=args.keep,
+                                drain_timeout=args.drain_timeout)
         else:
             result = run_seed(seed, args.orders, hubs=args.hubs, workers=args.workers,
-                              base_dir=args.workdir, keep=args.keep)
+                              base_dir=args.workdir, keep=args.keep,
+                              drain_timeout=args.drain_timeout)
         print(json.dumps(result.as_dict()), flush=True)
         if not result.ok:
             failed.append(result)
