@@ -137,6 +137,17 @@ def test_kiosk_order_with_modifiers_reaches_kds_and_bump_makes_it_ready_on_board
                 button.click()
             chosen_names.append(option["name"])  # the kitchen reads the catalog's base names
     expect(kiosk.get_by_test_id("sheet-add")).to_be_enabled()
+    # UI-side max: once a multi-choice group is full, its other options are disabled.
+    multi = next((g for g in groups if 1 < g["max_choices"] < len(g["options"])), None)
+    if multi:
+        picks = multi["options"][: multi["max_choices"]]
+        for option in picks:
+            sheet.locator(f"button[data-id='{option['id']}']").click()
+        extra = multi["options"][multi["max_choices"]]
+        expect(sheet.locator(f"button[data-id='{extra['id']}']")).to_be_disabled()
+        for option in picks:  # and back off again
+            sheet.locator(f"button[data-id='{option['id']}']").click()
+        expect(sheet.locator(f"button[data-id='{extra['id']}']")).to_be_enabled()
     kiosk.locator("[data-testid=product-sheet] [data-action=qty-more]").click()
     expect(kiosk.get_by_test_id("sheet-qty")).to_have_text("2")
     shoot(kiosk, "kiosk-product-sheet")
