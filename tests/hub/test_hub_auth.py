@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import jwt
@@ -160,3 +161,18 @@ def test_login_rate_limited_per_account_and_per_ip(pg_url: str, hub_server_facto
     with psycopg.connect(pg_url, autocommit=True) as conn:
         keys = {row[0] for row in conn.execute("SELECT DISTINCT key FROM login_failures")}
     assert "ip:10.0.0.1" in keys and "ip:127.0.0.1" not in keys
+
+
+def test_concurrent_use_of_one_refresh_token_succeeds_once(hub_server: HubServer,
+                                                           tenant: TenantCtx) -> None:
+    tokens = login(hub_server, tenant.email, tenant.password)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(
+            lambda _: _post(hub_server, "/api/v1/auth/refresh",
+                            {"refresh_token": tokens["refresh_token"]}), range(6)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 401, 401, 401, 401, 401]
+    # The losers were reuse: the winner's new token belongs to a revoked family now.
+    winner = next(r for r in responses if r.status_code == 200).json()
+    assert _post(hub_server, "/api/v1/auth/refresh",
+                 {"refresh_token": winner["refresh_token"]}).status_code == 401

@@ -3,6 +3,7 @@ per-outlet menu (shared.schemas.Catalog) that edges receive."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -191,3 +192,14 @@ async def test_head_office_sees_sold_outs_reported_by_the_outlet(tenant_factory,
     items = _ok(t.client.get(f"/api/v1/outlets/{outlet['id']}/reported-availability"))["items"]
     assert items == [{"product_id": menu["tea"]["id"], "available": False,
                       "at": "2026-11-29T04:00:00Z"}]
+
+
+def test_concurrent_publishes_get_distinct_consecutive_versions(tenant_factory) -> None:
+    t = tenant_factory()
+    _menu(t, t.brand_id)
+    t.create_outlet("Race", "Asia/Jakarta")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda _: t.client.post(f"/api/v1/brands/{t.brand_id}/publish"),
+                                  range(4)))
+    assert [r.status_code for r in responses] == [201] * 4
+    assert sorted(r.json()["version"] for r in responses) == [1, 2, 3, 4]
