@@ -50,7 +50,7 @@ from hub.models import (
 )
 from hub.sync_models import SyncAlarm, SyncCredential, SyncCursor, SyncJournalEntry, SyncQuarantine
 from shared.auth import digest
-from shared.errors import Conflict, Forbidden, Unauthorized
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound, Rejected, Unauthorized
 from shared.ids import new_id
 from shared.pricing import PricedLine, price_order
 from shared.schemas import (
@@ -84,6 +84,7 @@ __all__ = [
     "ingest_push",
     "outlet_feed",
     "record_pull",
+    "resolve_quarantined",
 ]
 
 log = logging.getLogger("hub.ingest")
@@ -741,3 +742,49 @@ def _kind_of(body: bytes) -> str:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- quarantine resolution
+
+
+async def resolve_quarantined(session: AsyncSession, outlet_id: str, quarantine_id: str,
+                              action: str, note: str = "") -> SyncQuarantine:
+    """Retry a quarantined event under today's rules, or dismiss it with a note.
+
+    The event stays in the journal either way (nothing is ever dropped); a successful retry
+    applies it exactly as a push would have and marks its journal row applied.
+    """
+    item = (await session.execute(select(SyncQuarantine).where(
+        SyncQuarantine.id == quarantine_id, SyncQuarantine.outlet_id == outlet_id))).scalar_one_or_none()
+    if item is None:
+        raise NotFound("quarantined event not found", details={"id": quarantine_id})
+    if item.resolved_at is not None:
+        raise Conflict("this event was already resolved", details={"resolution": item.resolution})
+    held = await session.get(SyncJournalEntry, (outlet_id, item.epoch, item.seq))
+    outlet = (await session.execute(select(Outlet).where(Outlet.id == outlet_id))).scalar_one()
+    now = datetime.now(UTC)
+    if action == "dismiss":
+        item.resolved_at, item.resolution = now, f"dismissed: {note}"[:2000]
+        return item
+    if action != "retry" or held is None:
+        raise BadRequest("action must be retry or dismiss")
+    who = SyncIdentity(outlet.tenant_id, outlet_id, "")
+    entry = JournalEntry(outlet_id=outlet_id, epoch=held.epoch, seq=held.seq, event_id=held.event_id,
+                         occurred_at=held.occurred_at, body=bytes(held.body),
+                         prev_hash=held.prev_hash, hash=held.hash)
+    try:
+        async with session.begin_nested():
+            body = event_decoder.decode(entry.body) if entry.body else None
+            if isinstance(body, OrderEvent):
+                problems = _check_money(body.order, _tax_of(outlet))
+                if problems:
+                    raise _Unappliable("money does not add up: " + "; ".join(problems))
+            await _apply(session, who, _tax_of(outlet), entry)
+    except (_Unappliable, ForeignClaim, msgspec.MsgspecError) as exc:
+        raise Rejected(f"still cannot apply: {exc}", details={"seq": item.seq}) from exc
+    except Exception as exc:
+        raise Rejected(f"still cannot apply: {type(exc).__name__}: {exc}"[:500],
+                       details={"seq": item.seq}) from exc
+    held.status = "applied"
+    item.resolved_at, item.resolution = now, f"applied on retry {note}".strip()[:2000]
+    return item

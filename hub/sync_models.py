@@ -119,6 +119,7 @@ class SyncQuarantine(TenantOwned, Base):
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolution: Mapped[str] = mapped_column(Text, default="")  # "applied on retry" / a note
 
 
 class SyncAlarm(TenantOwned, Base):

@@ -6,19 +6,20 @@ sync credential (``Authorization: Bearer fpc_...``). Errors use the JSON error s
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
+from msgspec import Meta, Struct
 from sqlalchemy import func, select
 
-from hub import ingest
+from hub import audit, ingest
 from hub.api.deps import bearer_token
 from hub.db import Database
 from hub.identity import Principal, require, require_outlet
 from hub.models import Outlet, OutletStatus
 from hub.sync_models import SyncAlarm, SyncCursor, SyncJournalEntry, SyncQuarantine
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest, Forbidden, NotFound
 from sync.protocol import (
     MEDIA_TYPE,
     FrameError,
@@ -98,10 +99,33 @@ async def outlet_sync_health(outlet_id: str, db: Database, principal: Principal,
                     "started_at": c.started_at, "updated_at": c.updated_at} for c in cursors],
         "quarantine": [{"id": q.id, "epoch": q.epoch, "seq": q.seq, "event_id": q.event_id,
                         "kind": q.kind, "reason": q.reason, "created_at": q.created_at,
-                        "resolved_at": q.resolved_at} for q in quarantined],
+                        "resolved_at": q.resolved_at, "resolution": q.resolution}
+                       for q in quarantined],
         "alarms": [{"id": a.id, "kind": a.kind, "message": a.message, "details": a.details,
                     "created_at": a.created_at, "resolved_at": a.resolved_at} for a in alarms],
     }
 
 
-sync_routes = [push, pull, outlet_sync_health]
+class QuarantineResolve(Struct, kw_only=True, forbid_unknown_fields=True):
+    action: Literal["retry", "dismiss"]
+    note: Annotated[str, Meta(max_length=500)] = ""
+
+
+@post("/api/v1/sync/outlets/{outlet_id:str}/quarantine/{quarantine_id:str}/resolve",
+      tags=["sync"], status_code=200)
+async def resolve_quarantine(outlet_id: str, quarantine_id: str, data: QuarantineResolve,
+                             db: Database, principal: Principal) -> dict[str, Any]:
+    """Retry a quarantined event under today's rules, or dismiss it with a note (HQ only)."""
+    if principal.role not in ("owner", "hq_admin"):
+        raise Forbidden("only head office may resolve quarantined events")
+    async with db.tenant(principal.tenant_id) as session:
+        item = await ingest.resolve_quarantined(session, outlet_id, quarantine_id, data.action,
+                                                data.note)
+        audit.record(session, principal, f"sync_quarantine.{data.action}", "outlet", outlet_id,
+                     None, {"quarantine_id": item.id, "seq": item.seq,
+                            "resolution": item.resolution})
+        return {"id": item.id, "seq": item.seq, "resolved_at": item.resolved_at,
+                "resolution": item.resolution}
+
+
+sync_routes = [push, pull, outlet_sync_health, resolve_quarantine]

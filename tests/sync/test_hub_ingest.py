@@ -174,6 +174,19 @@ def test_unappliable_event_is_quarantined_and_the_stream_moves_on(hub_server, te
     assert [(q["seq"], q["kind"]) for q in health["quarantine"]] == [(1, "order")]
     assert "money does not add up" in health["quarantine"][0]["reason"]
     assert "quarantined" in _fleet_entry(tenant, outlet["id"])["last_error"]
+    # head office can retry it (still wrong: 422, stays quarantined) or dismiss it with a note;
+    # the event itself stays in the journal either way
+    item = health["quarantine"][0]["id"]
+    path = f"/api/v1/sync/outlets/{outlet['id']}/quarantine/{item}/resolve"
+    _, technician = tenant.create_user("technician", outlet_ids=[outlet["id"]])
+    assert technician.post(path, json={"action": "dismiss"}).status_code == 403
+    retry = tenant.client.post(path, json={"action": "retry"})
+    assert retry.status_code == 422 and "still cannot apply" in retry.json()["error"]["message"]
+    dismissed = tenant.client.post(path, json={"action": "dismiss", "note": "voided at the till"})
+    assert dismissed.status_code == 200 and dismissed.json()["resolution"].startswith("dismissed")
+    assert tenant.client.post(path, json={"action": "dismiss"}).status_code == 409
+    assert pg_query(hub_server.db_url, "SELECT status FROM sync_journal WHERE outlet_id = %s"
+                    " AND seq = 1", outlet["id"]) == [("quarantined",)]
 
 
 def test_events_claiming_another_outlet_are_refused(hub_server, tenant, enrolled, outlet_factory,

@@ -129,6 +129,7 @@ def upgrade() -> None:
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution', sa.Text(), nullable=False, server_default=''),
     sa.Column('tenant_id', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['outlet_id'], ['outlets.id'], name=op.f('fk_sync_quarantine_outlet_id_outlets')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_sync_quarantine_tenant_id_tenants')),
