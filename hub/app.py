@@ -14,8 +14,10 @@ import json
 import logging
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, cast
 
@@ -45,6 +47,7 @@ from hub.settings import HubSettings
 __all__ = ["DASHBOARD_DIR", "configure_logging", "create_app"]
 
 DASHBOARD_DIR = Path(__file__).parent / "dashboard"
+REQUEST_ID: ContextVar[str] = ContextVar("hub_request_id", default="")
 _STANDARD_LOG_FIELDS = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime",
                                                                      "color_message"}
 
@@ -60,6 +63,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        request_id = REQUEST_ID.get()
+        if request_id:
+            entry["request_id"] = request_id
         for key, value in vars(record).items():
             if key not in _STANDARD_LOG_FIELDS and not key.startswith("_"):
                 entry[key] = value
@@ -90,17 +96,31 @@ class Metrics:
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5))
 
 
+def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-Id when it looks sane (a balancer's), else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii():
+            return value.decode()
+    return uuid.uuid4().hex
+
+
 def _metrics_middleware(app: ASGIApp) -> ASGIApp:
+    """Request metrics, and an X-Request-Id that tags every log line of the request."""
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         started = time.perf_counter()
         status = {"code": 500}
+        request_id = _request_id(scope)
+        token = REQUEST_ID.set(request_id)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                message["headers"] = [*message.get("headers", ()),
+                                      (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
@@ -111,6 +131,7 @@ def _metrics_middleware(app: ASGIApp) -> ASGIApp:
             method = cast("HTTPScope", scope)["method"]
             metrics.requests.labels(method, route, str(status["code"])).inc()
             metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            REQUEST_ID.reset(token)
 
     return middleware
 

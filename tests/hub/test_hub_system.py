@@ -3,6 +3,7 @@ backends (PostgreSQL and SQLite)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -119,3 +120,18 @@ def test_database_down_is_503_not_500(tmp_path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_request_id_tags_response_and_log_lines(server: HubServer, tenant_factory) -> None:
+    t = tenant_factory(server=server)
+    response = httpx.post(server.base_url + "/api/v1/auth/login",
+                          json={"email": t.email, "password": t.password},
+                          headers={"X-Request-Id": "req-test-42"})
+    assert response.headers["x-request-id"] == "req-test-42"
+    fresh = httpx.get(server.base_url + "/api/health").headers["x-request-id"]
+    assert len(fresh) == 32
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    login_lines = [line for line in lines if line.get("request_id") == "req-test-42"]
+    assert any(line["msg"] == "login" for line in login_lines)
+    assert t.password not in server.log()
+    assert response.json()["access_token"] not in server.log()
