@@ -46,11 +46,12 @@ async function networkFirst(req, { api }) {
   const cache = await caches.open(CACHE);
   try {
     const res = await withTimeout(fetch(req), NETWORK_TIMEOUT_MS);
-    // Cache full 200s only (a 304 has no body to replay later).
-    if (res.ok && res.status === 200) cache.put(cacheKey(req, api), res.clone()).catch(() => null);
+    // Full 200s only: a 304 has no body to replay, and a redirected response may not answer
+    // a navigation later.
+    if (res.status === 200 && !res.redirected) cache.put(cacheKey(req), res.clone()).catch(() => null);
     return res;
   } catch {
-    const hit = await cache.match(cacheKey(req, api), { ignoreSearch: true });
+    const hit = await cache.match(cacheKey(req), { ignoreSearch: true });
     if (hit) return hit;
     if (api) {
       return new Response(JSON.stringify({ error: { code: "unavailable",
@@ -62,10 +63,10 @@ async function networkFirst(req, { api }) {
   }
 }
 
-// The menu is the same for every device of an outlet: cache it under its bare URL so the
-// Authorization header does not matter.
-function cacheKey(req, api) {
-  if (!api) return req;
+// Everything is cached under its bare URL: static files do not depend on the query (and a
+// pairing link's ?token= must not end up in the cache), and the menu is the same for every
+// device of an outlet whatever its Authorization header.
+function cacheKey(req) {
   const url = new URL(req.url);
   return new Request(url.origin + url.pathname);
 }
