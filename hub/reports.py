@@ -638,6 +638,10 @@ async def _refresh_tenant_cells(session: AsyncSession, tenant: str, outlets: lis
 # ---------------------------------------------------------------- the report
 
 
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
 def _percentile(histogram: dict[int, int], fraction: float) -> int | None:
     """Nearest-rank percentile of a {value: count} histogram."""
     total = sum(histogram.values())
@@ -673,11 +677,13 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
     total = DayCell()
     from_rollups = 0
     tenant_days: set[date] = set()
+    phases: dict[str, float] = {}
     if outlet_ids:
         stale: set[CellKey] | None = None
         if use_rollups:
             prints = await _fingerprints(session, principal.tenant_id, outlet_ids, day_from,
                                          day_to)
+            phases["fingerprint_ms"] = _ms_since(started)
             cells, outdated = await _stored_cells(session, principal.tenant_id, outlet_ids,
                                                   day_from, day_to, prints)
             from_rollups = len(cells)
@@ -690,12 +696,15 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
                 total = await _stored_breakdowns(
                     session, principal.tenant_id, outlet_ids, day_from, day_to, outdated,
                     tenant_days, {day for _, day in cells})
+            phases["rollups_ms"] = _ms_since(started) - phases["fingerprint_ms"]
         if stale is None or stale:
+            live_started = time.perf_counter()
             live = await compute_cells(session, principal.tenant_id, outlets, day_from, day_to,
                                        only=stale)
             for cell in live.values():
                 total.merge(cell)
             cells.update(live)
+            phases["live_ms"] = _ms_since(live_started)
 
     for name in SCALARS:
         setattr(total, name, sum(getattr(cell, name) for cell in cells.values()))
@@ -759,7 +768,7 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
         },
         "source": {"rollup_cells": from_rollups, "live_cells": len(cells) - from_rollups,
                    "tenant_wide_days": len(tenant_days),
-                   "elapsed_ms": round((time.perf_counter() - started) * 1000, 1)},
+                   **phases, "elapsed_ms": _ms_since(started)},
     }
 
 

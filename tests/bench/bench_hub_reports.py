@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import io
 import json
+import os
 import random
 import statistics
 import time
@@ -45,7 +46,9 @@ METHODS = ["cash", "card", "qris", "ewallet"]
 
 
 def emit(**fields: object) -> None:
-    print(json.dumps({"bench": "hub_reports", **fields}), flush=True)
+    # The 1-minute load average is printed so figures from a busy machine can be told apart.
+    print(json.dumps({"bench": "hub_reports", **fields,
+                      "load_avg_1m": round(os.getloadavg()[0], 1)}), flush=True)
 
 
 def _ts(moment: datetime) -> str:
@@ -177,7 +180,9 @@ async def measure(url: str, tenant_id: str, outlet_id: str, runs: int, lines: in
             {k: v for k, v in live[name].items() if k != "source"}
         emit(case=f"month_{name}_rollup", cold_ms=cold, p50_ms=p50, runs=runs, order_lines=lines,
              rollup_cells=report["source"]["rollup_cells"], live_cells=report["source"]["live_cells"],
-             equals_live=same)
+             tenant_wide_days=report["source"]["tenant_wide_days"],
+             last_fingerprint_ms=report["source"]["fingerprint_ms"],
+             last_rollups_ms=report["source"]["rollups_ms"], equals_live=same)
         if not same:
             raise SystemExit("roll-up report differs from the live report")
 
@@ -200,8 +205,9 @@ def main() -> None:
             started = time.perf_counter()
             counts = load_tenant(conn, tenant_id, args.outlets, args.lines, rnd)
             neighbour = load_tenant(conn, new_id(), 5, args.lines // 10, rnd)
-            conn.execute("ANALYZE")
-            conn.commit()
+        with psycopg.connect(url, autocommit=True) as conn:
+            # What autovacuum does after a bulk load (visibility map for index-only scans).
+            conn.execute("VACUUM ANALYZE")
         emit(case="load", seconds=round(time.perf_counter() - started, 1),
              **{k: v for k, v in counts.items() if k != "first_outlet"},
              neighbour_order_lines=neighbour["order_lines"])

@@ -19,7 +19,7 @@ export async function render(main) {
   const name = field("Name", { name: "name", maxlength: 200 });
   const password = field("Initial password", { type: "password", name: "password", required: true, minlength: 8, autocomplete: "new-password" });
   const role = selectField("Role", ROLES, { name: "role" });
-  const outletBox = h("fieldset", { class: "field", hidden: true },
+  const outletBox = h("fieldset", { class: "choices", hidden: true },
     h("legend", {}, "Outlets this user may see"));
   const create = h("button", { type: "submit", class: "primary" }, "Create user");
 
