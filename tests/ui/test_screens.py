@@ -503,3 +503,50 @@ def test_cashier_reprints_a_receipt_on_the_outlet_printer(
         receipt = printer.wait_for_documents(1)[0]
     assert str(order["number"]) in receipt.text
     assert rupiah(order["total"]) in receipt.text
+
+
+def test_kds_resumes_its_stream_after_a_network_blip(
+        shared_edge: EdgeServer, context: Any) -> None:
+    """The link drops (the edge stays up) and stays down for a while; the KDS reconnects with
+    the id of the last event it applied and ends with exactly the edge's tickets."""
+    edge, devices = shared_edge, shared_edge.tokens
+    menu = demo_menu(edge, devices["kiosk"])
+    product, groups = product_with_required_group(menu)
+    station = station_of(menu, product)
+    link = {"down": False, "urls": [], "open": []}
+
+    def through_the_network(ws: Any) -> None:
+        link["urls"].append(ws.url)
+        if link["down"]:
+            ws.close()  # the network refuses the connection
+            return
+        ws.connect_to_server()
+        link["open"].append(ws)
+
+    kds = context.new_page()
+    kds.route_web_socket(re.compile(r".*/api/v1/stream.*"), through_the_network)
+    kds.goto(f"{edge.base_url}/kds/?station={station}&token={devices['kds']}")
+    place_api_order(edge, devices["kiosk"], menu, product, groups)
+    expected = pending_tickets(edge, devices["kds"], station)
+    expect(kds.get_by_test_id("ticket")).to_have_count(len(expected), timeout=WAIT_MS)
+
+    link["down"] = True
+    link["open"][-1].close()
+    attempts = len(link["urls"])
+    arrived = [place_api_order(edge, devices["kiosk"], menu, product, groups) for _ in range(3)]
+    first_new = next(t for t in pending_tickets(edge, devices["kds"], station)
+                     if t["order_id"] == arrived[0]["id"])
+    edge.call("POST", f"/api/v1/kitchen/tickets/{first_new['id']}/bump", devices["kds"])
+    kds.wait_for_timeout(1500)  # a few refused reconnects
+    assert len(link["urls"]) > attempts
+    link["down"] = False
+
+    expected = pending_tickets(edge, devices["kds"], station)
+    expect(kds.get_by_test_id("ticket")).to_have_count(len(expected), timeout=15000)
+    shown = kds.locator("[data-testid=ticket]").evaluate_all("els => els.map(e => e.dataset.id)")
+    assert sorted(shown) == sorted(t["id"] for t in expected)
+    assert len(shown) == len(set(shown))
+    assert first_new["id"] not in shown
+    # The reconnect resumed from the last applied event id, not from the beginning.
+    resumed_after = int(re.search(r"after=(\d+)", link["urls"][-1]).group(1))
+    assert resumed_after > 0
