@@ -96,3 +96,42 @@ def test_a_refused_stream_says_why(stream_edge: Edge, query: str, code: int, err
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+
+
+def test_a_flaky_screen_sees_every_ticket_exactly_once(stream_edge: Edge) -> None:
+    """Orders keep coming while the screen drops its link every few frames and resumes."""
+    import threading
+    import time
+
+    edge = stream_edge
+    with Screen(edge.url, edge.kds) as screen:
+        screen.quiet(0.5)
+        start = screen.last_id
+    placed: list[str] = []
+
+    def kiosk() -> None:
+        for _ in range(15):
+            placed.append(_two_station_order(edge)["id"])
+            time.sleep(0.03)
+
+    worker = threading.Thread(target=kiosk)
+    worker.start()
+    seen: list[tuple[str, str]] = []
+    last = start
+    deadline = time.monotonic() + 60
+    while (worker.is_alive() or len(seen) < 30) and time.monotonic() < deadline:
+        with Screen(edge.url, edge.kds, after=last, heartbeat=0.3) as screen:
+            events = 0
+            try:
+                while events < 3:
+                    frame = screen.receive(timeout=2)
+                    if "id" in frame:
+                        events += 1
+                        if frame["type"] == "ticket.created":
+                            seen.append((frame["data"]["order_id"], frame["station"]))
+            except TimeoutError:
+                pass
+            last = screen.last_id  # the link drops here, mid-stream
+    worker.join()
+    assert len(placed) == 15
+    assert sorted(seen) == sorted((o, s) for o in placed for s in ("kitchen", "bar"))
