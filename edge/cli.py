@@ -243,6 +243,23 @@ def cmd_staff_disable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outlet(args: argparse.Namespace) -> int:
+    db = _open_db(args.data_dir)
+    try:
+        info = db.write_blocking(lambda conn: outlet.update_outlet(
+            conn, name=args.name, timezone=args.timezone, kitchen_trigger=args.kitchen_trigger,
+            business_day_start_hour=args.business_day_start_hour))
+    except PosError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    console.print(f"outlet {info.name} ({info.id}): timezone {info.timezone}, kitchen trigger "
+                  f"{info.kitchen_trigger}, business day starts {info.business_day_start_hour:02d}:00")
+    console.print("a running edge picks the change up within a few seconds")
+    return 0
+
+
 # ---------------------------------------------------------------- discover
 
 
@@ -298,6 +315,13 @@ def build_parser(plugins: tuple[str, ...] = ("edge.provision", "edge.backup")
     p.add_argument("--role", required=True, choices=devices.DEVICE_ROLES)
     p.add_argument("--name", required=True)
 
+    p = add("outlet", cmd_outlet, "show or change outlet settings")
+    p.add_argument("--name", default=None)
+    p.add_argument("--timezone", default=None)
+    p.add_argument("--kitchen-trigger", choices=outlet.KITCHEN_TRIGGERS, default=None)
+    p.add_argument("--business-day-start-hour", type=int, default=None,
+                   help="sales before this local hour count for the previous day")
+
     add("devices", cmd_devices, "list paired devices")
     p = add("revoke-device", cmd_revoke, "revoke a paired device")
     p.add_argument("device_id")
@@ -336,7 +360,7 @@ def build_parser(plugins: tuple[str, ...] = ("edge.provision", "edge.backup")
 # so `pos-edge serve` and `pos-edge pair` start fast.
 _PLUGINS = {"provision": "edge.provision", "status": "edge.provision", "backup": "edge.backup",
             "restore": "edge.backup"}
-_CORE_COMMANDS = {"init", "serve", "pair", "devices", "revoke-device", "staff", "discover"}
+_CORE_COMMANDS = {"init", "serve", "pair", "devices", "revoke-device", "staff", "discover", "outlet"}
 
 
 def main(argv: list[str] | None = None) -> int:

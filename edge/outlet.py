@@ -22,7 +22,8 @@ __all__ = [
     "check_timezone",
     "create_outlet",
     "load_outlet",
-    "set_kitchen_trigger",
+    "update_outlet",
+    "KITCHEN_TRIGGERS",
 ]
 
 KITCHEN_TRIGGERS = ("place", "payment")
@@ -63,11 +64,28 @@ def create_outlet(conn: sqlite3.Connection, name: str, timezone: str,
     return load_outlet(conn)
 
 
-def set_kitchen_trigger(conn: sqlite3.Connection, trigger: str) -> None:
-    if trigger not in KITCHEN_TRIGGERS:
+def update_outlet(conn: sqlite3.Connection, *, name: str | None = None, timezone: str | None = None,
+                  kitchen_trigger: str | None = None,
+                  business_day_start_hour: int | None = None) -> OutletInfo:
+    """Change the local outlet settings; a provisioned box keeps the hub's name and timezone."""
+    if conn.execute("SELECT 1 FROM outlet WHERE id = 1").fetchone() is None:
+        hub = load_outlet(conn)  # provisioned without init: start a local row from the hub's
+        create_outlet(conn, hub.name, hub.timezone, outlet_id=hub.id)
+    if kitchen_trigger is not None and kitchen_trigger not in KITCHEN_TRIGGERS:
         raise ValidationFailed("kitchen_trigger must be place or payment",
-                               details={"kitchen_trigger": trigger})
-    conn.execute("UPDATE outlet SET kitchen_trigger = ? WHERE id = 1", (trigger,))
+                               details={"kitchen_trigger": kitchen_trigger})
+    if business_day_start_hour is not None and not 0 <= business_day_start_hour <= 23:
+        raise ValidationFailed("business_day_start_hour must be 0-23")
+    if name is not None and not name.strip():
+        raise ValidationFailed("an outlet needs a name")
+    changes = {"name": name.strip() if name else None,
+               "timezone": check_timezone(timezone) if timezone else None,
+               "kitchen_trigger": kitchen_trigger,
+               "business_day_start_hour": business_day_start_hour}
+    for column, value in changes.items():
+        if value is not None:
+            conn.execute(f"UPDATE outlet SET {column} = ? WHERE id = 1", (value,))
+    return load_outlet(conn)
 
 
 def load_outlet(conn: sqlite3.Connection) -> OutletInfo:

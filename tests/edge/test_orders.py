@@ -4,6 +4,7 @@ idempotency, queue numbers, payments, voids, completion and the outbox they leav
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from edge import outbox
 from shared.schemas import EventBody
-from tests.edge.edge_server import EdgeServer
+from tests.edge.edge_server import EdgeServer, run_cli
 
 # The demo menu (edge/demo.py): 2 x fried rice (hot, fried egg) + large iced latte (less ice)
 # + iced sweet tea (regular, less sugar).
@@ -287,3 +288,20 @@ def test_outbox_chain_verifies_after_a_session(shared_edge: EdgeServer) -> None:
         assert outbox.chain_hash(previous, row["seq"], row["body"]) == row["hash"]
         previous = row["hash"]
     assert previous == head["hash"]
+
+
+def test_outlet_settings_change_on_a_running_edge(edge_server: EdgeServer) -> None:
+    assert place(edge_server)["status"] == "in_kitchen"
+    run_cli("outlet", "--data-dir", str(edge_server.data_dir), "--kitchen-trigger", "payment",
+            "--timezone", "Asia/Tokyo")
+    deadline = time.monotonic() + 15  # the server re-reads the outlet every few seconds
+    while time.monotonic() < deadline:
+        me = edge_server.call("GET", "/api/v1/me", edge_server.tokens["kiosk"])
+        if me["outlet"]["timezone"] == "Asia/Tokyo":
+            break
+        time.sleep(0.5)
+    assert me["outlet"]["timezone"] == "Asia/Tokyo"
+    assert place(edge_server)["status"] == "placed"
+    bad = run_cli("outlet", "--data-dir", str(edge_server.data_dir), "--kitchen-trigger", "never",
+                  check=False)
+    assert bad.returncode != 0
