@@ -17,13 +17,13 @@ from shared.errors import ValidationFailed
 from shared.ids import new_id
 
 __all__ = [
+    "KITCHEN_TRIGGERS",
     "OutletInfo",
     "business_day",
     "check_timezone",
     "create_outlet",
     "load_outlet",
     "update_outlet",
-    "KITCHEN_TRIGGERS",
 ]
 
 KITCHEN_TRIGGERS = ("place", "payment")
