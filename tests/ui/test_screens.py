@@ -448,15 +448,22 @@ def test_cashier_counter_order_cash_payment_and_shift_close(
     expect(page.get_by_test_id("order-title")).to_contain_text("Selesai", timeout=WAIT_MS)
     assert edge.call("GET", f"/api/v1/orders/{order['id']}", devices["cashier"])["status"] == "completed"
 
-    # Close the shift: expected = float + cash sales (not the card part); we count Rp 1.000 short.
+    # Rp 20.000 leaves the drawer for ice; expected = float + cash sales (not the card part)
+    # - cash out. We count Rp 1.000 short.
     page.get_by_role("button", name="Shift").click()
     expect(page.get_by_test_id("expected-cash")).to_have_text(rupiah(500000 + cash_part))
-    page.get_by_test_id("shift-counted").fill(str(500000 + cash_part - 1000))
+    page.get_by_label("Kas keluar").check()
+    page.get_by_label("Jumlah").fill("20000")
+    page.get_by_label("Alasan").fill("es batu")
+    page.get_by_role("button", name="Kas masuk / Kas keluar").click()
+    drawer = drawer - 20000  # cash the drawer should hold beyond the float
+    expect(page.get_by_test_id("expected-cash")).to_have_text(rupiah(500000 + drawer))
+    page.get_by_test_id("shift-counted").fill(str(500000 + drawer - 1000))
     page.get_by_role("button", name="Tutup shift").click()
     expect(page.get_by_text("Shift ditutup")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_test_id("cash-difference")).to_have_text("-" + rupiah(1000), timeout=WAIT_MS)
-    expect(page.get_by_test_id("counted-cash")).to_have_text(rupiah(500000 + cash_part - 1000))
-    expect(page.get_by_test_id("expected-cash").first).to_have_text(rupiah(500000 + cash_part))
+    expect(page.get_by_test_id("counted-cash")).to_have_text(rupiah(500000 + drawer - 1000))
+    expect(page.get_by_test_id("expected-cash").first).to_have_text(rupiah(500000 + drawer))
     shoot(page, "cashier-shift-closed")
 
 
