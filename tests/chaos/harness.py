@@ -221,12 +221,13 @@ class ChaosMonkey(threading.Thread):
     """Seeded schedule of kills and partitions while the driver sells."""
 
     def __init__(self, cluster: Cluster, seed: int, counts: Counter[str],
-                 mean_gap: float = 3.0) -> None:
+                 mean_gap: float = 3.0, base_rates: dict[str, float] | None = None) -> None:
         super().__init__(daemon=True, name="chaos")
         self.cluster = cluster
         self.rng = random.Random(f"{seed}:chaos")
         self.counts = counts
         self.mean_gap = mean_gap
+        self.base_rates = base_rates or _CHAOS_RATES
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
 
@@ -264,7 +265,7 @@ class ChaosMonkey(threading.Thread):
             cluster.proxy.configure(drop_response=0.3, duplicate=0.2, cut_response=0.2,
                                     drop_request=0.1, reorder=0.1, cut_request=0.1)
             time.sleep(rng.uniform(1.0, 3.0))
-            cluster.proxy.configure(**_CHAOS_RATES)
+            cluster.proxy.configure(**self.base_rates)
 
 
 _CHAOS_RATES = {"drop_request": 0.05, "drop_response": 0.08, "duplicate": 0.08, "reorder": 0.05,
@@ -305,8 +306,10 @@ def _finish(result: RunResult, cluster: Cluster, started: float, drain_timeout: 
 
 def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
              base_dir: Path | None = None, keep: bool = False,
-             drain_timeout: float = 180.0, chaos_gap: float = 3.0) -> RunResult:
-    """One seeded chaos run; never raises for a finding (see ``RunResult.problems``)."""
+             drain_timeout: float = 180.0, chaos_gap: float = 3.0,
+             rates: dict[str, float] | None = None) -> RunResult:
+    """One seeded chaos run; never raises for a finding (see ``RunResult.problems``).
+    ``rates`` overrides fault probabilities of the proxy (see faultproxy.FaultConfig)."""
     result = RunResult(seed=seed, kind="chaos", orders=orders, hubs=hubs)
     workdir = _workdir(base_dir, f"chaos-seed{seed}")
     result.workdir = str(workdir)
@@ -317,8 +320,10 @@ def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
         cluster.build()
         assert cluster.edge is not None and cluster.proxy is not None
         result.seconds["setup"] = round(time.monotonic() - started, 2)
-        cluster.proxy.configure(mode="faults", **_CHAOS_RATES)
-        monkey = ChaosMonkey(cluster, seed, result.chaos, mean_gap=chaos_gap)
+        base_rates = {**_CHAOS_RATES, **(rates or {})}
+        cluster.proxy.configure(mode="faults", **base_rates)
+        monkey = ChaosMonkey(cluster, seed, result.chaos, mean_gap=chaos_gap,
+                             base_rates=base_rates)
         monkey.start()
         driver = OrderDriver(cluster.edge.url, cluster.tokens, PINS, seed,
                              orders=orders, workers=workers)
