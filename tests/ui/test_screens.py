@@ -456,7 +456,7 @@ def test_cashier_counter_order_cash_payment_and_shift_close(
     page.get_by_label("Jumlah").fill("20000")
     page.get_by_label("Alasan").fill("es batu")
     page.get_by_role("button", name="Kas masuk / Kas keluar").click()
-    drawer = drawer - 20000  # cash the drawer should hold beyond the float
+    drawer = cash_part - 20000  # cash the drawer should hold beyond the float
     expect(page.get_by_test_id("expected-cash")).to_have_text(rupiah(500000 + drawer))
     page.get_by_test_id("shift-counted").fill(str(500000 + drawer - 1000))
     page.get_by_role("button", name="Tutup shift").click()
