@@ -56,6 +56,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -150,7 +151,9 @@ class epoch_seconds(FunctionElement[int]):
 @compiles(epoch_seconds)  # PostgreSQL, and the default for printing a statement
 @compiles(epoch_seconds, "postgresql")
 def _epoch_pg(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+    # date_part() is double precision (EXTRACT is numeric since PostgreSQL 14: much slower);
+    # a double holds today's epoch to well under a microsecond, so FLOOR is exact.
+    return f"CAST(FLOOR(date_part('epoch', {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
 @compiles(epoch_seconds, "sqlite")
@@ -337,6 +340,11 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Out
             base.append(OrderRow.business_day.in_(days))
         base[1] = OrderRow.outlet_id.in_(sorted({outlet for outlet, _ in only}))
     cells: dict[CellKey, DayCell] = {}
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        # Hash aggregates over a month of lines need more than the default 4 MB, else they
+        # sort on disk; LOCAL: only for this transaction.
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
 
     def cell(outlet_id: str, day: date) -> DayCell:
         return cells.setdefault((outlet_id, day), DayCell())
