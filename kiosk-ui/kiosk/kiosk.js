@@ -100,13 +100,14 @@ function dropUnavailable() {
 function show(screen) {
   state.screen = screen;
   render();
-  const focusable = root.querySelector("[autofocus], h1, button");
+  // Move focus to the new screen's heading so keyboard and screen-reader users follow along.
+  const focusable = root.querySelector("[autofocus], #cart-title, h1, button");
   focusable?.focus?.({ preventScroll: true });
 }
 
 function header() {
   return `<header class="bar">
-    <h1>${t("menu.title")}</h1><span class="spacer"></span>
+    <h1 tabindex="-1">${t("menu.title")}</h1><span class="spacer"></span>
     <edge-status lang="${i18n.lang()}"></edge-status>
     <button data-action="lang" lang="${i18n.lang() === "id" ? "en" : "id"}">${t("lang.switch")}</button>
     <button data-action="reset">${t("start_over")}</button>
@@ -210,7 +211,7 @@ function viewCart() {
   }).join("");
   return `${header()}
     <section class="cart" aria-labelledby="cart-title">
-      <h2 id="cart-title">${t("cart.title")}</h2>
+      <h2 id="cart-title" tabindex="-1">${t("cart.title")}</h2>
       ${state.error ? `<p class="error" role="alert">${esc(state.error)}</p>` : ""}
       ${lines || `<p class="muted">${t("cart.empty")}</p>`}
     </section>
