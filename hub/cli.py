@@ -133,8 +133,7 @@ async def _enrollment_code(settings: HubSettings, outlet_id: str, ttl_minutes: i
 
 
 def cmd_enrollment_code(args: argparse.Namespace) -> None:
-    settings = _settings(args)
-    _migrate(settings)
+    settings = _settings(args)  # no migration here: the outlet exists, so the schema does
     code, expires_at = asyncio.run(_enrollment_code(settings, args.outlet, args.ttl_minutes))
     print(f"one-time enrollment code for outlet {args.outlet}, valid until {expires_at}:")
     print(f"  on the outlet box: pos-edge provision --hub <hub URL> --code {code} --data-dir <dir>")
