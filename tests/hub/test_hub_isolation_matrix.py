@@ -83,6 +83,9 @@ def _matrix(b: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any, set[int]
             f"/api/v1/reports/sales?outlet_id={outlet}&from=2026-01-01&to=2026-12-31", None, DENIED),
         ("GET", "/api/v1/sync/outlets/{outlet_id:str}"): (f"/api/v1/sync/outlets/{outlet}", None,
                                                           DENIED),
+        ("POST", "/api/v1/sync/outlets/{outlet_id:str}/quarantine/{quarantine_id:str}/resolve"): (
+            f"/api/v1/sync/outlets/{outlet}/quarantine/{b['product']}/resolve",
+            {"action": "dismiss", "note": "x"}, DENIED),
         ("POST", "/api/v1/outlets/{outlet_id:str}/enrollment-codes"): (
             f"/api/v1/outlets/{outlet}/enrollment-codes", {}, DENIED),
         ("GET", "/api/v1/outlets/{outlet_id:str}/sync-credentials"): (
