@@ -84,6 +84,12 @@ async def push_once(db: Database, client: HubClient, outlet_id: str, *, max_even
         return outbox.pending(conn, outlet_id, max_events, max_bytes), head
 
     entries, head = await db.read(read)
+    from_epoch_start = resend_from is not None and resend_from <= 0
+    if from_epoch_start and entries and entries[0].prev_hash != outbox.genesis_hash(entries[0].epoch):
+        message = (f"the hub asks for epoch {entries[0].epoch} from its start, but its first events"
+                   " were already pruned from this box; needs an operator")
+        await db.write(lambda c: sync_state.record_failure(c, message, reachable=True, refused=True))
+        return PushOutcome(refused="resend_impossible", error=message)
     if resend_from is not None and resend_from > 0 and (not entries or entries[0].seq > resend_from):
         message = (f"the hub asks for events from seq {resend_from}, but they were already pruned "
                    "from this box (raise POS_SYNC_RETENTION_DAYS); needs an operator")

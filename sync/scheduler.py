@@ -218,6 +218,7 @@ class SyncEngine:
             return 0
         assert self._client is not None and self._config is not None
         sent = 0
+        resends = 0
         async with self._push_lock:
             while True:
                 resend_from, resend_epoch = self._resend or (None, None)
@@ -236,6 +237,10 @@ class SyncEngine:
                 sent += outcome.sent
                 self._resend = ((outcome.resend_from, await self._resend_epoch())
                                 if outcome.resend_from is not None else None)
+                resends = resends + 1 if self._resend is not None else 0
+                if resends > 3:  # the hub keeps asking for the same thing: pace it
+                    self.push_backoff.failure(now)
+                    return sent
                 if not outcome.more:
                     return sent
                 await asyncio.sleep(0)  # let live requests run between batches
