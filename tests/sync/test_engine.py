@@ -122,3 +122,30 @@ async def test_synced_events_are_pruned_and_the_chain_stays_verifiable(hub_serve
     await asyncio.sleep(0.3)
     await engine.prune()
     assert db.read_now(lambda c: c.execute("SELECT min(seq), count(*) FROM outbox").fetchone()[:]) == (17, 4)
+
+
+async def test_hub_restored_from_backup_gets_the_missing_events_resent(hub_server, linked_box):
+    outlet, _, journal, _ = linked_box
+    db = journal.db
+    sales = [journal.sale([("Tahu Telor", 19_000, 1)])[0] for _ in range(3)]
+    await wait_for(lambda: db.read_now(sync_state.status)["backlog"] == 0)
+    # The hub is restored from a backup taken after seq 4: it lost seqs 5..12 and the orders
+    # they carried (simulated on its database as the superuser).
+    oid = outlet["id"]
+    fourth = pg_query(hub_server.db_url, "SELECT hash FROM sync_journal WHERE outlet_id = %s AND seq = 4",
+                      oid)[0][0]
+    pg_query(hub_server.db_url, "DELETE FROM sync_journal WHERE outlet_id = %s AND seq > 4"
+             " RETURNING seq", oid)
+    pg_query(hub_server.db_url, "UPDATE sync_cursors SET last_seq = 4, last_hash = %s"
+             " WHERE outlet_id = %s RETURNING last_seq", fourth, oid)
+    pg_query(hub_server.db_url, "DELETE FROM order_lines WHERE outlet_id = %s AND order_id <> %s"
+             " RETURNING id", oid, sales[0].id)
+    pg_query(hub_server.db_url, "DELETE FROM orders WHERE outlet_id = %s AND id <> %s RETURNING id",
+             oid, sales[0].id)
+    assert hub_orders(hub_server.db_url, oid)[0] == 1
+    later = journal.sale([("Tahu Telor", 19_000, 2)])[0]  # the box pushes seq 13..: a gap
+    await wait_for(lambda: hub_orders(hub_server.db_url, oid)[0] == 4)
+    await wait_for(lambda: db.read_now(sync_state.status)["backlog"] == 0)
+    assert hub_orders(hub_server.db_url, oid) == (4, sum(o.total for o in [*sales, later]))
+    assert pg_query(hub_server.db_url, "SELECT count(*), max(seq) FROM sync_journal WHERE outlet_id = %s",
+                    oid) == [(16, 16)]
