@@ -55,6 +55,9 @@ async def test_orm_queries_are_tenant_filtered_on_sqlite(sqlite_url: str, tenant
             orders = (await session.scalars(select(OrderRow))).all()
             seen_outlets = (await session.scalars(select(Outlet.id))).all()
             assert await session.get(Tenant, a.id) is not None
+        async with db.tenant(b.id) as session:  # the cached ORM filter takes the new tenant
+            orders_b = (await session.scalars(select(OrderRow))).all()
+        assert [o.id for o in orders_b] == [f"order-{b.id}"]
         assert [o.id for o in orders] == [f"order-{a.id}"]
         assert seen_outlets == [outlets[a.id]]
         assert orders[0].created_at.tzinfo is not None  # UTC-aware on SQLite too
