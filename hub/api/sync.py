@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 from msgspec import Meta, Struct
+from prometheus_client import Counter
 from sqlalchemy import func, select
 
 from hub import audit, ingest
@@ -19,7 +20,7 @@ from hub.db import Database
 from hub.identity import Principal, require, require_outlet
 from hub.models import Outlet, OutletStatus
 from hub.sync_models import SyncAlarm, SyncCursor, SyncJournalEntry, SyncQuarantine
-from shared.errors import BadRequest, Forbidden, NotFound
+from shared.errors import BadRequest, Forbidden, NotFound, PosError
 from sync.protocol import (
     MEDIA_TYPE,
     FrameError,
@@ -38,6 +39,25 @@ class CorruptFrame(BadRequest):
     code = "corrupt_frame"
 
 
+class _SyncMetrics:
+    """Sync counters on the app's own Prometheus registry (served by /metrics)."""
+
+    def __init__(self, registry: Any) -> None:
+        self.events = Counter("hub_sync_events_total", "Journal events received by push",
+                              ["result"], registry=registry)
+        self.refusals = Counter("hub_sync_refusals_total", "Push batches refused", ["code"],
+                                registry=registry)
+
+
+def _metrics(request: Request[Any, Any, Any]) -> _SyncMetrics | None:
+    state = request.app.state
+    found = getattr(state, "sync_metrics", None)
+    registry = getattr(getattr(state, "metrics", None), "registry", None)
+    if found is None and registry is not None:
+        found = state.sync_metrics = _SyncMetrics(registry)
+    return found
+
+
 def _frame(message: Any, version: int) -> Response[bytes]:
     return Response(encode_frame(message, version=version), media_type=MEDIA_TYPE, status_code=200)
 
@@ -52,7 +72,18 @@ async def push(request: Request[Any, Any, Any], db: Database) -> Response[bytes]
         batch = decode_frame(body, PushRequest)
     except FrameError as exc:
         raise CorruptFrame(str(exc)) from exc
-    return _frame(await ingest.ingest_push(db, who, batch, wire_version=version), version)
+    metrics = _metrics(request)
+    try:
+        reply = await ingest.ingest_push(db, who, batch, wire_version=version)
+    except PosError as exc:
+        if metrics is not None:
+            metrics.refusals.labels(exc.code).inc()
+        raise
+    if metrics is not None:
+        metrics.events.labels("applied").inc(reply.applied)
+        metrics.events.labels("duplicate").inc(reply.duplicates)
+        metrics.events.labels("quarantined").inc(len(reply.quarantined))
+    return _frame(reply, version)
 
 
 @get("/api/v1/sync/pull", tags=["sync"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
+
 import msgspec
 import pytest
 from conftest import EdgeJournal, enroll, issue_code, pg_query
@@ -93,6 +95,8 @@ def test_orders_payments_kitchen_reach_the_hub_exactly_once(hub_server, enrolled
                  PushRequest(outlet_id=outlet["id"], epoch=journal.head()["epoch"], entries=entries))
     assert (again.status, again.applied, again.duplicates, again.acked_seq) == ("ok", 0, 28, 28)
     assert hub_counts(hub_server.db_url, outlet["id"]) == counts
+    metrics = httpx.get(hub_server.base_url + "/metrics", timeout=10).text
+    assert 'hub_sync_events_total{result="duplicate"}' in metrics
 
 
 def test_gap_asks_for_resend_from_the_right_point(hub_server, enrolled):
