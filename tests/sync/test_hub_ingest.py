@@ -10,7 +10,6 @@ import asyncio
 from typing import Any
 
 import httpx
-
 import msgspec
 import pytest
 from conftest import EdgeJournal, enroll, issue_code, pg_query
