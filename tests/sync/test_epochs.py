@@ -118,3 +118,24 @@ def test_raw_copy_restore_is_detected_and_the_edge_moves_to_a_new_epoch(hub_serv
                  if e["outlet_id"] == outlet["id"])
     assert entry["journal_alarm"]  # visible on the fleet view
     journal.close()
+
+
+def test_reinstalled_box_starts_over_at_seq_1_noticed_not_overwriting(hub_server, tenant, box,
+                                                                      tmp_path):
+    outlet, credential, journal = box
+    old = [journal.sale([("Bubur Ayam", 14_000, 1)])[0] for _ in range(2)]
+    assert all(o.ok for o in drain(hub_server.base_url, credential, journal))
+    # The box is wiped and reinstalled: a brand new database (new epoch, seq from 1) enrolled
+    # again for the same outlet.
+    fresh = EdgeJournal(tmp_path / "reinstalled.db", outlet["id"])
+    try:
+        code = issue_code(tenant, outlet["id"]).json()["code"]
+        new_credential = enroll(hub_server.base_url, code).credential
+        new = [fresh.sale([("Bubur Ayam", 14_000, 2)])[0] for _ in range(2)]
+        assert all(o.ok for o in drain(hub_server.base_url, new_credential, fresh))
+        assert fresh.head()["acked_seq"] == 8
+        held = orders_at_hub(hub_server.db_url, outlet["id"])
+        assert held == {o.id: o.total for o in old + new}
+        assert "seq_reuse" in alarms(hub_server.db_url, outlet["id"])
+    finally:
+        fresh.close()
