@@ -12,10 +12,13 @@ Push (``ingest_push``) applies one batch in ONE transaction, under the outlet's 
    * ``seq > last_seq + 1``: a gap; stop and ask for a resend from ``last_seq + 1``.
    * an epoch the hub has not seen starts at its genesis hash (a new database or a restore);
      re-used numbers across epochs raise an alarm but are accepted (the data is real).
-3. A verified entry is stored in the journal and applied to the reporting tables in a
-   SAVEPOINT. If it cannot be applied (undecodable, money that does not add up, foreign
-   records) it is *quarantined*: held in the journal, listed on the fleet view, not applied;
-   the stream moves on.
+   * an entry, or an order inside it, claiming another outlet: alarm, refuse (403).
+3. The verified entries are applied to the reporting tables set-based (a few statements per
+   batch, one read per table) inside a SAVEPOINT, and stored in the journal. An entry that
+   cannot be applied (undecodable, money that does not add up, an id owned by another outlet)
+   is *quarantined*: held in the journal, listed on the fleet view, not applied; the stream
+   moves on. If the database rejects the set-based apply, the batch is applied again one
+   event per savepoint so only the faulty event is quarantined.
 4. The cursor advances with the applied data in the same commit; the reply's ``acked_seq``
    covers only entries that are durably held. A refusal still commits the valid prefix.
 
