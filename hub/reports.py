@@ -349,28 +349,8 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Out
     def cell(outlet_id: str, day: date) -> DayCell:
         return cells.setdefault((outlet_id, day), DayCell())
 
-    # 1. Orders by status: sales, voids, refunds, paid orders.
-    is_paid = case((OrderRow.paid >= OrderRow.total, 1), else_=0)
-    has_payment = case((OrderRow.paid > 0, 1), else_=0)
-    rows = await session.execute(
-        select(OrderRow.outlet_id, OrderRow.business_day, OrderRow.status, func.count(),
-               func.sum(OrderRow.total), func.sum(OrderRow.paid), func.sum(is_paid),
-               func.sum(has_payment))
-        .where(*base).group_by(OrderRow.outlet_id, OrderRow.business_day, OrderRow.status))
-    for outlet_id, day, status, count, total, paid, paid_orders, with_payment in rows:
-        c = cell(outlet_id, day)
-        if status in VOID_STATUSES:
-            c.void_count += count
-            c.void_amount += int(total or 0)
-            c.refund_count += int(with_payment or 0)
-            c.refund_amount += int(paid or 0)
-            c.voided_unpaid += count - int(with_payment or 0)
-        else:
-            c.order_count += count
-            c.gross_total += int(total or 0)
-            c.paid_orders += int(paid_orders or 0)
-
-    # 2. Sales by local hour: SQL groups by UTC time bucket (an hour, or 15 minutes when a
+    # 1. Orders by status and time bucket, in one scan: sales, voids, refunds, paid orders,
+    # and sales by local hour. SQL groups by UTC time bucket (an hour, or 15 minutes when a
     # zone's offset is not whole hours); each bucket lies inside one local hour, which Python
     # finds from the outlet's UTC offset at that moment (DST-exact).
     start = datetime.combine(day_from - timedelta(days=2), datetime.min.time(), UTC)
@@ -381,19 +361,35 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Out
         segs[0][1] % 3600 == 0 for segs in segments.values())
     bucket_seconds = 3600 if whole_hours else 900
     bucket = (epoch_seconds(OrderRow.created_at) // _int_sql(bucket_seconds)).label("bucket")
+    is_paid = case((OrderRow.paid >= OrderRow.total, 1), else_=0)
+    has_payment = case((OrderRow.paid > 0, 1), else_=0)
     rows = await session.execute(
-        select(OrderRow.outlet_id, OrderRow.business_day, bucket, func.count(),
-               func.sum(OrderRow.total))
-        .where(*base, _not_void())
-        .group_by(literal_column("1"), literal_column("2"), literal_column("3")))
-    for outlet_id, day, utc_bucket, count, total in rows:
+        select(OrderRow.outlet_id, OrderRow.business_day, OrderRow.status, bucket, func.count(),
+               func.sum(OrderRow.total), func.sum(OrderRow.paid), func.sum(is_paid),
+               func.sum(has_payment))
+        .where(*base)
+        .group_by(literal_column("1"), literal_column("2"), literal_column("3"),
+                  literal_column("4")))
+    for outlet_id, day, status, utc_bucket, count, total, paid, paid_orders, with_payment in rows:
+        c = cell(outlet_id, day)
+        total, paid, with_payment = int(total or 0), int(paid or 0), int(with_payment or 0)
+        if status in VOID_STATUSES:
+            c.void_count += count
+            c.void_amount += total
+            c.refund_count += with_payment
+            c.refund_amount += paid
+            c.voided_unpaid += count - with_payment
+            continue
+        c.order_count += count
+        c.gross_total += total
+        c.paid_orders += int(paid_orders or 0)
         moment = int(utc_bucket) * bucket_seconds
         local_hour = (moment + _offset_at(segments[outlet_id], moment)) // 3600 % 24
-        slot = cell(outlet_id, day).hours.setdefault(local_hour, [0, 0])
+        slot = c.hours.setdefault(local_hour, [0, 0])
         slot[0] += count
-        slot[1] += int(total or 0)
+        slot[1] += total
 
-    # 3. Products sold (lines of sales).
+    # 2. Products sold (lines of sales).
     rows = await session.execute(
         select(OrderRow.outlet_id, OrderRow.business_day, OrderLineRow.product_id,
                func.max(OrderLineRow.name), func.sum(OrderLineRow.qty),
@@ -405,7 +401,7 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Out
     for outlet_id, day, product_id, name, qty, revenue in rows:
         cell(outlet_id, day).products[product_id] = [name, int(qty or 0), int(revenue or 0)]
 
-    # 4. Payments of sales by method.
+    # 3. Payments of sales by method.
     rows = await session.execute(
         select(OrderRow.outlet_id, OrderRow.business_day, PaymentRow.method, func.count(),
                func.sum(PaymentRow.amount))
@@ -416,7 +412,7 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Out
     for outlet_id, day, method, count, amount in rows:
         cell(outlet_id, day).methods[method] = [count, int(amount or 0)]
 
-    # 5. Kitchen preparation time: one row per done ticket, then a histogram of seconds.
+    # 4. Kitchen preparation time: one row per done ticket, then a histogram of seconds.
     k = KitchenEventRow
     created_s = func.min(case((k.action == "created", epoch_seconds(k.at))))
     bumped_s = func.max(case((k.action == "bumped", epoch_seconds(k.at))))
