@@ -14,18 +14,23 @@ What a sales report counts (all money in integer minor units):
 * **By hour** uses the order's ``created_at`` in the outlet's own timezone (DST-exact: the UTC
   offset is resolved per interval between timezone transitions). Days use ``business_day``.
 * **By product**: quantity and revenue (``line_total``, before order-level discount, service
-  and tax) of the lines of sales, per product id (the latest name seen).
+  and tax) of the lines of sales, per product id (named by the alphabetically last name its
+  lines carry, should it have been renamed during the period).
 * **By payment method**: the payments of sales (count, amount).
 * **Kitchen preparation time** per ticket of the period's orders: first ``created`` → last
   ``bumped``, counted only when the ticket is done (its last bump is after any recall/undo),
   in whole seconds (timestamps truncated to the second). p50/p90 are nearest-rank percentiles.
 
 How it stays exact and fast: every figure is a sum or a histogram, so the figures of
-(outlet, business day) cells can be merged. ``refresh_rollups`` (a scheduled job) stores each
-past day's cell in ``report_daily`` together with a fingerprint of the orders it was built
-from (row count, highest journal seq, latest ``updated_at``). A report reads the cells whose
+(outlet, business day) cells can be merged. ``refresh_rollups`` (the scheduled job
+``rollup_job``) stores each past day's cell — scalars in ``report_daily``, breakdowns as rows
+of ``report_daily_items`` that SQL sums — together with a fingerprint of the orders it was
+built from (row count, highest journal seq, latest ``updated_at``), plus one tenant-wide cell
+per day (outlet ``"*"``) for reports over every outlet. A report uses the cells whose
 fingerprint still matches the orders table and recomputes the rest (today, and any day that
-late-syncing edges changed) from the raw rows, so it always equals the raw data.
+late-syncing edges changed) from the raw rows, so it always equals the raw data. Reports are
+not snapshot-isolated: rows committed between the report's statements (a sync landing) may
+show in one figure and not yet in another, as with any READ COMMITTED query sequence.
 No PostgreSQL-only SQL: the same statements run on SQLite.
 """
 
