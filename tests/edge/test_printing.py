@@ -161,3 +161,9 @@ def test_print_requests_are_checked(print_edge: Edge) -> None:
          {"name": "bad", "host": "10.0.0.9", "port": 70000}, expect=400)
     call(edge.url, "POST", f"/api/v1/orders/{order['id']}/print", None, {"kind": "receipt"},
          expect=401)
+    manager = edge.login("manager")
+    call(edge.url, "POST", "/api/v1/printers/no-such-printer/retry", manager, expect=404)
+    printer = _add_printer(edge, manager, name="spare", port=free_port(), enabled=False)
+    assert call(edge.url, "POST", f"/api/v1/printers/{printer['id']}/retry", manager) == {
+        "requeued": 0}
+    call(edge.url, "POST", f"/api/v1/printers/{printer['id']}/retry", cashier, expect=403)
