@@ -419,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="events per push for the simulated outlets")
     parser.add_argument("--skip-drain", action="store_true")
     parser.add_argument("--skip-outlets", action="store_true")
+    parser.add_argument("--keep-logs", action="store_true",
+                        help="keep the work folder (process logs) and print where it is")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop servers, drop DBs
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
@@ -428,7 +430,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_outlets:
             bench_outlets(work, args.outlets, args.orders_per_outlet, args.batch_events)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep_logs:
+            emit(bench="sync_logs", folder=str(work))
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
