@@ -28,7 +28,11 @@ of ``report_daily_items`` that SQL sums — together with a fingerprint of the o
 built from (row count, highest journal seq, latest ``updated_at``), plus one tenant-wide cell
 per day (outlet ``"*"``) for reports over every outlet. A report uses the cells whose
 fingerprint still matches the orders table and recomputes the rest (today, and any day that
-late-syncing edges changed) from the raw rows, so it always equals the raw data. Reports are
+late-syncing edges changed) from the raw rows, so it always equals the raw data. (One gap:
+the fingerprint covers orders, so a kitchen event for a past, rolled-up day that comes
+without any change to that day's orders — a recall after the order was completed — shows
+only once the cell is rebuilt. The edge journals ticket creation with the order and the last
+bump with the order turning ready, so ordinary cooking always moves the fingerprint.) Reports are
 not snapshot-isolated: rows committed between the report's statements (a sync landing) may
 show in one figure and not yet in another, as with any READ COMMITTED query sequence.
 No PostgreSQL-only SQL: the same statements run on SQLite.
