@@ -68,7 +68,8 @@ class OrderDriver:
         self._claimed = 0
         self._menu: dict[str, Any] = {}
         self._done = asyncio.Event()
-        self._ready_to_complete: list[tuple[str, int]] = []  # (order id, times looked at)
+        # (order id, next look at, give up at), monotonic seconds
+        self._ready_to_complete: list[tuple[str, float, float]] = []
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -225,16 +226,18 @@ class OrderDriver:
                                                                             "completed"):
                     await self._void(client, rng, order)
                 elif order["paid"] >= order["total"] and rng.random() < self.complete_rate:
-                    self._ready_to_complete.append((order["id"], 0))
+                    now = time.monotonic()
+                    self._ready_to_complete.append((order["id"], now + 0.3, now + 20))
                 await self._complete_some(client)
 
     async def _complete_some(self, client: httpx.AsyncClient) -> None:
-        """Hand over paid orders the kitchen has finished (ready): a few per sale, oldest
-        first, each looked at a bounded number of times (the list never grows unchecked)."""
-        for _ in range(3):
-            if not self._ready_to_complete:  # shared by the workers: may empty under us
-                return
-            order_id, looks = self._ready_to_complete.pop(0)
+        """Hand over paid orders the kitchen has finished (ready): at most three looks per
+        sale, each order looked at no more than every 0.3 s and given up after 20 s."""
+        now = time.monotonic()
+        due = [item for item in self._ready_to_complete if item[1] <= now][:3]
+        for item in due:
+            self._ready_to_complete.remove(item)  # shared by the workers: claim it first
+        for order_id, _next_look, give_up in due:
             order = await self._order(client, order_id)
             if order["status"] == "ready":
                 reply = await self._call(client, "POST", f"/api/v1/orders/{order_id}/complete",
@@ -243,8 +246,8 @@ class OrderDriver:
                     order = await self._order(client, order_id)
                 if (reply is not None and reply.status_code == 200) or order["status"] == "completed":
                     self.stats.completed += 1
-            elif order["status"] in ("in_kitchen", "placed") and looks < 5:
-                self._ready_to_complete.append((order_id, looks + 1))
+            elif order["status"] in ("in_kitchen", "placed") and time.monotonic() < give_up:
+                self._ready_to_complete.append((order_id, time.monotonic() + 0.3, give_up))
 
     async def _kitchen(self) -> None:
         rng = random.Random(f"{self.seed}:kitchen")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import queue
 import random
 import shutil
 import signal
@@ -69,14 +70,16 @@ class RunResult:
     driver: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     workdir: str = ""
+    chaos_gap: float = 3.0
 
     @property
     def replay(self) -> str:
         if self.kind == "outage":
             return (f"python -m tests.chaos.harness --outage-week --seeds {self.seed} "
                     f"--orders {self.orders}")
+        gap = f" --chaos-gap {self.chaos_gap:g}" if self.chaos_gap != 3.0 else ""
         return (f"python -m tests.chaos.harness --seeds {self.seed} --orders {self.orders}"
-                f" --hubs {self.hubs}")
+                f" --hubs {self.hubs}{gap}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"seed": self.seed, "kind": self.kind, "ok": self.ok, "orders": self.orders,
@@ -229,18 +232,29 @@ class ChaosMonkey(threading.Thread):
         self.mean_gap = mean_gap
         self.base_rates = base_rates or _CHAOS_RATES
         self.stop_event = threading.Event()
+        self.triggers: queue.Queue[str] = queue.Queue()
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        # Both kinds of kill come first (in a seeded order), so even a short run has them;
-        # after that the schedule is drawn freely.
-        first = ["kill_edge", "kill_hub"]
-        self.rng.shuffle(first)
         try:
-            while not self.stop_event.wait(self.rng.uniform(0.3, 2 * self.mean_gap)):
-                self.step(first.pop(0) if first else None)
+            while not self.stop_event.is_set():
+                try:
+                    action = self.triggers.get(timeout=self.rng.uniform(0.3, 2 * self.mean_gap))
+                except queue.Empty:
+                    action = None
+                if self.stop_event.is_set():
+                    return
+                self.step(action)
         except BaseException as exc:  # noqa: BLE001 - reported by the harness
             self.error = exc
+
+    def trigger(self, action: str) -> None:
+        """Do ``action`` now (from the driver's progress), between the timed ones."""
+        self.triggers.put(action)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.triggers.put("")
 
     def step(self, action: str | None = None) -> None:
         cluster, rng = self.cluster, self.rng
@@ -310,7 +324,7 @@ def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
              rates: dict[str, float] | None = None) -> RunResult:
     """One seeded chaos run; never raises for a finding (see ``RunResult.problems``).
     ``rates`` overrides fault probabilities of the proxy (see faultproxy.FaultConfig)."""
-    result = RunResult(seed=seed, kind="chaos", orders=orders, hubs=hubs)
+    result = RunResult(seed=seed, kind="chaos", orders=orders, hubs=hubs, chaos_gap=chaos_gap)
     workdir = _workdir(base_dir, f"chaos-seed{seed}")
     result.workdir = str(workdir)
     started = time.monotonic()
@@ -325,13 +339,23 @@ def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
         monkey = ChaosMonkey(cluster, seed, result.chaos, mean_gap=chaos_gap,
                              base_rates=base_rates)
         monkey.start()
+        # Both kinds of kill happen at seeded points of the selling, however fast it goes;
+        # the timed schedule adds more of everything in between.
+        points_rng = random.Random(f"{seed}:kill-points")
+        kill_points = {max(1, int(orders * points_rng.uniform(0.15, 0.45))): "kill_edge",
+                       max(2, int(orders * points_rng.uniform(0.5, 0.85))): "kill_hub"}
+
+        def on_order(done: int) -> None:
+            if done in kill_points:
+                monkey.trigger(kill_points.pop(done))
+
         driver = OrderDriver(cluster.edge.url, cluster.tokens, PINS, seed,
-                             orders=orders, workers=workers)
+                             orders=orders, workers=workers, on_order=on_order)
         selling = time.monotonic()
         try:
             asyncio.run(driver.run())
         finally:
-            monkey.stop_event.set()
+            monkey.stop()
             monkey.join(timeout=60)
             result.driver = driver.stats.as_dict()
         result.seconds["selling"] = round(time.monotonic() - selling, 2)
@@ -427,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=2000, help="orders per run")
     parser.add_argument("--hubs", type=int, default=1, help="hub processes on one database")
     parser.add_argument("--workers", type=int, default=3, help="concurrent cashier workers")
+    parser.add_argument("--chaos-gap", type=float, default=3.0,
+                        help="mean seconds between kills/partitions/fault storms")
     parser.add_argument("--outage-week", action="store_true",
                         help="simulate a week offline instead (needs libfaketime)")
     parser.add_argument("--workdir", type=Path, default=None)
@@ -444,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result = run_seed(seed, args.orders, hubs=args.hubs, workers=args.workers,
                               base_dir=args.workdir, keep=args.keep,
-                              drain_timeout=args.drain_timeout)
+                              drain_timeout=args.drain_timeout, chaos_gap=args.chaos_gap)
         print(json.dumps(result.as_dict()), flush=True)
         if not result.ok:
             failed.append(result)
