@@ -328,7 +328,9 @@ def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
     workdir = _workdir(base_dir, f"chaos-seed{seed}")
     result.workdir = str(workdir)
     started = time.monotonic()
-    cluster = Cluster(workdir=workdir, seed=seed, hubs_count=hubs, proxy_profile="chaos")
+    # Small batches: many more sync requests, so many more of them meet a fault.
+    cluster = Cluster(workdir=workdir, seed=seed, hubs_count=hubs, proxy_profile="chaos",
+                      sync_env={"POS_SYNC_BATCH_EVENTS": "40"})
     monkey: ChaosMonkey | None = None
     try:
         cluster.build()
