@@ -170,6 +170,7 @@ async def revoke_outlet_credentials(session: AsyncSession, principal: Principal 
             raise Forbidden(f"role {principal.role} may not revoke sync credentials",
                             details={"permission": "enrollment:manage"})
         require_outlet(principal, outlet_id)
+    await _require_outlet_exists(session, outlet_id)
     now = datetime.now(UTC)
     stmt = (update(SyncCredential)
             .where(SyncCredential.outlet_id == outlet_id, SyncCredential.revoked_at.is_(None))
@@ -185,7 +186,15 @@ async def revoke_outlet_credentials(session: AsyncSession, principal: Principal 
     return count
 
 
+async def _require_outlet_exists(session: AsyncSession, outlet_id: str) -> None:
+    """404 for an outlet the session cannot see (another tenant's, under RLS, or none)."""
+    found = await session.scalar(select(Outlet.id).where(Outlet.id == outlet_id))
+    if found is None:
+        raise NotFound("outlet not found", details={"outlet_id": outlet_id})
+
+
 async def list_credentials(session: AsyncSession, outlet_id: str) -> list[SyncCredential]:
+    await _require_outlet_exists(session, outlet_id)
     return list(await session.scalars(select(SyncCredential)
                                       .where(SyncCredential.outlet_id == outlet_id)
                                       .order_by(SyncCredential.created_at.desc())))
