@@ -75,6 +75,13 @@ export class LiveStream {
           // Heartbeat: the edge's cursor for us moved past events filtered out for this
           // screen; resuming from it is safe and keeps the replay short.
           if (ev?.type === "heartbeat" && ev.latest_id > this.lastId) this.lastId = ev.latest_id;
+          // Reset: the edge cannot replay from our cursor (events pruned, or a restored edge
+          // whose ids are lower). Take its cursor and reconnect: prepare() reloads the snapshot.
+          if (ev?.type === "reset" && typeof ev.latest_id === "number") {
+            this.lastId = ev.latest_id;
+            ws.close();
+            return;
+          }
           continue;
         }
         if (ev.id <= this.lastId) continue; // already applied before a reconnect
