@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 import urllib.parse
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -205,6 +206,8 @@ async def _start(app: Litestar) -> None:
         state.sync = SyncEngine(state.db, settings.data_path)
         state.sync.start()
         app.state.sync = state.sync
+    app.state.housekeeping = asyncio.get_running_loop().create_task(
+        _housekeeping(state.db, timedelta(hours=settings.live_event_retention_hours)))
     if settings.advertise:
         from edge.discovery import Advertiser
 
@@ -218,6 +221,21 @@ async def _start(app: Litestar) -> None:
                                     "timezone": outlet.timezone, "port": settings.port})
 
 
+async def _housekeeping(db: Database, live_retention: timedelta, every: float = 3600) -> None:
+    """Hourly: prune old live events so the screens' stream table does not grow forever."""
+    from edge.stream import prune
+
+    while True:
+        try:
+            cutoff = datetime.now(UTC) - live_retention
+            pruned = await db.write(lambda conn, cutoff=cutoff: prune(conn, cutoff))
+            if pruned:
+                log.info("live events pruned", extra={"count": pruned})
+        except Exception:  # housekeeping must never stop the edge
+            log.exception("live event pruning failed")
+        await asyncio.sleep(every)
+
+
 async def _advertise(advertiser: Any) -> None:
     try:
         await advertiser.start()
@@ -227,6 +245,9 @@ async def _advertise(advertiser: Any) -> None:
 
 async def _stop(app: Litestar) -> None:
     state: deps.EdgeState = app.state.edge
+    housekeeping = getattr(app.state, "housekeeping", None)
+    if housekeeping is not None:
+        housekeeping.cancel()
     advertiser = getattr(app.state, "advertiser", None)
     if advertiser is not None:
         await advertiser.stop()

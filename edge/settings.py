@@ -60,6 +60,9 @@ class EdgeSettings(msgspec.Struct, kw_only=True):
     # Background work
     sync_enabled: bool = True
     print_worker_enabled: bool = True
+    # Live events (the screens' stream) older than this are pruned hourly; a screen offline
+    # for longer gets a reset frame and reloads its snapshot.
+    live_event_retention_hours: int = 48
     # Logs
     log_level: str = "INFO"
     log_requests: bool = True
