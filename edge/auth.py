@@ -15,7 +15,7 @@ from msgspec import Struct
 
 from shared.errors import Forbidden
 
-__all__ = ["Principal", "PERMISSIONS", "allowed", "require"]
+__all__ = ["PERMISSIONS", "Principal", "allowed", "require"]
 
 
 class Principal(Struct, kw_only=True, frozen=True):

@@ -11,9 +11,9 @@ present the same sequence numbers with different content.
 from __future__ import annotations
 
 import os
-import sys
 import shutil
 import sqlite3
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from edge import outbox
 from edge.db import connect
 from edge.migrations import apply_migrations
 
-__all__ = ["BACKUP_PREFIX", "backup_database", "restore_database", "list_backups"]
+__all__ = ["BACKUP_PREFIX", "backup_database", "list_backups", "restore_database"]
 
 BACKUP_PREFIX = "edge-"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["publish", "events_after", "latest_id", "LiveFeed"]
+__all__ = ["LiveFeed", "events_after", "latest_id", "publish"]
 
 _json = msgspec.json.Encoder()
 

@@ -10,7 +10,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-__all__ = ["MIGRATIONS_DIR", "pending_migrations", "apply_migrations"]
+__all__ = ["MIGRATIONS_DIR", "apply_migrations", "pending_migrations"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

@@ -14,8 +14,18 @@ from datetime import UTC, datetime
 from shared.ids import new_id
 from shared.schemas import EventBody, JournalEntry, event_encoder
 
-__all__ = ["genesis_hash", "chain_hash", "init_journal", "append", "head", "pending", "mark_acked",
-           "prune", "backlog", "start_new_epoch"]
+__all__ = [
+    "append",
+    "backlog",
+    "chain_hash",
+    "genesis_hash",
+    "head",
+    "init_journal",
+    "mark_acked",
+    "pending",
+    "prune",
+    "start_new_epoch",
+]
 
 
 def genesis_hash(epoch: str) -> str:

@@ -22,8 +22,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from shared.errors import Unauthorized
 
 __all__ = [
-    "hash_password", "verify_password", "new_secret", "digest", "same_digest",
-    "issue_jwt", "decode_jwt",
+    "decode_jwt",
+    "digest",
+    "hash_password",
+    "issue_jwt",
+    "new_secret",
+    "same_digest",
+    "verify_password",
 ]
 
 # Edge boxes are small: keep argon2 at about 20 ms there; still far beyond brute force speed.

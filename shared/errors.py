@@ -22,18 +22,18 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "PosError",
     "BadRequest",
-    "ValidationFailed",
-    "Unauthorized",
-    "Forbidden",
-    "NotFound",
     "Conflict",
+    "Forbidden",
     "IdempotencyConflict",
     "InvalidState",
+    "NotFound",
+    "PosError",
     "Rejected",
     "TooManyRequests",
+    "Unauthorized",
     "Unavailable",
+    "ValidationFailed",
     "error_body",
 ]
 

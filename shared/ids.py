@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 
-__all__ = ["new_id", "id_time_ms"]
+__all__ = ["id_time_ms", "new_id"]
 
 _lock = threading.Lock()
 _last_ms = 0

@@ -6,7 +6,7 @@ receipt does, and ``round_to_unit`` applies an outlet's cash rounding unit.
 
 from __future__ import annotations
 
-__all__ = ["CURRENCY_EXPONENT", "DEFAULT_CURRENCY", "round_half_up_div", "round_to_unit", "format_money"]
+__all__ = ["CURRENCY_EXPONENT", "DEFAULT_CURRENCY", "format_money", "round_half_up_div", "round_to_unit"]
 
 DEFAULT_CURRENCY = "IDR"
 

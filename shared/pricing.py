@@ -24,7 +24,7 @@ from msgspec import Struct
 from shared.money import round_half_up_div, round_to_unit
 from shared.schemas import TaxConfig
 
-__all__ = ["PricedLine", "OrderTotals", "unit_price", "price_order"]
+__all__ = ["OrderTotals", "PricedLine", "price_order", "unit_price"]
 
 BASIS = 10_000
 

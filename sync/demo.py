@@ -142,6 +142,11 @@ def _print_urls(hub_url: str, edge_url: str, state: dict[str, Any]) -> None:
     print(flush=True)
 
 
+def _stop_on_sigterm(*_: Any) -> None:
+    """systemd and CI stop with SIGTERM: shut down the servers as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pos", description="fnbpos demo launcher")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,31 +186,32 @@ def main(argv: list[str] | None = None) -> int:
 
     log_dir = root / "logs"
     log_dir.mkdir(exist_ok=True)
-    try:
-        hub_proc = subprocess.Popen(
-            [_bin("pos-hub"), "serve", "--host", args.host, "--port", str(args.hub_port)],
-            env=hub_env, stdout=open(log_dir / "hub.log", "ab"), stderr=subprocess.STDOUT)
-        children.append(hub_proc)
-        _wait_healthy(hub_url, hub_proc, "hub")
-        if state.get("_needs_menu_and_box"):
-            _provision_edge(root, hub_url, hub_env, state)
-            state_file.write_text(json.dumps(state, indent=2))
-        edge_proc = subprocess.Popen(
-            [_bin("pos-edge"), "serve", "--data-dir", str(root / "edge"), "--host", args.host,
-             "--port", str(args.edge_port)],
-            stdout=open(log_dir / "edge.log", "ab"), stderr=subprocess.STDOUT)
-        children.append(edge_proc)
-        _wait_healthy(edge_url, edge_proc, "edge")
-        _print_urls(hub_url, edge_url, state)
-        print(f"logs: {log_dir}/hub.log, {log_dir}/edge.log", flush=True)
-        if args.setup_only:
+    with open(log_dir / "hub.log", "ab") as hub_log, open(log_dir / "edge.log", "ab") as edge_log:
+        try:
+            hub_proc = subprocess.Popen(
+                [_bin("pos-hub"), "serve", "--host", args.host, "--port", str(args.hub_port)],
+                env=hub_env, stdout=hub_log, stderr=subprocess.STDOUT)
+            children.append(hub_proc)
+            _wait_healthy(hub_url, hub_proc, "hub")
+            if state.get("_needs_menu_and_box"):
+                _provision_edge(root, hub_url, hub_env, state)
+                state_file.write_text(json.dumps(state, indent=2))
+            edge_proc = subprocess.Popen(
+                [_bin("pos-edge"), "serve", "--data-dir", str(root / "edge"), "--host", args.host,
+                 "--port", str(args.edge_port)],
+                stdout=edge_log, stderr=subprocess.STDOUT)
+            children.append(edge_proc)
+            _wait_healthy(edge_url, edge_proc, "edge")
+            _print_urls(hub_url, edge_url, state)
+            print(f"logs: {log_dir}/hub.log, {log_dir}/edge.log", flush=True)
+            if args.setup_only:
+                return 0
+            signal.signal(signal.SIGTERM, _stop_on_sigterm)
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            print("a server stopped; see the logs above", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
             return 0
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("a server stopped; see the logs above", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        stop()
+        finally:
+            stop()

@@ -23,7 +23,7 @@ def _free_port() -> int:
 
 
 def _urls(output: str) -> dict[str, str]:
-    return {m.group(1): m.group(2) for m in re.finditer(r"^\s+(\w+)\s+(http\S+)", output, re.M)}
+    return {m.group(1): m.group(2) for m in re.finditer(r"^\s+(\w+)\s+(http\S+)", output, re.MULTILINE)}
 
 
 def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(tmp_path):

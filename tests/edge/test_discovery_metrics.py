@@ -28,12 +28,12 @@ def test_metrics_count_requests_and_orders(shared_edge: EdgeServer) -> None:
     place(shared_edge)
     place(shared_edge)
     text = shared_edge.request("GET", "/metrics").text
-    created = float(re.search(r"^edge_orders_created_total (\S+)$", text, re.M).group(1))
+    created = float(re.search(r"^edge_orders_created_total (\S+)$", text, re.MULTILINE).group(1))
     assert created >= 2
     assert re.search(r'^edge_http_requests_total\{method="POST",route="/api/v1/orders",status="201"\} '
-                     r"(\d+\.\d+)$", text, re.M)
+                     r"(\d+\.\d+)$", text, re.MULTILINE)
     assert 'edge_http_request_seconds_bucket{le="0.02",method="POST",route="/api/v1/orders"}' in text
-    backlog = float(re.search(r"^edge_outbox_backlog (\S+)$", text, re.M).group(1))
+    backlog = float(re.search(r"^edge_outbox_backlog (\S+)$", text, re.MULTILINE).group(1))
     assert backlog >= 6  # nothing is syncing here: every event is still waiting
     health = shared_edge.call("GET", "/api/health")
     assert health["outbox_backlog"] == backlog

@@ -10,8 +10,8 @@ Create Date: 2026-11-29 04:43:44.818902
 
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0100_sync'
