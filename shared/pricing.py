@@ -8,10 +8,10 @@ The one place where an order's money is computed. Rules (stated so receipts can 
 * Prices exclusive of tax: ``service = round(net * service_rate)``, then
   ``tax = round((net + service) * tax_rate)`` (Indonesian PB1 is charged on the service
   charge too), ``total = net + service + tax``.
-* Prices inclusive of tax: the customer pays ``net`` exactly; it is split back into
-  ``base = round(net / ((1 + service_rate) * (1 + tax_rate)))``,
-  ``service = round(base * service_rate)``, ``tax = net - base - service`` (tax absorbs the
-  split's rounding), ``total = net``.
+* Prices inclusive of tax: the customer pays ``net`` exactly; it is split back in two steps,
+  ``before_tax = round(net / (1 + tax_rate))``, ``tax = net - before_tax``, then
+  ``base = round(before_tax / (1 + service_rate))``, ``service = before_tax - base``. Each
+  step's remainder stays in that step, so no figure can go negative and they add up to net.
 * Every ``round`` is half away from zero on exact integers (``shared.money``). Finally the
   total is rounded half-up to the outlet's ``rounding_unit`` and the difference is reported
   as ``rounding``.
@@ -58,9 +58,9 @@ def price_order(lines: list[PricedLine], tax: TaxConfig, discount: int = 0) -> O
     net = subtotal - applied_discount
     svc, rate = tax.service_rate_bp, tax.tax_rate_bp
     if tax.prices_include_tax:
-        base = round_half_up_div(net * BASIS * BASIS, (BASIS + svc) * (BASIS + rate))
-        service = round_half_up_div(base * svc, BASIS)
-        tax_amount = net - base - service
+        before_tax = round_half_up_div(net * BASIS, BASIS + rate)
+        tax_amount = net - before_tax
+        service = before_tax - round_half_up_div(before_tax * BASIS, BASIS + svc)
         before_rounding = net
     else:
         service = round_half_up_div(net * svc, BASIS)

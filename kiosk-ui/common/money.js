@@ -52,9 +52,10 @@ export function priceOrder(lines, tax, discount = 0) {
   const rate = BigInt(tax?.tax_rate_bp ?? 0);
   let service, taxAmount, before;
   if (tax?.prices_include_tax) {
-    const base = roundHalfUpDiv(net * BASIS * BASIS, (BASIS + svc) * (BASIS + rate));
-    service = roundHalfUpDiv(base * svc, BASIS);
-    taxAmount = net - base - service;
+    // Same two-step split as shared/pricing.py: tax first, then service, remainders kept.
+    const beforeTax = roundHalfUpDiv(net * BASIS, BASIS + rate);
+    taxAmount = net - beforeTax;
+    service = beforeTax - roundHalfUpDiv(beforeTax * BASIS, BASIS + svc);
     before = net;
   } else {
     service = roundHalfUpDiv(net * svc, BASIS);
