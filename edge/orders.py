@@ -20,7 +20,7 @@ from datetime import datetime
 
 import msgspec
 
-from edge import kitchen, live, outbox
+from edge import kitchen, live, outbox, shifts
 from edge import orders_repository as repo
 from edge.auth import Principal, require
 from edge.catalog import MenuCache
@@ -144,7 +144,7 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
                                details={"method": "card"})
     payment = Payment(id=new_id(), order_id=order.id, method=data.method, amount=data.amount,
                       tendered=tendered, change=change, reference=data.reference.strip(),
-                      created_at=now, shift_id=repo.open_shift_of(conn, principal.device_id),
+                      created_at=now, shift_id=shifts.current_shift_id(conn, principal.device_id),
                       staff_id=principal.staff_id)
     repo.insert_payment(conn, payment, principal.device_id)
     outbox.append(conn, PaymentEvent(payment=payment), now)

@@ -17,7 +17,6 @@ __all__ = [
     "insert_payment",
     "list_orders",
     "next_number",
-    "open_shift_of",
     "update_order",
 ]
 
@@ -97,8 +96,3 @@ def insert_idempotency_key(conn: sqlite3.Connection, device_id: str, key: str, r
                  " VALUES (?, ?, ?, ?, ?)", (device_id, key, request_hash, order_id, now.isoformat()))
 
 
-def open_shift_of(conn: sqlite3.Connection, device_id: str) -> str | None:
-    """The open cashier shift of a device, if any (payments record the shift they fell in)."""
-    row = conn.execute("SELECT id FROM shifts WHERE device_id = ? AND closed_at IS NULL",
-                       (device_id,)).fetchone()
-    return row[0] if row else None
