@@ -7,11 +7,11 @@ and its event commit together or not at all. Sequence numbers come from ``journa
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from datetime import UTC, datetime
 
 from shared.ids import new_id
+from shared.journal import chain_hash, genesis_hash
 from shared.schemas import EventBody, JournalEntry, event_encoder
 
 __all__ = [
@@ -26,18 +26,6 @@ __all__ = [
     "prune",
     "start_new_epoch",
 ]
-
-
-def genesis_hash(epoch: str) -> str:
-    return hashlib.sha256(f"fnbpos-genesis:{epoch}".encode()).hexdigest()
-
-
-def chain_hash(prev_hash: str, seq: int, body: bytes) -> str:
-    """hash_n = sha256(prev_hash || ':' || seq || ':' || body)."""
-    h = hashlib.sha256(prev_hash.encode())
-    h.update(b":%d:" % seq)
-    h.update(body)
-    return h.hexdigest()
 
 
 def init_journal(conn: sqlite3.Connection, epoch: str | None = None) -> str:

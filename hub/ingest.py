@@ -37,7 +37,6 @@ import msgspec
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edge.outbox import chain_hash, genesis_hash
 from hub.db import Database
 from hub.models import (
     CashMovementRow,
@@ -55,6 +54,7 @@ from hub.sync_models import SyncAlarm, SyncCredential, SyncCursor, SyncJournalEn
 from shared.auth import digest
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound, Rejected, Unauthorized
 from shared.ids import new_id
+from shared.journal import chain_hash, genesis_hash
 from shared.pricing import PricedLine, price_order
 from shared.schemas import (
     AvailabilityEvent,
