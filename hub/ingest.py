@@ -34,23 +34,22 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
 from hub.models import (
     CashMovementRow,
-    CatalogSnapshot,
     EdgeAvailability,
     KitchenEventRow,
     OrderLineRow,
     OrderRow,
     Outlet,
-    OutletStatus,
     PaymentRow,
     ShiftRow,
 )
 from hub.sync_models import SyncAlarm, SyncCredential, SyncCursor, SyncJournalEntry, SyncQuarantine
+from hub.sync_status import SyncIdentity, status_row, touch_status
 from shared.auth import digest
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound, Rejected, Unauthorized
 from shared.ids import new_id
@@ -59,7 +58,6 @@ from shared.pricing import PricedLine, price_order
 from shared.schemas import (
     AvailabilityEvent,
     CashMovementEvent,
-    Catalog,
     JournalEntry,
     KitchenEvent,
     Order,
@@ -72,11 +70,8 @@ from shared.schemas import (
 )
 from sync.protocol import (
     WIRE_VERSION,
-    PullChange,
-    PullResponse,
     PushRequest,
     PushResponse,
-    catalog_checksum,
 )
 
 __all__ = [
@@ -85,8 +80,6 @@ __all__ = [
     "SyncIdentity",
     "authenticate",
     "ingest_push",
-    "outlet_feed",
-    "record_pull",
     "resolve_quarantined",
 ]
 
@@ -105,13 +98,6 @@ class JournalRefused(Conflict):
 
 class ForeignClaim(Forbidden):
     code = "foreign_outlet"
-
-
-@dataclass(frozen=True)
-class SyncIdentity:
-    tenant_id: str
-    outlet_id: str
-    credential_id: str
 
 
 async def authenticate(db: Database, token: str | None) -> SyncIdentity:
@@ -195,7 +181,7 @@ async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
                 else:
                     outcome.applied += 1
         held = cursors.get(request.epoch)
-        await _touch_status(session, who, now, backlog=request.backlog,
+        await touch_status(session, who, now, backlog=request.backlog,
                             edge_version=request.edge_version, pushed=True,
                             error=str(outcome.refusal) if outcome.refusal else "",
                             quarantined=len(outcome.quarantined))
@@ -634,41 +620,10 @@ async def _alarm(session: AsyncSession, who: SyncIdentity, kind: str, message: s
     session.add(SyncAlarm(tenant_id=who.tenant_id, outlet_id=who.outlet_id, kind=kind,
                           message=message, details=details, created_at=now))
     if journal:
-        status = await _status_row(session, who, now)
+        status = await status_row(session, who, now)
         status.journal_alarm = f"{kind}: {message}"[:2000]
     log.warning("sync alarm", extra={"outlet_id": who.outlet_id, "kind": kind,
                                      "alarm": message})
-
-
-async def _status_row(session: AsyncSession, who: SyncIdentity, now: datetime) -> OutletStatus:
-    row = await session.get(OutletStatus, who.outlet_id)
-    if row is None:
-        row = OutletStatus(tenant_id=who.tenant_id, outlet_id=who.outlet_id, reported_backlog=0,
-                           edge_version="", last_error="", journal_alarm="", updated_at=now)
-        session.add(row)
-    return row
-
-
-async def _touch_status(session: AsyncSession, who: SyncIdentity, now: datetime, *,
-                        backlog: int | None = None, edge_version: str = "", pushed: bool = False,
-                        pulled: bool = False, error: str = "", quarantined: int = 0) -> None:
-    row = await _status_row(session, who, now)
-    row.last_contact_at = now
-    if pushed:
-        row.last_push_at = now
-    if pulled:
-        row.last_pull_at = now
-    if backlog is not None:
-        row.reported_backlog = backlog
-    if edge_version:
-        row.edge_version = edge_version[:64]
-    if error:
-        row.last_error = error[:2000]
-    elif quarantined:
-        row.last_error = f"{quarantined} event(s) quarantined at {now.isoformat()}"
-    elif pushed and row.last_error and "quarantined" not in row.last_error:
-        row.last_error = ""
-    row.updated_at = now
 
 
 async def _refuse_foreign(db: Database, who: SyncIdentity, request: PushRequest,
@@ -679,49 +634,8 @@ async def _refuse_foreign(db: Database, who: SyncIdentity, request: PushRequest,
         await _alarm(session, who, "foreign_outlet", message,
                      {"claimed_outlet": request.outlet_id, "seqs": foreign[:100]}, now,
                      journal=True)
-        await _touch_status(session, who, now, error=message)
+        await touch_status(session, who, now, error=message)
     raise ForeignClaim(message, details={"outlet_id": who.outlet_id})
-
-
-# ---------------------------------------------------------------- pull (the outlet feed)
-
-
-async def outlet_feed(db: Database, who: SyncIdentity, cursor: int,
-                      snapshot: bool = False) -> PullResponse:
-    """Changes after ``cursor`` for the outlet: today the published catalog snapshots.
-
-    Each change is a full snapshot, so an outlet offline for a week gets only the newest
-    one (one page). A cursor the hub cannot continue from — ahead of anything it holds (the
-    hub was restored, the box came from another hub) or older than the oldest version it
-    still keeps — is answered with ``snapshot_required`` and the latest snapshot.
-    """
-    now = datetime.now(UTC)
-    async with db.tenant(who.tenant_id) as session:
-        latest = (await session.execute(
-            select(CatalogSnapshot).where(CatalogSnapshot.outlet_id == who.outlet_id)
-            .order_by(CatalogSnapshot.version.desc()).limit(1)
-        )).scalar_one_or_none()
-        oldest = (await session.execute(
-            select(func.min(CatalogSnapshot.version)).where(CatalogSnapshot.outlet_id == who.outlet_id)
-        )).scalar_one_or_none()
-        await _touch_status(session, who, now, pulled=True)
-    if latest is None:
-        return PullResponse(cursor=cursor, snapshot_required=cursor > 0, hub_time=now)
-    catalog = msgspec.convert(latest.catalog, Catalog)
-    checksum = catalog_checksum(catalog)
-    lost = cursor > latest.version or (0 < cursor and oldest is not None and cursor < oldest - 1)
-    changes = []
-    if snapshot or lost or latest.version > cursor:
-        changes.append(PullChange(cursor=latest.version, kind="catalog", version=latest.version,
-                                  checksum=checksum, catalog=catalog))
-    return PullResponse(cursor=latest.version if changes else cursor, changes=changes,
-                        snapshot_required=lost, catalog_version=latest.version,
-                        catalog_checksum=checksum, hub_time=now)
-
-
-async def record_pull(db: Database, who: SyncIdentity) -> None:
-    async with db.tenant(who.tenant_id) as session:
-        await _touch_status(session, who, datetime.now(UTC), pulled=True)
 
 
 # ---------------------------------------------------------------- helpers

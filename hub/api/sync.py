@@ -14,7 +14,7 @@ from msgspec import Meta, Struct
 from prometheus_client import Counter
 from sqlalchemy import func, select
 
-from hub import audit, ingest
+from hub import audit, feed, ingest
 from hub.api.deps import bearer_token
 from hub.db import Database
 from hub.identity import Principal, require, require_outlet
@@ -93,7 +93,7 @@ async def pull(request: Request[Any, Any, Any], db: Database,
                snapshot: Annotated[int, Parameter(ge=0, le=1)] = 0) -> Response[bytes]:
     """The outlet's changes after ``cursor`` (catalog snapshots), or a full snapshot."""
     who = await ingest.authenticate(db, bearer_token(request))
-    return _frame(await ingest.outlet_feed(db, who, cursor, snapshot=bool(snapshot)), 2)
+    return _frame(await feed.outlet_feed(db, who, cursor, snapshot=bool(snapshot)), 2)
 
 
 @get("/api/v1/sync/outlets/{outlet_id:str}", tags=["sync"])
