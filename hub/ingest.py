@@ -38,6 +38,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
+from hub.ingest_store import IngestStore, store_for
 from hub.models import (
     CashMovementRow,
     EdgeAvailability,
@@ -163,17 +164,15 @@ async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
         verified = await _verify_batch(session, who, tax, cursors, request.entries, outcome, now)
         if verified:
             await _apply_verified(session, who, tax, verified, now)
-            session.add_all([SyncJournalEntry(
-                tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=v.entry.epoch,
-                seq=v.entry.seq, event_id=v.entry.event_id, kind=_kind_of(v.entry.body),
-                body=v.entry.body, prev_hash=v.entry.prev_hash, hash=v.entry.hash,
-                occurred_at=_aware(v.entry.occurred_at), received_at=now, status=v.status,
-                wire_version=wire_version) for v in verified])
+            await store_for(session).insert_journal([
+                (who.tenant_id, who.outlet_id, v.entry.epoch, v.entry.seq, v.entry.event_id,
+                 _kind_of(v), v.entry.body, v.entry.prev_hash, v.entry.hash,
+                 _aware(v.entry.occurred_at), now, v.status, wire_version) for v in verified])
             for v in verified:
                 if v.status == "quarantined":
                     session.add(SyncQuarantine(
                         tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=v.entry.epoch,
-                        seq=v.entry.seq, event_id=v.entry.event_id, kind=_kind_of(v.entry.body),
+                        seq=v.entry.seq, event_id=v.entry.event_id, kind=_kind_of(v),
                         reason=v.problem[:2000], created_at=now))
                     outcome.quarantined.append(v.entry.seq)
                     log.warning("event quarantined", extra={"outlet_id": who.outlet_id,
@@ -338,7 +337,8 @@ async def _apply_verified(session: AsyncSession, who: SyncIdentity, tax: TaxConf
 
 async def _apply_bulk(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
                       items: list[_Verified], now: datetime) -> None:
-    """Set-based apply of verified, valid events (same rules as ``_apply``)."""
+    """Set-based apply of verified, valid events (same rules as ``_apply``): a few
+    statements per batch through ``hub.ingest_store``."""
     latest_orders: dict[str, tuple[int, Order]] = {}
     latest_shifts: dict[str, tuple[int, Any]] = {}
     payments: dict[str, Any] = {}
@@ -364,49 +364,36 @@ async def _apply_bulk(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
                 current = availability.get(body.product_id)
                 if current is None or current.at <= body.at:
                     availability[body.product_id] = body
+    store = store_for(session)
+    tenant, outlet = who.tenant_id, who.outlet_id
     if latest_orders:
-        await _bulk_orders(session, who, tax, latest_orders)
+        await _bulk_orders(store, session, who, tax, latest_orders, now)
     if payments:
-        existing = set((await session.scalars(select(PaymentRow.id).where(
-            PaymentRow.id.in_(list(payments))))).all())
         for payment in payments.values():
-            if payment.id in existing:
-                continue
             if payment.method == "cash" and payment.tendered and (
                     payment.tendered - payment.amount != payment.change):
                 raise _Unappliable(f"payment {payment.id}: change does not add up")
-            session.add(PaymentRow(
-                tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=payment.id,
-                order_id=payment.order_id, method=payment.method, amount=payment.amount,
-                tendered=payment.tendered, change=payment.change, reference=payment.reference,
-                created_at=_aware(payment.created_at), shift_id=payment.shift_id,
-                staff_id=payment.staff_id))
+        inserted = await store.insert_payments([
+            (tenant, outlet, p.id, p.order_id, p.method, p.amount, p.tendered, p.change,
+             p.reference, _aware(p.created_at), p.shift_id, p.staff_id, now)
+            for p in payments.values()])
+        await _held_or_unappliable(store, PaymentRow, set(payments) - inserted, who, "payment")
     if kitchen:
-        tickets = {k.ticket_id for k in kitchen.values()}
-        seen_ids, seen_keys = set(), set()
-        for row in (await session.execute(select(
-                KitchenEventRow.id, KitchenEventRow.ticket_id, KitchenEventRow.action,
-                KitchenEventRow.at).where(KitchenEventRow.ticket_id.in_(list(tickets))))).all():
-            seen_ids.add(row.id)
-            seen_keys.add((row.ticket_id, row.action, _aware(row.at)))
-        for event_id, k in kitchen.items():
-            key = (k.ticket_id, k.action, _aware(k.at))
-            if event_id in seen_ids or key in seen_keys:
-                continue
-            seen_keys.add(key)
-            session.add(KitchenEventRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
-                                        id=event_id, ticket_id=k.ticket_id, order_id=k.order_id,
-                                        station=k.station, action=k.action, at=_aware(k.at)))
+        rows = [(tenant, outlet, event_id, k.ticket_id, k.order_id, k.station, k.action,
+                 _aware(k.at), now) for event_id, k in kitchen.items()]
+        inserted = await store.insert_kitchen_events(rows)
+        skipped = [row for row in rows if row[2] not in inserted]
+        if skipped:
+            foreign = {row[2] for row in skipped} - await store.kitchen_held(skipped, outlet)
+            if foreign:
+                raise _Unappliable(f"kitchen event(s) {sorted(foreign)[:5]} are held for "
+                                   "another outlet")
     if movements:
-        existing = set((await session.scalars(select(CashMovementRow.id).where(
-            CashMovementRow.id.in_(list(movements))))).all())
-        for movement in movements.values():
-            if movement.id not in existing:
-                session.add(CashMovementRow(
-                    tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=movement.id,
-                    shift_id=movement.shift_id, direction=movement.direction,
-                    amount=movement.amount, reason=movement.reason,
-                    created_at=_aware(movement.created_at), staff_id=movement.staff_id))
+        inserted = await store.insert_cash_movements([
+            (tenant, outlet, m.id, m.shift_id, m.direction, m.amount, m.reason,
+             _aware(m.created_at), m.staff_id, now) for m in movements.values()])
+        await _held_or_unappliable(store, CashMovementRow, set(movements) - inserted, who,
+                                   "cash movement")
     for seq, shift in latest_shifts.values():
         await _apply(session, who, tax, None, body=ShiftEvent(shift=shift), seq=seq)
     for body in availability.values():
@@ -414,39 +401,41 @@ async def _apply_bulk(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
     await session.flush()
 
 
-async def _bulk_orders(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
-                       latest: dict[str, tuple[int, Order]]) -> None:
-    existing = {row.id: row for row in (await session.scalars(
-        select(OrderRow).where(OrderRow.id.in_(list(latest))))).all()}
-    replace_lines: list[str] = []
+async def _held_or_unappliable(store: IngestStore, model: Any, skipped: set[str],
+                               who: SyncIdentity, what: str) -> None:
+    """Rows an insert skipped must be this outlet's own, already held; an id held for
+    another outlet (or tenant) is not ours to overwrite: unappliable."""
+    if skipped:
+        foreign = skipped - await store.held_by_outlet(model, list(skipped), who.outlet_id)
+        if foreign:
+            raise _Unappliable(f"{what} id(s) {sorted(foreign)[:5]} are used by another outlet")
+
+
+async def _bulk_orders(store: IngestStore, session: AsyncSession, who: SyncIdentity,
+                       tax: TaxConfig, latest: dict[str, tuple[int, Order]],
+                       now: datetime) -> None:
+    existing = await store.existing_orders(list(latest))
+    new_rows, newer_rows, line_rows, replaced = [], [], [], []
     for order_id, (seq, order) in latest.items():
-        row = existing.get(order_id)
-        if row is not None and row.outlet_id != who.outlet_id:
+        held = existing.get(order_id)
+        if held is not None and held.outlet_id != who.outlet_id:
             raise _Unappliable(f"order id {order_id} is already used by another outlet")
-        if row is not None and row.edge_seq > seq:
+        if held is not None and held.edge_seq > seq:
             continue  # a newer snapshot is already applied
         mismatch = _priced_differently(order, tax)
         if mismatch:
             session.add(SyncAlarm(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
                                   kind="money_mismatch", message=mismatch,
-                                  details={"order_id": order.id, "seq": seq},
-                                  created_at=datetime.now(UTC)))
-        values = _order_values(order, seq)
-        if row is None:
-            session.add(OrderRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=order.id,
-                                 **values))
+                                  details={"order_id": order.id, "seq": seq}, created_at=now))
+        if held is None:
+            new_rows.append(_order_row(who, order, seq, now))
         else:
-            for key, value in values.items():
-                setattr(row, key, value)
-            replace_lines.append(order_id)
-    await session.flush()
-    if replace_lines:
-        await session.execute(delete(OrderLineRow).where(OrderLineRow.order_id.in_(replace_lines)))
-    for order_id, (seq, order) in latest.items():
-        row = existing.get(order_id)
-        if row is not None and row.edge_seq != seq:
-            continue
-        session.add_all([_line_row(who, order.id, line) for line in order.lines])
+            newer_rows.append(_order_row(who, order, seq, now))
+            replaced.append(order_id)
+        line_rows += [_line_row(who, order.id, line) for line in order.lines]
+    await store.insert_orders(new_rows)
+    await store.update_orders(newer_rows)
+    await store.replace_lines(replaced, line_rows)
 
 
 # ---------------------------------------------------------------- applying events
@@ -576,7 +565,7 @@ async def _apply_order(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
         for key, value in values.items():
             setattr(row, key, value)
         await session.execute(delete(OrderLineRow).where(OrderLineRow.order_id == order.id))
-    session.add_all([_line_row(who, order.id, line) for line in order.lines])
+    session.add_all([_line_object(who, order.id, line) for line in order.lines])
 
 
 def _order_values(order: Order, seq: int) -> dict[str, Any]:
@@ -590,7 +579,25 @@ def _order_values(order: Order, seq: int) -> dict[str, Any]:
         "updated_at": _aware(order.updated_at), "edge_seq": seq}
 
 
-def _line_row(who: SyncIdentity, order_id: str, line: OrderLine) -> OrderLineRow:
+def _order_row(who: SyncIdentity, order: Order, seq: int, now: datetime) -> tuple[Any, ...]:
+    """``ingest_store.ORDER_COLUMNS`` of an order snapshot."""
+    return (who.tenant_id, who.outlet_id, order.id, order.number,
+            date.fromisoformat(order.business_day), order.type, order.status, order.currency,
+            order.subtotal, order.discount, order.service_charge, order.tax, order.rounding,
+            order.total, order.paid, order.note, order.customer_name, order.table,
+            order.void_reason, order.source, _aware(order.created_at), _aware(order.updated_at),
+            seq, now)
+
+
+def _line_row(who: SyncIdentity, order_id: str, line: OrderLine) -> tuple[Any, ...]:
+    """``ingest_store.LINE_COLUMNS`` of an order line (modifiers as structs: the store
+    encodes them for its database)."""
+    return (who.tenant_id, who.outlet_id, line.id, order_id, line.product_id, line.name,
+            line.qty, line.unit_price, line.line_total, line.modifiers, line.note,
+            line.station)
+
+
+def _line_object(who: SyncIdentity, order_id: str, line: OrderLine) -> OrderLineRow:
     return OrderLineRow(
         tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=line.id, order_id=order_id,
         product_id=line.product_id, name=line.name, qty=line.qty, unit_price=line.unit_price,
@@ -647,9 +654,11 @@ def _tax_of(outlet: Outlet) -> TaxConfig:
                      rounding_unit=outlet.rounding_unit)
 
 
-def _kind_of(body: bytes) -> str:
+def _kind_of(item: _Verified) -> str:
+    if item.body is not None:
+        return type(item.body).__struct_config__.tag  # the event's "kind" tag
     try:
-        raw = msgspec.msgpack.decode(body)
+        raw = msgspec.msgpack.decode(item.entry.body)
         if isinstance(raw, dict):
             return str(raw.get("kind", "unknown"))[:32]
     except msgspec.MsgspecError:

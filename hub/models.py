@@ -424,10 +424,14 @@ class PaymentRow(TenantOwned, Base):
 
 class KitchenEventRow(TenantOwned, Base):
     __tablename__ = "kitchen_events"
-    __table_args__ = (Index("ix_kitchen_events_tenant_outlet_at", "tenant_id", "outlet_id", "at"),)
+    __table_args__ = (
+        Index("ix_kitchen_events_tenant_outlet_at", "tenant_id", "outlet_id", "at"),
+        # One row per kitchen action, whatever event id carried it (migration 0110).
+        Index("uq_kitchen_events_ticket_action_at", "ticket_id", "action", "at", unique=True),
+    )
     id: Mapped[str] = mapped_column(IdStr, primary_key=True)  # the journal entry's event_id
     outlet_id: Mapped[str] = mapped_column(IdStr, ForeignKey("outlets.id"))
-    ticket_id: Mapped[str] = mapped_column(IdStr, index=True)
+    ticket_id: Mapped[str] = mapped_column(IdStr)
     order_id: Mapped[str] = mapped_column(IdStr, index=True)
     station: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(16))  # created | bumped | recalled | undone
