@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models import Base, JsonType, TenantOwned, UTCDateTime, utcnow
+from hub.models import Base, JsonType, TenantFact, TenantOwned, UTCDateTime, utcnow
 from shared.ids import new_id
 
 __all__ = [
@@ -87,13 +87,10 @@ class SyncCursor(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class SyncJournalEntry(TenantOwned, Base):
+class SyncJournalEntry(TenantFact, Base):
     __tablename__ = "sync_journal"
-    __table_args__ = (
-        Index("ix_sync_journal_outlet_event", "outlet_id", "event_id"),
-        Index("ix_sync_journal_tenant_received", "tenant_id", "received_at"),
-    )
-    outlet_id: Mapped[str] = mapped_column(IdStr, ForeignKey("outlets.id"), primary_key=True)
+    __table_args__ = (Index("ix_sync_journal_tenant_received", "tenant_id", "received_at"),)
+    outlet_id: Mapped[str] = mapped_column(IdStr, primary_key=True)
     epoch: Mapped[str] = mapped_column(IdStr, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     event_id: Mapped[str] = mapped_column(IdStr)
