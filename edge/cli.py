@@ -222,10 +222,11 @@ def cmd_staff_list(args: argparse.Namespace) -> int:
     finally:
         db.close()
     table = Table(title="staff")
-    for column in ("id", "name", "role", "active"):
+    for column in ("id", "name", "role", "active", "managed by"):
         table.add_column(column)
     for s in found:
-        table.add_row(s.id, s.name, s.role, "yes" if s.active else "no")
+        table.add_row(s.id, s.name, s.role, "yes" if s.active else "no",
+                      "head office" if s.source == "hub" else "this box")
     console.print(table)
     return 0
 

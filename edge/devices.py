@@ -1,12 +1,16 @@
 """Paired devices, staff and PIN login: everything that turns a bearer token into a Principal.
 
 * ``pair_device`` mints a device token (``dev_...``) and stores only its SHA-256 digest.
-* Staff have a PIN, stored as an argon2id hash plus an HMAC lookup key (under the box's pepper)
-  so a login finds the one row to verify instead of trying every hash.
+* Staff have a PIN, stored as an argon2id hash plus an HMAC lookup key so a login finds the
+  one row to verify instead of trying every hash. Local staff (``pos-edge staff add``) use
+  the box's pepper; staff managed by head office come down from the hub (``source = 'hub'``,
+  ``replace_hub_staff``) with lookups under the tenant's pepper, which comes with them. A
+  login tries both; a PIN typed at the till is never sent anywhere.
 * ``login`` turns a PIN typed on a paired device into a short-lived staff JWT naming the staff
   member, their role and the device; the token alone then authorizes staff actions there.
 * ``Authenticator`` resolves tokens on every request with a short in-memory cache, so the hot
-  path costs a dict lookup; a revoked device stops working within ``CACHE_SECONDS``.
+  path costs a dict lookup; a revoked device, or a staff member deactivated (at the box or
+  by head office's staff snapshot), stops working within ``CACHE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ __all__ = [
     "list_devices",
     "list_staff",
     "pair_device",
+    "replace_hub_staff",
     "revoke_device",
     "set_staff_active",
 ]
@@ -67,6 +72,7 @@ class StaffMember(Struct, kw_only=True):
     name: str
     role: str
     active: bool = True
+    source: str = "local"  # "local" (made on this box) or "hub" (managed by head office)
 
 
 # ---------------------------------------------------------------- devices
@@ -125,7 +131,7 @@ def add_staff(conn: sqlite3.Connection, name: str, role: str, pin: str, pepper: 
     if not name or len(name) > 100:
         raise ValidationFailed("a staff member needs a name of 1-100 characters")
     lookup = _pin_lookup(_check_pin(pin), pepper)
-    if conn.execute("SELECT 1 FROM staff WHERE pin_lookup = ? AND active = 1", (lookup,)).fetchone():
+    if _active_pin_rows(conn, pin, pepper):
         raise Conflict("this PIN is already used by another staff member")
     now = now or datetime.now(UTC)
     member = StaffMember(id=new_id(), name=name, role=role)
@@ -137,26 +143,77 @@ def add_staff(conn: sqlite3.Connection, name: str, role: str, pin: str, pepper: 
 
 
 def list_staff(conn: sqlite3.Connection) -> list[StaffMember]:
-    return [StaffMember(id=r["id"], name=r["name"], role=r["role"], active=bool(r["active"]))
-            for r in conn.execute("SELECT id, name, role, active FROM staff ORDER BY name")]
+    return [StaffMember(id=r["id"], name=r["name"], role=r["role"], active=bool(r["active"]),
+                        source=r["source"])
+            for r in conn.execute("SELECT id, name, role, active, source FROM staff ORDER BY name")]
 
 
 def set_staff_active(conn: sqlite3.Connection, staff_id: str, active: bool) -> None:
-    changed = conn.execute("UPDATE staff SET active = ?, updated_at = ? WHERE id = ?",
-                           (int(active), datetime.now(UTC).isoformat(), staff_id)).rowcount
-    if not changed:
+    row = conn.execute("SELECT source FROM staff WHERE id = ?", (staff_id,)).fetchone()
+    if row is None:
         raise NotFound("no such staff member", details={"staff_id": staff_id})
+    if row["source"] == "hub":
+        # The next staff snapshot would undo it: head office owns these people.
+        raise Conflict("this staff member is managed by head office: change them at the hub",
+                       details={"staff_id": staff_id})
+    conn.execute("UPDATE staff SET active = ?, updated_at = ? WHERE id = ?",
+                 (int(active), datetime.now(UTC).isoformat(), staff_id))
+
+
+def _hub_pepper(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT pepper FROM hub_pin_pepper WHERE id = 1").fetchone()
+    return row["pepper"] if row and row["pepper"] else None
+
+
+def _active_pin_rows(conn: sqlite3.Connection, pin: str, pepper: str) -> list[sqlite3.Row]:
+    """Active staff whose lookup matches ``pin``: local rows under the box's pepper, hub rows
+    under the tenant's. Hub rows first: head office's assignment wins a shared PIN."""
+    hub_pepper = _hub_pepper(conn)
+    hub_lookup = _pin_lookup(pin, hub_pepper) if hub_pepper else ""
+    return conn.execute(
+        "SELECT id, name, role, pin_hash, source FROM staff WHERE active = 1 AND"
+        " ((source = 'local' AND pin_lookup = ?) OR (source = 'hub' AND pin_lookup = ?))"
+        " ORDER BY source = 'hub' DESC, id", (_pin_lookup(pin, pepper), hub_lookup)).fetchall()
 
 
 def find_staff_by_pin(conn: sqlite3.Connection, pin: str, pepper: str) -> StaffMember | None:
-    """The active staff member with this PIN, verified against the argon2 hash."""
+    """The active staff member with this PIN, verified against the argon2 hash (local staff
+    by the box's ``pepper``, hub staff by the tenant's pepper from the last snapshot)."""
     if not pin.isdigit() or not 4 <= len(pin) <= 8:
         return None
-    row = conn.execute("SELECT id, name, role, pin_hash FROM staff WHERE pin_lookup = ? AND active = 1",
-                       (_pin_lookup(pin, pepper),)).fetchone()
-    if row is None or not verify_password(row["pin_hash"], pin):
-        return None
-    return StaffMember(id=row["id"], name=row["name"], role=row["role"])
+    for row in _active_pin_rows(conn, pin, pepper):
+        if row["pin_hash"] and verify_password(row["pin_hash"], pin):
+            return StaffMember(id=row["id"], name=row["name"], role=row["role"],
+                               source=row["source"])
+    return None
+
+
+def replace_hub_staff(conn: sqlite3.Connection, staff: list[tuple[str, str, str, str, str]],
+                      pepper: str, now: datetime | None = None) -> int:
+    """Make the hub-managed staff exactly ``staff`` — (id, name, role, pin_hash, pin_lookup)
+    rows under the tenant ``pepper`` — in the caller's transaction; return how many are active.
+
+    Hub staff not in the list can no longer log in here: they stay as inactive rows without
+    PIN material (orders and shifts keep naming them). Local staff are never touched.
+    """
+    stamp = (now or datetime.now(UTC)).isoformat()
+    for _, _, role, _, _ in staff:
+        if role not in STAFF_ROLES:
+            raise ValidationFailed(f"unknown staff role {role!r} from the hub", details={"role": role})
+    conn.execute("UPDATE staff SET active = 0, pin_hash = '', pin_lookup = '', updated_at = ?"
+                 " WHERE source = 'hub' AND active = 1", (stamp,))
+    for staff_id, name, role, pin_hash, lookup in staff:
+        conn.execute(
+            "INSERT INTO staff (id, name, role, pin_hash, pin_lookup, active, created_at, updated_at,"
+            " source) VALUES (?, ?, ?, ?, ?, 1, ?, ?, 'hub') ON CONFLICT (id) DO UPDATE SET"
+            " name = excluded.name, role = excluded.role, pin_hash = excluded.pin_hash,"
+            " pin_lookup = excluded.pin_lookup, active = 1, updated_at = excluded.updated_at"
+            " WHERE staff.source = 'hub'",
+            (staff_id, name, role, pin_hash, lookup, stamp, stamp))
+    conn.execute("INSERT INTO hub_pin_pepper (id, pepper, updated_at) VALUES (1, ?, ?)"
+                 " ON CONFLICT (id) DO UPDATE SET pepper = excluded.pepper,"
+                 " updated_at = excluded.updated_at", (pepper, stamp))
+    return len(staff)
 
 
 def issue_staff_token(device: Principal, staff: StaffMember, secret: str,
@@ -207,6 +264,7 @@ class Authenticator:
         self._secret = jwt_secret
         self._devices: dict[str, tuple[Principal | None, float]] = {}  # digest -> cached
         self._active: dict[str, tuple[bool, float]] = {}  # device id -> still paired?
+        self._staff: dict[str, tuple[bool, float]] = {}  # staff id -> still active?
         self._lock = threading.Lock()
 
     def resolve(self, token: str) -> Principal:
@@ -224,6 +282,9 @@ class Authenticator:
             raise Unauthorized("invalid token") from exc
         if not self._device_active(principal.device_id):
             raise Unauthorized("the device this staff token was issued on is no longer paired")
+        if not self._staff_active(principal.staff_id or ""):
+            # deactivated (at the box, or by head office in the last staff snapshot)
+            raise Unauthorized("this staff member can no longer log in here")
         return principal
 
     def _device(self, token_digest: str) -> Principal | None:
@@ -241,6 +302,19 @@ class Authenticator:
                 self._devices.clear()
             self._devices[token_digest] = (principal, now + CACHE_SECONDS)
         return principal
+
+    def _staff_active(self, staff_id: str) -> bool:
+        now = time.monotonic()
+        cached = self._staff.get(staff_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        row = self._read(lambda c: c.execute(
+            "SELECT 1 FROM staff WHERE id = ? AND active = 1", (staff_id,)).fetchone())
+        with self._lock:
+            if len(self._staff) > 10_000:
+                self._staff.clear()
+            self._staff[staff_id] = (row is not None, now + CACHE_SECONDS)
+        return row is not None
 
     def _device_active(self, device_id: str) -> bool:
         now = time.monotonic()

@@ -2,7 +2,9 @@
 
 A box set up with ``pos-edge init`` has its own outlet row; a box provisioned from the hub
 takes id, name and timezone from its sync identity (``sync_state``), so orders carry the
-outlet id the hub knows. Business days are computed in the outlet's local timezone.
+outlet id the hub knows. Head office's settings for the outlet (name, timezone, kitchen
+trigger, business-day start) come down with the pull feed and are applied by
+``apply_hub_settings``. Business days are computed in the outlet's local timezone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from shared.ids import new_id
 __all__ = [
     "KITCHEN_TRIGGERS",
     "OutletInfo",
+    "apply_hub_settings",
     "business_day",
     "check_timezone",
     "create_outlet",
@@ -86,6 +89,20 @@ def update_outlet(conn: sqlite3.Connection, *, name: str | None = None, timezone
         if value is not None:
             conn.execute(f"UPDATE outlet SET {column} = ? WHERE id = 1", (value,))
     return load_outlet(conn)
+
+
+def apply_hub_settings(conn: sqlite3.Connection, *, name: str, timezone: str,
+                       kitchen_trigger: str | None = None,
+                       business_day_start_hour: int | None = None) -> OutletInfo:
+    """Apply head office's outlet settings in the caller's transaction (the pull's).
+
+    Name and timezone replace the hub identity kept in ``sync_state`` and the local row; a
+    kitchen trigger or business-day start the hub leaves unset (None) keeps the outlet's own.
+    """
+    conn.execute("UPDATE sync_state SET outlet_name = ?, timezone = ? WHERE id = 1",
+                 (name, check_timezone(timezone)))
+    return update_outlet(conn, name=name, timezone=timezone, kitchen_trigger=kitchen_trigger,
+                         business_day_start_hour=business_day_start_hour)
 
 
 def load_outlet(conn: sqlite3.Connection) -> OutletInfo:

@@ -6,10 +6,11 @@ Steps, in an order that never leaves a half-provisioned box:
 2. Mint a random *device key* and keep it in ``provision.pending`` (0600) together with the
    code's digest, before asking the hub. A re-run with the same code reuses the key, so if
    the hub's reply was lost the hub recognises the box and completes the redemption.
-3. Redeem the code (outlet identity + sync credential), then download the full catalog
-   with a progress display and verify its checksum. Nothing is written to the database yet.
-4. One database transaction: journal initialised, identity saved, catalog applied with its
-   pull cursor. Then ``sync.toml`` is written atomically (mode 0600): from this moment the
+3. Redeem the code (outlet identity + sync credential), then download a snapshot of the
+   whole feed (catalog, hub-managed staff, outlet settings) with a progress display and
+   verify every checksum. Nothing is written to the database yet.
+4. One database transaction: journal initialised, identity saved, catalog, staff and
+   settings applied with their pull cursor (so hub staff can log in at once). Then ``sync.toml`` is written atomically (mode 0600): from this moment the
    box is provisioned. Finally the pending file is removed.
 
 Any failure before step 4 leaves the database untouched; a failure inside step 4 rolls it
@@ -32,7 +33,8 @@ from edge.db import Database
 from edge.settings import write_config as write_edge_config
 from shared.auth import digest, new_secret
 from sync.client import HubClient, HubRefused, HubUnreachable
-from sync.protocol import EnrollRequest, EnrollResponse, PullResponse, catalog_checksum
+from sync.protocol import FEED_KINDS, EnrollRequest, EnrollResponse, PullResponse
+from sync.pull import ChecksumMismatch, apply_changes, verify_change
 from sync.push import EDGE_VERSION
 
 __all__ = ["DB_NAME", "AlreadyProvisioned", "ProvisionError", "Provisioned", "provision"]
@@ -67,6 +69,7 @@ class Provisioned:
     products: int
     config_path: Path
     db_path: Path
+    staff: int = 0  # hub-managed staff who can log in here
 
 
 def _refuse_local_sales(db_file: Path) -> None:
@@ -150,14 +153,14 @@ def provision(hub_url: str, code: str, data_dir: Path | str, *, db_path: Path | 
         credential_id=enrolled.credential_id, credential=enrolled.credential,
         provisioned_at=datetime.now(UTC).isoformat())
     catalog_change = next((c for c in pulled.changes if c.kind == "catalog"), None)
+    staff_change = next((c for c in pulled.changes if c.kind == "staff"), None)
 
     def store(conn: Any) -> None:
         sync_state.ensure_journal(conn)
         sync_state.save_identity(conn, config)
+        apply_changes(conn, pulled)  # every snapshot and the pull cursor
         if catalog_change is not None and catalog_change.catalog is not None:
-            sync_state.apply_catalog(conn, catalog_change.catalog, catalog_change.checksum)
             sync_state.mark_catalog_verified(conn)
-        sync_state.record_pull(conn, pulled.cursor)
 
     db = Database(db_file)
     try:
@@ -173,7 +176,8 @@ def provision(hub_url: str, code: str, data_dir: Path | str, *, db_path: Path | 
         tenant_id=enrolled.tenant_id, hub_url=hub_url, timezone=enrolled.timezone,
         catalog_version=catalog.version if catalog else 0,
         categories=len(catalog.categories) if catalog else 0,
-        products=len(catalog.products) if catalog else 0, config_path=path, db_path=db_file)
+        products=len(catalog.products) if catalog else 0, config_path=path, db_path=db_file,
+        staff=len(staff_change.staff.staff) if staff_change and staff_change.staff else 0)
 
 
 async def _redeem_and_download(hub_url: str, code: str, device_key: str, on_progress: Any,
@@ -184,7 +188,8 @@ async def _redeem_and_download(hub_url: str, code: str, device_key: str, on_prog
         async with HubClient(hub_url, timeout=timeout) as anonymous:
             enrolled = await anonymous.enroll(request)
         async with HubClient(hub_url, enrolled.credential, timeout=timeout) as client:
-            pulled = await client.pull(0, snapshot=True, on_progress=on_progress)
+            pulled = await client.pull(0, snapshot=True, on_progress=on_progress,
+                                       kinds=FEED_KINDS)
     except HubUnreachable as exc:
         raise ProvisionError(f"Cannot reach the hub: {exc}. Check the URL and the network, then "
                              "run the same command again.") from exc
@@ -192,9 +197,11 @@ async def _redeem_and_download(hub_url: str, code: str, device_key: str, on_prog
         raise ProvisionError(_REFUSALS.get(exc.code, f"The hub refused: {exc.message} ({exc.code})")
                              ) from exc
     for change in pulled.changes:
-        if change.catalog is not None and catalog_checksum(change.catalog) != change.checksum:
-            raise ProvisionError("The catalog downloaded from the hub failed its checksum; run the "
-                                 "same command again.")
+        try:
+            verify_change(change)
+        except ChecksumMismatch as exc:
+            raise ProvisionError(f"The {change.kind} downloaded from the hub failed its checksum "
+                                 f"({exc}); run the same command again.") from exc
     return enrolled, pulled
 
 
@@ -251,6 +258,7 @@ def cli_provision(hub: str, code: str, data_dir: str, db_file: Path, reenroll: b
     console.print(f"  timezone:  {done.timezone}")
     console.print(f"  catalog:   version {done.catalog_version}, {done.categories} categories, "
                   f"{done.products} products")
+    console.print(f"  staff:     {done.staff} managed by head office")
     console.print(f"  config:    {done.config_path} (mode 600)")
     console.print(f"  database:  {done.db_path}")
     print(done.outlet_id)
@@ -291,6 +299,8 @@ def cli_status(data_dir: str, db_file: Path, as_json: bool) -> int:
     print(f"last error:      {status['last_error'] or '-'}")
     print(f"catalog:         version {status['catalog_version']}"
           f" (verified {status['catalog_verified_at'] or 'never'})")
+    print(f"staff, settings: version {status['staff_version']}, version {status['settings_version']}"
+          " (from head office)")
     print(f"journal:         epoch {status['epoch']}, seq {status['journal_seq']},"
           f" acked {status['acked_seq']}, pruned up to {status['pruned_seq']}")
     return 0

@@ -3,8 +3,11 @@
 * ``sync.toml`` in the data folder (mode 0600) holds the hub URL, outlet identity and the
   sync credential. It is written last by ``pos-edge provision``, atomically, so its presence
   means "provisioned".
-* Table ``sync_state`` (migration 0007) holds what changes while running: pull cursor,
-  catalog version and checksum, last push/pull/error, hub reachability.
+* Table ``sync_state`` (migrations 0007, 0008) holds what changes while running: pull
+  cursor (the hub's feed position), version and checksum of the catalog, staff and settings
+  snapshots applied, last push/pull/error, hub reachability.
+* ``apply_catalog`` / ``apply_staff`` / ``apply_settings`` apply one snapshot from the hub
+  in the caller's transaction (``sync.pull`` runs a whole page and its cursor in one).
 * ``rotate_epoch`` starts a new journal epoch when the hub proves our database is older than
   what it already holds (a restored backup): unacknowledged events are re-chained under the
   new epoch, nothing is dropped, and no sequence number of the old epoch is reused.
@@ -25,13 +28,16 @@ import msgspec
 
 from edge import outbox
 from shared.schemas import Catalog
-from sync.protocol import catalog_checksum
+from sync.protocol import OutletSettings, StaffSnapshot, catalog_checksum
 
 __all__ = [
     "CONFIG_NAME",
     "PENDING_NAME",
     "SyncConfig",
+    "applied_checksums",
     "apply_catalog",
+    "apply_settings",
+    "apply_staff",
     "catalog_checksum_of",
     "config_path",
     "ensure_journal",
@@ -187,11 +193,13 @@ def status(conn: sqlite3.Connection) -> dict[str, Any]:
         "pruned_seq": head["pruned_seq"] if head else 0,
         "pull_cursor": 0, "catalog_version": 0, "catalog_checksum": "",
         "catalog_verified_at": None, "consecutive_failures": 0,
+        "staff_version": 0, "settings_version": 0,
     }
     if state is not None:
         for key in ("last_push_at", "last_pull_at", "last_error", "last_error_at", "hub_url",
                     "outlet_id", "tenant_id", "pull_cursor", "catalog_version",
-                    "catalog_checksum", "catalog_verified_at", "consecutive_failures"):
+                    "catalog_checksum", "catalog_verified_at", "consecutive_failures",
+                    "staff_version", "settings_version"):
             result[key] = state[key]
         result["hub_reachable"] = bool(state["hub_reachable"])
         result["refused"] = bool(state["refused"])
@@ -278,6 +286,43 @@ def catalog_checksum_of(conn: sqlite3.Connection) -> str:
         msgspec.structs.replace(p, available=bool(base.get(p.id, p.available)))
         for p in served.products])
     return catalog_checksum(served)
+
+
+# ---------------------------------------------------------------- staff and settings from the hub
+
+
+def apply_staff(conn: sqlite3.Connection, snapshot: StaffSnapshot, version: int,
+                checksum: str) -> int:
+    """Replace the hub-managed staff with the snapshot, in the caller's transaction."""
+    from edge import devices
+
+    active = devices.replace_hub_staff(
+        conn, [(s.id, s.name, s.role, s.pin_hash, s.pin_lookup) for s in snapshot.staff],
+        snapshot.pin_pepper)
+    conn.execute("UPDATE sync_state SET staff_version = ?, staff_checksum = ? WHERE id = 1",
+                 (version, checksum))
+    return active
+
+
+def apply_settings(conn: sqlite3.Connection, settings: OutletSettings, version: int,
+                   checksum: str) -> None:
+    """Apply head office's outlet settings, in the caller's transaction."""
+    from edge import outlet
+
+    outlet.apply_hub_settings(conn, name=settings.name, timezone=settings.timezone,
+                              kitchen_trigger=settings.kitchen_trigger,
+                              business_day_start_hour=settings.business_day_start_hour)
+    conn.execute("UPDATE sync_state SET settings_version = ?, settings_checksum = ? WHERE id = 1",
+                 (version, checksum))
+
+
+def applied_checksums(conn: sqlite3.Connection) -> dict[str, str]:
+    """Checksum of what this box holds of each feed kind ("" for none), to compare with the
+    hub's: the menu actually served for the catalog, the snapshots applied for the others."""
+    state = load_state(conn)
+    return {"catalog": catalog_checksum_of(conn),
+            "staff": state["staff_checksum"] if state else "",
+            "settings": state["settings_checksum"] if state else ""}
 
 
 def mark_catalog_verified(conn: sqlite3.Connection) -> None:

@@ -1,8 +1,8 @@
 """Builds the hub's Litestar application: ``create_app(settings)``.
 
 Wires the routes of every hub area (auth, head-office admin, catalog, fleet/audit, reports,
-sync, enrollment), the dependencies (``hub.api.deps``), the single JSON error shape, request
-metrics (``/metrics``), structured JSON logs, the static head-office dashboard at
+sync, enrollment, outlet staff), the dependencies (``hub.api.deps``), the single JSON error
+shape, request metrics (``/metrics``), structured JSON logs, the static head-office dashboard at
 ``/dashboard/`` (``/`` redirects there), OpenAPI at ``/schema`` and, on startup, the database
 engine and the job scheduler. The app keeps no state of its own between requests: any number
 of replicas can serve one database.
@@ -36,6 +36,7 @@ from hub.api.deps import dependencies, exception_handlers
 from hub.api.enrollment import enrollment_routes
 from hub.api.fleet import fleet_routes
 from hub.api.reports import report_routes
+from hub.api.staff import staff_routes
 from hub.api.sync import sync_routes
 from hub.api.system import hub_version, system_routes
 from hub.db import Database
@@ -165,7 +166,7 @@ def create_app(settings: HubSettings) -> Litestar:
     return Litestar(
         route_handlers=[
             *system_routes, *auth_routes, *admin_routes, *catalog_routes, *fleet_routes,
-            *report_routes, *sync_routes, *enrollment_routes,
+            *report_routes, *sync_routes, *enrollment_routes, *staff_routes,
             create_static_files_router(path="/dashboard", directories=[DASHBOARD_DIR],
                                        html_mode=True, name="dashboard"),
             _root,

@@ -77,6 +77,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit:read": _HQ,
     "reports:read": frozenset({"owner", "hq_admin", "area_manager", "outlet_manager"}),
     "enrollment:manage": frozenset({"owner", "hq_admin", "technician"}),
+    # outlet staff (PIN logins at the tills); scoped roles only for their own outlets
+    "staff:read": frozenset({"owner", "hq_admin", "area_manager", "outlet_manager"}),
+    "staff:write": frozenset({"owner", "hq_admin", "area_manager", "outlet_manager"}),
 }
 
 

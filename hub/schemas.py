@@ -44,6 +44,9 @@ __all__ = [
     "ProductUpdate",
     "RefreshRequest",
     "Role",
+    "StaffCreate",
+    "StaffOut",
+    "StaffUpdate",
     "TenantOut",
     "TenantUpdate",
     "UserCreate",
@@ -192,6 +195,43 @@ class UserOut(Struct, kw_only=True):
     active: bool
     outlet_ids: list[str]
     created_at: datetime
+
+
+# ---------------------------------------------------------------- outlet staff (PIN logins)
+
+StaffRole = Literal["cashier", "kitchen", "manager"]  # edge.devices.STAFF_ROLES
+StaffName = Annotated[str, Meta(min_length=1, max_length=100)]
+Pin = Annotated[str, Meta(pattern=r"^[0-9]{4,8}$")]
+
+
+class StaffCreate(Input):
+    name: StaffName
+    role: StaffRole
+    pin: Pin
+    all_outlets: bool = False  # works at every outlet of the tenant, present and future
+    outlet_ids: list[Id] = []  # else: these outlets (at least one)
+
+
+class StaffUpdate(Input):
+    name: StaffName | UnsetType = UNSET
+    role: StaffRole | UnsetType = UNSET
+    pin: Pin | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    all_outlets: bool | UnsetType = UNSET
+    outlet_ids: list[Id] | UnsetType = UNSET
+
+
+class StaffOut(Struct, kw_only=True):
+    """A staff member as head office sees them: never the PIN, its hash or its lookup."""
+
+    id: str
+    name: str
+    role: str
+    active: bool
+    all_outlets: bool
+    outlet_ids: list[str]
+    created_at: datetime
+    updated_at: datetime
 
 
 # ---------------------------------------------------------------- catalog

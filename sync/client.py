@@ -85,11 +85,16 @@ class HubClient:
         return await self._call("POST", "/api/v1/sync/push", request, PushResponse)
 
     async def pull(self, cursor: int, limit: int = 20, snapshot: bool = False,
-                   on_progress: Any = None) -> PullResponse:
-        """One page of the outlet's feed after ``cursor`` (or a snapshot of everything)."""
+                   on_progress: Any = None, kinds: tuple[str, ...] = ()) -> PullResponse:
+        """One page of the outlet's feed after ``cursor`` (or a snapshot of everything).
+
+        ``kinds`` asks for the multi-kind feed (cursor = feed position); without it the hub
+        sends the catalog feed of wire version 2 (cursor = catalog version)."""
         params = {"cursor": str(cursor), "limit": str(limit)}
         if snapshot:
             params["snapshot"] = "1"
+        if kinds:
+            params["kinds"] = ",".join(kinds)
         if on_progress is None:
             return await self._call("GET", "/api/v1/sync/pull", None, PullResponse, params=params)
         frame = await self.download("/api/v1/sync/pull", params=params, on_progress=on_progress)

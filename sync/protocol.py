@@ -21,6 +21,12 @@ Version history:
   1  PushRequest(outlet_id, epoch, entries); PushResponse(status, epoch, acked_seq, ...)
   2  PushRequest gains ``backlog``, ``sent_at`` and ``edge_version``; PushResponse gains
      ``held_seq``, ``hub_time`` and ``quarantined``; pull/enrollment unchanged.
+  2+ (same frame version, negotiated) the pull feed carries more kinds than the catalog:
+     an edge that sends ``kinds=catalog,staff,settings`` on the pull gets PullChanges of
+     kind "staff" (``staff``: StaffSnapshot) and "settings" (``settings``: OutletSettings),
+     a cursor that is a feed position instead of a catalog version, and ``checksums`` /
+     ``versions`` per kind. An edge that sends no ``kinds`` gets exactly the v2 catalog feed,
+     so older edges never see a kind they cannot decode (docs/sync-protocol.md).
 """
 
 from __future__ import annotations
@@ -36,19 +42,25 @@ from shared.schemas import Catalog, JournalEntry
 
 __all__ = [
     "ACCEPTED_VERSIONS",
+    "FEED_KINDS",
     "MEDIA_TYPE",
     "WIRE_VERSION",
     "EnrollRequest",
     "EnrollResponse",
     "FrameError",
+    "OutletSettings",
     "PullChange",
     "PullResponse",
     "PushRequest",
     "PushResponse",
+    "StaffRecord",
+    "StaffSnapshot",
     "catalog_checksum",
     "decode_frame",
     "encode_frame",
     "frame_version",
+    "settings_checksum",
+    "staff_checksum",
 ]
 
 WIRE_VERSION = 2
@@ -104,17 +116,53 @@ class PushResponse(Struct, kw_only=True):
 # ---------------------------------------------------------------- pull (hub -> edge)
 
 
-PullKind = Literal["catalog"]
+PullKind = Literal["catalog", "staff", "settings"]
+# What a current edge asks for (``kinds`` on the pull); without it the hub sends the catalog only.
+FEED_KINDS: tuple[str, ...] = ("catalog", "staff", "settings")
+
+
+class StaffRecord(Struct, kw_only=True):
+    """One hub-managed staff member working at the outlet (active ones only).
+
+    The PIN itself never leaves the hub: ``pin_hash`` is argon2id, ``pin_lookup`` the HMAC of
+    the PIN under the tenant's PIN pepper (so the edge finds the row without trying every hash).
+    """
+
+    id: str
+    name: str
+    role: str  # cashier | kitchen | manager (edge.devices.STAFF_ROLES)
+    pin_hash: str
+    pin_lookup: str
+
+
+class StaffSnapshot(Struct, kw_only=True):
+    """Every hub-managed staff member of one outlet, plus the key their PIN lookups use."""
+
+    pin_pepper: str = ""  # the tenant's PIN pepper ("" while the tenant has no staff)
+    staff: list[StaffRecord] = []
+
+
+class OutletSettings(Struct, kw_only=True):
+    """The outlet settings head office decides. Tax and currency are not here: they travel
+    inside the catalog (``Catalog.tax``). ``None`` leaves the edge's own value alone."""
+
+    name: str
+    timezone: str
+    kitchen_trigger: str | None = None  # "place" | "payment"
+    business_day_start_hour: int | None = None  # 0-23
 
 
 class PullChange(Struct, kw_only=True):
-    """One change in the outlet's feed; ``payload`` is a full snapshot of that kind."""
+    """One change in the outlet's feed: a full snapshot of ``kind`` at ``version``."""
 
     cursor: int
     kind: PullKind
     version: int
-    checksum: str  # sha256 of the canonical JSON of the snapshot (see hub/ingest catalog_checksum)
+    checksum: str  # sha256 of the snapshot's canonical JSON (catalog/staff/settings_checksum)
     catalog: Catalog | None = None
+    # fields added with the staff/settings kinds (only sent to edges that ask for them)
+    staff: StaffSnapshot | None = None
+    settings: OutletSettings | None = None
 
 
 class PullResponse(Struct, kw_only=True):
@@ -126,6 +174,10 @@ class PullResponse(Struct, kw_only=True):
     catalog_checksum: str = ""  # its checksum, to verify the edge's copy
     version: int = WIRE_VERSION
     hub_time: datetime | None = None
+    # per kind (multi-kind feed only): the hub's current version and checksum, so the edge
+    # can verify its copies even when nothing changed
+    versions: dict[str, int] = {}
+    checksums: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------- enrollment
@@ -226,3 +278,18 @@ def catalog_checksum(catalog: Catalog) -> str:
                                 for g in catalog.modifier_groups), key=lambda g: g.id),
     )
     return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
+
+
+def staff_checksum(snapshot: StaffSnapshot) -> str:
+    """sha256 of the staff snapshot's canonical JSON (staff sorted by id, keys sorted)."""
+    import hashlib
+
+    canonical = msgspec.structs.replace(snapshot, staff=sorted(snapshot.staff, key=lambda s: s.id))
+    return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
+
+
+def settings_checksum(settings: OutletSettings) -> str:
+    """sha256 of the outlet settings' canonical JSON (keys sorted)."""
+    import hashlib
+
+    return hashlib.sha256(msgspec.json.encode(settings, order="sorted")).hexdigest()

@@ -1,15 +1,17 @@
 """Hub -> edge pull: fetch the outlet's feed after our cursor and apply it atomically.
 
-* Each change is a full snapshot (today: the outlet's published catalog). Its checksum is
-  verified *before* anything is written; a page is applied together with its cursor in ONE
-  write transaction, so a crash leaves either the old catalog and cursor or the new ones.
-* After applying (or when nothing changed) the edge's copy is compared with the checksum the
-  hub states for the current version; a mismatch triggers a snapshot resync.
-* ``snapshot_required`` (our cursor is ahead of, or older than, what the hub keeps) makes
-  the edge ask for a snapshot and replace its copy.
+* The edge asks for every kind it knows (``FEED_KINDS``: catalog, staff, settings); each
+  change is a full snapshot of one kind. Its checksum is verified *before* anything is
+  written; a page is applied together with its cursor in ONE write transaction, so a crash
+  leaves either the old catalog, staff, settings and cursor or all the new ones.
+* After applying (or when nothing changed) the edge's copy of each kind is compared with
+  the checksum the hub states for it; a mismatch triggers one snapshot resync.
+* ``snapshot_required`` (our cursor is ahead of what the hub stated: a restored hub, another
+  hub) makes the edge ask for a snapshot and replace its copies.
 * Local outlet decisions (an item marked sold out at the outlet) live in the edge's own
   availability table and are re-applied over each new catalog by ``edge.catalog``; a hub
-  change to an unrelated product never clears them.
+  change to an unrelated product never clears them. Staff added at the box itself are never
+  touched by a staff snapshot (``edge.devices.replace_hub_staff``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ from dataclasses import dataclass
 from edge import sync_state
 from edge.db import Database
 from sync.client import HubClient, HubRefused, HubUnreachable
-from sync.protocol import PullChange, PullResponse, catalog_checksum
+from sync.protocol import (
+    FEED_KINDS,
+    PullChange,
+    PullResponse,
+    catalog_checksum,
+    settings_checksum,
+    staff_checksum,
+)
 
-__all__ = ["ChecksumMismatch", "PullOutcome", "apply_changes", "pull_once"]
+__all__ = ["ChecksumMismatch", "PullOutcome", "apply_changes", "pull_once", "verify_change"]
 
 log = logging.getLogger("sync.pull")
 
@@ -48,14 +57,23 @@ class PullOutcome:
         return not self.unreachable and not self.refused and not self.error
 
 
-def _verify(change: PullChange) -> None:
+def verify_change(change: PullChange) -> None:
+    """Raise ChecksumMismatch unless the change carries its snapshot and it hashes as stated."""
     if change.kind == "catalog":
         if change.catalog is None:
             raise ChecksumMismatch(f"catalog change {change.cursor} carries no catalog")
         actual = catalog_checksum(change.catalog)
-        if actual != change.checksum:
-            raise ChecksumMismatch(f"catalog v{change.version}: checksum {actual[:12]} != "
-                                   f"hub's {change.checksum[:12]}")
+    elif change.kind == "staff":
+        if change.staff is None:
+            raise ChecksumMismatch(f"staff change {change.cursor} carries no staff")
+        actual = staff_checksum(change.staff)
+    else:
+        if change.settings is None:
+            raise ChecksumMismatch(f"settings change {change.cursor} carries no settings")
+        actual = settings_checksum(change.settings)
+    if actual != change.checksum:
+        raise ChecksumMismatch(f"{change.kind} v{change.version}: checksum {actual[:12]} != "
+                               f"hub's {change.checksum[:12]}")
 
 
 def apply_changes(conn: sqlite3.Connection, response: PullResponse) -> int:
@@ -64,9 +82,24 @@ def apply_changes(conn: sqlite3.Connection, response: PullResponse) -> int:
     for change in response.changes:
         if change.kind == "catalog" and change.catalog is not None:
             sync_state.apply_catalog(conn, change.catalog, change.checksum)
-            applied += 1
+        elif change.kind == "staff" and change.staff is not None:
+            sync_state.apply_staff(conn, change.staff, change.version, change.checksum)
+        elif change.kind == "settings" and change.settings is not None:
+            sync_state.apply_settings(conn, change.settings, change.version, change.checksum)
+        else:
+            continue
+        applied += 1
     sync_state.record_pull(conn, response.cursor)
     return applied
+
+
+def _differences(response: PullResponse, local: dict[str, str]) -> list[str]:
+    """Kinds whose copy on this box differs from what the hub states."""
+    stated = dict(response.checksums)
+    if response.catalog_checksum:  # a hub of wire version 2 states the catalog only
+        stated.setdefault("catalog", response.catalog_checksum)
+    return [kind for kind, checksum in sorted(stated.items())
+            if checksum and kind in local and local[kind] != checksum]
 
 
 async def pull_once(db: Database, client: HubClient, *, max_pages: int = 50,
@@ -78,27 +111,30 @@ async def pull_once(db: Database, client: HubClient, *, max_pages: int = 50,
     snapshot = False
     try:
         for _ in range(max_pages):
-            response = await client.pull(cursor, snapshot=snapshot, on_progress=on_progress)
+            response = await client.pull(cursor, snapshot=snapshot, on_progress=on_progress,
+                                         kinds=FEED_KINDS)
             if response.snapshot_required and not snapshot:
                 log.warning("hub asks for a snapshot resync", extra={"cursor": cursor})
                 snapshot, outcome.resynced = True, True
                 continue
             for change in response.changes:
-                _verify(change)
+                verify_change(change)
             outcome.applied += await db.write(lambda c, r=response: apply_changes(c, r))
             cursor = outcome.cursor = response.cursor
             outcome.catalog_version = response.catalog_version
             if response.more:
                 snapshot = False
                 continue
-            local = await db.read(sync_state.catalog_checksum_of)
-            if response.catalog_checksum and local != response.catalog_checksum:
+            differ = _differences(response, await db.read(sync_state.applied_checksums))
+            if differ:
                 if snapshot:
-                    raise ChecksumMismatch("catalog still differs from the hub after a snapshot")
-                log.warning("catalog differs from the hub's checksum: resyncing")
+                    raise ChecksumMismatch(f"{', '.join(differ)} still differ(s) from the hub "
+                                           "after a snapshot")
+                log.warning("copies differ from the hub's checksums: resyncing",
+                            extra={"kinds": differ})
                 snapshot, outcome.resynced = True, True
                 continue
-            if response.catalog_checksum:
+            if response.catalog_checksum or response.checksums.get("catalog"):
                 await db.write(sync_state.mark_catalog_verified)
                 outcome.verified = True
             return outcome
@@ -116,7 +152,7 @@ async def pull_once(db: Database, client: HubClient, *, max_pages: int = 50,
         await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=True,
                                                            refused=False))
     except Exception as exc:  # noqa: BLE001 - e.g. a catalog the edge's menu rules reject
-        # Nothing of the page was written (one transaction); keep the old menu and cursor.
+        # Nothing of the page was written (one transaction); keep the old copies and cursor.
         outcome.error = f"could not apply the hub's change: {type(exc).__name__}: {exc}"
         log.error("pull apply failed", extra={"error": outcome.error})
         await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=True,

@@ -90,10 +90,13 @@ async def push(request: Request[Any, Any, Any], db: Database) -> Response[bytes]
 async def pull(request: Request[Any, Any, Any], db: Database,
                cursor: Annotated[int, Parameter(ge=0)] = 0,
                limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-               snapshot: Annotated[int, Parameter(ge=0, le=1)] = 0) -> Response[bytes]:
-    """The outlet's changes after ``cursor`` (catalog snapshots), or a full snapshot."""
+               snapshot: Annotated[int, Parameter(ge=0, le=1)] = 0,
+               kinds: Annotated[str, Parameter(max_length=200)] = "") -> Response[bytes]:
+    """The outlet's changes after ``cursor``, or a full snapshot. ``kinds`` (e.g.
+    ``catalog,staff,settings``) asks for the multi-kind feed; without it: catalog only."""
     who = await ingest.authenticate(db, bearer_token(request))
-    return _frame(await feed.outlet_feed(db, who, cursor, snapshot=bool(snapshot)), 2)
+    return _frame(await feed.outlet_feed(db, who, cursor, snapshot=bool(snapshot),
+                                         kinds=feed.parse_kinds(kinds)), 2)
 
 
 @get("/api/v1/sync/outlets/{outlet_id:str}", tags=["sync"])

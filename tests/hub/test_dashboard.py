@@ -2,7 +2,7 @@
 
 A person signs in, sees the fleet, reads a sales report (checked against the API), edits a
 price and an outlet override and publishes (checked through the catalog API), creates an
-outlet with an enrollment code and a scoped user, survives an expired access token, and uses
+outlet with an enrollment code, a scoped user and a staff member, survives an expired access token, and uses
 the sales page on a phone-sized screen. Every page is screenshotted to
 artifacts/screenshots/hub-*.png.
 """
@@ -305,6 +305,32 @@ def test_users_page_creates_a_scoped_user(page: Any, shop: dict[str, Any]) -> No
     assert user["role"] == "area_manager"
     assert user["outlet_ids"] == [shop["seeded"].outlets["Kemang"]]
     shot(page, "users")
+
+
+def test_staff_page_creates_and_deactivates_a_staff_member(page: Any, shop: dict[str, Any]) -> None:
+    sign_in(page, shop)
+    page.get_by_role("link", name="Staff").click()
+    page.get_by_role("button", name="Create staff member").wait_for()
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")
+    name = "Kasir " + "".join(chr(ord("a") + int(d)) for d in stamp).title()  # no digits
+    pin = stamp[-8:]
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Role").select_option("cashier")
+    page.get_by_label("PIN (4-8 digits)").fill(pin)
+    page.get_by_role("checkbox", name="Kemang").check()
+    page.get_by_role("button", name="Create staff member").click()
+    page.get_by_text(f"{name} can log in").wait_for()
+    row = page.locator("tbody tr").filter(has_text=name)
+    assert "Cashier" in row.inner_text() and "Kemang" in row.inner_text()
+    member = next(s for s in shop["client"].get("/api/v1/staff").json()["items"] if s["name"] == name)
+    assert member["outlet_ids"] == [shop["seeded"].outlets["Kemang"]] and member["active"] is True
+    assert pin not in page.locator("main").inner_text()
+    shot(page, "staff")
+
+    page.get_by_role("button", name=f"Deactivate {name}").click()
+    page.get_by_text(f"{name} deactivated.").wait_for()
+    assert "Disabled" in page.locator("tbody tr").filter(has_text=name).inner_text()
+    assert shop["client"].get(f"/api/v1/staff/{member['id']}").json()["active"] is False
 
 
 def test_expired_access_token_is_refreshed(page: Any, shop: dict[str, Any]) -> None:

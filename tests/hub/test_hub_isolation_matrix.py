@@ -1,7 +1,7 @@
 """Tenant isolation over HTTP, for every hub endpoint.
 
 Tenant B gets a full set of objects (brand, outlet, user, category, product, modifier group,
-published catalog, outlet price and availability, audit entries). Then tenant A's owner — the
+published catalog, outlet price and availability, outlet staff, audit entries). Then tenant A's owner — the
 most powerful role — calls every endpoint of the app with B's ids: each answers 403/404 (or 401
 for outlet-credential endpoints), no list or report shows any of B's ids, and B's objects are
 unchanged afterwards. ``test_matrix_covers_every_route`` fails when an endpoint is added to the
@@ -45,6 +45,9 @@ def _matrix(b: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any, set[int]
         ("GET", "/api/v1/users/{user_id:str}"): (f"/api/v1/users/{b['user']}", None, DENIED),
         ("PATCH", "/api/v1/users/{user_id:str}"): (f"/api/v1/users/{b['user']}",
                                                    {"active": False}, DENIED),
+        ("GET", "/api/v1/staff/{staff_id:str}"): (f"/api/v1/staff/{b['staff']}", None, DENIED),
+        ("PATCH", "/api/v1/staff/{staff_id:str}"): (f"/api/v1/staff/{b['staff']}",
+                                                    {"active": False, "pin": "9999"}, DENIED),
         ("PATCH", "/api/v1/catalog/categories/{category_id:str}"): (
             f"/api/v1/catalog/categories/{b['category']}", {"name": "pwned"}, DENIED),
         ("DELETE", "/api/v1/catalog/categories/{category_id:str}"): (
@@ -103,10 +106,12 @@ def _matrix(b: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any, set[int]
 LISTS = ["/api/v1/tenant", "/api/v1/me", "/api/v1/brands", "/api/v1/outlets", "/api/v1/users",
          "/api/v1/catalog/categories", "/api/v1/catalog/products",
          "/api/v1/catalog/modifier-groups", "/api/v1/fleet", "/api/v1/audit",
-         "/api/v1/audit?entity_type=product", "/api/v1/reports/sales?from=2026-01-01&to=2026-12-31"]
+         "/api/v1/audit?entity_type=product", "/api/v1/reports/sales?from=2026-01-01&to=2026-12-31",
+         "/api/v1/staff"]
 # List endpoints given B's ids as filters: still nothing of B.
 FILTERED = ["/api/v1/catalog/products?brand_id={brand}", "/api/v1/catalog/categories?brand_id={brand}",
-            "/api/v1/catalog/modifier-groups?brand_id={brand}", "/api/v1/audit?entity_id={product}"]
+            "/api/v1/catalog/modifier-groups?brand_id={brand}", "/api/v1/audit?entity_id={product}",
+            "/api/v1/staff?outlet_id={outlet}", "/api/v1/audit?entity_id={staff}"]
 # Creating under B's parents is refused (400 "not found" or 404), never creates anything.
 CREATES = [
     ("/api/v1/outlets", lambda b: {"name": "X", "timezone": "Asia/Jakarta", "brand_id": b["brand"]}),
@@ -116,6 +121,8 @@ CREATES = [
     ("/api/v1/catalog/modifier-groups", lambda b: {"brand_id": b["brand"], "name": "X"}),
     ("/api/v1/users", lambda b: {"email": "spy@x.test", "password": "password-1",
                                  "role": "outlet_manager", "outlet_ids": [b["outlet"]]}),
+    ("/api/v1/staff", lambda b: {"name": "Spy", "role": "cashier", "pin": "24682468",
+                                 "outlet_ids": [b["outlet"]]}),
 ]
 
 
@@ -136,8 +143,12 @@ def tenant_b(tenant_factory) -> tuple[TenantCtx, dict[str, str]]:
                  json={"available": True}).status_code == 200
     assert c.post(f"/api/v1/brands/{b.brand_id}/publish").status_code == 201
     user, _ = b.create_user("outlet_manager", [outlet["id"]])
+    member = c.post("/api/v1/staff", json={"name": "Secret Cashier", "role": "cashier",
+                                           "pin": "13579", "outlet_ids": [outlet["id"]]})
+    assert member.status_code == 201, member.text
     ids = {"tenant": b.id, "brand": b.brand_id, "outlet": outlet["id"], "category": category["id"],
-           "group": group["id"], "product": product["id"], "user": user["id"]}
+           "group": group["id"], "product": product["id"], "user": user["id"],
+           "staff": member.json()["id"]}
     return b, ids
 
 
@@ -154,7 +165,7 @@ def _routes() -> set[tuple[str, str]]:
 
 
 def test_matrix_covers_every_route() -> None:
-    dummy = {k: "x" for k in ("outlet", "brand", "product", "user", "category", "group")}
+    dummy = {k: "x" for k in ("outlet", "brand", "product", "user", "category", "group", "staff")}
     covered = set(_matrix(dummy)) | PUBLIC | OWN_TENANT_ONLY
     covered |= {("GET", p.split("?")[0]) for p in LISTS} | {("POST", p) for p, _ in CREATES}
     missing = _routes() - covered
@@ -232,6 +243,15 @@ def test_tenant_b_objects_unchanged_after_attack(tenant: TenantCtx, tenant_b) ->
     product = c.get(f"/api/v1/catalog/products/{ids['product']}").json()
     assert product["price"] == 50000 and product["archived"] is False
     assert c.get(f"/api/v1/users/{ids['user']}").json()["active"] is True
+    member = c.get(f"/api/v1/staff/{ids['staff']}").json()
+    assert (member["name"], member["active"], member["outlet_ids"]) == (
+        "Secret Cashier", True, [ids["outlet"]])
+    # PINs are unique per tenant: A may use the PIN B's cashier has (and learns nothing)
+    own = tenant.client.post("/api/v1/staff", json={"name": "Twin", "role": "cashier",
+                                                    "pin": "13579", "all_outlets": True})
+    assert own.status_code == 201, own.text
+    assert tenant.client.patch(f"/api/v1/staff/{own.json()['id']}",
+                               json={"active": False}).status_code == 200
     prices = c.get(f"/api/v1/outlets/{ids['outlet']}/prices").json()["items"]
     assert prices == [{"outlet_id": ids["outlet"], "product_id": ids["product"], "price": 55000}]
     versions = c.get(f"/api/v1/brands/{ids['brand']}/catalog-versions").json()["items"]

@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select
 
 import hub.reports
+import hub.staff_models
 import hub.sync_models
 from hub.db import Database, sync_url
 from hub.models import Base, JobRun
@@ -29,7 +30,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 def test_migrations_match_models(db_url: str) -> None:
     # Importing these registers the sync and report tables on the shared metadata.
-    assert hub.reports and hub.sync_models
+    assert hub.reports and hub.sync_models and hub.staff_models
     engine = create_engine(sync_url(db_url))
     try:
         with engine.connect() as conn:

@@ -9,8 +9,10 @@ const PAGES = {
   menu: () => import("./pages/menu.js"),
   outlets: () => import("./pages/outlets.js"),
   users: () => import("./pages/users.js"),
+  staff: () => import("./pages/staff.js"),
 };
-const TITLES = { login: "Sign in", fleet: "Fleet", sales: "Sales", menu: "Menu", outlets: "Outlets", users: "Users" };
+const TITLES = { login: "Sign in", fleet: "Fleet", sales: "Sales", menu: "Menu", outlets: "Outlets", users: "Users",
+  staff: "Staff" };
 
 const main = document.getElementById("main");
 const header = document.getElementById("top");

@@ -7,6 +7,8 @@ export const R = {
   enrollmentCodes: (id) => `/outlets/${encodeURIComponent(id)}/enrollment-codes`,
   users: "/users",
   user: (id) => `/users/${encodeURIComponent(id)}`,
+  staff: "/staff",
+  staffMember: (id) => `/staff/${encodeURIComponent(id)}`,
   brands: "/brands",
   categories: "/catalog/categories",
   category: (id) => `/catalog/categories/${encodeURIComponent(id)}`,

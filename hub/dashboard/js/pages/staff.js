@@ -1,0 +1,109 @@
+// Staff: the people who log in at the outlets' tills with a PIN (cashier, kitchen, manager).
+// They reach the outlets' edges with the next pull. The PIN is sent once and never shown.
+import { get, patch, post } from "../api.js";
+import { field, h, mount, notice, selectField, uid } from "../dom.js";
+import { R, items } from "../routes.js";
+
+const ROLES = [["cashier", "Cashier"], ["kitchen", "Kitchen"], ["manager", "Manager"]];
+const roleName = Object.fromEntries(ROLES);
+const PIN_ATTRS = { type: "password", inputmode: "numeric", pattern: "[0-9]{4,8}", minlength: 4,
+  maxlength: 8, autocomplete: "new-password", required: true };
+
+export async function render(main) {
+  const message = h("p", { role: "status", hidden: true });
+  const body = h("tbody");
+
+  const name = field("Name", { name: "name", required: true, maxlength: 100, autocomplete: "off" });
+  const role = selectField("Role", ROLES, { name: "role" });
+  const pin = field("PIN (4-8 digits)", { name: "pin", ...PIN_ATTRS });
+  const allId = uid("all");
+  const everywhere = h("input", { type: "checkbox", id: allId });
+  const outletList = h("div", { class: "choices-list" });
+  const outletBox = h("fieldset", { class: "choices" }, h("legend", {}, "Works at"),
+    h("div", { class: "field check" }, everywhere, h("label", { for: allId }, "All outlets")), outletList);
+  const create = h("button", { type: "submit", class: "primary" }, "Create staff member");
+  everywhere.addEventListener("change", () => { outletList.hidden = everywhere.checked; });
+
+  const form = h("form", {
+    class: "inline",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      create.disabled = true;
+      const chosen = [...outletList.querySelectorAll("input:checked")].map((i) => i.value);
+      try {
+        const member = await post(R.staff, {
+          name: name.input.value.trim(), role: role.input.value, pin: pin.input.value,
+          all_outlets: everywhere.checked, outlet_ids: everywhere.checked ? [] : chosen,
+        });
+        name.input.value = ""; pin.input.value = "";
+        await load();
+        notice(message, `${member.name} can log in at the tills after the outlets' next sync.`, "ok");
+      } catch (err) {
+        notice(message, err.message, "error");
+      } finally {
+        create.disabled = false;
+      }
+    },
+  }, name.wrap, role.wrap, pin.wrap, outletBox, create);
+
+  async function change(member, changes, done) {
+    try {
+      await patch(R.staffMember(member.id), changes);
+      await load();
+      notice(message, done, "ok");
+    } catch (err) {
+      notice(message, err.message, "error");
+    }
+  }
+
+  function pinForm(member, cell) {
+    const input = field(`New PIN for ${member.name}`, PIN_ATTRS);
+    mount(cell, h("form", {
+      class: "inline",
+      onsubmit: (e) => { e.preventDefault(); change(member, { pin: input.input.value }, `PIN of ${member.name} changed.`); },
+    }, input.wrap, h("button", { type: "submit", class: "primary" }, "Save PIN")));
+    input.input.focus();
+  }
+
+  function actions(member) {
+    const cell = h("td", {});
+    const toggle = h("button", { type: "button", class: member.active ? "danger" : undefined },
+      member.active ? "Deactivate" : "Reactivate");
+    toggle.setAttribute("aria-label", `${member.active ? "Deactivate" : "Reactivate"} ${member.name}`);
+    toggle.addEventListener("click", () => change(member, { active: !member.active },
+      `${member.name} ${member.active ? "deactivated" : "reactivated"}.`));
+    const pinButton = h("button", { type: "button" }, "Change PIN");
+    pinButton.setAttribute("aria-label", `Change PIN of ${member.name}`);
+    pinButton.addEventListener("click", () => pinForm(member, cell));
+    return mount(cell, h("div", { class: "row-actions" }, toggle, member.active ? pinButton : null));
+  }
+
+  async function load() {
+    try {
+      const [staff, outletData] = await Promise.all([get(R.staff), get(R.outlets)]);
+      const outlets = items(outletData);
+      const outletName = Object.fromEntries(outlets.map((o) => [o.id, o.name]));
+      mount(outletList, outlets.map((o) => {
+        const id = uid("so");
+        return h("div", { class: "field check" }, h("input", { type: "checkbox", id, value: o.id }),
+          h("label", { for: id }, o.name));
+      }));
+      mount(body, items(staff).map((s) => h("tr", { dataset: { staff: s.id } },
+        h("th", { scope: "row" }, s.name), h("td", {}, roleName[s.role] || s.role),
+        h("td", {}, s.all_outlets ? "All outlets" : s.outlet_ids.map((id) => outletName[id] || id).join(", ")),
+        h("td", {}, s.active ? "Active" : "Disabled"), actions(s))));
+      if (!items(staff).length) mount(body, h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No staff yet.")));
+    } catch (err) {
+      notice(message, `Could not load staff: ${err.message}`, "error");
+    }
+  }
+
+  main.append(h("h2", {}, "Staff"), message,
+    h("p", { class: "muted" }, "People who log in at the outlets' tills with a PIN. Changes reach each outlet with its next sync."),
+    h("section", { class: "card", "aria-labelledby": "new-staff" }, h("h3", { id: "new-staff" }, "New staff member"), form),
+    h("section", { class: "card" }, h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Role"),
+        h("th", { scope: "col" }, "Outlets"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Actions"))),
+      body)));
+  await load();
+}
