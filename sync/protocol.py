@@ -88,6 +88,10 @@ class PushRequest(Struct, kw_only=True):
     backlog: int = 0  # events the edge still holds unacknowledged, including this batch
     sent_at: datetime | None = None  # edge clock; informative only, never used for ordering
     edge_version: str = ""
+    # Sent while the edge's previous batch is still in flight: if the hub does not hold
+    # the events before this batch yet, it waits briefly for them instead of answering
+    # "resend" at once (hubs that predate the field ignore it and answer "resend").
+    pipelined: bool = False
 
 
 PushStatus = Literal["ok", "resend"]

@@ -17,8 +17,10 @@ Rules that keep data safe:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,9 +28,9 @@ from edge import outbox, sync_state
 from edge.db import Database
 from shared.schemas import JournalEntry
 from sync.client import HubClient, HubRefused, HubUnreachable
-from sync.protocol import PushRequest
+from sync.protocol import PushRequest, PushResponse
 
-__all__ = ["EDGE_VERSION", "PushOutcome", "entries_from", "push_once"]
+__all__ = ["EDGE_VERSION", "PushOutcome", "entries_from", "push_once", "push_pipelined"]
 
 log = logging.getLogger("sync.push")
 EDGE_VERSION = "fnbpos-edge/0.1.0"
@@ -108,6 +110,11 @@ async def push_once(db: Database, client: HubClient, outlet_id: str, *, max_even
     except HubRefused as exc:
         return await _refused(db, exc, entries)
 
+    return await _settle(db, response, entries)
+
+
+async def _settle(db: Database, response: PushResponse, entries: list[JournalEntry]) -> PushOutcome:
+    """Record the hub's answer: move the ack (never back), detect a restored copy."""
     def acknowledge(conn: sqlite3.Connection) -> tuple[int, bool]:
         acked = outbox.mark_acked(conn, response.acked_seq) if response.acked_seq else \
             outbox.head(conn)["acked_seq"]
@@ -134,6 +141,72 @@ async def push_once(db: Database, client: HubClient, outlet_id: str, *, max_even
     if rotated:
         outcome.more = True
     return outcome
+
+
+async def push_pipelined(db: Database, client: HubClient, outlet_id: str, *, max_events: int,
+                         max_bytes: int, depth: int = 2) -> PushOutcome:
+    """Drain the backlog with up to ``depth`` batches in flight: the next batch is read,
+    encoded and sent while the hub applies the previous one (the hub applies an outlet's
+    batches one after the other, waiting briefly for a predecessor still in flight).
+
+    Used only on the plain path: the first answer that is not a clean "ok" (an error, a
+    resend, a quarantine, an epoch change) stops the pipeline; batches still in flight are
+    cancelled (whatever the hub committed of them is re-sent and skipped as duplicates) and
+    the caller goes on one batch at a time (``push_once``)."""
+    in_flight: deque[tuple[asyncio.Task[PushResponse], list[JournalEntry]]] = deque()
+    total = PushOutcome()
+    next_seq: int | None = None  # first seq not yet sent
+    try:
+        while True:
+            while len(in_flight) < depth:
+                def read(conn: sqlite3.Connection, after: int | None = next_seq) -> tuple[
+                        list[JournalEntry], sqlite3.Row]:
+                    head = outbox.head(conn)
+                    if after is None:
+                        return outbox.pending(conn, outlet_id, max_events, max_bytes), head
+                    return entries_from(conn, outlet_id, after, None, max_events, max_bytes), head
+
+                entries, head = await db.read(read)
+                if not entries or (in_flight and entries[0].epoch != in_flight[-1][1][0].epoch):
+                    break  # nothing more (or a new epoch: let the previous one finish first)
+                request = PushRequest(outlet_id=outlet_id, epoch=entries[0].epoch,
+                                      entries=entries, backlog=head["seq"] - head["acked_seq"],
+                                      sent_at=datetime.now(UTC), edge_version=EDGE_VERSION,
+                                      pipelined=bool(in_flight))
+                in_flight.append((asyncio.create_task(client.push(request)), entries))
+                next_seq = entries[-1].seq + 1
+            if not in_flight:
+                if next_seq is None:  # nothing to send: a heartbeat, as push_once does
+                    return await push_once(db, client, outlet_id, max_events=max_events,
+                                           max_bytes=max_bytes)
+                return total
+            task, entries = in_flight.popleft()
+            try:
+                response = await task
+            except HubUnreachable as exc:
+                message = str(exc)
+                await db.write(lambda c, m=message: sync_state.record_failure(
+                    c, m, reachable=False, refused=False))
+                total.unreachable, total.error = True, message
+                return total
+            except HubRefused as exc:
+                refused = await _refused(db, exc, entries)
+                refused.sent += total.sent
+                return refused
+            outcome = await _settle(db, response, entries)
+            total.sent += outcome.sent
+            total.acked_seq = outcome.acked_seq
+            clean = (response.status == "ok" and not response.quarantined
+                     and not outcome.epoch_rotated and response.acked_seq == entries[-1].seq)
+            if not clean:
+                outcome.sent = total.sent
+                outcome.more = True
+                return outcome
+    finally:
+        for task, _ in in_flight:
+            task.cancel()
+        # Cancelled or failed, they are re-sent later (and skipped if the hub held them).
+        await asyncio.gather(*(task for task, _ in in_flight), return_exceptions=True)
 
 
 async def _refused(db: Database, exc: HubRefused, entries: list[JournalEntry]) -> PushOutcome:

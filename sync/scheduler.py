@@ -35,7 +35,7 @@ from edge import outbox, sync_state
 from edge.db import Database
 from sync.client import HubClient
 from sync.pull import pull_once
-from sync.push import push_once
+from sync.push import push_once, push_pipelined
 
 __all__ = ["Backoff", "SyncEngine", "SyncSettings"]
 
@@ -51,6 +51,7 @@ class SyncSettings(msgspec.Struct, kw_only=True):
     max_backoff: float = 300.0
     batch_events: int = 500
     batch_bytes: int = 1_000_000
+    pipeline_depth: int = 2  # batches in flight while draining a backlog (1 = one at a time)
     timeout: float = 15.0
     retention_days: float = 7.0
     prune_interval: float = 3600.0
@@ -74,6 +75,8 @@ class SyncSettings(msgspec.Struct, kw_only=True):
         settings = msgspec.convert(values, cls)
         if settings.min_backoff <= 0 or settings.max_backoff < settings.min_backoff:
             raise ValueError("POS_SYNC_MIN_BACKOFF must be > 0 and <= POS_SYNC_MAX_BACKOFF")
+        if settings.pipeline_depth < 1:
+            raise ValueError("POS_SYNC_PIPELINE_DEPTH must be >= 1")
         if settings.batch_events < 1 or settings.batch_bytes < 1024:
             raise ValueError("POS_SYNC_BATCH_EVENTS must be >= 1 and POS_SYNC_BATCH_BYTES >= 1024")
         return settings
@@ -222,10 +225,17 @@ class SyncEngine:
         async with self._push_lock:
             while True:
                 resend_from, resend_epoch = self._resend or (None, None)
-                outcome = await push_once(self.db, self._client, self._config.outlet_id,
-                                          max_events=self.settings.batch_events,
-                                          max_bytes=self.settings.batch_bytes,
-                                          resend_from=resend_from, resend_epoch=resend_epoch)
+                if resend_from is None and self.settings.pipeline_depth > 1:
+                    outcome = await push_pipelined(self.db, self._client,
+                                                   self._config.outlet_id,
+                                                   max_events=self.settings.batch_events,
+                                                   max_bytes=self.settings.batch_bytes,
+                                                   depth=self.settings.pipeline_depth)
+                else:
+                    outcome = await push_once(self.db, self._client, self._config.outlet_id,
+                                              max_events=self.settings.batch_events,
+                                              max_bytes=self.settings.batch_bytes,
+                                              resend_from=resend_from, resend_epoch=resend_epoch)
                 now = time.monotonic()
                 if not outcome.ok:
                     delay = self.push_backoff.failure(now, refused=bool(outcome.refused))
