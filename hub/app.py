@@ -44,6 +44,7 @@ from hub.identity import Tokens
 from hub.reports import rollup_job
 from hub.scheduler import Job, JobScheduler, default_jobs
 from hub.settings import HubSettings
+from shared.runtime import tune_gc_for_serving
 
 __all__ = ["DASHBOARD_DIR", "configure_logging", "create_app"]
 
@@ -157,6 +158,7 @@ def create_app(settings: HubSettings) -> Litestar:
         scheduler = JobScheduler(db, settings, jobs)
         if settings.scheduler_enabled:
             scheduler.start()
+        tune_gc_for_serving()
         try:
             yield
         finally:
@@ -177,6 +179,6 @@ def create_app(settings: HubSettings) -> Litestar:
         lifespan=[lifespan],
         state=state,
         openapi_config=OpenAPIConfig(title="fnbpos hub", version=hub_version(), path="/schema"),
-        request_max_body_size=2 * 1024 * 1024,
+        request_max_body_size=8 * 1024 * 1024,  # sync batches: see sync.scheduler
         logging_config=None,  # configure_logging() owns the handlers (JSON lines)
     )

@@ -28,7 +28,9 @@ higher journal seq wins; payments, cash movements and kitchen events are inserte
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -85,6 +87,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("hub.ingest")
+
+# How long a pipelined batch that arrives before its predecessor waits for it to be applied
+# before the hub answers "resend" (the edge then goes back to one batch at a time).
+PREDECESSOR_WAIT_S = 1.0
 
 
 class CredentialRevoked(Unauthorized):
@@ -146,12 +152,61 @@ class _Verified:
     status: str = "applied"
 
 
+class _PredecessorInFlight(Exception):
+    """A pipelined batch arrived before the one it follows was applied: retry shortly."""
+
+
+@dataclass
+class _Decoded:
+    """What can be learned of an entry without the database: its body and whether its hash
+    is the chain hash of its own content (its link to the held journal is checked later)."""
+
+    body: Any
+    problem: str
+    hash_ok: bool
+
+
+def _decode_all(entries: list[JournalEntry]) -> list[_Decoded]:
+    decoded = []
+    for entry in entries:
+        hash_ok = chain_hash(entry.prev_hash, entry.seq, entry.body) == entry.hash
+        try:
+            decoded.append(_Decoded(event_decoder.decode(entry.body), "", hash_ok))
+        except msgspec.MsgspecError as exc:
+            decoded.append(_Decoded(None, f"undecodable event body: {exc}", hash_ok))
+    return decoded
+
+
 async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
                       wire_version: int = WIRE_VERSION) -> PushResponse:
     now = datetime.now(UTC)
     foreign = [e.seq for e in request.entries if e.outlet_id != who.outlet_id]
     if request.outlet_id != who.outlet_id or foreign:
         await _refuse_foreign(db, who, request, foreign, now)
+    # The CPU-heavy part (hashing, decoding) runs before taking the outlet's lock, so it
+    # overlaps the database work of the outlet's previous batch when the edge pipelines.
+    decoded = _decode_all(request.entries)
+    started = time.monotonic()
+    waits = 0
+    while True:
+        try:
+            reply = await _ingest_locked(db, who, request, decoded, wire_version, now,
+                                         wait_for_predecessor=request.pipelined
+                                         and time.monotonic() - started < PREDECESSOR_WAIT_S)
+        except _PredecessorInFlight:
+            waits += 1
+            await asyncio.sleep(0.005)
+            continue
+        if waits:
+            log.info("pipelined batch waited for its predecessor",
+                     extra={"outlet_id": who.outlet_id, "retries": waits,
+                            "waited_ms": round((time.monotonic() - started) * 1000, 1)})
+        return reply
+
+
+async def _ingest_locked(db: Database, who: SyncIdentity, request: PushRequest,
+                         decoded: list[_Decoded], wire_version: int, now: datetime, *,
+                         wait_for_predecessor: bool) -> PushResponse:
     outcome = _Outcome()
     async with db.tenant(who.tenant_id) as session:
         outlet = (await session.execute(
@@ -161,7 +216,8 @@ async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
             select(SyncCursor).where(SyncCursor.outlet_id == who.outlet_id)
         )).scalars()}
         tax = _tax_of(outlet)
-        verified = await _verify_batch(session, who, tax, cursors, request.entries, outcome, now)
+        verified = await _verify_batch(session, who, cursors, request.entries, decoded, outcome,
+                                       now, wait_for_predecessor)
         if verified:
             await _apply_verified(session, who, tax, verified, now)
             await store_for(session).insert_journal([
@@ -224,18 +280,21 @@ async def _held_entries(session: AsyncSession, who: SyncIdentity, entries: list[
     return held
 
 
-async def _verify_batch(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+async def _verify_batch(session: AsyncSession, who: SyncIdentity,
                         cursors: dict[str, SyncCursor], entries: list[JournalEntry],
-                        outcome: _Outcome, now: datetime) -> list[_Verified]:
+                        decoded: list[_Decoded], outcome: _Outcome, now: datetime,
+                        wait_for_predecessor: bool) -> list[_Verified]:
     """Walk the batch against the journal; return the new, verified prefix (cursors advanced
     in memory). Duplicates are counted, a gap asks for a resend, a conflict or broken chain
     refuses the rest (the prefix before it is still applied)."""
     held = await _held_entries(session, who, entries, cursors)
     verified: list[_Verified] = []
-    for entry in entries:
+    for entry, known in zip(entries, decoded, strict=True):
         cursor = cursors.get(entry.epoch)
         if cursor is None:
             if entry.prev_hash != genesis_hash(entry.epoch):
+                if wait_for_predecessor and not verified and not outcome.duplicates:
+                    raise _PredecessorInFlight  # the batch starting this epoch is on its way
                 # Mid-stream of an epoch we never saw: the edge must send it from its start.
                 outcome.status, outcome.resend_from = "resend", 0
                 break
@@ -273,10 +332,11 @@ async def _verify_batch(session: AsyncSession, who: SyncIdentity, tax: TaxConfig
                          "acked_seq": outcome.acked_seq})
             break
         if entry.seq > cursor.last_seq + 1:
+            if wait_for_predecessor and not verified and not outcome.duplicates:
+                raise _PredecessorInFlight
             outcome.status, outcome.resend_from = "resend", cursor.last_seq + 1
             break
-        if entry.prev_hash != cursor.last_hash or chain_hash(entry.prev_hash, entry.seq,
-                                                             entry.body) != entry.hash:
+        if entry.prev_hash != cursor.last_hash or not known.hash_ok:
             await _alarm(session, who, "broken_chain",
                          f"seq {entry.seq} of epoch {entry.epoch} does not chain to the journal"
                          " held (altered or missing events); refused",
@@ -287,11 +347,7 @@ async def _verify_batch(session: AsyncSession, who: SyncIdentity, tax: TaxConfig
                 details={"reason": "broken_chain", "epoch": entry.epoch, "seq": entry.seq,
                          "acked_seq": outcome.acked_seq})
             break
-        item = _Verified(entry=entry)
-        try:
-            item.body = event_decoder.decode(entry.body)
-        except msgspec.MsgspecError as exc:
-            item.problem = f"undecodable event body: {exc}"
+        item = _Verified(entry=entry, body=known.body, problem=known.problem)
         if isinstance(item.body, OrderEvent) and item.body.order.outlet_id != who.outlet_id:
             message = (f"order {item.body.order.id} claims outlet {item.body.order.outlet_id}, "
                        f"but the credential belongs to outlet {who.outlet_id}")

@@ -179,11 +179,12 @@ def queue_orders(db_path: Path, count: int, seed: int = 1) -> dict[str, int]:
     return made
 
 
-def bench_drain(work: Path, orders: int) -> dict[str, Any]:
+def bench_drain(work: Path, orders: int, sync_env: dict[str, str]) -> dict[str, Any]:
     cluster = Cluster(workdir=work / "drain", seed=1, use_proxy=False, start_edge=False,
                       sync_env={"POS_SYNC_TICK": "0.5", "POS_SYNC_INTERVAL": "5",
                                 "POS_SYNC_MIN_BACKOFF": "1", "POS_SYNC_MAX_BACKOFF": "30",
-                                "POS_SYNC_TIMEOUT": "30", "POS_EDGE_LOG_REQUESTS": "0"})
+                                "POS_SYNC_TIMEOUT": "30", "POS_EDGE_LOG_REQUESTS": "0",
+                                **sync_env})
     try:
         cluster.build()
         assert cluster.edge is not None and cluster.edge_dir is not None
@@ -417,6 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders-per-outlet", type=int, default=25)
     parser.add_argument("--batch-events", type=int, default=20,
                         help="events per push for the simulated outlets")
+    parser.add_argument("--sync-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="edge sync setting for the drain, e.g. POS_SYNC_BATCH_EVENTS=2000 "
+                             "(default: the product's defaults)")
     parser.add_argument("--skip-drain", action="store_true")
     parser.add_argument("--skip-outlets", action="store_true")
     parser.add_argument("--keep-logs", action="store_true",
@@ -426,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     try:
         if not args.skip_drain:
-            bench_drain(work, args.orders)
+            bench_drain(work, args.orders, dict(v.split("=", 1) for v in args.sync_env))
         if not args.skip_outlets:
             bench_outlets(work, args.outlets, args.orders_per_outlet, args.batch_events)
     finally:
