@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from hub.db import Database
 from hub.identity import Principal, Tokens
@@ -113,6 +114,14 @@ def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Re
                     status_code=503, headers={"Retry-After": "5"})
 
 
+def _pool_exhausted(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Every database connection stayed busy past the pool timeout (a burst of pushes from
+    many outlets): a 503 the caller retries after a pause, not a bug."""
+    log.warning("database pool exhausted: %s", exc)
+    return Response(error_body("busy", "the hub is busy; try again shortly"), status_code=503,
+                    headers={"Retry-After": "2"})
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return Response(error_body("internal", "internal server error"), status_code=500)
@@ -124,6 +133,7 @@ exception_handlers: dict[Any, Any] = {
     HTTPException: _http_error,
     IntegrityError: _integrity_error,
     DBAPIError: _database_unavailable,
+    PoolTimeout: _pool_exhausted,
     # asyncpg raises these unwrapped when it cannot open a connection at all
     ConnectionError: _database_unavailable,
     TimeoutError: _database_unavailable,

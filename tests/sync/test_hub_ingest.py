@@ -18,7 +18,7 @@ from edge import outbox
 from shared.schemas import JournalEntry, OrderEvent, event_encoder
 from sync.client import HubClient, HubRefused
 from sync.protocol import PushRequest, PushResponse
-from sync.push import PushOutcome, entries_from, push_once
+from sync.push import PushOutcome, entries_from, push_once, push_pipelined
 
 pytestmark = pytest.mark.postgres
 
@@ -115,6 +115,85 @@ def test_gap_asks_for_resend_from_the_right_point(hub_server, enrolled):
     assert outcome.ok and outcome.acked_seq == 24
     assert hub_counts(hub_server.db_url, outlet["id"])["journal"] == 24
     assert hub_counts(hub_server.db_url, outlet["id"])["payments"] == 6
+
+
+def test_a_pipelined_batch_that_overtakes_its_predecessor_waits_for_it(hub_server, enrolled):
+    outlet, credential, journal = enrolled
+    for n in range(6):
+        journal.sale([("Kopi", 18_000, n + 1)])
+    entries = journal.pending()
+    epoch = entries[0].epoch
+
+    async def go() -> tuple[PushResponse, PushResponse]:
+        async with HubClient(hub_server.base_url, credential) as first, \
+                HubClient(hub_server.base_url, credential) as second:
+            # The second batch (seqs 13..24) reaches the hub 0.3 s before the first one.
+            later = asyncio.create_task(second.push(PushRequest(
+                outlet_id=outlet["id"], epoch=epoch, entries=entries[12:], pipelined=True)))
+            await asyncio.sleep(0.3)
+            earlier = await first.push(PushRequest(outlet_id=outlet["id"], epoch=epoch,
+                                                   entries=entries[:12]))
+            return earlier, await later
+
+    earlier, later = asyncio.run(go())
+    assert (earlier.status, earlier.acked_seq, earlier.applied) == ("ok", 12, 12)
+    assert (later.status, later.acked_seq, later.applied) == ("ok", 24, 12)
+    counts = hub_counts(hub_server.db_url, outlet["id"])
+    assert (counts["journal"], counts["orders"], counts["payments"]) == (24, 6, 6)
+
+
+def test_a_pipelined_batch_whose_predecessor_never_comes_gets_a_resend(hub_server, enrolled):
+    outlet, credential, journal = enrolled
+    for n in range(3):
+        journal.sale([("Kopi", 18_000, n + 1)])
+    entries = journal.pending()
+    reply = send(hub_server.base_url, credential, PushRequest(
+        outlet_id=outlet["id"], epoch=entries[0].epoch, entries=entries[4:], pipelined=True))
+    # the hub has nothing of this epoch yet: resend from the epoch's start
+    assert (reply.status, reply.resend_from, reply.applied) == ("resend", 0, 0)
+    assert hub_counts(hub_server.db_url, outlet["id"])["journal"] == 0
+
+
+def test_the_engine_drains_with_two_batches_in_flight_exactly_once(hub_server, enrolled):
+    outlet, credential, journal = enrolled
+    sales = [journal.sale([("Soto", 30_000, 1), ("Es Teh", 5_000, n % 3 + 1)])
+             for n in range(40)]
+
+    class CountingTransport(httpx.AsyncHTTPTransport):
+        """Records how many pushes were in flight at once."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.in_flight = self.most_in_flight = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                response = await super().handle_async_request(request)
+                await response.aread()
+                return response
+            finally:
+                self.in_flight -= 1
+
+    transport = CountingTransport()
+
+    async def go() -> PushOutcome:
+        async with HubClient(hub_server.base_url, credential, transport=transport) as client:
+            return await push_pipelined(journal.db, client, outlet["id"], max_events=7,
+                                        max_bytes=10**6, depth=2)
+
+    outcome = asyncio.run(go())
+    assert transport.most_in_flight == 2
+    assert outcome.ok and (outcome.sent, outcome.acked_seq, outcome.more) == (160, 160, False)
+    assert journal.head()["acked_seq"] == 160
+    total = sum(order.total for order, _ in sales)
+    counts = hub_counts(hub_server.db_url, outlet["id"])
+    assert (counts["journal"], counts["orders"], counts["order_total"], counts["paid"]) == (
+        160, 40, total, total)
+    batches = pg_query(hub_server.db_url, "SELECT count(DISTINCT received_at) FROM sync_journal"
+                       " WHERE outlet_id = %s", outlet["id"])[0][0]
+    assert batches == 23  # ceil(160 / 7), each applied once in its own transaction
 
 
 def _fleet_entry(tenant, outlet_id: str) -> dict[str, Any]:
