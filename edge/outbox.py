@@ -84,20 +84,26 @@ def pending(conn: sqlite3.Connection, outlet_id: str, limit: int, max_bytes: int
 
 
 def mark_acked(conn: sqlite3.Connection, acked_seq: int, now: datetime | None = None) -> int:
-    """Record that the hub durably holds every event up to ``acked_seq`` (never moves back)."""
+    """Record that the hub durably holds every event up to ``acked_seq`` (never moves back).
+
+    Only the last acknowledged row gets ``acked_at``: it stands for every row up to it
+    (``prune`` deletes up to such a mark). Stamping all 2,000 rows of a batch made the ack a
+    write big enough to delay the till's next sale behind it on the single writer."""
     now = now or datetime.now(UTC)
     current = head(conn)
     target = min(acked_seq, current["seq"])
     if target <= current["acked_seq"]:
         return current["acked_seq"]
-    conn.execute("UPDATE outbox SET acked_at = ? WHERE seq > ? AND seq <= ?",
-                 (now.isoformat(), current["acked_seq"], target))
+    conn.execute("UPDATE outbox SET acked_at = ? WHERE seq = ?", (now.isoformat(), target))
     conn.execute("UPDATE journal_head SET acked_seq = ? WHERE id = 1", (target,))
     return target
 
 
 def prune(conn: sqlite3.Connection, older_than: datetime) -> int:
-    """Delete acknowledged events acked before ``older_than``; keep the chain's anchor hash."""
+    """Delete acknowledged events acked before ``older_than``; keep the chain's anchor hash.
+
+    The newest row marked acked before ``older_than`` covers every row before it (see
+    ``mark_acked``)."""
     current = head(conn)
     last = conn.execute(
         "SELECT seq, hash FROM outbox WHERE seq <= ? AND acked_at IS NOT NULL AND acked_at < ?"

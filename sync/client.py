@@ -16,6 +16,7 @@ box's device key, pulls are reads).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -130,7 +131,12 @@ class HubClient:
 
     async def _call(self, method: str, path: str, message: msgspec.Struct | None,
                     reply: type[T], params: dict[str, str] | None = None) -> T:
-        content = encode_frame(message) if message is not None else None
+        if isinstance(message, PushRequest) and len(message.entries) > 100:
+            # A drain batch takes milliseconds to compress: off the event loop, so the
+            # edge keeps answering the tills meanwhile (zlib releases the GIL).
+            content: bytes | None = await asyncio.to_thread(encode_frame, message)
+        else:
+            content = encode_frame(message) if message is not None else None
         headers = {"Accept": MEDIA_TYPE}
         if content is not None:
             headers["Content-Type"] = MEDIA_TYPE
