@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/bench/bench_sync.py [--orders 50000] [--outlets 200]
                                                [--orders-per-outlet 25] [--skip-drain]
+                                               [--sync-env POS_SYNC_BATCH_EVENTS=500 ...]
 
 Prints JSON lines (one per measurement). Its own database is created and dropped.
 
