@@ -41,6 +41,7 @@ from hub.api.sync import sync_routes
 from hub.api.system import hub_version, system_routes
 from hub.db import Database
 from hub.identity import Tokens
+from hub.journal_retention import prune_journal
 from hub.reports import rollup_job
 from hub.scheduler import Job, JobScheduler, default_jobs
 from hub.settings import HubSettings
@@ -147,7 +148,8 @@ def create_app(settings: HubSettings) -> Litestar:
     """The hub application for ``settings`` (database opened on startup)."""
     DASHBOARD_DIR.mkdir(exist_ok=True)
     jobs = [*default_jobs(settings),
-            Job("report_rollup", settings.report_rollup_interval_seconds, rollup_job)]
+            Job("report_rollup", settings.report_rollup_interval_seconds, rollup_job),
+            Job("journal_prune", settings.journal_prune_interval_seconds, prune_journal)]
     state = State({"settings": settings, "tokens": Tokens(settings), "metrics": Metrics()})
 
     @asynccontextmanager

@@ -54,6 +54,10 @@ class HubSettings(msgspec.Struct, kw_only=True):
     scheduler_enabled: bool = True
     token_cleanup_interval_seconds: int = 3600
     report_rollup_interval_seconds: int = 300
+    # Applied sync journal entries are deleted after this many days (0 = kept forever); see
+    # hub/journal_retention.py
+    journal_retention_days: int = 90
+    journal_prune_interval_seconds: int = 6 * 3600
     # Logging
     log_level: str = "INFO"
     log_requests: bool = False

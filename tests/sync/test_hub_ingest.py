@@ -15,6 +15,10 @@ import pytest
 from conftest import EdgeJournal, enroll, issue_code, pg_query
 
 from edge import outbox
+from hub.db import Database
+from hub.journal_retention import prune_journal
+from hub.scheduler import Job, run_once
+from hub.settings import HubSettings
 from shared.schemas import JournalEntry, OrderEvent, event_encoder
 from sync.client import HubClient, HubRefused
 from sync.protocol import PushRequest, PushResponse
@@ -194,6 +198,40 @@ def test_the_engine_drains_with_two_batches_in_flight_exactly_once(hub_server, e
     batches = pg_query(hub_server.db_url, "SELECT count(DISTINCT received_at) FROM sync_journal"
                        " WHERE outlet_id = %s", outlet["id"])[0][0]
     assert batches == 23  # ceil(160 / 7), each applied once in its own transaction
+
+
+def test_journal_entries_past_retention_go_and_a_replay_of_them_is_a_duplicate(hub_server, enrolled):
+    outlet, credential, journal = enrolled
+    bad = msgspec.structs.replace(journal.order([("Bakso", 20_000, 2)]), total=1)
+    journal.append(OrderEvent(order=bad))  # seq 1: quarantined
+    sales = [journal.sale([("Soto", 30_000, n + 1)]) for n in range(3)]  # seqs 2..13
+    assert push(hub_server.base_url, credential, journal).acked_seq == 13
+    assert sorted(pg_query(hub_server.db_url, "UPDATE sync_journal SET received_at = received_at"
+                           " - interval '100 days' WHERE outlet_id = %s RETURNING seq",
+                           outlet["id"])) == [(seq,) for seq in range(1, 14)]
+
+    async def prune() -> bool:
+        db = Database(hub_server.db_url)
+        try:
+            return await run_once(db, HubSettings(journal_retention_days=90),
+                                  Job("journal_prune", 3600, prune_journal))
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(prune()) is True
+    assert pg_query(hub_server.db_url, "SELECT seq, status FROM sync_journal WHERE outlet_id = %s",
+                    outlet["id"]) == [(1, "quarantined")]
+    counts = hub_counts(hub_server.db_url, outlet["id"])
+    assert (counts["orders"], counts["order_total"]) == (3, sum(o.total for o, _ in sales))
+    # A replay of the pruned seqs (a proxy replaying old requests) is answered as duplicates,
+    # not as a conflict with content the hub no longer holds.
+    entries = journal.db.read_now(lambda c: entries_from(c, outlet["id"], 1, None, 100, 10**9))
+    again = send(hub_server.base_url, credential, PushRequest(
+        outlet_id=outlet["id"], epoch=entries[0].epoch, entries=entries))
+    assert (again.status, again.applied, again.duplicates, again.acked_seq) == ("ok", 0, 13, 13)
+    assert pg_query(hub_server.db_url, "SELECT count(*) FROM sync_alarms WHERE outlet_id = %s"
+                    " AND kind = 'seq_conflict'", outlet["id"]) == [(0,)]
+    assert hub_counts(hub_server.db_url, outlet["id"])["orders"] == 3
 
 
 def _fleet_entry(tenant, outlet_id: str) -> dict[str, Any]:
