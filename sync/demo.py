@@ -5,8 +5,9 @@ First run (state kept in ``--data-dir``, default ./data/demo):
 1. the hub on its embedded SQLite database: migrate, create the demo tenant and an outlet;
 2. head office enters the demo menu through the hub's catalog API and publishes it;
 3. a one-time enrollment code is created and the edge box is provisioned with it
-   (``pos-edge provision``: outlet identity, sync credential, the published catalog);
-4. a kiosk, a cashier tablet and a kitchen screen are paired, and staff are created.
+   (``pos-edge provision``: outlet identity, sync credential, catalog, staff, settings);
+4. a kiosk, a cashier tablet and a kitchen screen are paired; the staff (Sari, Budi, Dewi)
+   were entered at head office before provisioning, so the box has them from the start.
 
 Every run then starts both servers, prints the URLs of kiosk, cashier, KDS, order board and
 dashboard with the demo credentials, and stops both on Ctrl-C. Nothing here is special-cased:
@@ -113,16 +114,27 @@ def _set_up(hub_env: dict[str, str]) -> dict[str, Any]:
     return {"tenant_id": tenant_id, "outlet_id": outlet_id, "_needs_menu_and_box": True}
 
 
+def _enter_demo_staff(hub_url: str) -> None:
+    """Head office enters the outlet staff (PIN logins at the tills) on the dashboard's API;
+    the box receives them with its first pull (provisioning)."""
+    with httpx.Client(base_url=hub_url, timeout=30) as http:
+        login = http.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        login.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        for name, role, pin in DEMO_STAFF:
+            http.post("/api/v1/staff", json={"name": name, "role": role, "pin": pin,
+                                             "all_outlets": True}).raise_for_status()
+
+
 def _provision_edge(root: Path, hub_url: str, hub_env: dict[str, str], state: dict[str, Any]) -> None:
     hub, edge = _bin("pos-hub"), _bin("pos-edge")
     edge_dir = str(root / "edge")
     _publish_demo_menu(hub_url)
+    _enter_demo_staff(hub_url)
     code = _run(hub, "enrollment-code", "--outlet", state["outlet_id"], env=hub_env)
     _run(edge, "provision", "--hub", hub_url, "--code", code, "--data-dir", edge_dir)
     state["devices"] = {role: _run(edge, "pair", "--data-dir", edge_dir, "--role", role, "--name", name)
                         for role, name in DEVICES}
-    for name, role, pin in DEMO_STAFF:
-        _run(edge, "staff", "add", "--data-dir", edge_dir, "--name", name, "--role", role, "--pin", pin)
     state["staff"] = [{"name": n, "role": r, "pin": p} for n, r, p in DEMO_STAFF]
     state.pop("_needs_menu_and_box", None)
 

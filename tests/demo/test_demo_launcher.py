@@ -76,6 +76,16 @@ def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(tmp_path):
         net = plain["price"] * 2  # demo prices are whole thousands: 5% and 10% are exact
         service = net * 5 // 100
         assert report["gross_total"] == order["total"] == net + service + (net + service) // 10
+
+        # The staff were entered at head office and reached the box with provisioning:
+        # Sari logs in at the cashier tablet with her PIN.
+        staff = httpx.get(f"{hub}/api/v1/staff", headers=hub_auth, timeout=10).json()["items"]
+        assert sorted((s["name"], s["role"]) for s in staff) == [
+            ("Budi", "kitchen"), ("Dewi", "manager"), ("Sari", "cashier")]
+        cashier = {"Authorization": f"Bearer {urls['cashier'].split('token=')[1]}"}
+        sari = httpx.post(f"{edge}/api/v1/auth/login", headers=cashier, json={"pin": "1234"},
+                          timeout=10)
+        assert sari.status_code == 200 and sari.json()["staff"]["name"] == "Sari", sari.text
     finally:
         proc.send_signal(signal.SIGINT)
         try:
