@@ -1,20 +1,26 @@
-"""What moves through the hub's sync API: outlet journals in (push), the outlet feed out (pull).
+"""Outlet journals into the hub (push); the feed out to the outlets is ``hub.feed``.
 
 Push (``ingest_push``) applies one batch in ONE transaction, under the outlet's tenant:
 
+0. Before any database work, each entry's body is decoded and its hash checked against its
+   own content (``_decode_all``): the CPU-heavy part, done outside the lock so it overlaps
+   the previous batch of the same outlet when the edge pipelines.
 1. The outlet row is locked (``SELECT ... FOR UPDATE``), so two hub processes receiving the
    same outlet's batches apply them one after the other; the second finds them held.
 2. Each entry is checked against the (outlet, epoch) cursor:
-   * ``seq <= last_seq``: already held. Same hash -> skipped (idempotent re-push). Different
+   * ``seq <= last_seq``: already held. Same hash -> skipped (idempotent re-push); entry
+     pruned after the retention period (``hub.journal_retention``) -> skipped too. Different
      hash -> *seq conflict*: alarm, refuse (never overwrite).
    * ``seq == last_seq + 1``: ``prev_hash`` must equal the held hash and ``hash`` must be
      ``chain_hash(prev_hash, seq, body)``; otherwise *broken chain*: alarm, refuse.
-   * ``seq > last_seq + 1``: a gap; stop and ask for a resend from ``last_seq + 1``.
+   * ``seq > last_seq + 1``: a gap; stop and ask for a resend from ``last_seq + 1``. A
+     batch marked ``pipelined`` whose first entry is past the gap first waits (up to
+     ``PREDECESSOR_WAIT_S``, outside any transaction) for its predecessor to be applied.
    * an epoch the hub has not seen starts at its genesis hash (a new database or a restore);
      re-used numbers across epochs raise an alarm but are accepted (the data is real).
    * an entry, or an order inside it, claiming another outlet: alarm, refuse (403).
-3. The verified entries are applied to the reporting tables set-based (a few statements per
-   batch, one read per table) inside a SAVEPOINT, and stored in the journal. An entry that
+3. The verified entries are applied to the reporting tables set-based (one statement per
+   table, ``hub.ingest_store``) inside a SAVEPOINT, and stored in the journal. An entry that
    cannot be applied (undecodable, money that does not add up, an id owned by another outlet)
    is *quarantined*: held in the journal, listed on the fleet view, not applied; the stream
    moves on. If the database rejects the set-based apply, the batch is applied again one
