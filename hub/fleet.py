@@ -1,7 +1,7 @@
 """The fleet view: for each outlet, its last contact, last push/pull, the outbox backlog it
 reported, its edge version, and whether it is online.
 
-The sync engine writes ``outlet_status`` (``touch_outlet`` below, on every contact); this module
+The sync engine writes ``outlet_status`` (``hub.sync_status.touch_status``, on every contact); this module
 reads it for head office. "Online" means a contact within ``fleet_offline_after_seconds``.
 """
 
@@ -16,7 +16,7 @@ from hub.identity import Principal, require
 from hub.models import Outlet, OutletStatus, utcnow
 from hub.schemas import FleetEntry
 
-__all__ = ["fleet", "touch_outlet"]
+__all__ = ["fleet"]
 
 
 async def fleet(session: AsyncSession, principal: Principal, offline_after_seconds: int,
@@ -45,31 +45,3 @@ async def fleet(session: AsyncSession, principal: Principal, offline_after_secon
             entry.journal_alarm = status.journal_alarm
         entries.append(entry)
     return entries
-
-
-async def touch_outlet(session: AsyncSession, outlet: Outlet, *, pushed: bool = False,
-                       pulled: bool = False, backlog: int | None = None,
-                       edge_version: str | None = None, error: str | None = None,
-                       journal_alarm: str | None = None) -> OutletStatus:
-    """Record a contact from an outlet (for the sync engine; call in the outlet's session)."""
-    now = utcnow()
-    status = await session.get(OutletStatus, outlet.id)
-    if status is None:
-        status = OutletStatus(outlet_id=outlet.id, tenant_id=outlet.tenant_id, reported_backlog=0,
-                              edge_version="", last_error="", journal_alarm="")
-        session.add(status)
-    status.last_contact_at = now
-    if pushed:
-        status.last_push_at = now
-    if pulled:
-        status.last_pull_at = now
-    if backlog is not None:
-        status.reported_backlog = backlog
-    if edge_version is not None:
-        status.edge_version = edge_version
-    if error is not None:
-        status.last_error = error
-    if journal_alarm is not None:
-        status.journal_alarm = journal_alarm
-    await session.flush()
-    return status

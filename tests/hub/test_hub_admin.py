@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import update
 
 from hub.db import Database
-from hub.fleet import touch_outlet
-from hub.models import Outlet, OutletStatus, utcnow
+from hub.models import OutletStatus, utcnow
+from hub.sync_status import SyncIdentity, status_row, touch_status
 from tests.hub.conftest import TenantCtx, login
 
 pytestmark = pytest.mark.postgres
@@ -149,11 +149,12 @@ async def test_fleet_view_reports_status_and_online(tenant_factory, pg_url: str)
     db = Database(pg_url)
     try:
         async with db.tenant(t.id) as session:
-            live_row = await session.get(Outlet, live["id"])
-            stale_row = await session.get(Outlet, stale["id"])
-            await touch_outlet(session, live_row, pushed=True, backlog=7, edge_version="0.1.0")
-            await touch_outlet(session, stale_row, pulled=True, error="hub rejected batch",
-                               journal_alarm="gap at seq 41")
+            now = utcnow()
+            await touch_status(session, SyncIdentity(t.id, live["id"], ""), now, pushed=True,
+                               backlog=7, edge_version="0.1.0")
+            stale_outlet = SyncIdentity(t.id, stale["id"], "")
+            await touch_status(session, stale_outlet, now, pulled=True, error="hub rejected batch")
+            (await status_row(session, stale_outlet, now)).journal_alarm = "gap at seq 41"
             await session.execute(update(OutletStatus).where(OutletStatus.outlet_id == stale["id"])
                                   .values(last_contact_at=utcnow() - timedelta(hours=2)))
     finally:

@@ -5,27 +5,16 @@ keeps selling and keeps its outbox until re-enrolled."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 import pytest
-from conftest import EdgeServer, issue_code, pg_query, publish_catalog, run_edge_cli
+from conftest import EdgeServer, issue_code, pg_query, publish_catalog, run_edge_cli, wait_for
 
 pytestmark = pytest.mark.postgres
 
 FAST_SYNC = {"POS_SYNC_TICK": "0.1", "POS_SYNC_INTERVAL": "0.5", "POS_SYNC_PULL_INTERVAL": "0.5",
              "POS_SYNC_MIN_BACKOFF": "0.1", "POS_SYNC_MAX_BACKOFF": "0.5"}
-
-
-def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {timeout}s")
 
 
 @pytest.fixture(scope="module")

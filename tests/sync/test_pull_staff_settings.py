@@ -18,7 +18,7 @@ from typing import Any, Literal
 import httpx
 import msgspec
 import pytest
-from conftest import EdgeServer, enroll, issue_code, publish_catalog, run_edge_cli
+from conftest import EdgeServer, enroll, issue_code, publish_catalog, run_edge_cli, wait_for
 
 from edge import outlet as outlet_service
 from edge.db import Database
@@ -148,18 +148,6 @@ def test_an_edge_that_asks_for_no_kinds_gets_the_v2_catalog_feed(hub_server, ten
     old = decode_frame(reply.content, PullResponseV2)  # an old edge can read every change
     assert [c.kind for c in old.changes] == ["catalog"]
     assert old.cursor == old.catalog_version == old.changes[0].version  # cursor = catalog version
-
-
-def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> Any:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {timeout}s")
 
 
 def try_login(edge: EdgeServer, device: str, pin: str) -> int:
