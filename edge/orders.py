@@ -57,8 +57,8 @@ OPEN_STATES = ("placed", "in_kitchen", "ready")
 _canonical = msgspec.json.Encoder(order="sorted")
 
 
-def request_hash(data: OrderCreate) -> str:
-    """Fingerprint of an order request, independent of JSON key order and whitespace."""
+def request_hash(data: OrderCreate | PaymentCreate) -> str:
+    """Fingerprint of a request body, independent of JSON key order and whitespace."""
     return hashlib.sha256(_canonical.encode(data)).hexdigest()
 
 
@@ -118,8 +118,19 @@ def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletI
 
 
 def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
-                outlet: OutletInfo, principal: Principal, now: datetime) -> Order:
-    """Record a payment; cash computes change, card needs a reference, no overpaying."""
+                outlet: OutletInfo, principal: Principal, now: datetime,
+                idempotency_key: str | None = None) -> tuple[Order, bool]:
+    """Record a payment; return the order and whether the payment is new (False: a replay).
+
+    Cash computes change, card needs a reference, no overpaying.
+    """
+    fingerprint = request_hash(data) if idempotency_key else ""
+    if idempotency_key:
+        # Before every state check: a retry whose first attempt paid the order in full must
+        # get that order back, not "already paid".
+        replayed = _replayed_payment(conn, order_id, fingerprint, idempotency_key, principal)
+        if replayed is not None:
+            return replayed, False
     order = load_order(conn, order_id)
     if order.status not in OPEN_STATES:
         raise InvalidState(f"a {order.status} order takes no payments",
@@ -147,6 +158,9 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
                       created_at=now, shift_id=shifts.current_shift_id(conn, principal.device_id),
                       staff_id=principal.staff_id)
     repo.insert_payment(conn, payment, principal.device_id)
+    if idempotency_key:
+        repo.insert_payment_idempotency_key(conn, principal.device_id, idempotency_key,
+                                            fingerprint, order.id, payment.id, now)
     outbox.append(conn, PaymentEvent(payment=payment), now)
     paid = order.paid + payment.amount
     fully_paid = paid >= order.total
@@ -158,7 +172,25 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
     _record(conn, updated, now, status_changed=send)
     if send:
         kitchen.send_to_kitchen(conn, updated, now)
-    return updated
+    return updated, True
+
+
+def _replayed_payment(conn: sqlite3.Connection, order_id: str, fingerprint: str, key: str,
+                      principal: Principal) -> Order | None:
+    """The order as it is now if this device already made this payment with this key."""
+    seen = repo.find_payment_idempotency_key(conn, principal.device_id, key)
+    if seen is None:
+        return None
+    seen_hash, seen_order_id, payment_id = seen
+    if seen_order_id != order_id:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used for a payment on another order",
+            details={"idempotency_key": key, "order_id": seen_order_id, "payment_id": payment_id})
+    if seen_hash != fingerprint:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used for a different payment",
+            details={"idempotency_key": key, "order_id": seen_order_id, "payment_id": payment_id})
+    return load_order(conn, order_id)
 
 
 def void_order(conn: sqlite3.Connection, order_id: str, reason: str, *, principal: Principal,

@@ -1,4 +1,5 @@
-"""SQL for orders, their lines, payments, queue numbers and idempotency keys. No rules here."""
+"""SQL for orders, their lines, payments, queue numbers and idempotency keys (of order
+creation and of payments). No rules here."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from shared.schemas import Order, Payment
 
 __all__ = [
     "find_idempotency_key",
+    "find_payment_idempotency_key",
     "get_order",
     "insert_idempotency_key",
     "insert_order",
     "insert_payment",
+    "insert_payment_idempotency_key",
     "list_orders",
     "next_number",
     "update_order",
@@ -96,3 +99,19 @@ def insert_idempotency_key(conn: sqlite3.Connection, device_id: str, key: str, r
                  " VALUES (?, ?, ?, ?, ?)", (device_id, key, request_hash, order_id, now.isoformat()))
 
 
+
+
+def find_payment_idempotency_key(conn: sqlite3.Connection, device_id: str,
+                                 key: str) -> tuple[str, str, str] | None:
+    """(request_hash, order_id, payment_id) of a payment key this device already used."""
+    row = conn.execute("SELECT request_hash, order_id, payment_id FROM payment_idempotency_keys"
+                       " WHERE device_id = ? AND key = ?", (device_id, key)).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def insert_payment_idempotency_key(conn: sqlite3.Connection, device_id: str, key: str,
+                                   request_hash: str, order_id: str, payment_id: str,
+                                   now: datetime) -> None:
+    conn.execute("INSERT INTO payment_idempotency_keys (device_id, key, request_hash, order_id,"
+                 " payment_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                 (device_id, key, request_hash, order_id, payment_id, now.isoformat()))

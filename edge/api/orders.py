@@ -1,4 +1,4 @@
-"""Order routes: create (idempotent), list, read, pay, void, complete. Thin: parse, call
+"""Order routes: create and pay (both idempotent), list, read, void, complete. Thin: parse, call
 edge.orders in a write transaction, return the Order."""
 
 from __future__ import annotations
@@ -56,12 +56,18 @@ async def get_order(request: Request[Any, Any, Any], order_id: str) -> Order:
 
 @post("/api/v1/orders/{order_id:str}/payments", tags=["orders"], status_code=200,
       guards=[deps.requires("payments:take")])
-async def add_payment(request: Request[Any, Any, Any], order_id: str, data: PaymentCreate) -> Order:
+async def add_payment(
+    request: Request[Any, Any, Any], order_id: str, data: PaymentCreate,
+    idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", max_length=200)] = None,
+) -> Order:
+    """200 with the order; a replay with the same key and body records nothing and returns it."""
     state = deps.edge_state(request)
     who, outlet = deps.principal(request), state.outlet
-    order = await deps.write(request, lambda conn, now: orders.add_payment(
-        conn, order_id, data, outlet=outlet, principal=who, now=now))
-    state.metrics.payments.labels(data.method).inc()
+    order, created = await deps.write(request, lambda conn, now: orders.add_payment(
+        conn, order_id, data, outlet=outlet, principal=who, now=now,
+        idempotency_key=idempotency_key or None))
+    if created:
+        state.metrics.payments.labels(data.method).inc()
     request.scope["log_extra"] = {"order_id": order.id, "outlet_id": order.outlet_id}
     return order
 

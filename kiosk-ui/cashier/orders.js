@@ -1,11 +1,15 @@
 // Open orders: the list (live), one order's detail, and what a cashier does with it:
 // take payment (cash with change, card with the terminal reference, split across methods),
 // hand over, reprint the receipt, void with a manager PIN and a reason.
+import { newKey } from "../common/api.js";
 
 export function ordersView(ctx) {
   const { t, esc } = ctx;
   let el = null, orders = [], selectedId = null, selected = null, error = "", lastChange = null;
   let pay = { method: "cash", amount: "", tendered: "", reference: "" };
+  // The Idempotency-Key of the payment in the form: minted before its first send, re-sent by
+  // every retry of it, replaced only once it succeeded or the cashier changed the payment.
+  let payKey = newKey();
   let shiftOpen = null;
 
   async function refresh() {
@@ -35,6 +39,7 @@ export function ordersView(ctx) {
   function due(o) { return Math.max(0, o.total - (o.paid ?? 0)); }
   function resetPay() {
     pay = { method: "cash", amount: selected ? String(due(selected)) : "", tendered: "", reference: "" };
+    payKey = newKey();
   }
 
   let timer = null;
@@ -126,6 +131,12 @@ export function ordersView(ctx) {
     if (focused) el.querySelector(`input[name="${focused}"]`)?.focus();
   }
 
+  function editPay(field, value) {
+    if (pay[field] === value) return;
+    pay[field] = value;
+    payKey = newKey(); // another body under the old key would be refused (409)
+  }
+
   function roundUp(v, unit) { return Math.ceil(v / unit) * unit; }
 
   async function submitPayment() {
@@ -134,10 +145,12 @@ export function ordersView(ctx) {
     if (pay.method === "cash") body.tendered = Number(pay.tendered || pay.amount);
     else body.reference = pay.reference.trim();
     try {
-      // The edge takes no Idempotency-Key for payments, so a payment is never re-sent
-      // automatically: after a network error the cashier sees the order's fresh state
-      // (refresh) before deciding to take it again.
-      selected = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(o.id)}/payments`, body, { retries: 0 });
+      // The key makes a repeat safe: the edge records a payment once per key and answers a
+      // repeat with the order as it is now. So a payment whose answer was lost (timeout,
+      // edge restart) is re-sent by the client with the same key, and if every retry fails
+      // the form keeps the key: pressing Pay again cannot take the money twice either.
+      selected = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(o.id)}/payments`, body,
+        { idempotencyKey: payKey, retries: 2, timeoutMs: 8000 });
       const made = selected.payments?.[selected.payments.length - 1];
       lastChange = made?.change ?? 0;
       error = "";
@@ -185,8 +198,8 @@ export function ordersView(ctx) {
     try {
       if (a === "select") await select(btn.dataset.id);
       else if (a === "refresh") await refresh();
-      else if (a === "method") { pay.method = btn.dataset.method; draw(); }
-      else if (a === "tender") { pay.tendered = btn.dataset.value; draw(); }
+      else if (a === "method") { editPay("method", btn.dataset.method); draw(); }
+      else if (a === "tender") { editPay("tendered", btn.dataset.value); draw(); }
       else if (a === "to-shift") ctx.go("shift");
       else if (a === "void") voidDialog();
       else if (a === "reprint") {
@@ -202,7 +215,7 @@ export function ordersView(ctx) {
   function onInput(ev) {
     const { name, value } = ev.target;
     if (!(name in pay)) return;
-    pay[name] = name === "reference" ? value : value.replace(/\D/g, "");
+    editPay(name, name === "reference" ? value : value.replace(/\D/g, ""));
     if (name !== "reference") {
       // Update the change live without re-rendering the input being typed in.
       const amount = Number(pay.amount || 0), tendered = Number(pay.tendered || 0);

@@ -8,6 +8,7 @@ Screenshots of every screen go to artifacts/screenshots/ui-*.png.
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 import pytest
@@ -465,6 +466,57 @@ def test_cashier_counter_order_cash_payment_and_shift_close(
     expect(page.get_by_test_id("counted-cash")).to_have_text(rupiah(500000 + drawer - 1000))
     expect(page.get_by_test_id("expected-cash").first).to_have_text(rupiah(500000 + drawer))
     shoot(page, "cashier-shift-closed")
+
+
+def test_cashier_payment_whose_answer_is_lost_is_retried_and_recorded_once(
+        edge_server: EdgeServer, context: Any) -> None:
+    """The edge records a card payment but its answer never reaches the till; the app
+    re-sends it with the same Idempotency-Key and the edge answers from the first attempt.
+    The next payment of the order is a new one, with a new key."""
+    edge, devices = edge_server, edge_server.tokens
+    menu = demo_menu(edge, devices["cashier"])
+    product, groups = product_with_required_group(menu)
+    order = place_api_order(edge, devices["kiosk"], menu, product, groups)
+    edge.call("POST", "/api/v1/shifts", edge.login("cashier"), json={"opening_float": 0})
+    page = open_app(context, edge, "/cashier/", devices["cashier"])
+    keys: list[str] = []
+
+    def lose_first_answer(route: Any) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        response = route.fetch()  # reaches the edge: the payment is recorded now
+        if len(keys) == 1:
+            assert response.status == 200
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=response)
+
+    page.route("**/api/v1/orders/*/payments", lose_first_answer)
+    cashier_login(page, demo_pin(edge, "cashier"))
+    page.get_by_test_id("open-order").filter(
+        has=page.locator(".num", has_text=re.compile(rf"^#{order['number']}$"))).click()
+    card_part, rest = 10000, order["total"] - 10000
+    page.get_by_role("button", name="Kartu").click()
+    page.get_by_test_id("pay-amount").fill(str(card_part))
+    page.get_by_test_id("pay-reference").fill("TRM-000777")
+    page.get_by_test_id("pay-submit").click()
+    expect(page.get_by_test_id("pay-result")).to_have_text(
+        f"Pembayaran diterima. Sisa: {rupiah(rest)}", timeout=WAIT_MS)
+    expect(page.get_by_test_id("order-due")).to_have_text(rupiah(rest))
+    assert len(keys) == 2 and keys[0] and keys[1] == keys[0]
+    once = edge.call("GET", f"/api/v1/orders/{order['id']}", devices["cashier"])
+    assert [(p["method"], p["amount"]) for p in once["payments"]] == [("card", card_part)]
+
+    page.get_by_test_id("pay-submit").click()  # the rest, in cash (the form's default)
+    expect(page.get_by_test_id("order-due")).to_have_text(rupiah(0), timeout=WAIT_MS)
+    assert len(keys) == 3 and keys[2] not in keys[:2]
+    paid = edge.call("GET", f"/api/v1/orders/{order['id']}", devices["cashier"])
+    assert [(p["method"], p["amount"]) for p in paid["payments"]] == [("card", card_part), ("cash", rest)]
+    conn = sqlite3.connect(edge.data_dir / "edge.db")
+    try:
+        events = conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'payment'").fetchone()[0]
+    finally:
+        conn.close()
+    assert events == 2
 
 
 def test_cashier_void_needs_a_manager_pin_and_a_reason(
