@@ -124,8 +124,13 @@ class IngestStore:
         if not rows:
             return set()
         held = await self.kitchen_held(rows, outlet_id=None)
-        return await self._insert_new(KitchenEventRow, KITCHEN_COLUMNS,
-                                      [r for r in rows if r[2] not in held])
+        fresh, keys = [], set()
+        for row in rows:  # (ticket, action, at) also once within the batch
+            key = (row[3], row[6], row[7])
+            if row[2] not in held and key not in keys:
+                keys.add(key)
+                fresh.append(row)
+        return await self._insert_new(KitchenEventRow, KITCHEN_COLUMNS, fresh)
 
     async def insert_cash_movements(self, rows: list[Row]) -> set[str]:
         return await self._insert_new(CashMovementRow, MOVEMENT_COLUMNS, rows)
