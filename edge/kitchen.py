@@ -54,11 +54,15 @@ def send_to_kitchen(conn: sqlite3.Connection, order: Order, now: datetime) -> li
     existing = repo.tickets_of_order(conn, order.id, include_withdrawn=True)
     if existing:
         return existing
+    product_names, option_names = repo.catalog_names(
+        conn, {line.product_id for line in order.lines},
+        {m.option_id for line in order.lines for m in line.modifiers})
     by_station: dict[str, list[TicketLine]] = {}
     for line in order.lines:  # dicts keep insertion order: stations appear as lines do
         by_station.setdefault(line.station, []).append(TicketLine(
             name=line.name, qty=line.qty, modifiers=[m.name for m in line.modifiers],
-            note=line.note,
+            note=line.note, names=product_names.get(line.product_id, {}),
+            modifier_names=[option_names.get(m.option_id, {}) for m in line.modifiers],
         ))
     tickets = []
     for station, lines in by_station.items():

@@ -17,6 +17,7 @@ from shared.schemas import KitchenTicket, TicketLine
 
 __all__ = [
     "all_day_counts",
+    "catalog_names",
     "board_numbers",
     "get_ticket",
     "insert_ticket",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 _lines_decoder = msgspec.json.Decoder(list[TicketLine])
+_names_decoder = msgspec.json.Decoder(dict[str, str])
 _encoder = msgspec.json.Encoder()
 
 _COLUMNS = ("id, order_id, order_number, order_type, station, status, lines, note, created_at,"
@@ -112,17 +114,32 @@ def last_bumped(conn: sqlite3.Connection, station: str | None,
     return _ticket(row) if row else None
 
 
+def catalog_names(conn: sqlite3.Connection, product_ids: set[str], option_ids: set[str]
+                  ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """Translations of these products and modifier options (id -> {language: name})."""
+    def read(table: str, ids: set[str]) -> dict[str, dict[str, str]]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(f"SELECT id, names FROM {table} WHERE id IN ({marks})", tuple(ids))
+        return {row["id"]: _names_decoder.decode(row["names"]) for row in rows}
+    return read("products", product_ids), read("modifier_options", option_ids)
+
+
 def all_day_counts(conn: sqlite3.Connection, station: str | None) -> list[dict[str, Any]]:
-    """Quantity per item name over every pending ticket (the cooks' "all day" list)."""
+    """Quantity per item name over every pending ticket (the cooks' "all day" list), with
+    the item's translations as the newest ticket carried them."""
     sql = ("SELECT json_extract(line.value, '$.name') AS name,"
-           " SUM(json_extract(line.value, '$.qty')) AS qty"
+           " SUM(json_extract(line.value, '$.qty')) AS qty,"
+           " MAX(COALESCE(json_extract(line.value, '$.names'), '{}')) AS names"
            " FROM kitchen_tickets t, json_each(t.lines) AS line WHERE t.status = 'pending'")
     args: list[Any] = []
     if station:
         sql += " AND t.station = ?"
         args.append(station)
     sql += " GROUP BY name ORDER BY qty DESC, name"
-    return [{"name": r["name"], "qty": int(r["qty"])} for r in conn.execute(sql, args)]
+    return [{"name": r["name"], "qty": int(r["qty"]), "names": _names_decoder.decode(r["names"])}
+            for r in conn.execute(sql, args)]
 
 
 def board_numbers(conn: sqlite3.Connection, business_day: str) -> dict[str, list[int]]:

@@ -191,6 +191,11 @@ class TicketLine(Struct, kw_only=True):
     qty: int
     modifiers: list[str] = []
     note: Note = ""
+    # Translations from the catalog when the ticket was made (e.g. {"id": "Es Teh"}), so a
+    # kitchen screen shows the language it is set to; ``modifier_names`` runs parallel to
+    # ``modifiers``. Empty where the catalog has none: the screen falls back to the base name.
+    names: dict[str, str] = {}
+    modifier_names: list[dict[str, str]] = []
 
 
 class KitchenTicket(Struct, kw_only=True):

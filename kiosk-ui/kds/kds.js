@@ -102,10 +102,13 @@ function fmtAge(minutes) {
   return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
 }
 
+// The catalog's translation for the screen's language (tickets carry them), else the base name.
+function local(names, base) { return names?.[i18n.lang()] || base; }
+
 function ticketHtml(tk) {
   const { minutes, level } = ageOf(tk);
-  const lines = tk.lines.map((l) => `<li><span class="qty">${l.qty}×</span>${esc(l.name)}
-      ${l.modifiers?.length ? `<span class="mods">${l.modifiers.map(esc).join(" · ")}</span>` : ""}
+  const lines = tk.lines.map((l) => `<li><span class="qty">${l.qty}×</span>${esc(local(l.names, l.name))}
+      ${l.modifiers?.length ? `<span class="mods">${l.modifiers.map((m, i) => esc(local(l.modifier_names?.[i], m))).join(" · ")}</span>` : ""}
       ${l.note ? `<span class="note">${t("kds.note")}: ${esc(l.note)}</span>` : ""}</li>`).join("");
   return `<article class="ticket" data-age="${level}" data-id="${esc(tk.id)}" data-testid="ticket" aria-labelledby="tk-${esc(tk.id)}">
       <div class="head"><span class="num" id="tk-${esc(tk.id)}">#${tk.order_number}</span>
@@ -136,7 +139,7 @@ function render() {
       ${sorted.map(ticketHtml).join("") || `<p class="empty">${t("kds.none")}</p>`}
     </section>
     ${showAllDay ? `<section class="allday" aria-label="${t("kds.allday")}" data-testid="allday"><ul>
-      ${allDay.map((r) => `<li><strong>${r.qty}</strong> ${esc(r.name)}</li>`).join("")}</ul></section>` : ""}`;
+      ${allDay.map((r) => `<li><strong>${r.qty}</strong> ${esc(local(r.names, r.name))}</li>`).join("")}</ul></section>` : ""}`;
 }
 
 function renderAges() {

@@ -61,6 +61,9 @@ def test_an_order_becomes_one_ticket_per_station(kitchen_edge: Edge, menu: dict)
     assert [(l["name"], l["qty"]) for l in by_station["kitchen"]["lines"]] == [
         (rice["name"], 2), (rice2["name"], 1)]
     assert [(l["name"], l["qty"]) for l in by_station["bar"]["lines"]] == [(drink["name"], 1)]
+    # each line carries the catalog's translations, so a screen can show its own language
+    assert [l["names"] for l in by_station["kitchen"]["lines"]] == [rice["names"], rice2["names"]]
+    assert by_station["bar"]["lines"][0]["names"] == drink["names"] and drink["names"]["id"]
     for ticket in tickets:
         assert ticket["status"] == "pending" and ticket["bumped_at"] is None
         assert ticket["order_number"] == order["number"] and ticket["order_type"] == "dine_in"
@@ -142,7 +145,9 @@ def test_all_day_counts_pending_items(kitchen_edge: Edge, menu: dict) -> None:
 
     def count() -> int:
         items = call(url, "GET", "/api/v1/kitchen/all-day?station=kitchen", kds)["items"]
-        return next((i["qty"] for i in items if i["name"] == item["name"]), 0)
+        found = next((i for i in items if i["name"] == item["name"]), None)
+        assert found is None or found["names"] == item["names"]
+        return found["qty"] if found else 0
 
     before = count()
     first = place_order(url, kitchen_edge.kiosk, [(item, 2)])

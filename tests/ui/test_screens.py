@@ -136,7 +136,7 @@ def test_kiosk_order_with_modifiers_reaches_kds_and_bump_makes_it_ready_on_board
             button = sheet.locator(f"button[data-id='{option['id']}']")
             if button.get_attribute("aria-pressed") != "true":
                 button.click()
-            chosen_names.append(option["name"])  # the kitchen reads the catalog's base names
+            chosen_names.append(option)
     expect(kiosk.get_by_test_id("sheet-add")).to_be_enabled()
     # UI-side max: once a multi-choice group is full, its other options are disabled.
     multi = next((g for g in groups if 1 < g["max_choices"] < len(g["options"])), None)
@@ -176,12 +176,20 @@ def test_kiosk_order_with_modifiers_reaches_kds_and_bump_makes_it_ready_on_board
 
     ticket = ticket_card(kds, order_number)
     expect(ticket).to_be_visible(timeout=WAIT_MS)
-    for option_name in chosen_names:
-        expect(ticket).to_contain_text(option_name)
+    # The kitchen screen speaks Indonesian by default: items and options in the catalog's
+    # Indonesian names, carried on the ticket.
+    expect(ticket).to_contain_text(name_of(product))
+    for option in chosen_names:
+        expect(ticket).to_contain_text(name_of(option))
     kds.get_by_role("button", name="Total hari ini").click()  # all-day counts per item
-    expect(kds.get_by_test_id("allday").locator("li", has_text=product["name"])).to_contain_text("2")
+    expect(kds.get_by_test_id("allday").locator("li", has_text=name_of(product))).to_contain_text("2")
     expect(board_number(board, "preparing", order_number)).to_be_visible(timeout=WAIT_MS)
     shoot(kds, "kds")
+    kds.locator("[data-action=lang]").click()  # English: the catalog's base names
+    expect(ticket).to_contain_text(product["name"])
+    for option in chosen_names:
+        expect(ticket).to_contain_text(option["name"])
+    kds.locator("[data-action=lang]").click()
     shoot(board, "board-preparing")
 
     ticket.get_by_test_id("bump").click()
