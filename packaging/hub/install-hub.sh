@@ -12,6 +12,8 @@ python3 -m venv /opt/fnbpos/venv
 /opt/fnbpos/venv/bin/pip install --quiet "$SRC"
 install -d -m 0750 -g fnbpos-hub /etc/fnbpos
 [ -f /etc/fnbpos/hub.env ] || install -m 0640 -g fnbpos-hub "$SRC/packaging/hub/hub.env.example" /etc/fnbpos/hub.env
-install -m 0644 "$SRC/packaging/systemd/pos-hub.service" /etc/systemd/system/
+install -m 0644 "$SRC/packaging/systemd/pos-hub.service" "$SRC/packaging/systemd/pos-hub@.service" \
+    /etc/systemd/system/
 systemctl daemon-reload
 echo "edit /etc/fnbpos/hub.env (database URL, secret), then: systemctl enable --now pos-hub"
+echo "(or one replica per CPU core: systemctl enable --now pos-hub@8001 pos-hub@8002 ...)"
