@@ -318,8 +318,10 @@ def _journal(outlet_id: str, orders: int, rng: random.Random) -> list[JournalEnt
     return entries
 
 
-def bench_outlets(work: Path, outlets: int, per_outlet: int, batch_events: int) -> dict[str, Any]:
-    cluster = Cluster(workdir=work / "outlets", seed=2, use_proxy=False, start_edge=False)
+def bench_outlets(work: Path, outlets: int, per_outlet: int, batch_events: int,
+                  hubs: int = 1) -> dict[str, Any]:
+    cluster = Cluster(workdir=work / "outlets", seed=2, use_proxy=False, start_edge=False,
+                      hubs_count=hubs)
     try:
         cluster.build()  # tenant, hub, menu, and one real edge we do not use further
         hub = cluster.hubs[0]
@@ -351,9 +353,13 @@ def bench_outlets(work: Path, outlets: int, per_outlet: int, batch_events: int) 
         latencies: list[float] = []
         errors: list[str] = []
 
+        # With several replicas, outlets are spread over them (as a load balancer would).
+        replica_of = {o: cluster.hubs[n % len(cluster.hubs)].url
+                      for n, (o, _) in enumerate(credentials)}
+
         async def outlet_pushes(outlet_id: str, credential: str, gate: asyncio.Event) -> None:
             entries = journals[outlet_id]
-            async with HubClient(hub.url, credential, timeout=120) as client:
+            async with HubClient(replica_of[outlet_id], credential, timeout=120) as client:
                 await gate.wait()
                 position = 0
                 while position < len(entries):
@@ -382,9 +388,8 @@ def bench_outlets(work: Path, outlets: int, per_outlet: int, batch_events: int) 
             await asyncio.gather(*tasks)
             return time.monotonic() - started
 
-        assert hub.process is not None
-        meter = CpuMeter(cluster.db_url, cluster.db_name,
-                         {"hub": hub.process.pid, "clients": os.getpid()})
+        pids = {f"hub{n + 1}": h.process.pid for n, h in enumerate(cluster.hubs) if h.process}
+        meter = CpuMeter(cluster.db_url, cluster.db_name, {**pids, "clients": os.getpid()})
         wall = asyncio.run(run_all())
         cpu = meter.used()
         with psycopg.connect(cluster.db_url, autocommit=True) as conn:
@@ -397,7 +402,9 @@ def bench_outlets(work: Path, outlets: int, per_outlet: int, batch_events: int) 
         def pct(p: float) -> float:
             return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
 
-        result = {"outlets": outlets, "orders": total, "events": total * 4,
+        hub_cpu = sum(cpu[f"{name}_cpu_s"] for name in pids)
+        result = {"outlets": outlets, "hubs": len(cluster.hubs), "orders": total,
+                  "events": total * 4,
                   "batch_events": batch_events, "pushes": len(latencies),
                   "seconds": round(wall, 2), "orders_per_s": round(total / wall, 1),
                   "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
@@ -405,7 +412,7 @@ def bench_outlets(work: Path, outlets: int, per_outlet: int, batch_events: int) 
                   "mean_ms": round(statistics.fmean(ordered) * 1000, 1),
                   "errors": len(errors), "error_samples": errors[:5],
                   "hub_orders": hub_orders, "lost": total - hub_orders, **cpu,
-                  "orders_per_hub_cpu_s": round(total / max(cpu["hub_cpu_s"], 1e-6), 1)}
+                  "orders_per_hub_cpu_s": round(total / max(hub_cpu, 1e-6), 1)}
         emit(bench="sync_many_outlets", **result)
         return result
     finally:
@@ -422,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sync-env", action="append", default=[], metavar="NAME=VALUE",
                         help="edge sync setting for the drain, e.g. POS_SYNC_BATCH_EVENTS=2000 "
                              "(default: the product's defaults)")
+    parser.add_argument("--hubs", type=int, default=1,
+                        help="hub replicas for the many-outlet run (outlets spread over them)")
     parser.add_argument("--skip-drain", action="store_true")
     parser.add_argument("--skip-outlets", action="store_true")
     parser.add_argument("--keep-logs", action="store_true",
@@ -433,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_drain:
             bench_drain(work, args.orders, dict(v.split("=", 1) for v in args.sync_env))
         if not args.skip_outlets:
-            bench_outlets(work, args.outlets, args.orders_per_outlet, args.batch_events)
+            bench_outlets(work, args.outlets, args.orders_per_outlet, args.batch_events, args.hubs)
     finally:
         if args.keep_logs:
             emit(bench="sync_logs", folder=str(work))
