@@ -207,7 +207,8 @@ async def _start(app: Litestar) -> None:
         state.sync.start()
         app.state.sync = state.sync
     app.state.housekeeping = asyncio.get_running_loop().create_task(
-        _housekeeping(state.db, timedelta(hours=settings.live_event_retention_hours)))
+        _housekeeping(state.db, timedelta(hours=settings.live_event_retention_hours),
+                      timedelta(days=settings.idempotency_key_retention_days)))
     if settings.advertise:
         from edge.discovery import Advertiser
 
@@ -221,18 +222,24 @@ async def _start(app: Litestar) -> None:
                                     "timezone": outlet.timezone, "port": settings.port})
 
 
-async def _housekeeping(db: Database, live_retention: timedelta, every: float = 3600) -> None:
-    """Hourly: prune old live events so the screens' stream table does not grow forever."""
+async def _housekeeping(db: Database, live_retention: timedelta, key_retention: timedelta,
+                       every: float = 3600) -> None:
+    """Hourly: prune old live events and idempotency keys so neither table grows forever."""
+    from edge.orders_repository import prune_idempotency_keys
     from edge.stream import prune
 
     while True:
         try:
-            cutoff = datetime.now(UTC) - live_retention
-            pruned = await db.write(lambda conn, cutoff=cutoff: prune(conn, cutoff))
+            now = datetime.now(UTC)
+            pruned = await db.write(lambda conn, cutoff=now - live_retention: prune(conn, cutoff))
             if pruned:
                 log.info("live events pruned", extra={"count": pruned})
+            keys = await db.write(lambda conn, cutoff=now - key_retention:
+                                  prune_idempotency_keys(conn, cutoff))
+            if keys:
+                log.info("idempotency keys pruned", extra={"count": keys})
         except Exception:  # housekeeping must never stop the edge
-            log.exception("live event pruning failed")
+            log.exception("housekeeping failed")
         await asyncio.sleep(every)
 
 

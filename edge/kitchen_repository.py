@@ -17,8 +17,8 @@ from shared.schemas import KitchenTicket, TicketLine
 
 __all__ = [
     "all_day_counts",
-    "catalog_names",
     "board_numbers",
+    "catalog_names",
     "get_ticket",
     "insert_ticket",
     "last_bumped",

@@ -20,6 +20,7 @@ __all__ = [
     "insert_payment_idempotency_key",
     "list_orders",
     "next_number",
+    "prune_idempotency_keys",
     "update_order",
 ]
 
@@ -115,3 +116,10 @@ def insert_payment_idempotency_key(conn: sqlite3.Connection, device_id: str, key
     conn.execute("INSERT INTO payment_idempotency_keys (device_id, key, request_hash, order_id,"
                  " payment_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                  (device_id, key, request_hash, order_id, payment_id, now.isoformat()))
+
+
+def prune_idempotency_keys(conn: sqlite3.Connection, older_than: datetime) -> int:
+    """Delete order and payment idempotency keys created before ``older_than``."""
+    cutoff = older_than.isoformat()
+    return sum(conn.execute(f"DELETE FROM {table} WHERE created_at < ?", (cutoff,)).rowcount
+               for table in ("idempotency_keys", "payment_idempotency_keys"))

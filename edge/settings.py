@@ -63,6 +63,9 @@ class EdgeSettings(msgspec.Struct, kw_only=True):
     # Live events (the screens' stream) older than this are pruned hourly; a screen offline
     # for longer gets a reset frame and reloads its snapshot.
     live_event_retention_hours: int = 48
+    # Idempotency keys of orders and payments are kept this long (a device retries within
+    # minutes; a kiosk keeps an unsent checkout's key until it gets through), then pruned.
+    idempotency_key_retention_days: int = 30
     # Logs
     log_level: str = "INFO"
     log_requests: bool = True

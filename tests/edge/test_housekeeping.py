@@ -29,3 +29,27 @@ def test_old_live_events_are_pruned_and_recent_ones_kept(edge_server_factory):
     db.close()
     assert [row[0] for row in left] == [recent, recent]
     assert httpx.get(f"{edge.base_url}/api/health").status_code == 200
+
+
+def test_old_idempotency_keys_are_pruned_and_recent_ones_kept(edge_server_factory):
+    edge = edge_server_factory(start=False, env={"POS_EDGE_IDEMPOTENCY_KEY_RETENTION_DAYS": "30"})
+    db = sqlite3.connect(edge.data_dir / "edge.db")
+    old = (datetime.now(UTC) - timedelta(days=31)).isoformat()
+    recent = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    with db:
+        db.executemany("INSERT INTO idempotency_keys (device_id, key, request_hash, order_id,"
+                       " created_at) VALUES ('d', ?, 'h', 'o', ?)",
+                       [("old-order", old), ("recent-order", recent)])
+        db.executemany("INSERT INTO payment_idempotency_keys (device_id, key, request_hash,"
+                       " order_id, payment_id, created_at) VALUES ('d', ?, 'h', 'o', 'p', ?)",
+                       [("old-payment", old), ("recent-payment", recent)])
+    edge.start()
+    keys: list[str] = []
+    for _ in range(50):
+        keys = sorted(row[0] for row in db.execute(
+            "SELECT key FROM idempotency_keys UNION ALL SELECT key FROM payment_idempotency_keys"))
+        if "old-order" not in keys and "old-payment" not in keys:
+            break
+        time.sleep(0.1)
+    db.close()
+    assert keys == ["recent-order", "recent-payment"]
