@@ -29,6 +29,7 @@ from hub.identity import Principal, hash_password_async, require
 from hub.models import Outlet
 from hub.schemas import StaffCreate, StaffUpdate
 from hub.staff_models import StaffMember, StaffOutlet, StaffPepper
+from hub.tenancy import outlet_links
 from shared.auth import new_secret
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.ids import new_id
@@ -64,14 +65,7 @@ async def _pepper(session: AsyncSession, tenant_id: str, create: bool) -> str | 
 
 
 async def outlets_of_staff(session: AsyncSession, staff_ids: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {sid: [] for sid in staff_ids}
-    if staff_ids:
-        rows = await session.execute(select(StaffOutlet.staff_id, StaffOutlet.outlet_id)
-                                     .where(StaffOutlet.staff_id.in_(staff_ids))
-                                     .order_by(StaffOutlet.outlet_id))
-        for staff_id, outlet_id in rows:
-            found[staff_id].append(outlet_id)
-    return found
+    return await outlet_links(session, StaffOutlet.staff_id, StaffOutlet.outlet_id, staff_ids)
 
 
 def _sees(principal: Principal, member: StaffMember, outlet_ids: list[str]) -> bool:

@@ -51,6 +51,7 @@ __all__ = [
     "list_brands",
     "list_outlets",
     "list_users",
+    "outlet_links",
     "update_brand",
     "update_outlet",
     "update_tenant",
@@ -237,15 +238,21 @@ async def update_outlet(session: AsyncSession, principal: Principal, outlet_id: 
 # ---------------------------------------------------------------- users
 
 
-async def user_outlet_ids(session: AsyncSession, user_ids: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {uid: [] for uid in user_ids}
-    if user_ids:
-        rows = await session.execute(select(UserOutlet.user_id, UserOutlet.outlet_id)
-                                     .where(UserOutlet.user_id.in_(user_ids))
-                                     .order_by(UserOutlet.outlet_id))
-        for user_id, outlet_id in rows:
-            found[user_id].append(outlet_id)
+async def outlet_links(session: AsyncSession, owner: Any, outlet: Any,
+                       owner_ids: list[str]) -> dict[str, list[str]]:
+    """owner id -> its outlet ids (sorted) from a link table, e.g. (UserOutlet.user_id,
+    UserOutlet.outlet_id); every asked-for owner is present, with [] if it has none."""
+    found: dict[str, list[str]] = {owner_id: [] for owner_id in owner_ids}
+    if owner_ids:
+        rows = await session.execute(select(owner, outlet).where(owner.in_(owner_ids))
+                                     .order_by(outlet))
+        for owner_id, outlet_id in rows:
+            found[owner_id].append(outlet_id)
     return found
+
+
+async def user_outlet_ids(session: AsyncSession, user_ids: list[str]) -> dict[str, list[str]]:
+    return await outlet_links(session, UserOutlet.user_id, UserOutlet.outlet_id, user_ids)
 
 
 async def list_users(session: AsyncSession, principal: Principal) -> list[User]:
