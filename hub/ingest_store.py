@@ -130,7 +130,8 @@ class IngestStore:
             if row[2] not in held and key not in keys:
                 keys.add(key)
                 fresh.append(row)
-        return await self._insert_new(KitchenEventRow, KITCHEN_COLUMNS, fresh)
+        await self._insert(KitchenEventRow, KITCHEN_COLUMNS, fresh)  # held ids already read
+        return {row[2] for row in fresh}
 
     async def insert_cash_movements(self, rows: list[Row]) -> set[str]:
         return await self._insert_new(CashMovementRow, MOVEMENT_COLUMNS, rows)
