@@ -95,14 +95,21 @@ class IngestStore:
             return
         all_names = [name for name, _ in ORDER_COLUMNS]
         kept = [name for name in all_names if name not in ("tenant_id", "received_at")]
-        values = [{f"b_{k}": v for k, v in zip(all_names, row, strict=True) if k in kept}
-                  for row in rows]
-        statement = (update(OrderRow).where(OrderRow.id == bindparam("b_id"))
-                     .where(OrderRow.outlet_id == bindparam("b_outlet_id"))
-                     .where(OrderRow.edge_seq <= bindparam("b_edge_seq"))
+        values = [{f"b_{k}": v for k, v in zip(all_names, row, strict=True)
+                   if k in kept or k == "tenant_id"} for row in rows]
+        # A Core UPDATE on the table, not the ORM entity: given a list of parameter sets,
+        # ``update(OrderRow)`` turns into SQLAlchemy's "bulk UPDATE by primary key", which
+        # wants the key under its column name and refuses these WHERE bindparams, so every
+        # payment sync on the SQLite hub used to fail over to the one-by-one path. A Core
+        # statement gets no ORM tenant criteria, hence the explicit tenant_id condition.
+        orders = OrderRow.__table__
+        statement = (update(orders).where(orders.c.tenant_id == bindparam("b_tenant_id"))
+                     .where(orders.c.id == bindparam("b_id"))
+                     .where(orders.c.outlet_id == bindparam("b_outlet_id"))
+                     .where(orders.c.edge_seq <= bindparam("b_edge_seq"))
                      .values({name: bindparam(f"b_{name}") for name in kept
                               if name not in ("id", "outlet_id")}))
-        await self.session.execute(statement.execution_options(synchronize_session=False), values)
+        await self.session.execute(statement, values)
 
     async def replace_lines(self, replaced_orders: Sequence[str], rows: list[Row]) -> None:
         """Lines of applied snapshots: the lines of ``replaced_orders`` are replaced by theirs."""
