@@ -1,8 +1,9 @@
 """The edge server as a Litestar app: ``create_app(settings)``.
 
 It owns the database, live feed, metrics and token resolution (``EdgeState`` on
-``app.state.edge``), serves the browser apps from the kiosk-ui folder, advertises itself on
-the LAN (zeroconf), and runs the print worker and (when provisioned) the sync engine.
+``app.state.edge``), serves the browser apps (kiosk-ui, shipped inside the package; start-up
+refuses without them or the migrations), advertises itself on the LAN (zeroconf), and runs
+the print worker and (when provisioned) the sync engine.
 
 Two ASGI middlewares run around every route:
 * ``RequestLogMiddleware`` gives each request an id, logs one JSON line (id, method, path,
@@ -41,7 +42,8 @@ from edge.db import Database
 from edge.devices import Authenticator, LoginThrottle
 from edge.live import LiveFeed
 from edge.metrics import EdgeMetrics
-from edge.settings import EdgeSettings
+from edge.migrations import MIGRATIONS_DIR
+from edge.settings import EdgeSettings, SettingsError
 from edge.sync_state import is_provisioned
 from shared.errors import PosError, error_body
 from shared.ids import new_id
@@ -265,19 +267,34 @@ async def _stop(app: Litestar) -> None:
     state.db.close()
 
 
+_APPS = ("kiosk", "cashier", "kds", "board")
+
+
+def _require_files(settings: EdgeSettings) -> None:
+    """Refuse to start without the browser apps or the migrations (an incomplete install)."""
+    missing = [str(settings.static_path / app / "index.html") for app in _APPS
+               if not (settings.static_path / app / "index.html").is_file()]
+    if not any(MIGRATIONS_DIR.glob("*.sql")):
+        missing.append(f"{MIGRATIONS_DIR}/*.sql")
+    if missing:
+        raise SettingsError(
+            f"the edge's files are missing ({', '.join(missing)}): the installed package is "
+            "incomplete; reinstall fnbpos, or point POS_EDGE_STATIC_DIR at a kiosk-ui folder")
+
+
 def create_app(settings: EdgeSettings) -> Litestar:
     """Build the edge app for ``settings`` (refused when they are unsafe; see EdgeSettings.check)."""
     settings.check()
+    _require_files(settings)
     db = Database(settings.db_path)
     state = deps.EdgeState(
         settings=settings, db=db, feed=LiveFeed(), metrics=EdgeMetrics(),
         auth=Authenticator(db.read_now, settings.jwt_secret),
         throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds))
     routes: list[Any] = [*ops_routes, *auth_routes, *menu_routes, *order_routes, *_extra_routes()]
-    if settings.static_path.is_dir():
-        routes.append(create_static_files_router(
-            path="/", directories=[settings.static_path], html_mode=True, name="ui",
-            opt={"exclude_from_auth": True}))
+    routes.append(create_static_files_router(
+        path="/", directories=[settings.static_path], html_mode=True, name="ui",
+        opt={"exclude_from_auth": True}))
     return Litestar(
         route_handlers=routes,
         middleware=[RequestLogMiddleware, AuthMiddleware],

@@ -34,6 +34,9 @@ DB_NAME = "edge.db"  # the same name edge.provision uses
 ENV_PREFIX = "POS_EDGE_"
 _INSECURE_SECRET = "insecure-demo-secret-do-not-use-in-an-outlet"
 _MIN_SECRET_LEN = 32
+# The browser apps: inside the installed package (the wheel carries kiosk-ui/ as
+# edge/kiosk-ui), else the checkout's top-level kiosk-ui/ folder.
+_PACKAGED_UI = Path(__file__).resolve().parent / "kiosk-ui"
 _REPO_UI = Path(__file__).resolve().parents[1] / "kiosk-ui"
 
 
@@ -47,7 +50,7 @@ class EdgeSettings(msgspec.Struct, kw_only=True):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8080
-    static_dir: str = ""  # "" -> the repository's kiosk-ui folder
+    static_dir: str = ""  # "" -> the packaged apps (edge/kiosk-ui), else the checkout's kiosk-ui/
     # Tokens: staff JWTs are signed with jwt_secret; PIN lookups are HMACs under pin_pepper.
     jwt_secret: str = _INSECURE_SECRET
     pin_pepper: str = _INSECURE_SECRET
@@ -80,7 +83,9 @@ class EdgeSettings(msgspec.Struct, kw_only=True):
 
     @property
     def static_path(self) -> Path:
-        return Path(self.static_dir) if self.static_dir else _REPO_UI
+        if self.static_dir:
+            return Path(self.static_dir)
+        return _PACKAGED_UI if _PACKAGED_UI.is_dir() else _REPO_UI
 
     def check(self) -> EdgeSettings:
         """Refuse settings an outlet must not run with; return self."""

@@ -39,7 +39,7 @@ from hub.api.reports import report_routes
 from hub.api.staff import staff_routes
 from hub.api.sync import sync_routes
 from hub.api.system import hub_version, system_routes
-from hub.db import Database
+from hub.db import MIGRATIONS_DIR, Database
 from hub.identity import Tokens
 from hub.journal_retention import prune_journal
 from hub.reports import rollup_job
@@ -47,7 +47,7 @@ from hub.scheduler import Job, JobScheduler, default_jobs
 from hub.settings import HubSettings
 from shared.runtime import tune_gc_for_serving
 
-__all__ = ["DASHBOARD_DIR", "configure_logging", "create_app"]
+__all__ = ["DASHBOARD_DIR", "MissingFiles", "configure_logging", "create_app", "require_files"]
 
 DASHBOARD_DIR = Path(__file__).parent / "dashboard"
 REQUEST_ID: ContextVar[str] = ContextVar("hub_request_id", default="")
@@ -144,9 +144,23 @@ async def _root() -> Redirect:
     return Redirect("/dashboard/")
 
 
+class MissingFiles(RuntimeError):
+    """The installed package lacks files the hub serves or runs (dashboard, migrations)."""
+
+
+def require_files() -> None:
+    """Refuse to start an incomplete install rather than serve 404s or fail mid-migration."""
+    needed = [DASHBOARD_DIR / "index.html", MIGRATIONS_DIR / "env.py", MIGRATIONS_DIR / "versions"]
+    missing = [str(path) for path in needed if not path.exists()]
+    if missing:
+        raise MissingFiles(f"the hub's files are missing ({', '.join(missing)}): the installed "
+                           "package is incomplete; reinstall fnbpos")
+
+
 def create_app(settings: HubSettings) -> Litestar:
-    """The hub application for ``settings`` (database opened on startup)."""
-    DASHBOARD_DIR.mkdir(exist_ok=True)
+    """The hub application for ``settings`` (database opened on startup; refused without the
+    dashboard or the migrations, see ``require_files``)."""
+    require_files()
     jobs = [*default_jobs(settings),
             Job("report_rollup", settings.report_rollup_interval_seconds, rollup_job),
             Job("journal_prune", settings.journal_prune_interval_seconds, prune_journal)]

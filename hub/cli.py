@@ -54,8 +54,12 @@ def _migrate(settings: HubSettings) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from hub.app import configure_logging, create_app
+    from hub.app import MissingFiles, configure_logging, create_app, require_files
 
+    try:
+        require_files()
+    except MissingFiles as exc:
+        raise CliError(str(exc)) from exc
     settings = _settings(args, host=args.host, port=args.port)
     configure_logging(settings.log_level)
     if not args.no_migrate:
