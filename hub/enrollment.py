@@ -16,14 +16,14 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
 from hub.db import Database
 from hub.identity import Principal, require_outlet
 from hub.models import Outlet, Tenant
-from hub.sync_models import EnrollmentCode, SyncCredential
+from hub.sync_models import EnrollmentCode, SyncCredential, SyncCursor
 from shared.auth import digest, new_secret
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound, PosError
 from sync.protocol import EnrollRequest, EnrollResponse
@@ -149,17 +149,28 @@ async def redeem(db: Database, request: EnrollRequest) -> EnrollResponse:
                                     created_at=now)
         session.add(credential)
         await session.flush()
+        revoked = 0
+        if request.replace:  # a box replacing a dead one: the old box's credentials stop working
+            revoked = (await session.execute(
+                update(SyncCredential).where(SyncCredential.outlet_id == row.outlet_id,
+                                             SyncCredential.id != credential.id,
+                                             SyncCredential.revoked_at.is_(None))
+                .values(revoked_at=now))).rowcount or 0
+        journal_seq = await session.scalar(select(func.max(SyncCursor.last_seq))
+                                           .where(SyncCursor.outlet_id == row.outlet_id))
         first = row.redeemed_at is None
         row.redeemed_at = row.redeemed_at or now
         row.device_key_digest = key_digest
         row.credential_id = credential.id
         audit.record(session, None, "enrollment_code.redeem" if first else "enrollment_code.re_redeem",
                      "outlet", outlet.id, None,
-                     {"code_id": row.id, "credential_id": credential.id, "hostname": request.hostname},
+                     {"code_id": row.id, "credential_id": credential.id, "hostname": request.hostname,
+                      "replace": request.replace, "revoked": revoked},
                      tenant_id=row.tenant_id)
         return EnrollResponse(tenant_id=row.tenant_id, outlet_id=outlet.id, outlet_name=outlet.name,
                               timezone=outlet.timezone, currency=outlet.currency or tenant.currency,
-                              credential_id=credential.id, credential=secret, hub_time=now)
+                              credential_id=credential.id, credential=secret, hub_time=now,
+                              journal_seq=int(journal_seq or 0), revoked=revoked)
 
 
 async def revoke_outlet_credentials(session: AsyncSession, principal: Principal | None,

@@ -195,6 +195,9 @@ class EnrollRequest(Struct, kw_only=True, forbid_unknown_fields=False):
     hostname: str = ""
     edge_version: str = ""
     version: int = WIRE_VERSION
+    # A new box taking over the outlet of a dead one (`pos-edge provision --takeover`): the
+    # outlet's other credentials are revoked when the code is redeemed.
+    replace: bool = False
 
 
 class EnrollResponse(Struct, kw_only=True):
@@ -207,6 +210,10 @@ class EnrollResponse(Struct, kw_only=True):
     hub_time: datetime
     currency: str = "IDR"
     version: int = WIRE_VERSION
+    # Highest journal seq the hub holds of this outlet, any epoch: a box taking over starts
+    # its journal above it, so none of its numbers can collide with the old box's.
+    journal_seq: int = 0
+    revoked: int = 0  # credentials of the outlet revoked by a `replace` redemption
 
 
 # ---------------------------------------------------------------- framing
