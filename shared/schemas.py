@@ -362,6 +362,12 @@ class AvailabilityEvent(Struct, tag="availability", tag_field="kind", kw_only=Tr
 EventBody = OrderEvent | PaymentEvent | KitchenEvent | ShiftEvent | CashMovementEvent | AvailabilityEvent
 
 
+# Bounds of a journal entry on the wire; text is free of NUL (PostgreSQL text cannot hold it).
+MAX_EVENT_BYTES = 2 * 1024 * 1024
+JournalId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[^\x00]*\Z")]
+JournalHash = Annotated[str, Meta(max_length=128, pattern=r"^[^\x00]*\Z")]  # sha256 hex: 64
+
+
 class JournalEntry(Struct, kw_only=True):
     """One outbox event as it travels edge -> hub.
 
@@ -369,14 +375,15 @@ class JournalEntry(Struct, kw_only=True):
     chaining each entry to the one before it so the hub can prove the journal is complete.
     """
 
-    outlet_id: Id
-    epoch: Id  # changes when an edge database is re-created or restored
-    seq: Annotated[int, Meta(ge=1)]
-    event_id: Id
+    outlet_id: JournalId
+    epoch: JournalId  # changes when an edge database is re-created or restored
+    seq: Annotated[int, Meta(ge=1, le=2**53)]
+    event_id: JournalId
     occurred_at: datetime  # edge clock; the hub records its own receive time
-    body: bytes  # msgpack-encoded EventBody, hashed exactly as sent
-    prev_hash: str
-    hash: str
+    # msgpack-encoded EventBody, hashed exactly as sent (an order of 100 lines is ~100 KB)
+    body: Annotated[bytes, Meta(max_length=MAX_EVENT_BYTES)]
+    prev_hash: JournalHash
+    hash: JournalHash
 
 
 # Decoders and encoders built once (msgspec guidance).

@@ -31,23 +31,30 @@ Version history:
 
 from __future__ import annotations
 
+import re
 import zlib
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from shared.schemas import Catalog, JournalEntry
 
 __all__ = [
     "ACCEPTED_VERSIONS",
     "FEED_KINDS",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_PUSH_ENTRIES",
     "MEDIA_TYPE",
+    "PUSH_MAX_BYTES",
+    "REDEEM_MAX_BYTES",
     "WIRE_VERSION",
     "EnrollRequest",
     "EnrollResponse",
     "FrameError",
+    "FrameInvalid",
+    "FrameTooLarge",
     "OutletSettings",
     "PullChange",
     "PullResponse",
@@ -72,22 +79,51 @@ _NONE, _ZLIB = 0, 1
 T = TypeVar("T")
 
 
+# Size limits, each applied twice by the reader: to the body on the wire (the hub refuses a
+# longer body before reading it) and to the payload once inflated (inflating stops there).
+REDEEM_MAX_BYTES = 4 * 1024  # an EnrollRequest is a few hundred bytes
+PUSH_MAX_BYTES = 8 * 1024 * 1024  # "the push body limit" (docs/sync-protocol.md)
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024  # what the edge reads from the hub (pull pages, replies)
+MAX_PUSH_ENTRIES = 10_000  # with event bodies capped by the edge, a batch stays under PUSH_MAX_BYTES
+
+# Every text field on the wire is bounded and free of NUL (PostgreSQL text cannot hold it).
+_NO_NUL = r"^[^\x00]*\Z"
+WireId = Annotated[str, Meta(max_length=64, pattern=_NO_NUL)]
+WireText = Annotated[str, Meta(max_length=200, pattern=_NO_NUL)]
+Digest = Annotated[str, Meta(max_length=128, pattern=_NO_NUL)]  # sha256 hex (64) with room
+WireVersion = Annotated[int, Meta(ge=0, le=255)]
+Count = Annotated[int, Meta(ge=0, le=2**53)]
+
+
 class FrameError(ValueError):
     """A body that is not a readable sync frame (bad magic, version, compression or payload)."""
+
+
+class FrameTooLarge(FrameError):
+    """The payload inflates past the limit of the route that received it."""
+
+
+class FrameInvalid(FrameError):
+    """The frame is intact but its message breaks the protocol's rules (a field too long, of
+    the wrong type, holding a NUL): the sender must change it, resending cannot help."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 # ---------------------------------------------------------------- push (edge -> hub)
 
 
 class PushRequest(Struct, kw_only=True):
-    outlet_id: str
-    epoch: str
-    entries: list[JournalEntry]
-    version: int = WIRE_VERSION
+    outlet_id: WireId
+    epoch: WireId
+    entries: Annotated[list[JournalEntry], Meta(max_length=MAX_PUSH_ENTRIES)]
+    version: WireVersion = WIRE_VERSION
     # v2 fields (defaults keep v1 payloads decodable)
-    backlog: int = 0  # events the edge still holds unacknowledged, including this batch
+    backlog: Count = 0  # events the edge still holds unacknowledged, including this batch
     sent_at: datetime | None = None  # edge clock; informative only, never used for ordering
-    edge_version: str = ""
+    edge_version: WireText = ""
     # Sent while the edge's previous batch is still in flight: if the hub does not hold
     # the events before this batch yet, it waits briefly for them instead of answering
     # "resend" at once (hubs that predate the field ignore it and answer "resend").
@@ -105,15 +141,16 @@ class PushResponse(Struct, kw_only=True):
     """
 
     status: PushStatus
-    epoch: str
-    acked_seq: int
-    version: int = WIRE_VERSION
-    resend_from: int | None = None
-    applied: int = 0  # events applied by this request
-    duplicates: int = 0  # events already held (same hash) and skipped
+    epoch: WireId
+    acked_seq: Count
+    version: WireVersion = WIRE_VERSION
+    resend_from: Count | None = None
+    applied: Count = 0  # events applied by this request
+    duplicates: Count = 0  # events already held (same hash) and skipped
     # v2 fields
-    held_seq: int = 0  # the highest seq of ``epoch`` the hub holds (restore detection)
-    quarantined: list[int] = []  # seqs held but not applied (see the hub's fleet view)
+    held_seq: Count = 0  # the highest seq of ``epoch`` the hub holds (restore detection)
+    # seqs held but not applied (see the hub's fleet view)
+    quarantined: Annotated[list[int], Meta(max_length=MAX_PUSH_ENTRIES)] = []
     hub_time: datetime | None = None
 
 
@@ -150,19 +187,19 @@ class OutletSettings(Struct, kw_only=True):
     """The outlet settings head office decides. Tax and currency are not here: they travel
     inside the catalog (``Catalog.tax``). ``None`` leaves the edge's own value alone."""
 
-    name: str
-    timezone: str
-    kitchen_trigger: str | None = None  # "place" | "payment"
-    business_day_start_hour: int | None = None  # 0-23
+    name: WireText
+    timezone: Annotated[str, Meta(max_length=64, pattern=_NO_NUL)]
+    kitchen_trigger: Annotated[str, Meta(max_length=16)] | None = None  # "place" | "payment"
+    business_day_start_hour: Annotated[int, Meta(ge=0, le=23)] | None = None
 
 
 class PullChange(Struct, kw_only=True):
     """One change in the outlet's feed: a full snapshot of ``kind`` at ``version``."""
 
-    cursor: int
+    cursor: Count
     kind: PullKind
-    version: int
-    checksum: str  # sha256 of the snapshot's canonical JSON (catalog/staff/settings_checksum)
+    version: Count
+    checksum: Digest  # sha256 of the snapshot's canonical JSON (catalog/staff/settings_checksum)
     catalog: Catalog | None = None
     # fields added with the staff/settings kinds (only sent to edges that ask for them)
     staff: StaffSnapshot | None = None
@@ -170,50 +207,52 @@ class PullChange(Struct, kw_only=True):
 
 
 class PullResponse(Struct, kw_only=True):
-    cursor: int  # the cursor to send next time (the last change's cursor, or the one sent)
-    changes: list[PullChange] = []
+    cursor: Count  # the cursor to send next time (the last change's cursor, or the one sent)
+    changes: Annotated[list[PullChange], Meta(max_length=1000)] = []
     more: bool = False  # another page is waiting
     snapshot_required: bool = False  # the cursor is older than the hub keeps: resync
-    catalog_version: int = 0  # the outlet's current catalog version at the hub
-    catalog_checksum: str = ""  # its checksum, to verify the edge's copy
-    version: int = WIRE_VERSION
+    catalog_version: Count = 0  # the outlet's current catalog version at the hub
+    catalog_checksum: Digest = ""  # its checksum, to verify the edge's copy
+    version: WireVersion = WIRE_VERSION
     hub_time: datetime | None = None
     # per kind (multi-kind feed only): the hub's current version and checksum, so the edge
     # can verify its copies even when nothing changed
-    versions: dict[str, int] = {}
-    checksums: dict[str, str] = {}
+    versions: Annotated[dict[str, int], Meta(max_length=32)] = {}
+    checksums: Annotated[dict[str, str], Meta(max_length=32)] = {}
 
 
 # ---------------------------------------------------------------- enrollment
 
 
 class EnrollRequest(Struct, kw_only=True, forbid_unknown_fields=False):
-    code: str
+    # The unauthenticated message: every field is short (the whole frame is read only up to
+    # REDEEM_MAX_BYTES). Codes are shown as XXXX-XXXX-XXXX-XXXX; spaces and dashes allowed.
+    code: Annotated[str, Meta(min_length=1, max_length=64, pattern=_NO_NUL)]
     # A random key the box minted before redeeming and keeps until provisioning completes:
     # if the reply is lost, redeeming the same code with the same key completes again.
-    device_key: str
-    hostname: str = ""
-    edge_version: str = ""
-    version: int = WIRE_VERSION
+    device_key: Annotated[str, Meta(min_length=1, max_length=128, pattern=_NO_NUL)]
+    hostname: Annotated[str, Meta(max_length=253, pattern=_NO_NUL)] = ""
+    edge_version: WireText = ""
+    version: WireVersion = WIRE_VERSION
     # A new box taking over the outlet of a dead one (`pos-edge provision --takeover`): the
     # outlet's other credentials are revoked when the code is redeemed.
     replace: bool = False
 
 
 class EnrollResponse(Struct, kw_only=True):
-    tenant_id: str
-    outlet_id: str
-    outlet_name: str
-    timezone: str
-    credential_id: str
-    credential: str  # the secret: shown once, stored by the edge in its 0600 config
+    tenant_id: WireId
+    outlet_id: WireId
+    outlet_name: WireText
+    timezone: Annotated[str, Meta(max_length=64, pattern=_NO_NUL)]
+    credential_id: WireId
+    credential: Annotated[str, Meta(max_length=256)]  # the secret: shown once, kept 0600 by the edge
     hub_time: datetime
-    currency: str = "IDR"
-    version: int = WIRE_VERSION
+    currency: Annotated[str, Meta(max_length=8)] = "IDR"
+    version: WireVersion = WIRE_VERSION
     # Highest journal seq the hub holds of this outlet, any epoch: a box taking over starts
     # its journal above it, so none of its numbers can collide with the old box's.
-    journal_seq: int = 0
-    revoked: int = 0  # credentials of the outlet revoked by a `replace` redemption
+    journal_seq: Count = 0
+    revoked: Count = 0  # credentials of the outlet revoked by a `replace` redemption
 
 
 # ---------------------------------------------------------------- framing
@@ -245,35 +284,62 @@ def frame_version(frame: bytes) -> int:
     return frame[3]
 
 
-# Bound on decompressed size: a batch is capped well below this by the edge.
-MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+def decode_frame(frame: bytes, kind: type[T], max_size: int = MAX_PAYLOAD_BYTES) -> T:
+    """Read a frame into ``kind``; raise FrameError for anything malformed or unsupported.
 
-
-def decode_frame(frame: bytes, kind: type[T]) -> T:
-    """Read a frame into ``kind``; raise FrameError for anything malformed or unsupported."""
+    ``max_size`` bounds the payload: an uncompressed one longer than that, or a compressed one
+    that inflates past it, is ``FrameTooLarge`` after at most ``max_size + 1`` bytes of work
+    (inflating is streamed and stops there, so a small "zip bomb" costs the reader nothing).
+    Bytes after the end of the compressed stream are refused: a frame is exactly one stream.
+    """
     version = frame_version(frame)
     if version not in ACCEPTED_VERSIONS:
         raise FrameError(f"unsupported wire version {version}; accepted: {sorted(ACCEPTED_VERSIONS)}")
     compression = frame[4]
     payload = frame[5:]
     if compression == _ZLIB:
-        try:
-            inflater = zlib.decompressobj()
-            payload = inflater.decompress(payload, MAX_PAYLOAD_BYTES)
-            if inflater.unconsumed_tail:
-                raise FrameError("payload too large")
-            if not inflater.eof:
-                raise FrameError("compressed payload is cut short")
-        except zlib.error as exc:
-            raise FrameError(f"corrupt compressed payload: {exc}") from exc
+        payload = _inflate(payload, max_size)
     elif compression != _NONE:
         raise FrameError(f"unknown compression {compression}")
+    elif len(payload) > max_size:
+        raise FrameTooLarge(f"payload larger than {max_size} bytes")
     try:
         return _decoder(kind).decode(payload)
     except msgspec.ValidationError as exc:
-        raise FrameError(f"invalid {kind.__name__}: {exc}") from exc
+        raise _invalid(kind, str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise FrameError(f"undecodable {kind.__name__}: {exc}") from exc
+
+
+def _inflate(data: bytes, max_size: int) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        # max_length stops the output (and the work) one byte past the limit; anything left
+        # stays in unconsumed_tail, never inflated.
+        payload = inflater.decompress(data, max_size + 1)
+    except zlib.error as exc:
+        raise FrameError(f"corrupt compressed payload: {exc}") from exc
+    if len(payload) > max_size:
+        raise FrameTooLarge(f"payload inflates past {max_size} bytes")
+    if not inflater.eof:
+        raise FrameError("compressed payload is cut short")
+    if inflater.unused_data:
+        raise FrameError(f"{len(inflater.unused_data)} bytes after the end of the compressed payload")
+    return payload
+
+
+_AT = re.compile(r" - at `\$\.?(.*)`$")
+
+
+def _invalid(kind: type, message: str) -> FrameInvalid:
+    """msgspec's "Expected ... - at `$.entries[3].epoch`" as a message naming the field."""
+    found = _AT.search(message)
+    field = found.group(1) if found else ""
+    problem = message[: found.start()] if found else message
+    if "matching regex" in problem and "x00" in problem:
+        problem = "text contains a NUL character"
+    return FrameInvalid(f"invalid {kind.__name__}: {problem}" + (f" (field {field})" if field else ""),
+                        field)
 
 
 def catalog_checksum(catalog: Catalog) -> str:
