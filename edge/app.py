@@ -39,8 +39,9 @@ from edge.api.menu import menu_routes
 from edge.api.ops import ops_routes
 from edge.api.orders import order_routes
 from edge.db import Database
-from edge.devices import Authenticator, LoginThrottle
+from edge.devices import Authenticator
 from edge.live import LiveFeed
+from edge.login_throttle import ThrottlePolicy
 from edge.metrics import EdgeMetrics
 from edge.migrations import MIGRATIONS_DIR
 from edge.settings import EdgeSettings, SettingsError
@@ -282,6 +283,16 @@ def _require_files(settings: EdgeSettings) -> None:
             "incomplete; reinstall fnbpos, or point POS_EDGE_STATIC_DIR at a kiosk-ui folder")
 
 
+def throttle_policy(settings: EdgeSettings) -> ThrottlePolicy:
+    """The PIN throttle from the two login settings: ``login_max_failures`` wrong PINs per
+    device (twice that for the whole box) lock for ``login_window_seconds``, doubling up to
+    60 times that; wrong PINs are forgotten after 15 times that without another."""
+    base = float(settings.login_window_seconds)
+    return ThrottlePolicy(device_max=settings.login_max_failures,
+                          outlet_max=2 * settings.login_max_failures, window_seconds=15 * base,
+                          lockout_seconds=base, lockout_max_seconds=60 * base)
+
+
 def create_app(settings: EdgeSettings) -> Litestar:
     """Build the edge app for ``settings`` (refused when they are unsafe; see EdgeSettings.check)."""
     settings.check()
@@ -290,7 +301,7 @@ def create_app(settings: EdgeSettings) -> Litestar:
     state = deps.EdgeState(
         settings=settings, db=db, feed=LiveFeed(), metrics=EdgeMetrics(),
         auth=Authenticator(db.read_now, settings.jwt_secret),
-        throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds))
+        throttle=throttle_policy(settings))
     routes: list[Any] = [*ops_routes, *auth_routes, *menu_routes, *order_routes, *_extra_routes()]
     routes.append(create_static_files_router(
         path="/", directories=[settings.static_path], html_mode=True, name="ui",

@@ -20,7 +20,7 @@ __all__ = ["PERMISSIONS", "Principal", "allowed", "require"]
 
 class Principal(Struct, kw_only=True, frozen=True):
     device_id: str
-    device_role: str  # kiosk | cashier | kds | admin (the CLI/local admin)
+    device_role: str  # kiosk | cashier | kds | board | admin (the CLI/local admin)
     device_name: str = ""
     staff_id: str | None = None
     staff_role: str | None = None  # cashier | kitchen | manager
@@ -38,8 +38,8 @@ class Principal(Struct, kw_only=True, frozen=True):
 PERMISSIONS: dict[str, frozenset[str]] = {
     "menu:read": frozenset({"device:kiosk", "device:cashier", "device:kds", "device:admin"}),
     "orders:create": frozenset({"device:kiosk", "device:cashier", "staff:cashier", "staff:manager"}),
-    "orders:read": frozenset({"device:kiosk", "device:cashier", "device:kds", "staff:cashier",
-                              "staff:manager", "staff:kitchen"}),
+    "orders:read": frozenset({"device:kiosk", "device:cashier", "device:kds", "device:board",
+                              "staff:cashier", "staff:manager", "staff:kitchen"}),
     "orders:discount": frozenset({"staff:manager"}),
     "orders:advance": frozenset({"staff:cashier", "staff:manager", "staff:kitchen"}),
     "orders:void": frozenset({"staff:cashier", "staff:manager"}),  # unpaid orders
@@ -50,7 +50,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "shifts:manage": frozenset({"staff:cashier", "staff:manager"}),
     "shifts:report": frozenset({"staff:cashier", "staff:manager"}),
     "availability:set": frozenset({"staff:cashier", "staff:kitchen", "staff:manager"}),
-    "staff:login": frozenset({"device:cashier", "device:kds", "device:kiosk"}),
+    # Staff log in only on staff-facing devices: a kiosk or order board stands in front of
+    # customers, and its token (in its URL) must not be a way to try PINs.
+    "staff:login": frozenset({"device:cashier", "device:kds"}),
     "sync:read": frozenset({"device:cashier", "staff:manager", "device:admin"}),
     "printers:manage": frozenset({"staff:manager", "device:admin"}),
 }

@@ -20,7 +20,6 @@ import hmac
 import sqlite3
 import threading
 import time
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +27,7 @@ from msgspec import Struct
 
 from edge.auth import Principal
 from shared.auth import decode_jwt, digest, hash_password, issue_jwt, new_secret, verify_password
-from shared.errors import Conflict, NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from shared.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from shared.ids import new_id
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "STAFF_ROLES",
     "Authenticator",
     "Device",
-    "LoginThrottle",
     "StaffMember",
     "add_staff",
     "find_staff_by_pin",
@@ -51,7 +49,7 @@ __all__ = [
     "set_staff_active",
 ]
 
-DEVICE_ROLES = ("kiosk", "cashier", "kds", "admin")
+DEVICE_ROLES = ("kiosk", "cashier", "kds", "board", "admin")
 STAFF_ROLES = ("cashier", "kitchen", "manager")
 JWT_ISSUER = "fnbpos-edge"
 TOKEN_PREFIX = "dev_"
@@ -225,35 +223,6 @@ def issue_staff_token(device: Principal, staff: StaffMember, secret: str,
 
 
 # ---------------------------------------------------------------- request authentication
-
-
-class LoginThrottle:
-    """Wrong PINs per device within a window; beyond the limit logins answer 429."""
-
-    def __init__(self, max_failures: int, window_seconds: float) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-
-    def check(self, device_id: str) -> None:
-        recent = self._recent(device_id)
-        if len(recent) >= self.max_failures:
-            retry = max(1, int(self.window - (time.monotonic() - recent[0])))
-            raise TooManyRequests("too many wrong PINs on this device; wait and try again",
-                                  details={"retry_after_seconds": retry})
-
-    def failed(self, device_id: str) -> None:
-        self._recent(device_id).append(time.monotonic())
-
-    def succeeded(self, device_id: str) -> None:
-        self._failures.pop(device_id, None)
-
-    def _recent(self, device_id: str) -> deque[float]:
-        found = self._failures.setdefault(device_id, deque())
-        cutoff = time.monotonic() - self.window
-        while found and found[0] < cutoff:
-            found.popleft()
-        return found
 
 
 class Authenticator:

@@ -36,7 +36,8 @@ TENANT = "Kopi Nusantara"
 OUTLET = "Sudirman, Jakarta"
 ADMIN_EMAIL = "owner@kopinusantara.example"
 ADMIN_PASSWORD = "demo-owner-password"
-DEVICES = [("kiosk", "kiosk-1"), ("cashier", "till-1"), ("kds", "kitchen-screen")]
+DEVICES = [("kiosk", "kiosk-1"), ("cashier", "till-1"), ("kds", "kitchen-screen"),
+           ("board", "order-board")]
 
 
 def _bin(name: str) -> str:
@@ -147,7 +148,7 @@ def _print_urls(hub_url: str, edge_url: str, state: dict[str, Any]) -> None:
     print(f"  cashier    {edge_url}/cashier/?token={tokens['cashier']}")
     print(f"  kitchen    {edge_url}/kds/?token={tokens['kds']}&station=kitchen")
     print(f"  bar        {edge_url}/kds/?token={tokens['kds']}&station=bar")
-    print(f"  board      {edge_url}/board/?token={tokens['kds']}")
+    print(f"  board      {edge_url}/board/?token={tokens.get('board', tokens['kds'])}")
     print(f"  dashboard  {hub_url}/dashboard/   ({ADMIN_EMAIL} / {ADMIN_PASSWORD})")
     print("  staff PINs " + ", ".join(f"{s['name']} ({s['role']}) {s['pin']}" for s in state["staff"]))
     print(f"  edge API   {edge_url}/schema/swagger   hub API {hub_url}/schema/swagger")

@@ -1,16 +1,21 @@
-"""Staff PIN login on a paired device: a short-lived staff JWT that also names the device."""
+"""Staff PIN login on a paired device: a short-lived staff JWT that also names the device.
+
+Every attempt is counted by edge.login_throttle before the PIN is looked up (per device and
+for the whole box, in the database), and a locked scope answers 429 without a lookup.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, post
 
-from edge import devices
+from edge import devices, login_throttle
 from edge.api import deps
 from shared.errors import Unauthorized
 
@@ -30,16 +35,23 @@ async def login(request: Request[Any, Any, Any], data: LoginRequest) -> dict[str
     device = deps.principal(request)
     if device.staff_id:
         raise Unauthorized("log in with the device token, not a staff token")
-    state.throttle.check(device.device_id)
+    policy = state.throttle
+    await state.db.write(lambda c: login_throttle.reserve(c, device.device_id, policy, time.time()))
     pepper = state.settings.pin_pepper
     # argon2 takes ~20 ms of CPU: keep it off the event loop.
     staff = await asyncio.to_thread(_find, state, data.pin, pepper)
     if staff is None:
-        state.throttle.failed(device.device_id)
+        locks = await state.db.write(
+            lambda c: login_throttle.failed(c, device.device_id, policy, time.time()))
         state.metrics.logins_failed.inc()
         log.info("staff login refused", extra={"device_id": device.device_id})
+        for lock in locks:
+            log.warning("staff logins locked", extra={"device_id": device.device_id,
+                                                      "scope": lock.scope, "seconds": lock.seconds,
+                                                      "lockouts": lock.lockouts})
         raise Unauthorized("wrong PIN")
-    state.throttle.succeeded(device.device_id)
+    await state.db.write(
+        lambda c: login_throttle.succeeded(c, device.device_id, policy, time.time()))
     ttl = timedelta(minutes=state.settings.staff_token_minutes)
     token = devices.issue_staff_token(device, staff, state.settings.jwt_secret, ttl)
     log.info("staff logged in", extra={"device_id": device.device_id, "staff_id": staff.id})

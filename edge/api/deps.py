@@ -20,8 +20,9 @@ from edge import outlet as outlet_service
 from edge.auth import Principal, require
 from edge.catalog import MenuCache
 from edge.db import Database
-from edge.devices import Authenticator, LoginThrottle
+from edge.devices import Authenticator
 from edge.live import LiveFeed
+from edge.login_throttle import ThrottlePolicy
 from edge.metrics import EdgeMetrics
 from edge.outlet import OutletInfo
 from edge.settings import EdgeSettings
@@ -43,7 +44,7 @@ class EdgeState:
     feed: LiveFeed
     metrics: EdgeMetrics
     auth: Authenticator
-    throttle: LoginThrottle
+    throttle: ThrottlePolicy  # how many PINs may be tried (edge.login_throttle)
     menu: MenuCache = field(default_factory=MenuCache)
     version: str = VERSION
     print_worker: Any = None  # edge.printing.PrintWorker when running

@@ -17,7 +17,7 @@ let api;
 boot({ getLang: () => "id" });
 
 async function start() {
-  const { token } = await ensurePaired("board", ["kds", "cashier"], root, t);
+  const { token } = await ensurePaired("board", ["board", "kds", "cashier"], root, t);
   api = client(() => token);
   new LiveStream({ token, topics: ["orders"], after: 0, prepare: loadSnapshot, onEvent }).start();
 }

@@ -109,7 +109,7 @@ def test_pin_login(shared_edge: EdgeServer) -> None:
 
 def test_wrong_pins_are_throttled_per_device(shared_edge: EdgeServer) -> None:
     edge_server = shared_edge
-    kiosk = edge_server.pair("kiosk", "throttled-kiosk")
+    kiosk = edge_server.pair("cashier", "throttled-till")
     for _ in range(5):
         error_of(edge_server.request("POST", "/api/v1/auth/login", kiosk, json={"pin": "0000"}),
                  401, "unauthorized")
