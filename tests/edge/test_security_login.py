@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from edge import login_throttle
 from edge.db import Database
@@ -101,29 +103,30 @@ def test_lockouts_double_and_are_forgotten_after_a_quiet_day(tmp_path: Path) -> 
     db = Database(tmp_path / "edge.db")
     policy = login_throttle.ThrottlePolicy(device_max=3, outlet_max=100, window_seconds=900,
                                            lockout_seconds=60, lockout_max_seconds=300)
+
+    def wrong_pins(at: float) -> list[login_throttle.Lock]:
+        locks: list[login_throttle.Lock] = []
+        for _ in range(3):
+            db.write_blocking(lambda c: login_throttle.reserve(c, "d1", policy, at))
+            locks = db.write_blocking(lambda c: login_throttle.failed(c, "d1", policy, at))
+        return locks
+
     clock = 1_000_000.0
     seen = []
     try:
         for _ in range(5):
-            for _ in range(3):
-                db.write_blocking(lambda c: login_throttle.reserve(c, "d1", policy, clock))
-                locks = db.write_blocking(lambda c: login_throttle.failed(c, "d1", policy, clock))
-            seen.append(locks[0].seconds)
-            clock += locks[0].seconds - 1
-            try:  # one second before the end the lock still holds
-                db.write_blocking(lambda c: login_throttle.reserve(c, "d1", policy, clock))
-                raise AssertionError("reserved during a lock")
-            except TooManyRequests:
-                pass
+            lock = wrong_pins(clock)[0]
+            seen.append(lock.seconds)
+            clock += lock.seconds - 1
+            with pytest.raises(TooManyRequests):  # one second before the end it still holds
+                db.write_blocking(partial(login_throttle.reserve, device_id="d1", policy=policy,
+                                          now=clock))
             clock += 1
         assert seen == [60, 120, 240, 300, 300]
         assert _now_scope(db, "device:d1")["lockouts"] == 5
         clock += 86_400  # a quiet day: the next lock starts again at the first length
-        for _ in range(3):
-            db.write_blocking(lambda c: login_throttle.reserve(c, "d1", policy, clock))
-            locks = db.write_blocking(lambda c: login_throttle.failed(c, "d1", policy, clock))
-        assert locks[0].seconds == 60
+        assert wrong_pins(clock)[0].seconds == 60
         assert db.write_blocking(login_throttle.clear) == 2  # the recovery: every lock lifted
-        db.write_blocking(lambda c: login_throttle.reserve(c, "d1", policy, clock))
+        db.write_blocking(partial(login_throttle.reserve, device_id="d1", policy=policy, now=clock))
     finally:
         db.close()
