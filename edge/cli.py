@@ -4,9 +4,12 @@
     pos-edge serve --data-dir D [--host 127.0.0.1] [--port 8080] [--no-advertise]
     pos-edge pair --data-dir D --role kiosk|cashier|kds|admin --name NAME   (token = last line)
     pos-edge staff add|list|disable ...
-    pos-edge devices --data-dir D
+    pos-edge devices --data-dir D [--json]
     pos-edge discover [--timeout 3] [--interface IP]
+    pos-edge sync now --data-dir D [--wait 30]   (wake a running edge's sync: push and pull now)
     pos-edge provision / status / backup / restore   (see edge/provision.py, edge/backup.py)
+    pos-edge doctor --data-dir D [--json]   (see edge/doctor.py)
+    pos-edge --version
 """
 
 from __future__ import annotations
@@ -136,8 +139,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not settings.db_path.exists():
         print(f"error: no edge database in {args.data_dir}; run `pos-edge init` first", file=sys.stderr)
         return 2
+    from edge import lock
+
+    try:  # held until this process ends: restore refuses while it is held
+        held = lock.acquire(settings.data_path, "pos-edge serve", host=settings.host,
+                            port=settings.port)
+    except lock.FolderBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     app = create_app(settings)
+    app.state.folder_lock = held
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                 lifespan="on", timeout_graceful_shutdown=5, ws_ping_interval=20)
     return 0
@@ -155,13 +167,33 @@ def cmd_pair(args: argparse.Namespace) -> int:
         return 2
     finally:
         db.close()
-    app = {"kiosk": "kiosk", "cashier": "cashier", "kds": "kds"}.get(device.role)
+    app = {"kiosk": "kiosk", "cashier": "cashier", "kds": "kds", "board": "board"}.get(device.role)
     console.print(f"paired {device.role} [bold]{device.name}[/bold] ({device.id})")
     if app:
-        console.print(f"open http://<edge>:<port>/{app}/?token=<token> on the device")
+        settings = load_settings(args.data_dir)
+        print(f"open on the device: {edge_url(settings.host, settings.port)}/{app}/?token={token}")
     console.print("device token (shown once):")
     print(token)
     return 0
+
+
+def edge_url(host: str, port: int) -> str:
+    """The URL a device on the shop LAN opens: the address the server listens on, or this
+    box's LAN address when it listens on every interface."""
+    if host in ("", "0.0.0.0", "::"):
+        import socket
+
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            probe.connect(("192.0.2.1", 9))  # picks the outgoing interface; sends nothing
+            host = probe.getsockname()[0]
+        except OSError:
+            host = socket.gethostname()
+        finally:
+            probe.close()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -170,11 +202,19 @@ def cmd_devices(args: argparse.Namespace) -> int:
         found = db.read_now(devices.list_devices)
     finally:
         db.close()
+    if args.json:
+        print(json.dumps([{"id": d.id, "name": d.name, "role": d.role, "paired": d.created_at,
+                           "revoked": d.revoked_at} for d in found]))
+        return 0
     table = Table(title="paired devices")
-    for column in ("id", "name", "role", "paired", "revoked"):
-        table.add_column(column)
+    # Ids are what `revoke-device` takes: never shortened, other columns give way instead.
+    table.add_column("id", no_wrap=True, min_width=max((len(d.id) for d in found), default=2))
+    table.add_column("name")
+    table.add_column("role")
+    table.add_column("paired", no_wrap=True)
+    table.add_column("revoked", no_wrap=True)
     for d in found:
-        table.add_row(d.id, d.name, d.role, d.created_at[:19], (d.revoked_at or "")[:19])
+        table.add_row(d.id, d.name, d.role, d.created_at[:10], (d.revoked_at or "")[:10])
     console.print(table)
     return 0
 
@@ -261,6 +301,57 @@ def cmd_outlet(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- sync now
+
+
+def cmd_sync_now(args: argparse.Namespace) -> int:
+    import signal
+    import time
+
+    from edge import lock, sync_state
+
+    data_dir = Path(args.data_dir)
+    if not sync_state.is_provisioned(data_dir):
+        print(f"error: {data_dir} is not provisioned: nothing to sync (pos-edge provision)",
+              file=sys.stderr)
+        return 1
+    held = lock.holder(data_dir)
+    if not held or held.get("purpose") != "pos-edge serve" or not held.get("pid"):
+        print(f"error: no edge is serving {data_dir}: start it (e.g. `systemctl start pos-edge`);"
+              " it pushes its backlog as soon as it runs", file=sys.stderr)
+        return 1
+    db = _open_db(args.data_dir)
+    try:
+        before = db.read_now(sync_state.status)
+        try:
+            os.kill(int(held["pid"]), signal.SIGUSR1)
+        except (ProcessLookupError, PermissionError) as exc:
+            print(f"error: cannot signal the edge (pid {held['pid']}): {exc}; run as the user "
+                  "the edge runs as (e.g. sudo -u fnbpos)", file=sys.stderr)
+            return 1
+        console.print(f"woke the edge's sync (pid {held['pid']}); backlog {before['backlog']}")
+        deadline = time.monotonic() + max(0.0, args.wait)
+        now = before
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            now = db.read_now(sync_state.status)
+            if now["last_error_at"] != before["last_error_at"] and now["last_error"]:
+                print(f"error: the hub did not take the push: {now['last_error']}", file=sys.stderr)
+                return 1
+            if now["last_push_at"] != before["last_push_at"] and now["backlog"] == 0:
+                break
+    finally:
+        db.close()
+    if args.wait <= 0:
+        return 0
+    if now["last_push_at"] == before["last_push_at"]:
+        print(f"error: no answer from the hub within {args.wait:g} s; see `pos-edge status`",
+              file=sys.stderr)
+        return 1
+    console.print(f"hub answered at {now['last_push_at']}; backlog now {now['backlog']}")
+    return 0
+
+
 # ---------------------------------------------------------------- discover
 
 
@@ -287,9 +378,10 @@ def cmd_discover(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 
-def build_parser(plugins: tuple[str, ...] = ("edge.provision", "edge.backup")
+def build_parser(plugins: tuple[str, ...] = ("edge.provision", "edge.backup", "edge.doctor")
                  ) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pos-edge", description="fnbpos outlet edge server")
+    parser.add_argument("--version", action="version", version=f"pos-edge {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help_: str,
@@ -323,7 +415,8 @@ def build_parser(plugins: tuple[str, ...] = ("edge.provision", "edge.backup")
     p.add_argument("--business-day-start-hour", type=int, default=None,
                    help="sales before this local hour count for the previous day")
 
-    add("devices", cmd_devices, "list paired devices")
+    p = add("devices", cmd_devices, "list paired devices (full ids, for revoke-device)")
+    p.add_argument("--json", action="store_true")
     p = add("revoke-device", cmd_revoke, "revoke a paired device")
     p.add_argument("device_id")
 
@@ -343,25 +436,41 @@ def build_parser(plugins: tuple[str, ...] = ("edge.provision", "edge.backup")
     p.add_argument("staff_id")
     p.set_defaults(func=cmd_staff_disable)
 
+    sync = sub.add_parser("sync", help="sync with the hub")
+    sync_sub = sync.add_subparsers(dest="sync_command", required=True)
+    p = sync_sub.add_parser("now", help="end any backoff: the running edge pushes and pulls at once")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--wait", type=float, default=30.0,
+                   help="seconds to wait for the hub's answer (0: do not wait)")
+    p.set_defaults(func=cmd_sync_now)
+
     p = add("discover", cmd_discover, "list edges advertising on the LAN", data_dir=False)
     p.add_argument("--timeout", type=float, default=3.0)
     p.add_argument("--interface", action="append", help="IPv4 address to browse on (repeatable)")
     p.add_argument("--json", action="store_true")
 
-    for module in plugins:
-        try:
-            register = __import__(module, fromlist=["register_cli"]).register_cli
-        except (ImportError, AttributeError):
-            continue
-        register(sub, _db_path)
+    for module in plugins:  # a broken module fails loudly instead of hiding its command
+        __import__(module, fromlist=["register_cli"]).register_cli(sub, _db_path)
     return parser
 
 
 # Subcommands other modules add (they import httpx and friends): loaded only when needed,
 # so `pos-edge serve` and `pos-edge pair` start fast.
 _PLUGINS = {"provision": "edge.provision", "status": "edge.provision", "backup": "edge.backup",
-            "restore": "edge.backup"}
-_CORE_COMMANDS = {"init", "serve", "pair", "devices", "revoke-device", "staff", "discover", "outlet"}
+            "restore": "edge.backup", "doctor": "edge.doctor"}
+_CORE_COMMANDS = {"init", "serve", "pair", "devices", "revoke-device", "staff", "discover", "outlet",
+                  "sync"}
+
+
+def version() -> str:
+    """The installed fnbpos version (the package metadata; the source's when not installed)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("fnbpos")
+    except PackageNotFoundError:
+        return "0.1.0+source"
 
 
 def main(argv: list[str] | None = None) -> int:

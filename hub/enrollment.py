@@ -64,6 +64,10 @@ class CodeExpired(PosError):
     code = "code_expired"
 
 
+class WrongOutlet(Conflict):
+    code = "wrong_outlet"
+
+
 class IssuedCode:
     def __init__(self, code: str, row: EnrollmentCode) -> None:
         self.code = code
@@ -140,6 +144,9 @@ async def redeem(db: Database, request: EnrollRequest) -> EnrollResponse:
         elif row.expires_at <= now:
             raise CodeExpired("this enrollment code has expired: ask for a new one",
                               details={"expired_at": row.expires_at.isoformat()})
+        if request.outlet_id and request.outlet_id != row.outlet_id:  # a takeover's backup
+            raise WrongOutlet("this enrollment code is for another outlet than the box expects",
+                              details={"expected_outlet_id": request.outlet_id})
         outlet = (await session.execute(select(Outlet).where(Outlet.id == row.outlet_id))).scalar_one()
         tenant = (await session.execute(select(Tenant).where(Tenant.id == row.tenant_id))).scalar_one()
         secret = new_secret("fpc_")

@@ -237,6 +237,9 @@ class EnrollRequest(Struct, kw_only=True, forbid_unknown_fields=False):
     # A new box taking over the outlet of a dead one (`pos-edge provision --takeover`): the
     # outlet's other credentials are revoked when the code is redeemed.
     replace: bool = False
+    # The outlet the box expects (its backup's): the hub refuses a code for another outlet
+    # before redeeming it, so a mix-up never revokes the wrong outlet's box.
+    outlet_id: WireId = ""
 
 
 class EnrollResponse(Struct, kw_only=True):

@@ -1,6 +1,6 @@
-"""The sync engine inside the edge process: background push/pull/prune jobs (APScheduler 3).
+"""The sync engine inside the edge process: background push/pull/prune loops (asyncio tasks).
 
-* A short *tick* job (``POS_SYNC_TICK``, default 0.5 s) pushes as soon as the outbox has
+* A short *tick* loop (``POS_SYNC_TICK``, default 0.5 s) pushes as soon as the outbox has
   something new, so an order reaches the hub within about a second of the sale; when the
   outbox is empty it still contacts the hub every ``POS_SYNC_INTERVAL`` (15) seconds (heartbeat,
   restore detection, fleet status). The timer runs whether or not sales happen: a backlog
@@ -11,10 +11,15 @@
 * While the hub is unreachable, attempts back off exponentially with full jitter between
   ``POS_SYNC_MIN_BACKOFF`` and ``POS_SYNC_MAX_BACKOFF`` seconds. A refusal (revoked
   credential, broken chain) waits the maximum backoff: the hub said no, hammering won't help.
+* ``wake`` (``pos-edge sync now``: SIGUSR1 to the server, or ``POST /api/v1/sync/now``) ends
+  any backoff and pushes and pulls at once, e.g. after an outage was fixed.
 * Pull runs every ``POS_SYNC_PULL_INTERVAL`` seconds; prune deletes acknowledged events
   older than ``POS_SYNC_RETENTION_DAYS`` every ``POS_SYNC_PRUNE_INTERVAL`` seconds.
 
-Settings come from ``POS_SYNC_*`` environment variables (``SyncSettings.from_env``).
+Each loop runs one job at a time and sleeps between runs, so a slow drain simply delays the
+next tick (plain asyncio tasks: a scheduler would log two lines per tick and warn whenever a
+drain outlasted it). Settings come from ``POS_SYNC_*`` environment variables
+(``SyncSettings.from_env``).
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ import asyncio
 import logging
 import os
 import random
+import signal
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import msgspec
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from edge import outbox, sync_state
 from edge.db import Database
@@ -128,7 +134,9 @@ class SyncEngine:
         self._transport = transport
         self._client: HubClient | None = None
         self._config: sync_state.SyncConfig | None = None
-        self._scheduler: AsyncIOScheduler | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wakers: dict[str, asyncio.Event] = {}
+        self._signal_installed = False
         self._push_lock = asyncio.Lock()
         self._pull_lock = asyncio.Lock()
         self.push_backoff = Backoff(self.settings.min_backoff, self.settings.max_backoff)
@@ -141,7 +149,7 @@ class SyncEngine:
 
     @property
     def running(self) -> bool:
-        return self._scheduler is not None
+        return bool(self._tasks)
 
     def _load(self) -> bool:
         if self._client is not None:
@@ -157,42 +165,81 @@ class SyncEngine:
         return True
 
     def start(self) -> None:
-        """Start the background jobs (call from a running event loop, e.g. app startup)."""
-        if not self.settings.enabled or self._scheduler is not None:
+        """Start the background loops (call from a running event loop, e.g. app startup)."""
+        if not self.settings.enabled or self._tasks:
             return
         if not self._load():
             log.info("sync not started: this box is not provisioned (pos-edge provision)")
             return
         s = self.settings
-        scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
-            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
-        now = datetime.now(UTC)
-        scheduler.add_job(self._push_tick, "interval", seconds=s.tick, id="sync-push",
-                          next_run_time=now)
-        scheduler.add_job(self._pull_tick, "interval", seconds=min(s.tick * 2, s.pull_interval),
-                          id="sync-pull", next_run_time=now)
-        scheduler.add_job(self.prune, "interval", seconds=s.prune_interval, id="sync-prune",
-                          next_run_time=now + timedelta(seconds=min(60.0, s.prune_interval)))
-        scheduler.start()
-        self._scheduler = scheduler
+        loop = asyncio.get_running_loop()
+        self._wakers = {"push": asyncio.Event(), "pull": asyncio.Event()}
+        self._tasks = [
+            loop.create_task(self._every("push", s.tick, self._push_tick)),
+            loop.create_task(self._every("pull", min(s.tick * 2, s.pull_interval), self._pull_tick)),
+            loop.create_task(self._every("prune", s.prune_interval, self.prune,
+                                         first_delay=min(60.0, s.prune_interval))),
+        ]
+        try:  # `pos-edge sync now` signals the server process
+            loop.add_signal_handler(signal.SIGUSR1, self.wake)
+            self._signal_installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests running the app in-process): the endpoint remains
         log.info("sync engine started", extra={"hub": self._config.hub_url if self._config else "",
                                                "outlet_id": self._config.outlet_id if self._config else ""})
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._signal_installed:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
+            self._signal_installed = False
         if self._client is not None:
             await self._client.close()
             self._client = None
 
+    async def _every(self, name: str, period: float, job: Callable[[], Awaitable[Any]],
+                     first_delay: float = 0.0) -> None:
+        """Run ``job``, then sleep ``period`` (or until woken), forever; one run at a time."""
+        if first_delay:
+            await self._sleep(name, first_delay)
+        while True:
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one failed run must not end the loop
+                log.exception("sync job failed", extra={"job": name})
+            await self._sleep(name, period)
+
+    async def _sleep(self, name: str, seconds: float) -> None:
+        waker = self._wakers.get(name)
+        if waker is None:
+            await asyncio.sleep(seconds)
+            return
+        try:
+            await asyncio.wait_for(waker.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+        waker.clear()
+
     def kick(self) -> None:
         """Push now (call after a change; the tick would find it within ``tick`` anyway)."""
         self.push_backoff.reset()
-        if self._scheduler is not None:
-            job = self._scheduler.get_job("sync-push")
-            if job is not None:
-                job.modify(next_run_time=datetime.now(UTC))
+        if "push" in self._wakers:
+            self._wakers["push"].set()
+
+    def wake(self) -> None:
+        """End every backoff and contact the hub now: push (even with an empty outbox) and pull."""
+        self.push_backoff.reset()
+        self.pull_backoff.reset()
+        self._last_contact = 0.0  # an empty outbox still sends a heartbeat: proves the link
+        for waker in self._wakers.values():
+            waker.set()
+        log.info("sync woken: pushing and pulling now")
 
     # -- jobs ------------------------------------------------------------------------
 
