@@ -312,6 +312,7 @@ def create_app(settings: EdgeSettings) -> Litestar:
         exception_handlers={PosError: _pos_error, HTTPException: _http_error,
                             Exception: _internal_error},
         state=State({"edge": state, "db": db, "feed": state.feed, "settings": settings}),
+        before_request=deps.strict_body,
         on_startup=[_start], on_shutdown=[_stop],
         openapi_config=OpenAPIConfig(title="fnbpos edge API", version=deps.VERSION, path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),

@@ -7,8 +7,9 @@ Money fields are ``int`` minor units; times are timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta, Struct, field
@@ -27,6 +28,50 @@ PaymentMethod = Literal["cash", "card", "qris", "ewallet", "other"]
 DeviceRole = Literal["kiosk", "cashier", "kds"]
 StaffRole = Literal["cashier", "kitchen", "manager"]
 TicketStatus = Literal["pending", "ready"]
+
+# Characters no text a client sends may hold: C0 and C1 controls, DEL, and the Unicode line
+# and paragraph separators. They are printer commands on an ESC/POS printer (ESC p opens the
+# cash drawer), fake lines on a chit, and PostgreSQL refuses NUL, so the hub could never store
+# the order. A newline is allowed only in the fields an input Struct names in ``multiline``.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def control_character(text: str, multiline: bool = False) -> str | None:
+    """The first character ``text`` may not hold, as "U+001B", or None when it is clean."""
+    found = (_CONTROL_BUT_NEWLINE if multiline else _CONTROL).search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+class InputStruct(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base of every body a client sends the edge: unknown fields are refused, and no text
+    holds a control character (a newline only in ``multiline`` fields; CR LF becomes LF).
+
+    Checked in ``__post_init__``, which msgspec runs on every decode and conversion, so the
+    refusal is a ValidationError naming the field, whatever path the body came in by.
+    """
+
+    multiline: ClassVar[frozenset[str]] = frozenset()
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                if "\r\n" in value and name in self.multiline:
+                    value = value.replace("\r\n", "\n")
+                    setattr(self, name, value)
+                _refuse_control(name, value, name in self.multiline)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, str):
+                        _refuse_control(name, item, False)
+
+
+def _refuse_control(name: str, value: str, multiline: bool) -> None:
+    bad = control_character(value, multiline)
+    if bad is not None:
+        allowed = " (a line break is allowed)" if multiline else ""
+        raise ValueError(f"{name}: control character {bad} is not allowed{allowed}")
 
 
 # ---------------------------------------------------------------- catalog
@@ -97,14 +142,18 @@ class Catalog(Struct, kw_only=True):
 # ---------------------------------------------------------------- orders
 
 
-class OrderLineCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class OrderLineCreate(InputStruct):
+    multiline = frozenset({"note"})
+
     product_id: Id
     qty: Qty = 1
     modifiers: list[Id] = []  # option ids
     note: Note = ""
 
 
-class OrderCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class OrderCreate(InputStruct):
+    multiline = frozenset({"note"})
+
     type: OrderType
     lines: Annotated[list[OrderLineCreate], Meta(min_length=1, max_length=100)]
     note: Note = ""
@@ -172,14 +221,14 @@ class Order(Struct, kw_only=True):
     source: ShortText = ""  # device name that placed it
 
 
-class PaymentCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class PaymentCreate(InputStruct):
     method: PaymentMethod
     amount: Amount
     tendered: Amount = 0
     reference: ShortText = ""
 
 
-class OrderVoid(Struct, kw_only=True, forbid_unknown_fields=True):
+class OrderVoid(InputStruct):
     reason: Annotated[str, Meta(min_length=1, max_length=200)]
 
 
@@ -214,17 +263,17 @@ class KitchenTicket(Struct, kw_only=True):
 # ---------------------------------------------------------------- shifts
 
 
-class ShiftOpen(Struct, kw_only=True, forbid_unknown_fields=True):
+class ShiftOpen(InputStruct):
     opening_float: Amount
 
 
-class CashMovementCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class CashMovementCreate(InputStruct):
     direction: Literal["in", "out"]
     amount: Annotated[int, Meta(ge=1, le=10**13)]
     reason: Annotated[str, Meta(min_length=1, max_length=200)]
 
 
-class ShiftClose(Struct, kw_only=True, forbid_unknown_fields=True):
+class ShiftClose(InputStruct):
     counted_cash: Amount
 
 
@@ -281,7 +330,7 @@ class ShiftReport(Struct, kw_only=True):
 # ---------------------------------------------------------------- printing
 
 
-class PrinterCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+class PrinterCreate(InputStruct):
     name: Annotated[str, Meta(min_length=1, max_length=100)]
     host: Annotated[str, Meta(min_length=1, max_length=253)]
     port: Annotated[int, Meta(ge=1, le=65535)] = 9100
@@ -305,7 +354,7 @@ class Printer(Struct, kw_only=True):
     failed_jobs: int = 0
 
 
-class PrintRequest(Struct, kw_only=True, forbid_unknown_fields=True):
+class PrintRequest(InputStruct):
     kind: Literal["receipt", "kitchen"] = "receipt"
 
 

@@ -18,13 +18,14 @@ from litestar import Request, post
 from edge import devices, login_throttle
 from edge.api import deps
 from shared.errors import Unauthorized
+from shared.schemas import InputStruct
 
 __all__ = ["LoginRequest", "auth_routes"]
 
 log = logging.getLogger("edge.auth")
 
 
-class LoginRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class LoginRequest(InputStruct):
     pin: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
 
 
