@@ -234,13 +234,13 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
     if _db_path(Path(args.data_dir)).exists():
-        write_config(args.data_dir, demo=False)  # PIN lookups need this box's pepper
+        write_config(args.data_dir, demo=False)  # pre-0010 PIN lookups need this box's pepper
     settings = load_settings(args.data_dir)
     pin = args.pin or os.environ.get("POS_EDGE_NEW_PIN") or ""
     if not pin:
         import getpass
 
-        pin = getpass.getpass("PIN (4-8 digits): ")
+        pin = getpass.getpass("PIN (4-8 digits, 6+ for a manager): ")
     db = _open_db(args.data_dir)
     try:
         member = db.write_blocking(lambda conn: devices.add_staff(conn, args.name, args.role, pin,
@@ -426,7 +426,7 @@ def build_parser(plugins: tuple[str, ...] = ("edge.provision", "edge.backup", "e
     p.add_argument("--data-dir", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--role", required=True, choices=devices.STAFF_ROLES)
-    p.add_argument("--pin", default=None, help="4-8 digits (asked for when omitted)")
+    p.add_argument("--pin", default=None, help="4-8 digits, 6+ for a manager (asked for when omitted)")
     p.set_defaults(func=cmd_staff_add)
     p = staff_sub.add_parser("list", help="list staff")
     p.add_argument("--data-dir", required=True)

@@ -19,7 +19,7 @@ DEMO_TIMEZONE = "Asia/Jakarta"
 DEMO_STAFF: list[tuple[str, str, str]] = [
     ("Sari", "cashier", "1234"),
     ("Budi", "kitchen", "5678"),
-    ("Dewi", "manager", "2468"),
+    ("Dewi", "manager", "246810"),  # managers have 6+ digits
 ]
 
 

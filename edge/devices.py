@@ -1,11 +1,13 @@
 """Paired devices, staff and PIN login: everything that turns a bearer token into a Principal.
 
 * ``pair_device`` mints a device token (``dev_...``) and stores only its SHA-256 digest.
-* Staff have a PIN, stored as an argon2id hash plus an HMAC lookup key so a login finds the
-  one row to verify instead of trying every hash. Local staff (``pos-edge staff add``) use
-  the box's pepper; staff managed by head office come down from the hub (``source = 'hub'``,
-  ``replace_hub_staff``) with lookups under the tenant's pepper, which comes with them. A
-  login tries both; a PIN typed at the till is never sent anywhere.
+* Staff have a PIN (4-8 digits, 6+ for managers), stored only as a *verifier*: argon2id of
+  the PIN under a salt (shared.pins, 64 MiB of memory per derivation). A login derives it
+  once and finds the one row by it. Local staff (``pos-edge staff add``) use this box's own
+  salt; staff managed by head office come down from the hub (``source = 'hub'``,
+  ``replace_hub_staff``) with verifiers under the outlet's salt, which comes with them and is
+  valid nowhere else. A PIN typed at the till is never sent anywhere. Local rows from before
+  migration 0010 (HMAC lookup + argon2 hash) still log in and are rewritten on first login.
 * ``login`` turns a PIN typed on a paired device into a short-lived staff JWT naming the staff
   member, their role and the device; the token alone then authorizes staff actions there.
 * ``Authenticator`` resolves tokens on every request with a short in-memory cache, so the hot
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import sqlite3
 import threading
 import time
@@ -26,7 +29,8 @@ from typing import Any
 from msgspec import Struct
 
 from edge.auth import Principal
-from shared.auth import decode_jwt, digest, hash_password, issue_jwt, new_secret, verify_password
+from shared import pins
+from shared.auth import decode_jwt, digest, issue_jwt, new_secret, verify_password
 from shared.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from shared.ids import new_id
 from shared.schemas import control_character
@@ -55,6 +59,7 @@ STAFF_ROLES = ("cashier", "kitchen", "manager")
 JWT_ISSUER = "fnbpos-edge"
 TOKEN_PREFIX = "dev_"
 CACHE_SECONDS = 5.0
+_VERIFIER = re.compile(r"^[0-9a-f]{64}$")
 
 
 class Device(Struct, kw_only=True):
@@ -112,32 +117,77 @@ def list_devices(conn: sqlite3.Connection) -> list[Device]:
 
 
 def _pin_lookup(pin: str, pepper: str) -> str:
+    """The HMAC lookup of rows from before migration 0010 ('legacy' local staff only)."""
     return hmac.new(pepper.encode(), pin.encode(), hashlib.sha256).hexdigest()
 
 
-def _check_pin(pin: str) -> str:
-    if not pin.isdigit() or not 4 <= len(pin) <= 8:
-        raise ValidationFailed("a PIN is 4 to 8 digits")
-    return pin
+def _check_pin(pin: str, role: str) -> str:
+    return pins.check_pin(pin, role)
+
+
+def _derive(conn: sqlite3.Connection, source: str, pin: str) -> str | None:
+    """The verifier of ``pin`` under ``source``'s salt and cost (None: no salt for it yet)."""
+    row = conn.execute("SELECT salt, kdf FROM pin_kdf WHERE source = ?", (source,)).fetchone()
+    if row is None or not row["salt"]:
+        return None
+    return pins.derive(pin, row["salt"], pins.parse_kdf(row["kdf"]))
+
+
+def _has_active(conn: sqlite3.Connection, source: str, scheme: str) -> bool:
+    return conn.execute("SELECT 1 FROM staff WHERE active = 1 AND source = ? AND pin_scheme = ?"
+                        " LIMIT 1", (source, scheme)).fetchone() is not None
+
+
+def _by_verifier(conn: sqlite3.Connection, source: str, pin: str) -> sqlite3.Row | None:
+    """The active ``source`` staff row whose verifier is the PIN's (one slow derivation,
+    skipped when there is no such staff at all)."""
+    if not _has_active(conn, source, "verifier"):
+        return None
+    verifier = _derive(conn, source, pin)
+    if verifier is None:
+        return None
+    return conn.execute(
+        "SELECT id, name, role, source FROM staff WHERE active = 1 AND source = ?"
+        " AND pin_scheme = 'verifier' AND pin_lookup = ?", (source, verifier)).fetchone()
+
+
+def _by_legacy_lookup(conn: sqlite3.Connection, pin: str, pepper: str) -> sqlite3.Row | None:
+    if not _has_active(conn, "local", "legacy"):
+        return None
+    row = conn.execute(
+        "SELECT id, name, role, source, pin_hash FROM staff WHERE active = 1 AND source = 'local'"
+        " AND pin_scheme = 'legacy' AND pin_lookup = ?", (_pin_lookup(pin, pepper),)).fetchone()
+    return row if row is not None and row["pin_hash"] and verify_password(row["pin_hash"], pin) else None
+
+
+def _member(row: sqlite3.Row) -> StaffMember:
+    return StaffMember(id=row["id"], name=row["name"], role=row["role"], source=row["source"])
 
 
 def add_staff(conn: sqlite3.Connection, name: str, role: str, pin: str, pepper: str,
               now: datetime | None = None) -> StaffMember:
-    """Add a staff member; their PIN must not be in use by another active staff member."""
+    """Add a local staff member; their PIN (6+ digits for a manager) must not be in use by
+    another active staff member. ``pepper`` is the box's, for rows made before 0010."""
     if role not in STAFF_ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(STAFF_ROLES)}", details={"role": role})
     name = name.strip()
     if not name or len(name) > 100 or control_character(name):
         raise ValidationFailed("a staff member needs a name of 1-100 characters, no control characters")
-    lookup = _pin_lookup(_check_pin(pin), pepper)
-    if _active_pin_rows(conn, pin, pepper):
+    _check_pin(pin, role)
+    if _by_verifier(conn, "hub", pin) or _by_legacy_lookup(conn, pin, pepper):
+        raise Conflict("this PIN is already used by another staff member")
+    verifier = _derive(conn, "local", pin)
+    if verifier is None:
+        raise ValidationFailed("this box has no PIN salt (run the migrations)")
+    if conn.execute("SELECT 1 FROM staff WHERE active = 1 AND source = 'local' AND pin_lookup = ?",
+                    (verifier,)).fetchone():
         raise Conflict("this PIN is already used by another staff member")
     now = now or datetime.now(UTC)
     member = StaffMember(id=new_id(), name=name, role=role)
     conn.execute(
-        "INSERT INTO staff (id, name, role, pin_hash, pin_lookup, active, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-        (member.id, name, role, hash_password(pin), lookup, now.isoformat(), now.isoformat()))
+        "INSERT INTO staff (id, name, role, pin_hash, pin_lookup, pin_scheme, active, created_at,"
+        " updated_at) VALUES (?, ?, ?, '', ?, 'verifier', 1, ?, ?)",
+        (member.id, name, role, verifier, now.isoformat(), now.isoformat()))
     return member
 
 
@@ -159,59 +209,68 @@ def set_staff_active(conn: sqlite3.Connection, staff_id: str, active: bool) -> N
                  (int(active), datetime.now(UTC).isoformat(), staff_id))
 
 
-def _hub_pepper(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT pepper FROM hub_pin_pepper WHERE id = 1").fetchone()
-    return row["pepper"] if row and row["pepper"] else None
-
-
-def _active_pin_rows(conn: sqlite3.Connection, pin: str, pepper: str) -> list[sqlite3.Row]:
-    """Active staff whose lookup matches ``pin``: local rows under the box's pepper, hub rows
-    under the tenant's. Hub rows first: head office's assignment wins a shared PIN."""
-    hub_pepper = _hub_pepper(conn)
-    hub_lookup = _pin_lookup(pin, hub_pepper) if hub_pepper else ""
-    return conn.execute(
-        "SELECT id, name, role, pin_hash, source FROM staff WHERE active = 1 AND"
-        " ((source = 'local' AND pin_lookup = ?) OR (source = 'hub' AND pin_lookup = ?))"
-        " ORDER BY source = 'hub' DESC, id", (_pin_lookup(pin, pepper), hub_lookup)).fetchall()
-
-
 def find_staff_by_pin(conn: sqlite3.Connection, pin: str, pepper: str) -> StaffMember | None:
-    """The active staff member with this PIN, verified against the argon2 hash (local staff
-    by the box's ``pepper``, hub staff by the tenant's pepper from the last snapshot)."""
-    if not pin.isdigit() or not 4 <= len(pin) <= 8:
+    """The active staff member with this PIN: hub staff first (head office's assignment wins
+    a shared PIN), then local staff; one argon2id derivation per kind of staff present.
+
+    A local row from before migration 0010 is found by its HMAC lookup under the box's
+    ``pepper`` and rewritten as a verifier row on its first login (when ``conn`` may write).
+    """
+    if not pins.is_pin(pin):
         return None
-    for row in _active_pin_rows(conn, pin, pepper):
-        if row["pin_hash"] and verify_password(row["pin_hash"], pin):
-            return StaffMember(id=row["id"], name=row["name"], role=row["role"],
-                               source=row["source"])
-    return None
+    for source in ("hub", "local"):
+        row = _by_verifier(conn, source, pin)
+        if row is not None:
+            return _member(row)
+    row = _by_legacy_lookup(conn, pin, pepper)
+    if row is None:
+        return None
+    verifier = _derive(conn, "local", pin)
+    if verifier is not None:
+        try:
+            conn.execute("UPDATE staff SET pin_hash = '', pin_lookup = ?, pin_scheme = 'verifier',"
+                         " updated_at = ? WHERE id = ? AND pin_scheme = 'legacy'",
+                         (verifier, datetime.now(UTC).isoformat(), row["id"]))
+        except sqlite3.Error:
+            pass  # a read-only connection: rewritten at a later login
+    return _member(row)
 
 
-def replace_hub_staff(conn: sqlite3.Connection, staff: list[tuple[str, str, str, str, str]],
-                      pepper: str, now: datetime | None = None) -> int:
-    """Make the hub-managed staff exactly ``staff`` — (id, name, role, pin_hash, pin_lookup)
-    rows under the tenant ``pepper`` — in the caller's transaction; return how many are active.
+def replace_hub_staff(conn: sqlite3.Connection, staff: list[tuple[str, str, str, str]],
+                      salt: str, kdf: str, now: datetime | None = None) -> int:
+    """Make the hub-managed staff exactly ``staff`` — (id, name, role, verifier) rows whose
+    verifiers are under the outlet's ``salt`` and ``kdf`` — in the caller's transaction;
+    return how many are active.
 
     Hub staff not in the list can no longer log in here: they stay as inactive rows without
-    PIN material (orders and shifts keep naming them). Local staff are never touched.
+    PIN material (orders and shifts keep naming them). Local staff are never touched. A
+    record without a verifier (from a hub before H2) is kept but cannot log in.
     """
     stamp = (now or datetime.now(UTC)).isoformat()
-    for _, _, role, _, _ in staff:
+    for _, _, role, verifier in staff:
         if role not in STAFF_ROLES:
             raise ValidationFailed(f"unknown staff role {role!r} from the hub", details={"role": role})
-    conn.execute("UPDATE staff SET active = 0, pin_hash = '', pin_lookup = '', updated_at = ?"
-                 " WHERE source = 'hub' AND active = 1", (stamp,))
-    for staff_id, name, role, pin_hash, lookup in staff:
+        if verifier and not _VERIFIER.match(verifier):
+            raise ValidationFailed("a PIN verifier from the hub is not 64 hex characters")
+    if salt or kdf:
+        pins.check_salt(salt)
+        pins.parse_kdf(kdf)  # refuse a cost this box must not pay before anything changes
+    conn.execute("UPDATE staff SET active = 0, pin_hash = '', pin_lookup = '', pin_scheme = 'verifier',"
+                 " updated_at = ? WHERE source = 'hub' AND active = 1", (stamp,))
+    for staff_id, name, role, verifier in staff:
         conn.execute(
-            "INSERT INTO staff (id, name, role, pin_hash, pin_lookup, active, created_at, updated_at,"
-            " source) VALUES (?, ?, ?, ?, ?, 1, ?, ?, 'hub') ON CONFLICT (id) DO UPDATE SET"
-            " name = excluded.name, role = excluded.role, pin_hash = excluded.pin_hash,"
-            " pin_lookup = excluded.pin_lookup, active = 1, updated_at = excluded.updated_at"
-            " WHERE staff.source = 'hub'",
-            (staff_id, name, role, pin_hash, lookup, stamp, stamp))
-    conn.execute("INSERT INTO hub_pin_pepper (id, pepper, updated_at) VALUES (1, ?, ?)"
-                 " ON CONFLICT (id) DO UPDATE SET pepper = excluded.pepper,"
-                 " updated_at = excluded.updated_at", (pepper, stamp))
+            "INSERT INTO staff (id, name, role, pin_hash, pin_lookup, pin_scheme, active, created_at,"
+            " updated_at, source) VALUES (?, ?, ?, '', ?, 'verifier', 1, ?, ?, 'hub')"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,"
+            " pin_hash = '', pin_lookup = excluded.pin_lookup, pin_scheme = 'verifier', active = 1,"
+            " updated_at = excluded.updated_at WHERE staff.source = 'hub'",
+            (staff_id, name, role, verifier or f"none:{staff_id}", stamp, stamp))
+    if salt:
+        conn.execute("INSERT INTO pin_kdf (source, salt, kdf, updated_at) VALUES ('hub', ?, ?, ?)"
+                     " ON CONFLICT (source) DO UPDATE SET salt = excluded.salt, kdf = excluded.kdf,"
+                     " updated_at = excluded.updated_at", (salt, kdf, stamp))
+    else:
+        conn.execute("DELETE FROM pin_kdf WHERE source = 'hub'")
     return len(staff)
 
 

@@ -296,9 +296,11 @@ def apply_staff(conn: sqlite3.Connection, snapshot: StaffSnapshot, version: int,
     """Replace the hub-managed staff with the snapshot, in the caller's transaction."""
     from edge import devices
 
+    # pin_hash / pin_lookup / pin_pepper are the pre-H2 scheme: never used here (see
+    # sync.protocol.StaffRecord); the verifiers are under this outlet's salt.
     active = devices.replace_hub_staff(
-        conn, [(s.id, s.name, s.role, s.pin_hash, s.pin_lookup) for s in snapshot.staff],
-        snapshot.pin_pepper)
+        conn, [(s.id, s.name, s.role, s.pin_verifier) for s in snapshot.staff],
+        snapshot.pin_salt, snapshot.pin_kdf)
     conn.execute("UPDATE sync_state SET staff_version = ?, staff_checksum = ? WHERE id = 1",
                  (version, checksum))
     return active

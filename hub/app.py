@@ -44,7 +44,8 @@ from hub.identity import Tokens
 from hub.journal_retention import prune_journal
 from hub.reports import rollup_job
 from hub.scheduler import Job, JobScheduler, default_jobs
-from hub.settings import HubSettings
+from hub.settings import HubSettings, resolved_pin_key
+from hub.staff_pins import PinVault
 from shared.runtime import tune_gc_for_serving
 
 __all__ = ["DASHBOARD_DIR", "MissingFiles", "configure_logging", "create_app", "require_files"]
@@ -164,7 +165,8 @@ def create_app(settings: HubSettings) -> Litestar:
     jobs = [*default_jobs(settings),
             Job("report_rollup", settings.report_rollup_interval_seconds, rollup_job),
             Job("journal_prune", settings.journal_prune_interval_seconds, prune_journal)]
-    state = State({"settings": settings, "tokens": Tokens(settings), "metrics": Metrics()})
+    state = State({"settings": settings, "tokens": Tokens(settings), "metrics": Metrics(),
+                   "pins": PinVault(resolved_pin_key(settings))})
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -19,7 +19,8 @@ from hub.models import AuditEntry
 __all__ = ["REDACTED_FIELDS", "list_entries", "record", "snapshot"]
 
 # Never copied into the log.
-REDACTED_FIELDS = frozenset({"password_hash", "token_digest", "pin_hash", "pin_lookup", "pepper"})
+REDACTED_FIELDS = frozenset({"password_hash", "token_digest", "pin_hash", "pin_lookup", "pin_sealed",
+                             "pepper"})
 
 
 def _jsonable(value: Any) -> Any:

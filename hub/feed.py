@@ -4,6 +4,8 @@ Two shapes, chosen by what the edge asks for:
 
 * **Multi-kind feed** (the edge sends ``kinds``, e.g. ``catalog,staff,settings``): each kind
   is a full snapshot — the outlet's published catalog, its hub-managed staff, its settings.
+  The staff snapshot holds only the staff who work at this outlet, with PIN verifiers under
+  this outlet's own salt (hub.staff): nothing in it is valid at another outlet or tenant-wide.
   Each kind has its own version, so a staff change does not resend the menu. The cursor is
   the outlet's *feed position*: a per-outlet counter in ``outlet_feed`` that moves by one each
   time a kind's content changes. The hub notices a change when it builds the feed: a new
@@ -33,6 +35,7 @@ from hub import staff
 from hub.db import Database
 from hub.models import CatalogSnapshot, Outlet
 from hub.staff_models import OutletFeedEntry
+from hub.staff_pins import PinVault
 from hub.sync_status import SyncIdentity, touch_status
 from shared.schemas import Catalog
 from sync.protocol import (
@@ -58,10 +61,15 @@ def parse_kinds(raw: str) -> frozenset[str]:
 
 
 async def outlet_feed(db: Database, who: SyncIdentity, cursor: int, snapshot: bool = False,
-                      kinds: frozenset[str] = frozenset()) -> PullResponse:
-    """The outlet's changes after ``cursor`` (see the module docstring for the two shapes)."""
+                      kinds: frozenset[str] = frozenset(),
+                      pins: PinVault | None = None) -> PullResponse:
+    """The outlet's changes after ``cursor`` (see the module docstring for the two shapes).
+    With ``pins``, missing PIN verifiers of the outlet's staff are computed first (a bounded
+    number per call, hub.staff.ensure_verifiers)."""
     if not kinds:
         return await _catalog_feed(db, who, cursor, snapshot)
+    if pins is not None and "staff" in kinds:
+        await staff.ensure_verifiers(db, pins, who.tenant_id, who.outlet_id)
     now = datetime.now(UTC)
     async with db.tenant(who.tenant_id) as session:
         current = await _current(session, who)

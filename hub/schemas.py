@@ -207,7 +207,9 @@ Pin = Annotated[str, Meta(pattern=r"^[0-9]{4,8}$")]
 class StaffCreate(Input):
     name: StaffName
     role: StaffRole
-    pin: Pin
+    # Head office may choose a PIN (6+ digits for managers); left out, the hub draws one and
+    # returns it once as ``generated_pin`` (the only way for scoped managers: security M6).
+    pin: Pin | UnsetType = UNSET
     all_outlets: bool = False  # works at every outlet of the tenant, present and future
     outlet_ids: list[Id] = []  # else: these outlets (at least one)
 
@@ -216,13 +218,15 @@ class StaffUpdate(Input):
     name: StaffName | UnsetType = UNSET
     role: StaffRole | UnsetType = UNSET
     pin: Pin | UnsetType = UNSET
+    new_pin: bool = False  # the hub draws a new PIN, returned once as ``generated_pin``
     active: bool | UnsetType = UNSET
     all_outlets: bool | UnsetType = UNSET
     outlet_ids: list[Id] | UnsetType = UNSET
 
 
-class StaffOut(Struct, kw_only=True):
-    """A staff member as head office sees them: never the PIN, its hash or its lookup."""
+class StaffOut(Struct, kw_only=True, omit_defaults=True):
+    """A staff member as head office sees them: never their PIN or anything derived from it,
+    except ``generated_pin`` in the one answer that drew it."""
 
     id: str
     name: str
@@ -232,6 +236,8 @@ class StaffOut(Struct, kw_only=True):
     outlet_ids: list[str]
     created_at: datetime
     updated_at: datetime
+    has_pin: bool  # false: made before PINs were sealed (hub 0300): give them a new PIN
+    generated_pin: str | None = None
 
 
 # ---------------------------------------------------------------- catalog

@@ -10,6 +10,7 @@ must share one database URL and one ``POS_HUB_JWT_SECRET``.
 from __future__ import annotations
 
 import os
+import time
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,7 +20,7 @@ import msgspec
 
 from shared.auth import new_secret
 
-__all__ = ["HubSettings", "default_data_dir", "load_settings", "sqlite_url_for"]
+__all__ = ["HubSettings", "default_data_dir", "load_settings", "resolved_pin_key", "sqlite_url_for"]
 
 ENV_PREFIX = "POS_HUB_"
 _MIN_SECRET_LEN = 32
@@ -44,6 +45,9 @@ class HubSettings(msgspec.Struct, kw_only=True):
     jwt_issuer: str = "pos-hub"
     access_ttl_seconds: int = 900
     refresh_ttl_seconds: int = 30 * 24 * 3600
+    # Seals staff PINs at the hub (hub.staff_pins; docs/security.md). "" -> generated and kept
+    # in data_dir/pin-key. Replicas must share one; losing it means new PINs for every staff.
+    pin_key: str = ""
     # Login rate limiting (failed attempts within the window, per account and per client IP)
     login_window_seconds: int = 900
     login_max_failures_per_account: int = 5
@@ -87,6 +91,27 @@ class HubSettings(msgspec.Struct, kw_only=True):
         with os.fdopen(fd, "w") as handle:
             handle.write(secret)
         return secret
+
+
+def resolved_pin_key(settings: HubSettings) -> str:
+    """The hub's PIN key: ``pin_key``, or the one kept in data_dir/pin-key (made on first use)."""
+    if settings.pin_key:
+        if len(settings.pin_key) < _MIN_SECRET_LEN:
+            raise ValueError(f"POS_HUB_PIN_KEY must be at least {_MIN_SECRET_LEN} characters")
+        return settings.pin_key
+    path = settings.resolved_data_dir() / "pin-key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: two processes starting at once must end up with the same key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(100):  # the other process may not have written it yet
+            if key := path.read_text().strip():
+                return key
+            time.sleep(0.02)
+        raise ValueError(f"{path} is empty: delete it or set POS_HUB_PIN_KEY") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(new_secret(nbytes=48))
+    return path.read_text().strip()
 
 
 def default_data_dir() -> Path:

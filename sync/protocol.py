@@ -165,22 +165,30 @@ FEED_KINDS: tuple[str, ...] = ("catalog", "staff", "settings")
 class StaffRecord(Struct, kw_only=True):
     """One hub-managed staff member working at the outlet (active ones only).
 
-    The PIN itself never leaves the hub: ``pin_hash`` is argon2id, ``pin_lookup`` the HMAC of
-    the PIN under the tenant's PIN pepper (so the edge finds the row without trying every hash).
+    The PIN never leaves the hub. ``pin_verifier`` is argon2id(PIN) under the snapshot's
+    ``pin_salt`` (this outlet's own) and ``pin_kdf`` (shared.pins): the edge derives it once
+    from a typed PIN and finds the row by it. ``pin_hash`` and ``pin_lookup`` are kept for the
+    decoders of older edges: the hub sends "" and a placeholder no PIN matches (``none:<id>``);
+    such an edge cannot log hub staff in until it is upgraded.
     """
 
-    id: str
-    name: str
-    role: str  # cashier | kitchen | manager (edge.devices.STAFF_ROLES)
-    pin_hash: str
-    pin_lookup: str
+    id: WireId
+    name: WireText
+    role: Annotated[str, Meta(max_length=16)]  # cashier | kitchen | manager (edge.devices.STAFF_ROLES)
+    pin_hash: Annotated[str, Meta(max_length=200)]
+    pin_lookup: Annotated[str, Meta(max_length=128)]
+    pin_verifier: Annotated[str, Meta(max_length=128)] = ""  # 64 hex; "" from a hub before H2
 
 
 class StaffSnapshot(Struct, kw_only=True):
-    """Every hub-managed staff member of one outlet, plus the key their PIN lookups use."""
+    """Every hub-managed staff member of one outlet who has a PIN verifier there, with the
+    salt and cost of those verifiers. Nothing tenant-wide: a snapshot is only good at its
+    outlet."""
 
-    pin_pepper: str = ""  # the tenant's PIN pepper ("" while the tenant has no staff)
-    staff: list[StaffRecord] = []
+    pin_pepper: Annotated[str, Meta(max_length=128)] = ""  # no longer sent (was tenant-wide)
+    staff: Annotated[list[StaffRecord], Meta(max_length=10_000)] = []
+    pin_salt: Annotated[str, Meta(max_length=64)] = ""  # hex, this outlet's own
+    pin_kdf: Annotated[str, Meta(max_length=64)] = ""  # e.g. argon2id$v=19$m=65536,t=3,p=1
 
 
 class OutletSettings(Struct, kw_only=True):

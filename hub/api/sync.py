@@ -96,7 +96,8 @@ async def pull(request: Request[Any, Any, Any], db: Database,
     ``catalog,staff,settings``) asks for the multi-kind feed; without it: catalog only."""
     who = await ingest.authenticate(db, bearer_token(request))
     return _frame(await feed.outlet_feed(db, who, cursor, snapshot=bool(snapshot),
-                                         kinds=feed.parse_kinds(kinds)), 2)
+                                         kinds=feed.parse_kinds(kinds),
+                                         pins=request.app.state.pins), 2)
 
 
 @get("/api/v1/sync/outlets/{outlet_id:str}", tags=["sync"])

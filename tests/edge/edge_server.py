@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 POS_EDGE = str(Path(sys.executable).parent / "pos-edge")
 
 # The demo staff of edge/demo.py: role -> PIN.
-DEMO_PINS = {"cashier": "1234", "kitchen": "5678", "manager": "2468"}
+DEMO_PINS = {"cashier": "1234", "kitchen": "5678", "manager": "246810"}
 
 
 def free_port() -> int:

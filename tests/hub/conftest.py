@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 POS_HUB = [sys.executable, "-m", "hub"]
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 JWT_SECRET = "test-secret-" + "x" * 40
+PIN_KEY = "test-pin-key-Vb8nQ3xL6tR1mZ9kW4cH7yJ2dF5gS0aE"  # replicas must share one (hub.staff_pins)
 
 
 def free_port() -> int:
@@ -112,7 +113,7 @@ class HubServer:
 def start_hub(db_url: str, workdir: Path, **env: Any) -> HubServer:
     port = free_port()
     log_path = workdir / f"hub-{port}.log"
-    full_env = {**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET,
+    full_env = {**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET, "POS_HUB_PIN_KEY": PIN_KEY,
                 "POS_HUB_DATA_DIR": str(workdir / "data"),
                 # every test client is 127.0.0.1: keep the per-IP limit out of other tests' way
                 "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "100000",

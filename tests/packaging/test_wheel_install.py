@@ -9,7 +9,6 @@ migrations) and that an install missing them refuses to start instead of serving
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import subprocess
 import sys

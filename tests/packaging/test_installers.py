@@ -1,0 +1,172 @@
+"""The installers in packaging/ run to the end, in a scratch root with systemctl replaced.
+
+``FNBPOS_ROOT`` points install-edge.sh, install-hub.sh and provision-edge.sh at a temporary
+folder instead of /, ``FNBPOS_USER`` at the current account instead of a new system user,
+and a fake ``systemctl`` first on PATH records its calls. Everything else is real: the
+distribution's python3 makes the venv, pip installs this checkout into it, and the installed
+pos-hub serves the enrollment code that provision-edge.sh redeems, twice.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.packaging.procs import REPO, Server, free_port
+
+EDGE_INSTALLER = REPO / "packaging" / "install" / "install-edge.sh"
+HUB_INSTALLER = REPO / "packaging" / "hub" / "install-hub.sh"
+PROVISION = REPO / "packaging" / "install" / "provision-edge.sh"
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+REAL_PATHS = [Path("/opt/fnbpos"), Path("/etc/fnbpos"), Path("/var/lib/fnbpos"),
+              Path("/var/lib/fnbpos-hub"), Path("/etc/systemd/system/pos-edge.service")]
+
+pytestmark = pytest.mark.skipif(not Path("/usr/bin/python3").exists(),
+                                reason="needs the distribution's python3")
+
+
+@dataclass
+class Box:
+    root: Path
+    fakes: Path
+    calls: Path  # one line per fake systemctl call
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        env.update(PATH=f"{self.fakes}:{SYSTEM_PATH}", FNBPOS_ROOT=str(self.root),
+                   FNBPOS_USER=getpass.getuser(), **extra)
+        return env
+
+    def run(self, script: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(script), *args], env=self.env(**extra), cwd=self.root.parent,
+                              capture_output=True, text=True, timeout=600, check=False)
+
+    def systemctl_calls(self) -> list[str]:
+        return self.calls.read_text().splitlines() if self.calls.exists() else []
+
+    @property
+    def venv_bin(self) -> Path:
+        return self.root / "opt" / "fnbpos" / "venv" / "bin"
+
+
+def _fake(folder: Path, name: str, body: str) -> None:
+    script = folder / name
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    base = tmp_path_factory.mktemp("installers")
+    fakes = base / "fakebin"
+    fakes.mkdir()
+    calls = base / "systemctl-calls"
+    _fake(fakes, "systemctl", f'echo "$*" >> {calls}\n')
+    _fake(fakes, "apt-get", f'echo "apt-get $*" >> {calls}\n')  # must not be needed here
+    existed = {path: path.exists() for path in REAL_PATHS}
+    box = Box(base / "root", fakes, calls)
+    edge = box.run(EDGE_INSTALLER)
+    assert edge.returncode == 0, f"install-edge.sh:\n{edge.stdout}\n{edge.stderr[-3000:]}"
+    hub = box.run(HUB_INSTALLER)
+    assert hub.returncode == 0, f"install-hub.sh:\n{hub.stdout}\n{hub.stderr[-3000:]}"
+    yield box
+    # Nothing outside the scratch root was created.
+    assert {path: path.exists() for path in REAL_PATHS} == existed
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_installers_lay_out_the_box(box: Box) -> None:
+    root = box.root
+    units = root / "etc" / "systemd" / "system"
+    assert sorted(p.name for p in units.iterdir()) == [
+        "pos-edge-backup.service", "pos-edge-backup.timer", "pos-edge.service",
+        "pos-hub.service", "pos-hub@.service"]
+    assert (units / "pos-hub.service").read_text() == \
+        (REPO / "packaging" / "systemd" / "pos-hub.service").read_text()
+    assert _mode(root / "var" / "lib" / "fnbpos") == 0o700
+    assert _mode(root / "var" / "backups" / "fnbpos") == 0o700
+    assert _mode(root / "var" / "lib" / "fnbpos-hub") == 0o700
+    assert _mode(root / "etc" / "fnbpos") == 0o750
+    env_file = root / "etc" / "fnbpos" / "hub.env"
+    assert _mode(env_file) == 0o640
+    assert "POS_HUB_FORWARDED_ALLOW_IPS=" in env_file.read_text()
+    assert box.systemctl_calls() == ["daemon-reload", "daemon-reload"]  # no apt-get either
+    site = next((root / "opt" / "fnbpos" / "venv").glob("lib/python3*/site-packages"))
+    assert (site / "edge" / "kiosk-ui" / "kiosk" / "index.html").is_file()
+    for command in ("pos-edge", "pos-hub"):
+        done = subprocess.run([str(box.venv_bin / command), "--help"], capture_output=True,
+                              text=True, timeout=120, check=False, cwd=root)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_provision_edge_enrolls_once_and_a_rerun_only_starts_the_edge(box: Box,
+                                                                       tmp_path: Path) -> None:
+    # The installed hub, on SQLite, creates the outlet and its one-time code.
+    env = {**box.env(), "POS_HUB_DATA_DIR": str(tmp_path / "hub"),
+           "POS_HUB_JWT_SECRET": secrets.token_urlsafe(32)}
+
+    def hub_cli(*args: str) -> str:
+        done = subprocess.run([str(box.venv_bin / "pos-hub"), *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=180, check=False)
+        assert done.returncode == 0, f"pos-hub {args[0]}: {done.stderr[-2000:]}"
+        return done.stdout.strip().splitlines()[-1].strip()
+
+    hub_cli("migrate")
+    tenant = hub_cli("create-tenant", "--name", "Installer Test", "--admin-email",
+                     "owner@installer.example", "--admin-password", "installer-test-password")
+    outlet = hub_cli("create-outlet", "--tenant", tenant, "--name", "Scratch",
+                     "--timezone", "Asia/Jakarta")
+    code = hub_cli("enrollment-code", "--outlet", outlet)
+    port = free_port()
+    hub = Server([str(box.venv_bin / "pos-hub"), "serve", "--port", str(port), "--no-migrate"],
+                 port=port, env=env, cwd=tmp_path, log_path=tmp_path / "hub.log").start()
+    try:
+        before = len(box.systemctl_calls())
+        first = box.run(PROVISION, "--hub", hub.url, "--code", code)
+        assert first.returncode == 0, f"{first.stdout}\n{first.stderr[-3000:]}\n{hub.log()}"
+        assert "provisioned outlet" in first.stdout
+        assert (box.root / "var" / "lib" / "fnbpos" / "sync.toml").is_file()
+        again = box.run(PROVISION, "--hub", hub.url, "--code", code)  # the code is used up
+        assert again.returncode == 0, f"{again.stdout}\n{again.stderr[-3000:]}"
+        assert "already provisioned" in again.stdout
+    finally:
+        hub.stop()
+    assert box.systemctl_calls()[before:] == [
+        "enable --now pos-edge.service pos-edge-backup.timer"] * 2
+
+
+def test_a_reinstall_keeps_the_data_and_the_settings(box: Box) -> None:
+    env_file = box.root / "etc" / "fnbpos" / "hub.env"
+    env_file.write_text(env_file.read_text() + "POS_HUB_LOG_LEVEL=DEBUG\n")
+    marker = box.root / "var" / "lib" / "fnbpos" / "keep-me"
+    marker.write_text("outlet data")
+    for script in (EDGE_INSTALLER, HUB_INSTALLER):
+        done = box.run(script)
+        assert done.returncode == 0, f"{script.name}: {done.stderr[-3000:]}"
+    assert env_file.read_text().endswith("POS_HUB_LOG_LEVEL=DEBUG\n")
+    assert marker.read_text() == "outlet data"
+
+
+def test_the_installers_refuse_a_python_older_than_3_11(tmp_path: Path) -> None:
+    fakes = tmp_path / "fakebin"
+    fakes.mkdir()
+    _fake(fakes, "python3", 'case "$1" in --version) echo "Python 3.9.2";; *) exit 1;; esac\n')
+    _fake(fakes, "apt-get", "exit 0\n")  # "installs" python3-venv; the version stays old
+    _fake(fakes, "systemctl", "exit 0\n")
+    box = Box(tmp_path / "root", fakes, tmp_path / "calls")
+    for script in (EDGE_INSTALLER, HUB_INSTALLER):
+        done = box.run(script)
+        assert done.returncode != 0
+        assert "needs Python 3.11 or newer; python3 here is Python 3.9.2" in done.stderr
+    assert not (tmp_path / "root" / "opt").exists()
