@@ -457,7 +457,7 @@ def cli_provision(hub: str, code: str, data_dir: str, db_file: Path, reenroll: b
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    console = Console(stderr=False, highlight=False)
+    console = Console(stderr=False, highlight=False, soft_wrap=True)
     shown: dict[str, Any] = {}
 
     def on_progress(received: int, total: int) -> None:
@@ -533,7 +533,7 @@ def cli_status(data_dir: str, db_file: Path, as_json: bool) -> int:
         return 0
     print(f"outlet:          {status['outlet_id'] or '-'} ({'provisioned' if config else 'not provisioned'})")
     print(f"hub:             {status['hub_url'] or '-'} "
-          f"({'reachable now' if live else 'unreachable now' if live is False else 'not checked'})")
+          f"({'reachable' if live else 'unreachable' if live is False else 'unknown'})")
     print(f"backlog:         {status['backlog']} event(s) not yet acknowledged by the hub")
     print(f"last push:       {status['last_push_at'] or 'never'}")
     print(f"last pull:       {status['last_pull_at'] or 'never'}")
