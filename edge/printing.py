@@ -12,13 +12,21 @@ when an order reaches the kitchen) queues one chit per ticket for its station's 
 A rendered document is a short list of python-escpos calls (``set``, ``textln``, ``cut``)
 stored as JSON and replayed on the printer when sent: only the library's public API touches
 the wire, and a job can be re-sent byte for byte.
+
+Every text that reaches paper goes through ``printable`` (in ``Document.line`` and again
+when a stored job is replayed): a control character in a note or a name would otherwise be
+a printer command (``ESC p`` opens the cash drawer) or a new line that looks like an item
+("2 x ..."). Notes keep their line breaks as indented continuation lines (``Document.note``),
+which no item line ever is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
+import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,6 +62,7 @@ __all__ = [
     "list_printers",
     "print_new_tickets",
     "print_order",
+    "printable",
     "receipt_document",
     "retry_printer",
     "send_document",
@@ -68,6 +77,16 @@ _ops_encoder = msgspec.json.Encoder()
 _ops_decoder = msgspec.json.Decoder(list[list[Any]])
 _METHOD_LABELS = {"cash": "Cash", "card": "Card", "qris": "QRIS", "ewallet": "E-wallet",
                   "other": "Other"}
+# Line breaks and tabs become a space; every other control character (C0, DEL, C1) and the
+# invisible Unicode format characters (zero-width, bidirectional overrides) are dropped.
+_BLANKS = re.compile("[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+NOTE_MAX_LINES = 12
+
+
+def printable(text: str) -> str:
+    """``text`` as one line a printer prints literally: no control character survives."""
+    return _UNPRINTABLE.sub("", _BLANKS.sub(" ", text))
 
 
 class Document:
@@ -83,11 +102,26 @@ class Document:
         return self
 
     def line(self, text: str = "") -> Document:
-        self.ops.append(["textln", [text], {}])
+        self.ops.append(["textln", [printable(text)], {}])
+        return self
+
+    def note(self, text: str, first: str = "   * ", indent: str = "     ") -> Document:
+        """A note over as many lines as it needs (up to NOTE_MAX_LINES): the first after
+        ``first``, the others indented, its own line breaks kept as continuation lines."""
+        lines: list[str] = []
+        for paragraph in text.splitlines() or [""]:
+            lines += textwrap.wrap(printable(paragraph), WIDTH - len(indent)) or [""]
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if len(lines) > NOTE_MAX_LINES:
+            lines = [*lines[:NOTE_MAX_LINES - 1], lines[NOTE_MAX_LINES - 1][:WIDTH - len(indent) - 3] + "..."]
+        for number, text_line in enumerate(lines):
+            self.line((first if number == 0 else indent) + text_line)
         return self
 
     def pair(self, left: str, right: str) -> Document:
         """Left text and right-aligned amount on one line (left is cut to make room)."""
+        left, right = printable(left), printable(right)
         room = WIDTH - len(right) - 1
         return self.line(f"{left[:room]:<{room}} {right}")
 
@@ -106,6 +140,8 @@ class Document:
         for method, args, kwargs in _ops_decoder.decode(payload):
             if method not in cls._ALLOWED:
                 raise ValueError(f"unexpected printer operation {method!r}")
+            if method == "textln":  # a job queued by an older version was not cleaned
+                args = [printable(str(arg)) for arg in args]
             getattr(printer, method)(*args, **kwargs)
 
 
@@ -119,7 +155,7 @@ def receipt_document(order: Order, *, outlet_name: str, tax: TaxConfig | None = 
     money = lambda amount: format_money(amount, order.currency)
     doc = Document()
     doc.style(align="center", bold=True, double_height=True, double_width=True)
-    doc.line(outlet_name[: WIDTH // 2])
+    doc.line(printable(outlet_name)[: WIDTH // 2])
     doc.style(normal_textsize=True, bold=False)
     doc.line(f"Order #{order.number}")
     kind = "Dine in" if order.type == "dine_in" else "Takeaway"
@@ -133,9 +169,9 @@ def receipt_document(order: Order, *, outlet_name: str, tax: TaxConfig | None = 
         doc.pair(f"{line.qty} x {line.name}", money(line.line_total))
         for modifier in line.modifiers:
             delta = f" ({money(modifier.price_delta)})" if modifier.price_delta else ""
-            doc.line(f"   + {modifier.name}{delta}"[:WIDTH])
+            doc.line(printable(f"   + {modifier.name}{delta}")[:WIDTH])
         if line.note:
-            doc.line(f"   * {line.note}"[:WIDTH])
+            doc.note(line.note)
     doc.rule()
     doc.pair("Subtotal", money(order.subtotal))
     if order.discount:
@@ -177,14 +213,14 @@ def kitchen_document(*, station: str, order_number: int, order_type: str, lines:
     doc.line(f"{kind}  {created_at.astimezone(tz or UTC).strftime('%H:%M')}")
     doc.style(align="left").rule()
     for line in lines:
-        doc.style(bold=True, double_height=True).line(f"{line.qty} x {line.name}"[:WIDTH])
+        doc.style(bold=True, double_height=True).line(printable(f"{line.qty} x {line.name}")[:WIDTH])
         doc.style(normal_textsize=True, bold=False)
         for modifier in line.modifiers:
-            doc.line(f"   + {modifier}"[:WIDTH])
+            doc.line(printable(f"   + {modifier}")[:WIDTH])
         if line.note:
-            doc.line(f"   * {line.note}"[:WIDTH])
+            doc.note(line.note)
     if note:
-        doc.rule().line(note[: WIDTH * 3])
+        doc.rule().note(note, first="NOTE: ")
     return doc.cut()
 
 
