@@ -42,14 +42,15 @@ def snapshot(row: Any) -> dict[str, Any]:
 
 def record(session: AsyncSession, principal: Principal | None, action: str, entity_type: str,
            entity_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None,
-           tenant_id: str | None = None, ip: str = "") -> AuditEntry:
-    """Add an audit entry to the current transaction."""
+           tenant_id: str | None = None, ip: str = "", actor: str = "cli") -> AuditEntry:
+    """Add an audit entry to the current transaction. Without a principal, ``actor`` names
+    who acted: "cli" (the operator's ``pos-hub`` command) or "device:<id>" (an outlet box)."""
     entry = AuditEntry(
         tenant_id=tenant_id or (principal.tenant_id if principal else None),
         actor_id=principal.user_id if principal else None,
-        actor_email=principal.email if principal else "cli",
+        actor_email=principal.email if principal else actor[:320],
         action=action, entity_type=entity_type, entity_id=entity_id,
-        before=before, after=after, ip=ip or (principal.ip if principal else ""),
+        before=before, after=after, ip=(ip or (principal.ip if principal else ""))[:64],
     )
     session.add(entry)
     return entry

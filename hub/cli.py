@@ -6,6 +6,7 @@
     pos-hub create-outlet --tenant TENANT_ID --name NAME --timezone TZ [--brand ID] [--db URL]
     pos-hub enrollment-code --outlet OUTLET_ID [--ttl-minutes N] [--db URL]
     pos-hub revoke-credentials --outlet OUTLET_ID [--db URL]
+    pos-hub users unlock [EMAIL] [--ip ADDRESS] [--db URL]
 
 Without ``--db`` the hub uses ``POS_HUB_DB_URL`` or a SQLite file in ``./data/hub``. The
 create commands print the new id as their last line. Bad input exits non-zero with a
@@ -51,6 +52,17 @@ def _migrate(settings: HubSettings) -> None:
                        f"{str(exc).splitlines()[0]}") from exc
 
 
+def _check_secret(settings: HubSettings) -> None:
+    """Create the key file if needed (before serving, not mid-request); refuse a weak key."""
+    try:
+        settings.resolved_jwt_secret()
+    except (ValueError, OSError) as exc:
+        raise CliError(f"refusing to start: {exc}") from exc
+    if settings.demo:
+        print("warning: demo mode: a weak JWT secret would be accepted; never serve a chain "
+              "like this", file=sys.stderr)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -62,9 +74,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         raise CliError(str(exc)) from exc
     settings = _settings(args, host=args.host, port=args.port)
     configure_logging(settings.log_level)
+    _check_secret(settings)  # refuse a weak key before touching the database
     if not args.no_migrate:
         _migrate(settings)
-    settings.resolved_jwt_secret()  # create the key file before serving, not mid-request
     proxy_options = ({"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
                      if settings.forwarded_allow_ips else {"proxy_headers": False})
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
@@ -161,8 +173,31 @@ def cmd_revoke_credentials(args: argparse.Namespace) -> None:
     print(f"revoked {count} sync credential(s) of outlet {args.outlet}")
 
 
+async def _unlock(settings: HubSettings, email: str | None, ip: str | None) -> int:
+    from hub import identity
+
+    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    try:
+        return await identity.unlock(db, email=email, ip=ip)
+    finally:
+        await db.dispose()
+
+
+def cmd_users_unlock(args: argparse.Namespace) -> None:
+    if not args.email and not args.ip:
+        raise CliError("give the account's email, --ip ADDRESS, or both")
+    settings = _settings(args)
+    cleared = asyncio.run(_unlock(settings, args.email, args.ip))
+    who = " and ".join(x for x in (args.email and f"account {args.email.strip().lower()}",
+                                   args.ip and f"client IP {args.ip}") if x)
+    print(f"cleared {cleared} login counter(s) of {who}")
+
+
 def _parser() -> argparse.ArgumentParser:
+    from hub.doctor import version
+
     parser = argparse.ArgumentParser(prog="pos-hub", description="fnbpos head-office hub")
+    parser.add_argument("--version", action="version", version=f"pos-hub {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -203,6 +238,14 @@ def _parser() -> argparse.ArgumentParser:
                                     help="revoke an outlet box's sync credential"))
     revoke.add_argument("--outlet", required=True, help="outlet id")
     revoke.set_defaults(func=cmd_revoke_credentials)
+
+    users = sub.add_parser("users", help="manage head-office user accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    unlock = with_db(users_sub.add_parser(
+        "unlock", help="clear failed-login counters (an account from every IP, and/or an IP)"))
+    unlock.add_argument("email", nargs="?", default=None, help="the account's email")
+    unlock.add_argument("--ip", default=None, help="a client IP address to clear as well")
+    unlock.set_defaults(func=cmd_users_unlock)
     return parser
 
 

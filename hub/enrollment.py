@@ -1,14 +1,23 @@
 """Enrollment: one-time codes that turn a blank outlet box into a known, credentialed edge.
 
-* A hub user with the technician, outlet_manager or hq_admin role (or the owner) creates a
-  code for one outlet of their tenant: 16 characters from an unambiguous alphabet (80 bits),
-  shown once, stored as a SHA-256 digest, single use, expiring (default 24 h).
+* A hub user holding ``enrollment:manage`` (owner, hq_admin, technician; see
+  ``hub.identity.PERMISSIONS``) creates a code for one active outlet of their tenant: 16
+  characters from an unambiguous alphabet (80 bits), shown once, stored as a SHA-256 digest,
+  single use, expiring (default 24 h).
 * The box redeems it with a *device key* it minted and kept before asking. Redemption marks
   the code used and issues a sync credential (``fpc_...``, stored as a digest). If the reply
-  is lost, the same box (same device key) may redeem the same code again: it gets a fresh
-  credential and the unseen one is revoked. Any other key gets "code already used".
+  is lost, the same box (same device key) may redeem the same code again, while the code is
+  still valid and its credential is not revoked: it gets a fresh credential and the unseen
+  one is revoked. Any other key gets "code already used"; once an admin revokes the
+  credential, its code can never mint another one (``code_revoked``).
 * A credential can be revoked; the revoked box's pushes are refused with 401
-  ``credential_revoked`` (the box keeps selling offline and keeps its outbox).
+  ``credential_revoked`` (the box keeps selling offline and keeps its outbox). Revocation
+  locks the outlet's codes first, so a redemption running at the same moment either finishes
+  before (and its credential is revoked too) or sees the revocation.
+* A deactivated outlet redeems nothing, and its boxes' pushes and pulls are refused with 403
+  ``outlet_inactive`` (``hub.ingest.authenticate``) until it is reactivated.
+* Redemption is audited with the box as actor (``device:<device key digest prefix>``) and
+  the client IP.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
 from hub.db import Database
-from hub.identity import Principal, require_outlet
+from hub.identity import Principal, require, require_outlet
 from hub.models import Outlet, Tenant
 from hub.sync_models import EnrollmentCode, SyncCredential, SyncCursor
 from shared.auth import digest, new_secret
@@ -30,11 +39,12 @@ from sync.protocol import EnrollRequest, EnrollResponse
 
 __all__ = [
     "DEFAULT_TTL",
-    "ENROLLMENT_ROLES",
     "CodeExpired",
+    "CodeRevoked",
     "CodeUsed",
     "InvalidCode",
     "IssuedCode",
+    "OutletInactive",
     "create_code",
     "list_credentials",
     "normalize_code",
@@ -42,7 +52,6 @@ __all__ = [
     "revoke_outlet_credentials",
 ]
 
-ENROLLMENT_ROLES = frozenset({"owner", "hq_admin", "outlet_manager", "technician"})
 DEFAULT_TTL = timedelta(hours=24)
 MAX_TTL = timedelta(days=7)
 # Crockford-like alphabet without 0/O, 1/I/L, U: easy to read aloud and type on a box.
@@ -62,6 +71,19 @@ class CodeUsed(Conflict):
 class CodeExpired(PosError):
     status = 410
     code = "code_expired"
+
+
+class CodeRevoked(PosError):
+    """The credential this code minted was revoked: the code is spent for good."""
+
+    status = 410
+    code = "code_revoked"
+
+
+class OutletInactive(Forbidden):
+    """The outlet was deactivated at head office: no enrollment, no push, no pull."""
+
+    code = "outlet_inactive"
 
 
 class WrongOutlet(Conflict):
@@ -93,9 +115,7 @@ async def create_code(session: AsyncSession, principal: Principal | None, outlet
                       ttl: timedelta = DEFAULT_TTL, tenant_id: str | None = None) -> IssuedCode:
     """Create a code for ``outlet_id`` in the session's tenant (principal None = the CLI)."""
     if principal is not None:
-        if principal.role not in ENROLLMENT_ROLES:
-            raise Forbidden(f"role {principal.role} may not create enrollment codes",
-                            details={"permission": "enrollment:manage"})
+        require(principal, "enrollment:manage")
         require_outlet(principal, outlet_id)
     if ttl <= timedelta(0) or ttl > MAX_TTL:
         raise BadRequest(f"an enrollment code lives between 1 minute and {MAX_TTL.days} days")
@@ -117,7 +137,7 @@ async def create_code(session: AsyncSession, principal: Principal | None, outlet
     return IssuedCode(_format(code), row)
 
 
-async def redeem(db: Database, request: EnrollRequest) -> EnrollResponse:
+async def redeem(db: Database, request: EnrollRequest, client_ip: str = "") -> EnrollResponse:
     """Exchange a code for the outlet identity and a sync credential (see module docstring)."""
     code = normalize_code(request.code)
     if len(code) != _CODE_LEN or len(request.device_key) < 16:
@@ -136,11 +156,19 @@ async def redeem(db: Database, request: EnrollRequest) -> EnrollResponse:
             if row.device_key_digest != key_digest:
                 raise CodeUsed("this enrollment code was already used by another box",
                                details={"redeemed_at": row.redeemed_at.isoformat()})
-            # The same box again: its earlier reply was lost. Replace the credential it never saw.
+            # The same box again: its earlier reply was lost. Replace the credential it never
+            # saw, but only while the code is valid and nobody revoked that credential.
+            if row.expires_at <= now:
+                raise CodeExpired("this enrollment code has expired: ask for a new one",
+                                  details={"expired_at": row.expires_at.isoformat()})
             if row.credential_id:
-                await session.execute(update(SyncCredential)
-                                      .where(SyncCredential.id == row.credential_id)
-                                      .values(revoked_at=now))
+                minted = (await session.execute(
+                    select(SyncCredential).where(SyncCredential.id == row.credential_id)
+                    .with_for_update())).scalar_one_or_none()
+                if minted is None or minted.revoked_at is not None:
+                    raise CodeRevoked("the credential of this enrollment code was revoked: "
+                                      "ask for a new code")
+                minted.revoked_at = now
         elif row.expires_at <= now:
             raise CodeExpired("this enrollment code has expired: ask for a new one",
                               details={"expired_at": row.expires_at.isoformat()})
@@ -148,6 +176,9 @@ async def redeem(db: Database, request: EnrollRequest) -> EnrollResponse:
             raise WrongOutlet("this enrollment code is for another outlet than the box expects",
                               details={"expected_outlet_id": request.outlet_id})
         outlet = (await session.execute(select(Outlet).where(Outlet.id == row.outlet_id))).scalar_one()
+        if not outlet.active:
+            raise OutletInactive("this outlet is deactivated at head office",
+                                 details={"outlet_id": outlet.id})
         tenant = (await session.execute(select(Tenant).where(Tenant.id == row.tenant_id))).scalar_one()
         secret = new_secret("fpc_")
         credential = SyncCredential(tenant_id=row.tenant_id, outlet_id=row.outlet_id,
@@ -173,7 +204,7 @@ async def redeem(db: Database, request: EnrollRequest) -> EnrollResponse:
                      "outlet", outlet.id, None,
                      {"code_id": row.id, "credential_id": credential.id, "hostname": request.hostname,
                       "replace": request.replace, "revoked": revoked},
-                     tenant_id=row.tenant_id)
+                     tenant_id=row.tenant_id, ip=client_ip, actor=f"device:{key_digest[:16]}")
         return EnrollResponse(tenant_id=row.tenant_id, outlet_id=outlet.id, outlet_name=outlet.name,
                               timezone=outlet.timezone, currency=outlet.currency or tenant.currency,
                               credential_id=credential.id, credential=secret, hub_time=now,
@@ -184,11 +215,13 @@ async def revoke_outlet_credentials(session: AsyncSession, principal: Principal 
                                     outlet_id: str, credential_id: str | None = None) -> int:
     """Revoke the outlet's active credentials (or one of them); returns how many."""
     if principal is not None:
-        if principal.role not in ENROLLMENT_ROLES:
-            raise Forbidden(f"role {principal.role} may not revoke sync credentials",
-                            details={"permission": "enrollment:manage"})
+        require(principal, "enrollment:manage")
         require_outlet(principal, outlet_id)
     await _require_outlet_exists(session, outlet_id)
+    # Lock the outlet's codes as redeem does: a redemption in flight finishes first (and its
+    # new credential is revoked below) or waits and then sees its credential revoked.
+    await session.execute(select(EnrollmentCode.id).where(EnrollmentCode.outlet_id == outlet_id)
+                          .with_for_update())
     now = datetime.now(UTC)
     stmt = (update(SyncCredential)
             .where(SyncCredential.outlet_id == outlet_id, SyncCredential.revoked_at.is_(None))
@@ -211,7 +244,11 @@ async def _require_outlet_exists(session: AsyncSession, outlet_id: str) -> None:
         raise NotFound("outlet not found", details={"outlet_id": outlet_id})
 
 
-async def list_credentials(session: AsyncSession, outlet_id: str) -> list[SyncCredential]:
+async def list_credentials(session: AsyncSession, principal: Principal,
+                           outlet_id: str) -> list[SyncCredential]:
+    """The outlet's sync credentials, newest first (revoked ones too)."""
+    require(principal, "enrollment:manage")
+    require_outlet(principal, outlet_id)
     await _require_outlet_exists(session, outlet_id)
     return list(await session.scalars(select(SyncCredential)
                                       .where(SyncCredential.outlet_id == outlet_id)

@@ -1,5 +1,10 @@
 """The fleet view: for each outlet, its last contact, last push/pull, the outbox backlog it
-reported, its edge version, and whether it is online.
+reported, its edge version, whether it is online, and how many sync credentials are active.
+
+More than one active credential is an alert (the dashboard shows it): either a replacement
+box enrolled without ``replace`` while the old one still holds its credential, or someone
+redeemed a code without a box to pull the outlet's feed. Head office revokes the one it does
+not recognise (``POST /api/v1/outlets/{id}/sync-credentials/{credential_id}/revoke``).
 
 The sync engine writes ``outlet_status`` (``hub.sync_status.touch_status``, on every contact); this module
 reads it for head office. "Online" means a contact within ``fleet_offline_after_seconds``.
@@ -9,12 +14,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.identity import Principal, require
 from hub.models import Outlet, OutletStatus, utcnow
 from hub.schemas import FleetEntry
+from hub.sync_models import SyncCredential
 
 __all__ = ["fleet"]
 
@@ -30,10 +36,13 @@ async def fleet(session: AsyncSession, principal: Principal, offline_after_secon
             .order_by(Outlet.name, Outlet.id))
     if principal.outlet_ids is not None:
         stmt = stmt.where(Outlet.id.in_(principal.outlet_ids))
+    credentials = dict((await session.execute(
+        select(SyncCredential.outlet_id, func.count()).where(SyncCredential.revoked_at.is_(None))
+        .group_by(SyncCredential.outlet_id))).tuples().all())
     entries = []
     for outlet, status in (await session.execute(stmt)).all():
         entry = FleetEntry(outlet_id=outlet.id, outlet_name=outlet.name, brand_id=outlet.brand_id,
-                           online=False)
+                           online=False, active_credentials=int(credentials.get(outlet.id, 0)))
         if status is not None:
             entry.online = status.last_contact_at is not None and status.last_contact_at >= cutoff
             entry.last_contact_at = status.last_contact_at

@@ -46,6 +46,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
+from hub.enrollment import OutletInactive
 from hub.ingest_store import IngestStore, store_for
 from hub.models import (
     CashMovementRow,
@@ -118,15 +119,21 @@ async def authenticate(db: Database, token: str | None) -> SyncIdentity:
     if not token:
         raise Unauthorized("sync credential required")
     async with db.system() as session:
-        credential = (await session.execute(
-            select(SyncCredential).where(SyncCredential.secret_digest == digest(token))
-        )).scalar_one_or_none()
-        if credential is None:
+        found = (await session.execute(
+            select(SyncCredential, Outlet.active).join(Outlet, Outlet.id == SyncCredential.outlet_id)
+            .where(SyncCredential.secret_digest == digest(token))
+        )).first()
+        if found is None:
             raise Unauthorized("unknown sync credential")
+        credential, outlet_active = found
         if credential.revoked_at is not None:
             raise CredentialRevoked("this outlet's sync credential was revoked: re-enroll the box",
                                     details={"outlet_id": credential.outlet_id,
                                              "revoked_at": credential.revoked_at.isoformat()})
+        if not outlet_active:  # deactivated at head office (hub.enrollment.OutletInactive)
+            raise OutletInactive("this outlet is deactivated at head office: its box keeps "
+                                 "selling offline and syncs again once it is reactivated",
+                                 details={"outlet_id": credential.outlet_id})
         return SyncIdentity(credential.tenant_id, credential.outlet_id, credential.id)
 
 

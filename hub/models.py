@@ -7,7 +7,7 @@ of them carries a Row-Level Security policy (created by the migrations, see
 by ``id`` and protected the same way.
 
 Groups of tables:
-* identity: tenants, brands, outlets, users, user_outlets, refresh_tokens, login_failures
+* identity: tenants, brands, outlets, users, user_outlets, refresh_tokens, login_attempts
 * head office: categories, products, modifier_groups, modifier_options, outlet_prices,
   outlet_availability, catalog_versions, catalog_snapshots (the last two are immutable),
   audit_log (append-only)
@@ -60,7 +60,7 @@ __all__ = [
     "JobRun",
     "JsonType",
     "KitchenEventRow",
-    "LoginFailure",
+    "LoginAttempt",
     "ModifierGroup",
     "ModifierOption",
     "OrderLineRow",
@@ -193,12 +193,16 @@ class Outlet(TenantOwned, Base):
 
 class User(TenantOwned, Base):
     __tablename__ = "users"
+    # Emails are unique per tenant, not across tenants (no cross-tenant oracle; hub.tenancy).
+    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_users_tenant_email"),)
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
-    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    email: Mapped[str] = mapped_column(String(320), index=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))  # one of ROLES
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # In every access token ("ver"); raised to end the user's access tokens at once (hub.identity).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -227,15 +231,15 @@ class RefreshToken(TenantOwned, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class LoginFailure(Base):
-    """A failed login, keyed "account:<email>" or "ip:<address>" (system table, no tenant)."""
+class LoginAttempt(Base):
+    """Login attempts counted per key: "pair:<ip>|<email>" or "ip:<ip>" (system table, no
+    tenant). An attempt is counted before its password is checked (hub.identity)."""
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
-    key: Mapped[str] = mapped_column(String(400))
-    at: Mapped[datetime] = _created()
+    __tablename__ = "login_attempts"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class AuditEntry(TenantOwned, Base):

@@ -78,6 +78,8 @@ class Input(Struct, kw_only=True, forbid_unknown_fields=True):
 class LoginRequest(Input):
     email: Annotated[str, Meta(min_length=1, max_length=320)]
     password: Annotated[str, Meta(min_length=1, max_length=200)]
+    # Only needed when one email has accounts in several tenants (hub.identity.login).
+    tenant_id: Annotated[str, Meta(max_length=64)] = ""
 
 
 class RefreshRequest(Input):
@@ -410,6 +412,8 @@ class FleetEntry(Struct, kw_only=True):
     edge_version: str = ""
     last_error: str = ""
     journal_alarm: str = ""
+    # Sync credentials not revoked; more than one is an alert (a second box, or a minted one).
+    active_credentials: int = 0
 
 
 class AuditEntryOut(Struct, kw_only=True):

@@ -5,13 +5,19 @@ Every field is listed below with its default. ``pos-hub serve`` works on a fresh
 none of them set: the database is a SQLite file in ``data_dir`` and the JWT signing key is
 generated once and kept (mode 0600) in ``data_dir/jwt-secret``. Replicas on several machines
 must share one database URL and one ``POS_HUB_JWT_SECRET``.
+
+The JWT key signs every owner's token, so a weak one is refused (``secret_problem``): a known
+placeholder such as ``hub.env.example``'s, fewer than 32 characters, or too little variety
+to be random. Only ``demo = true`` (a laptop demo, never a served chain) accepts it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,13 +26,38 @@ import msgspec
 
 from shared.auth import new_secret
 
-__all__ = ["HubSettings", "default_data_dir", "load_settings", "resolved_pin_key", "sqlite_url_for"]
+__all__ = ["HubSettings", "default_data_dir", "load_settings", "resolved_pin_key", "secret_problem",
+           "sqlite_url_for"]
 
 ENV_PREFIX = "POS_HUB_"
 _MIN_SECRET_LEN = 32
+# Estimated from the characters' frequencies (Shannon entropy x length): a random 32-character
+# base64 or hex secret scores 95-150 bits, "x" * 40 scores 0.
+_MIN_SECRET_BITS = 90.0
+# Lower-case fragments of the placeholders people copy from examples and tutorials.
+_PLACEHOLDERS = ("change-me", "changeme", "change_me", "replace-me", "replaceme", "placeholder",
+                 "example", "your-secret", "yoursecret", "insecure", "default-secret")
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why ``secret`` must not sign tokens, or None when it looks random and long enough."""
+    lowered = secret.lower()
+    for fragment in _PLACEHOLDERS:
+        if fragment in lowered:
+            return f"it is a placeholder (contains {fragment!r})"
+    if len(secret) < _MIN_SECRET_LEN:
+        return f"it is shorter than {_MIN_SECRET_LEN} characters"
+    counts = Counter(secret)
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts.values())
+    if bits < _MIN_SECRET_BITS:
+        return "it is not random enough (too few different characters)"
+    return None
 
 
 class HubSettings(msgspec.Struct, kw_only=True):
+    # A laptop demo (``pos demo``): a weak JWT secret is accepted with a warning. Never on a
+    # hub that serves a chain.
+    demo: bool = False
     # Storage
     db_url: str = ""  # "" -> SQLite file in data_dir; postgresql://... for production
     data_dir: str = ""  # "" -> ./data/hub
@@ -48,12 +79,21 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # Seals staff PINs at the hub (hub.staff_pins; docs/security.md). "" -> generated and kept
     # in data_dir/pin-key. Replicas must share one; losing it means new PINs for every staff.
     pin_key: str = ""
-    # Login rate limiting (failed attempts within the window, per account and per client IP)
+    # Login rate limiting (hub/identity.py): attempts are counted per (client IP, account)
+    # pair and per client IP. Past its limit a key waits backoff_base, then twice as long
+    # after each further failure, up to backoff_max; a key quiet for login_window_seconds
+    # after its wait starts again from zero. A successful login clears its pair.
     login_window_seconds: int = 900
-    login_max_failures_per_account: int = 5
+    login_max_failures_per_account: int = 5  # per account from one client IP
     login_max_failures_per_ip: int = 30
+    login_backoff_base_seconds: int = 30
+    login_backoff_max_seconds: int = 900
     # Fleet: an outlet is online when it made contact within this many seconds
     fleet_offline_after_seconds: int = 180
+    # Enrollment codes redeemed per client IP (hub/ratelimit.py, in each process): a burst
+    # of redeem_max_per_ip, refilled over redeem_window_seconds; past it 429 + Retry-After
+    redeem_max_per_ip: int = 10
+    redeem_window_seconds: int = 60
     # Scheduled jobs
     scheduler_enabled: bool = True
     token_cleanup_interval_seconds: int = 3600
@@ -73,14 +113,13 @@ class HubSettings(msgspec.Struct, kw_only=True):
         return self.db_url or sqlite_url_for(self.resolved_data_dir() / "hub.db")
 
     def resolved_jwt_secret(self) -> str:
-        """The configured secret, or the one kept in the data folder (created on first use)."""
+        """The configured secret, or the one kept in the data folder (created on first use).
+        A weak secret raises ValueError unless ``demo`` (see ``secret_problem``)."""
         if self.jwt_secret:
-            if len(self.jwt_secret) < _MIN_SECRET_LEN:
-                raise ValueError(f"POS_HUB_JWT_SECRET must be at least {_MIN_SECRET_LEN} characters")
-            return self.jwt_secret
+            return self._checked_secret(self.jwt_secret, "POS_HUB_JWT_SECRET")
         path = self.resolved_data_dir() / "jwt-secret"
         if path.exists():
-            return path.read_text().strip()
+            return self._checked_secret(path.read_text().strip(), str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
         secret = new_secret(nbytes=48)
         # O_EXCL: two processes starting at once must end up with the same secret.
@@ -91,6 +130,17 @@ class HubSettings(msgspec.Struct, kw_only=True):
         with os.fdopen(fd, "w") as handle:
             handle.write(secret)
         return secret
+
+
+    def _checked_secret(self, secret: str, source: str) -> str:
+        problem = secret_problem(secret)
+        if problem is None or self.demo:
+            return secret
+        raise ValueError(
+            f"{source} cannot sign tokens: {problem}. Anyone who knows it can forge an owner's "
+            "token. Generate one (python3 -c 'import secrets; print(secrets.token_urlsafe(48))') "
+            "and put it in POS_HUB_JWT_SECRET on every replica, or unset it to keep a generated "
+            "key in data_dir/jwt-secret")
 
 
 def resolved_pin_key(settings: HubSettings) -> str:

@@ -4,6 +4,10 @@ Services take a session already scoped to the caller's tenant (``Database.tenant
 ``Principal``; they check permissions, change rows, and write the audit entry in the same
 transaction. ``create_tenant`` is the one exception: it is run by the platform operator
 (``pos-hub create-tenant``) in a system session, since no tenant exists yet.
+
+User emails are unique per tenant, not across tenants: a global uniqueness check answered
+409 for another tenant's email and so told any HQ admin who has an account elsewhere. Login
+tells accounts that share an email apart by password (``hub.identity.login``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 from msgspec import UNSET
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +25,8 @@ from hub import audit
 from hub.identity import (
     SCOPED_ROLES,
     Principal,
+    allowed,
+    bump_token_version,
     hash_password_async,
     normalize_email,
     require,
@@ -57,8 +64,15 @@ __all__ = [
     "update_tenant",
     "update_user",
     "user_outlet_ids",
+    "validate_outlet_settings",
     "validate_timezone",
 ]
+
+# Outlet ``settings`` is free-form JSON sent to the edge and copied into the audit log on
+# every change: bounded so it stays a handful of switches, not a document store.
+MAX_SETTINGS_BYTES = 16 * 1024
+MAX_SETTINGS_KEYS = 64
+MAX_SETTINGS_KEY_LENGTH = 64
 
 
 def validate_timezone(name: str) -> str:
@@ -69,6 +83,25 @@ def validate_timezone(name: str) -> str:
         raise ValidationFailed(f"unknown time zone {name!r} (use an IANA name like Asia/Jakarta)",
                                details={"field": "timezone"}) from None
     return name
+
+
+def validate_outlet_settings(settings: Any) -> dict[str, Any]:
+    """Return ``settings`` if it is an object of at most 64 keys (each 1-64 characters) and
+    16 KiB of JSON, else raise ValidationFailed."""
+    if not isinstance(settings, dict):
+        raise ValidationFailed("settings must be a JSON object", details={"field": "settings"})
+    if len(settings) > MAX_SETTINGS_KEYS:
+        raise ValidationFailed(f"settings may have at most {MAX_SETTINGS_KEYS} keys",
+                               details={"field": "settings", "keys": len(settings)})
+    for key in settings:
+        if not key or len(key) > MAX_SETTINGS_KEY_LENGTH:
+            raise ValidationFailed(f"a settings key must be 1-{MAX_SETTINGS_KEY_LENGTH} characters",
+                                   details={"field": "settings"})
+    size = len(msgspec.json.encode(settings))
+    if size > MAX_SETTINGS_BYTES:
+        raise ValidationFailed(f"settings may be at most {MAX_SETTINGS_BYTES} bytes of JSON",
+                               details={"field": "settings", "bytes": size})
+    return settings
 
 
 # ---------------------------------------------------------------- tenants
@@ -86,8 +119,13 @@ async def create_tenant(session: AsyncSession, name: str, admin_email: str,
     if len(admin_password) < 8:
         raise ValidationFailed("admin password must be at least 8 characters",
                                details={"field": "password"})
-    if await session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict("a user with this email already exists", details={"email": email})
+    # The operator sees every tenant: running the same create-tenant twice is a mistake to
+    # refuse (one person may still own two chains of different names).
+    twin = await session.scalar(select(Tenant.id).join(User, User.tenant_id == Tenant.id)
+                                .where(Tenant.name == name, User.email == email).limit(1))
+    if twin:
+        raise Conflict("a tenant with this name and owner email already exists",
+                       details={"tenant_id": twin})
     tenant = Tenant(id=new_id(), name=name, currency=currency)
     session.add(tenant)
     await session.flush()
@@ -202,6 +240,7 @@ async def create_outlet(session: AsyncSession, principal: Principal | None, data
         require(principal, "outlets:write")
         tenant_id = principal.tenant_id
     validate_timezone(data.timezone)
+    validate_outlet_settings(data.settings)
     if data.brand_id:
         brand = await session.get(Brand, data.brand_id)
         if brand is None or brand.tenant_id != tenant_id:
@@ -227,6 +266,8 @@ async def update_outlet(session: AsyncSession, principal: Principal, outlet_id: 
     outlet = await get_outlet(session, principal, outlet_id)
     if isinstance(data.timezone, str):
         validate_timezone(data.timezone)
+    if data.settings is not UNSET:
+        validate_outlet_settings(data.settings)
     before = audit.snapshot(outlet)
     apply_update(outlet, data)
     await session.flush()
@@ -270,8 +311,9 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: str) ->
 
 def _guard_role_change(principal: Principal, role: str) -> None:
     # HQ admins manage staff but cannot mint owners (or promote themselves to one).
-    if role == "owner" and principal.role != "owner":
-        raise Forbidden("only an owner can grant the owner role")
+    if role == "owner" and not allowed(principal, "owners:manage"):
+        raise Forbidden("only an owner can grant the owner role",
+                        details={"permission": "owners:manage"})
 
 
 async def _set_outlets(session: AsyncSession, user: User, role: str, outlet_ids: list[str]) -> None:
@@ -293,8 +335,8 @@ async def create_user(session: AsyncSession, principal: Principal, data: UserCre
     require(principal, "users:write")
     _guard_role_change(principal, data.role)
     email = normalize_email(data.email)
-    # Emails are unique across tenants (login has no tenant field). The unique index sees
-    # rows RLS hides from this session, so a duplicate in another tenant fails the insert.
+    # Emails are unique per tenant (module docstring): only a duplicate in this tenant, which
+    # the caller can list anyway, is a conflict.
     user = User(id=new_id(), tenant_id=principal.tenant_id, email=email, name=data.name,
                 role=data.role, password_hash=await hash_password_async(data.password))
     session.add(user)
@@ -314,8 +356,9 @@ async def update_user(session: AsyncSession, principal: Principal, user_id: str,
                       data: UserUpdate) -> User:
     require(principal, "users:write")
     user = await get_user(session, principal, user_id)
-    if user.role == "owner" and principal.role != "owner":
-        raise Forbidden("only an owner can change an owner's account")
+    if user.role == "owner" and not allowed(principal, "owners:manage"):
+        raise Forbidden("only an owner can change an owner's account",
+                        details={"permission": "owners:manage"})
     if isinstance(data.role, str):
         _guard_role_change(principal, data.role)
     if user.id == principal.user_id and (data.active is False or
@@ -342,6 +385,11 @@ async def update_user(session: AsyncSession, principal: Principal, user_id: str,
                               .values(revoked_at=utcnow()))
     await session.flush()
     after_outlets = (await user_outlet_ids(session, [user.id]))[user.id]
+    if (changes.get("active") is False or "role" in changes or "password" in changes
+            or after_outlets != current_outlets):
+        # ... nor their access tokens, which carry the role and the outlets (hub.identity).
+        await bump_token_version(session, user.id)
+        await session.refresh(user, ["token_version"])
     after = audit.snapshot(user) | {"outlet_ids": after_outlets}
     if "password" in changes:
         after["password"] = "changed"

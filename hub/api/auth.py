@@ -16,7 +16,8 @@ __all__ = ["auth_routes"]
 async def login(data: LoginRequest, db: DbDep, settings: SettingsDep, tokens: TokensDep,
                 client_ip: ClientIpDep) -> TokenPair:
     """Email + password -> access token (short) and refresh token (single use)."""
-    return await identity.login(db, settings, tokens, data.email, data.password, client_ip)
+    return await identity.login(db, settings, tokens, data.email, data.password, client_ip,
+                                tenant_id=data.tenant_id)
 
 
 @post("/api/v1/auth/refresh", status_code=200, tags=["auth"])
@@ -27,12 +28,13 @@ async def refresh(data: RefreshRequest, db: DbDep, tokens: TokensDep) -> TokenPa
 
 @post("/api/v1/auth/logout", status_code=204, tags=["auth"])
 async def logout(data: RefreshRequest, db: DbDep) -> None:
-    """Revoke the login the refresh token belongs to."""
+    """Revoke the login the refresh token belongs to and end the user's access tokens."""
     await identity.logout(db, data.refresh_token)
 
 
 @get("/api/v1/me", tags=["auth"])
-async def me(principal: PrincipalDep) -> MeOut:
+async def me(principal: PrincipalDep, db: DbDep) -> MeOut:
+    await db.check_caller()  # type: ignore[attr-defined]  # no tenant session below
     return MeOut(user_id=principal.user_id, tenant_id=principal.tenant_id, email=principal.email,
                  role=principal.role,
                  outlet_ids=list(principal.outlet_ids) if principal.outlet_ids is not None else None)

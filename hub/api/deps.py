@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from hub.db import Database
-from hub.identity import Principal, Tokens
+from hub.identity import Principal, RequestDatabase, Tokens
 from hub.settings import HubSettings
 from shared.errors import PosError, Unauthorized, error_body
 
@@ -49,13 +49,16 @@ TokensDep = NamedDependency[Tokens]
 ClientIpDep = NamedDependency[str]
 
 
-async def provide_principal(request: Request[Any, Any, Any], tokens: TokensDep) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], tokens: TokensDep,
+                            db: DbDep) -> Principal:
     principal = tokens.principal(bearer_token(request))
+    # The handler's first tenant transaction checks the token is still current (M2).
+    db.expect_caller(principal)  # type: ignore[attr-defined]
     return msgspec.structs.replace(principal, ip=_client_ip(request))
 
 
 def _db(state: State) -> Database:
-    return state.db
+    return RequestDatabase(state.db)  # one per request: see hub.identity.RequestDatabase
 
 
 def _settings(state: State) -> HubSettings:

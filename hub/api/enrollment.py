@@ -63,11 +63,9 @@ async def redeem(request: Request[Any, Any, Any], db: Database) -> Response[byte
 
 @get("/api/v1/outlets/{outlet_id:str}/sync-credentials", tags=["enrollment"])
 async def list_credentials(outlet_id: str, db: Database, principal: Principal) -> dict[str, Any]:
-    if principal.role not in enrollment.ENROLLMENT_ROLES:
-        raise Forbidden(f"role {principal.role} may not manage sync credentials")
-    require_outlet(principal, outlet_id)
+    """The outlet's sync credentials, newest first; more than one active is an alert."""
     async with db.tenant(principal.tenant_id) as session:
-        rows = await enrollment.list_credentials(session, outlet_id)
+        rows = await enrollment.list_credentials(session, principal, outlet_id)
     return {"items": [{"id": r.id, "outlet_id": r.outlet_id, "hostname": r.hostname,
                        "created_at": r.created_at, "revoked_at": r.revoked_at} for r in rows]}
 
@@ -80,4 +78,14 @@ async def revoke_credentials(outlet_id: str, db: Database, principal: Principal)
         return {"revoked": await enrollment.revoke_outlet_credentials(session, principal, outlet_id)}
 
 
-enrollment_routes = [create_code, redeem, list_credentials, revoke_credentials]
+@post("/api/v1/outlets/{outlet_id:str}/sync-credentials/{credential_id:str}/revoke",
+      tags=["enrollment"], status_code=200)
+async def revoke_credential(outlet_id: str, credential_id: str, db: Database,
+                            principal: Principal) -> dict[str, int]:
+    """Revoke one credential (e.g. the second one the fleet view alerts about)."""
+    async with db.tenant(principal.tenant_id) as session:
+        return {"revoked": await enrollment.revoke_outlet_credentials(session, principal, outlet_id,
+                                                                      credential_id=credential_id)}
+
+
+enrollment_routes = [create_code, redeem, list_credentials, revoke_credentials, revoke_credential]

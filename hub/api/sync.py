@@ -151,8 +151,7 @@ class QuarantineResolve(Struct, kw_only=True, forbid_unknown_fields=True):
 async def resolve_quarantine(outlet_id: str, quarantine_id: str, data: QuarantineResolve,
                              db: Database, principal: Principal) -> dict[str, Any]:
     """Retry a quarantined event under today's rules, or dismiss it with a note (HQ only)."""
-    if principal.role not in ("owner", "hq_admin"):
-        raise Forbidden("only head office may resolve quarantined events")
+    require(principal, "sync:resolve")
     async with db.tenant(principal.tenant_id) as session:
         item = await ingest.resolve_quarantined(session, outlet_id, quarantine_id, data.action,
                                                 data.note)

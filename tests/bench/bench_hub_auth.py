@@ -105,7 +105,7 @@ def main() -> None:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{db_name}"')
         db_url = f"postgresql://postgres@127.0.0.1:5432/{db_name}"
-    env = {**os.environ, "POS_HUB_JWT_SECRET": "bench-" + "k" * 40,
+    env = {**os.environ, "POS_HUB_JWT_SECRET": "bench-Jw5kR9tM2xQ7vN4bZ8cL3pH6sD1fG",
            "POS_HUB_DATA_DIR": str(workdir), "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "1000000",
            "POS_HUB_LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000000"}
     hub = [sys.executable, "-m", "hub"]

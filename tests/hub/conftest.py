@@ -39,7 +39,7 @@ from hub.db import Database, run_migrations
 REPO = Path(__file__).resolve().parents[2]
 POS_HUB = [sys.executable, "-m", "hub"]
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-JWT_SECRET = "test-secret-" + "x" * 40
+JWT_SECRET = "test-secret-Qm7vR2kX9pL4wZ8nT1cY6hB3jD5fG0sA"  # random-looking: weak keys are refused
 PIN_KEY = "test-pin-key-Vb8nQ3xL6tR1mZ9kW4cH7yJ2dF5gS0aE"  # replicas must share one (hub.staff_pins)
 
 

@@ -74,7 +74,8 @@ def test_tenant_comes_from_token_not_from_headers(hub_server: HubServer, tenant:
 
 
 def test_refresh_rotates_and_reuse_revokes_the_family(hub_server: HubServer,
-                                                      tenant: TenantCtx) -> None:
+                                                      tenant_factory) -> None:
+    tenant = tenant_factory()  # its own owner: reuse ends this user's access tokens
     first = login(hub_server, tenant.email, tenant.password)
     second = _post(hub_server, "/api/v1/auth/refresh", {"refresh_token": first["refresh_token"]})
     assert second.status_code == 200
@@ -94,6 +95,9 @@ def test_refresh_rotates_and_reuse_revokes_the_family(hub_server: HubServer,
     latest = _post(hub_server, "/api/v1/auth/refresh",
                    {"refresh_token": third_tokens["refresh_token"]})
     assert latest.status_code == 401
+    # ... and so do the user's access tokens (not 15 minutes later).
+    ended = hub_server.client(third_tokens["access_token"]).get("/api/v1/me")
+    assert ended.status_code == 401 and ended.json()["error"]["code"] == "session_ended"
 
     # Other logins of the same user are separate families and keep working.
     other_login = login(hub_server, tenant.email, tenant.password)
@@ -101,7 +105,8 @@ def test_refresh_rotates_and_reuse_revokes_the_family(hub_server: HubServer,
                  {"refresh_token": other_login["refresh_token"]}).status_code == 200
 
 
-def test_logout_revokes_refresh_token(hub_server: HubServer, tenant: TenantCtx) -> None:
+def test_logout_revokes_refresh_token(hub_server: HubServer, tenant_factory) -> None:
+    tenant = tenant_factory()  # its own owner: logout ends this user's access tokens
     tokens = login(hub_server, tenant.email, tenant.password)
     assert _post(hub_server, "/api/v1/auth/logout",
                  {"refresh_token": tokens["refresh_token"]}).status_code == 204
@@ -127,15 +132,15 @@ def test_deactivated_user_cannot_log_in_or_refresh(hub_server: HubServer,
                  {"refresh_token": tokens["refresh_token"]}).status_code == 401
 
 
-def test_login_rate_limited_per_account_and_per_ip(pg_url: str, hub_server_factory,
-                                                   tenant_factory) -> None:
+def test_login_rate_limited_per_ip_account_pair_and_per_ip(pg_url: str, hub_server_factory,
+                                                           tenant_factory) -> None:
     # The server trusts X-Forwarded-For from 127.0.0.1, as it would from a load balancer.
     server = hub_server_factory(pg_url, login_max_failures_per_account=3,
                                 login_max_failures_per_ip=6, scheduler_enabled=False,
                                 forwarded_allow_ips="127.0.0.1")
-    # Failures are counted in the shared database: start this window from a clean slate.
+    # Attempts are counted in the shared database: start from a clean slate.
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM login_failures")
+        conn.execute("DELETE FROM login_attempts")
 
     def attempt(email: str, password: str, ip: str) -> int:
         return httpx.post(server.base_url + "/api/v1/auth/login",
@@ -145,12 +150,15 @@ def test_login_rate_limited_per_account_and_per_ip(pg_url: str, hub_server_facto
     victim, other = tenant_factory(server=server), tenant_factory(server=server)
     for _ in range(3):
         assert attempt(victim.email, "wrong-password", "10.0.0.1") == 401
-    # Locked: even the right password is refused inside the window, from any IP.
+    # That address now backs off for this account, even with the right password ...
     limited = httpx.post(server.base_url + "/api/v1/auth/login",
                          json={"email": victim.email, "password": victim.password},
-                         headers={"X-Forwarded-For": "10.0.0.9"})
+                         headers={"X-Forwarded-For": "10.0.0.1"})
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited"
+    assert 0 < limited.json()["error"]["details"]["retry_after_seconds"] <= 30
+    # ... but the account is not locked: its owner signs in from elsewhere.
+    assert attempt(victim.email, victim.password, "10.0.0.9") == 200
     # Another account from the same IP still works until the per-IP limit is reached ...
     assert attempt(other.email, other.password, "10.0.0.1") == 200
     for n in range(3):
@@ -159,12 +167,15 @@ def test_login_rate_limited_per_account_and_per_ip(pg_url: str, hub_server_facto
     assert attempt(other.email, other.password, "10.0.0.1") == 429
     assert attempt(other.email, other.password, "10.0.0.2") == 200
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        keys = {row[0] for row in conn.execute("SELECT DISTINCT key FROM login_failures")}
-    assert "ip:10.0.0.1" in keys and "ip:127.0.0.1" not in keys
+        failures = dict(conn.execute("SELECT key, failures FROM login_attempts").fetchall())
+    assert failures["ip:10.0.0.1"] == 6 and failures[f"pair:10.0.0.1|{victim.email}"] == 3
+    # Counted under the forwarded address, not the balancer's (whose logins all succeeded).
+    assert failures.get("ip:127.0.0.1", 0) == 0
 
 
 def test_concurrent_use_of_one_refresh_token_succeeds_once(hub_server: HubServer,
-                                                           tenant: TenantCtx) -> None:
+                                                           tenant_factory) -> None:
+    tenant = tenant_factory()  # its own owner: reuse ends this user's access tokens
     tokens = login(hub_server, tenant.email, tenant.password)
     with ThreadPoolExecutor(max_workers=6) as pool:
         responses = list(pool.map(

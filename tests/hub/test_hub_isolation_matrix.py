@@ -17,7 +17,7 @@ import pytest
 
 from hub.app import create_app
 from hub.settings import HubSettings
-from tests.hub.conftest import TenantCtx
+from tests.hub.conftest import JWT_SECRET, TenantCtx
 
 pytestmark = pytest.mark.postgres
 
@@ -95,6 +95,8 @@ def _matrix(b: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any, set[int]
             f"/api/v1/outlets/{outlet}/sync-credentials", None, DENIED),
         ("POST", "/api/v1/outlets/{outlet_id:str}/sync-credentials/revoke"): (
             f"/api/v1/outlets/{outlet}/sync-credentials/revoke", None, DENIED),
+        ("POST", "/api/v1/outlets/{outlet_id:str}/sync-credentials/{credential_id:str}/revoke"): (
+            f"/api/v1/outlets/{outlet}/sync-credentials/{b['product']}/revoke", None, DENIED),
         # Outlet-credential endpoints: a user's JWT is not an outlet credential.
         ("POST", "/api/v1/sync/push"): ("/api/v1/sync/push", None, {400, 401, 415}),
         ("GET", "/api/v1/sync/pull"): ("/api/v1/sync/pull", None, {401}),
@@ -153,7 +155,7 @@ def tenant_b(tenant_factory) -> tuple[TenantCtx, dict[str, str]]:
 
 
 def _routes() -> set[tuple[str, str]]:
-    app = create_app(HubSettings(jwt_secret="x" * 40, scheduler_enabled=False))
+    app = create_app(HubSettings(jwt_secret=JWT_SECRET, scheduler_enabled=False))
     found = set()
     for route in app.routes:
         if route.path.startswith(("/schema", "/dashboard")):

@@ -18,6 +18,7 @@ from hub.db import Database, sync_url
 from hub.models import Base, JobRun
 from hub.scheduler import Job, run_once, slot_start
 from hub.settings import HubSettings
+from tests.hub.conftest import JWT_SECRET
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -60,7 +61,7 @@ async def test_job_runs_once_per_slot_and_failure_releases_the_slot(db_url: str)
     name = f"test_job_{id(calls)}"
     job = Job(name, 60, flaky)
     when = datetime(2026, 1, 1, 10, 0, 30, tzinfo=UTC)
-    settings = HubSettings(jwt_secret="x" * 40)
+    settings = HubSettings(jwt_secret=JWT_SECRET)
     first, second = Database(db_url), Database(db_url)  # two "replicas"
     try:
         with pytest.raises(RuntimeError):

@@ -1,4 +1,6 @@
-// Fleet: every outlet the user may see, online or offline, last sync, backlog, edge version.
+// Fleet: every outlet the user may see, online or offline, last sync, backlog, edge version,
+// and an alert when an outlet has more than one active sync credential (a second box, or a
+// credential minted without one: revoke the one you do not recognise, see docs/security.md).
 import { get } from "../api.js";
 import { R, items as listOf } from "../routes.js";
 import { h, mount, notice } from "../dom.js";
@@ -15,7 +17,9 @@ export function render(main) {
     try {
       const items = listOf(await get(R.fleet));
       const online = items.filter((o) => o.online).length;
-      summary.textContent = `${online} of ${items.length} outlets online · updated ${new Date().toLocaleTimeString()}`;
+      const doubled = items.filter((o) => (o.active_credentials ?? 0) > 1).length;
+      summary.textContent = `${online} of ${items.length} outlets online · updated ${new Date().toLocaleTimeString()}`
+        + (doubled ? ` · ${doubled} with several sync credentials` : "");
       mount(body, items.length ? items.map(row) : h("tr", {}, h("td", { colspan: 6 }, "No outlets yet.")));
       notice(message, "");
     } catch (err) {
@@ -28,13 +32,22 @@ export function render(main) {
   function row(o) {
     const lastSync = o.last_push_at || o.last_contact_at;
     const alarm = o.journal_alarm || o.last_error;
+    const credentials = o.active_credentials ?? 0;
+    const alerts = [];
+    if (credentials > 1) {
+      alerts.push(h("span", {
+        class: "badge warn", dataset: { alert: "credentials" },
+        title: "More than one box can sync as this outlet. Revoke the credential you do not recognise.",
+      }, `${credentials} active sync credentials`));
+    }
+    if (alarm) alerts.push(h("span", { class: "badge warn", title: alarm }, alarm.slice(0, 60)));
     return h("tr", { dataset: { outlet: o.outlet_id } },
       h("th", { scope: "row" }, o.outlet_name),
       h("td", {}, h("span", { class: `badge ${o.online ? "online" : "offline"}` }, o.online ? "Online" : "Offline")),
       h("td", { title: dateTime(lastSync) }, ago(lastSync)),
       h("td", { class: "num" }, String(o.reported_backlog ?? 0)),
       h("td", {}, o.edge_version || "–"),
-      h("td", {}, alarm ? h("span", { class: "badge warn", title: alarm }, alarm.slice(0, 60)) : "–"));
+      h("td", {}, ...(alerts.length ? alerts : ["–"])));
   }
 
   main.append(
