@@ -2,7 +2,9 @@
 
 While serving, the edge registers one service whose TXT record carries the outlet id, the
 outlet name and the edge version; devices (and ``pos-edge discover``) browse for that type.
-Interfaces can be pinned (tests use ["127.0.0.1"] so nothing leaves the machine).
+It announces only where the server listens: on every interface for 0.0.0.0, on the listen
+address alone otherwise (a demo on 127.0.0.1 sends no multicast beyond the machine).
+Interfaces can also be pinned (``advertise_interfaces``; tests use ["127.0.0.1"]).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from msgspec import Struct
 from zeroconf import IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
-__all__ = ["SERVICE_TYPE", "Advertiser", "FoundEdge", "discover"]
+__all__ = ["SERVICE_TYPE", "Advertiser", "FoundEdge", "announce_on", "discover"]
 
 SERVICE_TYPE = "_fnbpos._tcp.local."
 
@@ -35,17 +37,38 @@ class FoundEdge(Struct, kw_only=True):
         return f"http://{address}:{self.port}"
 
 
+_ANY_HOST = ("0.0.0.0", "", "::")
+
+
 def _interfaces(pinned: list[str]) -> Any:
     from zeroconf import InterfaceChoice
 
     return pinned if pinned else InterfaceChoice.All
 
 
-def _addresses(host: str, pinned: list[str]) -> list[bytes]:
+def _ipv4_of(host: str) -> list[str]:
+    """The IPv4 addresses a listen host stands for (a name such as localhost is resolved)."""
+    if _is_ipv4(host):
+        return [host]
+    try:
+        found = socket.getaddrinfo(host, None, socket.AF_INET)
+    except OSError:
+        return []
+    return sorted({str(info[4][0]) for info in found})
+
+
+def announce_on(host: str, pinned: list[str]) -> list[str] | None:
+    """The IPv4 interface addresses to announce on; None means every interface."""
     if pinned:
-        return [socket.inet_aton(a) for a in pinned if _is_ipv4(a)]
-    if host not in ("0.0.0.0", "", "::"):
-        return [socket.inet_aton(host)] if _is_ipv4(host) else []
+        return [a for a in pinned if _is_ipv4(a)]
+    if host in _ANY_HOST:
+        return None
+    return _ipv4_of(host)
+
+
+def _addresses(host: str, interfaces: list[str] | None) -> list[bytes]:
+    if interfaces is not None:
+        return [socket.inet_aton(a) for a in interfaces]
     found = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
     return [socket.inet_aton(a) for a in sorted(found)] or [socket.inet_aton("127.0.0.1")]
 
@@ -64,16 +87,20 @@ class Advertiser:
     def __init__(self, *, outlet_id: str, outlet_name: str, version: str, host: str, port: int,
                  interfaces: list[str]) -> None:
         label = "".join(ch for ch in outlet_name if ch.isalnum() or ch in " -")[:40].strip() or "edge"
+        self.host = host
+        self.interfaces = announce_on(host, interfaces)
         self.info = AsyncServiceInfo(
             SERVICE_TYPE, f"{label} {outlet_id[-8:]}.{SERVICE_TYPE}",
-            port=port, addresses=_addresses(host, interfaces),
+            port=port, addresses=_addresses(host, self.interfaces),
             properties={"outlet_id": outlet_id, "name": outlet_name, "version": version},
             server=f"fnbpos-{outlet_id[-8:]}.local.")
-        self.interfaces = interfaces
         self._zc: AsyncZeroconf | None = None
 
     async def start(self) -> None:
-        self._zc = AsyncZeroconf(interfaces=_interfaces(self.interfaces), ip_version=IPVersion.V4Only)
+        if self.interfaces == []:  # e.g. an IPv6-only listen address: never fall back to all
+            raise OSError(f"no IPv4 address to announce on for listen host {self.host!r}")
+        self._zc = AsyncZeroconf(interfaces=_interfaces(self.interfaces or []),
+                                 ip_version=IPVersion.V4Only)
         await self._zc.async_register_service(self.info, allow_name_change=True)
 
     async def stop(self) -> None:
