@@ -5,7 +5,12 @@ sync, enrollment, outlet staff), the dependencies (``hub.api.deps``), the single
 shape, request metrics (``/metrics``), structured JSON logs, the static head-office dashboard at
 ``/dashboard/`` (``/`` redirects there), OpenAPI at ``/schema`` and, on startup, the database
 engine and the job scheduler. The app keeps no state of its own between requests: any number
-of replicas can serve one database.
+of replicas can serve one database (the per-IP limit on enrollment redemptions is per process).
+
+Input limits (docs/api.md, "Limits"): request bodies are bounded per route before they are
+read, JSON bodies checked for NUL and depth (``hub.api.inputs.CheckedRequest``), NUL in a URL
+refused before routing (``refuse_nul_in_url``), sync frames inflated no further than their
+route's limit (``hub.api.sync.read_frame``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from hub.api.admin import admin_routes
 from hub.api.auth import auth_routes
 from hub.api.catalog import catalog_routes
 from hub.api.deps import dependencies, exception_handlers
+from hub.api.inputs import CheckedRequest, refuse_nul_in_url
 from hub.api.enrollment import enrollment_routes
 from hub.api.fleet import fleet_routes
 from hub.api.reports import report_routes
@@ -52,6 +58,7 @@ __all__ = ["DASHBOARD_DIR", "MissingFiles", "configure_logging", "create_app", "
 
 DASHBOARD_DIR = Path(__file__).parent / "dashboard"
 REQUEST_ID: ContextVar[str] = ContextVar("hub_request_id", default="")
+JSON_MAX_BODY_BYTES = 1024 * 1024  # the largest JSON body of the API (a catalog edit) is KBs
 _STANDARD_LOG_FIELDS = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime",
                                                                      "color_message"}
 
@@ -193,10 +200,13 @@ def create_app(settings: HubSettings) -> Litestar:
         ],
         dependencies=dependencies,
         exception_handlers=exception_handlers,
-        middleware=[_metrics_middleware],
+        middleware=[_metrics_middleware, refuse_nul_in_url],
+        request_class=CheckedRequest,  # JSON bodies: no NUL, bounded depth (hub.api.inputs)
         lifespan=[lifespan],
         state=state,
         openapi_config=OpenAPIConfig(title="fnbpos hub", version=hub_version(), path="/schema"),
-        request_max_body_size=8 * 1024 * 1024,  # sync batches: see sync.scheduler
+        # Every body is refused past this before it is read (by Content-Length) or while it
+        # streams; the sync routes set their own (push: PUSH_MAX_BYTES, redeem: a few KB).
+        request_max_body_size=JSON_MAX_BODY_BYTES,
         logging_config=None,  # configure_logging() owns the handlers (JSON lines)
     )

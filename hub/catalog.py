@@ -84,6 +84,17 @@ async def _brand(session: AsyncSession, brand_id: str) -> Brand:
     return brand
 
 
+# ``sort`` columns are 32-bit integers (PostgreSQL INTEGER): a larger value is refused here,
+# with the field named, rather than by the database as a 500.
+SORT_MIN, SORT_MAX = -(2**31), 2**31 - 1
+
+
+def _check_sort(value: Any, field: str = "sort") -> None:
+    if isinstance(value, int) and not SORT_MIN <= value <= SORT_MAX:
+        raise ValidationFailed(f"{field} must be between {SORT_MIN} and {SORT_MAX}",
+                               details={"field": field, "min": SORT_MIN, "max": SORT_MAX})
+
+
 async def _owned(session: AsyncSession, model: type[Any], entity_id: str, label: str) -> Any:
     row = await session.get(model, entity_id)
     if row is None:
@@ -108,6 +119,7 @@ async def list_categories(session: AsyncSession, principal: Principal, brand_id:
 async def create_category(session: AsyncSession, principal: Principal,
                           data: CategoryCreate) -> Category:
     require(principal, "catalog:write")
+    _check_sort(data.sort)
     await _brand(session, data.brand_id)
     row = Category(id=new_id(), tenant_id=principal.tenant_id, **msgspec.structs.asdict(data))
     session.add(row)
@@ -119,6 +131,7 @@ async def create_category(session: AsyncSession, principal: Principal,
 async def update_category(session: AsyncSession, principal: Principal, category_id: str,
                           data: CategoryUpdate) -> Category:
     require(principal, "catalog:write")
+    _check_sort(data.sort)
     row = await _owned(session, Category, category_id, "category")
     before = audit.snapshot(row)
     apply_update(row, data)
@@ -175,6 +188,7 @@ async def get_product(session: AsyncSession, principal: Principal, product_id: s
 
 async def create_product(session: AsyncSession, principal: Principal, data: ProductCreate) -> Product:
     require(principal, "catalog:write")
+    _check_sort(data.sort)
     await _brand(session, data.brand_id)
     await _check_product_refs(session, data.brand_id, data.category_id, data.modifier_group_ids)
     row = Product(id=new_id(), tenant_id=principal.tenant_id, **msgspec.structs.asdict(data))
@@ -187,6 +201,7 @@ async def create_product(session: AsyncSession, principal: Principal, data: Prod
 async def update_product(session: AsyncSession, principal: Principal, product_id: str,
                          data: ProductUpdate) -> Product:
     require(principal, "catalog:write")
+    _check_sort(data.sort)
     row = await _owned(session, Product, product_id, "product")
     await _check_product_refs(
         session, row.brand_id,
@@ -253,7 +268,8 @@ async def _replace_options(session: AsyncSession, group: ModifierGroup,
                            options: list[OptionIn]) -> None:
     existing = {o.id: o for o in (await options_of(session, [group.id]))[group.id]}
     keep: set[str] = set()
-    for item in options:
+    for index, item in enumerate(options):
+        _check_sort(item.sort, f"options[{index}].sort")
         if item.id and item.id in existing:
             option = existing[item.id]
         elif item.id:

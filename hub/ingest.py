@@ -77,6 +77,7 @@ from shared.schemas import (
     ShiftEvent,
     TaxConfig,
     event_decoder,
+    json_encoder,
 )
 from sync.protocol import (
     WIRE_VERSION,
@@ -179,12 +180,46 @@ class _Decoded:
     hash_ok: bool
 
 
+def _decode_event(raw: bytes) -> Any:
+    """An event body as the hub stores it: every NUL in its text replaced by U+FFFD.
+
+    PostgreSQL text and JSON cannot hold NUL. Edges refuse it now, but an older edge may have
+    journaled one (an order note): quarantining that event would keep the order from head
+    office forever, so the hub keeps the order and marks the character instead. The journal
+    keeps the bytes as sent (its hash chain covers them).
+    """
+    body = event_decoder.decode(raw)
+    # A NUL byte is common in msgpack (the integer 0); only a JSON rendering of the decoded
+    # event tells a NUL inside a text apart, and only then is the event rebuilt.
+    if b"\x00" in raw and b"\\u0000" in json_encoder.encode(body):
+        body = _without_nul(body)
+    return body
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, msgspec.Struct):
+        return msgspec.structs.replace(value, **{name: _without_nul(getattr(value, name))
+                                                 for name in value.__struct_fields__})
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(item) for item in value)
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
+def _pg_text(text: str) -> str:
+    """Text from an edge for a column of ours (a quarantine reason, an event kind)."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _decode_all(entries: list[JournalEntry]) -> list[_Decoded]:
     decoded = []
     for entry in entries:
         hash_ok = chain_hash(entry.prev_hash, entry.seq, entry.body) == entry.hash
         try:
-            decoded.append(_Decoded(event_decoder.decode(entry.body), "", hash_ok))
+            decoded.append(_Decoded(_decode_event(entry.body), "", hash_ok))
         except msgspec.MsgspecError as exc:
             decoded.append(_Decoded(None, f"undecodable event body: {exc}", hash_ok))
     return decoded
@@ -242,7 +277,7 @@ async def _ingest_locked(db: Database, who: SyncIdentity, request: PushRequest,
                     session.add(SyncQuarantine(
                         tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=v.entry.epoch,
                         seq=v.entry.seq, event_id=v.entry.event_id, kind=_kind_of(v),
-                        reason=v.problem[:2000], created_at=now))
+                        reason=_pg_text(v.problem[:2000]), created_at=now))
                     outcome.quarantined.append(v.entry.seq)
                     log.warning("event quarantined", extra={"outlet_id": who.outlet_id,
                                                             "seq": v.entry.seq, "reason": v.problem})
@@ -518,7 +553,7 @@ async def _apply(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
     if entry is not None:
         seq = entry.seq
         try:
-            body = event_decoder.decode(entry.body)
+            body = _decode_event(entry.body)
         except msgspec.MsgspecError as exc:
             raise _Unappliable(f"undecodable event body: {exc}") from exc
     match body:
@@ -731,7 +766,7 @@ def _kind_of(item: _Verified) -> str:
     try:
         raw = msgspec.msgpack.decode(item.entry.body)
         if isinstance(raw, dict):
-            return str(raw.get("kind", "unknown"))[:32]
+            return _pg_text(str(raw.get("kind", "unknown"))[:32])
     except msgspec.MsgspecError:
         pass
     return "unknown"
@@ -771,7 +806,7 @@ async def resolve_quarantined(session: AsyncSession, outlet_id: str, quarantine_
                          prev_hash=held.prev_hash, hash=held.hash)
     try:
         async with session.begin_nested():
-            body = event_decoder.decode(entry.body) if entry.body else None
+            body = _decode_event(entry.body) if entry.body else None
             if isinstance(body, OrderEvent):
                 problems = _check_money(body.order, _tax_of(outlet))
                 if problems:

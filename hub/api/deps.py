@@ -85,7 +85,11 @@ dependencies = {
 def _pos_error(_: Request[Any, Any, Any], exc: PosError) -> Response[Any]:
     if exc.status >= 500:
         log.error("request failed: %s", exc.message)
-    return Response(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+    # A refusal that says when to come back says it in the header clients obey, too.
+    retry = exc.details.get("retry_after_seconds") if isinstance(exc.details, dict) else None
+    headers = {"Retry-After": str(int(retry))} if isinstance(retry, int | float) else None
+    return Response(error_body(exc.code, exc.message, exc.details), status_code=exc.status,
+                    headers=headers)
 
 
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -93,11 +97,24 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
                     status_code=400)
 
 
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    cause = exc.__cause__
+    if status == 500 and isinstance(cause, msgspec.ValidationError) and "`$.data" in str(cause):
+        # Litestar files a body error under a key named like one of our dependencies (a body
+        # field "settings", "db", "principal") as a server fault: it is the client's input.
+        return _body_invalid(str(cause))
     code = _HTTP_CODES.get(status, "internal" if status >= 500 else "bad_request")
     return Response(error_body(code, exc.detail, exc.extra), status_code=status,
                     headers=exc.headers)
+
+
+def _body_invalid(message: str) -> Response[Any]:
+    problem, _, where = message.partition(" - at `$.data")
+    field = where.rstrip("`").lstrip(".")
+    return Response(error_body("validation_failed", problem,
+                               [{"key": field, "message": problem, "source": "body"}]),
+                    status_code=400)
 
 
 def _integrity_error(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
@@ -109,6 +126,14 @@ def _integrity_error(_: Request[Any, Any, Any], exc: IntegrityError) -> Response
 
 def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Lost or refused database connections are a 503 (retry), not a bug (500)."""
+    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+    if isinstance(exc, DBAPIError) and sqlstate.startswith("22"):
+        # SQLSTATE class 22, "data exception": a value the database cannot hold (a NUL in a
+        # text, an integer past its column). Inputs are checked before this; should one slip
+        # through, it is still the caller's value, not the hub failing.
+        log.warning("value refused by the database: sqlstate %s", sqlstate)
+        return Response(error_body("invalid_value", "a value in the request cannot be stored",
+                                   {"sqlstate": sqlstate}), status_code=400)
     if isinstance(exc, DBAPIError) and not (exc.connection_invalidated
                                             or isinstance(exc, OperationalError)):
         return _unexpected(request, exc)

@@ -9,17 +9,17 @@ from litestar import Request, Response, get, post
 from msgspec import Meta, Struct
 
 from hub import enrollment
-from hub.api.sync import CorruptFrame
+from hub.api.deps import ClientIpDep
+from hub.api.sync import read_frame
 from hub.db import Database
 from hub.identity import Principal, require_outlet
-from shared.errors import Forbidden
+from hub.ratelimit import RateLimiter
+from shared.errors import Forbidden, TooManyRequests
 from sync.protocol import (
     MEDIA_TYPE,
+    REDEEM_MAX_BYTES,
     EnrollRequest,
-    FrameError,
-    decode_frame,
     encode_frame,
-    frame_version,
 )
 
 __all__ = ["enrollment_routes"]
@@ -48,15 +48,31 @@ async def create_code(outlet_id: str, db: Database, principal: Principal,
                    expires_at=issued.expires_at)
 
 
-@post("/api/v1/enrollment/redeem", tags=["enrollment"], status_code=200)
-async def redeem(request: Request[Any, Any, Any], db: Database) -> Response[bytes]:
-    """An outlet box exchanges its code for its identity and sync credential (a sync frame)."""
-    body = await request.body()
-    try:
-        version = frame_version(body)
-        payload = decode_frame(body, EnrollRequest)
-    except FrameError as exc:
-        raise CorruptFrame(str(exc)) from exc
+def redeem_limiter(request: Request[Any, Any, Any]) -> RateLimiter:
+    """The process's redemption limit per client IP (built from the settings on first use)."""
+    state = request.app.state
+    limiter = getattr(state, "redeem_limiter", None)
+    if limiter is None:
+        settings = state.settings
+        limiter = state.redeem_limiter = RateLimiter(settings.redeem_max_per_ip,
+                                                     settings.redeem_window_seconds)
+    return limiter
+
+
+@post("/api/v1/enrollment/redeem", tags=["enrollment"], status_code=200,
+      request_max_body_size=REDEEM_MAX_BYTES)
+async def redeem(request: Request[Any, Any, Any], db: Database,
+                 client_ip: ClientIpDep) -> Response[bytes]:
+    """An outlet box exchanges its code for its identity and sync credential (a sync frame).
+
+    No login guards this route, so it is bounded before any work: a rate limit per client IP
+    first (429 with Retry-After), then a body of at most REDEEM_MAX_BYTES (refused by its
+    Content-Length or while it streams) that is inflated no further than that."""
+    wait = redeem_limiter(request).hit(client_ip)
+    if wait:
+        raise TooManyRequests("too many enrollment attempts from this address; try again later",
+                              details={"retry_after_seconds": wait})
+    version, payload = read_frame(await request.body(), EnrollRequest, REDEEM_MAX_BYTES)
     reply = await enrollment.redeem(db, payload)
     return Response(encode_frame(reply, version=version), media_type=MEDIA_TYPE)
 

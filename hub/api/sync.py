@@ -1,12 +1,17 @@
 """The sync API: edges push journal batches and pull their feed; head office reads sync health.
 
 Push and pull bodies are sync frames (``sync.protocol``), authenticated with the outlet's
-sync credential (``Authorization: Bearer fpc_...``). Errors use the JSON error shape.
+sync credential (``Authorization: Bearer fpc_...``). Errors use the JSON error shape: a frame
+damaged on the way is 400 ``corrupt_frame`` (the edge resends it), an intact frame whose
+message breaks the protocol 400 ``invalid_frame`` naming the field, a body or payload past
+the route's limit 413 ``payload_too_large`` (``read_frame``, also used by enrollment).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
+
+import anyio
 
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
@@ -23,20 +28,53 @@ from hub.sync_models import SyncAlarm, SyncCursor, SyncJournalEntry, SyncQuarant
 from shared.errors import BadRequest, Forbidden, NotFound, PosError
 from sync.protocol import (
     MEDIA_TYPE,
+    PUSH_MAX_BYTES,
     FrameError,
+    FrameInvalid,
+    FrameTooLarge,
     PushRequest,
     decode_frame,
     encode_frame,
     frame_version,
 )
 
-__all__ = ["sync_routes"]
+__all__ = ["read_frame", "sync_routes"]
+
+T = TypeVar("T")
+
+# Bodies above this are decoded on a worker thread: inflating (zlib releases the GIL) and
+# decoding a batch of thousands of events must not hold up every other request.
+INLINE_DECODE_BYTES = 64 * 1024
 
 
 class CorruptFrame(BadRequest):
     """The body is not a readable frame (damaged or cut short on the way): resend it."""
 
     code = "corrupt_frame"
+
+
+class InvalidFrame(BadRequest):
+    """The frame arrived intact but its message breaks the protocol (a field too long, a NUL
+    in a text): resending the same bytes cannot help."""
+
+    code = "invalid_frame"
+
+
+class FrameTooBig(PosError):
+    status = 413
+    code = "payload_too_large"
+
+
+def read_frame(body: bytes, kind: type[T], max_size: int) -> tuple[int, T]:
+    """The wire version and message of a request frame, or the 4xx that refuses it."""
+    try:
+        return frame_version(body), decode_frame(body, kind, max_size)
+    except FrameTooLarge as exc:
+        raise FrameTooBig(str(exc), details={"max_bytes": max_size}) from exc
+    except FrameInvalid as exc:
+        raise InvalidFrame(str(exc), details={"field": exc.field}) from exc
+    except FrameError as exc:
+        raise CorruptFrame(str(exc)) from exc
 
 
 class _SyncMetrics:
@@ -62,16 +100,18 @@ def _frame(message: Any, version: int) -> Response[bytes]:
     return Response(encode_frame(message, version=version), media_type=MEDIA_TYPE, status_code=200)
 
 
-@post("/api/v1/sync/push", tags=["sync"], status_code=200)
+@post("/api/v1/sync/push", tags=["sync"], status_code=200, request_max_body_size=PUSH_MAX_BYTES)
 async def push(request: Request[Any, Any, Any], db: Database) -> Response[bytes]:
-    """Apply a batch of journal entries (idempotent); answers the highest seq held."""
+    """Apply a batch of journal entries (idempotent); answers the highest seq held.
+
+    The credential is checked before the body is read; the body is refused past
+    PUSH_MAX_BYTES (by its Content-Length, or while it streams) and inflated no further."""
     who = await ingest.authenticate(db, bearer_token(request))
     body = await request.body()
-    try:
-        version = frame_version(body)
-        batch = decode_frame(body, PushRequest)
-    except FrameError as exc:
-        raise CorruptFrame(str(exc)) from exc
+    if len(body) > INLINE_DECODE_BYTES:
+        version, batch = await anyio.to_thread.run_sync(read_frame, body, PushRequest, PUSH_MAX_BYTES)
+    else:
+        version, batch = read_frame(body, PushRequest, PUSH_MAX_BYTES)
     metrics = _metrics(request)
     try:
         reply = await ingest.ingest_push(db, who, batch, wire_version=version)

@@ -115,8 +115,8 @@ def start_hub(db_url: str, workdir: Path, **env: Any) -> HubServer:
     log_path = workdir / f"hub-{port}.log"
     full_env = {**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET, "POS_HUB_PIN_KEY": PIN_KEY,
                 "POS_HUB_DATA_DIR": str(workdir / "data"),
-                # every test client is 127.0.0.1: keep the per-IP limit out of other tests' way
-                "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "100000",
+                # every test client is 127.0.0.1: keep the per-IP limits out of other tests' way
+                "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "100000", "POS_HUB_REDEEM_MAX_PER_IP": "100000",
                 **{f"POS_HUB_{k.upper()}": str(v) for k, v in env.items()}}
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen([*POS_HUB, "serve", "--db", db_url, "--port", str(port),
