@@ -1,0 +1,253 @@
+"""``pos-hub doctor``: every fault an operator can see from the hub's host, each with what to do.
+
+Checks (in order, never stopping at the first fault): versions; the settings load; secrets
+(JWT secret and PIN key: set or kept in the data folder, not weak; demo mode is a fault on a
+hub that serves a chain); the data folder (exists, writable, private); free disk space; the
+database (reachable, its server version, migrations at head, the app role present on
+PostgreSQL); the HTTP port (a hub answers there, or it is free). Each finding is ``ok``,
+``warn``, ``fail`` or ``skip``; the command exits 1 if any check failed, 0 otherwise.
+
+It only reads: unlike ``serve``, it never creates a missing key file or migrates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Finding", "run_checks"]
+
+MIN_FREE_BYTES = 500 * 2**20
+WARN_FREE_BYTES = 2 * 2**30
+
+
+@dataclass
+class Finding:
+    check: str
+    status: str  # ok | warn | fail | skip
+    detail: str
+    fix: str = ""
+
+
+def run_checks(settings: Any, *, timeout: float = 3.0) -> list[Finding]:
+    """Run every check for the hub configured by ``settings`` (a HubSettings)."""
+    out: list[Finding] = []
+
+    def add(check: str, status: str, detail: str, fix: str = "") -> None:
+        out.append(Finding(check, status, detail, fix))
+
+    add("versions", "ok", f"pos-hub {version()}, Python {sys.version.split()[0]}")
+    data_dir = settings.resolved_data_dir()
+    _secrets(add, settings, data_dir)
+    _data_dir(add, data_dir)
+    _database(add, settings, timeout)
+    _port(add, settings.host, settings.port, timeout)
+    return out
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("fnbpos")
+    except PackageNotFoundError:
+        return "0.1.0+source"
+
+
+def _secrets(add: Any, settings: Any, data_dir: Path) -> None:
+    from hub.settings import secret_problem
+
+    if settings.demo:
+        add("demo mode", "fail", "POS_HUB_DEMO is on: weak secrets are accepted",
+            "unset POS_HUB_DEMO on a hub that serves a chain")
+    for name, value, env in (("JWT secret", settings.jwt_secret, "POS_HUB_JWT_SECRET"),
+                             ("PIN key", settings.pin_key, "POS_HUB_PIN_KEY")):
+        kept = data_dir / ("jwt-secret" if name == "JWT secret" else "pin-key")
+        if value:
+            source, secret = env, value
+        elif kept.exists():
+            source, secret = str(kept), kept.read_text().strip()
+            if kept.stat().st_mode & 0o077:
+                add(f"{name} file", "fail", f"{kept} is readable by other users",
+                    f"chmod 600 {kept}")
+        else:
+            add(name, "warn", f"not set and no {kept} yet: `pos-hub serve` generates one",
+                f"with several replicas set {env} to one shared value instead")
+            continue
+        problem = secret_problem(secret) if name == "JWT secret" else (
+            "it is shorter than 32 characters" if len(secret) < 32 else None)
+        if problem:
+            if problem.startswith("it is a placeholder"):
+                problem = "it is a known placeholder"  # the message would quote the secret
+            add(name, "fail", f"{source}: {problem}",
+                f"generate one: python3 -c 'import secrets; print(secrets.token_urlsafe(48))' "
+                f"and set {env}")
+        else:
+            add(name, "ok", f"set ({source})")
+
+
+def _data_dir(add: Any, data_dir: Path) -> None:
+    if not data_dir.is_dir():
+        add("data folder", "fail", f"{data_dir} does not exist",
+            f"create it for the hub's user: install -d -m 700 -o fnbpos {data_dir} (or set "
+            "POS_HUB_DATA_DIR)")
+        return
+    problems = []
+    if not os.access(data_dir, os.W_OK):
+        problems.append("not writable by this user")
+    if data_dir.stat().st_mode & 0o077:
+        problems.append(f"mode {stat.filemode(data_dir.stat().st_mode)} lets other users in")
+    if problems:
+        add("data folder", "fail", f"{data_dir}: " + "; ".join(problems),
+            f"run as the hub's user; chown it to that user and chmod 700 {data_dir} (under "
+            "systemd ProtectSystem=strict it must be the unit's StateDirectory)")
+    else:
+        add("data folder", "ok", f"{data_dir} (private, writable)")
+    free = shutil.disk_usage(data_dir).free
+    detail = f"{free / 2**30:.1f} GiB free on the data folder's disk"
+    if free < MIN_FREE_BYTES:
+        add("disk space", "fail", detail, "free space (old logs, backups) or grow the disk")
+    elif free < WARN_FREE_BYTES:
+        add("disk space", "warn", detail, "free space (old logs, backups) or grow the disk")
+    else:
+        add("disk space", "ok", detail)
+
+
+def _database(add: Any, settings: Any, timeout: float) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.db import is_postgres, sync_url
+
+    url = settings.resolved_db_url()
+    postgres = is_postgres(url)
+    shown = _redacted(url)
+    args = {"connect_timeout": int(max(1, timeout))} if postgres else {}
+    if not postgres:
+        from sqlalchemy.engine import make_url
+
+        path = make_url(url).database
+        if path and path != ":memory:" and not Path(path).exists():
+            add("database", "fail", f"{shown}: no such file",
+                "`pos-hub migrate` creates it (check POS_HUB_DB_URL / POS_HUB_DATA_DIR)")
+            return
+    engine = create_engine(sync_url(url), connect_args=args)
+    try:
+        with engine.connect() as conn:
+            server = conn.execute(text("SHOW server_version" if postgres
+                                       else "SELECT sqlite_version()")).scalar()
+            current = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()) \
+                if _has_table(conn, "alembic_version") else set()
+            role_ok = True
+            if postgres and settings.db_app_role:
+                role_ok = bool(conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"),
+                                            {"r": settings.db_app_role}).scalar())
+    except SQLAlchemyError as exc:
+        add("database", "fail", f"{shown}: {str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}",
+            "check that the server runs, the URL (POS_HUB_DB_URL), the password and "
+            "pg_hba.conf; `psql URL -c 'select 1'` from this host")
+        return
+    finally:
+        engine.dispose()
+    add("database", "ok", f"{shown} reachable ({'PostgreSQL' if postgres else 'SQLite'} {server})")
+    heads = _script_heads()
+    if not current:
+        add("migrations", "fail", "the database has no schema yet", "run `pos-hub migrate`")
+    elif current != heads:
+        add("migrations", "fail", f"schema at {', '.join(sorted(current))}, the code expects "
+                                  f"{', '.join(sorted(heads))}",
+            "run `pos-hub migrate` (after a backup), or upgrade this hub if the database is newer")
+    else:
+        add("migrations", "ok", f"at head ({', '.join(sorted(heads))})")
+    if postgres and settings.db_app_role:
+        if role_ok:
+            add("app role", "ok", f"role {settings.db_app_role} exists (RLS applies to it)")
+        else:
+            add("app role", "fail", f"role {settings.db_app_role} does not exist",
+                "`pos-hub migrate` creates it (docs/operations.md, PostgreSQL)")
+
+
+def _has_table(conn: Any, name: str) -> bool:
+    from sqlalchemy import inspect
+
+    return bool(inspect(conn).has_table(name))
+
+
+def _script_heads() -> set[str]:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from hub.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown by its scheme only
+        return url.split(":", 1)[0] + ":..."
+
+
+def _port(add: Any, host: str, port: int, timeout: float) -> None:
+    import httpx
+
+    probe_host = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    try:
+        answer = httpx.get(f"http://{'[' + probe_host + ']' if ':' in probe_host else probe_host}"
+                           f":{port}/api/health", timeout=timeout)
+        if answer.status_code == 200:
+            add("server", "ok", f"a hub answers on {host}:{port}")
+            return
+        add("server", "fail", f"{host}:{port}/api/health answers HTTP {answer.status_code}",
+            "see `journalctl -u pos-hub`")
+        return
+    except httpx.HTTPError:
+        pass
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        add("server", "warn", f"no hub running on {host}:{port} (the port is free)",
+            "start it: `systemctl start pos-hub`")
+    except OSError as exc:
+        add("server", "fail", f"{host}:{port} is held by another program: {exc.strerror}",
+            f"find it with `ss -ltnp 'sport = :{port}'`; stop it or set POS_HUB_PORT")
+    finally:
+        sock.close()
+
+
+# ---------------------------------------------------------------- output
+
+
+_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "--  "}
+
+
+def report(findings: list[Finding], as_json: bool) -> int:
+    """Print the findings; return the exit code (1 if any check failed)."""
+    failed = sum(f.status == "fail" for f in findings)
+    if as_json:
+        print(json.dumps({"ok": not failed, "findings": [asdict(f) for f in findings]}))
+        return 1 if failed else 0
+    width = max(len(f.check) for f in findings)
+    for f in findings:
+        print(f"{_MARK.get(f.status, f.status)}  {f.check.ljust(width)}  {f.detail}")
+        if f.fix and f.status in ("warn", "fail"):
+            print(f"{'':6}{'':{width}}  -> {f.fix}")
+    warned = sum(f.status == "warn" for f in findings)
+    print("\nall is well" if not failed and not warned
+          else f"\n{failed} fault(s), {warned} warning(s)")
+    return 1 if failed else 0

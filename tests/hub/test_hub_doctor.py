@@ -1,0 +1,90 @@
+"""`pos-hub doctor` names each fault with what to do, and its exit code says whether all is
+well: a healthy SQLite and PostgreSQL hub, then a broken setting, folder, schema and URL."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import JWT_SECRET, PIN_KEY, free_port, run_cli
+
+from hub.db import run_migrations
+
+
+def doctor(db_url: str, env: dict[str, str]) -> tuple[int, dict[str, dict[str, Any]]]:
+    done = run_cli("doctor", "--json", db_url=db_url, check=False, env=env)
+    assert done.returncode in (0, 1), done.stderr
+    findings = json.loads(done.stdout)
+    assert findings["ok"] == (done.returncode == 0)
+    return done.returncode, {f["check"]: f for f in findings["findings"]}
+
+
+@pytest.fixture
+def healthy(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    url = f"sqlite:///{data / 'hub.db'}"
+    run_migrations(url)
+    env = {"POS_HUB_DATA_DIR": str(data), "POS_HUB_PIN_KEY": PIN_KEY,
+           "POS_HUB_PORT": str(free_port())}
+    return url, env
+
+
+def test_a_healthy_sqlite_hub_passes(healthy):
+    url, env = healthy
+    code, found = doctor(url, env)
+    assert code == 0, found
+    assert {found[k]["status"] for k in ("database", "migrations", "JWT secret", "PIN key",
+                                         "data folder", "disk space")} == {"ok"}
+    assert found["server"]["status"] == "warn" and "systemctl start pos-hub" in found["server"]["fix"]
+    text = run_cli("doctor", db_url=url, check=False, env=env)
+    assert text.returncode == 0 and "0 fault(s), 1 warning(s)" in text.stdout
+
+
+def test_each_fault_is_named_with_a_fix(healthy, tmp_path):
+    url, env = healthy
+    data = Path(env["POS_HUB_DATA_DIR"])
+    os.chmod(data, 0o755)
+    old = tmp_path / "old.db"  # a schema a release behind
+    run_migrations(f"sqlite:///{old}", revision="0200_staff")
+    code, found = doctor(f"sqlite:///{old}", {**env, "POS_HUB_JWT_SECRET": "changeme-changeme"})
+    assert code == 1
+    assert found["JWT secret"]["status"] == "fail" and "POS_HUB_JWT_SECRET" in found["JWT secret"]["fix"]
+    assert found["data folder"]["status"] == "fail" and "chmod 700" in found["data folder"]["fix"]
+    assert found["migrations"]["status"] == "fail" and "pos-hub migrate" in found["migrations"]["fix"]
+    assert "changeme" not in json.dumps(found)  # the secret itself is never printed
+
+
+def test_a_busy_port_and_a_missing_database(healthy, tmp_path):
+    import socket
+
+    url, env = healthy
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        code, found = doctor(f"sqlite:///{tmp_path / 'none' / 'hub.db'}",
+                             {**env, "POS_HUB_PORT": str(port)})
+    assert code == 1
+    assert found["database"]["status"] == "fail" and "pos-hub migrate" in found["database"]["fix"]
+    assert found["server"]["status"] == "fail" and f"sport = :{port}" in found["server"]["fix"]
+
+
+@pytest.mark.postgres
+def test_a_running_postgresql_hub_passes_and_a_wrong_url_fails(hub_server, pg_url, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    port = hub_server.base_url.rsplit(":", 1)[1]
+    env = {"POS_HUB_DATA_DIR": str(data), "POS_HUB_PIN_KEY": PIN_KEY, "POS_HUB_PORT": port,
+           "POS_HUB_JWT_SECRET": JWT_SECRET}
+    code, found = doctor(pg_url, env)
+    assert code == 0, found
+    assert "PostgreSQL" in found["database"]["detail"]
+    assert found["migrations"]["status"] == "ok" and found["app role"]["status"] == "ok"
+    assert found["server"]["status"] == "ok"
+    code, found = doctor(pg_url.rsplit("/", 1)[0] + "/no_such_database", env)
+    assert code == 1 and found["database"]["status"] == "fail"
+    assert "psql" in found["database"]["fix"]
