@@ -2,10 +2,13 @@
 
     pos-hub serve [--db URL] [--host 127.0.0.1] [--port 8000] [--config FILE] [--no-migrate]
     pos-hub migrate [--db URL]
-    pos-hub create-tenant --name NAME --admin-email E --admin-password P [--db URL]
+    pos-hub create-tenant --name NAME --admin-email E [--admin-password P] [--db URL]
+      (the password: --admin-password, else POS_HUB_ADMIN_PASSWORD, else asked for)
     pos-hub create-outlet --tenant TENANT_ID --name NAME --timezone TZ [--brand ID] [--db URL]
     pos-hub enrollment-code --outlet OUTLET_ID [--ttl-minutes N] [--db URL]
     pos-hub revoke-credentials --outlet OUTLET_ID [--db URL]
+    pos-hub doctor [--db URL] [--json]   (checks the hub's host; exit 1 on a fault)
+    pos-hub --version
     pos-hub users unlock [EMAIL] [--ip ADDRESS] [--db URL]
 
 Without ``--db`` the hub uses ``POS_HUB_DB_URL`` or a SQLite file in ``./data/hub``. The
@@ -94,14 +97,41 @@ async def _create_tenant(settings: HubSettings, args: argparse.Namespace) -> str
     try:
         async with db.system() as session:
             tenant = await tenancy.create_tenant(session, args.name, args.admin_email,
-                                                 args.admin_password)
+                                                 _admin_password(args))
             return tenant.id
     finally:
         await db.dispose()
 
 
+def _admin_password(args: argparse.Namespace) -> str:
+    """--admin-password, else POS_HUB_ADMIN_PASSWORD, else asked for (never echoed): a
+    password on the command line is visible to every user of the host in `ps`."""
+    import os
+
+    if args.admin_password:
+        return str(args.admin_password)
+    if os.environ.get("POS_HUB_ADMIN_PASSWORD"):
+        return os.environ["POS_HUB_ADMIN_PASSWORD"]
+    if not sys.stdin.isatty():
+        raise CliError("no owner password: set POS_HUB_ADMIN_PASSWORD or pass --admin-password")
+    import getpass
+
+    first = getpass.getpass("owner password: ")
+    if first != getpass.getpass("again: "):
+        raise CliError("the two passwords differ")
+    return first
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from hub import doctor
+
+    settings = _settings(args)
+    return doctor.report(doctor.run_checks(settings, timeout=args.timeout), args.json)
+
+
 def cmd_create_tenant(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    args.admin_password = _admin_password(args)  # asked before any work is done
     _migrate(settings)
     tenant_id = asyncio.run(_create_tenant(settings, args))
     print(f"created tenant {args.name!r} with owner {args.admin_email.strip().lower()}")
@@ -217,7 +247,8 @@ def _parser() -> argparse.ArgumentParser:
     tenant = with_db(sub.add_parser("create-tenant", help="create a tenant and its owner"))
     tenant.add_argument("--name", required=True)
     tenant.add_argument("--admin-email", required=True)
-    tenant.add_argument("--admin-password", required=True)
+    tenant.add_argument("--admin-password", default=None,
+                        help="owner password (better: POS_HUB_ADMIN_PASSWORD, or be asked)")
     tenant.set_defaults(func=cmd_create_tenant)
 
     outlet = with_db(sub.add_parser("create-outlet", help="create an outlet of a tenant"))
@@ -239,6 +270,12 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--outlet", required=True, help="outlet id")
     revoke.set_defaults(func=cmd_revoke_credentials)
 
+    doctor = with_db(sub.add_parser("doctor", help="check this hub and name every fault, with "
+                                                   "what to do (exit 1 on a fault)"))
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.add_argument("--timeout", type=float, default=3.0, help="seconds per network check")
+    doctor.set_defaults(func=cmd_doctor)
+
     users = sub.add_parser("users", help="manage head-office user accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     unlock = with_db(users_sub.add_parser(
@@ -252,7 +289,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except PosError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
@@ -264,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
+    return int(code or 0)
 
 
 if __name__ == "__main__":
