@@ -94,10 +94,6 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # of redeem_max_per_ip, refilled over redeem_window_seconds; past it 429 + Retry-After
     redeem_max_per_ip: int = 10
     redeem_window_seconds: int = 60
-    # Enrollment codes redeemed per client IP (hub/ratelimit.py, in each process): a burst
-    # of redeem_max_per_ip, refilled over redeem_window_seconds; past it 429 + Retry-After
-    redeem_max_per_ip: int = 10
-    redeem_window_seconds: int = 60
     # Scheduled jobs
     scheduler_enabled: bool = True
     token_cleanup_interval_seconds: int = 3600
