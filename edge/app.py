@@ -89,6 +89,7 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
 
 
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    request.app.state.edge.db.note_error(exc)  # a damaged file: health must say so
     log.error("unhandled error", exc_info=exc,
               extra={"request_id": request.scope.get("request_id"), "path": request.url.path})
     return Response(error_body("internal", "internal error; it was logged"), status_code=500)
@@ -227,7 +228,8 @@ async def _start(app: Litestar) -> None:
 
 async def _housekeeping(db: Database, live_retention: timedelta, key_retention: timedelta,
                        every: float = 3600) -> None:
-    """Hourly: prune old live events and idempotency keys so neither table grows forever."""
+    """Hourly: prune old live events and idempotency keys so neither table grows forever,
+    and run quick_check on the database (damage makes /api/health answer 503)."""
     from edge.orders_repository import prune_idempotency_keys
     from edge.stream import prune
 
@@ -241,6 +243,9 @@ async def _housekeeping(db: Database, live_retention: timedelta, key_retention: 
                                   prune_idempotency_keys(conn, cutoff))
             if keys:
                 log.info("idempotency keys pruned", extra={"count": keys})
+            damage = await asyncio.to_thread(db.check)
+            if damage:
+                log.error("edge database damaged", extra={"problem": damage})
         except Exception:  # housekeeping must never stop the edge
             log.exception("housekeeping failed")
         await asyncio.sleep(every)
@@ -297,7 +302,7 @@ def create_app(settings: EdgeSettings) -> Litestar:
     """Build the edge app for ``settings`` (refused when they are unsafe; see EdgeSettings.check)."""
     settings.check()
     _require_files(settings)
-    db = Database(settings.db_path)
+    db = Database(settings.db_path, check_integrity=True)  # DatabaseUnusable if damaged
     state = deps.EdgeState(
         settings=settings, db=db, feed=LiveFeed(), metrics=EdgeMetrics(),
         auth=Authenticator(db.read_now, settings.jwt_secret),

@@ -483,9 +483,11 @@ def main(argv: list[str] | None = None) -> int:
     else:  # help or an unknown command: show everything
         plugins = tuple(dict.fromkeys(_PLUGINS.values()))
     args = build_parser(plugins).parse_args(argv)
+    from edge.db import DatabaseUnusable
+
     try:
         return int(args.func(args) or 0)
-    except SettingsError as exc:
+    except (SettingsError, DatabaseUnusable) as exc:  # said plainly, with no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -10,6 +10,7 @@ from litestar import Request, Response, get
 from edge import outbox
 from edge.api import deps
 from edge.auth import Principal
+from edge.db import RECOVERY
 from edge.metrics import CONTENT_TYPE_LATEST
 
 __all__ = ["ops_routes"]
@@ -17,18 +18,24 @@ __all__ = ["ops_routes"]
 
 @get("/api/health", tags=["ops"], exclude_from_auth=True)
 async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """Database reachable, free disk in the data folder, outbox backlog, version."""
+    """Database reachable and sound, free disk in the data folder, outbox backlog, version;
+    503 with the way to recover when the database is damaged or failing."""
     state = deps.edge_state(request)
     try:
         backlog = await state.db.read(outbox.backlog)
         database = "ok"
     except Exception as exc:  # noqa: BLE001 - health reports, it does not raise
+        state.db.note_error(exc)
         backlog, database = -1, f"error: {type(exc).__name__}"
+    body: dict[str, Any] = {"status": "ok", "database": database}
+    if state.db.problem is not None:
+        body.update(status="failed", database=f"damaged: {state.db.problem}", recovery=RECOVERY)
+    elif database != "ok":
+        body["status"] = "degraded"
     state.metrics.outbox_backlog.set(max(backlog, 0))
-    body = {"status": "ok" if database == "ok" else "degraded", "database": database,
-            "disk_free_bytes": shutil.disk_usage(state.settings.data_path).free,
-            "outbox_backlog": backlog, "version": state.version}
-    return Response(body, status_code=200 if database == "ok" else 503)
+    body.update(disk_free_bytes=shutil.disk_usage(state.settings.data_path).free,
+                outbox_backlog=backlog, version=state.version)
+    return Response(body, status_code=200 if body["status"] == "ok" else 503)
 
 
 @get("/metrics", tags=["ops"], exclude_from_auth=True, media_type=CONTENT_TYPE_LATEST)
