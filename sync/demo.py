@@ -160,8 +160,18 @@ def _stop_on_sigterm(*_: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fnbpos")
+    except PackageNotFoundError:
+        return "0.1.0+source"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pos", description="fnbpos demo launcher")
+    parser.add_argument("--version", action="version", version=f"pos {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run hub + one edge with a seeded demo tenant")
     demo.add_argument("--data-dir", default="data/demo", help="where the demo keeps its state")
