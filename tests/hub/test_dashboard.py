@@ -332,6 +332,17 @@ def test_staff_page_creates_and_deactivates_a_staff_member(page: Any, shop: dict
     assert "Disabled" in page.locator("tbody tr").filter(has_text=name).inner_text()
     assert shop["client"].get(f"/api/v1/staff/{member['id']}").json()["active"] is False
 
+    # no PIN typed: the hub draws one and the page shows it once
+    page.get_by_label("Name", exact=True).fill("Dua " + name)
+    page.get_by_role("checkbox", name="Kemang").check()
+    page.get_by_role("button", name="Create staff member").click()
+    page.get_by_text(f"New PIN for Dua {name}:").wait_for()
+    drawn = page.get_by_text(f"New PIN for Dua {name}:").inner_text().split(": ")[1][:6]
+    assert drawn.isdigit() and len(drawn) == 6
+    page.reload()
+    page.get_by_role("button", name="Create staff member").wait_for()
+    assert drawn not in page.locator("main").inner_text()
+
 
 def test_expired_access_token_is_refreshed(page: Any, shop: dict[str, Any]) -> None:
     sign_in(page, shop)

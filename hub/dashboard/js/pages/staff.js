@@ -1,13 +1,25 @@
 // Staff: the people who log in at the outlets' tills with a PIN (cashier, kitchen, manager).
-// They reach the outlets' edges with the next pull. The PIN is sent once and never shown.
-import { get, patch, post } from "../api.js";
+// They reach the outlets' edges with the next pull. Head office (owner, HQ admin) may type a
+// PIN; otherwise the hub draws one and this page shows it once (it is never shown again).
+import { currentSession, get, patch, post } from "../api.js";
 import { field, h, mount, notice, selectField, uid } from "../dom.js";
 import { R, items } from "../routes.js";
 
 const ROLES = [["cashier", "Cashier"], ["kitchen", "Kitchen"], ["manager", "Manager"]];
 const roleName = Object.fromEntries(ROLES);
 const PIN_ATTRS = { type: "password", inputmode: "numeric", pattern: "[0-9]{4,8}", minlength: 4,
-  maxlength: 8, autocomplete: "new-password", required: true };
+  maxlength: 8, autocomplete: "new-password" };
+const HQ_ROLES = ["owner", "hq_admin"];
+
+function headOffice() {  // unknown role: assume head office; the hub refuses a scoped manager's PIN
+  const role = currentSession()?.user?.role;
+  return !role || HQ_ROLES.includes(role);
+}
+
+function drawnPin(member) {
+  return member.generated_pin
+    ? ` New PIN for ${member.name}: ${member.generated_pin} (shown once: give it to them now).` : "";
+}
 
 export async function render(main) {
   const message = h("p", { role: "status", hidden: true });
@@ -15,7 +27,8 @@ export async function render(main) {
 
   const name = field("Name", { name: "name", required: true, maxlength: 100, autocomplete: "off" });
   const role = selectField("Role", ROLES, { name: "role" });
-  const pin = field("PIN (4-8 digits)", { name: "pin", ...PIN_ATTRS });
+  const pin = field("PIN (4-8 digits) · managers 6+ · empty: the hub draws one", { name: "pin", ...PIN_ATTRS });
+  pin.wrap.hidden = !headOffice();
   const allId = uid("all");
   const everywhere = h("input", { type: "checkbox", id: allId });
   const outletList = h("div", { class: "choices-list" });
@@ -31,13 +44,15 @@ export async function render(main) {
       create.disabled = true;
       const chosen = [...outletList.querySelectorAll("input:checked")].map((i) => i.value);
       try {
-        const member = await post(R.staff, {
-          name: name.input.value.trim(), role: role.input.value, pin: pin.input.value,
+        const body = {
+          name: name.input.value.trim(), role: role.input.value,
           all_outlets: everywhere.checked, outlet_ids: everywhere.checked ? [] : chosen,
-        });
+        };
+        if (pin.input.value) body.pin = pin.input.value;
+        const member = await post(R.staff, body);
         name.input.value = ""; pin.input.value = "";
         await load();
-        notice(message, `${member.name} can log in at the tills after the outlets' next sync.`, "ok");
+        notice(message, `${member.name} can log in at the tills after the outlets' next sync.${drawnPin(member)}`, "ok");
       } catch (err) {
         notice(message, err.message, "error");
       } finally {
@@ -48,19 +63,27 @@ export async function render(main) {
 
   async function change(member, changes, done) {
     try {
-      await patch(R.staffMember(member.id), changes);
+      const changed = await patch(R.staffMember(member.id), changes);
       await load();
-      notice(message, done, "ok");
+      notice(message, done + drawnPin(changed), "ok");
     } catch (err) {
       notice(message, err.message, "error");
     }
   }
 
   function pinForm(member, cell) {
-    const input = field(`New PIN for ${member.name}`, PIN_ATTRS);
+    if (!headOffice()) {  // scoped managers never choose PINs: the hub draws one
+      change(member, { new_pin: true }, `PIN of ${member.name} changed.`);
+      return;
+    }
+    const input = field(`New PIN for ${member.name} (empty: the hub draws one)`, PIN_ATTRS);
     mount(cell, h("form", {
       class: "inline",
-      onsubmit: (e) => { e.preventDefault(); change(member, { pin: input.input.value }, `PIN of ${member.name} changed.`); },
+      onsubmit: (e) => {
+        e.preventDefault();
+        change(member, input.input.value ? { pin: input.input.value } : { new_pin: true },
+          `PIN of ${member.name} changed.`);
+      },
     }, input.wrap, h("button", { type: "submit", class: "primary" }, "Save PIN")));
     input.input.focus();
   }
@@ -72,7 +95,7 @@ export async function render(main) {
     toggle.setAttribute("aria-label", `${member.active ? "Deactivate" : "Reactivate"} ${member.name}`);
     toggle.addEventListener("click", () => change(member, { active: !member.active },
       `${member.name} ${member.active ? "deactivated" : "reactivated"}.`));
-    const pinButton = h("button", { type: "button" }, "Change PIN");
+    const pinButton = h("button", { type: "button" }, member.has_pin ? "Change PIN" : "Give a PIN");
     pinButton.setAttribute("aria-label", `Change PIN of ${member.name}`);
     pinButton.addEventListener("click", () => pinForm(member, cell));
     return mount(cell, h("div", { class: "row-actions" }, toggle, member.active ? pinButton : null));
@@ -91,7 +114,7 @@ export async function render(main) {
       mount(body, items(staff).map((s) => h("tr", { dataset: { staff: s.id } },
         h("th", { scope: "row" }, s.name), h("td", {}, roleName[s.role] || s.role),
         h("td", {}, s.all_outlets ? "All outlets" : s.outlet_ids.map((id) => outletName[id] || id).join(", ")),
-        h("td", {}, s.active ? "Active" : "Disabled"), actions(s))));
+        h("td", {}, s.active ? (s.has_pin ? "Active" : "Active · needs a new PIN") : "Disabled"), actions(s))));
       if (!items(staff).length) mount(body, h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No staff yet.")));
     } catch (err) {
       notice(message, `Could not load staff: ${err.message}`, "error");
