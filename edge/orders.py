@@ -27,6 +27,7 @@ from edge.catalog import MenuCache
 from edge.outlet import OutletInfo, business_day
 from shared.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.ids import new_id
+from shared.money import MAX_AMOUNT
 from shared.pricing import price_order, unit_price
 from shared.schemas import (
     Order,
@@ -94,6 +95,11 @@ def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletI
     index = menu.get(conn)
     resolved = index.resolve(data.lines)
     totals = price_order([r.priced for r in resolved], index.tax, data.discount)
+    if max(totals.subtotal, totals.total) > MAX_AMOUNT:
+        # Stored, it could never be read back (or synced): refuse it before anything is written.
+        raise ValidationFailed("the order's total is larger than any amount the POS can hold",
+                               details={"subtotal": totals.subtotal, "total": totals.total,
+                                        "max": MAX_AMOUNT})
     day = business_day(outlet, now)
     lines = [OrderLine(id=new_id(), product_id=r.product.id, name=r.product.name, qty=r.qty,
                        unit_price=unit_price(r.priced.base_price, r.priced.option_deltas), line_total=total, modifiers=r.modifiers,
@@ -143,6 +149,9 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
     if data.amount > owed:
         raise ValidationFailed("amount is more than what is still owed",
                                details={"amount": data.amount, "owed": owed})
+    shift_id = shifts.current_shift_id(conn, principal.device_id)
+    if shift_id is not None:
+        shifts.check_payment_room(conn, shift_id, data.method, data.amount)
     tendered, change = 0, 0
     if data.method == "cash":
         tendered = data.tendered or data.amount
@@ -155,7 +164,7 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
                                details={"method": "card"})
     payment = Payment(id=new_id(), order_id=order.id, method=data.method, amount=data.amount,
                       tendered=tendered, change=change, reference=data.reference.strip(),
-                      created_at=now, shift_id=shifts.current_shift_id(conn, principal.device_id),
+                      created_at=now, shift_id=shift_id,
                       staff_id=principal.staff_id)
     repo.insert_payment(conn, payment, principal.device_id)
     if idempotency_key:

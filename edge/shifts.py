@@ -12,6 +12,11 @@ back) and cash refunds the cash payments of orders voided afterwards. The X repo
 figures while the shift is open; the Z report is computed once, at close, in the closing
 transaction, and stored: it never changes afterwards. Every change appends a ShiftEvent or
 CashMovementEvent to the outbox in the same transaction.
+
+Every figure stays within the money bound (``shared.money.MAX_AMOUNT``): a payment or cash
+movement that would push one past it is refused (400), since a shift whose expected cash no
+reader can decode would break its report and its sync. A stored Z report that cannot be
+decoded any more (written before that rule) is recomputed instead of failing.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from edge import outbox
 from edge import shifts_repository as repo
 from shared.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from shared.ids import new_id
+from shared.money import MAX_AMOUNT
 from shared.schemas import (
     CashMovement,
     CashMovementCreate,
@@ -38,6 +44,7 @@ from shared.schemas import (
 
 __all__ = [
     "add_cash_movement",
+    "check_payment_room",
     "close_shift",
     "current_shift",
     "current_shift_id",
@@ -85,11 +92,15 @@ def add_cash_movement(conn: sqlite3.Connection, shift_id: str, data: CashMovemen
                       staff_id: str | None, now: datetime) -> CashMovement:
     """Record cash put into or taken out of the drawer (with its reason)."""
     shift = _open(conn, shift_id)
+    figures = _figures(conn, shift)
     if data.direction == "out":
-        available = _figures(conn, shift)["expected_cash"]
+        available = figures["expected_cash"]
         if data.amount > available:
             raise ValidationFailed("cannot take out more cash than the drawer should hold",
                                    details={"amount": data.amount, "expected_cash": available})
+        _refuse_past_bound(figures, cash_out=data.amount)
+    else:
+        _refuse_past_bound(figures, cash_in=data.amount, expected_cash=data.amount)
     movement = CashMovement(id=new_id(), shift_id=shift.id, direction=data.direction,
                             amount=data.amount, reason=data.reason.strip(), staff_id=staff_id,
                             created_at=now)
@@ -119,11 +130,24 @@ def report(conn: sqlite3.Connection, shift_id: str, now: datetime) -> ShiftRepor
     """X report for an open shift (figures so far), the stored Z report for a closed one."""
     shift = get_shift(conn, shift_id)
     if shift.closed_at is not None:
-        stored = repo.z_report(conn, shift_id)
+        try:
+            stored = repo.z_report(conn, shift_id)
+        except msgspec.ValidationError:  # stored past the money bound by an older version
+            return _report(conn, shift, "Z", shift.closed_at, _figures(conn, shift))
         if stored is None:  # closed by an older version that did not store it
             raise InvalidState("this shift has no stored Z report", details={"shift_id": shift_id})
         return stored
     return _report(conn, shift, "X", now, _figures(conn, shift))
+
+
+def check_payment_room(conn: sqlite3.Connection, shift_id: str, method: str, amount: int) -> None:
+    """Refuse (400) a payment that would take its shift's sales or cash past the money bound."""
+    shift = get_shift(conn, shift_id)
+    figures = _figures(conn, shift)
+    if method == "cash":
+        _refuse_past_bound(figures, gross_sales=amount, cash_sales=amount, expected_cash=amount)
+    else:
+        _refuse_past_bound(figures, gross_sales=amount)
 
 
 # -- figures ---------------------------------------------------------------------------------
@@ -134,6 +158,14 @@ def _open(conn: sqlite3.Connection, shift_id: str) -> Shift:
     if shift.closed_at is not None:
         raise InvalidState("this shift is closed", details={"shift_id": shift_id})
     return shift
+
+
+def _refuse_past_bound(figures: dict[str, int], **added: int) -> None:
+    after = {name: figures[name] + amount for name, amount in added.items()}
+    over = {name: value for name, value in after.items() if value > MAX_AMOUNT}
+    if over:
+        raise ValidationFailed("this would take the shift's figures past the largest amount the "
+                               "POS can hold", details={**over, "max": MAX_AMOUNT})
 
 
 def _figures(conn: sqlite3.Connection, shift: Shift) -> dict[str, int]:
@@ -149,7 +181,8 @@ def _figures(conn: sqlite3.Connection, shift: Shift) -> dict[str, int]:
     cash_sales = cash_kept + cash_refunds
     expected = shift.opening_float + cash_sales - cash_refunds + cash_in - cash_out
     return {"cash_sales": cash_sales, "cash_refunds": cash_refunds, "cash_in": cash_in,
-            "cash_out": cash_out, "expected_cash": expected}
+            "cash_out": cash_out, "expected_cash": expected,
+            "gross_sales": sum(int(r["amount"]) for r in by_method)}
 
 
 def _report(conn: sqlite3.Connection, shift: Shift, kind: str, now: datetime,

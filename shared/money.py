@@ -6,9 +6,15 @@ receipt does, and ``round_to_unit`` applies an outlet's cash rounding unit.
 
 from __future__ import annotations
 
-__all__ = ["CURRENCY_EXPONENT", "DEFAULT_CURRENCY", "format_money", "round_half_up_div", "round_to_unit"]
+__all__ = ["CURRENCY_EXPONENT", "DEFAULT_CURRENCY", "MAX_AMOUNT", "format_money", "round_half_up_div",
+           "round_to_unit"]
 
 DEFAULT_CURRENCY = "IDR"
+
+# The largest amount anywhere on the wire (shared.schemas.Amount): 10 trillion minor units.
+# Sums the edge keeps (an order's subtotal and total, a shift's cash figures) must stay
+# within it too, or a record could be stored that no reader can decode.
+MAX_AMOUNT = 10**13
 
 # Minor-unit exponent as used at the till. IDR is priced in whole rupiah in practice.
 CURRENCY_EXPONENT: dict[str, int] = {"IDR": 0, "JPY": 0, "VND": 0, "KRW": 0, "USD": 2, "EUR": 2,

@@ -14,9 +14,11 @@ from typing import Annotated, ClassVar, Literal
 import msgspec
 from msgspec import Meta, Struct, field
 
+from shared.money import MAX_AMOUNT
+
 Id = Annotated[str, Meta(min_length=1, max_length=64)]
-Amount = Annotated[int, Meta(ge=0, le=10**13)]  # minor units, never negative on the wire
-SignedAmount = Annotated[int, Meta(ge=-(10**13), le=10**13)]
+Amount = Annotated[int, Meta(ge=0, le=MAX_AMOUNT)]  # minor units, never negative on the wire
+SignedAmount = Annotated[int, Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
 Qty = Annotated[int, Meta(ge=1, le=999)]
 Basis = Annotated[int, Meta(ge=0, le=10_000)]  # basis points: 1000 = 10%
 ShortText = Annotated[str, Meta(max_length=200)]
@@ -269,7 +271,7 @@ class ShiftOpen(InputStruct):
 
 class CashMovementCreate(InputStruct):
     direction: Literal["in", "out"]
-    amount: Annotated[int, Meta(ge=1, le=10**13)]
+    amount: Annotated[int, Meta(ge=1, le=MAX_AMOUNT)]
     reason: Annotated[str, Meta(min_length=1, max_length=200)]
 
 
