@@ -3,9 +3,10 @@
 Times one PIN verifier (shared.pins.derive at PIN_KDF, what the edge stores and the hub sends)
 and, for comparison, one guess against the scheme before security issue H2 (HMAC-SHA256
 under a pepper that came with the data). Prints JSON lines: the per-guess costs, then for 4,
-6 and 8 digit PINs the time to try every PIN of that length for ONE staff member on one core
-of this machine (the expected time is half). Every staff member, and every outlet (its own
-salt), is a separate search. Used by docs/security.md.
+6 and 8 digit PINs the time to try every PIN of that length on one core of this machine (the
+expected time to hit one given PIN is half). The staff of one outlet share its salt, so one
+search covers all of them at once; every other outlet (its own salt) is a new search. Used by
+docs/security.md. Measure on a quiet machine: other load inflates the figures.
 
     .venv/bin/python tests/bench/bench_pin_bruteforce.py [--rounds 7]
 """
