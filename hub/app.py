@@ -38,9 +38,9 @@ from hub.api.admin import admin_routes
 from hub.api.auth import auth_routes
 from hub.api.catalog import catalog_routes
 from hub.api.deps import dependencies, exception_handlers
-from hub.api.inputs import CheckedRequest, refuse_nul_in_url
 from hub.api.enrollment import enrollment_routes
 from hub.api.fleet import fleet_routes
+from hub.api.inputs import CheckedRequest, refuse_nul_in_url
 from hub.api.reports import report_routes
 from hub.api.staff import staff_routes
 from hub.api.sync import sync_routes

@@ -7,7 +7,9 @@ Failures split in two, because the engine reacts to them differently:
     │                    (a proxy's error page), a request that arrived damaged
     │                    (400 corrupt_frame): back off and retry, keep the outbox
     └── HubRefused       the hub answered with a 4xx JSON error (revoked credential, broken
-                         chain, bad code): record it, show it, don't hammer the hub
+                         chain, bad code, a message past the protocol's limits: 400
+                         invalid_frame, 413 payload_too_large): record it, show it, don't
+                         hammer the hub (429 is the exception: a HubUnreachable, retried)
 
 A reply lost halfway is a HubUnreachable: the request may or may not have been applied, and
 every sync request is safe to repeat (pushes are idempotent by seq+hash, redemption by the

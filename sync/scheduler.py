@@ -40,6 +40,7 @@ import msgspec
 from edge import outbox, sync_state
 from edge.db import Database
 from sync.client import HubClient
+from sync.protocol import MAX_PUSH_ENTRIES
 from sync.pull import pull_once
 from sync.push import push_once, push_pipelined
 
@@ -88,9 +89,11 @@ class SyncSettings(msgspec.Struct, kw_only=True):
             raise ValueError("POS_SYNC_MIN_BACKOFF must be > 0 and <= POS_SYNC_MAX_BACKOFF")
         if settings.pipeline_depth < 1:
             raise ValueError("POS_SYNC_PIPELINE_DEPTH must be >= 1")
-        if settings.batch_events < 1 or not 1024 <= settings.batch_bytes <= MAX_BATCH_BYTES:
-            raise ValueError("POS_SYNC_BATCH_EVENTS must be >= 1 and POS_SYNC_BATCH_BYTES "
-                             f"between 1024 and {MAX_BATCH_BYTES} (the hub takes bodies up to 8 MiB)")
+        if (not 1 <= settings.batch_events <= MAX_PUSH_ENTRIES
+                or not 1024 <= settings.batch_bytes <= MAX_BATCH_BYTES):
+            raise ValueError(f"POS_SYNC_BATCH_EVENTS must be between 1 and {MAX_PUSH_ENTRIES} and "
+                             f"POS_SYNC_BATCH_BYTES between 1024 and {MAX_BATCH_BYTES} (the hub "
+                             "takes pushes up to 8 MiB)")
         return settings
 
 
@@ -172,6 +175,9 @@ class SyncEngine:
             log.info("sync not started: this box is not provisioned (pos-edge provision)")
             return
         s = self.settings
+        # httpx logs every request at INFO: one line per push and heartbeat. The engine logs
+        # what an operator needs (failures, refusals, epoch changes) itself.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
         loop = asyncio.get_running_loop()
         self._wakers = {"push": asyncio.Event(), "pull": asyncio.Event()}
         self._tasks = [

@@ -17,7 +17,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import msgspec
@@ -78,7 +78,7 @@ class HealthProbe:
                     self.failures.append(f"health answered {status}")
                 time.sleep(0.02)
 
-    def __enter__(self) -> HealthProbe:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
