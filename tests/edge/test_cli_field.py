@@ -1,0 +1,150 @@
+"""What a technician meets at the box, through the real CLI and real servers: quiet logs,
+`sync now` after an outage, full device ids, a real pairing URL, a refused code that leaves
+nothing behind, and `--version` on every command."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.edge import hub_support
+from tests.edge.edge_server import POS_EDGE
+from tests.edge.hub_support import Box, cli, code_for, menu_and_outlet
+from tests.sync.netproxy import ThreadedLinkProxy
+
+# The hub fixtures, found by pytest under these names. The tests sync with the embedded
+# SQLite hub; tenant_factory also starts the PostgreSQL one it is built on.
+sqlite_url = hub_support.sqlite_url
+sqlite_hub_server = hub_support.sqlite_hub_server
+hub_server_factory = hub_support.hub_server_factory
+tenant_factory = hub_support.tenant_factory
+hub_server = hub_support.hub_server
+pg_url = hub_support.pg_url
+pg_admin_url = hub_support.pg_admin_url
+
+BIN = Path(sys.executable).parent
+
+
+def provisioned_box(hub_url: str, tenant: Any, tmp_path: Path) -> tuple[Box, str, str]:
+    made, product = menu_and_outlet(tenant)
+    box = Box(tmp_path / "box")
+    cli("provision", "--hub", hub_url, "--code", code_for(tenant, made["id"]), "--data-dir",
+        str(box.data_dir))
+    cli("staff", "add", "--data-dir", str(box.data_dir), "--name", "Sari", "--role", "cashier",
+        "--pin", "246813")
+    return box, made["id"], product
+
+
+def records(log: Path) -> list[dict[str, Any]]:
+    found = []
+    for line in log.read_text().splitlines():
+        try:
+            found.append(json.loads(line))
+        except ValueError:
+            found.append({"logger": "?", "msg": line, "ts": ""})
+    return found
+
+
+def test_a_syncing_edge_logs_what_an_operator_needs_and_nothing_else(sqlite_hub_server,
+                                                                     tenant_factory, tmp_path):
+    tenant = tenant_factory(server=sqlite_hub_server)
+    box, outlet_id, product = provisioned_box(sqlite_hub_server.base_url, tenant, tmp_path)
+    box.start(env={})  # the default sync settings: a push tick every 0.5 s
+    sari = box.login(box.pair("cashier"), "246813")
+    box.sell(sari, product)  # an order, then its payment: two pushes
+    box.drained(sari)
+    quiet_from = datetime.now(UTC)
+    time.sleep(4)  # idle, syncing: a heartbeat, pulls, eight push ticks
+    quiet_to = datetime.now(UTC)
+    time.sleep(0.1)  # log times are in whole milliseconds: keep shutdown out of the window
+    box.stop()
+    logged = records(box.log_path)
+    text = box.log_path.read_text()
+    assert "apscheduler" not in text and "maximum number of running instances" not in text
+    idle = [r for r in logged if r["ts"] and quiet_from <= datetime.fromisoformat(r["ts"]) <= quiet_to]
+    assert idle == [], idle  # an idle edge says nothing
+    not_requests = [r["msg"] for r in logged if r["msg"] != "request"]
+    assert len(not_requests) <= 12, not_requests  # start-up and shutdown, each once
+    assert "edge started" in not_requests and "sync engine started" in not_requests, not_requests
+    # The hub applied the payment sync set-based: no fallback warning for this outlet.
+    hub_lines = [json.loads(line) for line in sqlite_hub_server.log().splitlines()
+                 if outlet_id in line and line.startswith("{")]
+    assert hub_lines and not [h for h in hub_lines if h["level"] in ("warning", "error")], hub_lines
+
+
+def test_sync_now_ends_the_backoff_after_an_outage(sqlite_hub_server, sqlite_url, tenant_factory,
+                                                   tmp_path):
+    tenant = tenant_factory(server=sqlite_hub_server)
+    port = int(sqlite_hub_server.base_url.rsplit(":", 1)[1])
+    link = ThreadedLinkProxy("127.0.0.1", port)
+    try:
+        box, _, product = provisioned_box(link.url, tenant, tmp_path)
+        no = cli("sync", "now", "--data-dir", str(box.data_dir), check=False)
+        assert no.returncode == 1 and "no edge is serving" in no.stderr
+        box.start(env={"POS_SYNC_MIN_BACKOFF": "120", "POS_SYNC_MAX_BACKOFF": "300"})
+        sari = box.login(box.pair("cashier"), "246813")
+        box.drained(sari)
+        link.set(up=False)
+        sold = box.sell(sari, product)
+        hub_support.wait_for(lambda: box.call("GET", "/api/v1/sync/status", sari)["last_error"],
+                             "the failed push recorded")
+        link.set(up=True)  # the outage is over; the box would wait two minutes or more
+        started = time.monotonic()
+        done = cli("sync", "now", "--data-dir", str(box.data_dir), "--wait", "60")
+        assert time.monotonic() - started < 60
+        assert "backlog now 0" in done.stdout, done.stdout
+        path = sqlite_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            held = conn.execute("SELECT paid FROM orders WHERE id = ?", (sold["id"],)).fetchall()
+        assert held == [(sold["total"],)]
+        status = cli("status", "--data-dir", str(box.data_dir)).stdout
+        assert "(reachable)" in status and "last error:      -" in status
+        woke = box.call("POST", "/api/v1/sync/now", sari)
+        assert woke == {"woken": True}
+        box.stop()
+    finally:
+        link.close()
+
+
+def test_a_refused_code_leaves_nothing_and_no_progress_bar(sqlite_hub_server, tmp_path):
+    target = tmp_path / "new-box"
+    done = cli("provision", "--hub", sqlite_hub_server.base_url, "--code", "ZZZZ-ZZZZ-ZZZZ-ZZZZ",
+               "--data-dir", str(target), check=False)
+    assert done.returncode == 1 and "code is wrong" in done.stderr
+    assert "downloading" not in done.stdout and "0/?" not in done.stdout
+    assert not target.exists()
+    existing = tmp_path / "kept"
+    existing.mkdir()
+    cli("provision", "--hub", sqlite_hub_server.base_url, "--code", "ZZZZ-ZZZZ-ZZZZ-ZZZZ",
+        "--data-dir", str(existing), check=False)
+    assert existing.is_dir() and list(existing.iterdir()) == []
+
+
+def test_devices_show_whole_ids_and_pair_prints_a_usable_url(tmp_path):
+    data = tmp_path / "edge"
+    env = {"POS_EDGE_PORT": "8181"}
+    cli("init", "--data-dir", str(data), env=env)
+    paired = cli("pair", "--data-dir", str(data), "--role", "kiosk", "--name",
+                 "Kiosk by the door with a long name", env=env).stdout.strip().splitlines()
+    token = paired[-1]
+    assert f"http://127.0.0.1:8181/kiosk/?token={token}" in paired[-3]
+    narrow = subprocess.run([POS_EDGE, "devices", "--data-dir", str(data)], capture_output=True,
+                            text=True, env={"COLUMNS": "60", "PATH": str(BIN)}, check=True).stdout
+    listed = json.loads(cli("devices", "--data-dir", str(data), "--json").stdout)
+    assert len(listed) == 1 and listed[0]["id"] in narrow  # whole, on one line
+    cli("revoke-device", "--data-dir", str(data), listed[0]["id"])
+    assert json.loads(cli("devices", "--data-dir", str(data), "--json").stdout)[0]["revoked"]
+
+
+def test_every_command_tells_its_version():
+    for command in ("pos-edge", "pos-hub", "pos"):
+        done = subprocess.run([str(BIN / command), "--version"], capture_output=True, text=True,
+                              check=False, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"{command} ") and done.stdout.strip().split()[-1][0].isdigit()
