@@ -121,7 +121,9 @@ class PushRequest(Struct, kw_only=True):
     entries: Annotated[list[JournalEntry], Meta(max_length=MAX_PUSH_ENTRIES)]
     version: WireVersion = WIRE_VERSION
     # v2 fields (defaults keep v1 payloads decodable)
-    backlog: Count = 0  # events the edge still holds unacknowledged, including this batch
+    # events the edge still holds unacknowledged, including this batch (bounded, not
+    # checked for sign: informative only, and an edge must never be refused over it)
+    backlog: Annotated[int, Meta(ge=-(2**53), le=2**53)] = 0
     sent_at: datetime | None = None  # edge clock; informative only, never used for ordering
     edge_version: WireText = ""
     # Sent while the edge's previous batch is still in flight: if the hub does not hold
