@@ -107,7 +107,7 @@ def test_database_down_is_503_not_500(tmp_path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         assert health.status_code == 503 and health.json()["status"] == "degraded"
-        token = jwt.encode({"sub": "u", "tid": "t", "role": "owner", "typ": "access",
+        token = jwt.encode({"sub": "u", "tid": "t", "role": "owner", "typ": "access", "ver": 0,
                             "iat": int(time.time()), "exp": int(time.time()) + 60,
                             "iss": "pos-hub"}, JWT_SECRET, algorithm="HS256")
         response = httpx.get(base + "/api/v1/tenant", headers={"Authorization": f"Bearer {token}"},
