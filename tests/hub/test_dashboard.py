@@ -114,6 +114,21 @@ def sign_in(tab: Any, shop: dict[str, Any]) -> None:
     tab.wait_for_selector("main[data-page=fleet] tbody tr[data-outlet]")
 
 
+def _enroll_a_box(shop: dict[str, Any], outlet_id: str) -> None:
+    """Redeem a fresh code for the outlet as a box would (a sync credential, no edge)."""
+    import secrets
+
+    from sync.protocol import MEDIA_TYPE, EnrollRequest, encode_frame
+
+    code = shop["client"].post(f"/api/v1/outlets/{outlet_id}/enrollment-codes", json={})
+    assert code.status_code == 201, code.text
+    frame = encode_frame(EnrollRequest(code=code.json()["code"], device_key=secrets.token_urlsafe(24),
+                                       hostname="dashboard-test"))
+    redeemed = httpx.post(shop["base_url"] + "/api/v1/enrollment/redeem", content=frame,
+                          headers={"Content-Type": MEDIA_TYPE}, timeout=30)
+    assert redeemed.status_code == 200, redeemed.text
+
+
 def test_login_rejects_a_wrong_password_then_shows_the_fleet(page: Any, shop: dict[str, Any]) -> None:
     page.goto(shop["base_url"] + "/")  # the hub's root redirects to the dashboard
     page.wait_for_selector("form >> text=Sign in")
@@ -126,17 +141,26 @@ def test_login_rejects_a_wrong_password_then_shows_the_fleet(page: Any, shop: di
     assert "Wrong email or password" in alert.inner_text()
     shot(page, "login")
 
+    # Two boxes enroll one outlet: the fleet page must alert about its second credential.
+    doubled = shop["client"].get("/api/v1/fleet").json()["items"][0]["outlet_id"]
+    for _ in range(2):
+        _enroll_a_box(shop, doubled)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_selector("main[data-page=fleet] tbody tr[data-outlet]")
     rows = page.locator("tbody tr[data-outlet]")
     assert rows.count() == 2
     fleet = {row["outlet_id"]: row for row in shop["client"].get("/api/v1/fleet").json()["items"]}
+    assert fleet[doubled]["active_credentials"] >= 2
     for i in range(rows.count()):
         row = rows.nth(i)
         entry = fleet[row.get_attribute("data-outlet")]
         assert entry["outlet_name"] in row.inner_text()
         assert ("Online" if entry["online"] else "Offline") in row.inner_text()
+        alert = row.locator("[data-alert=credentials]")
+        assert alert.count() == (1 if entry["active_credentials"] > 1 else 0)
+        if entry["active_credentials"] > 1:
+            assert f"{entry['active_credentials']} active sync credentials" in alert.inner_text()
     assert "outlets online" in page.locator("main").inner_text()
     shot(page, "fleet")
 
