@@ -12,9 +12,9 @@ from hub import enrollment
 from hub.api.deps import ClientIpDep
 from hub.api.sync import read_frame
 from hub.db import Database
-from hub.identity import Principal, require_outlet
+from hub.identity import Principal
 from hub.ratelimit import RateLimiter
-from shared.errors import Forbidden, TooManyRequests
+from shared.errors import TooManyRequests
 from sync.protocol import (
     MEDIA_TYPE,
     REDEEM_MAX_BYTES,
@@ -73,7 +73,7 @@ async def redeem(request: Request[Any, Any, Any], db: Database,
         raise TooManyRequests("too many enrollment attempts from this address; try again later",
                               details={"retry_after_seconds": wait})
     version, payload = read_frame(await request.body(), EnrollRequest, REDEEM_MAX_BYTES)
-    reply = await enrollment.redeem(db, payload)
+    reply = await enrollment.redeem(db, payload, client_ip=client_ip)
     return Response(encode_frame(reply, version=version), media_type=MEDIA_TYPE)
 
 

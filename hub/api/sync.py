@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
-
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 from msgspec import Meta, Struct
@@ -25,7 +24,7 @@ from hub.db import Database
 from hub.identity import Principal, require, require_outlet
 from hub.models import Outlet, OutletStatus
 from hub.sync_models import SyncAlarm, SyncCursor, SyncJournalEntry, SyncQuarantine
-from shared.errors import BadRequest, Forbidden, NotFound, PosError
+from shared.errors import BadRequest, NotFound, PosError
 from sync.protocol import (
     MEDIA_TYPE,
     PUSH_MAX_BYTES,
