@@ -148,3 +148,27 @@ def test_every_command_tells_its_version():
                               check=False, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(f"{command} ") and done.stdout.strip().split()[-1][0].isdigit()
+
+
+def test_restore_into_a_missing_folder_and_a_resolved_error(tmp_path):
+    data = tmp_path / "edge"
+    cli("init", "--data-dir", str(data))
+    saved = cli("backup", "--data-dir", str(data), "--to", str(tmp_path / "b")).stdout.splitlines()[-1]
+    done = cli("restore", "--data-dir", str(tmp_path / "gone"), "--from", saved, check=False)
+    assert done.returncode == 1 and "no edge data folder" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    from edge import sync_state
+    from edge.db import Database
+
+    db = Database(data / "edge.db")
+    config = sync_state.SyncConfig(hub_url="http://127.0.0.1:9", tenant_id="t", outlet_id="o",
+                                   credential_id="c", credential="fpc_x")
+    db.write_blocking(lambda c: sync_state.save_identity(c, config))
+    db.write_blocking(lambda c: sync_state.record_failure(c, "cannot connect", reachable=False,
+                                                          refused=False))
+    time.sleep(0.01)
+    db.write_blocking(lambda c: sync_state.record_pull(c))  # the hub answered since
+    db.close()
+    shown = cli("status", "--data-dir", str(data)).stdout
+    assert "cannot connect (resolved: the hub answered at" in shown
