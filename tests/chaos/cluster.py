@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 PG_ADMIN_DSN = os.environ.get("POS_CHAOS_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 JWT_SECRET = "chaos-secret-Hs8dK2mP5qW9zX3vB7nL4tR6"  # weak keys are refused
 ADMIN_PASSWORD = "chaos-owner-password"
-PINS = {"cashier": "1357", "manager": "4321"}  # staff PINs by role
+PINS = {"cashier": "1357", "manager": "432198"}  # staff PINs by role (managers: 6+ digits)
 FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
                  "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
 
