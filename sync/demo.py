@@ -12,11 +12,18 @@ First run (state kept in ``--data-dir``, default ./data/demo):
 Every run then starts both servers, prints the URLs of kiosk, cashier, KDS, order board and
 dashboard with the demo credentials, and stops both on Ctrl-C. Nothing here is special-cased:
 each step uses the same CLI or HTTP API an operator would.
+
+The servers never outlive the launcher: Ctrl-C, SIGTERM and SIGHUP stop them (also when the
+launcher was started in the background, where the shell leaves SIGINT ignored), and on Linux
+the kernel sends them SIGTERM if the launcher dies any other way (PR_SET_PDEATHSIG). A
+server that fails to start is reported with the end of its log and what to do about it.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import ctypes
 import json
 import os
 import signal
@@ -46,27 +53,102 @@ def _bin(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+_START_TIMEOUT = 180.0  # seconds; a server starts in 2-5 s, far slower on a very busy machine
+
+
+def _die_with_launcher(launcher: int) -> Any:
+    """A ``preexec_fn``: the child gets SIGTERM when the launcher dies, even by SIGKILL.
+    (The launcher starts no threads, so running Python between fork and exec is safe.)"""
+
+    def preexec() -> None:
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != launcher:  # the launcher died before prctl took effect
+                os._exit(1)
+
+    return preexec
+
+
 def _run(*args: str, env: dict[str, str] | None = None) -> str:
     """Run a CLI step; return its last output line; stop the demo with its message on failure."""
-    done = subprocess.run(args, check=False, capture_output=True, text=True, env=env)
+    done = subprocess.run(args, check=False, capture_output=True, text=True, env=env,
+                          preexec_fn=_die_with_launcher(os.getpid()))
     if done.returncode != 0:
         raise SystemExit(f"demo set-up failed at `{' '.join(args[:2])}`:\n{done.stderr or done.stdout}")
     lines = [line for line in done.stdout.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else ""
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the {what} stopped during start-up (exit code {proc.returncode})")
+class _Server:
+    """One server the demo runs (``pos-hub serve`` or ``pos-edge serve``), logging to a file."""
+
+    def __init__(self, what: str, args: list[str], *, log: Path, host: str, port: int,
+                 port_option: str, env: dict[str, str] | None = None) -> None:
+        self.what, self.args, self.log, self.env = what, args, log, env
+        self.host, self.port, self.port_option = host, port, port_option
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
+
+    @property
+    def url(self) -> str:
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{shown}:{self.port}"
+
+    def start(self) -> None:
+        self._log_start = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_launcher(os.getpid()))  # noqa: PLW1509 (no threads)
+
+    def wait_healthy(self, timeout: float = _START_TIMEOUT) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(self.failure(f"stopped during start-up (exit code "
+                                              f"{self.proc.returncode})"))
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(self.failure(f"did not answer {self.url}/api/health within "
+                                      f"{timeout:.0f} s"))
+
+    def failure(self, what_happened: str, lines: int = 15) -> str:
+        """What went wrong: the end of this run's log and what to do about it."""
+        with self.log.open("rb") as log:
+            log.seek(self._log_start)
+            tail = log.read().decode(errors="replace").strip().splitlines()[-lines:]
+        report = [f"the {self.what} {what_happened}; the end of its log ({self.log}):",
+                  *(f"  | {line}" for line in tail or ["(empty)"])]
+        if "address already in use" in "\n".join(tail).lower():
+            report.append(f"port {self.port} on {self.host} is already in use by another program "
+                          f"(an earlier demo still running?): stop it, or give the {self.what} "
+                          f"another port with {self.port_option}, e.g. ./dev demo "
+                          f"{self.port_option} {self.port + 1}")
+        else:
+            report.append(f"the lines above say why; the whole log is {self.log}")
+        return "\n".join(report)
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 15) -> None:
+        """Ctrl-C for the server (a graceful stop), then SIGKILL after ``timeout`` s."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
         try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"the {what} did not become healthy at {url} within {timeout:.0f} s")
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def _publish_demo_menu(hub_url: str) -> None:
@@ -155,9 +237,19 @@ def _print_urls(hub_url: str, edge_url: str, state: dict[str, Any]) -> None:
     print(flush=True)
 
 
-def _stop_on_sigterm(*_: Any) -> None:
-    """systemd and CI stop with SIGTERM: shut down the servers as Ctrl-C does."""
+def _stop_on_signal(*_: Any) -> None:
+    """systemd and CI stop with SIGTERM, a closed terminal with SIGHUP: stop as Ctrl-C does."""
     raise KeyboardInterrupt
+
+
+def _take_back_signals() -> None:
+    """Started in the background (``pos demo &``), the shell leaves SIGINT ignored and Python
+    keeps it so: make Ctrl-C/SIGINT, SIGTERM and SIGHUP stop the demo (and its servers).
+    SIGHUP stays ignored under ``nohup``, which asks for exactly that."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, _stop_on_signal)
 
 
 def _version() -> str:
@@ -181,60 +273,60 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--setup-only", action="store_true", help="set up, print the URLs, and exit")
     args = parser.parse_args(argv)
 
+    _take_back_signals()
     root = Path(args.data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     state_file = root / "demo.json"
     hub_env = {**os.environ, "POS_HUB_DATA_DIR": str(root / "hub"), "POS_HUB_DEMO": "true"}
-    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    hub_url = f"http://{shown_host}:{args.hub_port}"
-    edge_url = f"http://{shown_host}:{args.edge_port}"
 
     state: dict[str, Any] = json.loads(state_file.read_text()) if state_file.exists() else {}
+    provisioned_port = state.get("hub_port", args.hub_port)
+    if provisioned_port != args.hub_port:
+        raise SystemExit(f"this demo's edge syncs with the hub on port {provisioned_port}: run it "
+                         f"with --hub-port {provisioned_port}, or start a new demo with another "
+                         f"--data-dir")
     if not state:
         state = _set_up(hub_env)
         state_file.write_text(json.dumps(state, indent=2))
         os.chmod(state_file, 0o600)
 
-    children: list[subprocess.Popen[bytes]] = []
-
-    def stop(*_: Any) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-
     log_dir = root / "logs"
     log_dir.mkdir(exist_ok=True)
-    with open(log_dir / "hub.log", "ab") as hub_log, open(log_dir / "edge.log", "ab") as edge_log:
-        try:
-            hub_proc = subprocess.Popen(
-                [_bin("pos-hub"), "serve", "--host", args.host, "--port", str(args.hub_port)],
-                env=hub_env, stdout=hub_log, stderr=subprocess.STDOUT)
-            children.append(hub_proc)
-            _wait_healthy(hub_url, hub_proc, "hub")
-            if state.get("_needs_menu_and_box"):
-                _provision_edge(root, hub_url, hub_env, state)
-                state_file.write_text(json.dumps(state, indent=2))
-            edge_proc = subprocess.Popen(
-                [_bin("pos-edge"), "serve", "--data-dir", str(root / "edge"), "--host", args.host,
-                 "--port", str(args.edge_port)],
-                stdout=edge_log, stderr=subprocess.STDOUT)
-            children.append(edge_proc)
-            _wait_healthy(edge_url, edge_proc, "edge")
-            _print_urls(hub_url, edge_url, state)
-            print(f"logs: {log_dir}/hub.log, {log_dir}/edge.log", flush=True)
-            if args.setup_only:
-                return 0
-            signal.signal(signal.SIGTERM, _stop_on_sigterm)
-            while all(child.poll() is None for child in children):
-                time.sleep(0.5)
-            print("a server stopped; see the logs above", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
+    hub = _Server("hub", [_bin("pos-hub"), "serve", "--host", args.host, "--port",
+                          str(args.hub_port)],
+                  log=log_dir / "hub.log", host=args.host, port=args.hub_port,
+                  port_option="--hub-port", env=hub_env)
+    edge = _Server("edge", [_bin("pos-edge"), "serve", "--data-dir", str(root / "edge"), "--host",
+                            args.host, "--port", str(args.edge_port)],
+                   log=log_dir / "edge.log", host=args.host, port=args.edge_port,
+                   port_option="--edge-port")
+    servers = [hub, edge]
+
+    def stop_servers() -> None:
+        for server in reversed(servers):
+            server.stop()
+
+    atexit.register(stop_servers)  # also on an exception or SystemExit from a set-up step
+    try:
+        hub.start()
+        hub.wait_healthy()
+        if state.get("_needs_menu_and_box"):
+            _provision_edge(root, hub.url, hub_env, state)
+            state["hub_port"] = args.hub_port
+            state_file.write_text(json.dumps(state, indent=2))
+        edge.start()
+        edge.wait_healthy()
+        _print_urls(hub.url, edge.url, state)
+        print(f"logs: {hub.log}, {edge.log}", flush=True)
+        if args.setup_only:
             return 0
-        finally:
-            stop()
+        while all(server.running() for server in servers):
+            time.sleep(0.5)
+        stopped = next(server for server in servers if not server.running())
+        assert stopped.proc is not None
+        print(stopped.failure(f"stopped (exit code {stopped.proc.returncode})"), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_servers()

@@ -1,4 +1,10 @@
-"""`pos demo` (what `./dev demo` runs): the whole chain comes up and an order reaches the hub."""
+"""`pos demo` (what `./dev demo` runs): the whole chain comes up and an order reaches the hub;
+the demo's servers never outlive it; a busy port is reported with the reason and the fix.
+
+The chain is set up once for the module (``--setup-only``); each test then starts the demo
+from that state. Waits are generous (the CI machine may be very busy), say what they waited
+for, and a failing test shows the demo's own output and the end of its servers' logs.
+"""
 
 from __future__ import annotations
 
@@ -8,88 +14,231 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+
+from tests.packaging.procs import free_port, wait_for
 
 POS = str(Path(sys.executable).parent / "pos")
+SETUP_TIMEOUT = 600  # seconds: migrate, 34 products through the API, provisioning
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@dataclass
+class Chain:
+    """The demo's saved state: where it lives, its ports and the URLs it printed."""
+
+    data_dir: Path
+    hub_port: int
+    edge_port: int
+    urls: dict[str, str]
+    setup_output: str
+
+    @property
+    def args(self) -> list[str]:
+        return [POS, "demo", "--data-dir", str(self.data_dir), "--hub-port", str(self.hub_port),
+                "--edge-port", str(self.edge_port)]
+
+    @property
+    def edge(self) -> str:
+        return f"http://127.0.0.1:{self.edge_port}"
+
+    @property
+    def hub(self) -> str:
+        return f"http://127.0.0.1:{self.hub_port}"
+
+    def logs(self) -> str:
+        parts = []
+        for name in ("hub.log", "edge.log"):
+            path = self.data_dir / "logs" / name
+            text = path.read_text(errors="replace")[-3000:] if path.exists() else "(none)"
+            parts.append(f"--- {name} (end) ---\n{text}")
+        return "\n".join(parts)
 
 
 def _urls(output: str) -> dict[str, str]:
-    return {m.group(1): m.group(2) for m in re.finditer(r"^\s+(\w+)\s+(http\S+)", output, re.MULTILINE)}
+    return {m.group(1): m.group(2)
+            for m in re.finditer(r"^\s+(\w+)\s+(http\S+)", output, re.MULTILINE)}
 
 
-def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(tmp_path):
-    hub_port, edge_port = _free_port(), _free_port()
-    args = [POS, "demo", "--data-dir", str(tmp_path / "demo"), "--hub-port", str(hub_port),
-            "--edge-port", str(edge_port)]
-    first = subprocess.run([*args, "--setup-only"], capture_output=True, text=True, timeout=240,
-                           check=False)
-    assert first.returncode == 0, first.stderr + first.stdout
-    urls = _urls(first.stdout)
-    assert set(urls) >= {"kiosk", "cashier", "kitchen", "board", "dashboard"}
-    assert "Sari (cashier)" in first.stdout
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
+    data_dir = tmp_path_factory.mktemp("demo") / "demo"
+    chain = Chain(data_dir, free_port(), free_port(), {}, "")
+    first = subprocess.run([*chain.args, "--setup-only"], capture_output=True, text=True,
+                           timeout=SETUP_TIMEOUT, check=False)
+    assert first.returncode == 0, f"{first.stdout}\n{first.stderr}\n{chain.logs()}"
+    chain.urls, chain.setup_output = _urls(first.stdout), first.stdout
+    return chain
+
+
+class DemoRun:
+    """One `pos demo` process; its output is collected as it comes (shown when a test fails)."""
+
+    def __init__(self, chain: Chain, *, sigint_ignored: bool = False) -> None:
+        self.chain = chain
+        # A shell ignores SIGINT in a job it starts with `&` (non-interactive), and an ignored
+        # signal stays ignored across exec: `trap "" INT; exec pos demo` is that job.
+        prefix = ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh"] if sigint_ignored else []
+        self.proc = subprocess.Popen([*prefix, *chain.args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def output(self) -> str:
+        return (f"--- pos demo output (exit code {self.proc.poll()}) ---\n{''.join(self.lines)}\n"
+                f"{self.chain.logs()}")
+
+    def wait_running(self) -> None:
+        """Until the demo printed its URLs (both servers answered their health checks)."""
+        def printed() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"pos demo exited during start-up\n{self.output()}")
+            return any("fnbpos demo is running" in line for line in self.lines)
+
+        wait_for("pos demo to print 'fnbpos demo is running'", printed, context=self.output)
+
+    def wait_exit(self, what: str) -> int:
+        wait_for(what, lambda: self.proc.poll() is not None, timeout=120, context=self.output)
+        return int(self.proc.returncode)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+        print(self.output())  # pytest shows it when the test failed
+
+
+@pytest.fixture
+def run_demo(chain: Chain) -> Iterator[Callable[..., DemoRun]]:
+    runs: list[DemoRun] = []
+
+    def start(*, sigint_ignored: bool = False) -> DemoRun:
+        runs.append(DemoRun(chain, sigint_ignored=sigint_ignored))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        run.close()
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its new parent to reap it counts as ended)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(chain: Chain, run_demo) -> None:
+    urls = chain.urls
+    assert set(urls) >= {"kiosk", "cashier", "kitchen", "board", "dashboard"}, chain.setup_output
+    assert "Sari (cashier)" in chain.setup_output
     kiosk_token = urls["kiosk"].split("token=")[1]
 
     # Second run: no set-up again, both servers start from the saved state.
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        edge = f"http://127.0.0.1:{edge_port}"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{edge}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        auth = {"Authorization": f"Bearer {kiosk_token}"}
-        menu = httpx.get(f"{edge}/api/v1/menu", headers=auth, timeout=10).json()
-        assert len(menu["products"]) >= 30
-        plain = next(p for p in menu["products"] if not p["modifier_group_ids"])
-        placed = httpx.post(f"{edge}/api/v1/orders", headers=auth, timeout=10,
-                            json={"type": "takeaway", "lines": [{"product_id": plain["id"], "qty": 2}]})
-        assert placed.status_code == 201, placed.text
-        order = placed.json()
+    demo = run_demo()
+    demo.wait_running()
+    assert not any("setting up the demo chain" in line for line in demo.lines)
+    edge = chain.edge
+    auth = {"Authorization": f"Bearer {kiosk_token}"}
+    menu = httpx.get(f"{edge}/api/v1/menu", headers=auth, timeout=30).json()
+    assert len(menu["products"]) >= 30
+    plain = next(p for p in menu["products"] if not p["modifier_group_ids"])
+    placed = httpx.post(f"{edge}/api/v1/orders", headers=auth, timeout=30,
+                        json={"type": "takeaway", "lines": [{"product_id": plain["id"], "qty": 2}]})
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
 
-        hub = f"http://127.0.0.1:{hub_port}"
-        login = httpx.post(f"{hub}/api/v1/auth/login", timeout=10, json={
-            "email": "owner@kopinusantara.example", "password": "demo-owner-password"})
-        hub_auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        day = order["business_day"]
-        report: dict = {}
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            report = httpx.get(f"{hub}/api/v1/reports/sales", params={"from": day, "to": day},
-                               headers=hub_auth, timeout=10).json()
-            if report.get("order_count") == 1:
-                break
-            time.sleep(0.5)
-        assert report["order_count"] == 1
-        net = plain["price"] * 2  # demo prices are whole thousands: 5% and 10% are exact
-        service = net * 5 // 100
-        assert report["gross_total"] == order["total"] == net + service + (net + service) // 10
+    login = httpx.post(f"{chain.hub}/api/v1/auth/login", timeout=30, json={
+        "email": "owner@kopinusantara.example", "password": "demo-owner-password"})
+    hub_auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    day = order["business_day"]
 
-        # The staff were entered at head office and reached the box with provisioning:
-        # Sari logs in at the cashier tablet with her PIN.
-        staff = httpx.get(f"{hub}/api/v1/staff", headers=hub_auth, timeout=10).json()["items"]
-        assert sorted((s["name"], s["role"]) for s in staff) == [
-            ("Budi", "kitchen"), ("Dewi", "manager"), ("Sari", "cashier")]
-        cashier = {"Authorization": f"Bearer {urls['cashier'].split('token=')[1]}"}
-        sari = httpx.post(f"{edge}/api/v1/auth/login", headers=cashier, json={"pin": "1234"},
-                          timeout=10)
-        assert sari.status_code == 200 and sari.json()["staff"]["name"] == "Sari", sari.text
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    assert proc.returncode == 0
+    def synced_report() -> dict[str, Any] | None:
+        report = httpx.get(f"{chain.hub}/api/v1/reports/sales", params={"from": day, "to": day},
+                           headers=hub_auth, timeout=30).json()
+        return report if report.get("order_count") == 1 else None
+
+    report = wait_for("the order to reach the hub's sales report", synced_report,
+                      context=demo.output)
+    net = plain["price"] * 2  # demo prices are whole thousands: 5% and 10% are exact
+    service = net * 5 // 100
+    assert report["gross_total"] == order["total"] == net + service + (net + service) // 10
+
+    # The staff were entered at head office and reached the box with provisioning:
+    # Sari logs in at the cashier tablet with her PIN.
+    staff = httpx.get(f"{chain.hub}/api/v1/staff", headers=hub_auth, timeout=30).json()["items"]
+    assert sorted((s["name"], s["role"]) for s in staff) == [
+        ("Budi", "kitchen"), ("Dewi", "manager"), ("Sari", "cashier")]
+    cashier = {"Authorization": f"Bearer {urls['cashier'].split('token=')[1]}"}
+    sari = httpx.post(f"{edge}/api/v1/auth/login", headers=cashier, json={"pin": "1234"},
+                      timeout=30)
+    assert sari.status_code == 200 and sari.json()["staff"]["name"] == "Sari", sari.text
+
+    demo.proc.send_signal(signal.SIGINT)
+    assert demo.wait_exit("pos demo to stop after Ctrl-C") == 0
+
+
+def test_a_demo_started_in_the_background_stops_on_sigint_with_its_servers(chain: Chain,
+                                                                           run_demo) -> None:
+    demo = run_demo(sigint_ignored=True)
+    demo.wait_running()
+    servers = _children(demo.proc.pid)
+    assert len(servers) == 2, demo.output()
+    demo.proc.send_signal(signal.SIGINT)
+    assert demo.wait_exit("pos demo (SIGINT ignored by its shell) to stop on SIGINT") == 0
+    assert not [pid for pid in servers if _alive(pid)]
+
+
+def test_a_killed_demo_takes_its_servers_along(chain: Chain, run_demo) -> None:
+    demo = run_demo()
+    demo.wait_running()
+    servers = _children(demo.proc.pid)
+    assert len(servers) == 2, demo.output()
+    demo.proc.kill()  # SIGKILL: no handler, no atexit in the launcher
+    demo.wait_exit("pos demo to die of SIGKILL")
+    wait_for(f"the demo's servers {sorted(servers)} to end after the launcher was killed",
+             lambda: not any(_alive(pid) for pid in servers), timeout=120, context=demo.output)
+
+
+def test_a_busy_port_is_reported_with_the_reason_and_the_fix(chain: Chain, run_demo) -> None:
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        squatter.bind(("127.0.0.1", chain.hub_port))
+        squatter.listen()
+        demo = run_demo()
+        code = demo.wait_exit("pos demo to give up on the busy hub port")
+    output = "".join(demo.lines)
+    assert code != 0
+    assert "the hub stopped during start-up" in output
+    assert "address already in use" in output.lower()  # the reason, from the hub's log
+    assert f"port {chain.hub_port} on 127.0.0.1 is already in use" in output
+    assert f"--hub-port {chain.hub_port + 1}" in output  # and what to do
+    assert not _children(demo.proc.pid)
