@@ -15,7 +15,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["LOCK_NAME", "FolderBusy", "FolderLock", "acquire", "holder"]
 
@@ -44,7 +44,7 @@ class FolderLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> FolderLock:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:
