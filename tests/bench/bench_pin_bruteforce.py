@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from shared import pins  # noqa: E402
+from shared import pins
 
 
 def _per_guess_argon2(rounds: int) -> float:

@@ -60,3 +60,28 @@ def test_a_local_manager_pin_has_six_digits(edge_server_factory: Callable[..., E
     edge.start()
     device = edge.pair("cashier", "Till")
     assert edge.call("GET", "/api/v1/me", edge.login_pin("246813", device))["staff"]["role"] == "manager"
+
+
+def test_parallel_pin_checks_hold_bounded_memory() -> None:
+    """Each derivation holds 64 MiB: 12 at once would take 768 MiB; at most MAX_CONCURRENT
+    run together, so a flood of logins queues instead of exhausting the box."""
+    import subprocess
+    import sys
+
+    script = (
+        "import threading\n"
+        "from shared import pins\n"
+        "def status(key):\n"
+        "    line = next(x for x in open('/proc/self/status') if x.startswith(key))\n"
+        "    return int(line.split()[1]) // 1024\n"
+        "open('/proc/self/clear_refs', 'w').write('5')  # reset the peak (VmHWM) to now\n"
+        "base = status('VmRSS')\n"
+        "threads = [threading.Thread(target=pins.derive, args=(f'{n:06d}', '00' * 16, pins.PIN_KDF))"
+        " for n in range(12)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(status('VmHWM') - base)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2], check=True)
+    grown_mib = int(done.stdout.strip())
+    assert pins.MAX_CONCURRENT == 2
+    assert 64 <= grown_mib <= (pins.MAX_CONCURRENT + 1) * 64, grown_mib
