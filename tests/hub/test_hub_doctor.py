@@ -45,7 +45,7 @@ def test_a_healthy_sqlite_hub_passes(healthy):
 
 
 def test_each_fault_is_named_with_a_fix(healthy, tmp_path):
-    url, env = healthy
+    _, env = healthy
     data = Path(env["POS_HUB_DATA_DIR"])
     os.chmod(data, 0o755)
     old = tmp_path / "old.db"  # a schema a release behind
@@ -61,7 +61,7 @@ def test_each_fault_is_named_with_a_fix(healthy, tmp_path):
 def test_a_busy_port_and_a_missing_database(healthy, tmp_path):
     import socket
 
-    url, env = healthy
+    _, env = healthy
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
@@ -88,3 +88,22 @@ def test_a_running_postgresql_hub_passes_and_a_wrong_url_fails(hub_server, pg_ur
     code, found = doctor(pg_url.rsplit("/", 1)[0] + "/no_such_database", env)
     assert code == 1 and found["database"]["status"] == "fail"
     assert "psql" in found["database"]["fix"]
+
+
+def test_create_tenant_takes_the_owner_password_from_the_environment(healthy):
+    url, env = healthy
+    made = run_cli("create-tenant", "--name", "Env Tenant", "--admin-email", "owner@env.test",
+                   db_url=url, env={**env, "POS_HUB_ADMIN_PASSWORD": "a-long-passphrase-42"})
+    assert made.returncode == 0 and "--admin-password" not in made.stdout
+    missing = run_cli("create-tenant", "--name", "No Password", "--admin-email", "o@none.test",
+                      db_url=url, check=False, env=env)  # no variable, no terminal to ask on
+    assert missing.returncode == 1 and "POS_HUB_ADMIN_PASSWORD" in missing.stderr
+    from sqlalchemy import create_engine, text
+
+    from hub.db import sync_url
+
+    engine = create_engine(sync_url(url))
+    with engine.connect() as conn:
+        names = {n for (n,) in conn.execute(text("SELECT name FROM tenants"))}
+    engine.dispose()
+    assert "Env Tenant" in names and "No Password" not in names
