@@ -177,8 +177,8 @@ def create_app(settings: HubSettings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.resolved_db_url(), app_role=settings.db_app_role,
-                      pool_size=settings.db_pool_size)
+        db = Database.from_settings(settings)
+        await db.verify_roles()  # refuses logins that would not keep tenants apart
         app.state.db = db
         scheduler = JobScheduler(db, settings, jobs)
         if settings.scheduler_enabled:

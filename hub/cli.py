@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub import tenancy
-from hub.db import Database, run_migrations
+from hub.db import Database, login_roles, run_migrations
 from hub.models import Tenant
 from hub.schemas import OutletCreate
 from hub.settings import HubSettings, load_settings
@@ -48,9 +48,12 @@ def _settings(args: argparse.Namespace, **extra: Any) -> HubSettings:
 
 
 def _migrate(settings: HubSettings) -> None:
+    """Migrate as the owner (POS_HUB_DB_MIGRATE_URL, else the --db URL) and grant the login
+    roles of the --db and system URLs; any failed statement is an error, nothing is kept."""
+    grant_to = login_roles(settings.resolved_db_url(), settings.db_system_url)
     try:
-        run_migrations(settings.resolved_db_url(), app_role=settings.db_app_role)
-    except SQLAlchemyError as exc:
+        run_migrations(settings.resolved_migrate_url(), grant_to=grant_to)
+    except (SQLAlchemyError, ValueError) as exc:
         raise CliError(f"cannot migrate the database: {exc.__class__.__name__}: "
                        f"{str(exc).splitlines()[0]}") from exc
 
@@ -93,7 +96,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 async def _create_tenant(settings: HubSettings, args: argparse.Namespace) -> str:
-    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    db = Database.from_settings(settings, pool_size=1)
     try:
         async with db.system() as session:
             tenant = await tenancy.create_tenant(session, args.name, args.admin_email,
@@ -139,7 +142,7 @@ def cmd_create_tenant(args: argparse.Namespace) -> None:
 
 
 async def _create_outlet(settings: HubSettings, args: argparse.Namespace) -> str:
-    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    db = Database.from_settings(settings, pool_size=1)
     try:
         async with db.tenant(args.tenant) as session:
             if await session.get(Tenant, args.tenant) is None:
@@ -167,7 +170,7 @@ async def _enrollment_code(settings: HubSettings, outlet_id: str, ttl_minutes: i
 
     from hub import enrollment
 
-    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    db = Database.from_settings(settings, pool_size=1)
     try:
         # The operator names an outlet, not a tenant: find it across tenants (system session).
         async with db.system() as session:
@@ -189,7 +192,7 @@ def cmd_enrollment_code(args: argparse.Namespace) -> None:
 async def _revoke_credentials(settings: HubSettings, outlet_id: str) -> int:
     from hub import enrollment
 
-    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    db = Database.from_settings(settings, pool_size=1)
     try:
         async with db.system() as session:
             return await enrollment.revoke_outlet_credentials(session, None, outlet_id)
@@ -206,7 +209,7 @@ def cmd_revoke_credentials(args: argparse.Namespace) -> None:
 async def _unlock(settings: HubSettings, email: str | None, ip: str | None) -> int:
     from hub import identity
 
-    db = Database(settings.resolved_db_url(), app_role=settings.db_app_role, pool_size=1)
+    db = Database.from_settings(settings, pool_size=1)
     try:
         return await identity.unlock(db, email=email, ip=ip)
     finally:

@@ -10,35 +10,54 @@ The rule — which session to open:
   authenticated principal. ``tenant_id`` comes from the verified token, never from a header
   or body. Each transaction of that session starts with
   ``set_config('app.tenant_id', <tenant>, true)``; PostgreSQL Row-Level Security policies on
-  every tenant table (FORCE'd, and the hub runs as a role without BYPASSRLS) then hide all
-  other tenants' rows, even from a raw ``SELECT * FROM orders``. On both backends the session
-  also adds ``tenant_id = <tenant>`` to every ORM select/update/delete, so SQLite (which has
-  no RLS) gets the same behaviour for ORM queries. Writes with another tenant's id are
-  rejected by the policy's WITH CHECK on PostgreSQL.
+  every tenant table (FORCE'd) then hide all other tenants' rows, even from a raw
+  ``SELECT * FROM orders``. On both backends the session also adds ``tenant_id = <tenant>``
+  to every ORM select/update/delete, so SQLite (which has no RLS) gets the same behaviour for
+  ORM queries. Writes with another tenant's id are rejected by the policy's WITH CHECK on
+  PostgreSQL.
 * ``async with db.system() as session:`` only where no tenant is known yet or the work spans
   tenants: login and refresh-token lookup (by email / token digest), an outlet authenticating
   its sync credential (then switch to ``db.tenant(outlet.tenant_id)``), CLI tenant creation,
-  scheduled jobs. It sets ``app.bypass_rls = 'on'`` for its transactions. Code reached from a
-  tenant's request must not open it.
+  scheduled jobs. Code reached from a tenant's request must not open it.
 
 Both context managers commit when the block ends normally and roll back on an exception.
 
+Roles on PostgreSQL (docs/operations.md, "Database"; docs/architecture.md says why):
+
+* the **owner** (``POS_HUB_DB_MIGRATE_URL``) owns the schema and runs the migrations;
+* the **app** role (``POS_HUB_DB_URL``) serves tenant sessions: no BYPASSRLS, not the owner
+  nor a member of it, so nothing it runs can lift the policies (there is no setting that
+  switches them off, and no role it may ``SET ROLE`` to);
+* the **system** role (``POS_HUB_DB_SYSTEM_URL``, BYPASSRLS, not the owner) serves system
+  sessions from a second, smaller connection pool.
+
+Both login roles get DML on the tables from every ``pos-hub migrate`` (``grant_sql``), never
+UPDATE/DELETE on the immutable tables. ``Database.verify_roles()`` (at start-up) refuses an
+app login that owns the tables and a system path that cannot see every tenant. A single
+superuser URL (development, the test harness's own view) still works: every session then
+bypasses RLS and only the ORM filter separates tenants, which start-up logs as a warning.
+
 Migrations (Alembic, ``hub/migrations``) run with a synchronous driver (psycopg / sqlite3)
-via ``run_migrations(url)``; on PostgreSQL they hold an advisory lock so several replicas
-starting together migrate once. ``tenant_rls_sql(table)`` gives the SQL a migration runs to
-put a new tenant table under RLS.
+via ``run_migrations(url, grant_to)``; on PostgreSQL they hold an advisory lock so several
+replicas starting together migrate once, and the whole upgrade, grants included, is one
+transaction: a failed statement fails the command. ``tenant_rls_sql(table)`` gives the SQL a
+migration runs to put a new tenant table under RLS. A data migration that must touch every
+tenant's rows runs as the owner, which FORCE'd RLS binds too: it lifts FORCE on that table
+for its own transaction (``ALTER TABLE t NO FORCE ROW LEVEL SECURITY`` ... ``FORCE``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -49,12 +68,21 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from hub.models import TenantOwned
 
+if TYPE_CHECKING:
+    from hub.settings import HubSettings
+
 __all__ = [
-    "BYPASS_SETTING",
+    "IMMUTABLE_TABLES",
+    "LOGIN_FACTS_SQL",
     "TENANT_SETTING",
     "Database",
+    "DatabaseRoleError",
+    "LoginVerdict",
     "async_url",
+    "grant_sql",
     "is_postgres",
+    "judge_logins",
+    "login_roles",
     "run_migrations",
     "sync_url",
     "tenant_rls_sql",
@@ -63,10 +91,15 @@ __all__ = [
 log = logging.getLogger("hub.db")
 
 TENANT_SETTING = "app.tenant_id"
-BYPASS_SETTING = "app.bypass_rls"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Arbitrary constant: the advisory lock key that serializes migrations across replicas.
 MIGRATION_LOCK_KEY = 72_001_001
+# Rows written once and never changed: the login roles may read and insert them, no more.
+IMMUTABLE_TABLES = ("audit_log", "catalog_versions", "catalog_snapshots")
+
+
+class DatabaseRoleError(RuntimeError):
+    """The PostgreSQL logins would not keep tenants apart (see the module docstring)."""
 
 
 def is_postgres(url: str) -> bool:
@@ -95,8 +128,14 @@ def sync_url(url: str) -> str:
     raise ValueError(f"unsupported database {backend!r}: use postgresql://... or sqlite:///...")
 
 
+def login_roles(*urls: str) -> list[str]:
+    """The PostgreSQL user names of ``urls`` (empty or SQLite URLs skipped), each once."""
+    roles = [make_url(url).username for url in urls if url and is_postgres(url)]
+    return list(dict.fromkeys(role for role in roles if role))
+
+
 def _quote_ident(name: str) -> str:
-    if not name.replace("_", "").isalnum():
+    if not name or not name.replace("_", "").isalnum():
         raise ValueError(f"invalid SQL identifier {name!r}")
     return '"' + name + '"'
 
@@ -104,14 +143,29 @@ def _quote_ident(name: str) -> str:
 def tenant_rls_sql(table: str, column: str = "tenant_id") -> list[str]:
     """Statements that put ``table`` under Row-Level Security keyed on ``app.tenant_id``."""
     t, c = _quote_ident(table), _quote_ident(column)
-    rule = (f"({c} = current_setting('{TENANT_SETTING}', true) "
-            f"OR current_setting('{BYPASS_SETTING}', true) = 'on')")
+    # No escape hatch in the policy: only a role with BYPASSRLS (the system role) sees past it.
+    rule = f"({c} = current_setting('{TENANT_SETTING}', true))"
     return [
         f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
         # FORCE: the table owner (who runs migrations) is subject to the policy too.
         f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
         f"DROP POLICY IF EXISTS tenant_isolation ON {t}",
         f"CREATE POLICY tenant_isolation ON {t} USING {rule} WITH CHECK {rule}",
+    ]
+
+
+def grant_sql(roles: Iterable[str]) -> list[str]:
+    """What the login roles may do on the hub's tables (run by every migrate, as the owner)."""
+    names = ", ".join(_quote_ident(role) for role in dict.fromkeys(roles))
+    if not names:
+        return []
+    return [
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {names}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {names}",
+        # The schema version is the migrations' business.
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM {names}",
+        *(f"REVOKE UPDATE, DELETE, TRUNCATE ON {_quote_ident(table)} FROM {names}"
+          for table in IMMUTABLE_TABLES),
     ]
 
 
@@ -122,15 +176,11 @@ class _SessionKind:
 
 @event.listens_for(Session, "after_begin")
 def _scope_transaction(session: Session, transaction: Any, connection: Any) -> None:
-    """Every transaction of a scoped session starts by stating whose data it may see."""
-    kind = session.info.get("kind")
-    if connection.dialect.name != "postgresql" or kind is None:
+    """Every transaction of a tenant session starts by stating whose data it may see."""
+    if connection.dialect.name != "postgresql" or session.info.get("kind") != _SessionKind.TENANT:
         return
-    if kind == _SessionKind.TENANT:
-        connection.execute(text("SELECT set_config(:name, :value, true)"),
-                           {"name": TENANT_SETTING, "value": session.info["tenant_id"]})
-    elif kind == _SessionKind.SYSTEM:
-        connection.execute(text("SELECT set_config(:name, 'on', true)"), {"name": BYPASS_SETTING})
+    connection.execute(text("SELECT set_config(:name, :value, true)"),
+                       {"name": TENANT_SETTING, "value": session.info["tenant_id"]})
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -145,40 +195,93 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
                                  include_aliases=True))
 
 
-class Database:
-    """One async engine plus the two kinds of session described in the module docstring."""
+LOGIN_FACTS_SQL = text("""
+    SELECT r.rolname, r.rolsuper, r.rolbypassrls,
+           EXISTS (SELECT 1 FROM pg_tables t
+                   WHERE t.schemaname = current_schema()
+                     AND pg_has_role(current_user, t.tableowner, 'MEMBER')) AS can_own
+    FROM pg_roles r WHERE r.rolname = current_user""")
 
-    def __init__(self, url: str, app_role: str = "pos_hub_app", pool_size: int = 10,
+
+@dataclass(frozen=True)
+class LoginVerdict:
+    status: str  # "ok" | "warn" (a development superuser) | "fail"
+    message: str
+
+
+def judge_logins(app: Any, system: Any | None) -> LoginVerdict:
+    """Whether the logins of POS_HUB_DB_URL and POS_HUB_DB_SYSTEM_URL keep tenants apart.
+
+    ``app`` and ``system`` are rows of ``LOGIN_FACTS_SQL`` (``system`` None when the system
+    sessions share the app's URL). Used by ``Database.verify_roles`` and ``pos-hub doctor``.
+    """
+    see = " (docs/operations.md, Database)"
+    if app.rolsuper or app.rolbypassrls:
+        return LoginVerdict("warn", f"POS_HUB_DB_URL logs in as {app.rolname!r}, which bypasses "
+                            "row-level security: only the code keeps tenants apart "
+                            "(development only)" + see)
+    if app.can_own:
+        return LoginVerdict("fail", f"POS_HUB_DB_URL logs in as {app.rolname!r}, which owns "
+                            "the hub's tables or can become their owner, and so could lift "
+                            "row-level security: log in as the application role and migrate "
+                            "with POS_HUB_DB_MIGRATE_URL" + see)
+    if system is None:
+        return LoginVerdict("fail", f"POS_HUB_DB_URL logs in as {app.rolname!r}, which "
+                            "row-level security binds (as it should), but POS_HUB_DB_SYSTEM_URL "
+                            "is not set: logins and sync credentials are looked up across "
+                            "tenants by the system role" + see)
+    if not (system.rolsuper or system.rolbypassrls):
+        return LoginVerdict("fail", f"POS_HUB_DB_SYSTEM_URL logs in as {system.rolname!r}, "
+                            "which lacks BYPASSRLS: logins would find no account" + see)
+    if system.can_own and not system.rolsuper:
+        return LoginVerdict("fail", f"POS_HUB_DB_SYSTEM_URL logs in as {system.rolname!r}, "
+                            "which owns the hub's tables or can become their owner: give it "
+                            "a role of its own" + see)
+    return LoginVerdict("ok", f"requests log in as {app.rolname!r} (under row-level "
+                        f"security), lookups across tenants as {system.rolname!r}")
+
+
+class Database:
+    """The engines and the two kinds of session described in the module docstring.
+
+    ``url`` serves tenant sessions; ``system_url`` (PostgreSQL only) serves system sessions
+    from a second pool half the size. Without it, system sessions use ``url`` too: right for
+    SQLite and for a development superuser, refused at start-up for an app role.
+    """
+
+    def __init__(self, url: str, system_url: str | None = None, pool_size: int = 10,
                  echo: bool = False) -> None:
         self.url = url
         self.is_postgres = is_postgres(url)
+        self.engine: AsyncEngine = self._create_engine(url, pool_size, echo)
+        self.system_engine = self.engine
+        if system_url and system_url != url:
+            if not (self.is_postgres and is_postgres(system_url)):
+                raise ValueError("a separate system database URL needs PostgreSQL for both URLs")
+            self.system_engine = self._create_engine(system_url, max(2, pool_size // 2), echo)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._system_sessions = async_sessionmaker(self.system_engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: HubSettings, pool_size: int | None = None) -> Database:
+        """The database of ``settings`` (``db_url`` and ``db_system_url``)."""
+        return cls(settings.resolved_db_url(), system_url=settings.db_system_url or None,
+                   pool_size=pool_size or settings.db_pool_size)
+
+    def _create_engine(self, url: str, pool_size: int, echo: bool) -> AsyncEngine:
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": False}
         if self.is_postgres:
             options.update(pool_size=pool_size, max_overflow=pool_size)
         else:
             options.update(connect_args={"timeout": 30})
-        self.engine: AsyncEngine = create_async_engine(async_url(url), **options)
-        if self.is_postgres:
-            self._install_role_switch(app_role)
-        else:
-            self._install_sqlite_pragmas()
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        engine = create_async_engine(async_url(url), **options)
+        if not self.is_postgres:
+            self._install_sqlite_pragmas(engine)
+        return engine
 
-    def _install_role_switch(self, role: str) -> None:
-        if not role:
-            return
-        statement = f"SET ROLE {_quote_ident(role)}"
-
-        @event.listens_for(self.engine.sync_engine, "connect")
-        def _switch_role(dbapi_connection: Any, _record: Any) -> None:
-            # Session-level, committed at once so the pool's rollback-on-return keeps it.
-            cursor = dbapi_connection.cursor()
-            cursor.execute(statement)
-            cursor.close()
-            dbapi_connection.commit()
-
-    def _install_sqlite_pragmas(self) -> None:
-        @event.listens_for(self.engine.sync_engine, "connect")
+    @staticmethod
+    def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
+        @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
             cursor = dbapi_connection.cursor()
@@ -187,7 +290,7 @@ class Database:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-        @event.listens_for(self.engine.sync_engine, "begin")
+        @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(connection: Any) -> None:
             # Take the write lock up front: deferred transactions that later write can
             # deadlock each other, and busy_timeout does not help with that.
@@ -206,10 +309,35 @@ class Database:
     @asynccontextmanager
     async def system(self) -> AsyncIterator[AsyncSession]:
         """A session that sees every tenant (login, ingest authentication, jobs, CLI)."""
-        async with self._sessions() as session:
+        async with self._system_sessions() as session:
             session.info.update(kind=_SessionKind.SYSTEM)
             async with session.begin():
                 yield session
+
+    async def verify_roles(self) -> None:
+        """Refuse PostgreSQL logins that would not keep tenants apart (run at start-up).
+
+        A database that does not answer yet is not refused: the hub starts, answers 503 until
+        it does (``/api/health``), and checks again at its next start.
+        """
+        if not self.is_postgres:
+            return
+        try:
+            async with self.engine.connect() as conn:
+                app = (await conn.execute(LOGIN_FACTS_SQL)).one()
+            system = None
+            if self.system_engine is not self.engine:
+                async with self.system_engine.connect() as conn:
+                    system = (await conn.execute(LOGIN_FACTS_SQL)).one()
+        except (OSError, SQLAlchemyError) as exc:
+            log.warning("database roles not checked: the database did not answer",
+                        extra={"error": type(exc).__name__})
+            return
+        verdict = judge_logins(app, system)
+        if verdict.status == "fail":
+            raise DatabaseRoleError(verdict.message)
+        if verdict.status == "warn":
+            log.warning(verdict.message)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -217,10 +345,16 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.system_engine is not self.engine:
+            await self.system_engine.dispose()
 
 
-def run_migrations(url: str, app_role: str = "pos_hub_app", revision: str = "head") -> None:
-    """Bring the schema at ``url`` up to ``revision`` (synchronous; Alembic)."""
+def run_migrations(url: str, grant_to: Sequence[str] = (), revision: str = "head") -> None:
+    """Bring the schema at ``url`` up to ``revision`` and grant ``grant_to`` (synchronous).
+
+    ``grant_to`` names the login roles (app, system) that get DML on the tables; the user of
+    ``url`` itself is skipped. Any failed statement raises: nothing is committed then.
+    """
     from alembic import command
     from alembic.config import Config
 
@@ -231,5 +365,7 @@ def run_migrations(url: str, app_role: str = "pos_hub_app", revision: str = "hea
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["url"] = sync_url(url)
-    config.attributes["app_role"] = app_role
+    for role in grant_to:
+        _quote_ident(role)  # a bad name fails here, before any statement runs
+    config.attributes["grant_to"] = list(grant_to)
     command.upgrade(config, revision)

@@ -3,8 +3,8 @@
 Checks (in order, never stopping at the first fault): versions; the settings load; secrets
 (JWT secret and PIN key: set or kept in the data folder, not weak; demo mode is a fault on a
 hub that serves a chain); the data folder (exists, writable, private); free disk space; the
-database (reachable, its server version, migrations at head, the app role present on
-PostgreSQL); the HTTP port (a hub answers there, or it is free). Each finding is ``ok``,
+database (reachable, its server version, migrations at head, on PostgreSQL logins that
+keep tenants apart: hub.db.judge_logins); the HTTP port (a hub answers there, or it is free). Each finding is ``ok``,
 ``warn``, ``fail`` or ``skip``; the command exits 1 if any check failed, 0 otherwise.
 
 It only reads: unlike ``serve``, it never creates a missing key file or migrates.
@@ -125,7 +125,7 @@ def _database(add: Any, settings: Any, timeout: float) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from hub.db import is_postgres, sync_url
+    from hub.db import LOGIN_FACTS_SQL, is_postgres, sync_url
 
     url = settings.resolved_db_url()
     postgres = is_postgres(url)
@@ -146,10 +146,7 @@ def _database(add: Any, settings: Any, timeout: float) -> None:
                                        else "SELECT sqlite_version()")).scalar()
             current = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()) \
                 if _has_table(conn, "alembic_version") else set()
-            role_ok = True
-            if postgres and settings.db_app_role:
-                role_ok = bool(conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"),
-                                            {"r": settings.db_app_role}).scalar())
+            app_login = conn.execute(LOGIN_FACTS_SQL).one() if postgres else None
     except SQLAlchemyError as exc:
         add("database", "fail", f"{shown}: {str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}",
             "check that the server runs, the URL (POS_HUB_DB_URL), the password and "
@@ -167,12 +164,32 @@ def _database(add: Any, settings: Any, timeout: float) -> None:
             "run `pos-hub migrate` (after a backup), or upgrade this hub if the database is newer")
     else:
         add("migrations", "ok", f"at head ({', '.join(sorted(heads))})")
-    if postgres and settings.db_app_role:
-        if role_ok:
-            add("app role", "ok", f"role {settings.db_app_role} exists (RLS applies to it)")
-        else:
-            add("app role", "fail", f"role {settings.db_app_role} does not exist",
-                "`pos-hub migrate` creates it (docs/operations.md, PostgreSQL)")
+    if postgres:
+        verdict = _logins(settings, app_login, args)
+        add("app role", verdict.status, verdict.message, "" if verdict.status == "ok" else
+            "the three roles and URLs of docs/operations.md (Database)")
+
+
+def _logins(settings: Any, app_login: Any, args: dict[str, Any]) -> Any:
+    """Whether the app and system logins keep tenants apart (hub.db.judge_logins)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hub.db import LOGIN_FACTS_SQL, LoginVerdict, judge_logins, sync_url
+
+    system_url = settings.db_system_url
+    if not system_url or system_url == settings.resolved_db_url():
+        return judge_logins(app_login, None)
+    engine = create_engine(sync_url(system_url), connect_args=args)
+    try:
+        with engine.connect() as conn:
+            system_login = conn.execute(LOGIN_FACTS_SQL).one()
+    except SQLAlchemyError as exc:
+        return LoginVerdict("fail", "POS_HUB_DB_SYSTEM_URL: "
+                            + str(exc.orig if hasattr(exc, "orig") else exc)[:200])
+    finally:
+        engine.dispose()
+    return judge_logins(app_login, system_login)
 
 
 def _has_table(conn: Any, name: str) -> bool:

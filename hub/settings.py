@@ -61,9 +61,12 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # Storage
     db_url: str = ""  # "" -> SQLite file in data_dir; postgresql://... for production
     data_dir: str = ""  # "" -> ./data/hub
-    # PostgreSQL role without BYPASSRLS the hub switches to on every connection (SET ROLE),
-    # so Row-Level Security applies even when the login user owns the tables. "" = don't switch.
-    db_app_role: str = "pos_hub_app"
+    # PostgreSQL (docs/operations.md, "Database"): db_url logs in as the application role (no
+    # BYPASSRLS, not the tables' owner); db_system_url as the system role (BYPASSRLS) for the
+    # lookups across tenants (login, sync credentials, jobs); db_migrate_url as the owner, for
+    # migrations only. "" = db_url (SQLite, or one development superuser).
+    db_system_url: str = ""
+    db_migrate_url: str = ""
     db_pool_size: int = 10
     # HTTP
     host: str = "127.0.0.1"
@@ -111,6 +114,9 @@ class HubSettings(msgspec.Struct, kw_only=True):
 
     def resolved_db_url(self) -> str:
         return self.db_url or sqlite_url_for(self.resolved_data_dir() / "hub.db")
+
+    def resolved_migrate_url(self) -> str:
+        return self.db_migrate_url or self.resolved_db_url()
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, or the one kept in the data folder (created on first use).

@@ -1,10 +1,15 @@
 """Fixtures for hub tests, by name.
 
-* ``pg_url`` — a fresh PostgreSQL database on 127.0.0.1:5432 for this test session
-  (migrated; dropped at the end). ``pg_admin_url`` is the same database as the superuser.
+* ``pg_url`` — a fresh PostgreSQL database on 127.0.0.1:5432 for this test session, as the
+  test's superuser sees it (every tenant's rows; dropped at the end). ``pg_admin_url`` is the
+  same URL. The database is set up the way docs/operations.md tells a DBA to: three roles of
+  its own (``pg_roles``: the owner that migrates, the app role under RLS, the BYPASSRLS
+  system role; names derived from the database's, so parallel runs never share or drop each
+  other's roles), migrated as the owner.
 * ``sqlite_url`` — a migrated SQLite file for this test session.
 * ``hub_server`` / ``sqlite_hub_server`` — a real ``pos-hub serve`` process (uvicorn on a free
-  port) on that database, shared by the session. ``hub_server_factory(db_url, **env)`` starts
+  port) on that database, shared by the session; on PostgreSQL it logs in as the app and
+  system roles, as in production (``HubServer.db_url`` stays the superuser's URL). ``hub_server_factory(db_url, **env)`` starts
   more (e.g. with other settings, or a second replica); they are stopped at the end.
 * ``tenant_factory(server=None, name=None)`` — creates a tenant with the service behind
   ``pos-hub create-tenant`` (called in-process: a CLI start per tenant would dominate the
@@ -60,22 +65,60 @@ def run_cli(*args: str, db_url: str, check: bool = True, env: dict[str, str] | N
     return result
 
 
+@dataclass(frozen=True)
+class PgRoles:
+    """Login URLs of one test database's three roles (see docs/operations.md, Database)."""
+
+    owner: str
+    app: str
+    system: str
+
+
+_TEST_DB_PREFIX = "hub_test_"
+
+
+def pg_roles_for(db_url: str) -> PgRoles | None:
+    """The role URLs of a database made by ``pg_admin_url`` (None for any other URL)."""
+    if not db_url.startswith("postgresql://postgres@127.0.0.1:5432/" + _TEST_DB_PREFIX):
+        return None
+    name = db_url.rsplit("/", 1)[1]
+    return PgRoles(*(f"postgresql://{name}_{kind}@127.0.0.1:5432/{name}"
+                     for kind in ("owner", "app", "system")))
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
-    name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{_TEST_DB_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    owner, app, system = (f"{name}_{kind}" for kind in ("owner", "app", "system"))
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        # What the DBA does once (docs/operations.md); these names belong to this run alone.
+        conn.execute(f'CREATE ROLE "{owner}" LOGIN')
+        conn.execute(f'CREATE ROLE "{app}" LOGIN')
+        conn.execute(f'CREATE ROLE "{system}" LOGIN BYPASSRLS')
+        conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
     url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    run_migrations(url)  # what `pos-hub migrate` runs (test_hub_cli.py runs the command)
+    roles = pg_roles_for(url)
+    assert roles is not None
+    # What `pos-hub migrate` runs with the documented URLs (test_security_roles.py runs it).
+    run_migrations(roles.owner, grant_to=[app, system])
     yield url
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for role in (app, system, owner):
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 @pytest.fixture(scope="session")
 def pg_url(pg_admin_url: str) -> str:
-    """The test database's URL (the hub switches to its non-superuser role itself)."""
+    """The test database as the superuser sees it (hub servers log in as its roles)."""
     return pg_admin_url
+
+
+@pytest.fixture(scope="session")
+def pg_roles(pg_admin_url: str) -> PgRoles:
+    roles = pg_roles_for(pg_admin_url)
+    assert roles is not None
+    return roles
 
 
 @pytest.fixture(scope="session")
@@ -113,13 +156,17 @@ class HubServer:
 def start_hub(db_url: str, workdir: Path, **env: Any) -> HubServer:
     port = free_port()
     log_path = workdir / f"hub-{port}.log"
+    roles = pg_roles_for(db_url)
+    serve_url = roles.app if roles else db_url
+    if roles:
+        env = {"db_system_url": roles.system, **env}
     full_env = {**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET, "POS_HUB_PIN_KEY": PIN_KEY,
                 "POS_HUB_DATA_DIR": str(workdir / "data"),
                 # every test client is 127.0.0.1: keep the per-IP limits out of other tests' way
                 "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "100000", "POS_HUB_REDEEM_MAX_PER_IP": "100000",
                 **{f"POS_HUB_{k.upper()}": str(v) for k, v in env.items()}}
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen([*POS_HUB, "serve", "--db", db_url, "--port", str(port),
+        process = subprocess.Popen([*POS_HUB, "serve", "--db", serve_url, "--port", str(port),
                                     "--no-migrate"], cwd=REPO, env=full_env, stdout=log_file,
                                    stderr=subprocess.STDOUT)
     server = HubServer(base_url=f"http://127.0.0.1:{port}", db_url=db_url, process=process,

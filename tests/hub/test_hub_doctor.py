@@ -74,13 +74,14 @@ def test_a_busy_port_and_a_missing_database(healthy, tmp_path):
 
 
 @pytest.mark.postgres
-def test_a_running_postgresql_hub_passes_and_a_wrong_url_fails(hub_server, pg_url, tmp_path):
+def test_a_running_postgresql_hub_passes_and_a_wrong_url_fails(hub_server, pg_url, pg_roles,
+                                                               tmp_path):
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
     port = hub_server.base_url.rsplit(":", 1)[1]
     env = {"POS_HUB_DATA_DIR": str(data), "POS_HUB_PIN_KEY": PIN_KEY, "POS_HUB_PORT": port,
            "POS_HUB_JWT_SECRET": JWT_SECRET}
-    code, found = doctor(pg_url, env)
+    code, found = doctor(pg_roles.app, {**env, "POS_HUB_DB_SYSTEM_URL": pg_roles.system})
     assert code == 0, found
     assert "PostgreSQL" in found["database"]["detail"]
     assert found["migrations"]["status"] == "ok" and found["app role"]["status"] == "ok"

@@ -1,7 +1,9 @@
 """PostgreSQL Row-Level Security: the database itself keeps tenants apart.
 
-These tests use ``hub.db.Database`` directly (the same engine setup ``pos-hub serve`` uses)
-against the session's PostgreSQL database and run raw SQL with no tenant filter.
+These tests use ``hub.db.Database`` directly with the roles ``pos-hub serve`` logs in as (the
+app role for tenant sessions, the BYPASSRLS system role for system sessions; see
+tests/hub/conftest.py) against the session's PostgreSQL database, and run raw SQL with no
+tenant filter. tests/hub/test_security_roles.py does the same through the documented install.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from hub.db import Database
+from hub.db import Database, DatabaseRoleError
 from hub.models import Brand, OrderRow, Outlet, Tenant
 from shared.ids import new_id
 
@@ -41,19 +43,105 @@ async def _seed_tenant(db: Database, name: str, orders: int) -> tuple[str, str]:
 
 
 @pytest.fixture
-async def db(pg_url: str):
-    database = Database(pg_url)
+async def db(pg_roles):
+    database = Database(pg_roles.app, system_url=pg_roles.system)
     yield database
     await database.dispose()
 
 
-async def test_hub_connects_as_role_without_bypassrls(db: Database) -> None:
+def _role(url: str) -> str:
+    return url.split("//", 1)[1].split("@", 1)[0]
+
+
+_WHO = text("SELECT current_user, r.rolbypassrls, r.rolsuper,"
+            " pg_has_role(current_user, (SELECT tableowner FROM pg_tables"
+            "  WHERE schemaname = 'public' AND tablename = 'orders'), 'MEMBER')"
+            " FROM pg_roles r WHERE r.rolname = current_user")
+
+
+async def test_hub_connects_as_role_without_bypassrls(db: Database, pg_roles) -> None:
     async with db.tenant(new_id()) as session:
-        user = await session.scalar(text("SELECT current_user"))
-        bypass, superuser = (await session.execute(text(
-            "SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user"))).one()
-    assert user == "pos_hub_app"
-    assert bypass is False and superuser is False
+        user, bypass, superuser, owner = (await session.execute(_WHO)).one()
+    assert user == _role(pg_roles.app)
+    assert bypass is False and superuser is False and owner is False
+    async with db.system() as session:
+        user, bypass, superuser, owner = (await session.execute(_WHO)).one()
+    assert user == _role(pg_roles.system)
+    assert bypass is True and superuser is False and owner is False
+
+
+async def test_the_old_bypass_setting_lifts_nothing(db: Database) -> None:
+    """M4: any session could set app.bypass_rls = 'on' and see every tenant."""
+    tenant_a, _ = await _seed_tenant(db, "GucA", orders=2)
+    tenant_b, _ = await _seed_tenant(db, "GucB", orders=3)
+    async with db.tenant(tenant_a) as session:
+        await session.execute(text("SET LOCAL app.bypass_rls = 'on'"))
+        seen = set((await session.execute(text("SELECT tenant_id FROM orders"))).scalars().all())
+        tenants = (await session.execute(text("SELECT id FROM tenants"))).scalars().all()
+    assert seen == {tenant_a} and tenants == [tenant_a]
+    async with db.engine.connect() as conn:  # no tenant at all, setting on for the session
+        await conn.execute(text("SELECT set_config('app.bypass_rls', 'on', false)"))
+        leaked = await conn.scalar(text("SELECT count(*) FROM orders WHERE tenant_id = :t"),
+                                   {"t": tenant_b})
+    assert leaked == 0
+
+
+async def test_app_role_cannot_become_the_owner_or_lift_rls(db: Database, pg_roles) -> None:
+    """M4: the hub used to SET ROLE from the owner, and RESET ROLE gave the owner back."""
+    async with db.engine.connect() as conn:
+        await conn.execute(text("RESET ROLE"))
+        assert await conn.scalar(text("SELECT current_user")) == _role(pg_roles.app)
+        await conn.rollback()
+        for statement in (f'SET ROLE "{_role(pg_roles.owner)}"',
+                          f'SET ROLE "{_role(pg_roles.system)}"',
+                          f'SET SESSION AUTHORIZATION "{_role(pg_roles.owner)}"',
+                          "ALTER TABLE orders DISABLE ROW LEVEL SECURITY",
+                          "ALTER TABLE orders NO FORCE ROW LEVEL SECURITY",
+                          "DROP POLICY tenant_isolation ON orders",
+                          "CREATE TABLE sneaky (id int)"):
+            with pytest.raises(DBAPIError, match="permission denied|must be owner"):
+                await conn.execute(text(statement))
+            await conn.rollback()
+
+
+async def test_policies_have_no_escape_hatch(pg_url: str) -> None:
+    db = Database(pg_url)  # the superuser's view of the catalog
+    try:
+        async with db.system() as session:
+            policies = (await session.execute(text(
+                "SELECT tablename, qual, with_check FROM pg_policies"
+                " WHERE schemaname = 'public'"))).all()
+            unforced = (await session.execute(text(
+                "SELECT relname FROM pg_class c JOIN pg_policies p ON p.tablename = c.relname"
+                " WHERE p.schemaname = 'public' AND NOT c.relforcerowsecurity"))).scalars().all()
+    finally:
+        await db.dispose()
+    assert len(policies) >= 30 and unforced == []
+    for table, qual, check in policies:
+        assert "bypass" not in qual and "bypass" not in check, table
+        assert "current_setting('app.tenant_id'" in qual, table
+
+
+@pytest.mark.parametrize("logins, error", [
+    ("owner", "owns the hub's tables"),
+    ("app", "POS_HUB_DB_SYSTEM_URL is not set"),
+    ("app+owner", "lacks BYPASSRLS"),
+    ("app+app", "POS_HUB_DB_SYSTEM_URL is not set"),
+])
+async def test_start_up_refuses_logins_that_cannot_keep_tenants_apart(
+        pg_roles, logins: str, error: str) -> None:
+    url, _, system = logins.partition("+")
+    db = Database(getattr(pg_roles, url),
+                  system_url=getattr(pg_roles, system) if system else None)
+    try:
+        with pytest.raises(DatabaseRoleError, match=error):
+            await db.verify_roles()
+    finally:
+        await db.dispose()
+
+
+async def test_start_up_accepts_the_documented_roles(db: Database) -> None:
+    await db.verify_roles()
 
 
 async def test_raw_select_without_where_sees_only_own_tenant(db: Database) -> None:

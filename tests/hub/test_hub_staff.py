@@ -144,7 +144,8 @@ def test_scoped_managers_manage_only_staff_of_their_outlets(tenant_factory) -> N
     assert {s["name"] for s in by_outlet} == {"Rotating", "Southern"}
 
 
-async def test_staff_tables_are_under_forced_row_level_security(pg_url: str, tenant_factory) -> None:
+async def test_staff_tables_are_under_forced_row_level_security(pg_url: str, pg_roles,
+                                                                tenant_factory) -> None:
     import psycopg
     from sqlalchemy import text
 
@@ -161,7 +162,7 @@ async def test_staff_tables_are_under_forced_row_level_security(pg_url: str, ten
                             " WHERE relname = ANY(%s)", (list(STAFF_TENANT_TABLES),)).fetchall()
     assert sorted(rows) == sorted((t, True, True) for t in STAFF_TENANT_TABLES)
     a, b = tenant_factory(), tenant_factory()
-    db = Database(pg_url)
+    db = Database(pg_roles.app, system_url=pg_roles.system)  # as `pos-hub serve` logs in
     try:
         for t in (a, b):  # a feed built for each: salts, verifiers and feed rows exist for both
             outlet = t.create_outlet("Only")

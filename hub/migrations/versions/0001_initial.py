@@ -608,40 +608,13 @@ TENANT_TABLES = [
     "kitchen_events", "shifts", "cash_movements", "edge_availability", "outlet_status",
     "report_daily", "report_daily_items",
 ]
-IMMUTABLE_TABLES = ["catalog_versions", "catalog_snapshots", "audit_log"]
 
 
 def _isolate_tenants() -> None:
-    """Create the non-superuser app role, grant it the tables, turn on FORCE'd RLS."""
+    """Turn on FORCE'd RLS. Roles are the DBA's (docs/operations.md): no CREATE ROLE here, and
+    the login roles' grants are made after the last revision (hub.db.grant_sql, 0320_roles)."""
     from hub.db import tenant_rls_sql
 
-    role = op.get_context().config.attributes.get("app_role", "pos_hub_app")
-    if not role.replace("_", "").isalnum():
-        raise ValueError(f"invalid role name {role!r}")
-    q = f'"{role}"'
-    # Roles are cluster-wide: another database on the server may have created it already.
-    op.execute(f"""
-        DO $$ BEGIN
-            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
-                CREATE ROLE {q} NOLOGIN NOSUPERUSER NOBYPASSRLS;
-            END IF;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END $$""")
-    op.execute(f"""
-        DO $$ BEGIN
-            EXECUTE 'GRANT {q} TO ' || quote_ident(current_user);
-        EXCEPTION WHEN OTHERS THEN NULL;  -- superusers and existing members need nothing
-        END $$""")
-    op.execute(f"GRANT USAGE ON SCHEMA public TO {q}")
-    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {q}")
-    op.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {q}")
-    # Tables added by later revisions (e.g. 0100_sync) get the same grants automatically.
-    op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
-               f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {q}")
-    op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
-               f"GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {q}")
-    for table in IMMUTABLE_TABLES:
-        op.execute(f"REVOKE UPDATE, DELETE ON {table} FROM {q}")
     for table in TENANT_TABLES:
         for statement in tenant_rls_sql(table):
             op.execute(statement)
