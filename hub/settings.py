@@ -152,8 +152,9 @@ class HubSettings(msgspec.Struct, kw_only=True):
 def resolved_pin_key(settings: HubSettings) -> str:
     """The hub's PIN key: ``pin_key``, or the one kept in data_dir/pin-key (made on first use)."""
     if settings.pin_key:
-        if len(settings.pin_key) < _MIN_SECRET_LEN:
-            raise ValueError(f"POS_HUB_PIN_KEY must be at least {_MIN_SECRET_LEN} characters")
+        problem = secret_problem(settings.pin_key)
+        if problem is not None and not (settings.demo and len(settings.pin_key) >= _MIN_SECRET_LEN):
+            raise ValueError(f"POS_HUB_PIN_KEY cannot seal PINs: {problem}")
         return settings.pin_key
     path = settings.resolved_data_dir() / "pin-key"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ new_secret() {
 # need the same value: copy this hub.env there.
 ensure_hub_secrets() {
     local env_file="$1" key value tmp
-    for key in POS_HUB_JWT_SECRET; do
+    for key in POS_HUB_JWT_SECRET POS_HUB_PIN_KEY; do
         value="$(sed -n "s/^${key}=//p" "$env_file" | tail -n 1)"
         if [ "${#value}" -ge 32 ] \
                 && ! printf '%s' "$value" | grep -qiE 'change-?me|replace-?me|placeholder|example'; then
@@ -59,5 +59,5 @@ install -m 0644 "$SRC/packaging/systemd/pos-hub.service" "$SRC/packaging/systemd
     "$UNIT_DIR/"
 systemctl daemon-reload
 echo "edit /etc/fnbpos/hub.env (database URL), then: systemctl enable --now pos-hub"
-echo "(replicas on other machines need the same POS_HUB_JWT_SECRET: copy hub.env there)"
+echo "(replicas on other machines need the same POS_HUB_JWT_SECRET and POS_HUB_PIN_KEY: copy hub.env there)"
 echo "(or one replica per CPU core: systemctl enable --now pos-hub@8001 pos-hub@8002 ...)"

@@ -82,10 +82,14 @@ def test_installer_writes_a_real_secret_once_and_keeps_it(tmp_path: Path) -> Non
     secret = re.search(r"^POS_HUB_JWT_SECRET=(.*)$", first, re.M)
     assert secret is not None and secret_problem(secret.group(1)) is None
     assert secret.group(1) not in done.stdout + done.stderr  # never printed
+    pin_key = re.search(r"^POS_HUB_PIN_KEY=(.*)$", first, re.M)
+    assert pin_key is not None and secret_problem(pin_key.group(1)) is None
+    assert pin_key.group(1) != secret.group(1)
     assert env_file.stat().st_mode & 0o777 == 0o640
     # Every other line is the example's, untouched.
-    assert [ln for ln in first.splitlines() if not ln.startswith("POS_HUB_JWT_SECRET=")] == \
-        [ln for ln in example.splitlines() if not ln.startswith("POS_HUB_JWT_SECRET=")]
+    generated = ("POS_HUB_JWT_SECRET=", "POS_HUB_PIN_KEY=")
+    assert [ln for ln in first.splitlines() if not ln.startswith(generated)] == \
+        [ln for ln in example.splitlines() if not ln.startswith(generated)]
     # A re-install keeps the real secret (tokens stay valid, replicas stay in step).
     assert _ensure_hub_secrets(env_file).returncode == 0
     assert env_file.read_text() == first
