@@ -48,8 +48,8 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = READY_TIMEOUT
 
 def clean_env(venv: Path, **extra: str) -> dict[str, str]:
     """PATH = the venv's bin + the system's; no VIRTUAL_ENV/PYTHONPATH from the dev checkout."""
-    env = {"PATH": f"{venv}/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": os.environ.get("HOME", "/root"),
-           "LANG": "C.UTF-8", "TMPDIR": os.environ.get("TMPDIR", "/tmp")}
+    env = {"PATH": f"{venv}/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+           "HOME": os.environ.get("HOME", "/root"), "TMPDIR": os.environ.get("TMPDIR", "/tmp")}
     env.update(extra)
     return env
 

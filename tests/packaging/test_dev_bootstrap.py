@@ -25,7 +25,8 @@ SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 def _system_python_ok() -> bool:
     if not SYSTEM_PYTHON.exists():
         return False
-    done = subprocess.run([str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version_info >= (3, 11))"],
+    done = subprocess.run([str(SYSTEM_PYTHON), "-c",
+                           "import sys; print(sys.version_info >= (3, 11))"],
                           capture_output=True, text=True, check=False)
     return done.stdout.strip() == "True"
 
@@ -35,7 +36,8 @@ needs_system_python = pytest.mark.skipif(not _system_python_ok(),
 
 
 def _env(path: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
     env["PATH"] = path
     return env
 

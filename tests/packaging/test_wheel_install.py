@@ -63,7 +63,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     venv = root / "venv"
     for step in ([uv, "venv", "--quiet", "-p", sys.executable, str(venv)],
                  [uv, "pip", "install", "--quiet", "-p", str(venv / "bin" / "python"), str(wheel)]):
-        done = subprocess.run(step, capture_output=True, text=True, timeout=600, check=False, cwd=root)
+        done = subprocess.run(step, capture_output=True, text=True, timeout=600, check=False,
+                              cwd=root)
         assert done.returncode == 0, f"{' '.join(step)}:\n{done.stderr}"
     site = next(venv.glob("lib/python3*/site-packages"))
     elsewhere = root / "elsewhere"
