@@ -344,7 +344,7 @@ class PrinterCreate(InputStruct):
 class Printer(Struct, kw_only=True):
     id: Id
     name: ShortText
-    host: ShortText
+    host: Annotated[str, Meta(max_length=253)]  # as PrinterCreate takes it (a DNS name)
     port: int
     role: Literal["receipt", "kitchen"]
     station: ShortText | None = None

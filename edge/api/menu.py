@@ -6,9 +6,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, put
+from litestar.openapi import ResponseSpec
 
 from edge import catalog
 from edge.api import deps
+from shared.schemas import Catalog
 
 __all__ = ["AvailabilityUpdate", "menu_routes"]
 
@@ -17,7 +19,9 @@ class AvailabilityUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     available: bool
 
 
-@get("/api/v1/menu", tags=["menu"], guards=[deps.requires("menu:read")])
+# The body is the catalog's JSON encoded once per change: document it as the Catalog it is.
+@get("/api/v1/menu", tags=["menu"], guards=[deps.requires("menu:read")],
+     responses={200: ResponseSpec(data_container=Catalog, description="The catalog")})
 async def get_menu(request: Request[Any, Any, Any]) -> Response[bytes]:
     """shared.schemas.Catalog with current availability; 304 when the ETag still matches."""
     state = deps.edge_state(request)

@@ -1,0 +1,112 @@
+"""Fuzz every operation of the edge's OpenAPI schema on a real ``pos-edge serve`` (issue 9).
+
+schemathesis (tests/openapi_fuzz.py) runs examples, coverage, fuzzing and the stateful phase
+against ``/schema/openapi.json`` with a manager's staff token, on a demo edge seeded with
+orders (placed, paid), kitchen tickets, two open shifts (on other tills) and a printer, whose
+ids it is given alongside the menu's product and option ids and a few small amounts.
+Expected: no 5xx, every error in the project's shape, every 2xx as documented, and the fuzzer
+reaching the real handlers (2xx answers from the operations that change orders, tickets,
+shifts and printers).
+
+No operation is excluded, and every generated request is sent. Two are redirected (``REDIRECT``
+below) so the handlers behind them stay reachable for the whole run: a void of the two seeded
+unpaid orders that take payments voids a third order instead, and a close of the shift that
+takes cash movements closes a spare shift instead. The print worker is off
+(``POS_EDGE_PRINT_WORKER_ENABLED=false``): the fuzzer creates printers at hosts and ports it
+makes up, and the test must not send ESC/POS bytes to whatever listens there; queueing print
+jobs is still fuzzed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.edge.edge_server import EdgeServer
+from tests.openapi_fuzz import fuzz
+
+# Operations that must answer 2xx at least once: proof the seeded ids reach real handlers.
+MUST_REACH = {
+    "POST /api/v1/orders",
+    "GET /api/v1/orders/{order_id}",
+    "POST /api/v1/orders/{order_id}/payments",
+    "POST /api/v1/orders/{order_id}/void",
+    "POST /api/v1/orders/{order_id}/print",
+    "PUT /api/v1/menu/products/{product_id}/availability",
+    "POST /api/v1/kitchen/tickets/{ticket_id}/bump",
+    "POST /api/v1/shifts",
+    "GET /api/v1/shifts/{shift_id}/report",
+    "POST /api/v1/shifts/{shift_id}/cash-movements",
+    "POST /api/v1/shifts/{shift_id}/close",
+    "POST /api/v1/printers",
+}
+
+
+@pytest.fixture(scope="module")
+def seeded_edge(tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[tuple[EdgeServer, dict[str, Any]]]:
+    server = EdgeServer(tmp_path_factory.mktemp("fuzz") / "edge",
+                        env={"POS_EDGE_PRINT_WORKER_ENABLED": "false"})
+    server.start()
+    manager = server.login("manager")
+    menu = server.menu()
+    simple = [p["id"] for p in menu["products"] if not p["modifier_group_ids"]]
+    orders = [server.call("POST", "/api/v1/orders", server.tokens["kiosk"],
+                          json={"type": "takeaway", "lines": [{"product_id": pid, "qty": 1}]})
+              for pid in (simple * 6)[:6]]
+    server.call("POST", f"/api/v1/orders/{orders[0]['id']}/payments", manager,
+                json={"method": "cash", "amount": orders[0]["total"], "tendered": 0})
+    shifts = []
+    for till in ("till-2", "till-3"):  # the fuzzer's own till opens its shifts itself
+        token = server.login_pin(server.pins["manager"], server.pair("cashier", till))
+        shifts.append(server.call("POST", "/api/v1/shifts", token,
+                                  json={"opening_float": 50000})["id"])
+    printer = server.call("POST", "/api/v1/printers", manager,
+                          json={"name": "Kitchen", "host": "192.0.2.1", "role": "kitchen"})
+    tickets = server.call("GET", "/api/v1/kitchen/tickets", manager)["items"]
+    ids: dict[str, Any] = {
+        "manager": manager,
+        "products": [p["id"] for p in menu["products"]],
+        "options": [o["id"] for g in menu["modifier_groups"] for o in g["options"]],
+        "orders": [o["id"] for o in orders], "tickets": [t["id"] for t in tickets],
+        "shifts": shifts, "printers": [printer["id"]], "amounts": [500, 1000, 5000],
+        "tenders": [0, 100000],
+        "redirect": [
+            *({"method": "POST", "path": "/api/v1/orders/{order_id}/void", "param": "order_id",
+               "value": order["id"], "instead": orders[3]["id"],
+               "why": "keeps an unpaid order for payments"} for order in orders[1:3]),
+            {"method": "POST", "path": "/api/v1/shifts/{shift_id}/close", "param": "shift_id",
+             "value": shifts[0], "instead": shifts[1],
+             "why": "keeps an open shift for cash movements"}],
+    }
+    yield server, ids
+    server.stop()
+
+
+def test_fuzzing_the_edge_schema_finds_no_server_error(seeded_edge, tmp_path: Path) -> None:
+    server, ids = seeded_edge
+    assert ids["tickets"], "the seeded orders went to the kitchen"
+    started = time.monotonic()
+    run = fuzz(server.base_url, tmp_path, token=ids["manager"], max_examples=60, max_steps=10,
+               dictionaries={name: ids[name] for name in ("products", "options", "orders",
+                                                           "tickets", "shifts", "printers",
+                                                           "amounts", "tenders")},
+               parameters={"path.product_id": "products", "body.lines[*].product_id": "products",
+                           "body.lines[*].modifiers[*]": "options", "path.order_id": "orders",
+                           "path.ticket_id": "tickets", "path.shift_id": "shifts",
+                           "path.printer_id": "printers", "body.amount": "amounts",
+                           "body.tendered": "tenders"},
+               redirect=ids["redirect"])
+    elapsed = time.monotonic() - started
+    print(f"edge fuzz: {run.report['test_cases']['generated']} cases in {elapsed:.1f} s")
+    assert run.failures == [], run.summary()
+    assert run.returncode == 0, run.summary()
+    operations = run.report["operations"]
+    assert operations["tested"] == operations["total"] == operations["selected"], operations
+    assert run.report["phases"]["stateful"]["status"] == "success", run.report["phases"]
+    assert MUST_REACH <= run.accepted(), sorted(MUST_REACH - run.accepted())
+    assert server.proc is not None and server.proc.poll() is None, "the edge is still serving"

@@ -1,0 +1,113 @@
+"""Run schemathesis against a live server's OpenAPI schema (tests/*/test_fuzz_openapi.py).
+
+``fuzz(...)`` writes a ``schemathesis.toml`` for one run and starts ``schemathesis run`` on the
+server's ``/schema/openapi.json``, with every phase on (examples, coverage, fuzzing and the
+stateful phase over the links schemathesis infers), one worker, deterministic generation and
+no example database or cache, so a run repeats exactly. The checks are ``not_a_server_error``
+and the two of tests/openapi_fuzz_hooks.py (``error_shape``, ``documented_2xx_schema``).
+Dictionaries of real ids (products, orders, outlets, ...) are bound to the parameters that
+take them with a probability below 1, so the fuzzer reaches real handlers and still sends
+random ids. The JSON report is returned as a ``FuzzRun``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
+SEED = 20261130
+CHECKS = ("not_a_server_error", "error_shape", "documented_2xx_schema")
+
+
+@dataclass
+class FuzzRun:
+    report: dict[str, Any]
+    output: str
+    returncode: int
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return list(self.report.get("failures", []))
+
+    def accepted(self) -> set[str]:
+        """Operations that answered 2xx to at least one generated request."""
+        return {label for label, phases in self.report.get("valid_rates", {}).items()
+                if any(counts.get("accepted", 0) for counts in phases.values())}
+
+    def summary(self) -> str:
+        """The tail of schemathesis' own output: each failure with its curl reproduction."""
+        return self.output[-20000:]
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)  # strings, ints, floats and booleans are spelled alike
+
+
+def write_config(path: Path, *, token: str, max_examples: int, max_steps: int,
+                 dictionaries: dict[str, list[str | int]], parameters: dict[str, str],
+                 operations: list[dict[str, Any]]) -> None:
+    lines = [
+        'hooks = "tests.openapi_fuzz_hooks"',
+        f"seed = {SEED}",
+        "workers = 1",
+        "request-timeout = 30",
+        "[headers]",
+        f"Authorization = {_toml('Bearer ' + token)}",
+        "[cache]",
+        "enabled = false",
+        "[generation]",
+        f"max-examples = {max_examples}",
+        "deterministic = true",
+        'database = "none"',
+        "[phases.stateful]",
+        f"max-steps = {max_steps}",
+        "[checks]",
+        "enabled = false",
+        *(f"{name} = {{ enabled = true }}" for name in CHECKS),
+    ]
+    for name, values in dictionaries.items():
+        lines += [f"[dictionaries.{name}]", f"values = {_toml(sorted(set(values)))}"]
+    if parameters:
+        lines.append("[parameters]")
+        lines += [f"{json.dumps(key)} = {{ dictionary = {json.dumps(name)}, probability = 0.8 }}"
+                  for key, name in parameters.items()]
+    for operation in operations:
+        lines.append("[[operations]]")
+        lines += [f"{json.dumps(key)} = {_toml(value)}" for key, value in operation.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def fuzz(base_url: str, workdir: Path, *, token: str, max_examples: int, max_steps: int = 8,
+         dictionaries: dict[str, list[str | int]] | None = None,
+         parameters: dict[str, str] | None = None,
+         operations: list[dict[str, Any]] | None = None,
+         redirect: list[dict[str, str]] | None = None, timeout: float = 600) -> FuzzRun:
+    """One ``schemathesis run`` against ``base_url`` (``redirect``: tests/openapi_fuzz_hooks.py)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config, report = workdir / "schemathesis.toml", workdir / "report.json"
+    write_config(config, token=token, max_examples=max_examples, max_steps=max_steps,
+                 dictionaries=dictionaries or {}, parameters=parameters or {},
+                 operations=operations or [])
+    env = {**os.environ, "FNBPOS_FUZZ_REDIRECT": json.dumps(redirect or []),
+           "PYTHONPATH": str(REPO), "NO_COLOR": "1", "COLUMNS": "120"}
+    done = subprocess.run(
+        [SCHEMATHESIS, "--config-file", str(config), "run", f"{base_url}/schema/openapi.json",
+         "--phases", "examples,coverage,fuzzing,stateful", "--no-color",
+         "--report", "json", "--report-json-path", str(report), "--output-truncate", "false"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    output = done.stdout + done.stderr
+    if not report.exists():
+        raise AssertionError(f"schemathesis wrote no report ({done.returncode}):\n{output[-5000:]}")
+    return FuzzRun(report=json.loads(report.read_text()), output=output,
+                   returncode=done.returncode)
