@@ -47,7 +47,7 @@ from hub.api.sync import sync_routes
 from hub.api.system import hub_version, system_routes
 from hub.db import MIGRATIONS_DIR, Database
 from hub.identity import Tokens
-from hub.journal_retention import prune_journal
+from hub.ingest.retention import prune_journal
 from hub.reports import rollup_job
 from hub.scheduler import Job, JobScheduler, default_jobs
 from hub.settings import HubSettings, resolved_pin_key

@@ -168,7 +168,7 @@ def cmd_create_outlet(args: argparse.Namespace) -> None:
 async def _enrollment_code(settings: HubSettings, outlet_id: str, ttl_minutes: int) -> tuple[str, str]:
     from datetime import timedelta
 
-    from hub import enrollment
+    from hub.ingest import enrollment
 
     db = Database.from_settings(settings, pool_size=1)
     try:
@@ -190,7 +190,7 @@ def cmd_enrollment_code(args: argparse.Namespace) -> None:
 
 
 async def _revoke_credentials(settings: HubSettings, outlet_id: str) -> int:
-    from hub import enrollment
+    from hub.ingest import enrollment
 
     db = Database.from_settings(settings, pool_size=1)
     try:

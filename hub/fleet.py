@@ -6,8 +6,8 @@ box enrolled without ``replace`` while the old one still holds its credential, o
 redeemed a code without a box to pull the outlet's feed. Head office revokes the one it does
 not recognise (``POST /api/v1/outlets/{id}/sync-credentials/{credential_id}/revoke``).
 
-The sync engine writes ``outlet_status`` (``hub.sync_status.touch_status``, on every contact); this module
-reads it for head office. "Online" means a contact within ``fleet_offline_after_seconds``.
+The sync engine writes ``outlet_status`` (``hub.ingest.status.touch_status``, on every
+contact); this module reads it for head office. "Online" means a contact within ``fleet_offline_after_seconds``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@
   the outlet's salt, shared.pins), computed once per (staff, outlet, PIN version, salt, cost).
 * ``outlet_feed``: per outlet and feed kind (catalog, staff, settings), the version and
   checksum the outlet's feed last stated and its *position*, a per-outlet counter that is
-  the pull cursor (hub.feed).
+  the pull cursor (hub.ingest.feed).
 
 Every table is tenant-owned and gets Row-Level Security on PostgreSQL (migration 0200_staff).
 """

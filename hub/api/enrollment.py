@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from msgspec import Meta, Struct
 
-from hub import enrollment
 from hub.api.deps import ClientIpDep
 from hub.api.sync import read_frame
 from hub.db import Database
 from hub.identity import Principal
+from hub.ingest import enrollment
 from hub.ratelimit import RateLimiter
 from shared.errors import TooManyRequests
 from sync.protocol import (

@@ -18,10 +18,12 @@ from msgspec import Meta, Struct
 from prometheus_client import Counter
 from sqlalchemy import func, select
 
-from hub import audit, feed, ingest
+from hub import audit
 from hub.api.deps import bearer_token
 from hub.db import Database
 from hub.identity import Principal, require, require_outlet
+from hub.ingest import enrollment, feed, quarantine
+from hub.ingest.push import ingest_push
 from hub.models import Outlet, OutletStatus
 from hub.sync_models import SyncAlarm, SyncCursor, SyncJournalEntry, SyncQuarantine
 from shared.errors import BadRequest, NotFound, PosError
@@ -105,7 +107,7 @@ async def push(request: Request[Any, Any, Any], db: Database) -> Response[bytes]
 
     The credential is checked before the body is read; the body is refused past
     PUSH_MAX_BYTES (by its Content-Length, or while it streams) and inflated no further."""
-    who = await ingest.authenticate(db, bearer_token(request))
+    who = await enrollment.authenticate(db, bearer_token(request))
     body = await request.body()
     if len(body) > INLINE_DECODE_BYTES:
         version, batch = await anyio.to_thread.run_sync(read_frame, body, PushRequest, PUSH_MAX_BYTES)
@@ -113,7 +115,7 @@ async def push(request: Request[Any, Any, Any], db: Database) -> Response[bytes]
         version, batch = read_frame(body, PushRequest, PUSH_MAX_BYTES)
     metrics = _metrics(request)
     try:
-        reply = await ingest.ingest_push(db, who, batch, wire_version=version)
+        reply = await ingest_push(db, who, batch, wire_version=version)
     except PosError as exc:
         if metrics is not None:
             metrics.refusals.labels(exc.code).inc()
@@ -133,7 +135,7 @@ async def pull(request: Request[Any, Any, Any], db: Database,
                kinds: Annotated[str, Parameter(max_length=200)] = "") -> Response[bytes]:
     """The outlet's changes after ``cursor``, or a full snapshot. ``kinds`` (e.g.
     ``catalog,staff,settings``) asks for the multi-kind feed; without it: catalog only."""
-    who = await ingest.authenticate(db, bearer_token(request))
+    who = await enrollment.authenticate(db, bearer_token(request))
     return _frame(await feed.outlet_feed(db, who, cursor, snapshot=bool(snapshot),
                                          kinds=feed.parse_kinds(kinds),
                                          pins=request.app.state.pins), 2)
@@ -192,8 +194,8 @@ async def resolve_quarantine(outlet_id: str, quarantine_id: str, data: Quarantin
     """Retry a quarantined event under today's rules, or dismiss it with a note (HQ only)."""
     require(principal, "sync:resolve")
     async with db.tenant(principal.tenant_id) as session:
-        item = await ingest.resolve_quarantined(session, outlet_id, quarantine_id, data.action,
-                                                data.note)
+        item = await quarantine.resolve_quarantined(session, outlet_id, quarantine_id,
+                                                    data.action, data.note)
         audit.record(session, principal, f"sync_quarantine.{data.action}", "outlet", outlet_id,
                      None, {"quarantine_id": item.id, "seq": item.seq,
                             "resolution": item.resolution})

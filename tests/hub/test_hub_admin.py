@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import update
 
 from hub.db import Database
+from hub.ingest.status import SyncIdentity, status_row, touch_status
 from hub.models import OutletStatus, utcnow
-from hub.sync_status import SyncIdentity, status_row, touch_status
 from tests.hub.conftest import TenantCtx, login
 
 pytestmark = pytest.mark.postgres

@@ -150,10 +150,10 @@ async def test_staff_tables_are_under_forced_row_level_security(pg_url: str, pg_
     from sqlalchemy import text
 
     from hub.db import Database
-    from hub.feed import outlet_feed
+    from hub.ingest import SyncIdentity
+    from hub.ingest.feed import outlet_feed
     from hub.staff_models import STAFF_TENANT_TABLES
     from hub.staff_pins import PinVault
-    from hub.sync_status import SyncIdentity
     from sync.protocol import FEED_KINDS
     from tests.hub.conftest import PIN_KEY
 

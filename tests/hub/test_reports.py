@@ -2,7 +2,7 @@
 
 Orders, payments and kitchen events are generated as an edge would journal them (snapshots
 priced by shared.pricing, hash-chained entries) and pushed through the hub's real ingest path
-(``hub.ingest.ingest_push``). Every report figure is then recomputed here in plain Python from
+(``hub.ingest.push.ingest_push``). Every report figure is then recomputed here in plain Python from
 the generated records and compared: through the service on PostgreSQL and SQLite, before and
 after the roll-up job, after late changes to rolled-up days, and over HTTP against a real hub
 process (tenant isolation, outlet scoping, bad input).

@@ -16,7 +16,7 @@ from conftest import EdgeJournal, enroll, issue_code, pg_query
 
 from edge import outbox
 from hub.db import Database
-from hub.journal_retention import prune_journal
+from hub.ingest.retention import prune_journal
 from hub.scheduler import Job, run_once
 from hub.settings import HubSettings
 from shared.schemas import JournalEntry, OrderEvent, event_encoder

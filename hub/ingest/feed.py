@@ -33,10 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import staff
 from hub.db import Database
+from hub.ingest.enrollment import SyncIdentity
+from hub.ingest.status import touch_status
 from hub.models import CatalogSnapshot, Outlet
 from hub.staff_models import OutletFeedEntry
 from hub.staff_pins import PinVault
-from hub.sync_status import SyncIdentity, touch_status
 from shared.schemas import Catalog
 from sync.protocol import (
     FEED_KINDS,

@@ -8,7 +8,7 @@ entries can go after ``POS_HUB_JOURNAL_RETENTION_DAYS`` (default 90, 0 = keep fo
 Quarantined entries are kept: they are the only copy of an event that was not applied.
 
 An outlet re-sending a seq whose entry was pruned (a box restored from a backup older than
-the retention) cannot be compared with what was held; ``hub.ingest`` then counts it as a
+the retention) cannot be compared with what was held; ``hub.ingest.push`` then counts it as a
 duplicate, and the edge's own restore detection (``held_seq`` above its head) still moves it
 to a new epoch.
 """

@@ -15,7 +15,9 @@
   locks the outlet's codes first, so a redemption running at the same moment either finishes
   before (and its credential is revoked too) or sees the revocation.
 * A deactivated outlet redeems nothing, and its boxes' pushes and pulls are refused with 403
-  ``outlet_inactive`` (``hub.ingest.authenticate``) until it is reactivated.
+  ``outlet_inactive`` (``authenticate``) until it is reactivated.
+* ``authenticate`` resolves the bearer credential of a push or pull to the outlet it was
+  issued for (``SyncIdentity``): every sync request after enrollment starts there.
 * Redemption is audited with the box as actor (``device:<device key digest prefix>``) and
   the client IP.
 """
@@ -23,6 +25,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -34,7 +37,7 @@ from hub.identity import Principal, require, require_outlet
 from hub.models import Outlet, Tenant
 from hub.sync_models import EnrollmentCode, SyncCredential, SyncCursor
 from shared.auth import digest, new_secret
-from shared.errors import BadRequest, Conflict, Forbidden, NotFound, PosError
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound, PosError, Unauthorized
 from sync.protocol import EnrollRequest, EnrollResponse
 
 __all__ = [
@@ -42,9 +45,12 @@ __all__ = [
     "CodeExpired",
     "CodeRevoked",
     "CodeUsed",
+    "CredentialRevoked",
     "InvalidCode",
     "IssuedCode",
     "OutletInactive",
+    "SyncIdentity",
+    "authenticate",
     "create_code",
     "list_credentials",
     "normalize_code",
@@ -88,6 +94,19 @@ class OutletInactive(Forbidden):
 
 class WrongOutlet(Conflict):
     code = "wrong_outlet"
+
+
+class CredentialRevoked(Unauthorized):
+    code = "credential_revoked"
+
+
+@dataclass(frozen=True)
+class SyncIdentity:
+    """The outlet a verified sync credential belongs to."""
+
+    tenant_id: str
+    outlet_id: str
+    credential_id: str
 
 
 class IssuedCode:
@@ -253,3 +272,26 @@ async def list_credentials(session: AsyncSession, principal: Principal,
     return list(await session.scalars(select(SyncCredential)
                                       .where(SyncCredential.outlet_id == outlet_id)
                                       .order_by(SyncCredential.created_at.desc())))
+
+
+async def authenticate(db: Database, token: str | None) -> SyncIdentity:
+    """Resolve a bearer sync credential to its outlet; refuse unknown and revoked ones."""
+    if not token:
+        raise Unauthorized("sync credential required")
+    async with db.system() as session:
+        found = (await session.execute(
+            select(SyncCredential, Outlet.active).join(Outlet, Outlet.id == SyncCredential.outlet_id)
+            .where(SyncCredential.secret_digest == digest(token))
+        )).first()
+        if found is None:
+            raise Unauthorized("unknown sync credential")
+        credential, outlet_active = found
+        if credential.revoked_at is not None:
+            raise CredentialRevoked("this outlet's sync credential was revoked: re-enroll the box",
+                                    details={"outlet_id": credential.outlet_id,
+                                             "revoked_at": credential.revoked_at.isoformat()})
+        if not outlet_active:  # deactivated at head office
+            raise OutletInactive("this outlet is deactivated at head office: its box keeps "
+                                 "selling offline and syncs again once it is reactivated",
+                                 details={"outlet_id": credential.outlet_id})
+        return SyncIdentity(credential.tenant_id, credential.outlet_id, credential.id)

@@ -1,18 +1,18 @@
-"""Set-based writes of a verified push batch: the storage side of ``hub.ingest``.
+"""Set-based writes of an applied push batch: the storage side of ``hub.ingest.apply``.
 
-``ingest.py`` decides *what* a batch changes (which orders are new, which snapshots win,
-which payments and kitchen events are new); this module writes it with a handful of
-statements per batch, in the caller's transaction:
+``apply.py`` decides *what* a batch changes (which orders are new, which snapshots win) and
+maps each event to its row; this module writes the rows with a handful of statements per
+batch, in the caller's transaction (``store_for`` picks the implementation):
 
 * ``PostgresIngestStore`` sends whole columns as arrays and lets PostgreSQL ``unnest`` them
   (``INSERT ... SELECT FROM unnest($1::text[], ...)``): one round trip and one statement per
   table, no per-row parameter handling in Python. This is the hot path of a backlog drain.
-* ``PortableIngestStore`` does the same with SQLAlchemy Core executemany (the embedded
-  SQLite hub of the demo).
+* ``IngestStore`` (the interface, and the portable implementation) does the same with
+  SQLAlchemy Core executemany (the embedded SQLite hub of the demo).
 
 Both rely on Row-Level Security / the tenant filter of the session like every other write:
 a row of another tenant is invisible, so an id collision with it fails the statement and
-``ingest`` falls back to applying event by event, quarantining only the colliding event.
+``apply`` falls back to batches of one event, quarantining only the colliding event.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.models import CashMovementRow, KitchenEventRow, OrderLineRow, OrderRow, PaymentRow
 from hub.sync_models import SyncJournalEntry
 
-__all__ = ["ExistingOrder", "IngestStore", "store_for"]
+__all__ = ["ExistingOrder", "IngestStore", "PostgresIngestStore", "Row", "store_for"]
 
 
 @dataclass(frozen=True)
@@ -257,5 +257,6 @@ class PostgresIngestStore(IngestStore):
 
 
 def store_for(session: AsyncSession) -> IngestStore:
+    """The store for the session's database (PostgreSQL arrays, or portable Core)."""
     dialect = session.get_bind().dialect.name
     return PostgresIngestStore(session) if dialect == "postgresql" else IngestStore(session)

@@ -1,0 +1,357 @@
+"""The one event -> row mapping of the hub's reporting tables, and how a batch is applied.
+
+What each event kind becomes (idempotent by record, so a replay changes nothing):
+
+* ``order``: an ``orders`` snapshot upserted by id, the higher journal seq wins (never an
+  older one over a newer), its ``order_lines`` replaced with it;
+* ``payment``, ``cash_movement``: inserted once by id;
+* ``kitchen``: inserted once by event id, and once per (ticket, action, at): a re-chained
+  event (a new epoch) carries a new id for the same kitchen action;
+* ``shift``: a snapshot upserted by id, the higher journal seq wins;
+* ``availability``: the latest decision per (outlet, product) by its time.
+
+An event is *unappliable* (``Unappliable``: the caller quarantines it, nothing of it is
+written) when its money does not add up (``precheck``: an order's arithmetic, a cash payment's
+change; known before any database work) or when its id is already held by another outlet or
+tenant (an order, payment, cash movement, kitchen event or shift: known from the database).
+
+``apply_events`` writes a batch set-based (a few statements per batch, ``hub.ingest.store``)
+in a SAVEPOINT. If that fails, the batch is applied again as batches of one, each in its own
+SAVEPOINT, through the same code: only the faulty event is quarantined, and every other event
+lands exactly as the set-based path would have put it (tests/hub/test_ingest_apply.py).
+Re-applying a quarantined event (``hub.ingest.quarantine``) is a batch of one too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.ingest.enrollment import SyncIdentity
+from hub.ingest.store import IngestStore, Row, store_for
+from hub.models import CashMovementRow, EdgeAvailability, Outlet, PaymentRow, ShiftRow
+from hub.sync_models import SyncAlarm
+from shared.pricing import PricedLine, price_order
+from shared.schemas import (
+    AvailabilityEvent,
+    CashMovement,
+    CashMovementEvent,
+    KitchenEvent,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    PaymentEvent,
+    Shift,
+    ShiftEvent,
+    TaxConfig,
+)
+
+__all__ = ["Event", "Unappliable", "apply_events", "apply_one", "check_money", "precheck",
+           "tax_of"]
+
+log = logging.getLogger("hub.ingest")
+
+
+class Unappliable(Exception):
+    """This event cannot be applied; it is quarantined with the message as reason."""
+
+
+@dataclass
+class Event:
+    """A decoded journal event whose place in the journal is proven, to be applied.
+    ``problem`` set = not applied (quarantined with this reason)."""
+
+    seq: int
+    event_id: str
+    body: Any
+    problem: str = ""
+
+
+def tax_of(outlet: Outlet) -> TaxConfig:
+    return TaxConfig(service_rate_bp=outlet.service_rate_bp, tax_rate_bp=outlet.tax_rate_bp,
+                     tax_name=outlet.tax_name, prices_include_tax=outlet.prices_include_tax,
+                     rounding_unit=outlet.rounding_unit)
+
+
+# ---------------------------------------------------------------- checks before any write
+
+
+def check_money(order: Order, tax: TaxConfig) -> list[str]:
+    """Arithmetic the order must satisfy whatever the outlet's settings were at the time
+    (amounts are never negative: the wire type refuses that)."""
+    problems = []
+    for line in order.lines:
+        if line.unit_price * line.qty != line.line_total:
+            problems.append(f"line {line.id}: {line.qty} x {line.unit_price} != {line.line_total}")
+    subtotal = sum(line.line_total for line in order.lines)
+    if subtotal != order.subtotal:
+        problems.append(f"subtotal {order.subtotal} != sum of lines {subtotal}")
+    if order.discount > order.subtotal:
+        problems.append(f"discount {order.discount} exceeds subtotal {order.subtotal}")
+    if tax.prices_include_tax:
+        expected_total = order.subtotal - order.discount + order.rounding
+    else:
+        expected_total = (order.subtotal - order.discount + order.service_charge + order.tax
+                          + order.rounding)
+    if expected_total != order.total:
+        problems.append(f"total {order.total} != subtotal - discount + service + tax + rounding "
+                        f"({expected_total})")
+    return problems
+
+
+def precheck(body: Any, tax: TaxConfig) -> str:
+    """Why this event cannot be applied whatever the database holds ("" = it may be)."""
+    match body:
+        case OrderEvent(order=order):
+            problems = check_money(order, tax)
+            if problems:
+                return "money does not add up: " + "; ".join(problems)
+        case PaymentEvent(payment=payment):
+            if payment.method == "cash" and payment.tendered and (
+                    payment.tendered - payment.amount != payment.change):
+                return (f"payment {payment.id}: change {payment.change} is not "
+                        f"tendered {payment.tendered} - amount {payment.amount}")
+    return ""
+
+
+def _priced_differently(order: Order, tax: TaxConfig) -> str:
+    """Recompute with shared.pricing under the outlet's current tax settings (an alarm only:
+    the settings may have changed since the order was placed)."""
+    totals = price_order([PricedLine(base_price=line.unit_price, qty=line.qty)
+                          for line in order.lines], tax, order.discount)
+    if (totals.service_charge, totals.tax, totals.rounding, totals.total) != (
+            order.service_charge, order.tax, order.rounding, order.total):
+        return (f"order {order.id}: edge total {order.total} (service {order.service_charge}, "
+                f"tax {order.tax}) differs from the hub's recomputation {totals.total} "
+                f"(service {totals.service_charge}, tax {totals.tax})")
+    return ""
+
+
+# ---------------------------------------------------------------- event -> row
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def order_row(who: SyncIdentity, order: Order, seq: int, now: datetime) -> Row:
+    """``store.ORDER_COLUMNS`` of an order snapshot."""
+    return (who.tenant_id, who.outlet_id, order.id, order.number,
+            date.fromisoformat(order.business_day), order.type, order.status, order.currency,
+            order.subtotal, order.discount, order.service_charge, order.tax, order.rounding,
+            order.total, order.paid, order.note, order.customer_name, order.table,
+            order.void_reason, order.source, _aware(order.created_at), _aware(order.updated_at),
+            seq, now)
+
+
+def line_row(who: SyncIdentity, order_id: str, line: OrderLine) -> Row:
+    """``store.LINE_COLUMNS`` of an order line (modifiers as structs: the store encodes them
+    for its database)."""
+    return (who.tenant_id, who.outlet_id, line.id, order_id, line.product_id, line.name,
+            line.qty, line.unit_price, line.line_total, line.modifiers, line.note,
+            line.station)
+
+
+def payment_row(who: SyncIdentity, p: Payment, now: datetime) -> Row:
+    """``store.PAYMENT_COLUMNS`` of a payment."""
+    return (who.tenant_id, who.outlet_id, p.id, p.order_id, p.method, p.amount, p.tendered,
+            p.change, p.reference, _aware(p.created_at), p.shift_id, p.staff_id, now)
+
+
+def kitchen_row(who: SyncIdentity, event_id: str, k: KitchenEvent, now: datetime) -> Row:
+    """``store.KITCHEN_COLUMNS`` of a kitchen event (keyed by its journal event id)."""
+    return (who.tenant_id, who.outlet_id, event_id, k.ticket_id, k.order_id, k.station,
+            k.action, _aware(k.at), now)
+
+
+def movement_row(who: SyncIdentity, m: CashMovement, now: datetime) -> Row:
+    """``store.MOVEMENT_COLUMNS`` of a cash movement."""
+    return (who.tenant_id, who.outlet_id, m.id, m.shift_id, m.direction, m.amount, m.reason,
+            _aware(m.created_at), m.staff_id, now)
+
+
+# ---------------------------------------------------------------- applying
+
+
+async def apply_events(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+                       events: list[Event], now: datetime) -> None:
+    """Apply a batch: set-based, or (when the database refuses that) event by event, so
+    only the event at fault is quarantined. Sets ``problem`` on every event not applied."""
+    for event in events:
+        if not event.problem:
+            event.problem = precheck(event.body, tax)
+    valid = [event for event in events if not event.problem]
+    if not valid:
+        return
+    problem = await _attempt(session, who, tax, valid, now)
+    if not problem:
+        return
+    if len(valid) == 1:
+        valid[0].problem = problem
+        return
+    log.warning("bulk apply failed, applying one by one",
+                extra={"outlet_id": who.outlet_id, "error": problem[:300]})
+    for event in valid:
+        event.problem = await _attempt(session, who, tax, [event], now)
+
+
+async def apply_one(session: AsyncSession, who: SyncIdentity, tax: TaxConfig, event: Event,
+                    now: datetime) -> str:
+    """Apply one event as a batch of one: "" when applied, else why not (nothing written)."""
+    return precheck(event.body, tax) or await _attempt(session, who, tax, [event], now)
+
+
+async def _attempt(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+                   events: list[Event], now: datetime) -> str:
+    """Apply ``events`` in a SAVEPOINT: "" when done, else why not (the savepoint is undone)."""
+    try:
+        async with session.begin_nested():
+            await _apply_set(session, who, tax, events, now)
+    except Unappliable as problem:
+        return str(problem)
+    except Exception as problem:  # noqa: BLE001 - one event must not wedge the stream
+        return f"could not apply: {type(problem).__name__}: {problem}"[:2000]
+    return ""
+
+
+@dataclass
+class _Batch:
+    """A batch reduced to what it changes: the latest snapshot of each order and shift, the
+    first event of each payment, movement and kitchen event id, the latest availability."""
+
+    orders: dict[str, tuple[int, Order]]
+    shifts: dict[str, tuple[int, Shift]]
+    payments: dict[str, Payment]
+    movements: dict[str, CashMovement]
+    kitchen: dict[str, KitchenEvent]
+    availability: dict[str, AvailabilityEvent]
+
+
+def _reduce(events: list[Event]) -> _Batch:
+    batch = _Batch({}, {}, {}, {}, {}, {})
+    for event in events:
+        seq, body = event.seq, event.body
+        match body:
+            case OrderEvent(order=order):
+                if order.id not in batch.orders or batch.orders[order.id][0] < seq:
+                    batch.orders[order.id] = (seq, order)
+            case PaymentEvent(payment=payment):
+                batch.payments.setdefault(payment.id, payment)
+            case KitchenEvent():
+                batch.kitchen.setdefault(event.event_id, body)
+            case ShiftEvent(shift=shift):
+                if shift.id not in batch.shifts or batch.shifts[shift.id][0] < seq:
+                    batch.shifts[shift.id] = (seq, shift)
+            case CashMovementEvent(movement=movement):
+                batch.movements.setdefault(movement.id, movement)
+            case AvailabilityEvent():
+                held = batch.availability.get(body.product_id)
+                if held is None or held.at <= body.at:
+                    batch.availability[body.product_id] = body
+    return batch
+
+
+async def _apply_set(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+                     events: list[Event], now: datetime) -> None:
+    """Write the batch's rows with a few statements per table (``hub.ingest.store``); raise
+    ``Unappliable`` when one of its ids is held by another outlet."""
+    batch = _reduce(events)
+    store = store_for(session)
+    if batch.orders:
+        await _apply_orders(store, session, who, tax, batch.orders, now)
+    if batch.payments:
+        inserted = await store.insert_payments(
+            [payment_row(who, p, now) for p in batch.payments.values()])
+        await _held_or_unappliable(store, PaymentRow, set(batch.payments) - inserted, who,
+                                   "payment")
+    if batch.kitchen:
+        rows = [kitchen_row(who, event_id, k, now) for event_id, k in batch.kitchen.items()]
+        inserted = await store.insert_kitchen_events(rows)
+        skipped = [row for row in rows if row[2] not in inserted]
+        if skipped:
+            foreign = {row[2] for row in skipped} - await store.kitchen_held(skipped,
+                                                                             who.outlet_id)
+            if foreign:
+                raise Unappliable(f"kitchen event(s) {sorted(foreign)[:5]} are held for "
+                                  "another outlet")
+    if batch.movements:
+        inserted = await store.insert_cash_movements(
+            [movement_row(who, m, now) for m in batch.movements.values()])
+        await _held_or_unappliable(store, CashMovementRow, set(batch.movements) - inserted, who,
+                                   "cash movement")
+    for seq, shift in batch.shifts.values():
+        await _apply_shift(session, who, shift, seq)
+    for body in batch.availability.values():
+        await _apply_availability(session, who, body)
+    await session.flush()
+
+
+async def _held_or_unappliable(store: IngestStore, model: Any, skipped: set[str],
+                               who: SyncIdentity, what: str) -> None:
+    """Rows an insert skipped must be this outlet's own, already held; an id held for
+    another outlet (or tenant) is not ours to overwrite: unappliable."""
+    if skipped:
+        foreign = skipped - await store.held_by_outlet(model, list(skipped), who.outlet_id)
+        if foreign:
+            raise Unappliable(f"{what} id(s) {sorted(foreign)[:5]} are used by another outlet")
+
+
+async def _apply_orders(store: IngestStore, session: AsyncSession, who: SyncIdentity,
+                        tax: TaxConfig, latest: dict[str, tuple[int, Order]],
+                        now: datetime) -> None:
+    existing = await store.existing_orders(list(latest))
+    new_rows, newer_rows, line_rows, replaced = [], [], [], []
+    for order_id, (seq, order) in latest.items():
+        held = existing.get(order_id)
+        if order.outlet_id != who.outlet_id:  # refused before (push); a quarantine retry
+            raise Unappliable(f"order {order_id} claims outlet {order.outlet_id}, but the "
+                              f"credential belongs to outlet {who.outlet_id}")
+        if held is not None and held.outlet_id != who.outlet_id:
+            raise Unappliable(f"order id {order_id} is already used by another outlet")
+        if held is not None and held.edge_seq > seq:
+            continue  # a newer snapshot is already applied: never go back
+        mismatch = _priced_differently(order, tax)
+        if mismatch:
+            session.add(SyncAlarm(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
+                                  kind="money_mismatch", message=mismatch,
+                                  details={"order_id": order.id, "seq": seq}, created_at=now))
+        if held is None:
+            new_rows.append(order_row(who, order, seq, now))
+        else:
+            newer_rows.append(order_row(who, order, seq, now))
+            replaced.append(order_id)
+        line_rows += [line_row(who, order.id, line) for line in order.lines]
+    await store.insert_orders(new_rows)
+    await store.update_orders(newer_rows)
+    await store.replace_lines(replaced, line_rows)
+
+
+async def _apply_shift(session: AsyncSession, who: SyncIdentity, shift: Shift, seq: int) -> None:
+    row = await session.get(ShiftRow, shift.id)
+    if row is not None and row.outlet_id != who.outlet_id:
+        raise Unappliable(f"shift {shift.id} belongs to another outlet")
+    if row is None:
+        row = ShiftRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=shift.id, edge_seq=0)
+        session.add(row)
+    if row.edge_seq <= seq:
+        row.opened_by, row.opened_at = shift.opened_by, _aware(shift.opened_at)
+        row.opening_float, row.closed_by = shift.opening_float, shift.closed_by
+        row.closed_at = _aware(shift.closed_at) if shift.closed_at else None
+        row.counted_cash, row.expected_cash = shift.counted_cash, shift.expected_cash
+        row.difference, row.edge_seq = shift.difference, seq
+
+
+async def _apply_availability(session: AsyncSession, who: SyncIdentity,
+                              body: AvailabilityEvent) -> None:
+    row = await session.get(EdgeAvailability, (who.outlet_id, body.product_id))
+    if row is None:
+        session.add(EdgeAvailability(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
+                                     product_id=body.product_id, available=body.available,
+                                     at=_aware(body.at)))
+    elif row.at <= _aware(body.at):
+        row.available, row.at = body.available, _aware(body.at)
