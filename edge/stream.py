@@ -6,6 +6,9 @@ LiveFeed and sends what was committed since. Nothing is kept in memory between w
 a screen that reconnects with the last id it saw - even to a restarted edge - gets exactly
 the events it missed, none twice.
 
+Screens take their cursor from their snapshot (``snapshot_cursor``, read in the snapshot's
+transaction), so a stream never replays events that the snapshot already reflects.
+
 A cursor this database cannot honour (pruned events, or a restored database whose ids are
 lower) gets a ``{"type": "reset", "latest_id": N}`` frame first: reload the snapshot.
 
@@ -30,7 +33,7 @@ from edge import live
 from edge.db import Database
 from shared.errors import ValidationFailed
 
-__all__ = ["BATCH", "TOPICS", "StreamQuery", "parse_query", "run_stream"]
+__all__ = ["BATCH", "TOPICS", "StreamQuery", "parse_query", "run_stream", "snapshot_cursor"]
 
 TOPICS = frozenset({"kitchen", "orders", "menu"})
 BATCH = 500  # events per read while catching up
@@ -141,6 +144,17 @@ async def run_stream(db: Database, feed: live.LiveFeed, query: StreamQuery,
         if await _wait(feed, version, closed, query.heartbeat) == version and not closed.is_set():
             await send(_encoder.encode({"type": "heartbeat", "latest_id": cursor}).decode())
     return cursor
+
+
+def snapshot_cursor(conn: Any) -> int:
+    """The id of the last live event that a snapshot read in this transaction reflects.
+
+    A screen resumes its stream right after it: every later event is newer than the
+    snapshot, and none that the snapshot already holds is replayed over it (a replay would
+    step the screen back in time, e.g. show a ticket bumped meanwhile until its bump is
+    replayed too).
+    """
+    return live.latest_id(conn)
 
 
 def cursor_gap(conn: Any, after: int) -> int | None:

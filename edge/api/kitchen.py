@@ -35,9 +35,10 @@ async def list_tickets(request: Request[Any, Any, Any], station: str | None = No
     if status is not None and status not in _STATUSES:
         raise ValidationFailed("status must be pending or ready", details={"status": status})
     now = datetime.now(UTC)
-    items = await deps.edge_state(request).db.read(lambda c: kitchen.list_tickets(
-        c, business_day(load_outlet(c), now), station or None, status, limit))
-    return {"items": items}
+    # live_id: the last live event this list reflects (same read), where a screen's stream resumes
+    return await deps.edge_state(request).db.read(lambda c: {"items": kitchen.list_tickets(
+        c, business_day(load_outlet(c), now), station or None, status, limit),
+        "live_id": stream.snapshot_cursor(c)})
 
 
 @post("/api/v1/kitchen/tickets/{ticket_id:str}/bump", tags=["kitchen"], status_code=200,

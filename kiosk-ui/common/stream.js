@@ -6,6 +6,10 @@
 // Screens keep a snapshot (tickets, board, menu) fetched over HTTP in `prepare()` *before*
 // each connection: events carry full records, and every event after the cursor is then
 // applied on top of that snapshot, so the screen always ends at the edge's latest state.
+// A snapshot that says which live event it reflects (prepare() returns that id) sets the
+// cursor: the stream then resumes right after it. Without that, events already contained in
+// the snapshot are replayed over it, and the screen steps back in time until the replay
+// catches up (a ticket bumped while the screen was away reappears for a moment).
 // The edge sends {"type":"heartbeat","latest_id":N} when idle; a link silent for longer
 // than WATCHDOG_MS is treated as dead and reopened.
 import { reachability } from "./status.js";
@@ -16,7 +20,8 @@ const HEARTBEAT_S = 5;
 export class LiveStream {
   /**
    * opts: token, topics (array), station, after (cursor to start from), onEvent(event),
-   * prepare() – async, awaited before every connection (fetch the snapshot here),
+   * prepare() – async, awaited before every connection (fetch the snapshot here); it may
+   *   return the id of the last live event the snapshot reflects, which becomes the cursor,
    * onOpen({reconnect}) – called on every (re)connect before any frame of that connection.
    */
   constructor(opts) {
@@ -47,7 +52,10 @@ export class LiveStream {
     if (this.closed) return;
     if (this.opts.prepare) {
       try {
-        await this.opts.prepare();
+        const cursor = await this.opts.prepare();
+        // The snapshot is the truth up to its cursor, even one lower than ours (a restored
+        // edge): resume right after it, with nothing replayed over it.
+        if (Number.isInteger(cursor) && cursor >= 0) this.lastId = cursor;
       } catch (err) {
         reachability.report(false);
         this.retryLater();

@@ -1,7 +1,8 @@
 // Kitchen display for one station (?station=kitchen|bar, remembered). Tickets oldest first,
 // coloured by age, modifiers and notes prominent; bump, recall last, all-day counts; a sound
-// on new tickets. State = tickets snapshot (HTTP) + live events after our cursor, applied as
-// upserts by ticket id, so a reconnect or an edge restart converges to exactly the right set.
+// on new tickets. State = tickets snapshot (HTTP) + live events after the snapshot's cursor,
+// applied as upserts by ticket id, so a reconnect or an edge restart converges to exactly the
+// right set without ever stepping back (no event the snapshot already holds is replayed).
 import { client, describeError } from "../common/api.js";
 import { boot, esc } from "../common/boot.js";
 import { ensurePaired } from "../common/device.js";
@@ -26,6 +27,10 @@ const root = document.getElementById("app");
 const tickets = new Map(); // id -> KitchenTicket (pending only)
 const recalled = new Set();
 const seen = new Set(); // every ticket id this screen has shown: new ones chime once
+// What the screen knows is newer than an answer to a bump or recall sent before it: a
+// response is applied only if neither a snapshot nor a live event touched the ticket since.
+let snapshots = 0, changes = 0;
+const touched = new Map(); // ticket id -> value of `changes` when an event last touched it
 let firstSnapshot = true;
 let api, allDay = [], showAllDay = false, soundOn = false, message = "", audio = null;
 
@@ -44,8 +49,10 @@ async function start() {
 }
 
 async function loadSnapshot() {
-  const res = await api.get(`/api/v1/kitchen/tickets?station=${encodeURIComponent(station)}&status=pending`, { retries: 0 });
+  const res = await api.get(`/api/v1/kitchen/tickets?station=${encodeURIComponent(station)}&status=pending&limit=1000`, { retries: 0 });
   tickets.clear();
+  touched.clear();
+  snapshots += 1;
   let arrived = false;
   for (const tk of res.items) {
     tickets.set(tk.id, tk);
@@ -57,6 +64,7 @@ async function loadSnapshot() {
   if (arrived) beep();
   await loadAllDay();
   render();
+  return res.live_id; // the stream resumes after the last event this snapshot holds
 }
 
 async function loadAllDay() {
@@ -72,6 +80,7 @@ function onLiveEvent(ev) {
   if (tk.station && tk.station !== station) return;
   const isNew = !seen.has(tk.id);
   seen.add(tk.id);
+  touched.set(tk.id, ++changes);
   // A voided order's tickets are withdrawn: the event carries the ticket as it was.
   const open = tk.status === "pending" && ev.type !== "ticket.withdrawn";
   if (open) tickets.set(tk.id, tk); else { tickets.delete(tk.id); recalled.delete(tk.id); }
@@ -173,17 +182,21 @@ root.addEventListener("click", async (ev) => {
   const btn = ev.target.closest("button[data-action]");
   if (!btn || btn.disabled) return;
   message = "";
+  const asked = { snapshots, changes };
+  // The stream may have brought a newer state of this ticket (bumped on another screen,
+  // recalled...) while the request was on its way: then the answer is stale.
+  const current = (id) => snapshots === asked.snapshots && (touched.get(id) ?? 0) <= asked.changes;
   try {
     switch (btn.dataset.action) {
       case "bump": {
         btn.disabled = true;
         const tk = await api.post(`/api/v1/kitchen/tickets/${encodeURIComponent(btn.dataset.id)}/bump`, undefined, { retries: 0 });
-        if (tk?.id && tk.status !== "pending") { tickets.delete(tk.id); recalled.delete(tk.id); }
+        if (tk?.id && tk.status !== "pending" && current(tk.id)) { tickets.delete(tk.id); recalled.delete(tk.id); }
         break;
       }
       case "recall": {
         const tk = await api.post(`/api/v1/kitchen/recall?station=${encodeURIComponent(station)}`, undefined, { retries: 0 });
-        if (tk?.id) { tickets.set(tk.id, tk); recalled.add(tk.id); }
+        if (tk?.id && current(tk.id)) { tickets.set(tk.id, tk); recalled.add(tk.id); }
         break;
       }
       case "allday": showAllDay = !showAllDay; await loadAllDay(); break;

@@ -7,8 +7,10 @@ Screenshots of every screen go to artifacts/screenshots/ui-*.png.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+import time
 from typing import Any
 
 import pytest
@@ -90,6 +92,20 @@ def board_number(page: Any, column: str, number: int) -> Any:
 
 def pending_tickets(edge: EdgeServer, token: str, station: str) -> list[dict[str, Any]]:
     return edge.call("GET", f"/api/v1/kitchen/tickets?station={station}&status=pending", token)["items"]
+
+
+def settle(page: Any, condition: Any, what: str, timeout_s: float = 20.0) -> None:
+    """Poll ``condition()`` while Playwright delivers routed frames; fail saying what we
+    waited for. Polling (not a fixed sleep) keeps the test as fast as the machine allows."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout_s:.0f} s for {what}")
+        page.wait_for_timeout(50)  # lets Playwright run the route handlers meanwhile
+
+
+def shown_ticket_ids(page: Any) -> list[str]:
+    return page.locator("[data-testid=ticket]").evaluate_all("els => els.map(e => e.dataset.id)")
 
 
 def place_api_order(edge: EdgeServer, token: str, menu: dict, product: dict,
@@ -303,7 +319,7 @@ def test_kds_misses_no_ticket_across_a_reconnect(
     expected = pending_tickets(edge, devices["kds"], station)
     assert len(expected) == 5
     expect(kds.get_by_test_id("ticket")).to_have_count(5, timeout=15000)
-    shown = kds.locator("[data-testid=ticket]").evaluate_all("els => els.map(e => e.dataset.id)")
+    shown = shown_ticket_ids(kds)
     assert sorted(shown) == sorted(t["id"] for t in expected)  # none missed, none doubled
     # Oldest first.
     assert shown == [t["id"] for t in sorted(expected, key=lambda t: t["created_at"])]
@@ -603,12 +619,8 @@ def test_kds_resumes_its_stream_after_a_network_blip(
     expected = pending_tickets(edge, devices["kds"], station)
     expect(kds.get_by_test_id("ticket")).to_have_count(len(expected), timeout=WAIT_MS)
     # The tickets may have come from the HTTP snapshot alone: cut the link only once the
-    # stream delivered something, so the screen has a cursor to resume from.
-    for _ in range(200):
-        if link["frames"]:
-            break
-        kds.wait_for_timeout(50)
-    assert link["frames"] > 0
+    # stream delivered something (an event or a heartbeat), so the stream is really open.
+    settle(kds, lambda: link["frames"] > 0, "a first frame on the KDS's stream")
 
     link["down"] = True
     link["open"][-1].close()
@@ -617,16 +629,83 @@ def test_kds_resumes_its_stream_after_a_network_blip(
     first_new = next(t for t in pending_tickets(edge, devices["kds"], station)
                      if t["order_id"] == arrived[0]["id"])
     edge.call("POST", f"/api/v1/kitchen/tickets/{first_new['id']}/bump", devices["kds"])
-    kds.wait_for_timeout(1500)  # a few refused reconnects
-    assert len(link["urls"]) > attempts
+    settle(kds, lambda: len(link["urls"]) >= attempts + 2, "two refused reconnects")
     link["down"] = False
 
     expected = pending_tickets(edge, devices["kds"], station)
     expect(kds.get_by_test_id("ticket")).to_have_count(len(expected), timeout=15000)
-    shown = kds.locator("[data-testid=ticket]").evaluate_all("els => els.map(e => e.dataset.id)")
+    shown = shown_ticket_ids(kds)
     assert sorted(shown) == sorted(t["id"] for t in expected)
     assert len(shown) == len(set(shown))
     assert first_new["id"] not in shown
     # The reconnect resumed from the last applied event id, not from the beginning.
     resumed_after = int(re.search(r"after=(\d+)", link["urls"][-1]).group(1))
     assert resumed_after > 0
+
+
+def test_kds_reconnect_never_shows_a_ticket_bumped_while_it_was_away(
+        shared_edge: EdgeServer, context: Any) -> None:
+    """A ticket created and bumped while the KDS was cut off must not appear on it, not even
+    for a moment: the screen resumes its stream after the last event its fresh snapshot holds,
+    so no event the snapshot already reflects is replayed over it. The reconnected stream's
+    frames are held back and handed to the screen one at a time (each followed by two
+    animation frames), so a replay of "created" before "bumped" would show on screen every
+    time, whatever the machine's load."""
+    edge, devices = shared_edge, shared_edge.tokens
+    menu = demo_menu(edge, devices["kiosk"])
+    product, groups = product_with_required_group(menu)
+    station = station_of(menu, product)
+    link: dict[str, Any] = {"down": False, "hold": False, "open": [], "frames": 0, "held": []}
+
+    def through_the_network(ws: Any) -> None:
+        if link["down"]:
+            ws.close()
+            return
+        server = ws.connect_to_server()
+        hold = link["hold"]
+
+        def deliver(message: Any) -> None:
+            link["frames"] += 1
+            if hold:
+                link["held"].append((ws, message))
+            else:
+                ws.send(message)
+
+        server.on_message(deliver)
+        link["open"].append(ws)
+
+    kds = context.new_page()
+    kds.route_web_socket(re.compile(r".*/api/v1/stream.*"), through_the_network)
+    kds.goto(f"{edge.base_url}/kds/?station={station}&token={devices['kds']}")
+    place_api_order(edge, devices["kiosk"], menu, product, groups)
+    expect(kds.get_by_test_id("ticket")).to_have_count(
+        len(pending_tickets(edge, devices["kds"], station)), timeout=WAIT_MS)
+    settle(kds, lambda: link["frames"] > 0, "a first frame on the KDS's stream")
+
+    link["down"] = True
+    link["open"][-1].close()
+    gone = place_api_order(edge, devices["kiosk"], menu, product, groups)
+    gone_ticket = next(t for t in pending_tickets(edge, devices["kds"], station)
+                       if t["order_id"] == gone["id"])
+    edge.call("POST", f"/api/v1/kitchen/tickets/{gone_ticket['id']}/bump", devices["kds"])
+    place_api_order(edge, devices["kiosk"], menu, product, groups)
+    expected = sorted(t["id"] for t in pending_tickets(edge, devices["kds"], station))
+    link["hold"], link["down"] = True, False
+
+    # The edge sends a heartbeat only once it has caught up: everything it replays is held.
+    def caught_up() -> bool:
+        return any(json.loads(m).get("type") == "heartbeat" for _, m in link["held"])
+
+    settle(kds, caught_up, "the reconnected stream's first heartbeat", timeout_s=30)
+    states = [shown_ticket_ids(kds)]  # the fresh snapshot
+    for ws, message in list(link["held"]):
+        ws.send(message)  # dispatched to the page's socket before send() returns
+        kds.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        states.append(shown_ticket_ids(kds))
+    link["hold"] = False
+
+    replayed = [i for i, state in enumerate(states) if gone_ticket["id"] in state]
+    assert not replayed, (f"the ticket bumped during the outage was shown again after the "
+                          f"reconnect (states {replayed} of {len(states)})")
+    assert sorted(states[-1]) == expected
+    assert len(states[-1]) == len(set(states[-1]))
