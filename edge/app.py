@@ -45,7 +45,7 @@ from edge.login_throttle import ThrottlePolicy
 from edge.metrics import EdgeMetrics
 from edge.migrations import MIGRATIONS_DIR
 from edge.settings import EdgeSettings, SettingsError
-from edge.sync_state import is_provisioned
+from edge.sync_state import EdgeStore, is_provisioned
 from shared.errors import PosError, error_body
 from shared.ids import new_id
 
@@ -205,9 +205,10 @@ async def _start(app: Litestar) -> None:
         state.print_worker.start()
         app.state.print_worker = state.print_worker
     if settings.sync_enabled and is_provisioned(settings.data_path):
-        from sync.scheduler import SyncEngine  # imported only when there is a hub to talk to
+        from sync.engine import SyncEngine  # imported only when there is a hub to talk to
 
-        state.sync = SyncEngine(state.db, settings.data_path)
+        # The engine reaches the outbox and sync state only through the store handed in.
+        state.sync = SyncEngine(EdgeStore(state.db, settings.data_path))
         state.sync.start()
         app.state.sync = state.sync
     app.state.housekeeping = asyncio.get_running_loop().create_task(

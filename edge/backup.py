@@ -103,7 +103,10 @@ def inspect_backup(backup_file: Path) -> BackupInfo:
         raise RestoreError(f"{backup_file} cannot be opened: {exc}") from exc
     try:
         verdict = check.execute("PRAGMA integrity_check").fetchone()[0]
-        seq, acked = check.execute("SELECT seq, acked_seq FROM journal_head WHERE id = 1").fetchone()
+        at = outbox.position(check)
+        if at is None:
+            raise RestoreError(f"{backup_file} is not an edge database backup: it has no journal")
+        seq, acked = at
         tables = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         ident = (check.execute("SELECT outlet_id, hub_url FROM sync_state WHERE id = 1").fetchone()
                  if "sync_state" in tables else None)

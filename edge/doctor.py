@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edge import lock, sync_state
+from edge import lock, outbox, sync_state
 from edge.migrations import pending_migrations
 from edge.settings import CONFIG_NAME, DB_NAME, SettingsError, load_settings
 
@@ -144,7 +144,7 @@ def _database(report: _Report, db_file: Path) -> bool:
         try:
             verdict = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
             pending = pending_migrations(conn)
-            head = conn.execute("SELECT seq FROM journal_head WHERE id = 1").fetchone()
+            head = outbox.position(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:

@@ -49,8 +49,8 @@ from edge.settings import write_config as write_edge_config
 from shared.auth import digest, new_secret
 from sync.client import HubClient, HubRefused, HubUnreachable
 from sync.protocol import FEED_KINDS, EnrollRequest, EnrollResponse, PullResponse, PushRequest
-from sync.pull import ChecksumMismatch, apply_changes, verify_change
-from sync.push import EDGE_VERSION, entries_from
+from sync.pull import ChecksumMismatch, verify_change
+from sync.push import EDGE_VERSION
 
 __all__ = ["DB_NAME", "AlreadyProvisioned", "ProvisionError", "Provisioned", "provision"]
 
@@ -107,14 +107,14 @@ def _refuse_local_sales(db_file: Path) -> None:
 
     conn = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
     try:
-        row = conn.execute("SELECT seq FROM journal_head WHERE id = 1").fetchone()
+        at = outbox.position(conn)
     except sqlite3.DatabaseError:
-        row = None
+        at = None
     finally:
         conn.close()
-    if row is not None and row[0] > 0:
+    if at is not None and at[0] > 0:
         raise ProvisionError(
-            f"{db_file} already holds {row[0]} local event(s) of an unprovisioned outlet; "
+            f"{db_file} already holds {at[0]} local event(s) of an unprovisioned outlet; "
             "provision into a new --data-dir (nothing was changed).")
 
 
@@ -221,7 +221,7 @@ def provision(hub_url: str, code: str, data_dir: Path | str, *, db_path: Path | 
     def store(conn: Any) -> None:
         sync_state.ensure_journal(conn)
         sync_state.save_identity(conn, config)
-        apply_changes(conn, pulled)  # every snapshot and the pull cursor
+        sync_state.apply_feed_page(conn, pulled)  # every snapshot and the pull cursor
         if catalog_change is not None and catalog_change.catalog is not None:
             sync_state.mark_catalog_verified(conn)
 
@@ -287,7 +287,7 @@ def _takeover(hub_url: str, code: str, device_key: str, data_dir: Path, db_file:
 
             def store(conn: Any) -> int:
                 sync_state.save_identity(conn, config)
-                apply_changes(conn, pulled)
+                sync_state.apply_feed_page(conn, pulled)
                 if catalog_change is not None and catalog_change.catalog is not None:
                     sync_state.mark_catalog_verified(conn)
                 return _continue_journal_above(conn, enrolled.journal_seq,
@@ -323,13 +323,8 @@ def _continue_journal_above(conn: Any, hub_seq: int, reason: str) -> int:
     head = outbox.head(conn)
     if head["acked_seq"] != head["seq"]:
         raise ProvisionError("internal: the backup's events were not all delivered")
-    top = max(head["seq"], hub_seq)
     # Numbers between the backup's head and the hub's are the old box's: never handed out here.
-    conn.execute("UPDATE journal_head SET seq = ?, acked_seq = ? WHERE id = 1", (top, top))
-    epoch = outbox.start_new_epoch(conn)
-    conn.execute("INSERT INTO sync_epochs (epoch, started_at, reason, first_seq) VALUES (?, ?, ?, ?)",
-                 (epoch, datetime.now(UTC).isoformat(), reason[:200], top + 1))
-    return top + 1
+    return outbox.continue_above(conn, hub_seq, reason)
 
 
 async def _takeover_online(hub_url: str, code: str, device_key: str, db: Database,
@@ -363,8 +358,8 @@ async def _deliver_backlog(db: Database, client: HubClient, outlet_id: str) -> i
         if resend is None:
             entries = await db.read(lambda c: outbox.pending(c, outlet_id, 1000, 2_000_000))
         else:
-            entries = await db.read(lambda c, r=resend: entries_from(c, outlet_id, r[0], r[1],
-                                                                     1000, 2_000_000))
+            entries = await db.read(lambda c, r=resend: outbox.entries_from(
+                c, outlet_id, r[0], r[1], 1000, 2_000_000))
         if not entries:
             if resend is not None:
                 raise ProvisionError("the hub asks for events this backup no longer holds; take "

@@ -7,10 +7,17 @@
   cursor (the hub's feed position), version and checksum of the catalog, staff and settings
   snapshots applied, last push/pull/error, hub reachability.
 * ``apply_catalog`` / ``apply_staff`` / ``apply_settings`` apply one snapshot from the hub
-  in the caller's transaction (``sync.pull`` runs a whole page and its cursor in one).
+  in the caller's transaction.
+* ``apply_feed_page`` applies one verified page of the hub's feed (catalog, staff and
+  settings snapshots) with its cursor in the caller's transaction: ``sync.pull`` runs a page
+  in one, so does ``pos-edge provision``.
 * ``rotate_epoch`` starts a new journal epoch when the hub proves our database is older than
   what it already holds (a restored backup): unacknowledged events are re-chained under the
-  new epoch, nothing is dropped, and no sequence number of the old epoch is reused.
+  new epoch (``edge.outbox.rotate_epoch``), nothing is dropped, and no sequence number of
+  the old epoch is reused.
+* ``EdgeStore`` is the edge's side of the sync engine (``sync.store.JournalStore``): the
+  outbox (``edge.outbox``, its only owner) and this state over the edge's database, handed
+  to ``sync.engine.SyncEngine`` by ``edge.app``. ``sync/`` never imports the edge.
 """
 
 from __future__ import annotations
@@ -21,21 +28,26 @@ import sqlite3
 import tempfile
 import tomllib
 from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from edge import outbox
-from shared.schemas import Catalog
-from sync.protocol import OutletSettings, StaffSnapshot, catalog_checksum
+from edge.db import Database
+from shared.schemas import Catalog, JournalEntry
+from sync.protocol import OutletSettings, PullResponse, StaffSnapshot, catalog_checksum
+from sync.store import HubLink, JournalHead
 
 __all__ = [
     "CONFIG_NAME",
     "PENDING_NAME",
+    "EdgeStore",
     "SyncConfig",
     "applied_checksums",
     "apply_catalog",
+    "apply_feed_page",
     "apply_settings",
     "apply_staff",
     "catalog_checksum_of",
@@ -57,6 +69,8 @@ __all__ = [
 
 CONFIG_NAME = "sync.toml"
 PENDING_NAME = "provision.pending"
+
+T = TypeVar("T")
 
 
 class SyncConfig(msgspec.Struct, kw_only=True, frozen=True):
@@ -120,15 +134,8 @@ def _atomic_write(path: Path, data: bytes, mode: int) -> None:
 # ---------------------------------------------------------------- database state
 
 
-def ensure_journal(conn: sqlite3.Connection) -> str:
-    """Initialise the outbox journal if this database has none yet; return the epoch."""
-    row = conn.execute("SELECT epoch FROM journal_head WHERE id = 1").fetchone()
-    if row is not None:
-        return row["epoch"]
-    epoch = outbox.init_journal(conn)
-    conn.execute("INSERT OR IGNORE INTO sync_epochs (epoch, started_at, reason) VALUES (?, ?, ?)",
-                 (epoch, _now(), "new database"))
-    return epoch
+# The journal is the outbox's (edge.outbox); kept under this name for the CLI and provisioning.
+ensure_journal = outbox.ensure_journal
 
 
 def load_state(conn: sqlite3.Connection) -> sqlite3.Row | None:
@@ -181,7 +188,7 @@ def record_failure(conn: sqlite3.Connection, error: str, *, reachable: bool, ref
 
 def status(conn: sqlite3.Connection) -> dict[str, Any]:
     """What `GET /api/v1/sync/status` and `pos-edge status` show."""
-    head = conn.execute("SELECT * FROM journal_head WHERE id = 1").fetchone()
+    head = outbox.find_head(conn)
     state = load_state(conn)
     result: dict[str, Any] = {
         "provisioned": state is not None,
@@ -207,37 +214,9 @@ def status(conn: sqlite3.Connection) -> dict[str, Any]:
 
 
 def rotate_epoch(conn: sqlite3.Connection, reason: str) -> str:
-    """Start a new epoch and move every unacknowledged event into it (nothing is dropped).
-
-    Used when the hub proves this database re-used sequence numbers of its epoch with other
-    content (a restore from backup without ``start_new_epoch``): those events can never be
-    accepted under their old numbers. Each keeps its event_id, kind, time and body bytes, so
-    the hub applies it exactly as it would have; only its position (epoch, seq, hash) is new.
-    The old rows' numbers are marked as passed (``acked_seq``) because their content now
-    lives under the new epoch.
-    """
-    current = outbox.head(conn)
-    moved = conn.execute(
-        "SELECT event_id, kind, occurred_at, body FROM outbox WHERE seq > ? ORDER BY seq",
-        (current["acked_seq"],),
-    ).fetchall()
-    conn.execute("DELETE FROM outbox WHERE seq > ?", (current["acked_seq"],))
-    conn.execute("UPDATE journal_head SET acked_seq = seq WHERE id = 1")
-    epoch = outbox.start_new_epoch(conn)
-    head = outbox.head(conn)
-    prev, seq = head["hash"], head["seq"]
-    for row in moved:
-        seq += 1
-        digest = outbox.chain_hash(prev, seq, row["body"])
-        conn.execute(
-            "INSERT INTO outbox (seq, epoch, event_id, kind, occurred_at, body, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, epoch, row["event_id"], row["kind"], row["occurred_at"], row["body"], prev,
-             digest))
-        prev = digest
-    conn.execute("UPDATE journal_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
-    conn.execute("INSERT INTO sync_epochs (epoch, started_at, reason, first_seq) VALUES (?, ?, ?, ?)",
-                 (epoch, _now(), reason[:200], head["seq"] + 1))
+    """Move every unacknowledged event into a new epoch (``edge.outbox.rotate_epoch``) and
+    count the change in the sync status."""
+    epoch = outbox.rotate_epoch(conn, reason)
     conn.execute("UPDATE sync_state SET epoch_changes = epoch_changes + 1 WHERE id = 1")
     return epoch
 
@@ -318,6 +297,24 @@ def apply_settings(conn: sqlite3.Connection, settings: OutletSettings, version: 
                  (version, checksum))
 
 
+def apply_feed_page(conn: sqlite3.Connection, page: PullResponse) -> int:
+    """Apply one verified page and its cursor in the caller's (single) transaction; returns
+    how many changes were applied (kinds this box does not know are skipped)."""
+    applied = 0
+    for change in page.changes:
+        if change.kind == "catalog" and change.catalog is not None:
+            apply_catalog(conn, change.catalog, change.checksum)
+        elif change.kind == "staff" and change.staff is not None:
+            apply_staff(conn, change.staff, change.version, change.checksum)
+        elif change.kind == "settings" and change.settings is not None:
+            apply_settings(conn, change.settings, change.version, change.checksum)
+        else:
+            continue
+        applied += 1
+    record_pull(conn, page.cursor)
+    return applied
+
+
 def applied_checksums(conn: sqlite3.Connection) -> dict[str, str]:
     """Checksum of what this box holds of each feed kind ("" for none), to compare with the
     hub's: the menu actually served for the catalog, the snapshots applied for the others."""
@@ -333,3 +330,98 @@ def mark_catalog_verified(conn: sqlite3.Connection) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+# ---------------------------------------------------------------- the sync engine's store
+
+
+class EdgeStore:
+    """The edge's journal store for the sync engine (``sync.store.JournalStore``).
+
+    Jobs run on the edge database's read snapshot or in one write transaction of its single
+    writer, so a push's acknowledgement, epoch change and status, or a feed page and its
+    cursor, commit together. The hub link is ``sync.toml``, re-read when the file changes
+    (``pos-edge provision --reenroll`` on a running box); without a data folder (tests that
+    drive the journal directly) there is none.
+    """
+
+    def __init__(self, db: Database, data_dir: Path | str | None = None) -> None:
+        self.db = db
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self._link: HubLink | None = None
+        self._link_mtime: float | None = None
+
+    def hub_link(self) -> HubLink | None:
+        if self.data_dir is None:
+            return None
+        try:
+            mtime = config_path(self.data_dir).stat().st_mtime
+        except FileNotFoundError:
+            return self._link  # removed while running: keep what we had
+        if mtime != self._link_mtime:
+            config = read_config(self.data_dir)
+            self._link_mtime = mtime
+            self._link = (HubLink(hub_url=config.hub_url, outlet_id=config.outlet_id,
+                                  credential=config.credential) if config else None)
+        return self._link
+
+    async def read(self, job: Callable[[_Transaction], T]) -> T:
+        return await self.db.read(lambda conn: job(_Transaction(conn)))
+
+    async def write(self, job: Callable[[_Transaction], T]) -> T:
+        return await self.db.write(lambda conn: job(_Transaction(conn)))
+
+
+class _Transaction:
+    """``sync.store.Journal`` over one connection: the outbox's functions and this module's."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def head(self) -> JournalHead:
+        row = outbox.head(self.conn)
+        return JournalHead(epoch=row["epoch"], seq=row["seq"], acked_seq=row["acked_seq"])
+
+    def backlog(self) -> int:
+        at = outbox.position(self.conn)
+        return at[0] - at[1] if at is not None else 0
+
+    def unacked(self, outlet_id: str, limit: int, max_bytes: int) -> list[JournalEntry]:
+        return outbox.pending(self.conn, outlet_id, limit, max_bytes)
+
+    def entries_from(self, outlet_id: str, from_seq: int, epoch: str | None, limit: int,
+                     max_bytes: int) -> list[JournalEntry]:
+        return outbox.entries_from(self.conn, outlet_id, from_seq, epoch, limit, max_bytes)
+
+    def first_unacked_epoch(self) -> str | None:
+        return outbox.first_unacked_epoch(self.conn)
+
+    def mark_acked(self, acked_seq: int) -> int:
+        return outbox.mark_acked(self.conn, acked_seq)
+
+    def rotate_epoch(self, reason: str) -> str:
+        return rotate_epoch(self.conn, reason)
+
+    def prune(self, older_than: datetime) -> int:
+        return outbox.prune(self.conn, older_than)
+
+    def record_push(self, hub_acked_seq: int, pushed: int) -> None:
+        record_push(self.conn, hub_acked_seq, pushed)
+
+    def record_failure(self, error: str, *, reachable: bool, refused: bool) -> None:
+        record_failure(self.conn, error, reachable=reachable, refused=refused)
+
+    def pull_cursor(self) -> int:
+        state = load_state(self.conn)
+        return int(state["pull_cursor"]) if state is not None else 0
+
+    def apply_feed_page(self, page: PullResponse) -> int:
+        return apply_feed_page(self.conn, page)
+
+    def applied_checksums(self) -> dict[str, str]:
+        return applied_checksums(self.conn)
+
+    def mark_catalog_verified(self) -> None:
+        mark_catalog_verified(self.conn)

@@ -1,5 +1,9 @@
 """The sync engine inside the edge process: background push/pull/prune loops (asyncio tasks).
 
+The engine is given the box's journal store (``sync.store.JournalStore``; the edge hands in
+``edge.sync_state.EdgeStore``) and never touches a database itself:
+``SyncEngine(store, settings)``.
+
 * A short *tick* loop (``POS_SYNC_TICK``, default 0.5 s) pushes as soon as the outbox has
   something new, so an order reaches the hub within about a second of the sale; when the
   outbox is empty it still contacts the hub every ``POS_SYNC_INTERVAL`` (15) seconds (heartbeat,
@@ -32,17 +36,15 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from edge import outbox, sync_state
-from edge.db import Database
 from sync.client import HubClient
 from sync.protocol import MAX_PUSH_ENTRIES
 from sync.pull import pull_once
 from sync.push import push_once, push_pipelined
+from sync.store import HubLink, JournalStore
 
 __all__ = ["Backoff", "SyncEngine", "SyncSettings"]
 
@@ -127,16 +129,15 @@ class Backoff:
 
 
 class SyncEngine:
-    """Owns the hub client and the background jobs for one edge database."""
+    """Owns the hub client and the background jobs for one box's journal store."""
 
-    def __init__(self, db: Database, data_dir: Path | str, settings: SyncSettings | None = None,
+    def __init__(self, store: JournalStore, settings: SyncSettings | None = None,
                  transport: Any = None) -> None:
-        self.db = db
-        self.data_dir = Path(data_dir)
+        self.store = store
         self.settings = settings or SyncSettings.from_env()
         self._transport = transport
         self._client: HubClient | None = None
-        self._config: sync_state.SyncConfig | None = None
+        self._link: HubLink | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._wakers: dict[str, asyncio.Event] = {}
         self._signal_installed = False
@@ -146,7 +147,6 @@ class SyncEngine:
         self.pull_backoff = Backoff(self.settings.min_backoff, self.settings.max_backoff)
         self._last_contact = 0.0
         self._resend: tuple[int, str | None] | None = None
-        self._config_mtime = 0.0
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -157,13 +157,11 @@ class SyncEngine:
     def _load(self) -> bool:
         if self._client is not None:
             return True
-        path = sync_state.config_path(self.data_dir)
-        config = sync_state.read_config(self.data_dir)
-        if config is None:
+        link = self.store.hub_link()
+        if link is None:
             return False
-        self._config = config
-        self._config_mtime = path.stat().st_mtime
-        self._client = HubClient(config.hub_url, config.credential, timeout=self.settings.timeout,
+        self._link = link
+        self._client = HubClient(link.hub_url, link.credential, timeout=self.settings.timeout,
                                  transport=self._transport)
         return True
 
@@ -191,8 +189,8 @@ class SyncEngine:
             self._signal_installed = True
         except (NotImplementedError, RuntimeError, ValueError):
             pass  # not the main thread (tests running the app in-process): the endpoint remains
-        log.info("sync engine started", extra={"hub": self._config.hub_url if self._config else "",
-                                               "outlet_id": self._config.outlet_id if self._config else ""})
+        log.info("sync engine started", extra={"hub": self._link.hub_url if self._link else "",
+                                               "outlet_id": self._link.outlet_id if self._link else ""})
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
@@ -251,11 +249,8 @@ class SyncEngine:
 
     async def _reload_if_changed(self) -> None:
         """Pick up a new credential written by `pos-edge provision --reenroll` while running."""
-        try:
-            mtime = sync_state.config_path(self.data_dir).stat().st_mtime
-        except FileNotFoundError:
-            return
-        if mtime != self._config_mtime and self._client is not None:
+        link = self.store.hub_link()
+        if link is not None and link != self._link and self._client is not None:
             old = self._client
             self._client = None
             await old.close()
@@ -269,7 +264,7 @@ class SyncEngine:
         now = time.monotonic()
         if not self.push_backoff.ready(now):
             return
-        backlog = await self.db.read(_backlog_or_zero)
+        backlog = await self.store.read(lambda j: j.backlog())
         if backlog == 0 and self._resend is None and now - self._last_contact < self.settings.interval:
             return
         await self.drain()
@@ -278,20 +273,20 @@ class SyncEngine:
         """Push batches until the backlog is empty or the hub fails; returns events sent."""
         if not self._load():
             return 0
-        assert self._client is not None and self._config is not None
+        assert self._client is not None and self._link is not None
         sent = 0
         resends = 0
         async with self._push_lock:
             while True:
                 resend_from, resend_epoch = self._resend or (None, None)
                 if resend_from is None and self.settings.pipeline_depth > 1:
-                    outcome = await push_pipelined(self.db, self._client,
-                                                   self._config.outlet_id,
+                    outcome = await push_pipelined(self.store, self._client,
+                                                   self._link.outlet_id,
                                                    max_events=self.settings.batch_events,
                                                    max_bytes=self.settings.batch_bytes,
                                                    depth=self.settings.pipeline_depth)
                 else:
-                    outcome = await push_once(self.db, self._client, self._config.outlet_id,
+                    outcome = await push_once(self.store, self._client, self._link.outlet_id,
                                               max_events=self.settings.batch_events,
                                               max_bytes=self.settings.batch_bytes,
                                               resend_from=resend_from, resend_epoch=resend_epoch)
@@ -315,11 +310,7 @@ class SyncEngine:
                 await asyncio.sleep(0)  # let live requests run between batches
 
     async def _resend_epoch(self) -> str | None:
-        def first_unacked_epoch(conn: Any) -> str | None:
-            row = conn.execute("SELECT epoch FROM outbox WHERE seq > (SELECT acked_seq FROM "
-                               "journal_head WHERE id = 1) ORDER BY seq LIMIT 1").fetchone()
-            return row["epoch"] if row else None
-        return await self.db.read(first_unacked_epoch)
+        return await self.store.read(lambda j: j.first_unacked_epoch())
 
     async def _pull_tick(self) -> None:
         now = time.monotonic()
@@ -332,7 +323,7 @@ class SyncEngine:
             return None
         assert self._client is not None
         async with self._pull_lock:
-            outcome = await pull_once(self.db, self._client)
+            outcome = await pull_once(self.store, self._client)
             now = time.monotonic()
             if outcome.ok:
                 self.pull_backoff.success()
@@ -343,12 +334,8 @@ class SyncEngine:
 
     async def prune(self) -> int:
         cutoff = datetime.now(UTC) - timedelta(days=self.settings.retention_days)
-        deleted = await self.db.write(lambda c: outbox.prune(c, cutoff))
+        deleted = await self.store.write(lambda j: j.prune(cutoff))
         if deleted:
             log.info("pruned synced events", extra={"deleted": deleted})
         return deleted
 
-
-def _backlog_or_zero(conn: Any) -> int:
-    row = conn.execute("SELECT seq - acked_seq FROM journal_head WHERE id = 1").fetchone()
-    return row[0] if row else 0

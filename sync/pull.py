@@ -2,8 +2,10 @@
 
 * The edge asks for every kind it knows (``FEED_KINDS``: catalog, staff, settings); each
   change is a full snapshot of one kind. Its checksum is verified *before* anything is
-  written; a page is applied together with its cursor in ONE write transaction, so a crash
-  leaves either the old catalog, staff, settings and cursor or all the new ones.
+  written; a page is applied together with its cursor in ONE write transaction
+  (``Journal.apply_feed_page`` in one ``JournalStore.write``; the edge's is
+  ``edge.sync_state.apply_feed_page``), so a crash leaves either the old catalog, staff,
+  settings and cursor or all the new ones.
 * After applying (or when nothing changed) the edge's copy of each kind is compared with
   the checksum the hub states for it; a mismatch triggers one snapshot resync.
 * ``snapshot_required`` (our cursor is ahead of what the hub stated: a restored hub, another
@@ -17,11 +19,8 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 
-from edge import sync_state
-from edge.db import Database
 from sync.client import HubClient, HubRefused, HubUnreachable
 from sync.protocol import (
     FEED_KINDS,
@@ -31,8 +30,9 @@ from sync.protocol import (
     settings_checksum,
     staff_checksum,
 )
+from sync.store import JournalStore
 
-__all__ = ["ChecksumMismatch", "PullOutcome", "apply_changes", "pull_once", "verify_change"]
+__all__ = ["ChecksumMismatch", "PullOutcome", "pull_once", "verify_change"]
 
 log = logging.getLogger("sync.pull")
 
@@ -76,23 +76,6 @@ def verify_change(change: PullChange) -> None:
                                f"hub's {change.checksum[:12]}")
 
 
-def apply_changes(conn: sqlite3.Connection, response: PullResponse) -> int:
-    """Apply one verified page and its cursor in the caller's (single) transaction."""
-    applied = 0
-    for change in response.changes:
-        if change.kind == "catalog" and change.catalog is not None:
-            sync_state.apply_catalog(conn, change.catalog, change.checksum)
-        elif change.kind == "staff" and change.staff is not None:
-            sync_state.apply_staff(conn, change.staff, change.version, change.checksum)
-        elif change.kind == "settings" and change.settings is not None:
-            sync_state.apply_settings(conn, change.settings, change.version, change.checksum)
-        else:
-            continue
-        applied += 1
-    sync_state.record_pull(conn, response.cursor)
-    return applied
-
-
 def _differences(response: PullResponse, local: dict[str, str]) -> list[str]:
     """Kinds whose copy on this box differs from what the hub states."""
     stated = dict(response.checksums)
@@ -102,12 +85,11 @@ def _differences(response: PullResponse, local: dict[str, str]) -> list[str]:
             if checksum and kind in local and local[kind] != checksum]
 
 
-async def pull_once(db: Database, client: HubClient, *, max_pages: int = 50,
+async def pull_once(store: JournalStore, client: HubClient, *, max_pages: int = 50,
                     on_progress: object = None) -> PullOutcome:
     """Pull pages until the hub has nothing more (a week offline is still one snapshot)."""
     outcome = PullOutcome()
-    state = await db.read(sync_state.load_state)
-    cursor = state["pull_cursor"] if state is not None else 0
+    cursor = await store.read(lambda j: j.pull_cursor())
     snapshot = False
     try:
         for _ in range(max_pages):
@@ -119,13 +101,13 @@ async def pull_once(db: Database, client: HubClient, *, max_pages: int = 50,
                 continue
             for change in response.changes:
                 verify_change(change)
-            outcome.applied += await db.write(lambda c, r=response: apply_changes(c, r))
+            outcome.applied += await store.write(lambda j, r=response: j.apply_feed_page(r))
             cursor = outcome.cursor = response.cursor
             outcome.catalog_version = response.catalog_version
             if response.more:
                 snapshot = False
                 continue
-            differ = _differences(response, await db.read(sync_state.applied_checksums))
+            differ = _differences(response, await store.read(lambda j: j.applied_checksums()))
             if differ:
                 if snapshot:
                     raise ChecksumMismatch(f"{', '.join(differ)} still differ(s) from the hub "
@@ -135,26 +117,26 @@ async def pull_once(db: Database, client: HubClient, *, max_pages: int = 50,
                 snapshot, outcome.resynced = True, True
                 continue
             if response.catalog_checksum or response.checksums.get("catalog"):
-                await db.write(sync_state.mark_catalog_verified)
+                await store.write(lambda j: j.mark_catalog_verified())
                 outcome.verified = True
             return outcome
         outcome.error = f"feed did not end after {max_pages} pages"
     except HubUnreachable as exc:
         outcome.unreachable, outcome.error = True, str(exc)
-        await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=False,
-                                                           refused=False))
+        await store.write(lambda j: j.record_failure(outcome.error, reachable=False,
+                                                     refused=False))
     except HubRefused as exc:
         outcome.refused, outcome.error = exc.code or "refused", f"hub refused pull: {exc}"
-        await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=True,
-                                                           refused=True))
+        await store.write(lambda j: j.record_failure(outcome.error, reachable=True,
+                                                     refused=True))
     except ChecksumMismatch as exc:
         outcome.error = str(exc)
-        await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=True,
-                                                           refused=False))
+        await store.write(lambda j: j.record_failure(outcome.error, reachable=True,
+                                                     refused=False))
     except Exception as exc:  # noqa: BLE001 - e.g. a catalog the edge's menu rules reject
         # Nothing of the page was written (one transaction); keep the old copies and cursor.
         outcome.error = f"could not apply the hub's change: {type(exc).__name__}: {exc}"
         log.error("pull apply failed", extra={"error": outcome.error})
-        await db.write(lambda c: sync_state.record_failure(c, outcome.error, reachable=True,
-                                                           refused=False))
+        await store.write(lambda j: j.record_failure(outcome.error, reachable=True,
+                                                     refused=False))
     return outcome

@@ -1,16 +1,17 @@
 """Edge -> hub push: send the outbox in batches, advance the ack only over what the hub holds.
 
 One ``push_once`` call sends one batch (capped by count and bytes) and returns what happened.
+The journal is the box's, reached through a ``sync.store.JournalStore`` (the edge's outbox).
 Rules that keep data safe:
 
-* The ack (``outbox.mark_acked``) moves only to the hub's ``acked_seq``, which covers a
+* The ack (``Journal.mark_acked``) moves only to the hub's ``acked_seq``, which covers a
   contiguous prefix the hub committed; rows are deleted (pruned) only after that, and only
   after the retention time.
 * A "resend" answer (the hub lacks events before this batch, e.g. it was restored) makes the
   next batch start where the hub asks, from rows still in the outbox.
 * A ``seq_conflict`` refusal means this database re-used sequence numbers the hub already
   holds with other content (restored from a backup): the unacknowledged events move to a new
-  epoch (``edge.sync_state.rotate_epoch``) and are pushed again under it. Nothing is dropped.
+  epoch (``Journal.rotate_epoch``) and are pushed again under it. Nothing is dropped.
 * Any other refusal (revoked credential, broken chain, foreign outlet) is recorded and shown;
   the outbox is kept and selling goes on.
 """
@@ -19,18 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from edge import outbox, sync_state
-from edge.db import Database
+from shared.journal import genesis_hash
 from shared.schemas import JournalEntry
 from sync.client import HubClient, HubRefused, HubUnreachable
 from sync.protocol import PushRequest, PushResponse
+from sync.store import Journal, JournalHead, JournalStore
 
-__all__ = ["EDGE_VERSION", "PushOutcome", "entries_from", "push_once", "push_pipelined"]
+__all__ = ["EDGE_VERSION", "PushOutcome", "push_once", "push_pipelined"]
 
 log = logging.getLogger("sync.push")
 EDGE_VERSION = "fnbpos-edge/0.1.0"
@@ -52,98 +52,76 @@ class PushOutcome:
         return not self.unreachable and not self.refused
 
 
-def entries_from(conn: sqlite3.Connection, outlet_id: str, from_seq: int, epoch: str | None,
-                 limit: int, max_bytes: int) -> list[JournalEntry]:
-    """Outbox rows from ``from_seq`` on (acked or not) for a resend; ``from_seq`` 0 with an
-    epoch means "from that epoch's first row still here"."""
-    if from_seq <= 0 and epoch:
-        row = conn.execute("SELECT min(seq) FROM outbox WHERE epoch = ?", (epoch,)).fetchone()
-        from_seq = row[0] or 0
-    rows = conn.execute(
-        "SELECT seq, epoch, event_id, occurred_at, body, prev_hash, hash FROM outbox"
-        " WHERE seq >= ? ORDER BY seq LIMIT ?", (from_seq, limit)).fetchall()
-    entries, size = [], 0
-    for row in rows:
-        size += len(row["body"])
-        if entries and size > max_bytes:
-            break
-        entries.append(JournalEntry(
-            outlet_id=outlet_id, epoch=row["epoch"], seq=row["seq"], event_id=row["event_id"],
-            occurred_at=datetime.fromisoformat(row["occurred_at"]), body=row["body"],
-            prev_hash=row["prev_hash"], hash=row["hash"]))
-    return entries
-
-
-async def push_once(db: Database, client: HubClient, outlet_id: str, *, max_events: int,
+async def push_once(store: JournalStore, client: HubClient, outlet_id: str, *, max_events: int,
                     max_bytes: int, resend_from: int | None = None,
                     resend_epoch: str | None = None) -> PushOutcome:
     """Send one batch (possibly empty: a heartbeat that also learns what the hub holds)."""
-    def read(conn: sqlite3.Connection) -> tuple[list[JournalEntry], sqlite3.Row]:
-        head = outbox.head(conn)
+    def read(journal: Journal) -> tuple[list[JournalEntry], JournalHead]:
+        head = journal.head()
         if resend_from is not None:
-            return entries_from(conn, outlet_id, resend_from, resend_epoch, max_events,
-                                max_bytes), head
-        return outbox.pending(conn, outlet_id, max_events, max_bytes), head
+            return journal.entries_from(outlet_id, resend_from, resend_epoch, max_events,
+                                        max_bytes), head
+        return journal.unacked(outlet_id, max_events, max_bytes), head
 
-    entries, head = await db.read(read)
+    entries, head = await store.read(read)
     from_epoch_start = resend_from is not None and resend_from <= 0
-    if from_epoch_start and entries and entries[0].prev_hash != outbox.genesis_hash(entries[0].epoch):
+    if from_epoch_start and entries and entries[0].prev_hash != genesis_hash(entries[0].epoch):
         message = (f"the hub asks for epoch {entries[0].epoch} from its start, but its first events"
                    " were already pruned from this box; needs an operator")
-        await db.write(lambda c: sync_state.record_failure(c, message, reachable=True, refused=True))
+        await store.write(lambda j: j.record_failure(message, reachable=True, refused=True))
         return PushOutcome(refused="resend_impossible", error=message)
     if resend_from is not None and resend_from > 0 and (not entries or entries[0].seq > resend_from):
         message = (f"the hub asks for events from seq {resend_from}, but they were already pruned "
                    "from this box (raise POS_SYNC_RETENTION_DAYS); needs an operator")
-        await db.write(lambda c: sync_state.record_failure(c, message, reachable=True, refused=True))
+        await store.write(lambda j: j.record_failure(message, reachable=True, refused=True))
         return PushOutcome(refused="resend_impossible", error=message)
-    backlog = head["seq"] - head["acked_seq"]
-    request = PushRequest(outlet_id=outlet_id, epoch=head["epoch"], entries=entries,
-                          backlog=backlog, sent_at=datetime.now(UTC), edge_version=EDGE_VERSION)
+    request = PushRequest(outlet_id=outlet_id, epoch=head.epoch, entries=entries,
+                          backlog=head.backlog, sent_at=datetime.now(UTC),
+                          edge_version=EDGE_VERSION)
     try:
         response = await client.push(request)
     except HubUnreachable as exc:
         message = str(exc)
-        await db.write(lambda c: sync_state.record_failure(c, message, reachable=False,
-                                                           refused=False))
+        await store.write(lambda j: j.record_failure(message, reachable=False, refused=False))
         return PushOutcome(unreachable=True, error=message)
     except HubRefused as exc:
-        return await _refused(db, exc, entries)
+        return await _refused(store, exc, entries)
 
-    return await _settle(db, response, entries)
+    return await _settle(store, response, entries)
 
 
-async def _settle(db: Database, response: PushResponse, entries: list[JournalEntry]) -> PushOutcome:
+async def _settle(store: JournalStore, response: PushResponse,
+                  entries: list[JournalEntry]) -> PushOutcome:
     """Record the hub's answer: move the ack (never back), detect a restored copy."""
-    def acknowledge(conn: sqlite3.Connection) -> tuple[int, bool]:
-        acked = outbox.mark_acked(conn, response.acked_seq) if response.acked_seq else \
-            outbox.head(conn)["acked_seq"]
+    def acknowledge(journal: Journal) -> tuple[int, bool]:
+        acked = journal.mark_acked(response.acked_seq) if response.acked_seq else \
+            journal.head().acked_seq
         rotated = False
-        current = outbox.head(conn)
+        current = journal.head()
         # The hub holds more of our own epoch than this database ever wrote: we are a
         # restored copy. Continue under a new epoch so no number of this one is re-used.
-        if response.epoch == current["epoch"] and response.held_seq > current["seq"]:
-            sync_state.rotate_epoch(conn, f"hub holds seq {response.held_seq} of this epoch, "
-                                          f"this database only {current['seq']} (restored?)")
+        if response.epoch == current.epoch and response.held_seq > current.seq:
+            journal.rotate_epoch(f"hub holds seq {response.held_seq} of this epoch, "
+                                 f"this database only {current.seq} (restored?)")
             rotated = True
-        sync_state.record_push(conn, response.acked_seq, len(entries))
+        journal.record_push(response.acked_seq, len(entries))
         return acked, rotated
 
-    acked, rotated = await db.write(acknowledge)
+    acked, rotated = await store.write(acknowledge)
     outcome = PushOutcome(sent=len(entries), acked_seq=acked, epoch_rotated=rotated)
     if response.status == "resend":
         outcome.resend_from = response.resend_from if response.resend_from is not None else 0
         outcome.more = True
         log.warning("hub asked for a resend", extra={"resend_from": outcome.resend_from})
     else:
-        remaining = await db.read(outbox.backlog)
+        remaining = await store.read(lambda j: j.backlog())
         outcome.more = bool(entries) and remaining > 0
     if rotated:
         outcome.more = True
     return outcome
 
 
-async def push_pipelined(db: Database, client: HubClient, outlet_id: str, *, max_events: int,
+async def push_pipelined(store: JournalStore, client: HubClient, outlet_id: str, *, max_events: int,
                          max_bytes: int, depth: int = 2) -> PushOutcome:
     """Drain the backlog with up to ``depth`` batches in flight: the next batch is read,
     encoded and sent while the hub applies the previous one (the hub applies an outlet's
@@ -159,25 +137,26 @@ async def push_pipelined(db: Database, client: HubClient, outlet_id: str, *, max
     try:
         while True:
             while len(in_flight) < depth:
-                def read(conn: sqlite3.Connection, after: int | None = next_seq) -> tuple[
-                        list[JournalEntry], sqlite3.Row]:
-                    head = outbox.head(conn)
+                def read(journal: Journal, after: int | None = next_seq) -> tuple[
+                        list[JournalEntry], JournalHead]:
+                    head = journal.head()
                     if after is None:
-                        return outbox.pending(conn, outlet_id, max_events, max_bytes), head
-                    return entries_from(conn, outlet_id, after, None, max_events, max_bytes), head
+                        return journal.unacked(outlet_id, max_events, max_bytes), head
+                    return journal.entries_from(outlet_id, after, None, max_events,
+                                                max_bytes), head
 
-                entries, head = await db.read(read)
+                entries, head = await store.read(read)
                 if not entries or (in_flight and entries[0].epoch != in_flight[-1][1][0].epoch):
                     break  # nothing more (or a new epoch: let the previous one finish first)
                 request = PushRequest(outlet_id=outlet_id, epoch=entries[0].epoch,
-                                      entries=entries, backlog=head["seq"] - head["acked_seq"],
+                                      entries=entries, backlog=head.backlog,
                                       sent_at=datetime.now(UTC), edge_version=EDGE_VERSION,
                                       pipelined=bool(in_flight))
                 in_flight.append((asyncio.create_task(client.push(request)), entries))
                 next_seq = entries[-1].seq + 1
             if not in_flight:
                 if next_seq is None:  # nothing to send: a heartbeat, as push_once does
-                    return await push_once(db, client, outlet_id, max_events=max_events,
+                    return await push_once(store, client, outlet_id, max_events=max_events,
                                            max_bytes=max_bytes)
                 return total
             task, entries = in_flight.popleft()
@@ -185,15 +164,15 @@ async def push_pipelined(db: Database, client: HubClient, outlet_id: str, *, max
                 response = await task
             except HubUnreachable as exc:
                 message = str(exc)
-                await db.write(lambda c, m=message: sync_state.record_failure(
-                    c, m, reachable=False, refused=False))
+                await store.write(lambda j, m=message: j.record_failure(
+                    m, reachable=False, refused=False))
                 total.unreachable, total.error = True, message
                 return total
             except HubRefused as exc:
-                refused = await _refused(db, exc, entries)
+                refused = await _refused(store, exc, entries)
                 refused.sent += total.sent
                 return refused
-            outcome = await _settle(db, response, entries)
+            outcome = await _settle(store, response, entries)
             total.sent += outcome.sent
             total.acked_seq = outcome.acked_seq
             clean = (response.status == "ok" and not response.quarantined
@@ -209,30 +188,31 @@ async def push_pipelined(db: Database, client: HubClient, outlet_id: str, *, max
         await asyncio.gather(*(task for task, _ in in_flight), return_exceptions=True)
 
 
-async def _refused(db: Database, exc: HubRefused, entries: list[JournalEntry]) -> PushOutcome:
+async def _refused(store: JournalStore, exc: HubRefused,
+                   entries: list[JournalEntry]) -> PushOutcome:
     reason = (exc.details or {}).get("reason") if isinstance(exc.details, dict) else None
     if exc.code == "journal_refused" and reason == "seq_conflict":
         # Commit what the hub did hold of this batch, then move the rest to a new epoch.
         acked = int((exc.details or {}).get("acked_seq") or 0)
 
-        def rotate(conn: sqlite3.Connection) -> None:
+        def rotate(journal: Journal) -> None:
             if acked:
-                outbox.mark_acked(conn, acked)
-            sync_state.rotate_epoch(conn, f"hub refused: {exc.message}")
-            sync_state.record_failure(conn, f"hub: {exc.message}; events moved to a new epoch",
-                                      reachable=True, refused=False)
+                journal.mark_acked(acked)
+            journal.rotate_epoch(f"hub refused: {exc.message}")
+            journal.record_failure(f"hub: {exc.message}; events moved to a new epoch",
+                                   reachable=True, refused=False)
 
-        await db.write(rotate)
+        await store.write(rotate)
         log.warning("sequence conflict: started a new epoch", extra={"hub_error": exc.message})
         return PushOutcome(refused="", error=str(exc), epoch_rotated=True, more=True)
     message = f"hub refused: {exc}"
     held = int((exc.details or {}).get("acked_seq") or 0) if isinstance(exc.details, dict) else 0
 
-    def record(conn: sqlite3.Connection) -> None:
+    def record(journal: Journal) -> None:
         if held:  # the hub committed the valid events before the refused one
-            outbox.mark_acked(conn, held)
-        sync_state.record_failure(conn, message, reachable=True, refused=True)
+            journal.mark_acked(held)
+        journal.record_failure(message, reachable=True, refused=True)
 
-    await db.write(record)
+    await store.write(record)
     log.error("push refused by the hub", extra={"code": exc.code, "hub_error": exc.message})
     return PushOutcome(refused=exc.code or "refused", error=str(exc))

@@ -53,7 +53,7 @@ class EdgeState:
     menu: MenuCache = field(default_factory=MenuCache)
     version: str = VERSION
     print_worker: Any = None  # edge.printing.PrintWorker when running
-    sync: Any = None  # sync.scheduler.SyncEngine when provisioned
+    sync: Any = None  # sync.engine.SyncEngine when provisioned
 
     _outlet: OutletInfo | None = None
     _outlet_read_at: float = 0.0

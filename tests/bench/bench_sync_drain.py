@@ -39,7 +39,8 @@ from conftest import EdgeJournal, issue_code
 from conftest import hubfx as hub_fx
 
 from edge.provision import provision
-from sync.scheduler import SyncEngine, SyncSettings
+from edge.sync_state import EdgeStore
+from sync.engine import SyncEngine, SyncSettings
 
 
 def emit(**fields: object) -> None:
@@ -99,7 +100,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
 
         settings = SyncSettings(tick=0.05, interval=3600, pull_interval=3600,
                                 batch_events=args.batch, batch_bytes=4_000_000)
-        engine = SyncEngine(journal.db, data_dir, settings)
+        engine = SyncEngine(EdgeStore(journal.db, data_dir), settings)
         stop = asyncio.Event()
         during: list[float] = []
         till_task = asyncio.create_task(till(journal, stop, during))

@@ -26,7 +26,7 @@ from sync.protocol import (
     settings_checksum,
     staff_checksum,
 )
-from sync.pull import apply_changes
+from edge.sync_state import apply_feed_page as apply_changes
 
 BOX_PEPPER = "box-pepper-" + "b" * 40
 OUTLET_SALT = "0123456789abcdef" * 2

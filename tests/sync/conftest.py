@@ -7,7 +7,8 @@ areas start hubs the same way. On top of them:
 * ``outlet_factory(tenant, products=...)`` — an outlet with a published catalog.
 * ``issue_code(tenant, outlet_id)`` — a one-time enrollment code from the hub API.
 * ``EdgeJournal`` — a real edge SQLite database whose outbox is filled with realistic events
-  (orders priced by shared.pricing, payments, kitchen events), pushed with the real client.
+  (orders priced by shared.pricing, payments, kitchen events), pushed with the real client
+  through the edge's journal store (``journal.store``, an ``edge.sync_state.EdgeStore``).
 """
 
 from __future__ import annotations
@@ -158,6 +159,11 @@ class EdgeJournal:
 
     def pending(self, limit: int = 1000) -> list[Any]:
         return self.db.read_now(lambda c: outbox.pending(c, self.outlet_id, limit, 10**9))
+
+    @property
+    def store(self) -> sync_state.EdgeStore:
+        """The journal store the sync engine is given (no hub link: tests pass the outlet)."""
+        return sync_state.EdgeStore(self.db)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from netproxy import LinkProxy
 
 from edge import sync_state
 from edge.provision import provision
-from sync.scheduler import SyncEngine, SyncSettings
+from sync.engine import SyncEngine, SyncSettings
 
 pytestmark = pytest.mark.postgres
 
@@ -44,7 +44,7 @@ async def linked_box(hub_server, tenant_factory, tmp_path: Path):
     data_dir = tmp_path / "box"
     await asyncio.to_thread(provision, proxy.url, code, data_dir)
     journal = EdgeJournal(data_dir / "edge.db", outlet["id"])
-    engine = SyncEngine(journal.db, data_dir, FAST)
+    engine = SyncEngine(sync_state.EdgeStore(journal.db, data_dir), FAST)
     engine.start()
     yield outlet, proxy, journal, engine
     await engine.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.scheduler import Backoff, SyncSettings
+from sync.engine import Backoff, SyncSettings
 
 
 def test_settings_from_environment():

@@ -28,7 +28,7 @@ def drain(base_url: str, credential: str, journal: EdgeJournal) -> list[PushOutc
         outcomes = []
         async with HubClient(base_url, credential) as client:
             for _ in range(20):
-                outcome = await push_once(journal.db, client, journal.outlet_id, max_events=50,
+                outcome = await push_once(journal.store, client, journal.outlet_id, max_events=50,
                                           max_bytes=10**6)
                 outcomes.append(outcome)
                 if outcome.refused or outcome.unreachable or not outcome.more:

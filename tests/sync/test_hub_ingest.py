@@ -22,7 +22,7 @@ from hub.settings import HubSettings
 from shared.schemas import JournalEntry, OrderEvent, event_encoder
 from sync.client import HubClient, HubRefused
 from sync.protocol import PushRequest, PushResponse
-from sync.push import PushOutcome, entries_from, push_once, push_pipelined
+from sync.push import PushOutcome, push_once, push_pipelined
 
 pytestmark = pytest.mark.postgres
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.postgres
 def push(base_url: str, credential: str, journal: EdgeJournal, **kw: Any) -> PushOutcome:
     async def go() -> PushOutcome:
         async with HubClient(base_url, credential) as client:
-            return await push_once(journal.db, client, journal.outlet_id,
+            return await push_once(journal.store, client, journal.outlet_id,
                                    max_events=kw.pop("max_events", 500),
                                    max_bytes=kw.pop("max_bytes", 10**6), **kw)
     return asyncio.run(go())
@@ -93,7 +93,7 @@ def test_orders_payments_kitchen_reach_the_hub_exactly_once(hub_server, enrolled
     assert rows == [("in_kitchen", sales[0][0].total, 4)]
 
     # Re-pushing everything (a lost reply, a replaying proxy) changes nothing.
-    entries = journal.db.read_now(lambda c: entries_from(c, outlet["id"], 1, None, 1000, 10**9))
+    entries = journal.db.read_now(lambda c: outbox.entries_from(c, outlet["id"], 1, None, 1000, 10**9))
     again = send(hub_server.base_url, credential,
                  PushRequest(outlet_id=outlet["id"], epoch=journal.head()["epoch"], entries=entries))
     assert (again.status, again.applied, again.duplicates, again.acked_seq) == ("ok", 0, 28, 28)
@@ -184,7 +184,7 @@ def test_the_engine_drains_with_two_batches_in_flight_exactly_once(hub_server, e
 
     async def go() -> PushOutcome:
         async with HubClient(hub_server.base_url, credential, transport=transport) as client:
-            return await push_pipelined(journal.db, client, outlet["id"], max_events=7,
+            return await push_pipelined(journal.store, client, outlet["id"], max_events=7,
                                         max_bytes=10**6, depth=2)
 
     outcome = asyncio.run(go())
@@ -225,7 +225,7 @@ def test_journal_entries_past_retention_go_and_a_replay_of_them_is_a_duplicate(h
     assert (counts["orders"], counts["order_total"]) == (3, sum(o.total for o, _ in sales))
     # A replay of the pruned seqs (a proxy replaying old requests) is answered as duplicates,
     # not as a conflict with content the hub no longer holds.
-    entries = journal.db.read_now(lambda c: entries_from(c, outlet["id"], 1, None, 100, 10**9))
+    entries = journal.db.read_now(lambda c: outbox.entries_from(c, outlet["id"], 1, None, 100, 10**9))
     again = send(hub_server.base_url, credential, PushRequest(
         outlet_id=outlet["id"], epoch=entries[0].epoch, entries=entries))
     assert (again.status, again.applied, again.duplicates, again.acked_seq) == ("ok", 0, 13, 13)
@@ -412,7 +412,7 @@ def test_shifts_and_cash_movements_upsert_by_id(hub_server, enrolled):
                    ShiftEvent(shift=closed))
     assert push(hub_server.base_url, credential, journal).acked_seq == 3
     # the open snapshot arriving again later (a replay) does not reopen the shift
-    entries = journal.db.read_now(lambda c: entries_from(c, outlet["id"], 1, None, 10, 10**9))
+    entries = journal.db.read_now(lambda c: outbox.entries_from(c, outlet["id"], 1, None, 10, 10**9))
     send(hub_server.base_url, credential, PushRequest(outlet_id=outlet["id"],
                                                       epoch=entries[0].epoch, entries=entries))
     shifts = pg_query(hub_server.db_url, "SELECT opening_float, counted_cash, expected_cash,"

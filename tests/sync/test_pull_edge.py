@@ -19,7 +19,7 @@ from shared.errors import PosError
 from shared.schemas import Product
 from sync.client import HubClient
 from sync.protocol import PullChange, PullResponse, decode_frame, encode_frame
-from sync.pull import PullOutcome, apply_changes, pull_once
+from sync.pull import PullOutcome, pull_once
 
 pytestmark = pytest.mark.postgres
 
@@ -53,7 +53,7 @@ def pull(db: Database, base_url: str, credential: str, transport: httpx.AsyncBas
          ) -> PullOutcome:
     async def go() -> PullOutcome:
         async with HubClient(base_url, credential, transport=transport) as client:
-            return await pull_once(db, client)
+            return await pull_once(sync_state.EdgeStore(db), client)
     return asyncio.run(go())
 
 
@@ -101,7 +101,7 @@ def test_pages_are_verified_then_applied_with_their_cursor(hub_server, tenant_fa
             cursor=broken.version, kind="catalog", version=broken.version, checksum="x",
             catalog=broken)])
         with pytest.raises(PosError):
-            db.write_blocking(lambda c: apply_changes(c, page))
+            db.write_blocking(lambda c: sync_state.apply_feed_page(c, page))
         assert db.read_now(sync_state.load_state)["pull_cursor"] == state["pull_cursor"]
         assert "Orphan" not in menu_prices(db) and len(menu_prices(db)) == 2
     finally:
