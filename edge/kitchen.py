@@ -6,9 +6,11 @@ its work in that one transaction: the ticket row, a live event for the screens
 the outbox (the hub computes prep time from ``created`` to ``bumped``). The caller notifies
 the app's LiveFeed after the commit.
 
-Order state follows the tickets: when the last ticket of an order is bumped the order becomes
-ready (``edge.orders.mark_ready``); un-bumping or recalling a ticket of a ready order puts it
-back in the kitchen (``edge.orders.reopen``).
+The order follows its tickets, and the order owns that rule: ``bump``, ``undo`` and ``recall``
+take an ``OrderFollows`` (``edge.orders`` itself) and tell it what the kitchen knows: every
+ticket of the order is cooked (``tickets_ready``), or one is being cooked again
+(``ticket_reopened``). This module never imports ``edge.orders`` (which imports it to send
+orders here); chits for kitchen printers go to ``edge.printing``, which imports neither.
 """
 
 from __future__ import annotations
@@ -16,18 +18,19 @@ from __future__ import annotations
 import logging
 import sqlite3
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import msgspec
 
 from edge import kitchen_repository as repo
-from edge import live, outbox
+from edge import live, outbox, printing
 from shared.errors import InvalidState, NotFound
 from shared.ids import new_id
 from shared.schemas import KitchenEvent, KitchenTicket, Order, TicketLine
 
 __all__ = [
     "TOPIC",
+    "OrderFollows",
     "all_day",
     "board",
     "bump",
@@ -43,6 +46,16 @@ log = logging.getLogger("edge.kitchen")
 TOPIC = "kitchen"
 Action = Literal["created", "bumped", "recalled", "undone"]
 _CLOSED_ORDER_STATES = ("completed", "voided", "cancelled")
+
+
+class OrderFollows(Protocol):
+    """What the kitchen tells an order about its tickets; ``edge.orders`` implements it."""
+
+    def tickets_ready(self, conn: sqlite3.Connection, order_id: str, now: datetime) -> object:
+        """Every ticket of the order is cooked."""
+
+    def ticket_reopened(self, conn: sqlite3.Connection, order_id: str, now: datetime) -> object:
+        """A ticket of the order is being cooked again (refuses when the order is closed)."""
 
 
 def send_to_kitchen(conn: sqlite3.Connection, order: Order, now: datetime) -> list[KitchenTicket]:
@@ -78,8 +91,9 @@ def send_to_kitchen(conn: sqlite3.Connection, order: Order, now: datetime) -> li
     return tickets
 
 
-def bump(conn: sqlite3.Connection, ticket_id: str, now: datetime) -> KitchenTicket:
-    """Mark a ticket cooked; the order becomes ready when all its tickets are."""
+def bump(conn: sqlite3.Connection, ticket_id: str, now: datetime,
+         orders: OrderFollows) -> KitchenTicket:
+    """Mark a ticket cooked; when all of its order's tickets are, tell the order."""
     ticket, stored = _load(conn, ticket_id)
     if stored == "withdrawn":
         raise InvalidState("the order of this ticket was voided", details={"ticket_id": ticket_id})
@@ -88,29 +102,28 @@ def bump(conn: sqlite3.Connection, ticket_id: str, now: datetime) -> KitchenTick
     repo.set_status(conn, ticket_id, "ready", now, now)
     bumped = _with(ticket, status="ready", bumped_at=now)
     _record(conn, bumped, "bumped", now)
-    remaining = [t for t in repo.tickets_of_order(conn, ticket.order_id) if t.status != "ready"]
-    if not remaining and _order_status(conn, ticket.order_id) == "in_kitchen":
-        from edge import orders  # the order service imports this module: import late
-
-        orders.mark_ready(conn, ticket.order_id, now)
+    if all(t.status == "ready" for t in repo.tickets_of_order(conn, ticket.order_id)):
+        orders.tickets_ready(conn, ticket.order_id, now)
     return bumped
 
 
-def undo(conn: sqlite3.Connection, ticket_id: str, now: datetime) -> KitchenTicket:
+def undo(conn: sqlite3.Connection, ticket_id: str, now: datetime,
+         orders: OrderFollows) -> KitchenTicket:
     """Un-bump a ticket (a bump by mistake); a ready order goes back to the kitchen."""
     ticket, stored = _load(conn, ticket_id)
     if stored != "ready":
         raise InvalidState("only a bumped ticket can be undone",
                            details={"ticket_id": ticket_id, "status": stored})
-    return _reopen(conn, ticket, "undone", now)
+    return _reopen(conn, ticket, "undone", now, orders)
 
 
-def recall(conn: sqlite3.Connection, station: str | None, now: datetime) -> KitchenTicket:
+def recall(conn: sqlite3.Connection, station: str | None, now: datetime,
+           orders: OrderFollows) -> KitchenTicket:
     """Bring back the most recently bumped ticket of a station whose order is still open."""
     ticket = repo.last_bumped(conn, station, _CLOSED_ORDER_STATES)
     if ticket is None:
         raise NotFound("no bumped ticket to recall", details={"station": station})
-    return _reopen(conn, ticket, "recalled", now)
+    return _reopen(conn, ticket, "recalled", now, orders)
 
 
 def withdraw_order(conn: sqlite3.Connection, order_id: str, now: datetime) -> list[KitchenTicket]:
@@ -147,26 +160,17 @@ def board(conn: sqlite3.Connection, business_day: str) -> dict[str, list[int]]:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _reopen(conn: sqlite3.Connection, ticket: KitchenTicket, action: Action,
-            now: datetime) -> KitchenTicket:
-    status = _order_status(conn, ticket.order_id)
-    if status in _CLOSED_ORDER_STATES:
-        raise InvalidState(f"the order is already {status}",
-                           details={"ticket_id": ticket.id, "order_status": status})
+def _reopen(conn: sqlite3.Connection, ticket: KitchenTicket, action: Action, now: datetime,
+            orders: OrderFollows) -> KitchenTicket:
     repo.set_status(conn, ticket.id, "pending", None, now)
     reopened = _with(ticket, status="pending", bumped_at=None)
     _record(conn, reopened, action, now)
-    if status == "ready":
-        from edge import orders
-
-        orders.reopen(conn, ticket.order_id, now)
+    orders.ticket_reopened(conn, ticket.order_id, now)  # a closed order raises: all rolls back
     return reopened
 
 
 def _print_chits(conn: sqlite3.Connection, tickets: list[KitchenTicket], now: datetime) -> None:
     """Queue chits for stations with a kitchen printer; a printing problem never loses a sale."""
-    from edge import printing  # printing reads tickets through this package: import late
-
     conn.execute("SAVEPOINT kitchen_chits")
     try:
         printing.print_new_tickets(conn, tickets, now)
@@ -187,11 +191,6 @@ def _load(conn: sqlite3.Connection, ticket_id: str) -> tuple[KitchenTicket, str]
     if found is None:
         raise NotFound("no such kitchen ticket", details={"ticket_id": ticket_id})
     return found
-
-
-def _order_status(conn: sqlite3.Connection, order_id: str) -> str | None:
-    row = conn.execute("SELECT status FROM orders WHERE id = ?", (order_id,)).fetchone()
-    return row[0] if row else None
 
 
 def _with(ticket: KitchenTicket, **changes: Any) -> KitchenTicket:

@@ -47,9 +47,9 @@ __all__ = [
     "create_order",
     "list_orders",
     "load_order",
-    "mark_ready",
-    "reopen",
     "request_hash",
+    "ticket_reopened",
+    "tickets_ready",
     "void_order",
 ]
 
@@ -232,25 +232,28 @@ def complete_order(conn: sqlite3.Connection, order_id: str, now: datetime) -> Or
     return _move(conn, order, "completed", now)
 
 
-def mark_ready(conn: sqlite3.Connection, order_id: str, now: datetime) -> Order:
-    """The kitchen finished every ticket of the order (called by edge.kitchen)."""
+# -- an order follows its tickets ------------------------------------------------------------
+# The kitchen calls these with what it knows (edge.kitchen.OrderFollows); this module imports
+# the kitchen, never the other way round.
+
+
+def tickets_ready(conn: sqlite3.Connection, order_id: str, now: datetime) -> Order:
+    """Every ticket of the order is cooked: an order in the kitchen becomes ready."""
     order = load_order(conn, order_id)
-    if order.status == "ready":
-        return order
     if order.status != "in_kitchen":
-        raise InvalidState(f"a {order.status} order cannot become ready",
-                           details={"order_id": order.id, "status": order.status})
+        return order  # already ready (a double bump), or not the kitchen's to move
     return _move(conn, order, "ready", now)
 
 
-def reopen(conn: sqlite3.Connection, order_id: str, now: datetime) -> Order:
-    """A ticket of a ready order was recalled or un-bumped: back to the kitchen."""
+def ticket_reopened(conn: sqlite3.Connection, order_id: str, now: datetime) -> Order:
+    """A ticket is being cooked again (undone or recalled): a ready order goes back to the
+    kitchen; a completed or voided order refuses (the caller's transaction rolls back)."""
     order = load_order(conn, order_id)
-    if order.status == "in_kitchen":
-        return order
+    if order.status not in OPEN_STATES:
+        raise InvalidState(f"the order is already {order.status}",
+                           details={"order_id": order.id, "order_status": order.status})
     if order.status != "ready":
-        raise InvalidState(f"a {order.status} order cannot go back to the kitchen",
-                           details={"order_id": order.id, "status": order.status})
+        return order
     return _move(conn, order, "in_kitchen", now)
 
 

@@ -8,6 +8,8 @@ cashier sees "printer: error - connection refused" instead of a lost receipt.
 
 Kitchen printers are also fed automatically: ``print_new_tickets`` (called by edge.kitchen
 when an order reaches the kitchen) queues one chit per ticket for its station's printer.
+Printing receives the order or tickets it prints and imports neither edge.orders nor
+edge.kitchen (both sit above it); it reads an order's tickets through edge.kitchen_repository.
 
 A rendered document is a short list of python-escpos calls (``set``, ``textln``, ``cut``)
 stored as JSON and replayed on the printer when sent: only the library's public API touches
@@ -253,11 +255,9 @@ def retry_printer(conn: sqlite3.Connection, printer_id: str, now: datetime) -> i
     return repo.retry_failed(conn, printer_id, now)
 
 
-def print_order(conn: sqlite3.Connection, order_id: str, kind: str, now: datetime) -> list[PrintJob]:
-    """Queue an order's receipt or kitchen chits with the outlet's name, taxes and timezone."""
-    from edge import orders  # the order service imports kitchen, which printing reads: late
-
-    order = orders.load_order(conn, order_id)
+def print_order(conn: sqlite3.Connection, order: Order, kind: str, now: datetime) -> list[PrintJob]:
+    """Queue the receipt or kitchen chits of ``order`` (the caller loads it) with the outlet's
+    name, taxes and timezone."""
     outlet = load_outlet(conn)
     return enqueue_order(conn, order, kind, outlet_name=outlet.name, now=now,
                          tax=read_catalog(conn).tax, tz=outlet.tz)

@@ -17,6 +17,7 @@ from litestar import Request, post
 
 from edge import devices, login_throttle
 from edge.api import deps
+from edge.db import connect
 from shared.errors import Unauthorized
 from shared.schemas import InputStruct
 
@@ -62,8 +63,6 @@ async def login(request: Request[Any, Any, Any], data: LoginRequest) -> dict[str
 
 def _find(state: deps.EdgeState, pin: str, pepper: str) -> devices.StaffMember | None:
     # A private read connection: the shared reader belongs to the event-loop thread.
-    from edge.db import connect
-
     conn = connect(state.settings.db_path)
     try:
         return devices.find_staff_by_pin(conn, pin, pepper)

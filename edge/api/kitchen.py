@@ -13,7 +13,7 @@ from litestar.connection import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import Parameter
 
-from edge import kitchen, stream
+from edge import kitchen, orders, stream
 from edge.api import deps
 from edge.auth import Principal, require
 from edge.outlet import business_day, load_outlet
@@ -44,19 +44,20 @@ async def list_tickets(request: Request[Any, Any, Any], station: str | None = No
 @post("/api/v1/kitchen/tickets/{ticket_id:str}/bump", tags=["kitchen"], status_code=200,
       guards=[deps.requires("kitchen:bump")])
 async def bump_ticket(request: Request[Any, Any, Any], ticket_id: str) -> KitchenTicket:
-    return await deps.write(request, lambda c, now: kitchen.bump(c, ticket_id, now))
+    return await deps.write(request, lambda c, now: kitchen.bump(c, ticket_id, now, orders))
 
 
 @post("/api/v1/kitchen/tickets/{ticket_id:str}/undo", tags=["kitchen"], status_code=200,
       guards=[deps.requires("kitchen:bump")])
 async def undo_ticket(request: Request[Any, Any, Any], ticket_id: str) -> KitchenTicket:
-    return await deps.write(request, lambda c, now: kitchen.undo(c, ticket_id, now))
+    return await deps.write(request, lambda c, now: kitchen.undo(c, ticket_id, now, orders))
 
 
 @post("/api/v1/kitchen/recall", tags=["kitchen"], status_code=200,
       guards=[deps.requires("kitchen:bump")])
 async def recall_ticket(request: Request[Any, Any, Any], station: str | None = None) -> KitchenTicket:
-    return await deps.write(request, lambda c, now: kitchen.recall(c, station or None, now))
+    return await deps.write(request,
+                            lambda c, now: kitchen.recall(c, station or None, now, orders))
 
 
 @get("/api/v1/kitchen/all-day", tags=["kitchen"], guards=[deps.requires("kitchen:read")])

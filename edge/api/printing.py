@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, get, post
 
-from edge import printing
+from edge import orders, printing
 from edge.api import deps
-from shared.schemas import Printer, PrinterCreate, PrintRequest
+from shared.schemas import Printer, PrinterCreate, PrintJob, PrintRequest
 
 __all__ = ["print_routes"]
 
@@ -23,8 +24,10 @@ def _wake_worker(request: Request[Any, Any, Any]) -> None:
       guards=[deps.requires("orders:read")])
 async def print_order(request: Request[Any, Any, Any], order_id: str,
                       data: PrintRequest) -> dict[str, Any]:
-    jobs = await deps.write(request, lambda c, now: printing.print_order(c, order_id, data.kind, now),
-                            notify=False)
+    def queue(conn: Any, now: datetime) -> list[PrintJob]:
+        return printing.print_order(conn, orders.load_order(conn, order_id), data.kind, now)
+
+    jobs = await deps.write(request, queue, notify=False)
     _wake_worker(request)
     return {"jobs": jobs}
 

@@ -162,7 +162,7 @@ def queue_orders(db_path: Path, count: int, seed: int = 1) -> dict[str, int]:
             tickets = conn.execute("SELECT id FROM kitchen_tickets WHERE order_id = ?",
                                    (order.id,)).fetchall()
             for (ticket_id,) in tickets:
-                kitchen.bump(conn, ticket_id, now + timedelta(seconds=1))
+                kitchen.bump(conn, ticket_id, now + timedelta(seconds=1), edge_orders)
                 made["bumps"] += 1
             if tickets and rng.random() < 0.5:
                 edge_orders.complete_order(conn, order.id, now + timedelta(seconds=2))

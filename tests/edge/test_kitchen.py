@@ -122,6 +122,10 @@ def test_a_completed_order_cannot_be_recalled(kitchen_edge: Edge, menu: dict) ->
     error = call(url, "POST", f"/api/v1/kitchen/tickets/{ticket['id']}/undo", kitchen_edge.kds,
                  expect=409)
     assert error["error"]["code"] == "invalid_state"
+    # the refusal comes from the order (edge.orders.ticket_reopened) after the ticket was
+    # touched: the whole transaction rolled back, so the ticket is still bumped
+    assert [t["status"] for t in _tickets(kitchen_edge, order["id"], status="ready")] == ["ready"]
+    assert ("undone", "bar") not in _kitchen_events(kitchen_edge, order["id"])
     # recall skips tickets of completed orders (other tests may have left one to recall)
     res = httpx.post(f"{url}/api/v1/kitchen/recall?station=bar",
                      headers={"Authorization": f"Bearer {kitchen_edge.kds}"})
