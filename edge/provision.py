@@ -358,8 +358,9 @@ async def _deliver_backlog(db: Database, client: HubClient, outlet_id: str) -> i
         if resend is None:
             entries = await db.read(lambda c: outbox.pending(c, outlet_id, 1000, 2_000_000))
         else:
-            entries = await db.read(lambda c, r=resend: outbox.entries_from(
-                c, outlet_id, r[0], r[1], 1000, 2_000_000))
+            from_seq, from_epoch = resend
+            entries = await db.read(lambda c: outbox.entries_from(
+                c, outlet_id, from_seq, from_epoch, 1000, 2_000_000))
         if not entries:
             if resend is not None:
                 raise ProvisionError("the hub asks for events this backup no longer holds; take "
@@ -371,7 +372,8 @@ async def _deliver_backlog(db: Database, client: HubClient, outlet_id: str) -> i
             outlet_id=outlet_id, epoch=epoch, entries=entries, backlog=len(entries),
             sent_at=datetime.now(UTC), edge_version=EDGE_VERSION))
         if reply.acked_seq:
-            await db.write(lambda c, seq=reply.acked_seq: outbox.mark_acked(c, seq))
+            acked = reply.acked_seq
+            await db.write(lambda c: outbox.mark_acked(c, acked))
         applied += reply.applied
         if reply.status == "resend":
             resend = (reply.resend_from or 0, epoch)

@@ -27,8 +27,8 @@ import os
 import sqlite3
 import tempfile
 import tomllib
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 

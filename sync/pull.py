@@ -101,7 +101,7 @@ async def pull_once(store: JournalStore, client: HubClient, *, max_pages: int = 
                 continue
             for change in response.changes:
                 verify_change(change)
-            outcome.applied += await store.write(lambda j, r=response: j.apply_feed_page(r))
+            outcome.applied += await store.write(lambda j: j.apply_feed_page(response))
             cursor = outcome.cursor = response.cursor
             outcome.catalog_version = response.catalog_version
             if response.more:

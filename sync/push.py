@@ -164,8 +164,8 @@ async def push_pipelined(store: JournalStore, client: HubClient, outlet_id: str,
                 response = await task
             except HubUnreachable as exc:
                 message = str(exc)
-                await store.write(lambda j, m=message: j.record_failure(
-                    m, reachable=False, refused=False))
+                await store.write(lambda j: j.record_failure(message, reachable=False,
+                                                             refused=False))
                 total.unreachable, total.error = True, message
                 return total
             except HubRefused as exc:
