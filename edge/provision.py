@@ -40,10 +40,12 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from edge import lock, outbox, sync_state
+from edge.backup import RestoreError, inspect_backup, stage_backup
 from edge.db import Database
 from edge.settings import write_config as write_edge_config
 from shared.auth import digest, new_secret
@@ -177,8 +179,6 @@ def provision(hub_url: str, code: str, data_dir: Path | str, *, db_path: Path | 
         raise ProvisionError("--code is empty")
     source = None
     if backup is not None:
-        from edge.backup import RestoreError, inspect_backup
-
         try:
             source = inspect_backup(Path(backup))
         except RestoreError as exc:
@@ -266,8 +266,6 @@ def _summary(hub_url: str, enrolled: EnrollResponse, pulled: PullResponse, confi
 def _takeover(hub_url: str, code: str, device_key: str, data_dir: Path, db_file: Path,
               source: Any, on_progress: Any, timeout: float) -> Provisioned:
     """A blank box takes over the outlet of a dead one (the caller holds the folder lock)."""
-    from edge.backup import RestoreError, stage_backup
-
     staged = db_file.with_name(db_file.name + ".takeover")
     _remove_db(staged)
     try:
@@ -358,9 +356,9 @@ async def _deliver_backlog(db: Database, client: HubClient, outlet_id: str) -> i
         if resend is None:
             entries = await db.read(lambda c: outbox.pending(c, outlet_id, 1000, 2_000_000))
         else:
-            from_seq, from_epoch = resend
-            entries = await db.read(lambda c: outbox.entries_from(
-                c, outlet_id, from_seq, from_epoch, 1000, 2_000_000))
+            entries = await db.read(partial(outbox.entries_from, outlet_id=outlet_id,
+                                            from_seq=resend[0], epoch=resend[1], limit=1000,
+                                            max_bytes=2_000_000))
         if not entries:
             if resend is not None:
                 raise ProvisionError("the hub asks for events this backup no longer holds; take "
@@ -372,8 +370,7 @@ async def _deliver_backlog(db: Database, client: HubClient, outlet_id: str) -> i
             outlet_id=outlet_id, epoch=epoch, entries=entries, backlog=len(entries),
             sent_at=datetime.now(UTC), edge_version=EDGE_VERSION))
         if reply.acked_seq:
-            acked = reply.acked_seq
-            await db.write(lambda c: outbox.mark_acked(c, acked))
+            await db.write(partial(outbox.mark_acked, acked_seq=reply.acked_seq))
         applied += reply.applied
         if reply.status == "resend":
             resend = (reply.resend_from or 0, epoch)

@@ -34,7 +34,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from edge import outbox
+from edge import catalog as menu  # the edge's menu (``catalog`` here is the hub's snapshot)
+from edge import devices, outbox, outlet
 from edge.db import Database
 from shared.schemas import Catalog, JournalEntry
 from sync.protocol import OutletSettings, PullResponse, StaffSnapshot, catalog_checksum
@@ -238,12 +239,6 @@ def apply_catalog(conn: sqlite3.Connection, catalog: Catalog, checksum: str) -> 
         (catalog.version, checksum, body, _now()))
     conn.execute("UPDATE sync_state SET catalog_version = ?, catalog_checksum = ? WHERE id = 1",
                  (catalog.version, checksum))
-    _replace_menu(conn, catalog)
-
-
-def _replace_menu(conn: sqlite3.Connection, catalog: Catalog) -> None:
-    from edge import catalog as menu  # the edge's menu store (edge core)
-
     menu.replace_catalog(conn, catalog)
 
 
@@ -255,8 +250,6 @@ def stored_catalog(conn: sqlite3.Connection) -> Catalog | None:
 def catalog_checksum_of(conn: sqlite3.Connection) -> str:
     """Checksum of the menu this box actually serves, with the hub's availability (local
     sold-out overrides are outlet decisions, not part of the hub's catalog); "" if none."""
-    from edge import catalog as menu
-
     if stored_catalog(conn) is None:
         return ""
     served = menu.read_catalog(conn)
@@ -273,8 +266,6 @@ def catalog_checksum_of(conn: sqlite3.Connection) -> str:
 def apply_staff(conn: sqlite3.Connection, snapshot: StaffSnapshot, version: int,
                 checksum: str) -> int:
     """Replace the hub-managed staff with the snapshot, in the caller's transaction."""
-    from edge import devices
-
     # pin_hash / pin_lookup / pin_pepper are the pre-H2 scheme: never used here (see
     # sync.protocol.StaffRecord); the verifiers are under this outlet's salt.
     active = devices.replace_hub_staff(
@@ -288,8 +279,6 @@ def apply_staff(conn: sqlite3.Connection, snapshot: StaffSnapshot, version: int,
 def apply_settings(conn: sqlite3.Connection, settings: OutletSettings, version: int,
                    checksum: str) -> None:
     """Apply head office's outlet settings, in the caller's transaction."""
-    from edge import outlet
-
     outlet.apply_hub_settings(conn, name=settings.name, timezone=settings.timezone,
                               kitchen_trigger=settings.kitchen_trigger,
                               business_day_start_hour=settings.business_day_start_hour)

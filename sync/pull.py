@@ -30,7 +30,7 @@ from sync.protocol import (
     settings_checksum,
     staff_checksum,
 )
-from sync.store import JournalStore
+from sync.store import Journal, JournalStore
 
 __all__ = ["ChecksumMismatch", "PullOutcome", "pull_once", "verify_change"]
 
@@ -101,7 +101,10 @@ async def pull_once(store: JournalStore, client: HubClient, *, max_pages: int = 
                 continue
             for change in response.changes:
                 verify_change(change)
-            outcome.applied += await store.write(lambda j: j.apply_feed_page(response))
+            def apply(journal: Journal, page: PullResponse = response) -> int:
+                return journal.apply_feed_page(page)
+
+            outcome.applied += await store.write(apply)
             cursor = outcome.cursor = response.cursor
             outcome.catalog_version = response.catalog_version
             if response.more:

@@ -164,8 +164,10 @@ async def push_pipelined(store: JournalStore, client: HubClient, outlet_id: str,
                 response = await task
             except HubUnreachable as exc:
                 message = str(exc)
-                await store.write(lambda j: j.record_failure(message, reachable=False,
-                                                             refused=False))
+                def unreachable(journal: Journal, error: str = message) -> None:
+                    journal.record_failure(error, reachable=False, refused=False)
+
+                await store.write(unreachable)
                 total.unreachable, total.error = True, message
                 return total
             except HubRefused as exc:

@@ -27,10 +27,6 @@ EDGE = Path(__file__).resolve().parents[2] / "edge"
 LEFT_TO_THEIR_OWNERS: dict[tuple[str, str], str] = {
     ("edge.backup", "edge.settings"): "backup/restore CLI, owned by the operations work",
     ("edge.backup", "edge.sync_state"): "backup/restore CLI, owned by the operations work",
-    ("edge.provision", "edge.backup"): "provisioning, being reshaped with the sync store",
-    ("edge.sync_state", "edge.catalog"): "sync state, being reshaped into sync's store interface",
-    ("edge.sync_state", "edge.devices"): "sync state, being reshaped into sync's store interface",
-    ("edge.sync_state", "edge.outlet"): "sync state, being reshaped into sync's store interface",
     ("edge.doctor", "edge.cli"): "pos-edge doctor (cli loads doctor as a plugin)",
     ("edge.doctor", "edge.discovery"): "pos-edge doctor",
     ("edge.doctor", "edge.outlet"): "pos-edge doctor",
@@ -40,7 +36,6 @@ LEFT_TO_THEIR_OWNERS: dict[tuple[str, str], str] = {
     ("edge.cli", "edge.demo"): "the CLI loads a command's modules when it runs",
     ("edge.cli", "edge.discovery"): "the CLI loads a command's modules when it runs",
     ("edge.cli", "edge.lock"): "the CLI loads a command's modules when it runs",
-    ("edge.cli", "edge.logs"): "the CLI loads a command's modules when it runs",
     ("edge.cli", "edge.sync_state"): "the CLI loads a command's modules when it runs",
 }
 
