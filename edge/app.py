@@ -12,7 +12,9 @@ Two ASGI middlewares run around every route:
   ``edge.auth.Principal`` in ``scope["user"]``; every route but health, metrics, the OpenAPI
   docs and static files needs one.
 
-One exception handler renders every error as ``{"error": {"code", "message", "details"}}``.
+One exception handler renders every error as ``{"error": {"code", "message", "details"}}``;
+errors the framework raises itself go through ``shared.errors.framework_error_body``, as on the
+hub. Request ids and the JSON log lines come from ``shared.logs``, as on the hub.
 """
 
 from __future__ import annotations
@@ -35,19 +37,27 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from edge.api import deps
 from edge.api.auth import auth_routes
+from edge.api.kitchen import kitchen_routes
 from edge.api.menu import menu_routes
 from edge.api.ops import ops_routes
 from edge.api.orders import order_routes
+from edge.api.printing import print_routes
+from edge.api.shifts import shift_routes
+from edge.api.sync import sync_routes
 from edge.db import Database
 from edge.devices import Authenticator
+from edge.discovery import Advertiser
 from edge.live import LiveFeed
 from edge.login_throttle import ThrottlePolicy
 from edge.metrics import EdgeMetrics
 from edge.migrations import MIGRATIONS_DIR
+from edge.orders_repository import prune_idempotency_keys
+from edge.printing import PrintWorker
 from edge.settings import EdgeSettings, SettingsError
+from edge.stream import prune
 from edge.sync_state import EdgeStore, is_provisioned
-from shared.errors import PosError, error_body
-from shared.ids import new_id
+from shared.errors import PosError, Unauthorized, error_body, framework_error_body
+from shared.logs import bind_request_id, request_id_from, unbind_request_id
 
 __all__ = ["create_app"]
 
@@ -55,19 +65,6 @@ log = logging.getLogger("edge.http")
 _json = msgspec.json.Encoder()
 _PUBLIC_PREFIXES = ("/schema",)
 _PUBLIC_PATHS = frozenset({"/api/health", "/metrics"})
-_STATUS_CODES = {400: "validation_failed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-                 415: "unsupported_media_type", 429: "rate_limited"}
-
-
-def _extra_routes() -> list[Any]:
-    """Routes other edge modules contribute (kitchen, shifts, printing, sync)."""
-    from edge.api.kitchen import kitchen_routes
-    from edge.api.printing import print_routes
-    from edge.api.shifts import shift_routes
-    from edge.api.sync import sync_routes
-
-    return [*kitchen_routes, *shift_routes, *print_routes, *sync_routes]
 
 
 # ---------------------------------------------------------------- errors
@@ -78,20 +75,14 @@ def _pos_error(_: Request[Any, Any, Any], exc: PosError) -> Response[dict[str, A
 
 
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    status = exc.status_code
-    details = exc.extra if isinstance(exc, ValidationException) else None
-    if isinstance(exc, ValidationException):
-        message = "the request does not match the expected shape"
-    else:
-        message = exc.detail or "request failed"
-    return Response(error_body(_STATUS_CODES.get(status, "http_error"), message, details),
-                    status_code=status, headers=exc.headers)
+    problems = exc.extra if isinstance(exc, ValidationException) else None
+    return Response(framework_error_body(exc.status_code, exc.detail or "request failed", problems),
+                    status_code=exc.status_code, headers=exc.headers)
 
 
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     request.app.state.edge.db.note_error(exc)  # a damaged file: health must say so
-    log.error("unhandled error", exc_info=exc,
-              extra={"request_id": request.scope.get("request_id"), "path": request.url.path})
+    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return Response(error_body("internal", "internal error; it was logged"), status_code=500)
 
 
@@ -139,14 +130,13 @@ class AuthMiddleware:
                     if scope["type"] == "http" and not _public(scope):
                         raise
             elif scope["type"] == "http" and not _public(scope):
-                from shared.errors import Unauthorized
-
                 raise Unauthorized("a bearer token is required")
         await self.app(scope, receive, send)
 
 
 class RequestLogMiddleware:
-    """Request id, one structured log line and metrics per HTTP request."""
+    """Request id (the caller's X-Request-ID when sane, else a new one; it tags every log line
+    of the request and is echoed in the response), one log line and metrics per request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -156,8 +146,9 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = new_id()
+        request_id = request_id_from(scope["headers"])
         scope["request_id"] = request_id
+        bound = bind_request_id(request_id)
         status = 500
 
         async def send_with_id(message: Any) -> None:
@@ -182,13 +173,14 @@ class RequestLogMiddleware:
             route = scope.get("path_template") or scope["path"]
             state.metrics.observe_request(scope["method"], route, status, elapsed)
             if state.settings.log_requests:
-                extra = {"request_id": request_id, "method": scope["method"], "path": scope["path"],
+                extra = {"method": scope["method"], "path": scope["path"],
                          "route": route, "status": status, "ms": round(elapsed * 1000, 2)}
                 user = scope.get("user")
                 if user is not None:
                     extra["device_id"] = user.device_id
                 extra.update(scope.get("log_extra") or {})
                 log.info("request", extra=extra)
+            unbind_request_id(bound)
 
 
 # ---------------------------------------------------------------- lifecycle
@@ -199,8 +191,6 @@ async def _start(app: Litestar) -> None:
     settings = state.settings
     outlet = state.outlet
     if settings.print_worker_enabled:
-        from edge.printing import PrintWorker
-
         state.print_worker = PrintWorker(state.db)
         state.print_worker.start()
         app.state.print_worker = state.print_worker
@@ -215,8 +205,6 @@ async def _start(app: Litestar) -> None:
         _housekeeping(state.db, timedelta(hours=settings.live_event_retention_hours),
                       timedelta(days=settings.idempotency_key_retention_days)))
     if settings.advertise:
-        from edge.discovery import Advertiser
-
         advertiser = Advertiser(outlet_id=outlet.id, outlet_name=outlet.name, version=state.version,
                                 host=settings.host, port=settings.port,
                                 interfaces=settings.advertise_interfaces)
@@ -231,9 +219,6 @@ async def _housekeeping(db: Database, live_retention: timedelta, key_retention: 
                        every: float = 3600) -> None:
     """Hourly: prune old live events and idempotency keys so neither table grows forever,
     and run quick_check on the database (damage makes /api/health answer 503)."""
-    from edge.orders_repository import prune_idempotency_keys
-    from edge.stream import prune
-
     while True:
         try:
             now = datetime.now(UTC)
@@ -308,7 +293,8 @@ def create_app(settings: EdgeSettings) -> Litestar:
         settings=settings, db=db, feed=LiveFeed(), metrics=EdgeMetrics(),
         auth=Authenticator(db.read_now, settings.jwt_secret),
         throttle=throttle_policy(settings))
-    routes: list[Any] = [*ops_routes, *auth_routes, *menu_routes, *order_routes, *_extra_routes()]
+    routes: list[Any] = [*ops_routes, *auth_routes, *menu_routes, *order_routes, *kitchen_routes,
+                         *shift_routes, *print_routes, *sync_routes]
     routes.append(create_static_files_router(
         path="/", directories=[settings.static_path], html_mode=True, name="ui",
         opt={"exclude_from_auth": True}))

@@ -123,7 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from edge.app import create_app
-    from edge.logs import configure_logging
+    from shared.logs import configure_logging
 
     if _db_path(Path(args.data_dir)).exists():
         # A box set up by `pos-edge provision` alone has no edge.toml yet: give it secrets now.

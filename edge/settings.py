@@ -1,5 +1,7 @@
-"""The edge server's settings: one typed object from ``<data dir>/edge.toml`` plus ``POS_EDGE_*``
-environment overrides (environment wins), passed to ``create_app(settings)``.
+"""The edge server's settings: one typed object from ``<data dir>/edge.toml`` (table ``[edge]``)
+plus ``POS_EDGE_*`` environment overrides (environment wins), passed to
+``create_app(settings)``. Read by ``shared.settings.parse_settings``, as the hub's are: an
+unknown name or a mistyped value is refused with a ``SettingsError`` naming it.
 
 ``pos-edge init`` writes edge.toml (mode 0600) with freshly generated secrets. Without a
 file, the built-in secrets are used, and those are refused unless ``demo = true``: a real
@@ -11,13 +13,13 @@ Menus, taxes, staff and printers are data in the database, not settings.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from shared.auth import new_secret
+from shared.settings import SettingsError, parse_settings, read_toml
 
 __all__ = [
     "CONFIG_NAME",
@@ -38,10 +40,6 @@ _MIN_SECRET_LEN = 32
 # edge/kiosk-ui), else the checkout's top-level kiosk-ui/ folder.
 _PACKAGED_UI = Path(__file__).resolve().parent / "kiosk-ui"
 _REPO_UI = Path(__file__).resolve().parents[1] / "kiosk-ui"
-
-
-class SettingsError(ValueError):
-    """The settings cannot be used (the message says which one and why)."""
 
 
 class EdgeSettings(msgspec.Struct, kw_only=True):
@@ -102,40 +100,16 @@ class EdgeSettings(msgspec.Struct, kw_only=True):
         return self
 
 
-def _coerce(raw: str, annotation: Any) -> Any:
-    if annotation in (bool, "bool"):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    if annotation in (int, "int"):
-        return int(raw)
-    if annotation in (list[str], "list[str]"):
-        return [part.strip() for part in raw.split(",") if part.strip()]
-    return raw
-
-
 def load_settings(data_dir: Path | str | None = None, environ: dict[str, str] | None = None,
                   **overrides: Any) -> EdgeSettings:
     """Settings from ``<data_dir>/edge.toml``, then ``POS_EDGE_*`` variables, then overrides."""
     env = os.environ if environ is None else environ
     data_dir = data_dir or env.get(f"{ENV_PREFIX}DATA_DIR") or EdgeSettings().data_dir
-    values: dict[str, Any] = {}
     config = Path(data_dir) / CONFIG_NAME
-    if config.exists():
-        with config.open("rb") as handle:
-            values.update(tomllib.load(handle).get("edge", {}))
-    annotations = {f.name: f.type for f in msgspec.structs.fields(EdgeSettings)}
-    for name, annotation in annotations.items():
-        raw = env.get(f"{ENV_PREFIX}{name.upper()}")
-        if raw is not None:
-            try:
-                values[name] = _coerce(raw, annotation)
-            except ValueError as exc:
-                raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r}: {exc}") from exc
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    values["data_dir"] = str(data_dir)
-    try:
-        return msgspec.convert(values, EdgeSettings)
-    except msgspec.ValidationError as exc:
-        raise SettingsError(f"invalid edge settings: {exc}") from exc
+    return parse_settings(
+        EdgeSettings, env_prefix=ENV_PREFIX, environ=env,
+        file_values=read_toml(config, "edge") if config.exists() else {}, source=str(config),
+        overrides={**overrides, "data_dir": str(data_dir)})
 
 
 def _toml_value(value: Any) -> str:

@@ -2,7 +2,9 @@
 
 Wires the routes of every hub area (auth, head-office admin, catalog, fleet/audit, reports,
 sync, enrollment, outlet staff), the dependencies (``hub.api.deps``), the single JSON error
-shape, request metrics (``/metrics``), structured JSON logs, the static head-office dashboard at
+shape, request metrics (``/metrics``), structured JSON logs (``shared.logs``: one line per
+request when ``log_requests``, every line of a request tagged with its X-Request-ID, which the
+edge's sync client sends with each push and pull), the static head-office dashboard at
 ``/dashboard/`` (``/`` redirects there), OpenAPI at ``/schema`` and, on startup, the database
 engine and the job scheduler. The app keeps no state of its own between requests: any number
 of replicas can serve one database (the per-IP limit on enrollment redemptions is per process).
@@ -15,16 +17,12 @@ route's limit (``hub.api.sync.read_frame``).
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from litestar import Litestar, get
 from litestar.datastructures import State
@@ -40,59 +38,28 @@ from hub.api.catalog import catalog_routes
 from hub.api.deps import dependencies, exception_handlers
 from hub.api.enrollment import enrollment_routes
 from hub.api.fleet import fleet_routes
+from hub.api.gateways import gateway_routes
 from hub.api.inputs import CheckedRequest, refuse_nul_in_url
 from hub.api.reports import report_routes
 from hub.api.staff import staff_routes
 from hub.api.sync import sync_routes
 from hub.api.system import hub_version, system_routes
 from hub.db import MIGRATIONS_DIR, Database
+from hub.gateways.vault import CredentialVault
 from hub.identity import Tokens
 from hub.ingest.retention import prune_journal
 from hub.reports import rollup_job
 from hub.scheduler import Job, JobScheduler, default_jobs
 from hub.settings import HubSettings, resolved_pin_key
 from hub.staff_pins import PinVault
+from shared.logs import bind_request_id, configure_logging, request_id_from, unbind_request_id
 from shared.runtime import tune_gc_for_serving
 
 __all__ = ["DASHBOARD_DIR", "MissingFiles", "configure_logging", "create_app", "require_files"]
 
 DASHBOARD_DIR = Path(__file__).parent / "dashboard"
-REQUEST_ID: ContextVar[str] = ContextVar("hub_request_id", default="")
 JSON_MAX_BODY_BYTES = 1024 * 1024  # the largest JSON body of the API (a catalog edit) is KBs
-_STANDARD_LOG_FIELDS = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime",
-                                                                     "color_message"}
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and any ``extra`` fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        request_id = REQUEST_ID.get()
-        if request_id:
-            entry["request_id"] = request_id
-        for key, value in vars(record).items():
-            if key not in _STANDARD_LOG_FIELDS and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "apscheduler.executors.default", "apscheduler.scheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+log = logging.getLogger("hub.http")
 
 
 class Metrics:
@@ -107,16 +74,10 @@ class Metrics:
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5))
 
 
-def _request_id(scope: Scope) -> str:
-    """The caller's X-Request-Id when it looks sane (a balancer's), else a new one."""
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii():
-            return value.decode()
-    return uuid.uuid4().hex
-
-
 def _metrics_middleware(app: ASGIApp) -> ASGIApp:
-    """Request metrics, and an X-Request-Id that tags every log line of the request."""
+    """Request metrics; an X-Request-ID (the caller's when sane: a balancer's, or the edge's
+    sync client's) that tags every log line of the request; one log line per request when
+    ``log_requests``."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,8 +85,8 @@ def _metrics_middleware(app: ASGIApp) -> ASGIApp:
             return
         started = time.perf_counter()
         status = {"code": 500}
-        request_id = _request_id(scope)
-        token = REQUEST_ID.set(request_id)
+        request_id = request_id_from(scope.get("headers", ()))
+        bound = bind_request_id(request_id)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -141,8 +102,13 @@ def _metrics_middleware(app: ASGIApp) -> ASGIApp:
             route = scope.get("path_template") or "unmatched"  # templates keep labels bounded
             method = cast("HTTPScope", scope)["method"]
             metrics.requests.labels(method, route, str(status["code"])).inc()
-            metrics.latency.labels(method, route).observe(time.perf_counter() - started)
-            REQUEST_ID.reset(token)
+            elapsed = time.perf_counter() - started
+            metrics.latency.labels(method, route).observe(elapsed)
+            if scope["litestar_app"].state.settings.log_requests:
+                log.info("request", extra={"method": method, "path": scope["path"],
+                                           "route": route, "status": status["code"],
+                                           "ms": round(elapsed * 1000, 2)})
+            unbind_request_id(bound)
 
     return middleware
 
@@ -172,8 +138,9 @@ def create_app(settings: HubSettings) -> Litestar:
     jobs = [*default_jobs(settings),
             Job("report_rollup", settings.report_rollup_interval_seconds, rollup_job),
             Job("journal_prune", settings.journal_prune_interval_seconds, prune_journal)]
+    pin_key = resolved_pin_key(settings)
     state = State({"settings": settings, "tokens": Tokens(settings), "metrics": Metrics(),
-                   "pins": PinVault(resolved_pin_key(settings))})
+                   "pins": PinVault(pin_key), "gateway_vault": CredentialVault(pin_key)})
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -193,7 +160,7 @@ def create_app(settings: HubSettings) -> Litestar:
     return Litestar(
         route_handlers=[
             *system_routes, *auth_routes, *admin_routes, *catalog_routes, *fleet_routes,
-            *report_routes, *sync_routes, *enrollment_routes, *staff_routes,
+            *report_routes, *sync_routes, *enrollment_routes, *staff_routes, *gateway_routes,
             create_static_files_router(path="/dashboard", directories=[DASHBOARD_DIR],
                                        html_mode=True, name="dashboard"),
             _root,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,9 +24,10 @@ from typing import Any
 import msgspec
 
 from shared.auth import new_secret
+from shared.settings import SettingsError, parse_settings, read_toml
 
-__all__ = ["HubSettings", "default_data_dir", "load_settings", "resolved_pin_key", "secret_problem",
-           "sqlite_url_for"]
+__all__ = ["HubSettings", "SettingsError", "default_data_dir", "load_settings", "resolved_pin_key",
+           "secret_problem", "sqlite_url_for"]
 
 ENV_PREFIX = "POS_HUB_"
 _MIN_SECRET_LEN = 32
@@ -97,6 +97,9 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # of redeem_max_per_ip, refilled over redeem_window_seconds; past it 429 + Retry-After
     redeem_max_per_ip: int = 10
     redeem_window_seconds: int = 60
+    # Gateway webhooks per client IP (same limiter; docs/api.md, Payment gateways)
+    webhook_max_per_ip: int = 600
+    webhook_window_seconds: int = 60
     # Scheduled jobs
     scheduler_enabled: bool = True
     token_cleanup_interval_seconds: int = 3600
@@ -179,37 +182,12 @@ def sqlite_url_for(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
-def _coerce(name: str, raw: str, annotation: Any) -> Any:
-    if annotation in (bool, "bool"):
-        if raw.lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"{ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")
-    if annotation in (int, "int"):
-        try:
-            return int(raw)
-        except ValueError:
-            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
-    return raw
-
-
 def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None,
                   **overrides: Any) -> HubSettings:
-    """TOML file (if any) < POS_HUB_* environment < explicit overrides (e.g. CLI flags)."""
-    values: dict[str, Any] = {}
+    """TOML file (if any) < POS_HUB_* environment < explicit overrides (e.g. CLI flags),
+    read by ``shared.settings.parse_settings``; a problem is a SettingsError (a ValueError)."""
     env: Mapping[str, str] = os.environ if environ is None else environ
     config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
-    if config_file:
-        with open(config_file, "rb") as handle:
-            values.update(tomllib.load(handle))
-    annotations = HubSettings.__annotations__
-    for name, annotation in annotations.items():
-        raw = env.get(ENV_PREFIX + name.upper())
-        if raw is not None:
-            values[name] = _coerce(name, raw, annotation)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    unknown = set(values) - set(annotations)
-    if unknown:
-        raise ValueError(f"unknown hub settings: {', '.join(sorted(unknown))}")
-    return msgspec.convert(values, HubSettings)
+    return parse_settings(HubSettings, env_prefix=ENV_PREFIX, environ=env,
+                          file_values=read_toml(config_file) if config_file else {},
+                          source=str(config_file), overrides=overrides)

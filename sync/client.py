@@ -14,6 +14,9 @@ Failures split in two, because the engine reacts to them differently:
 A reply lost halfway is a HubUnreachable: the request may or may not have been applied, and
 every sync request is safe to repeat (pushes are idempotent by seq+hash, redemption by the
 box's device key, pulls are reads).
+
+Every request carries a fresh ``X-Request-ID`` (``shared.logs``): the hub tags its log lines
+of that request with it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, Self, TypeVar
 import httpx
 import msgspec
 
+from shared.logs import REQUEST_ID_HEADER, new_request_id
 from sync.protocol import (
     MEDIA_TYPE,
     EnrollRequest,
@@ -114,7 +118,8 @@ class HubClient:
         """GET a body, reporting (received, total) as it streams (for progress bars)."""
         try:
             async with self._http.stream("GET", path, params=params,
-                                         headers={"Accept": MEDIA_TYPE}) as response:
+                                         headers={"Accept": MEDIA_TYPE,
+                                                  REQUEST_ID_HEADER: new_request_id()}) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     self._raise_for(response)
@@ -139,7 +144,7 @@ class HubClient:
             content: bytes | None = await asyncio.to_thread(encode_frame, message)
         else:
             content = encode_frame(message) if message is not None else None
-        headers = {"Accept": MEDIA_TYPE}
+        headers = {"Accept": MEDIA_TYPE, REQUEST_ID_HEADER: new_request_id()}
         if content is not None:
             headers["Content-Type"] = MEDIA_TYPE
         try:

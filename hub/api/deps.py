@@ -21,17 +21,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from hub.db import Database
 from hub.identity import Principal, RequestDatabase, Tokens
 from hub.settings import HubSettings
-from shared.errors import PosError, Unauthorized, error_body
+from shared.errors import PosError, Unauthorized, error_body, framework_error_body
 
 __all__ = ["bearer_token", "dependencies", "exception_handlers", "provide_principal"]
 
 log = logging.getLogger("hub.api")
-
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-               415: "unsupported_media_type", 422: "rejected", 429: "rate_limited",
-               503: "unavailable"}
-
 
 def bearer_token(request: Request[Any, Any, Any]) -> str:
     header = request.headers.get("authorization", "")
@@ -93,7 +87,7 @@ def _pos_error(_: Request[Any, Any, Any], exc: PosError) -> Response[Any]:
 
 
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    return Response(error_body("validation_failed", exc.detail or "invalid request", exc.extra),
+    return Response(framework_error_body(400, exc.detail or "invalid request", exc.extra),
                     status_code=400)
 
 
@@ -104,16 +98,14 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         # Litestar files a body error under a key named like one of our dependencies (a body
         # field "settings", "db", "principal") as a server fault: it is the client's input.
         return _body_invalid(str(cause))
-    code = _HTTP_CODES.get(status, "internal" if status >= 500 else "bad_request")
-    return Response(error_body(code, exc.detail, exc.extra), status_code=status,
+    return Response(framework_error_body(status, exc.detail, exc.extra), status_code=status,
                     headers=exc.headers)
 
 
 def _body_invalid(message: str) -> Response[Any]:
     problem, _, where = message.partition(" - at `$.data")
     field = where.rstrip("`").lstrip(".")
-    return Response(error_body("validation_failed", problem,
-                               [{"key": field, "message": problem, "source": "body"}]),
+    return Response(framework_error_body(400, problem, [{"key": field, "message": problem}]),
                     status_code=400)
 
 

@@ -116,11 +116,11 @@ def test_outlet_settings_sent_as_a_list_is_a_400(owner) -> None:
     created = refused(owner.client.post("/api/v1/outlets", json={
         "name": "Listy", "timezone": "Asia/Jakarta", "settings": [1, 2]}))
     assert created["code"] == "validation_failed"
-    assert created["details"][0]["key"] == "settings", created
+    assert created["details"]["field"] == "settings", created
     outlet = owner.create_outlet("Listy")
     patched = refused(owner.client.patch(f"/api/v1/outlets/{outlet['id']}",
                                          json={"settings": ["kitchen_trigger"]}))
-    assert patched["details"][0]["key"] == "settings"
+    assert patched["details"]["field"] == "settings"
     assert owner.client.get(f"/api/v1/outlets/{outlet['id']}").json()["settings"] == {}
 
 
