@@ -195,6 +195,10 @@ class Payment(Struct, kw_only=True):
     created_at: datetime
     shift_id: Id | None = None
     staff_id: Id | None = None
+    # payments confirmed by a gateway (QRIS, e-wallet) or by the cashier from a static QR
+    attempt_id: Id | None = None  # the PaymentAttempt it settles
+    gateway: ShortText = ""  # "midtrans", "xendit", "static" or "" (cash, card, other)
+    verified: bool = True  # False: a static-QR payment the cashier confirmed by eye
 
 
 class Order(Struct, kw_only=True):
@@ -228,6 +232,43 @@ class PaymentCreate(InputStruct):
     amount: Amount
     tendered: Amount = 0
     reference: ShortText = ""
+
+
+PaymentAttemptMethod = Literal["qris", "ewallet"]
+PaymentAttemptStatus = Literal["pending", "paid", "expired", "cancelled", "failed"]
+EwalletChannel = Literal["", "gopay", "ovo", "dana", "shopeepay"]
+
+
+class PaymentAttemptCreate(InputStruct):
+    """Ask the outlet's gateway for a QR (QRIS) or an e-wallet charge for ``amount``."""
+
+    method: PaymentAttemptMethod
+    amount: Annotated[int, Meta(ge=1, le=MAX_AMOUNT)]
+    channel: EwalletChannel = ""
+
+
+class PaymentAttempt(Struct, kw_only=True):
+    """One try at taking a cashless payment for an order through a gateway (or the outlet's
+    static QR when the gateway cannot be reached). ``gateway_order_id`` is the id the
+    gateway knows the charge by: the attempt's own id, so a create retried after a lost
+    reply names the same charge and the gateway refuses a second one."""
+
+    id: Id
+    order_id: Id
+    method: PaymentAttemptMethod
+    channel: EwalletChannel = ""
+    gateway: ShortText  # "midtrans" | "xendit" | "static"
+    gateway_order_id: Id
+    amount: Amount
+    status: PaymentAttemptStatus
+    qr_string: Annotated[str, Meta(max_length=1024)] = ""  # the QR's content (or checkout URL)
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    payment_id: Id | None = None  # the Payment recorded when it was paid
+    # a confirmation arrived after the order was voided or cancelled, or the attempt was
+    # cancelled: the payment is recorded AND flagged for refund
+    late: bool = False
 
 
 class OrderVoid(InputStruct):
@@ -410,7 +451,14 @@ class AvailabilityEvent(Struct, tag="availability", tag_field="kind", kw_only=Tr
     at: datetime
 
 
-EventBody = OrderEvent | PaymentEvent | KitchenEvent | ShiftEvent | CashMovementEvent | AvailabilityEvent
+class PaymentAttemptEvent(Struct, tag="payment_attempt", tag_field="kind", kw_only=True):
+    """A payment attempt as it is now (created, paid, expired, cancelled, failed)."""
+
+    attempt: PaymentAttempt
+
+
+EventBody = (OrderEvent | PaymentEvent | KitchenEvent | ShiftEvent | CashMovementEvent
+             | AvailabilityEvent | PaymentAttemptEvent)
 
 
 # Bounds of a journal entry on the wire; text is free of NUL (PostgreSQL text cannot hold it).
