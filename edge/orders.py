@@ -42,7 +42,9 @@ from shared.schemas import (
 __all__ = [
     "OPEN_STATES",
     "TOPIC",
+    "add_flagged_payment",
     "add_payment",
+    "cancel_unpaid",
     "complete_order",
     "create_order",
     "list_orders",
@@ -125,10 +127,13 @@ def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletI
 
 def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
                 outlet: OutletInfo, principal: Principal, now: datetime,
-                idempotency_key: str | None = None) -> tuple[Order, bool]:
+                idempotency_key: str | None = None, attempt_id: str | None = None,
+                gateway: str = "", verified: bool = True) -> tuple[Order, bool]:
     """Record a payment; return the order and whether the payment is new (False: a replay).
 
-    Cash computes change, card needs a reference, no overpaying.
+    Cash computes change, card needs a reference, no overpaying. ``attempt_id``, ``gateway``
+    and ``verified`` describe a payment a gateway (or a cashier, from a static QR) confirmed
+    for a payment attempt (edge.payments.attempts).
     """
     fingerprint = request_hash(data) if idempotency_key else ""
     if idempotency_key:
@@ -165,7 +170,8 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
     payment = Payment(id=new_id(), order_id=order.id, method=data.method, amount=data.amount,
                       tendered=tendered, change=change, reference=data.reference.strip(),
                       created_at=now, shift_id=shift_id,
-                      staff_id=principal.staff_id)
+                      staff_id=principal.staff_id, attempt_id=attempt_id, gateway=gateway,
+                      verified=verified)
     repo.insert_payment(conn, payment, principal.device_id)
     if idempotency_key:
         repo.insert_payment_idempotency_key(conn, principal.device_id, idempotency_key,
@@ -182,6 +188,40 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
     if send:
         kitchen.send_to_kitchen(conn, updated, now)
     return updated, True
+
+
+def add_flagged_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
+                        principal: Principal, now: datetime, attempt_id: str, gateway: str,
+                        verified: bool = True) -> tuple[Order, Payment]:
+    """Record money a gateway took for an order that cannot take it any more (voided,
+    cancelled, or already paid): kept so the books match the gateway; the attempt that
+    brought it is flagged for refund. The order's status does not change."""
+    order = load_order(conn, order_id)
+    payment = Payment(id=new_id(), order_id=order.id, method=data.method, amount=data.amount,
+                      reference=data.reference.strip(), created_at=now,
+                      shift_id=shifts.current_shift_id(conn, principal.device_id),
+                      staff_id=principal.staff_id, attempt_id=attempt_id, gateway=gateway,
+                      verified=verified)
+    repo.insert_payment(conn, payment, principal.device_id)
+    outbox.append(conn, PaymentEvent(payment=payment), now)
+    updated = msgspec.structs.replace(order, paid=order.paid + payment.amount,
+                                      payments=[*order.payments, payment], updated_at=now)
+    repo.update_order(conn, updated)
+    _record(conn, updated, now, status_changed=False)
+    return updated, payment
+
+
+def cancel_unpaid(conn: sqlite3.Connection, order_id: str, reason: str, now: datetime) -> Order:
+    """Cancel an order nobody paid for that the kitchen never saw (a kiosk order whose QR
+    expired); any other order is returned unchanged."""
+    order = load_order(conn, order_id)
+    if order.status != "placed" or order.paid > 0:
+        return order
+    cancelled = msgspec.structs.replace(order, status="cancelled", void_reason=reason,
+                                        updated_at=now)
+    repo.update_order(conn, cancelled)
+    _record(conn, cancelled, now)
+    return cancelled
 
 
 def _replayed_payment(conn: sqlite3.Connection, order_id: str, fingerprint: str, key: str,
