@@ -14,14 +14,17 @@ EXTERNAL = re.compile(r"""(?:src|href|import|from|url\()\s*=?\s*["']?(?:https?:)
 
 
 def test_kiosk_app_is_under_its_size_budget() -> None:
-    size = sum(f.stat().st_size for f in app_files("kiosk") if f.suffix != ".png")
+    files = app_files("kiosk")
+    assert all(f.exists() for f in files), "a file the kiosk loads is missing"
+    size = sum(f.stat().st_size for f in files if f.suffix != ".png")
     assert size < KIOSK_BUDGET_BYTES, f"kiosk app is {size} bytes"
 
 
 @pytest.mark.parametrize("app", APPS)
 def test_every_module_an_app_imports_exists(app: str) -> None:
     files = app_files(app)
-    assert all(f.exists() for f in files)
+    missing = [str(f.relative_to(UI.resolve())) for f in files if not f.exists()]
+    assert not missing, f"{app} loads files that do not exist: {missing}"
     assert any(f.name == f"{app}.js" for f in files), "the app's own module is loaded"
     assert (UI / "common" / "api.js").resolve() in files
 
