@@ -13,6 +13,7 @@ Groups of tables:
   audit_log (append-only)
 * synced edge data (written by the sync engine, read by reports): orders, order_lines,
   payments, kitchen_events, shifts, cash_movements, edge_availability
+* report roll-ups (written and read by ``hub.reports``): report_daily, report_daily_items
 * operations: outlet_status (fleet view), job_runs (scheduled job claims; system table)
 
 Money columns are BigInteger minor units. Times are timezone-aware UTC (``UTCDateTime``).
@@ -29,6 +30,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
@@ -36,6 +38,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -46,7 +49,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.ids import new_id
 
 __all__ = [
+    "ALL_OUTLETS",
     "IMMUTABLE_TABLES",
+    "REPORT_SCALARS",
     "ROLES",
     "TENANT_TABLES",
     "AuditEntry",
@@ -79,6 +84,8 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserOutlet",
+    "report_daily",
+    "report_daily_items",
     "utcnow",
 ]
 
@@ -376,6 +383,9 @@ class OrderRow(TenantOwned, Base):
     __table_args__ = (
         Index("ix_orders_tenant_outlet_day", "tenant_id", "outlet_id", "business_day"),
         Index("ix_orders_tenant_created", "tenant_id", "created_at"),
+        # Lets a report fingerprint a period's orders from the index alone (hub.reports).
+        Index("ix_orders_report_fingerprint", "tenant_id", "business_day", "outlet_id",
+              "edge_seq", "updated_at"),
     )
     # No tenant-only index: the composite indexes above start with tenant_id (0110).
     tenant_id: Mapped[str] = mapped_column(IdStr, ForeignKey("tenants.id"))
@@ -494,6 +504,48 @@ class EdgeAvailability(TenantOwned, Base):
     product_id: Mapped[str] = mapped_column(IdStr, primary_key=True)
     available: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# ---------------------------------------------------------------- report roll-ups
+# Core tables (no ORM class): hub.reports reads and writes them set-based only. Their
+# outlet_id has no foreign key: ALL_OUTLETS marks a tenant-wide cell.
+
+# The outlet_id of a tenant-wide cell: the sum of all the tenant's outlet cells of that day,
+# so an owner's month report sums ~30 cells instead of ~30 per outlet.
+ALL_OUTLETS = "*"
+# The scalar figures of a cell, one BigInteger column each (hub.reports.cells.DayCell).
+REPORT_SCALARS = ("order_count", "gross_total", "paid_orders", "void_count", "void_amount",
+                  "voided_unpaid", "refund_count", "refund_amount")
+
+# One row per (tenant, outlet, business day) that has orders: the fingerprint of the orders it
+# was computed from and the day's scalar figures...
+report_daily = Table(
+    "report_daily", metadata,
+    Column("tenant_id", IdStr, ForeignKey("tenants.id"), primary_key=True),
+    Column("outlet_id", IdStr, primary_key=True),  # an outlet id, or ALL_OUTLETS
+    Column("business_day", Date, primary_key=True),
+    Column("order_rows", Integer, nullable=False),
+    Column("max_edge_seq", BigInteger, nullable=False),
+    Column("max_updated_at", UTCDateTime, nullable=False),
+    Column("format", Integer, nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in REPORT_SCALARS),
+    Column("refreshed_at", UTCDateTime, nullable=False),
+)
+
+# ...and its breakdowns, one row per (kind, key), so a month of them is summed by SQL:
+# kind "hour" (key 0-23: orders, amount), "product" (key product id: qty, revenue, name),
+# "method" (payments, amount), "prep" (key seconds: tickets).
+report_daily_items = Table(
+    "report_daily_items", metadata,
+    Column("tenant_id", IdStr, ForeignKey("tenants.id"), primary_key=True),
+    Column("outlet_id", IdStr, primary_key=True),  # an outlet id, or ALL_OUTLETS
+    Column("business_day", Date, primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("key", IdStr, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+)
 
 
 # ---------------------------------------------------------------- operations

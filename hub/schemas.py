@@ -26,24 +26,34 @@ __all__ = [
     "CategoryCreate",
     "CategoryOut",
     "CategoryUpdate",
+    "CountAmount",
+    "DayFigures",
     "FleetEntry",
+    "HourFigures",
+    "KitchenFigures",
     "LoginRequest",
     "MeOut",
+    "MethodFigures",
     "ModifierGroupCreate",
     "ModifierGroupOut",
     "ModifierGroupUpdate",
     "OptionIn",
     "OptionOut",
     "OutletCreate",
+    "OutletFigures",
     "OutletOut",
     "OutletUpdate",
+    "PaymentSuccess",
     "PriceOut",
     "PriceSet",
     "ProductCreate",
+    "ProductFigures",
     "ProductOut",
     "ProductUpdate",
     "RefreshRequest",
+    "ReportSource",
     "Role",
+    "SalesReport",
     "StaffCreate",
     "StaffOut",
     "StaffUpdate",
@@ -427,6 +437,99 @@ class AuditEntryOut(Struct, kw_only=True):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     ip: str
+
+
+# ---------------------------------------------------------------- reports (hub.reports)
+# Money in integer minor units; docs/api.md and hub/reports/__init__.py say what each counts.
+
+
+class CountAmount(Struct, kw_only=True):
+    count: int
+    amount: int
+
+
+class PaymentSuccess(Struct, kw_only=True):
+    paid_orders: int
+    voided_unpaid_orders: int
+    rate: float | None  # paid / (paid + voided unpaid); null when both are zero
+    definition: str
+
+
+class OutletFigures(Struct, kw_only=True):
+    outlet_id: str
+    name: str
+    currency: str
+    order_count: int
+    gross_total: int
+    void_count: int
+
+
+class DayFigures(Struct, kw_only=True):
+    day: str  # YYYY-MM-DD business day
+    order_count: int
+    gross_total: int
+
+
+class HourFigures(Struct, kw_only=True):
+    hour: int  # 0-23, the outlet's local time
+    order_count: int
+    gross_total: int
+
+
+class ProductFigures(Struct, kw_only=True):
+    product_id: str
+    name: str
+    qty: int
+    revenue: int  # line totals, before order-level discount, service and tax
+
+
+class MethodFigures(Struct, kw_only=True):
+    method: str
+    count: int
+    amount: int
+
+
+class KitchenFigures(Struct, kw_only=True):
+    tickets: int
+    p50_seconds: int | None
+    p90_seconds: int | None
+    average_seconds: float | None
+
+
+class ReportSource(Struct, kw_only=True, omit_defaults=True):
+    """Where the figures came from and what each phase cost (the phases a report did not
+    run are left out)."""
+
+    rollup_cells: int
+    live_cells: int
+    tenant_wide_days: int
+    fingerprint_ms: float | None = None
+    rollups_ms: float | None = None
+    live_ms: float | None = None
+    elapsed_ms: float = 0.0
+
+
+class SalesReport(Struct, kw_only=True):
+    """``GET /api/v1/reports/sales``: one period, one outlet or every outlet the caller sees."""
+
+    day_from: str = msgspec.field(name="from")
+    day_to: str = msgspec.field(name="to")
+    outlet_id: str | None
+    outlet_ids: list[str]
+    currency: str | None  # null when the outlets use more than one
+    order_count: int
+    gross_total: int
+    average_order_value: int
+    voids: CountAmount
+    refunds: CountAmount
+    payment_success: PaymentSuccess
+    by_outlet: list[OutletFigures]
+    by_day: list[DayFigures]
+    by_hour: list[HourFigures]
+    by_product: list[ProductFigures]
+    by_payment_method: list[MethodFigures]
+    kitchen: KitchenFigures
+    source: ReportSource
 
 
 def apply_update(row: Any, update: Struct) -> dict[str, Any]:

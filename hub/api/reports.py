@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from hub import reports
 from hub.db import Database
 from hub.identity import Principal
+from hub.schemas import SalesReport
 
 __all__ = ["report_routes"]
 
@@ -24,7 +25,7 @@ async def sales(
                                    description="last business day (inclusive), YYYY-MM-DD"),
     outlet_id: str | None = Parameter(query="outlet_id", default=None, max_length=64,
                                       description="one outlet; omitted = every outlet you see"),
-) -> dict[str, Any]:
+) -> SalesReport:
     """Sales, voids, refunds, payment mix, products, hours and kitchen times for a period."""
     start, end = reports.parse_period(day_from, day_to)
     async with db.tenant(principal.tenant_id) as session:

@@ -31,6 +31,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 import psycopg
 
 from hub import reports
@@ -140,14 +141,15 @@ async def time_report(url: str, principal: Principal, runs: int, **kwargs: objec
     db = Database(url)
     try:
         timings = []
-        report: dict = {}
+        report = None
         for _ in range(runs + 1):
             started = time.perf_counter()
             async with db.tenant(principal.tenant_id) as session:
                 report = await reports.sales_report(session, principal, day_from=MONTH_FROM,
                                                     day_to=MONTH_TO, **kwargs)  # type: ignore[arg-type]
             timings.append((time.perf_counter() - started) * 1000)
-        return round(timings[0], 1), round(statistics.median(timings[1:]), 1), report
+        return (round(timings[0], 1), round(statistics.median(timings[1:]), 1),
+                msgspec.to_builtins(report))
     finally:
         await db.dispose()
 

@@ -30,7 +30,8 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 def test_migrations_match_models(db_url: str) -> None:
-    # Importing these registers the sync and report tables on the shared metadata.
+    # Importing these registers the sync and staff tables on the shared metadata (the report
+    # roll-ups are in hub.models; hub.reports must not add any).
     assert hub.reports and hub.sync_models and hub.staff_models
     engine = create_engine(sync_url(db_url))
     try:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import time
+from typing import Any
 
 import httpx
 import jwt
@@ -46,6 +47,25 @@ def test_openapi_lists_hub_endpoints(server: HubServer) -> None:
     for path in ("/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/outlets",
                  "/api/v1/brands/{brand_id}/publish", "/api/v1/fleet", "/api/v1/audit"):
         assert path in schema["paths"], path
+
+
+def test_openapi_describes_the_sales_report_response(server: HubServer) -> None:
+    schema = httpx.get(server.base_url + "/schema/openapi.json").json()
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+        return node
+
+    answer = schema["paths"]["/api/v1/reports/sales"]["get"]["responses"]["200"]
+    report = resolve(answer["content"]["application/json"]["schema"])
+    assert {"from", "to", "order_count", "gross_total", "voids", "payment_success", "by_outlet",
+            "by_day", "by_hour", "by_product", "by_payment_method", "kitchen",
+            "source"} <= set(report["properties"])
+    assert set(resolve(report["properties"]["voids"])["properties"]) == {"count", "amount"}
+    products = report["properties"]["by_product"]
+    assert set(resolve(products["items"])["properties"]) == {"product_id", "name", "qty",
+                                                             "revenue"}
 
 
 def test_root_redirects_to_dashboard(server: HubServer) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import msgspec
 import pytest
 from sqlalchemy import select
 
@@ -325,9 +326,10 @@ async def _report(db: Database, principal: Principal, day_from: date = DAY_FROM,
                   day_to: date = DAY_TO, outlet_id: str | None = None,
                   use_rollups: bool = True) -> dict[str, Any]:
     async with db.tenant(principal.tenant_id) as session:
-        return await reports.sales_report(session, principal, outlet_id=outlet_id,
-                                          day_from=day_from, day_to=day_to,
-                                          use_rollups=use_rollups)
+        report = await reports.sales_report(session, principal, outlet_id=outlet_id,
+                                            day_from=day_from, day_to=day_to,
+                                            use_rollups=use_rollups)
+    return msgspec.to_builtins(report)  # as the HTTP answer carries it
 
 
 async def _roll_up(db: Database, now: datetime) -> dict[str, int]:

@@ -1,0 +1,55 @@
+"""Sales reports from the orders the outlets synced, and the daily roll-up that keeps them
+fast.
+
+What a sales report counts (all money in integer minor units):
+
+* **Sales** are orders whose status is not ``voided``/``cancelled`` (open orders included).
+  ``order_count`` counts them, ``gross_total`` sums their ``total`` (after discount, service,
+  tax and rounding), ``average_order_value`` is ``gross_total // order_count`` (floor).
+* **Voids** are voided/cancelled orders (count, sum of their totals). **Refunds** are the voids
+  of orders that had been paid (count, sum of what had been paid): the edge records no
+  separate refund, money goes back by voiding a paid order.
+* **Payment success rate**: the edge records only successful payments, so it is
+  ``paid orders / (paid orders + orders voided without any payment)``, where a paid order is a
+  sale whose payments cover its total. ``null`` when both are zero.
+* **By hour** uses the order's ``created_at`` in the outlet's own timezone (DST-exact: the UTC
+  offset is resolved per interval between timezone transitions). Days use ``business_day``.
+* **By product**: quantity and revenue (``line_total``, before order-level discount, service
+  and tax) of the lines of sales, per product id (named by the alphabetically last name its
+  lines carry, should it have been renamed during the period).
+* **By payment method**: the payments of sales (count, amount).
+* **Kitchen preparation time** per ticket of the period's orders: first ``created`` → last
+  ``bumped``, counted only when the ticket is done (its last bump is after any recall/undo),
+  in whole seconds (timestamps truncated to the second). p50/p90 are nearest-rank percentiles.
+
+How it stays exact and fast: every figure is a sum or a histogram, so the figures of
+(outlet, business day) cells can be merged. The modules:
+
+* ``cells``: a day cell and how the cells of a period are computed live from the raw rows;
+* ``rollups``: the daily roll-up job that stores past days' cells (``report_daily``,
+  ``report_daily_items`` in ``hub.models``) and the fingerprints that tell a stored cell is
+  still current, so a report always equals the raw data;
+* ``sales``: the report itself, answered as ``hub.schemas.SalesReport``.
+
+No PostgreSQL-only SQL: the same statements run on SQLite.
+"""
+
+from __future__ import annotations
+
+from hub.reports.cells import VOID_STATUSES, CellKey, DayCell, compute_cells, utc_offset_segments
+from hub.reports.rollups import refresh_rollups, rollup_job
+from hub.reports.sales import MAX_REPORT_DAYS, parse_period, sales_report, visible_outlet_ids
+
+__all__ = [
+    "MAX_REPORT_DAYS",
+    "VOID_STATUSES",
+    "CellKey",
+    "DayCell",
+    "compute_cells",
+    "parse_period",
+    "refresh_rollups",
+    "rollup_job",
+    "sales_report",
+    "utc_offset_segments",
+    "visible_outlet_ids",
+]

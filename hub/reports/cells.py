@@ -1,0 +1,313 @@
+"""Day cells: the figures of one (outlet, business day), computed from the raw synced rows.
+
+Every figure of a sales report is a sum or a histogram, so cells merge by adding
+(``DayCell.merge``): a report over any period and set of outlets is the sum of its cells,
+whether they come from the stored roll-ups (``hub.reports.rollups``) or are computed live
+here from orders, order lines, payments and kitchen events (``compute_cells``: one SQL
+GROUP BY per kind of figure, no PostgreSQL-only SQL, so the same statements run on SQLite).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import BigInteger, and_, case, func, literal_column, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+from hub.models import REPORT_SCALARS, KitchenEventRow, OrderLineRow, OrderRow, Outlet, PaymentRow
+
+__all__ = ["VOID_STATUSES", "CellKey", "DayCell", "compute_cells", "outlet_zone",
+           "utc_offset_segments"]
+
+log = logging.getLogger("hub.reports")
+
+VOID_STATUSES = ("voided", "cancelled")
+
+
+# ---------------------------------------------------------------- portable SQL pieces
+
+
+class epoch_seconds(FunctionElement[int]):
+    """Whole seconds since 1970 of a UTC timestamp column, on PostgreSQL and SQLite."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds)  # PostgreSQL, and the default for printing a statement
+@compiles(epoch_seconds, "postgresql")
+def _epoch_pg(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
+    # date_part() is double precision (EXTRACT is numeric since PostgreSQL 14: much slower);
+    # a double holds today's epoch to well under a microsecond, so FLOOR is exact.
+    return f"CAST(FLOOR(date_part('epoch', {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
+    # SQLite keeps UTC datetimes as ISO text; strftime('%s') reads it (fractions dropped).
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+def _int_sql(value: int) -> ColumnElement[int]:
+    """An integer rendered inline: GROUP BY on PostgreSQL needs identical expressions, which
+    two separately bound parameters are not."""
+    return literal_column(str(int(value)), BigInteger())
+
+
+def _offset_seconds(tz: ZoneInfo, moment: datetime) -> int:
+    offset = moment.astimezone(tz).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def utc_offset_segments(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """[(segment start, UTC offset seconds)] covering [start, end): the offset changes only
+    at the zone's transitions (DST), found to the minute."""
+    segments = [(start, _offset_seconds(tz, start))]
+    moment = start
+    while moment < end:
+        step = moment + timedelta(hours=1)
+        offset = _offset_seconds(tz, step)
+        if offset != segments[-1][1]:
+            probe = moment
+            while _offset_seconds(tz, probe) != offset:
+                probe += timedelta(minutes=1)
+            segments.append((probe, offset))
+        moment = step
+    return segments
+
+
+def _offset_at(segments: list[tuple[datetime, int]], epoch: int) -> int:
+    """The UTC offset in force at ``epoch`` seconds, from utc_offset_segments()."""
+    offset = segments[0][1]
+    for moment, seg_offset in segments[1:]:
+        if moment.timestamp() > epoch:
+            break
+        offset = seg_offset
+    return offset
+
+
+# ---------------------------------------------------------------- mergeable figures
+
+
+@dataclass
+class DayCell:
+    """The figures of one (outlet, business day); cells merge by adding."""
+
+    order_count: int = 0
+    gross_total: int = 0
+    paid_orders: int = 0
+    void_count: int = 0
+    void_amount: int = 0
+    voided_unpaid: int = 0
+    refund_count: int = 0
+    refund_amount: int = 0
+    hours: dict[int, list[int]] = field(default_factory=dict)  # hour -> [orders, amount]
+    products: dict[str, list[Any]] = field(default_factory=dict)  # id -> [name, qty, revenue]
+    methods: dict[str, list[int]] = field(default_factory=dict)  # method -> [count, amount]
+    prep: dict[int, int] = field(default_factory=dict)  # seconds -> tickets
+
+    def merge(self, other: DayCell) -> None:
+        for name in REPORT_SCALARS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for hour, (count, amount) in other.hours.items():
+            slot = self.hours.setdefault(hour, [0, 0])
+            slot[0] += count
+            slot[1] += amount
+        for product_id, (name, qty, revenue) in other.products.items():
+            slot = self.products.setdefault(product_id, [name, 0, 0])
+            slot[1] += qty
+            slot[2] += revenue
+        for method, (count, amount) in other.methods.items():
+            slot = self.methods.setdefault(method, [0, 0])
+            slot[0] += count
+            slot[1] += amount
+        for seconds, tickets in other.prep.items():
+            self.prep[seconds] = self.prep.get(seconds, 0) + tickets
+
+    def scalars(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in REPORT_SCALARS}
+
+    def items(self) -> list[tuple[str, str, str, int, int]]:
+        """The breakdowns as (kind, key, name, count, amount) rows for report_daily_items."""
+        rows = [("hour", str(h), "", n, amount) for h, (n, amount) in self.hours.items()]
+        rows += [("product", pid, name, qty, revenue)
+                 for pid, (name, qty, revenue) in self.products.items()]
+        rows += [("method", m, "", n, amount) for m, (n, amount) in self.methods.items()]
+        rows += [("prep", str(seconds), "", n, 0) for seconds, n in self.prep.items()]
+        return rows
+
+    def add_item(self, kind: str, key: str, name: str, count: int, amount: int) -> None:
+        if kind == "hour":
+            self.hours[int(key)] = [count, amount]
+        elif kind == "product":
+            self.products[key] = [name, count, amount]
+        elif kind == "method":
+            self.methods[key] = [count, amount]
+        elif kind == "prep":
+            self.prep[int(key)] = count
+
+
+CellKey = tuple[str, date]  # (outlet_id, business_day)
+
+
+def outlet_zone(outlet: Outlet) -> ZoneInfo:
+    """The outlet's timezone (UTC, with a warning, when it is unknown)."""
+    try:
+        return ZoneInfo(outlet.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("outlet %s has unknown timezone %r; reporting hours in UTC",
+                    outlet.id, outlet.timezone)
+        return ZoneInfo("UTC")
+
+
+
+# ---------------------------------------------------------------- raw aggregation
+
+
+def _not_void() -> ColumnElement[bool]:
+    return OrderRow.status.not_in(VOID_STATUSES)
+
+
+class _Cells(dict[CellKey, DayCell]):
+    def cell(self, outlet_id: str, day: date) -> DayCell:
+        found = self.get((outlet_id, day))
+        if found is None:
+            found = self[(outlet_id, day)] = DayCell()
+        return found
+
+
+async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Outlet],
+                        day_from: date, day_to: date,
+                        only: set[CellKey] | None = None) -> dict[CellKey, DayCell]:
+    """Aggregate the raw synced rows into per-(outlet, day) cells with SQL GROUP BYs.
+
+    ``only`` restricts the result to those cells (the query still filters by the outlets and
+    the day range; days are also filtered when there are few of them)."""
+    if not outlets:
+        return {}
+    outlet_ids = [o.id for o in outlets]
+    base = [OrderRow.tenant_id == tenant_id, OrderRow.outlet_id.in_(outlet_ids),
+            OrderRow.business_day >= day_from, OrderRow.business_day <= day_to]
+    if only is not None:
+        if not only:
+            return {}
+        days = sorted({day for _, day in only})
+        if len(days) <= 62:
+            base.append(OrderRow.business_day.in_(days))
+        base[1] = OrderRow.outlet_id.in_(sorted({outlet for outlet, _ in only}))
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        # Hash aggregates over a month of lines need more than the default 4 MB, else they
+        # sort on disk; LOCAL: only for this transaction.
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    cells = _Cells()
+    await _order_figures(session, cells, outlets, base, day_from, day_to)
+    await _product_figures(session, cells, tenant_id, base)
+    await _method_figures(session, cells, tenant_id, base)
+    await _prep_figures(session, cells, tenant_id, base)
+    if only is not None:
+        return {key: value for key, value in cells.items() if key in only}
+    return dict(cells)
+
+
+async def _order_figures(session: AsyncSession, cells: _Cells, outlets: list[Outlet],
+                         base: list[ColumnElement[bool]], day_from: date, day_to: date) -> None:
+    """Orders by status and time bucket, in one scan: sales, voids, refunds, paid orders,
+    and sales by local hour. SQL groups by UTC time bucket (an hour, or 15 minutes when a
+    zone's offset is not whole hours); each bucket lies inside one local hour, which Python
+    finds from the outlet's UTC offset at that moment (DST-exact)."""
+    start = datetime.combine(day_from - timedelta(days=2), datetime.min.time(), UTC)
+    end = datetime.combine(day_to + timedelta(days=3), datetime.min.time(), UTC)
+    segments = {o.id: utc_offset_segments(outlet_zone(o), start, end) for o in outlets}
+    whole_hours = all(offset % 3600 == 0 and int(moment.timestamp()) % 3600 == 0
+                      for segs in segments.values() for moment, offset in segs[1:]) and all(
+        segs[0][1] % 3600 == 0 for segs in segments.values())
+    bucket_seconds = 3600 if whole_hours else 900
+    bucket = (epoch_seconds(OrderRow.created_at) // _int_sql(bucket_seconds)).label("bucket")
+    is_paid = case((OrderRow.paid >= OrderRow.total, 1), else_=0)
+    has_payment = case((OrderRow.paid > 0, 1), else_=0)
+    rows = await session.execute(
+        select(OrderRow.outlet_id, OrderRow.business_day, OrderRow.status, bucket, func.count(),
+               func.sum(OrderRow.total), func.sum(OrderRow.paid), func.sum(is_paid),
+               func.sum(has_payment))
+        .where(*base)
+        .group_by(literal_column("1"), literal_column("2"), literal_column("3"),
+                  literal_column("4")))
+    for outlet_id, day, status, utc_bucket, count, total, paid, paid_orders, with_payment in rows:
+        c = cells.cell(outlet_id, day)
+        total, paid, with_payment = int(total or 0), int(paid or 0), int(with_payment or 0)
+        if status in VOID_STATUSES:
+            c.void_count += count
+            c.void_amount += total
+            c.refund_count += with_payment
+            c.refund_amount += paid
+            c.voided_unpaid += count - with_payment
+            continue
+        c.order_count += count
+        c.gross_total += total
+        c.paid_orders += int(paid_orders or 0)
+        moment = int(utc_bucket) * bucket_seconds
+        local_hour = (moment + _offset_at(segments[outlet_id], moment)) // 3600 % 24
+        slot = c.hours.setdefault(local_hour, [0, 0])
+        slot[0] += count
+        slot[1] += total
+
+
+async def _product_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
+                           base: list[ColumnElement[bool]]) -> None:
+    """Products sold: the lines of sales, per product id."""
+    rows = await session.execute(
+        select(OrderRow.outlet_id, OrderRow.business_day, OrderLineRow.product_id,
+               func.max(OrderLineRow.name), func.sum(OrderLineRow.qty),
+               func.sum(OrderLineRow.line_total))
+        .join(OrderLineRow, and_(OrderLineRow.order_id == OrderRow.id,
+                                 OrderLineRow.tenant_id == tenant_id))
+        .where(*base, _not_void())
+        .group_by(OrderRow.outlet_id, OrderRow.business_day, OrderLineRow.product_id))
+    for outlet_id, day, product_id, name, qty, revenue in rows:
+        cells.cell(outlet_id, day).products[product_id] = [name, int(qty or 0), int(revenue or 0)]
+
+
+async def _method_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
+                          base: list[ColumnElement[bool]]) -> None:
+    """Payments of sales by method."""
+    rows = await session.execute(
+        select(OrderRow.outlet_id, OrderRow.business_day, PaymentRow.method, func.count(),
+               func.sum(PaymentRow.amount))
+        .join(PaymentRow, and_(PaymentRow.order_id == OrderRow.id,
+                               PaymentRow.tenant_id == tenant_id))
+        .where(*base, _not_void())
+        .group_by(OrderRow.outlet_id, OrderRow.business_day, PaymentRow.method))
+    for outlet_id, day, method, count, amount in rows:
+        cells.cell(outlet_id, day).methods[method] = [count, int(amount or 0)]
+
+
+async def _prep_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
+                        base: list[ColumnElement[bool]]) -> None:
+    """Kitchen preparation time: one row per done ticket, then a histogram of seconds."""
+    k = KitchenEventRow
+    created_s = func.min(case((k.action == "created", epoch_seconds(k.at))))
+    bumped_s = func.max(case((k.action == "bumped", epoch_seconds(k.at))))
+    bumped_at = func.max(case((k.action == "bumped", k.at)))
+    reopened_at = func.max(case((k.action.in_(("recalled", "undone")), k.at)))
+    tickets = (
+        select(OrderRow.outlet_id.label("outlet_id"), OrderRow.business_day.label("day"),
+               (bumped_s - created_s).label("seconds"))
+        .join(k, and_(k.order_id == OrderRow.id, k.tenant_id == tenant_id))
+        .where(*base)
+        .group_by(k.ticket_id, OrderRow.outlet_id, OrderRow.business_day)
+        .having(and_(created_s.is_not(None), bumped_at.is_not(None),
+                     or_(reopened_at.is_(None), bumped_at > reopened_at)))
+        .subquery())
+    rows = await session.execute(
+        select(tickets.c.outlet_id, tickets.c.day, tickets.c.seconds, func.count())
+        .group_by(tickets.c.outlet_id, tickets.c.day, tickets.c.seconds))
+    for outlet_id, day, seconds, count in rows:
+        cells.cell(outlet_id, day).prep[max(0, int(seconds))] = count

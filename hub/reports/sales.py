@@ -1,0 +1,248 @@
+"""The sales report: who may see which outlets, which cells cover the period, and the figures.
+
+``sales_report`` sums the period's day cells: the stored roll-ups whose fingerprint still
+matches the orders (``hub.reports.rollups``), the rest computed live (``hub.reports.cells``),
+and answers a ``hub.schemas.SalesReport``. Reports are not snapshot-isolated: rows committed
+between the report's statements (a sync landing) may show in one figure and not yet in
+another, as with any READ COMMITTED query sequence.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.identity import Principal, require, require_outlet
+from hub.models import REPORT_SCALARS, Outlet
+from hub.reports.cells import CellKey, DayCell, compute_cells
+from hub.reports.rollups import (
+    fingerprints,
+    fresh_tenant_days,
+    stored_breakdowns,
+    stored_cells,
+    tenant_wide,
+)
+from hub.schemas import (
+    CountAmount,
+    DayFigures,
+    HourFigures,
+    KitchenFigures,
+    MethodFigures,
+    OutletFigures,
+    PaymentSuccess,
+    ProductFigures,
+    ReportSource,
+    SalesReport,
+)
+from shared.errors import BadRequest, NotFound
+
+__all__ = ["MAX_REPORT_DAYS", "parse_period", "sales_report", "visible_outlet_ids"]
+
+MAX_REPORT_DAYS = 366
+SUCCESS_DEFINITION = ("paid orders / (paid orders + orders voided without payment); "
+                      "the edge records successful payments only")
+
+
+# ---------------------------------------------------------------- scope and input
+
+
+def parse_period(day_from: str | None, day_to: str | None) -> tuple[date, date]:
+    """Validate ``from``/``to`` (YYYY-MM-DD, inclusive business days)."""
+    if not day_from or not day_to:
+        raise BadRequest("'from' and 'to' are required (YYYY-MM-DD business days)",
+                         {"from": day_from, "to": day_to})
+    parsed: list[date] = []
+    for name, raw in (("from", day_from), ("to", day_to)):
+        try:
+            parsed.append(date.fromisoformat(raw))
+        except ValueError:
+            raise BadRequest(f"'{name}' is not a date (YYYY-MM-DD)", {name: raw}) from None
+    start, end = parsed
+    if start > end:
+        raise BadRequest("'from' is after 'to'", {"from": day_from, "to": day_to})
+    if (end - start).days + 1 > MAX_REPORT_DAYS:
+        raise BadRequest(f"a report covers at most {MAX_REPORT_DAYS} days",
+                         {"from": day_from, "to": day_to})
+    return start, end
+
+
+async def visible_outlet_ids(session: AsyncSession, principal: Principal) -> list[str]:
+    """The outlets whose figures ``principal`` may see (all, or those assigned to them)."""
+    require(principal, "reports:read")
+    ids = await session.scalars(select(Outlet.id).where(Outlet.tenant_id == principal.tenant_id)
+                                .order_by(Outlet.id))
+    return [outlet_id for outlet_id in ids if principal.sees_outlet(outlet_id)]
+
+
+async def _scope(session: AsyncSession, principal: Principal,
+                 outlet_id: str | None) -> list[Outlet]:
+    """The outlets the report covers, by name: ``outlet_id`` alone, or every visible one."""
+    visible = await visible_outlet_ids(session, principal)
+    if outlet_id:
+        exists = await session.scalar(select(Outlet.id).where(
+            Outlet.tenant_id == principal.tenant_id, Outlet.id == outlet_id))
+        if exists is None:
+            raise NotFound("no such outlet", {"outlet_id": outlet_id})
+        require_outlet(principal, outlet_id)
+        visible = [outlet_id]
+    if not visible:
+        return []
+    rows = await session.scalars(select(Outlet).where(Outlet.tenant_id == principal.tenant_id,
+                                                      Outlet.id.in_(visible)).order_by(Outlet.name))
+    return list(rows.all())
+
+
+# ---------------------------------------------------------------- gathering the cells
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+@dataclass
+class _Gathered:
+    """The period's cells: scalar figures per (outlet, day) for the day and outlet
+    breakdowns; the breakdowns (hours, products, methods, prep) already summed in ``total``."""
+
+    cells: dict[CellKey, DayCell] = field(default_factory=dict)
+    total: DayCell = field(default_factory=DayCell)
+    from_rollups: int = 0
+    tenant_days: set[date] = field(default_factory=set)
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+async def _gather(session: AsyncSession, tenant_id: str, outlets: list[Outlet], day_from: date,
+                  day_to: date, *, every_outlet: bool, use_rollups: bool,
+                  started: float) -> _Gathered:
+    found = _Gathered()
+    outlet_ids = [o.id for o in outlets]
+    if not outlet_ids:
+        return found
+    stale: set[CellKey] | None = None
+    if use_rollups:
+        prints = await fingerprints(session, tenant_id, outlet_ids, day_from, day_to)
+        found.phases["fingerprint_ms"] = _ms_since(started)
+        found.cells, outdated = await stored_cells(session, tenant_id, outlet_ids, day_from,
+                                                   day_to, prints)
+        found.from_rollups = len(found.cells)
+        stale = set(prints) - set(found.cells)
+        if every_outlet:  # tenant-wide cells cover whole days at once
+            found.tenant_days = await fresh_tenant_days(session, tenant_id, day_from, day_to,
+                                                        tenant_wide(prints))
+        if found.cells:
+            found.total = await stored_breakdowns(
+                session, tenant_id, outlet_ids, day_from, day_to, outdated, found.tenant_days,
+                {day for _, day in found.cells})
+        found.phases["rollups_ms"] = _ms_since(started) - found.phases["fingerprint_ms"]
+    if stale is None or stale:
+        live_started = time.perf_counter()
+        live = await compute_cells(session, tenant_id, outlets, day_from, day_to, only=stale)
+        for cell in live.values():
+            found.total.merge(cell)
+        found.cells.update(live)
+        found.phases["live_ms"] = _ms_since(live_started)
+    for name in REPORT_SCALARS:
+        setattr(found.total, name, sum(getattr(cell, name) for cell in found.cells.values()))
+    return found
+
+
+# ---------------------------------------------------------------- the report
+
+
+async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id: str | None,
+                       day_from: date, day_to: date, use_rollups: bool = True) -> SalesReport:
+    """The sales report for ``principal`` over [day_from, day_to] (one outlet or all visible)."""
+    started = time.perf_counter()
+    outlets = await _scope(session, principal, outlet_id)
+    found = await _gather(session, principal.tenant_id, outlets, day_from, day_to,
+                          every_outlet=outlet_id is None and principal.outlet_ids is None,
+                          use_rollups=use_rollups, started=started)
+    total = found.total
+    currencies = sorted({o.currency for o in outlets})
+    return SalesReport(
+        day_from=day_from.isoformat(),
+        day_to=day_to.isoformat(),
+        outlet_id=outlet_id,
+        outlet_ids=[o.id for o in outlets],
+        currency=currencies[0] if len(currencies) == 1 else None,
+        order_count=total.order_count,
+        gross_total=total.gross_total,
+        average_order_value=total.gross_total // total.order_count if total.order_count else 0,
+        voids=CountAmount(count=total.void_count, amount=total.void_amount),
+        refunds=CountAmount(count=total.refund_count, amount=total.refund_amount),
+        payment_success=_payment_success(total),
+        by_outlet=_by_outlet(found.cells, outlets),
+        by_day=_by_day(found.cells, day_from, day_to),
+        by_hour=[HourFigures(hour=h, order_count=total.hours.get(h, [0, 0])[0],
+                             gross_total=total.hours.get(h, [0, 0])[1]) for h in range(24)],
+        by_product=sorted((ProductFigures(product_id=pid, name=name, qty=qty, revenue=revenue)
+                           for pid, (name, qty, revenue) in total.products.items()),
+                          key=lambda p: (-p.revenue, -p.qty, p.product_id)),
+        by_payment_method=sorted((MethodFigures(method=m, count=count, amount=amount)
+                                  for m, (count, amount) in total.methods.items()),
+                                 key=lambda p: (-p.amount, p.method)),
+        kitchen=_kitchen(total.prep),
+        source=ReportSource(rollup_cells=found.from_rollups,
+                            live_cells=len(found.cells) - found.from_rollups,
+                            tenant_wide_days=len(found.tenant_days), **found.phases,
+                            elapsed_ms=_ms_since(started)),
+    )
+
+
+def _payment_success(total: DayCell) -> PaymentSuccess:
+    decided = total.paid_orders + total.voided_unpaid
+    return PaymentSuccess(paid_orders=total.paid_orders, voided_unpaid_orders=total.voided_unpaid,
+                          rate=round(total.paid_orders / decided, 4) if decided else None,
+                          definition=SUCCESS_DEFINITION)
+
+
+def _scalars_by(cells: dict[CellKey, DayCell], index: int) -> dict[object, DayCell]:
+    """The cells' scalar figures summed per outlet (index 0) or per day (index 1)."""
+    summed: dict[object, DayCell] = {}
+    for key, cell in cells.items():
+        target = summed.setdefault(key[index], DayCell())
+        for name in REPORT_SCALARS:
+            setattr(target, name, getattr(target, name) + getattr(cell, name))
+    return summed
+
+
+def _by_outlet(cells: dict[CellKey, DayCell], outlets: list[Outlet]) -> list[OutletFigures]:
+    per_outlet = _scalars_by(cells, 0)
+    return [OutletFigures(outlet_id=o.id, name=o.name, currency=o.currency,
+                          order_count=per_outlet.get(o.id, DayCell()).order_count,
+                          gross_total=per_outlet.get(o.id, DayCell()).gross_total,
+                          void_count=per_outlet.get(o.id, DayCell()).void_count)
+            for o in outlets]
+
+
+def _by_day(cells: dict[CellKey, DayCell], day_from: date, day_to: date) -> list[DayFigures]:
+    per_day = _scalars_by(cells, 1)
+    days = [day_from + timedelta(days=i) for i in range((day_to - day_from).days + 1)]
+    return [DayFigures(day=day.isoformat(), order_count=per_day.get(day, DayCell()).order_count,
+                       gross_total=per_day.get(day, DayCell()).gross_total) for day in days]
+
+
+def _percentile(histogram: dict[int, int], fraction: float) -> int | None:
+    """Nearest-rank percentile of a {value: count} histogram."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = max(1, -(-int(fraction * 100) * total // 100))  # ceil(fraction * total)
+    running = 0
+    for value in sorted(histogram):
+        running += histogram[value]
+        if running >= rank:
+            return value
+    return max(histogram)
+
+
+def _kitchen(prep: dict[int, int]) -> KitchenFigures:
+    tickets = sum(prep.values())
+    return KitchenFigures(
+        tickets=tickets, p50_seconds=_percentile(prep, 0.5), p90_seconds=_percentile(prep, 0.9),
+        average_seconds=round(sum(s * n for s, n in prep.items()) / tickets, 1) if tickets
+        else None)
