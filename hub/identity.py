@@ -109,6 +109,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # outlet staff (PIN logins at the tills); scoped roles only for their own outlets
     "staff:read": _MANAGERS,
     "staff:write": _MANAGERS,
+    # payment gateway credentials of outlets and brands (secrets never returned)
+    "payments:configure": _HQ,
 }
 
 

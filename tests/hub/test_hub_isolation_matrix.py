@@ -97,6 +97,20 @@ def _matrix(b: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any, set[int]
             f"/api/v1/outlets/{outlet}/sync-credentials/revoke", None, DENIED),
         ("POST", "/api/v1/outlets/{outlet_id:str}/sync-credentials/{credential_id:str}/revoke"): (
             f"/api/v1/outlets/{outlet}/sync-credentials/{b['product']}/revoke", None, DENIED),
+        ("GET", "/api/v1/outlets/{outlet_id:str}/payment-gateway"): (
+            f"/api/v1/outlets/{outlet}/payment-gateway", None, DENIED),
+        ("PUT", "/api/v1/outlets/{outlet_id:str}/payment-gateway"): (
+            f"/api/v1/outlets/{outlet}/payment-gateway", {"provider": "none"}, DENIED),
+        ("GET", "/api/v1/brands/{brand_id:str}/payment-gateway"): (
+            f"/api/v1/brands/{brand}/payment-gateway", None, DENIED),
+        ("PUT", "/api/v1/brands/{brand_id:str}/payment-gateway"): (
+            f"/api/v1/brands/{brand}/payment-gateway", {"provider": "none"}, DENIED),
+        # Gateway webhooks: no login; verified by signature/token, never by a user's JWT
+        # (tests/hub/test_gateways_webhooks.py signs for another tenant's outlet).
+        ("POST", "/api/v1/gateways/midtrans/notification"): (
+            "/api/v1/gateways/midtrans/notification", None, {400, 401}),
+        ("POST", "/api/v1/gateways/xendit/callback"): (
+            "/api/v1/gateways/xendit/callback", None, {400, 401}),
         # Outlet-credential endpoints: a user's JWT is not an outlet credential.
         ("POST", "/api/v1/sync/push"): ("/api/v1/sync/push", None, {400, 401, 415}),
         ("GET", "/api/v1/sync/pull"): ("/api/v1/sync/pull", None, {401}),
@@ -148,6 +162,9 @@ def tenant_b(tenant_factory) -> tuple[TenantCtx, dict[str, str]]:
     member = c.post("/api/v1/staff", json={"name": "Secret Cashier", "role": "cashier",
                                            "pin": "13579", "outlet_ids": [outlet["id"]]})
     assert member.status_code == 201, member.text
+    gateway = c.put(f"/api/v1/brands/{b.brand_id}/payment-gateway", json={
+        "provider": "midtrans", "server_key": "SB-Mid-server-VictimKey-0123456789"})
+    assert gateway.status_code == 200, gateway.text
     ids = {"tenant": b.id, "brand": b.brand_id, "outlet": outlet["id"], "category": category["id"],
            "group": group["id"], "product": product["id"], "user": user["id"],
            "staff": member.json()["id"]}
@@ -254,6 +271,8 @@ def test_tenant_b_objects_unchanged_after_attack(tenant: TenantCtx, tenant_b) ->
     assert own.status_code == 201, own.text
     assert tenant.client.patch(f"/api/v1/staff/{own.json()['id']}",
                                json={"active": False}).status_code == 200
+    gateway = c.get(f"/api/v1/brands/{ids['brand']}/payment-gateway").json()["credential"]
+    assert (gateway["provider"], gateway["server_key"]["last4"]) == ("midtrans", "6789")
     prices = c.get(f"/api/v1/outlets/{ids['outlet']}/prices").json()["items"]
     assert prices == [{"outlet_id": ids["outlet"], "product_id": ids["product"], "price": 55000}]
     versions = c.get(f"/api/v1/brands/{ids['brand']}/catalog-versions").json()["items"]
