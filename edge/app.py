@@ -41,6 +41,7 @@ from edge.api.kitchen import kitchen_routes
 from edge.api.menu import menu_routes
 from edge.api.ops import ops_routes
 from edge.api.orders import order_routes
+from edge.api.payments import payment_routes
 from edge.api.printing import print_routes
 from edge.api.shifts import shift_routes
 from edge.api.sync import sync_routes
@@ -52,6 +53,7 @@ from edge.login_throttle import ThrottlePolicy
 from edge.metrics import EdgeMetrics
 from edge.migrations import MIGRATIONS_DIR
 from edge.orders_repository import prune_idempotency_keys
+from edge.payments.service import PaymentService
 from edge.printing import PrintWorker
 from edge.settings import EdgeSettings, SettingsError
 from edge.stream import prune
@@ -201,6 +203,7 @@ async def _start(app: Litestar) -> None:
         state.sync = SyncEngine(EdgeStore(state.db, settings.data_path))
         state.sync.start()
         app.state.sync = state.sync
+    app.state.payments.start()  # the poller: asks the gateway about open QRs
     app.state.housekeeping = asyncio.get_running_loop().create_task(
         _housekeeping(state.db, timedelta(hours=settings.live_event_retention_hours),
                       timedelta(days=settings.idempotency_key_retention_days)))
@@ -256,6 +259,7 @@ async def _stop(app: Litestar) -> None:
         await state.sync.stop()
     if state.print_worker is not None:
         await state.print_worker.stop()
+    await app.state.payments.stop()
     state.db.close()
 
 
@@ -294,7 +298,7 @@ def create_app(settings: EdgeSettings) -> Litestar:
         auth=Authenticator(db.read_now, settings.jwt_secret),
         throttle=throttle_policy(settings))
     routes: list[Any] = [*ops_routes, *auth_routes, *menu_routes, *order_routes, *kitchen_routes,
-                         *shift_routes, *print_routes, *sync_routes]
+                         *shift_routes, *print_routes, *sync_routes, *payment_routes]
     routes.append(create_static_files_router(
         path="/", directories=[settings.static_path], html_mode=True, name="ui",
         opt={"exclude_from_auth": True}))
@@ -303,7 +307,8 @@ def create_app(settings: EdgeSettings) -> Litestar:
         middleware=[RequestLogMiddleware, AuthMiddleware],
         exception_handlers={PosError: _pos_error, HTTPException: _http_error,
                             Exception: _internal_error},
-        state=State({"edge": state, "db": db, "feed": state.feed, "settings": settings}),
+        state=State({"edge": state, "db": db, "feed": state.feed, "settings": settings,
+                     "payments": PaymentService(db, state.feed)}),
         before_request=deps.strict_body,
         on_startup=[_start], on_shutdown=[_stop],
         openapi_config=OpenAPIConfig(title="fnbpos edge API", version=deps.VERSION, path="/schema",
