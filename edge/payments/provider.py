@@ -47,6 +47,9 @@ class ChargeRequest(Struct, kw_only=True, frozen=True):
     method: Literal["qris", "ewallet"]
     channel: str = ""  # e-wallet: gopay | ovo | dana | shopeepay
     expiry_seconds: int = 300
+    # when the QR stops being payable: fixed when the attempt is made, so a retried create
+    # sends the very same body (Xendit refuses a reused Idempotency-key with another body)
+    expires_at: datetime | None = None
     outlet_id: str = ""  # echoed back by the gateway, so the hub can route its webhook
 
 

@@ -93,7 +93,8 @@ class PaymentService:
         outlet_id = self.db.read_now(load_outlet).id
         request = ChargeRequest(gateway_order_id=attempt.gateway_order_id, amount=attempt.amount,
                                 method=attempt.method, channel=attempt.channel,
-                                expiry_seconds=config.qr_expiry_seconds, outlet_id=outlet_id)
+                                expiry_seconds=config.qr_expiry_seconds,
+                                expires_at=attempt.expires_at, outlet_id=outlet_id)
         try:
             charge = await self._create_with_retries(provider, request)
         except GatewayRejected as exc:

@@ -72,8 +72,7 @@ class XenditProvider:
                                code=str(data.get("error_code", code))[:64], status=code)
 
     async def create(self, request: ChargeRequest) -> Charge:
-        now = datetime.now(UTC)
-        expires = now + timedelta(seconds=request.expiry_seconds)
+        expires = request.expires_at or datetime.now(UTC) + timedelta(seconds=request.expiry_seconds)
         headers = {"Idempotency-key": request.gateway_order_id}
         metadata = {"outlet_id": request.outlet_id, "attempt_id": request.gateway_order_id}
         if request.method == "qris":
