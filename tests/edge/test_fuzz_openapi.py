@@ -19,8 +19,11 @@ jobs is still fuzzed.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +113,43 @@ def test_fuzzing_the_edge_schema_finds_no_server_error(seeded_edge, tmp_path: Pa
     assert run.report["phases"]["stateful"]["status"] == "success", run.report["phases"]
     assert MUST_REACH <= run.accepted(), sorted(MUST_REACH - run.accepted())
     assert server.proc is not None and server.proc.poll() is None, "the edge is still serving"
+
+
+BROKEN_SCHEMA = {"openapi": "3.1.0", "info": {"title": "broken", "version": "1"}, "paths": {
+    "/api/v1/boom": {"get": {
+        "parameters": [{"name": "n", "in": "query", "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "ok"}}}}}}
+
+
+class _Broken(BaseHTTPRequestHandler):
+    """An API of one operation that answers 500 in the project's error shape."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/schema/openapi.json"):
+            status, body = 200, BROKEN_SCHEMA
+        else:
+            status, body = 500, {"error": {"code": "internal", "message": "boom", "details": {}}}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_the_fuzz_run_fails_on_a_server_error(tmp_path: Path) -> None:
+    """The harness itself: a 500, even one in the project's error shape, fails the run."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        run = fuzz(f"http://127.0.0.1:{server.server_address[1]}", tmp_path, token="x",
+                   max_examples=5)
+    finally:
+        server.shutdown()
+    assert run.returncode != 0
+    server_errors = [f for f in run.failures if f["code"] == "ST101"]  # "Server error"
+    assert server_errors and "GET /api/v1/boom" in server_errors[0]["operations"], run.failures
