@@ -69,14 +69,35 @@ def save(conn: sqlite3.Connection, config: GatewayConfig, now: datetime) -> None
          config.source, now.isoformat()))
 
 
-def apply_hub_settings(conn: sqlite3.Connection, settings: Any, now: datetime) -> None:
+def apply_hub_settings(conn: sqlite3.Connection, settings: Any, now: datetime) -> list[str]:
     """Apply head office's payment settings (sync.protocol's PaymentSettings), in the
-    caller's transaction: they replace whatever the box had."""
+    caller's transaction: they replace whatever the box had. Never raises over a value the
+    box cannot use (a pull must not stall on it): that value is replaced by a safe one and
+    the returned list says what was (for the log)."""
+    problems: list[str] = []
+    provider = settings.provider
+    if provider not in ("none", "midtrans", "xendit"):
+        problems.append(f"unknown provider {provider[:16]!r}: none")
+        provider = "none"
+    base_url = settings.api_base_url
+    if provider != "none" and not base_url.startswith(("http://", "https://")):
+        problems.append("api_base_url is not an http(s) URL: no gateway")
+        provider = "none"
+    expiry = min(max(int(settings.qr_expiry_seconds), 10), 86400)
+    if expiry != settings.qr_expiry_seconds:
+        problems.append(f"qr_expiry_seconds {settings.qr_expiry_seconds} -> {expiry}")
+    static = settings.static_qris.strip()
+    if static:
+        try:
+            static_qris.parse(static)
+        except static_qris.QrisError as exc:
+            problems.append(f"static_qris ignored: {exc}")
+            static = ""
     save(conn, GatewayConfig(
-        provider=settings.provider, api_base_url=settings.api_base_url,
-        server_key=settings.server_key, qr_expiry_seconds=settings.qr_expiry_seconds,
-        static_qris=settings.static_qris, ewallet_channels=list(settings.ewallet_channels),
-        source="hub"), now)
+        provider=provider, api_base_url=base_url, server_key=settings.server_key,
+        qr_expiry_seconds=expiry, static_qris=static,
+        ewallet_channels=[str(c)[:16] for c in settings.ewallet_channels][:8], source="hub"), now)
+    return problems
 
 
 def public(config: GatewayConfig) -> dict[str, Any]:
