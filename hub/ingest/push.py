@@ -67,6 +67,8 @@ class JournalRefused(Conflict):
 
 
 class ForeignClaim(Forbidden):
+    """A batch, entry or order claiming another outlet than the credential's: refused."""
+
     code = "foreign_outlet"
 
 
@@ -95,6 +97,8 @@ class _PredecessorInFlight(Exception):
 
 async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
                       wire_version: int = WIRE_VERSION) -> PushResponse:
+    """Verify, apply and hold one pushed batch (module docstring); a refusal raises after
+    the batch's valid prefix is committed."""
     now = datetime.now(UTC)
     foreign = [e.seq for e in request.entries if e.outlet_id != who.outlet_id]
     if request.outlet_id != who.outlet_id or foreign:
@@ -240,7 +244,7 @@ async def _verify_batch(session: AsyncSession, who: SyncIdentity,
         if entry.seq <= cursor.last_seq:
             found = held.get((entry.epoch, entry.seq))
             # Not found: held once (every seq up to the cursor was), then pruned after the
-            # retention period (hub.journal_retention): nothing left to compare with.
+            # retention period (hub.ingest.retention): nothing left to compare with.
             if found is None or found == (entry.hash, entry.body):
                 outcome.duplicates += 1
                 outcome.acked_seq = entry.seq
