@@ -43,7 +43,7 @@ from shared.errors import (
     IdempotencyConflict,
     InvalidState,
     NotFound,
-    Unavailable,
+    Rejected,
     ValidationFailed,
 )
 from shared.ids import new_id
@@ -155,8 +155,8 @@ def begin(conn: sqlite3.Connection, order_id: str, data: PaymentAttemptCreate, *
     elif data.method == "qris" and config.static_qris:
         gateway = "static"
     else:
-        raise Unavailable("no payment gateway is set up for this outlet",
-                          details={"method": data.method})
+        raise Rejected("this outlet takes no QRIS or e-wallet payments: no payment gateway "
+                       "is set up", details={"method": data.method})
     attempt_id = new_id()
     attempt = PaymentAttempt(
         id=attempt_id, order_id=order.id, method=data.method, channel=data.channel,

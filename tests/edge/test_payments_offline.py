@@ -100,6 +100,6 @@ def test_unreachable_without_static_qris_is_a_503(edge: EdgeServer) -> None:
     # a failed attempt does not block the next one
     configure(edge, "none", "", "", "--static-qris", STATIC)
     assert start_attempt(edge, order["id"], cashier, order["total"]).json()["mode"] == "static"
-    configure(edge, "none")
+    configure(edge, "none")  # no gateway and no static QRIS: the outlet takes no QRIS
     res = start_attempt(edge, place(edge)["id"], cashier, 1000)
-    assert res.status_code == 503 and res.json()["error"]["code"] == "unavailable"
+    assert res.status_code == 422 and res.json()["error"]["code"] == "rejected"
