@@ -44,6 +44,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "orders:advance": frozenset({"staff:cashier", "staff:manager", "staff:kitchen"}),
     "orders:void": frozenset({"staff:cashier", "staff:manager"}),  # unpaid orders
     "orders:void_paid": frozenset({"staff:manager"}),
+    # discounts at the till and refunds: staff ask, a manager approves (edge.api.orders)
+    "orders:adjust": frozenset({"staff:cashier", "staff:manager"}),
+    "orders:refund": frozenset({"staff:cashier", "staff:manager"}),
     "payments:take": frozenset({"staff:cashier", "staff:manager"}),
     "kitchen:read": frozenset({"device:kds", "device:cashier", "staff:kitchen", "staff:manager"}),
     "kitchen:bump": frozenset({"device:kds", "staff:kitchen", "staff:manager"}),

@@ -5,6 +5,13 @@ States: placed -> in_kitchen -> ready -> completed; voided from any open state. 
 outlet's ``kitchen_trigger = "place"`` (default) an order goes to the kitchen in the
 transaction that creates it; with ``"payment"`` it goes when payments cover the total.
 
+Approvals: voiding a paid order, a discount above the outlet's threshold and a refund
+(edge.refunds) need a manager. The caller passes ``approved_by``, the staff id of a manager
+it has verified (the manager logged in on the request, or a manager's PIN typed on the
+cashier's session: edge.api.orders), and the order records who approved what
+(``void_approved_by``, ``discount_approved_by``). A cash payment opens the drawer
+(edge.printing.kick_drawer) in its transaction.
+
 Every function takes the caller's write connection and does all its work in that
 transaction: the order row (and its full snapshot), an outbox event (OrderEvent with the
 snapshot, PaymentEvent) and an ``orders`` live event when the status changes. The caller
@@ -20,16 +27,17 @@ from datetime import datetime
 
 import msgspec
 
-from edge import kitchen, live, outbox, shifts
+from edge import kitchen, live, outbox, printing, shifts
 from edge import orders_repository as repo
 from edge.auth import Principal, require
 from edge.catalog import MenuCache
 from edge.outlet import OutletInfo, business_day
-from shared.errors import IdempotencyConflict, InvalidState, NotFound, ValidationFailed
+from shared.errors import Forbidden, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
 from shared.ids import new_id
 from shared.money import MAX_AMOUNT
-from shared.pricing import price_order, unit_price
+from shared.pricing import PricedLine, percent_of, price_order, unit_price
 from shared.schemas import (
+    DiscountCreate,
     Order,
     OrderCreate,
     OrderEvent,
@@ -44,12 +52,15 @@ __all__ = [
     "TOPIC",
     "add_flagged_payment",
     "add_payment",
+    "apply_discount",
     "cancel_unpaid",
+    "check_discount_reason",
     "complete_order",
     "create_order",
     "list_orders",
     "load_order",
     "request_hash",
+    "set_refunded",
     "ticket_reopened",
     "tickets_ready",
     "void_order",
@@ -94,6 +105,7 @@ def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletI
             return load_order(conn, seen[1]), False
     if data.discount:
         require(principal, "orders:discount")
+        check_discount_reason(outlet, data.discount_reason)
     index = menu.get(conn)
     resolved = index.resolve(data.lines)
     totals = price_order([r.priced for r in resolved], index.tax, data.discount)
@@ -114,7 +126,9 @@ def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletI
         lines=lines, subtotal=totals.subtotal, discount=totals.discount,
         service_charge=totals.service_charge, tax=totals.tax, rounding=totals.rounding,
         total=totals.total, note=data.note, customer_name=data.customer_name, table=data.table,
-        created_at=now, updated_at=now, source=principal.device_name)
+        created_at=now, updated_at=now, source=principal.device_name,
+        discount_reason=data.discount_reason.strip() if totals.discount else "",
+        discount_approved_by=principal.staff_id if totals.discount else None)
     repo.insert_order(conn, order, principal.device_id, principal.staff_id)
     if idempotency_key:
         repo.insert_idempotency_key(conn, principal.device_id, idempotency_key, fingerprint,
@@ -177,6 +191,8 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
         repo.insert_payment_idempotency_key(conn, principal.device_id, idempotency_key,
                                             fingerprint, order.id, payment.id, now)
     outbox.append(conn, PaymentEvent(payment=payment), now)
+    if payment.method == "cash":
+        printing.kick_drawer(conn, now, order.id)
     paid = order.paid + payment.amount
     fully_paid = paid >= order.total
     send = fully_paid and order.status == "placed" and outlet.kitchen_trigger == "payment"
@@ -243,21 +259,117 @@ def _replayed_payment(conn: sqlite3.Connection, order_id: str, fingerprint: str,
 
 
 def void_order(conn: sqlite3.Connection, order_id: str, reason: str, *, principal: Principal,
-               now: datetime) -> Order:
-    """Void an open order; a paid (or part-paid) order needs a manager."""
+               now: datetime, approved_by: str | None = None) -> Order:
+    """Void an open order; a paid (or part-paid) order needs a manager's approval
+    (``approved_by``), recorded as ``void_approved_by``."""
     order = load_order(conn, order_id)
     if order.status not in OPEN_STATES:
         raise InvalidState(f"a {order.status} order cannot be voided",
                            details={"order_id": order.id, "status": order.status})
-    require(principal, "orders:void_paid" if order.paid > 0 else "orders:void")
+    require(principal, "orders:void")
+    if order.paid > 0 and approved_by is None:
+        raise Forbidden("voiding a paid order needs a manager's approval",
+                        details={"permission": "orders:void_paid"})
     reason = reason.strip()
     if not reason:
         raise ValidationFailed("a void needs a reason")
-    voided = msgspec.structs.replace(order, status="voided", void_reason=reason, updated_at=now)
+    voided = msgspec.structs.replace(order, status="voided", void_reason=reason, updated_at=now,
+                                     void_approved_by=approved_by if order.paid > 0 else None)
     repo.update_order(conn, voided)
     _record(conn, voided, now)
     kitchen.withdraw_order(conn, order.id, now)
     return voided
+
+
+def check_discount_reason(outlet: OutletInfo, reason: str) -> str:
+    """The reason, stripped, when the outlet's list allows it (an empty list allows any
+    reason, but not none); else 400."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("a discount needs a reason", details={"field": "reason"})
+    if outlet.discount_reasons and reason not in outlet.discount_reasons:
+        raise ValidationFailed("this discount reason is not on head office's list",
+                               details={"field": "reason", "reason": reason,
+                                        "allowed": list(outlet.discount_reasons)})
+    return reason
+
+
+def needs_approval(outlet: OutletInfo, discount: int, subtotal: int) -> bool:
+    """A discount above the outlet's threshold (every discount when there is none) needs a
+    manager."""
+    if discount <= 0:
+        return False
+    limit = outlet.discount_approval_percent
+    return limit is None or discount * 100 > limit * subtotal
+
+
+def apply_discount(conn: sqlite3.Connection, order_id: str, data: DiscountCreate, *,
+                   outlet: OutletInfo, menu: MenuCache, principal: Principal, now: datetime,
+                   approved_by: str | None = None) -> Order:
+    """Set the discount of an open order or one of its lines (percent or amount, replacing
+    the one it had) and re-price the order with shared.pricing. Needs a manager's approval
+    (``approved_by``) when the order's whole discount is above the outlet's threshold; 400
+    for a reason outside head office's list; 409 when the order would cost less than paid."""
+    order = load_order(conn, order_id)
+    if order.status not in OPEN_STATES:
+        raise InvalidState(f"a {order.status} order takes no discount",
+                           details={"order_id": order.id, "status": order.status})
+    if (data.percent is None) == (data.amount is None):
+        raise ValidationFailed("give either percent or amount", details={"field": "percent"})
+    reason = check_discount_reason(outlet, data.reason)
+    lines = list(order.lines)
+    line_discounts = sum(line.discount for line in lines)
+    order_part = order.discount - line_discounts
+    if data.line_id is not None:
+        at = next((i for i, line in enumerate(lines) if line.id == data.line_id), None)
+        if at is None:
+            raise NotFound("no such line on this order", details={"line_id": data.line_id})
+        base = lines[at].line_total
+        cut = _discount_amount(data, base)
+        lines[at] = msgspec.structs.replace(lines[at], discount=cut)
+        line_discounts = sum(line.discount for line in lines)
+    else:
+        base = order.subtotal - line_discounts
+        order_part = _discount_amount(data, base)
+    discount = min(order.subtotal, line_discounts + order_part)
+    if needs_approval(outlet, discount, order.subtotal) and approved_by is None:
+        raise Forbidden("a discount this large needs a manager's approval",
+                        details={"permission": "orders:discount",
+                                 "approval_percent": outlet.discount_approval_percent})
+    tax = menu.get(conn).tax
+    totals = price_order([PricedLine(base_price=line.unit_price, qty=line.qty) for line in lines],
+                         tax, discount)
+    if totals.total < order.paid:
+        raise InvalidState("the order would cost less than has been paid for it",
+                           details={"order_id": order.id, "total": totals.total,
+                                    "paid": order.paid})
+    updated = msgspec.structs.replace(
+        order, lines=lines, discount=totals.discount, service_charge=totals.service_charge,
+        tax=totals.tax, rounding=totals.rounding, total=totals.total,
+        discount_reason=reason if totals.discount else "",
+        discount_approved_by=approved_by if totals.discount else None, updated_at=now)
+    repo.update_order(conn, updated)
+    _record(conn, updated, now, status_changed=False)
+    return updated
+
+
+def _discount_amount(data: DiscountCreate, base: int) -> int:
+    if data.percent is not None:
+        return percent_of(base, data.percent)
+    amount = data.amount or 0
+    if amount > base:
+        raise ValidationFailed("the discount is more than what it applies to",
+                               details={"field": "amount", "amount": amount, "base": base})
+    return amount
+
+
+def set_refunded(conn: sqlite3.Connection, order: Order, refunded: int, now: datetime) -> Order:
+    """Record how much of the order's money is given back (edge.refunds keeps it within
+    what was paid)."""
+    updated = msgspec.structs.replace(order, refunded=refunded, updated_at=now)
+    repo.update_order(conn, updated)
+    _record(conn, updated, now, status_changed=False)
+    return updated
 
 
 def complete_order(conn: sqlite3.Connection, order_id: str, now: datetime) -> Order:

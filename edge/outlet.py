@@ -13,6 +13,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 from msgspec import Struct
 
 from shared.errors import ValidationFailed
@@ -38,6 +39,10 @@ class OutletInfo(Struct, kw_only=True, frozen=True):
     timezone: str = "UTC"
     kitchen_trigger: str = "place"  # send to the kitchen when placed, or when fully paid
     business_day_start_hour: int = 0  # e.g. 4: sales until 03:59 count for the previous day
+    # head office's discount rules: the reasons allowed ([] = any), and the percentage of the
+    # subtotal above which a manager approves (None: every discount needs a manager)
+    discount_reasons: tuple[str, ...] = ()
+    discount_approval_percent: int | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -93,16 +98,26 @@ def update_outlet(conn: sqlite3.Connection, *, name: str | None = None, timezone
 
 def apply_hub_settings(conn: sqlite3.Connection, *, name: str, timezone: str,
                        kitchen_trigger: str | None = None,
-                       business_day_start_hour: int | None = None) -> OutletInfo:
+                       business_day_start_hour: int | None = None,
+                       discount_reasons: list[str] | None = None,
+                       discount_approval_percent: int | None = None) -> OutletInfo:
     """Apply head office's outlet settings in the caller's transaction (the pull's).
 
     Name and timezone replace the hub identity kept in ``sync_state`` and the local row; a
     kitchen trigger or business-day start the hub leaves unset (None) keeps the outlet's own.
+    The discount rules are head office's alone: they replace the box's as sent.
     """
     conn.execute("UPDATE sync_state SET outlet_name = ?, timezone = ? WHERE id = 1",
                  (name, check_timezone(timezone)))
-    return update_outlet(conn, name=name, timezone=timezone, kitchen_trigger=kitchen_trigger,
-                         business_day_start_hour=business_day_start_hour)
+    updated = update_outlet(conn, name=name, timezone=timezone, kitchen_trigger=kitchen_trigger,
+                            business_day_start_hour=business_day_start_hour)
+    if discount_approval_percent is not None and not 0 <= discount_approval_percent <= 100:
+        discount_approval_percent = None  # out of range: the safe rule (a manager approves)
+    conn.execute("UPDATE outlet SET discount_reasons = ?, discount_approval_percent = ?"
+                 " WHERE id = 1", (msgspec.json.encode(list(discount_reasons or [])).decode(),
+                                   discount_approval_percent))
+    return msgspec.structs.replace(updated, discount_reasons=tuple(discount_reasons or ()),
+                                   discount_approval_percent=discount_approval_percent)
 
 
 def load_outlet(conn: sqlite3.Connection) -> OutletInfo:
@@ -114,12 +129,16 @@ def load_outlet(conn: sqlite3.Connection) -> OutletInfo:
         raise RuntimeError("this edge has no outlet yet: run `pos-edge init` or `pos-edge provision`")
     trigger = local["kitchen_trigger"] if local else "place"
     start_hour = local["business_day_start_hour"] if local else 0
+    reasons = tuple(msgspec.json.decode(local["discount_reasons"])) if local else ()
+    approval = local["discount_approval_percent"] if local else None
     if hub is not None:
         return OutletInfo(id=hub["outlet_id"], name=hub["outlet_name"] or (local["name"] if local else ""),
                           timezone=hub["timezone"] or "UTC", kitchen_trigger=trigger,
-                          business_day_start_hour=start_hour)
+                          business_day_start_hour=start_hour, discount_reasons=reasons,
+                          discount_approval_percent=approval)
     return OutletInfo(id=local["outlet_id"], name=local["name"], timezone=local["timezone"],
-                      kitchen_trigger=trigger, business_day_start_hour=start_hour)
+                      kitchen_trigger=trigger, business_day_start_hour=start_hour,
+                      discount_reasons=reasons, discount_approval_percent=approval)
 
 
 def business_day(outlet: OutletInfo, now: datetime) -> str:

@@ -15,6 +15,11 @@ A rendered document is a short list of python-escpos calls (``set``, ``textln``,
 stored as JSON and replayed on the printer when sent: only the library's public API touches
 the wire, and a job can be re-sent byte for byte.
 
+The cash drawer hangs off the receipt printer: ``kick_drawer`` queues a job holding nothing
+but the drawer pulse (python-escpos ``cashdraw``, ESC p on pin 2), called in the transaction
+of a cash payment or a cash refund. The pulse is an operation of its own with a fixed
+argument, checked again when a job is replayed; it can never come from text.
+
 Every text that reaches paper goes through ``printable`` (in ``Document.line`` and again
 when a stored job is replayed): a control character in a note or a name would otherwise be
 a printer command (``ESC p`` opens the cash drawer) or a new line that looks like an item
@@ -60,6 +65,7 @@ __all__ = [
     "PrintWorker",
     "add_printer",
     "enqueue_order",
+    "kick_drawer",
     "kitchen_document",
     "list_printers",
     "print_new_tickets",
@@ -94,7 +100,8 @@ def printable(text: str) -> str:
 class Document:
     """A printable document recorded as python-escpos calls: [[method, args, kwargs], ...]."""
 
-    _ALLOWED = frozenset({"set", "textln", "ln", "cut", "hw"})
+    _ALLOWED = frozenset({"set", "textln", "ln", "cut", "hw", "cashdraw"})
+    _DRAWER_PINS = (2, 5)  # the two drawer connectors of an ESC/POS printer
 
     def __init__(self) -> None:
         self.ops: list[list[Any]] = [["hw", ["INIT"], {}]]
@@ -134,6 +141,13 @@ class Document:
         self.ops.append(["cut", [], {}])
         return self
 
+    def open_drawer(self, pin: int = 2) -> Document:
+        """The drawer pulse (ESC p) on connector ``pin`` (2 or 5)."""
+        if pin not in self._DRAWER_PINS:
+            raise ValueError("a cash drawer hangs on pin 2 or 5")
+        self.ops.append(["cashdraw", [pin], {}])
+        return self
+
     def encode(self) -> bytes:
         return _ops_encoder.encode(self.ops)
 
@@ -144,6 +158,8 @@ class Document:
                 raise ValueError(f"unexpected printer operation {method!r}")
             if method == "textln":  # a job queued by an older version was not cleaned
                 args = [printable(str(arg)) for arg in args]
+            elif method == "cashdraw" and (args not in ([2], [5]) or kwargs):
+                raise ValueError("unexpected cash drawer pulse")
             getattr(printer, method)(*args, **kwargs)
 
 
@@ -294,6 +310,18 @@ def enqueue_order(conn: sqlite3.Connection, order: Order, kind: str, *, outlet_n
         repo.insert_job(conn, job, doc.encode())
         queued.append(job)
     return queued
+
+
+def kick_drawer(conn: sqlite3.Connection, now: datetime, order_id: str | None = None) -> PrintJob | None:
+    """Queue the drawer pulse on the receipt printer (the drawer is wired to it); None when
+    the outlet has no receipt printer: the sale never waits for a drawer."""
+    printers = repo.printers_for(conn, "receipt")
+    if not printers:
+        return None
+    job = PrintJob(id=new_id(), printer_id=printers[0].id, order_id=order_id, kind="drawer",
+                   status="queued", created_at=now)
+    repo.insert_job(conn, job, Document().open_drawer().encode())
+    return job
 
 
 def print_new_tickets(conn: sqlite3.Connection, tickets: list[KitchenTicket],

@@ -8,7 +8,8 @@ taken on the device while its shift is open carry the shift's id (the order serv
     difference    = counted cash - expected cash
 
 where cash sales are what cash payments covered (not what was tendered: the change went
-back) and cash refunds the cash payments of orders voided afterwards. The X report is these
+back) and cash refunds the cash payments of orders voided afterwards plus the cash refunds
+(edge.refunds) given from this till while the shift was open. The X report is these
 figures while the shift is open; the Z report is computed once, at close, in the closing
 transaction, and stored: it never changes afterwards. Every change appends a ShiftEvent or
 CashMovementEvent to the outbox in the same transaction.
@@ -26,7 +27,7 @@ from datetime import datetime
 
 import msgspec
 
-from edge import outbox
+from edge import outbox, refunds_repository
 from edge import shifts_repository as repo
 from shared.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from shared.ids import new_id
@@ -177,8 +178,9 @@ def _figures(conn: sqlite3.Connection, shift: Shift) -> dict[str, int]:
     # Cash sales count every cash payment of the shift, refunds take back those of orders
     # voided since: the drawer received the money and then paid it back out.
     cash_kept = sum(r["amount"] for r in by_method if r["method"] == "cash")
-    cash_refunds = voided["cash"]
-    cash_sales = cash_kept + cash_refunds
+    cash_sales = cash_kept + voided["cash"]
+    # ... and refunds of handed-over orders paid out of this drawer (their sale stays a sale)
+    cash_refunds = voided["cash"] + refunds_repository.cash_refunded(conn, shift.id)
     expected = shift.opening_float + cash_sales - cash_refunds + cash_in - cash_out
     return {"cash_sales": cash_sales, "cash_refunds": cash_refunds, "cash_in": cash_in,
             "cash_out": cash_out, "expected_cash": expected,

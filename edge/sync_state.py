@@ -281,7 +281,9 @@ def apply_settings(conn: sqlite3.Connection, settings: OutletSettings, version: 
     """Apply head office's outlet settings, in the caller's transaction."""
     outlet.apply_hub_settings(conn, name=settings.name, timezone=settings.timezone,
                               kitchen_trigger=settings.kitchen_trigger,
-                              business_day_start_hour=settings.business_day_start_hour)
+                              business_day_start_hour=settings.business_day_start_hour,
+                              discount_reasons=list(settings.discount_reasons),
+                              discount_approval_percent=settings.discount_approval_percent)
     conn.execute("UPDATE sync_state SET settings_version = ?, settings_checksum = ? WHERE id = 1",
                  (version, checksum))
 

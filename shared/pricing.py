@@ -15,6 +15,13 @@ The one place where an order's money is computed. Rules (stated so receipts can 
 * Every ``round`` is half away from zero on exact integers (``shared.money``). Finally the
   total is rounded half-up to the outlet's ``rounding_unit`` and the difference is reported
   as ``rounding``.
+* Discounts at the till: ``percent_of(base, p) = round(base * p / 100)`` of a line's total or
+  of the order's subtotal less its line discounts; the order's ``discount`` is the sum of
+  the line discounts and the order-level one, and prices as above.
+* A refunded line gives back its share of what the order cost:
+  ``share_of(total, line_net * qty / line_qty, sum of line nets)``, where a line's net is
+  its total less its own discount: the order-level discount, service, tax and rounding
+  spread over the lines in proportion.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from msgspec import Struct
 from shared.money import round_half_up_div, round_to_unit
 from shared.schemas import TaxConfig
 
-__all__ = ["OrderTotals", "PricedLine", "price_order", "unit_price"]
+__all__ = ["OrderTotals", "PricedLine", "percent_of", "price_order", "share_of", "unit_price"]
 
 BASIS = 10_000
 
@@ -76,3 +83,14 @@ def price_order(lines: list[PricedLine], tax: TaxConfig, discount: int = 0) -> O
         rounding=total - before_rounding,
         total=total,
     )
+
+
+def percent_of(amount: int, percent: int) -> int:
+    """``percent`` % of ``amount``, rounded half up (10% of 12,345 is 1,235)."""
+    return round_half_up_div(amount * percent, 100)
+
+
+def share_of(total: int, part: int, whole: int) -> int:
+    """The part of ``total`` that ``part`` of ``whole`` stands for, rounded half up; 0 when
+    ``whole`` is 0."""
+    return round_half_up_div(total * part, whole) if whole > 0 else 0

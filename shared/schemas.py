@@ -182,6 +182,8 @@ class OrderLine(Struct, kw_only=True):
     modifiers: list[LineModifier] = []
     note: Note = ""
     station: ShortText = "kitchen"
+    # the line's own discount (minor units, within line_total); Order.discount includes it
+    discount: Amount = 0
 
 
 class Payment(Struct, kw_only=True):
@@ -225,6 +227,12 @@ class Order(Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     source: ShortText = ""  # device name that placed it
+    # discounts at the till: the reason (from the hub's list) and the manager who approved
+    # a discount above the outlet's threshold; the manager who approved voiding a paid order
+    discount_reason: ShortText = ""
+    discount_approved_by: Id | None = None
+    void_approved_by: Id | None = None
+    refunded: Amount = 0  # refunds done or under way (gateway), never more than paid
 
 
 class PaymentCreate(InputStruct):
@@ -273,6 +281,70 @@ class PaymentAttempt(Struct, kw_only=True):
 
 class OrderVoid(InputStruct):
     reason: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+Percent = Annotated[int, Meta(ge=0, le=100)]
+
+
+class DiscountCreate(InputStruct, kw_only=True):
+    """A discount at the till on the whole order (``line_id`` None) or one line: ``percent``
+    of it, or a fixed ``amount`` (minor units); exactly one of the two. 0 removes it. It
+    replaces the discount that order or line had; ``reason`` comes from the hub's list."""
+
+    line_id: Id | None = None
+    percent: Percent | None = None
+    amount: Amount | None = None
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class RefundLineCreate(InputStruct):
+    line_id: Id
+    qty: Qty = 1
+
+
+RefundStatus = Literal["done", "pending", "failed"]
+
+
+class RefundCreate(InputStruct, kw_only=True):
+    """Give money back for a completed order: the whole of what is left (no ``lines``, no
+    ``amount``), some lines (their share of what was paid), or an ``amount``. ``method`` is
+    how the money goes back: "cash", "card" (done on the EDC terminal), or "qris"/"ewallet"
+    through the gateway of ``payment_id`` (a gateway payment of this order)."""
+
+    method: PaymentMethod = "cash"
+    payment_id: Id | None = None
+    amount: Annotated[int, Meta(ge=1, le=MAX_AMOUNT)] | None = None
+    lines: Annotated[list[RefundLineCreate], Meta(max_length=100)] = []
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class RefundLine(Struct, kw_only=True):
+    line_id: Id
+    qty: Qty
+    amount: Amount
+
+
+class Refund(Struct, kw_only=True):
+    """Money given back for an order after it was handed over. ``status`` "pending" while a
+    gateway refund is under way, "failed" (``error`` says why; retry it or refund in cash),
+    "done" when the money went back. ``approved_by`` is the manager who approved it."""
+
+    id: Id
+    order_id: Id
+    payment_id: Id | None = None
+    method: PaymentMethod
+    amount: Amount
+    lines: list[RefundLine] = []
+    reason: ShortText
+    approved_by: Id
+    gateway: ShortText = ""  # "midtrans" | "xendit" for a gateway refund
+    gateway_refund_id: ShortText = ""
+    status: RefundStatus
+    error: ShortText = ""
+    created_at: datetime
+    updated_at: datetime | None = None
+    shift_id: Id | None = None
+    staff_id: Id | None = None
 
 
 # ---------------------------------------------------------------- kitchen
@@ -349,7 +421,7 @@ class ShiftReport(Struct, kw_only=True):
 
     expected_cash = opening_float + cash_sales - cash_refunds + cash_in - cash_out, where
     cash_sales are the amounts cash payments covered (not what was tendered) and
-    cash_refunds the cash paid for orders later voided.
+    cash_refunds the cash paid for orders later voided plus cash refunds of handed-over orders.
     """
 
     kind: Literal["X", "Z"]
@@ -405,7 +477,7 @@ class PrintJob(Struct, kw_only=True):
     id: Id
     printer_id: Id
     order_id: Id | None = None
-    kind: Literal["receipt", "kitchen"]
+    kind: Literal["receipt", "kitchen", "drawer"]
     status: Literal["queued", "printed", "failed"]
     attempts: int = 0
     last_error: ShortText = ""
@@ -457,8 +529,14 @@ class PaymentAttemptEvent(Struct, tag="payment_attempt", tag_field="kind", kw_on
     attempt: PaymentAttempt
 
 
+class RefundEvent(Struct, tag="refund", tag_field="kind", kw_only=True):
+    """A refund as it is now (pending, done, failed)."""
+
+    refund: Refund
+
+
 EventBody = (OrderEvent | PaymentEvent | KitchenEvent | ShiftEvent | CashMovementEvent
-             | AvailabilityEvent | PaymentAttemptEvent)
+             | AvailabilityEvent | PaymentAttemptEvent | RefundEvent)
 
 
 # Bounds of a journal entry on the wire; text is free of NUL (PostgreSQL text cannot hold it).

@@ -201,6 +201,12 @@ class OutletSettings(Struct, kw_only=True):
     timezone: Annotated[str, Meta(max_length=64, pattern=_NO_NUL)]
     kitchen_trigger: Annotated[str, Meta(max_length=16)] | None = None  # "place" | "payment"
     business_day_start_hour: Annotated[int, Meta(ge=0, le=23)] | None = None
+    # discounts at the till: the reasons staff pick from ([] = any reason) and the percentage
+    # of the subtotal above which a manager approves (None: every discount needs a manager)
+    discount_reasons: Annotated[list[Annotated[str, Meta(min_length=1, max_length=100,
+                                                         pattern=_NO_NUL)]],
+                                Meta(max_length=50)] = []
+    discount_approval_percent: Annotated[int, Meta(ge=0, le=100)] | None = None
 
 
 class PullChange(Struct, kw_only=True):
