@@ -9,6 +9,8 @@ the running edge's database, from this process."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -64,6 +66,22 @@ def payment_events(edge: EdgeServer, order_id: str) -> list[Any]:
 def attempt_events(edge: EdgeServer, attempt_id: str) -> list[Any]:
     return [body.attempt for _, _, body in journal(edge)
             if isinstance(body, PaymentAttemptEvent) and body.attempt.id == attempt_id]
+
+
+def live_frames(edge: EdgeServer, attempt_id: str, order_id: str) -> list[tuple[str, str]]:
+    """(type, status) of the live events about this attempt and its order, oldest first."""
+    conn = sqlite3.connect(edge.data_dir / "edge.db")
+    try:
+        rows = conn.execute("SELECT type, data FROM live_events WHERE topic = 'orders'"
+                            " ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    found = []
+    for kind, data in rows:
+        item = json.loads(data)
+        if item.get("id") in (attempt_id, order_id) and kind in ("payment_attempt", "order.status"):
+            found.append((kind, item["status"]))
+    return found
 
 
 def relay(edge: EdgeServer, *confirmations: dict[str, Any]) -> int:
@@ -151,6 +169,11 @@ def test_kiosk_qris_paid_once_by_the_poller(edge: EdgeServer, xendit: FakeGatewa
     assert [p["id"] for p in after["payments"]] == [payment["id"]]
     assert [p.id for p in payment_events(edge, order["id"])] == [payment["id"]]
     assert [a.status for a in attempt_events(edge, attempt["id"])] == ["pending", "paid"]
+    # the screens' live frames: the attempt as it changed, and the order moving when paid
+    # (published in the payment's transaction, just before the attempt's frame)
+    frames = live_frames(edge, attempt["id"], order["id"])
+    assert frames == [("order.status", "placed"), ("payment_attempt", "pending"),
+                      ("order.status", "in_kitchen"), ("payment_attempt", "paid")]
 
 
 def test_relayed_confirmation_wins_the_race_with_the_poller(edge: EdgeServer,
