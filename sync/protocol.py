@@ -27,6 +27,9 @@ Version history:
      a cursor that is a feed position instead of a catalog version, and ``checksums`` /
      ``versions`` per kind. An edge that sends no ``kinds`` gets exactly the v2 catalog feed,
      so older edges never see a kind they cannot decode (docs/sync-protocol.md).
+  2+ (negotiated the same way) kinds "payments" (``payments``: PaymentSettings, the outlet's
+     gateway and its secret key) and "confirmations" (``confirmations``: the outlet's
+     gateway confirmations of the last 48 hours) for edges that name them in ``kinds``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from shared.schemas import Catalog, JournalEntry
 __all__ = [
     "ACCEPTED_VERSIONS",
     "FEED_KINDS",
+    "MAX_CONFIRMATIONS",
     "MAX_PAYLOAD_BYTES",
     "MAX_PUSH_ENTRIES",
     "MEDIA_TYPE",
@@ -55,7 +59,9 @@ __all__ = [
     "FrameError",
     "FrameInvalid",
     "FrameTooLarge",
+    "GatewayConfirmation",
     "OutletSettings",
+    "PaymentSettings",
     "PullChange",
     "PullResponse",
     "PushRequest",
@@ -63,9 +69,11 @@ __all__ = [
     "StaffRecord",
     "StaffSnapshot",
     "catalog_checksum",
+    "confirmations_checksum",
     "decode_frame",
     "encode_frame",
     "frame_version",
+    "payments_checksum",
     "settings_checksum",
     "staff_checksum",
 ]
@@ -159,9 +167,10 @@ class PushResponse(Struct, kw_only=True):
 # ---------------------------------------------------------------- pull (hub -> edge)
 
 
-PullKind = Literal["catalog", "staff", "settings"]
+PullKind = Literal["catalog", "staff", "settings", "payments", "confirmations"]
 # What a current edge asks for (``kinds`` on the pull); without it the hub sends the catalog only.
-FEED_KINDS: tuple[str, ...] = ("catalog", "staff", "settings")
+FEED_KINDS: tuple[str, ...] = ("catalog", "staff", "settings", "payments", "confirmations")
+MAX_CONFIRMATIONS = 5000  # one outlet's gateway confirmations of 48 hours, newest kept
 
 
 class StaffRecord(Struct, kw_only=True):
@@ -209,6 +218,33 @@ class OutletSettings(Struct, kw_only=True):
     discount_approval_percent: Annotated[int, Meta(ge=0, le=100)] | None = None
 
 
+class PaymentSettings(Struct, kw_only=True):
+    """The outlet's payment gateway as head office set it (hub: ``hub.gateways``). The secret
+    key is sent to this outlet's box only, over its authenticated feed: the box calls the
+    gateway itself. ``provider`` "none" = no gateway (static QRIS and cash/card only)."""
+
+    provider: Annotated[str, Meta(max_length=16, pattern=_NO_NUL)] = "none"
+    api_base_url: WireText = ""
+    server_key: Annotated[str, Meta(max_length=200, pattern=_NO_NUL)] = ""
+    qr_expiry_seconds: Annotated[int, Meta(ge=1, le=86_400)] = 300
+    static_qris: Annotated[str, Meta(max_length=512, pattern=_NO_NUL)] = ""
+    ewallet_channels: Annotated[list[Annotated[str, Meta(max_length=16)]], Meta(max_length=8)] = []
+
+
+class GatewayConfirmation(Struct, kw_only=True):
+    """A gateway's verified word on one charge of the outlet (a webhook the hub received).
+    The edge applies it by ``gateway_order_id`` (its attempt id), idempotently, and records a
+    payment only when ``gross_amount`` is the attempt's amount."""
+
+    gateway: Annotated[str, Meta(max_length=16)]  # midtrans | xendit
+    gateway_order_id: WireId
+    transaction_id: Annotated[str, Meta(max_length=100, pattern=_NO_NUL)] = ""
+    status: Annotated[str, Meta(max_length=16)]  # paid | expired | cancelled | failed | refunded
+    gross_amount: Count
+    payment_type: Annotated[str, Meta(max_length=40, pattern=_NO_NUL)] = ""
+    received_at: datetime
+
+
 class PullChange(Struct, kw_only=True):
     """One change in the outlet's feed: a full snapshot of ``kind`` at ``version``."""
 
@@ -220,6 +256,9 @@ class PullChange(Struct, kw_only=True):
     # fields added with the staff/settings kinds (only sent to edges that ask for them)
     staff: StaffSnapshot | None = None
     settings: OutletSettings | None = None
+    # fields added with the payments/confirmations kinds (only to edges that ask for them)
+    payments: PaymentSettings | None = None
+    confirmations: Annotated[list[GatewayConfirmation], Meta(max_length=MAX_CONFIRMATIONS)] | None = None
 
 
 class PullResponse(Struct, kw_only=True):
@@ -389,3 +428,18 @@ def settings_checksum(settings: OutletSettings) -> str:
     import hashlib
 
     return hashlib.sha256(msgspec.json.encode(settings, order="sorted")).hexdigest()
+
+
+def payments_checksum(settings: PaymentSettings) -> str:
+    """sha256 of the payment settings' canonical JSON (keys sorted)."""
+    import hashlib
+
+    return hashlib.sha256(msgspec.json.encode(settings, order="sorted")).hexdigest()
+
+
+def confirmations_checksum(confirmations: list[GatewayConfirmation]) -> str:
+    """sha256 of the confirmations' canonical JSON (sorted by order id, status, transaction)."""
+    import hashlib
+
+    ordered = sorted(confirmations, key=lambda c: (c.gateway_order_id, c.status, c.transaction_id))
+    return hashlib.sha256(msgspec.json.encode(ordered, order="sorted")).hexdigest()

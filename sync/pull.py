@@ -27,6 +27,8 @@ from sync.protocol import (
     PullChange,
     PullResponse,
     catalog_checksum,
+    confirmations_checksum,
+    payments_checksum,
     settings_checksum,
     staff_checksum,
 )
@@ -67,6 +69,14 @@ def verify_change(change: PullChange) -> None:
         if change.staff is None:
             raise ChecksumMismatch(f"staff change {change.cursor} carries no staff")
         actual = staff_checksum(change.staff)
+    elif change.kind == "payments":
+        if change.payments is None:
+            raise ChecksumMismatch(f"payments change {change.cursor} carries no settings")
+        actual = payments_checksum(change.payments)
+    elif change.kind == "confirmations":
+        if change.confirmations is None:
+            raise ChecksumMismatch(f"confirmations change {change.cursor} carries none")
+        actual = confirmations_checksum(change.confirmations)
     else:
         if change.settings is None:
             raise ChecksumMismatch(f"settings change {change.cursor} carries no settings")

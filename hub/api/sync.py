@@ -138,7 +138,8 @@ async def pull(request: Request[Any, Any, Any], db: Database,
     who = await enrollment.authenticate(db, bearer_token(request))
     return _frame(await feed.outlet_feed(db, who, cursor, snapshot=bool(snapshot),
                                          kinds=feed.parse_kinds(kinds),
-                                         pins=request.app.state.pins), 2)
+                                         pins=request.app.state.pins,
+                                         gateways=request.app.state.gateway_vault), 2)
 
 
 @get("/api/v1/sync/outlets/{outlet_id:str}", tags=["sync"])

@@ -3,7 +3,10 @@
 Two shapes, chosen by what the edge asks for:
 
 * **Multi-kind feed** (the edge sends ``kinds``, e.g. ``catalog,staff,settings``): each kind
-  is a full snapshot — the outlet's published catalog, its hub-managed staff, its settings.
+  is a full snapshot — the outlet's published catalog, its hub-managed staff, its settings,
+  its payment gateway settings ("payments") and its recent gateway confirmations
+  ("confirmations", ``hub.gateways.feed``). The last two are built only for an edge that
+  asks for them, so an edge that does not never gets them (nor their checksums).
   The staff snapshot holds only the staff who work at this outlet, with PIN verifiers under
   this outlet's own salt (hub.staff): nothing in it is valid at another outlet or tenant-wide.
   Each kind has its own version, so a staff change does not resend the menu. The cursor is
@@ -33,6 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import staff
 from hub.db import Database
+from hub.gateways import feed as gateway_feed
+from hub.gateways.vault import CredentialVault
 from hub.ingest.enrollment import SyncIdentity
 from hub.ingest.status import touch_status
 from hub.models import CatalogSnapshot, Outlet
@@ -41,11 +46,15 @@ from hub.staff_pins import PinVault
 from shared.schemas import Catalog
 from sync.protocol import (
     FEED_KINDS,
+    GatewayConfirmation,
     OutletSettings,
+    PaymentSettings,
     PullChange,
     PullResponse,
     StaffSnapshot,
     catalog_checksum,
+    confirmations_checksum,
+    payments_checksum,
     settings_checksum,
     staff_checksum,
 )
@@ -63,17 +72,19 @@ def parse_kinds(raw: str) -> frozenset[str]:
 
 async def outlet_feed(db: Database, who: SyncIdentity, cursor: int, snapshot: bool = False,
                       kinds: frozenset[str] = frozenset(),
-                      pins: PinVault | None = None) -> PullResponse:
+                      pins: PinVault | None = None,
+                      gateways: CredentialVault | None = None) -> PullResponse:
     """The outlet's changes after ``cursor`` (see the module docstring for the two shapes).
     With ``pins``, missing PIN verifiers of the outlet's staff are computed first (a bounded
-    number per call, hub.staff.ensure_verifiers)."""
+    number per call, hub.staff.ensure_verifiers); ``gateways`` opens the outlet's gateway
+    secret for its "payments" kind (without it, that kind is not served)."""
     if not kinds:
         return await _catalog_feed(db, who, cursor, snapshot)
     if pins is not None and "staff" in kinds:
         await staff.ensure_verifiers(db, pins, who.tenant_id, who.outlet_id)
     now = datetime.now(UTC)
     async with db.tenant(who.tenant_id) as session:
-        current = await _current(session, who)
+        current = await _current(session, who, kinds, gateways, now)
         stated = await _stated(session, who.outlet_id)
         if _changed(current, stated):
             # Positions must only grow: one feed builder per outlet at a time (two pulls
@@ -110,6 +121,8 @@ class _Current:
     catalog_version: int = 0
     staff: StaffSnapshot | None = None
     settings: OutletSettings | None = None
+    payments: PaymentSettings | None = None
+    confirmations: list[GatewayConfirmation] | None = None
 
 
 def outlet_settings(outlet: Outlet) -> OutletSettings:
@@ -117,19 +130,38 @@ def outlet_settings(outlet: Outlet) -> OutletSettings:
     extra = outlet.settings or {}
     trigger = extra.get("kitchen_trigger")
     hour = extra.get("business_day_start_hour")
+    reasons = extra.get("discount_reasons")
+    percent = extra.get("discount_approval_percent")
     return OutletSettings(
         name=outlet.name, timezone=outlet.timezone,
         kitchen_trigger=trigger if trigger in _KITCHEN_TRIGGERS else None,
         business_day_start_hour=hour if isinstance(hour, int) and not isinstance(hour, bool)
-        and 0 <= hour <= 23 else None)
+        and 0 <= hour <= 23 else None,
+        # validated when set (hub.tenancy); anything else here leaves the safe default
+        discount_reasons=[r for r in reasons if isinstance(r, str) and 0 < len(r) <= 100
+                          and "\x00" not in r][:50]
+        if isinstance(reasons, list) else [],
+        discount_approval_percent=percent if isinstance(percent, int)
+        and not isinstance(percent, bool) and 0 <= percent <= 100 else None)
 
 
-async def _current(session: AsyncSession, who: SyncIdentity) -> dict[str, _Current]:
+async def _current(session: AsyncSession, who: SyncIdentity, kinds: frozenset[str],
+                   gateways: CredentialVault | None, now: datetime) -> dict[str, _Current]:
     found: dict[str, _Current] = {}
     outlet = await session.get(Outlet, who.outlet_id)
     if outlet is not None:
         settings = outlet_settings(outlet)
         found["settings"] = _Current("settings", settings_checksum(settings), settings=settings)
+        if "payments" in kinds and gateways is not None:
+            payments = await gateway_feed.payment_settings(session, gateways, outlet)
+            if payments is not None:
+                found["payments"] = _Current("payments", payments_checksum(payments),
+                                             payments=payments)
+    confirmed = (await gateway_feed.confirmations(session, who.outlet_id, now)
+                 if "confirmations" in kinds else [])
+    if confirmed:
+        found["confirmations"] = _Current("confirmations", confirmations_checksum(confirmed),
+                                          confirmations=confirmed)
     roster = await staff.outlet_snapshot(session, who.tenant_id, who.outlet_id)
     found["staff"] = _Current("staff", staff_checksum(roster), staff=roster)
     version = await session.scalar(select(func.max(CatalogSnapshot.version))
@@ -193,6 +225,12 @@ async def _change(session: AsyncSession, who: SyncIdentity, now: _Current,
     if now.kind == "settings":
         return PullChange(cursor=row.position, kind="settings", version=row.version,
                           checksum=row.checksum, settings=now.settings)
+    if now.kind == "payments":
+        return PullChange(cursor=row.position, kind="payments", version=row.version,
+                          checksum=row.checksum, payments=now.payments)
+    if now.kind == "confirmations":
+        return PullChange(cursor=row.position, kind="confirmations", version=row.version,
+                          checksum=row.checksum, confirmations=now.confirmations)
     catalog = await _catalog(session, who, row.version)
     return PullChange(cursor=row.position, kind="catalog", version=row.version,
                       checksum=row.checksum, catalog=catalog)
