@@ -1,4 +1,4 @@
-"""Run schemathesis against a live server's OpenAPI schema (tests/*/test_fuzz_openapi.py).
+"""Run schemathesis against a live server's OpenAPI schema (tests/*/test_*_fuzz_openapi.py).
 
 ``fuzz(...)`` writes a ``schemathesis.toml`` for one run and starts ``schemathesis run`` on the
 server's ``/schema/openapi.json``, with every phase on (examples, coverage, fuzzing and the

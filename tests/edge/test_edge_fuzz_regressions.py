@@ -1,4 +1,4 @@
-"""What fuzzing the edge's OpenAPI schema found (tests/edge/test_fuzz_openapi.py), one test each.
+"""What fuzzing the edge's OpenAPI schema found (test_edge_fuzz_openapi.py), one test each.
 
 Both were answers that did not match the schema the edge documents (no 5xx was found):
 * a printer may be created with a host of up to 253 characters (a DNS name), but the
