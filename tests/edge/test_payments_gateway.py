@@ -295,3 +295,23 @@ def test_expired_kiosk_qr_cancels_the_unpaid_order(edge: EdgeServer, xendit: Fak
     kitchen = edge.call("GET", "/api/v1/kitchen/tickets", edge.login("kitchen"))
     tickets = kitchen["items"] if isinstance(kitchen, dict) else kitchen
     assert all(t["order_id"] != order["id"] for t in tickets)  # never cooked
+
+
+def test_midtrans_lost_reply_is_cancelled_never_charged_twice(edge: EdgeServer,
+                                                              midtrans: FakeGatewayProcess) -> None:
+    configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
+    cashier = edge.login("cashier")
+    order = place(edge)
+    midtrans.faults(delay_creates=1, delay_seconds=7)
+    res = start_attempt(edge, order["id"], cashier, order["total"])
+    # Midtrans refuses the retried order id (406) and cannot give the QR again: the charge it
+    # made is cancelled (nobody saw its QR) and the cashier is told to start a new QR
+    assert res.status_code == 422, res.text
+    error = res.json()["error"]
+    assert error["code"] == "rejected" and error["details"]["gateway_code"] == "406"
+    attempt_id = error["details"]["attempt_id"]
+    charges = [c for c in midtrans.ledger()["charges"] if c["order_id"] == attempt_id]
+    assert [c["transaction_status"] for c in charges] == ["cancel"]
+    assert edge.call("GET", f"/api/v1/payment-attempts/{attempt_id}", cashier)["status"] == "failed"
+    retry = start_attempt(edge, order["id"], cashier, order["total"])
+    assert retry.status_code == 201 and retry.json()["id"] != attempt_id
