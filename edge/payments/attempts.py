@@ -56,7 +56,7 @@ log = logging.getLogger("edge.payments")
 LIVE_TOPIC = "orders"  # screens that follow orders see their payment attempts too
 LIVE_TYPE = "payment_attempt"
 FIRST_POLL = timedelta(seconds=1)
-MAX_POLL_DELAY = 10.0
+MAX_POLL_DELAY = 5.0  # a customer who pays late waits at most this long for the poll
 _canonical = msgspec.json.Encoder(order="sorted")
 ConfirmedStatus = Literal["paid", "expired", "cancelled", "failed", "refunded", "pending", "unknown"]
 
@@ -77,7 +77,7 @@ def view(attempt: PaymentAttempt, qr_svg: str = "") -> AttemptView:
 
 
 def next_poll_delay(polls: int) -> float:
-    """Seconds before asking the gateway again: 1, 1.5, 2.25, ... up to 10."""
+    """Seconds before asking the gateway again: 1, 1.5, 2.25, ... up to 5."""
     return min(1.5 ** polls, MAX_POLL_DELAY)
 
 

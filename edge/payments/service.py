@@ -9,7 +9,7 @@ attempt falls back to the static QR.
 The poller is one asyncio task: every second it takes at most ``POLL_BATCH`` pending
 attempts whose next poll is due, asks their gateway (at most ``POLL_CONCURRENCY`` at a time)
 and applies the answer through ``attempts.apply_confirmation``; an attempt with nothing new
-is asked again later, backing off from 1 s to 10 s; one past its expiry by ``EXPIRY_GRACE``
+is asked again later, backing off from 1 s to 5 s; one past its expiry by ``EXPIRY_GRACE``
 with no final answer is expired here; a static QR expires at its time.
 """
 
