@@ -111,7 +111,7 @@ def test_fuzzing_the_hub_schema_finds_no_server_error(
     seeded = seed(hub_server, t)
     box = {"Authorization": f"Bearer {seeded['credential']}"}
     started = time.monotonic()
-    run = fuzz(hub_server.base_url, tmp_path, token=t.access_token, max_examples=25, max_steps=8,
+    run = fuzz(hub_server.base_url, tmp_path, token=t.access_token, max_examples=15, max_steps=8,
                dictionaries=seeded["dictionaries"],
                parameters={"path.brand_id": "brands", "query.brand_id": "brands",
                            "body.brand_id": "brands", "path.outlet_id": "outlets",
