@@ -77,6 +77,7 @@ __all__ = [
     "PaymentRow",
     "Product",
     "RefreshToken",
+    "RefundRow",
     "ShiftRow",
     "Tenant",
     "TenantFact",
@@ -413,6 +414,11 @@ class OrderRow(TenantOwned, Base):
     # Journal seq of the snapshot applied: a snapshot with a lower seq never overwrites it.
     edge_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     received_at: Mapped[datetime] = _created()
+    # discounts at the till and approvals (migration 0410): who approved what
+    discount_reason: Mapped[str] = mapped_column(String(200), default="")
+    discount_approved_by: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    void_approved_by: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class OrderLineRow(TenantFact, Base):
@@ -447,6 +453,35 @@ class PaymentRow(TenantFact, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     shift_id: Mapped[str | None] = mapped_column(IdStr, nullable=True, index=True)
     staff_id: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    received_at: Mapped[datetime] = _created()
+
+
+class RefundRow(TenantOwned, Base):
+    """A refund an outlet made (shared.schemas.Refund), upserted by id: the higher journal
+    seq wins, so a pending gateway refund becomes done or failed (migration 0410)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_tenant_order", "tenant_id", "order_id"),
+                      Index("ix_refunds_tenant_outlet_created", "tenant_id", "outlet_id",
+                            "created_at"))
+    id: Mapped[str] = mapped_column(IdStr, primary_key=True)
+    outlet_id: Mapped[str] = mapped_column(IdStr)
+    order_id: Mapped[str] = mapped_column(IdStr)
+    payment_id: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    method: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    approved_by: Mapped[str] = mapped_column(IdStr)
+    gateway: Mapped[str] = mapped_column(String(16), default="")
+    gateway_refund_id: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shift_id: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    staff_id: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    edge_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     received_at: Mapped[datetime] = _created()
 
 

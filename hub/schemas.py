@@ -489,6 +489,12 @@ class MethodFigures(Struct, kw_only=True):
     amount: int
 
 
+class ReasonFigures(Struct, kw_only=True):
+    reason: str  # "" for discounts synced without one (older edges)
+    count: int  # orders
+    amount: int  # their discount
+
+
 class KitchenFigures(Struct, kw_only=True):
     tickets: int
     p50_seconds: int | None
@@ -530,6 +536,10 @@ class SalesReport(Struct, kw_only=True):
     by_payment_method: list[MethodFigures]
     kitchen: KitchenFigures
     source: ReportSource
+    # money given back after hand-over (refunds done), by how it went back, and the
+    # discounts of sales by reason; both on the business day of their order
+    refunds_by_method: list[MethodFigures] = []
+    discounts_by_reason: list[ReasonFigures] = []
 
 
 def apply_update(row: Any, update: Struct) -> dict[str, Any]:

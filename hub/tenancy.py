@@ -45,6 +45,7 @@ from hub.schemas import (
 )
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.ids import new_id
+from shared.schemas import control_character
 
 __all__ = [
     "create_brand",
@@ -101,7 +102,29 @@ def validate_outlet_settings(settings: Any) -> dict[str, Any]:
     if size > MAX_SETTINGS_BYTES:
         raise ValidationFailed(f"settings may be at most {MAX_SETTINGS_BYTES} bytes of JSON",
                                details={"field": "settings", "bytes": size})
+    _validate_discount_settings(settings)
     return settings
+
+
+MAX_DISCOUNT_REASONS = 50
+
+
+def _validate_discount_settings(settings: dict[str, Any]) -> None:
+    """``discount_reasons``: up to 50 distinct reasons of 1-100 characters (no control
+    characters); ``discount_approval_percent``: null or a whole percent 0-100 (a discount
+    above it needs a manager at the till)."""
+    reasons = settings.get("discount_reasons", [])
+    if not isinstance(reasons, list) or len(reasons) > MAX_DISCOUNT_REASONS or any(
+            not isinstance(r, str) or not r.strip() or len(r) > 100 or control_character(r)
+            for r in reasons) or len(set(reasons)) != len(reasons):
+        raise ValidationFailed(f"settings.discount_reasons must be a list of at most "
+                               f"{MAX_DISCOUNT_REASONS} distinct texts of 1-100 characters",
+                               details={"field": "settings.discount_reasons"})
+    percent = settings.get("discount_approval_percent")
+    if percent is not None and (not isinstance(percent, int) or isinstance(percent, bool)
+                                or not 0 <= percent <= 100):
+        raise ValidationFailed("settings.discount_approval_percent must be null or 0-100",
+                               details={"field": "settings.discount_approval_percent"})
 
 
 # ---------------------------------------------------------------- tenants

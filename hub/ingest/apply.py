@@ -8,6 +8,8 @@ What each event kind becomes (idempotent by record, so a replay changes nothing)
 * ``kitchen``: inserted once by event id, and once per (ticket, action, at): a re-chained
   event (a new epoch) carries a new id for the same kitchen action;
 * ``shift``: a snapshot upserted by id, the higher journal seq wins;
+* ``refund``: a ``refunds`` snapshot upserted by id, the higher journal seq wins (a pending
+  gateway refund becomes done or failed); its order's ``refunded`` comes with the order;
 * ``availability``: the latest decision per (outlet, product) by its time.
 
 An event is *unappliable* (``Unappliable``: the caller quarantines it, nothing of it is
@@ -33,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.ingest.enrollment import SyncIdentity
 from hub.ingest.store import IngestStore, Row, store_for
-from hub.models import CashMovementRow, EdgeAvailability, Outlet, PaymentRow, ShiftRow
+from hub.models import CashMovementRow, EdgeAvailability, Outlet, PaymentRow, RefundRow, ShiftRow
 from hub.sync_models import SyncAlarm
 from shared.pricing import PricedLine, price_order
 from shared.schemas import (
@@ -46,6 +48,8 @@ from shared.schemas import (
     OrderLine,
     Payment,
     PaymentEvent,
+    Refund,
+    RefundEvent,
     Shift,
     ShiftEvent,
     TaxConfig,
@@ -146,7 +150,8 @@ def order_row(who: SyncIdentity, order: Order, seq: int, now: datetime) -> Row:
             order.subtotal, order.discount, order.service_charge, order.tax, order.rounding,
             order.total, order.paid, order.note, order.customer_name, order.table,
             order.void_reason, order.source, _aware(order.created_at), _aware(order.updated_at),
-            seq, now)
+            seq, now, order.discount_reason, order.discount_approved_by, order.void_approved_by,
+            order.refunded)
 
 
 def line_row(who: SyncIdentity, order_id: str, line: OrderLine) -> Row:
@@ -264,6 +269,9 @@ async def _apply_set(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
     store = store_for(session)
     if batch.orders:
         await _apply_orders(store, session, who, tax, batch.orders, now)
+    refunds = _latest_refunds(events)
+    for seq, refund in refunds.values():
+        await _apply_refund(session, who, refund, seq, now)
     if batch.payments:
         inserted = await store.insert_payments(
             [payment_row(who, p, now) for p in batch.payments.values()])
@@ -329,6 +337,38 @@ async def _apply_orders(store: IngestStore, session: AsyncSession, who: SyncIden
     await store.insert_orders(new_rows)
     await store.update_orders(newer_rows)
     await store.replace_lines(replaced, line_rows)
+
+
+def _latest_refunds(events: list[Event]) -> dict[str, tuple[int, Refund]]:
+    """The batch's latest snapshot of each refund."""
+    latest: dict[str, tuple[int, Refund]] = {}
+    for event in events:
+        if isinstance(event.body, RefundEvent):
+            refund = event.body.refund
+            if refund.id not in latest or latest[refund.id][0] < event.seq:
+                latest[refund.id] = (event.seq, refund)
+    return latest
+
+
+async def _apply_refund(session: AsyncSession, who: SyncIdentity, refund: Refund, seq: int,
+                        now: datetime) -> None:
+    row = await session.get(RefundRow, refund.id)
+    if row is not None and row.outlet_id != who.outlet_id:
+        raise Unappliable(f"refund id {refund.id} is used by another outlet")
+    if row is None:
+        row = RefundRow(tenant_id=who.tenant_id, outlet_id=who.outlet_id, id=refund.id,
+                        edge_seq=0, received_at=now)
+        session.add(row)
+    if row.edge_seq <= seq:
+        row.order_id, row.payment_id, row.method = refund.order_id, refund.payment_id, refund.method
+        row.amount, row.reason, row.approved_by = refund.amount, refund.reason, refund.approved_by
+        row.lines = [{"line_id": line.line_id, "qty": line.qty, "amount": line.amount}
+                     for line in refund.lines]
+        row.gateway, row.gateway_refund_id = refund.gateway, refund.gateway_refund_id
+        row.status, row.error = refund.status, refund.error
+        row.created_at = _aware(refund.created_at)
+        row.updated_at = _aware(refund.updated_at or refund.created_at)
+        row.shift_id, row.staff_id, row.edge_seq = refund.shift_id, refund.staff_id, seq
 
 
 async def _apply_shift(session: AsyncSession, who: SyncIdentity, shift: Shift, seq: int) -> None:

@@ -50,7 +50,9 @@ ORDER_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("id", "text"),
                  ("customer_name", "text"), ("table_label", "text"), ("void_reason", "text"),
                  ("source", "text"), ("created_at", "timestamptz"),
                  ("updated_at", "timestamptz"), ("edge_seq", "int8"),
-                 ("received_at", "timestamptz"))
+                 ("received_at", "timestamptz"), ("discount_reason", "text"),
+                 ("discount_approved_by", "text"), ("void_approved_by", "text"),
+                 ("refunded", "int8"))
 LINE_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("id", "text"),
                 ("order_id", "text"), ("product_id", "text"), ("name", "text"), ("qty", "int4"),
                 ("unit_price", "int8"), ("line_total", "int8"),

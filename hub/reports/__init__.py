@@ -18,6 +18,12 @@ What a sales report counts (all money in integer minor units):
   and tax) of the lines of sales, per product id (named by the alphabetically last name its
   lines carry, should it have been renamed during the period).
 * **By payment method**: the payments of sales (count, amount).
+* **Refunds by method**: refunds done after hand-over (``refunds``, synced as RefundEvent),
+  count and amount per method the money went back by (cash, card, qris, ewallet), on the
+  business day of the order they refund; pending and failed gateway refunds are left out.
+  (``refunds`` above stays the voids of paid orders.)
+* **Discounts by reason**: sales with a discount, per ``discount_reason`` (orders, sum of
+  ``discount``, line discounts included).
 * **Kitchen preparation time** per ticket of the period's orders: first ``created`` → last
   ``bumped``, counted only when the ticket is done (its last bump is after any recall/undo),
   in whole seconds (timestamps truncated to the second). p50/p90 are nearest-rank percentiles.

@@ -9,6 +9,7 @@ GROUP BY per kind of figure, no PostgreSQL-only SQL, so the same statements run 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,10 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from hub.models import REPORT_SCALARS, KitchenEventRow, OrderLineRow, OrderRow, Outlet, PaymentRow
+from hub.models import (
+    REPORT_SCALARS,
+    KitchenEventRow,
+    OrderLineRow,
+    OrderRow,
+    Outlet,
+    PaymentRow,
+    RefundRow,
+)
 
 __all__ = ["VOID_STATUSES", "CellKey", "DayCell", "compute_cells", "outlet_zone",
-           "utc_offset_segments"]
+           "reason_key", "utc_offset_segments"]
 
 log = logging.getLogger("hub.reports")
 
@@ -112,6 +121,9 @@ class DayCell:
     products: dict[str, list[Any]] = field(default_factory=dict)  # id -> [name, qty, revenue]
     methods: dict[str, list[int]] = field(default_factory=dict)  # method -> [count, amount]
     prep: dict[int, int] = field(default_factory=dict)  # seconds -> tickets
+    refunds: dict[str, list[int]] = field(default_factory=dict)  # method -> [count, amount]
+    # reason_key(reason) -> [reason, orders, discount]
+    discounts: dict[str, list[Any]] = field(default_factory=dict)
 
     def merge(self, other: DayCell) -> None:
         for name in REPORT_SCALARS:
@@ -130,6 +142,14 @@ class DayCell:
             slot[1] += amount
         for seconds, tickets in other.prep.items():
             self.prep[seconds] = self.prep.get(seconds, 0) + tickets
+        for method, (count, amount) in other.refunds.items():
+            slot = self.refunds.setdefault(method, [0, 0])
+            slot[0] += count
+            slot[1] += amount
+        for key, (reason, count, amount) in other.discounts.items():
+            slot = self.discounts.setdefault(key, [reason, 0, 0])
+            slot[1] += count
+            slot[2] += amount
 
     def scalars(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in REPORT_SCALARS}
@@ -141,6 +161,9 @@ class DayCell:
                  for pid, (name, qty, revenue) in self.products.items()]
         rows += [("method", m, "", n, amount) for m, (n, amount) in self.methods.items()]
         rows += [("prep", str(seconds), "", n, 0) for seconds, n in self.prep.items()]
+        rows += [("refund", m, "", n, amount) for m, (n, amount) in self.refunds.items()]
+        rows += [("discount", key, reason, n, amount)
+                 for key, (reason, n, amount) in self.discounts.items()]
         return rows
 
     def add_item(self, kind: str, key: str, name: str, count: int, amount: int) -> None:
@@ -152,9 +175,19 @@ class DayCell:
             self.methods[key] = [count, amount]
         elif kind == "prep":
             self.prep[int(key)] = count
+        elif kind == "refund":
+            self.refunds[key] = [count, amount]
+        elif kind == "discount":
+            self.discounts[key] = [name, count, amount]
 
 
 CellKey = tuple[str, date]  # (outlet_id, business_day)
+
+
+def reason_key(reason: str) -> str:
+    """The key of a discount reason in ``report_daily_items`` (a reason may be longer than
+    a key column holds)."""
+    return hashlib.sha256(reason.encode()).hexdigest()[:32]
 
 
 def outlet_zone(outlet: Outlet) -> ZoneInfo:
@@ -212,6 +245,8 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Out
     await _product_figures(session, cells, tenant_id, base)
     await _method_figures(session, cells, tenant_id, base)
     await _prep_figures(session, cells, tenant_id, base)
+    await _refund_figures(session, cells, tenant_id, base)
+    await _discount_figures(session, cells, base)
     if only is not None:
         return {key: value for key, value in cells.items() if key in only}
     return dict(cells)
@@ -311,3 +346,33 @@ async def _prep_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
         .group_by(tickets.c.outlet_id, tickets.c.day, tickets.c.seconds))
     for outlet_id, day, seconds, count in rows:
         cells.cell(outlet_id, day).prep[max(0, int(seconds))] = count
+
+
+async def _refund_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
+                          base: list[ColumnElement[bool]]) -> None:
+    """Refunds done (money given back after hand-over) by method, on the business day of
+    the order they refund."""
+    rows = await session.execute(
+        select(OrderRow.outlet_id, OrderRow.business_day, RefundRow.method, func.count(),
+               func.sum(RefundRow.amount))
+        .join(RefundRow, and_(RefundRow.order_id == OrderRow.id,
+                              RefundRow.tenant_id == tenant_id,
+                              RefundRow.outlet_id == OrderRow.outlet_id))
+        .where(*base, RefundRow.status == "done")
+        .group_by(OrderRow.outlet_id, OrderRow.business_day, RefundRow.method))
+    for outlet_id, day, method, count, amount in rows:
+        cells.cell(outlet_id, day).refunds[method] = [count, int(amount or 0)]
+
+
+async def _discount_figures(session: AsyncSession, cells: _Cells,
+                            base: list[ColumnElement[bool]]) -> None:
+    """Discounts of sales by reason: orders and the discount they got."""
+    rows = await session.execute(
+        select(OrderRow.outlet_id, OrderRow.business_day, OrderRow.discount_reason,
+               func.count(), func.sum(OrderRow.discount))
+        .where(*base, _not_void(), OrderRow.discount > 0)
+        .group_by(OrderRow.outlet_id, OrderRow.business_day, OrderRow.discount_reason))
+    for outlet_id, day, reason, count, amount in rows:
+        reason = reason or ""
+        cells.cell(outlet_id, day).discounts[reason_key(reason)] = [reason, count,
+                                                                    int(amount or 0)]

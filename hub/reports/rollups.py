@@ -40,7 +40,8 @@ __all__ = ["ROLLUP_FORMAT", "Fingerprint", "fingerprints", "fresh_tenant_days",
 
 log = logging.getLogger("hub.reports")
 
-ROLLUP_FORMAT = 2  # bump when DayCell's stored shape changes: older rows are then rebuilt
+ROLLUP_FORMAT = 3  # bump when DayCell's stored shape changes: older rows are then rebuilt
+# 3: refunds by method and discounts by reason (issue 11)
 
 
 Fingerprint = tuple[int, int, datetime]

@@ -35,6 +35,7 @@ from hub.schemas import (
     OutletFigures,
     PaymentSuccess,
     ProductFigures,
+    ReasonFigures,
     ReportSource,
     SalesReport,
 )
@@ -186,6 +187,12 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
                                   for m, (count, amount) in total.methods.items()),
                                  key=lambda p: (-p.amount, p.method)),
         kitchen=_kitchen(total.prep),
+        refunds_by_method=sorted((MethodFigures(method=m, count=count, amount=amount)
+                                  for m, (count, amount) in total.refunds.items()),
+                                 key=lambda p: (-p.amount, p.method)),
+        discounts_by_reason=sorted((ReasonFigures(reason=reason, count=count, amount=amount)
+                                    for reason, count, amount in total.discounts.values()),
+                                   key=lambda r: (-r.amount, r.reason)),
         source=ReportSource(rollup_cells=found.from_rollups,
                             live_cells=len(found.cells) - found.from_rollups,
                             tenant_wide_days=len(found.tenant_days), **found.phases,
