@@ -45,6 +45,7 @@ from hub.api.staff import staff_routes
 from hub.api.sync import sync_routes
 from hub.api.system import hub_version, system_routes
 from hub.db import MIGRATIONS_DIR, Database
+from hub.gateways.payments import RECONCILE_INTERVAL_SECONDS, reconcile_job
 from hub.gateways.vault import CredentialVault
 from hub.identity import Tokens
 from hub.ingest.retention import prune_journal
@@ -137,7 +138,8 @@ def create_app(settings: HubSettings) -> Litestar:
     require_files()
     jobs = [*default_jobs(settings),
             Job("report_rollup", settings.report_rollup_interval_seconds, rollup_job),
-            Job("journal_prune", settings.journal_prune_interval_seconds, prune_journal)]
+            Job("journal_prune", settings.journal_prune_interval_seconds, prune_journal),
+            Job("payment_reconcile", RECONCILE_INTERVAL_SECONDS, reconcile_job)]
     pin_key = resolved_pin_key(settings)
     state = State({"settings": settings, "tokens": Tokens(settings), "metrics": Metrics(),
                    "pins": PinVault(pin_key), "gateway_vault": CredentialVault(pin_key)})

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post, put
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 
 from hub.api.deps import ClientIpDep, DbDep, PrincipalDep
-from hub.gateways import credentials, webhooks
+from hub.gateways import credentials, payments, webhooks
 from hub.gateways.vault import CredentialVault
 from hub.ratelimit import RateLimiter
 from shared.errors import TooManyRequests
@@ -101,5 +101,35 @@ async def xendit_callback(request: Request[Any, Any, Any], db: DbDep,
     return result.body()
 
 
+# ---------------------------------------------------------------- report, reconciliation
+
+
+@get("/api/v1/reports/payments", tags=["reports"])
+async def payments_report(
+    db: DbDep, principal: PrincipalDep,
+    day_from: str | None = Parameter(query="from", default=None, max_length=10,
+                                     description="first UTC day, YYYY-MM-DD"),
+    day_to: str | None = Parameter(query="to", default=None, max_length=10,
+                                   description="last UTC day (inclusive), YYYY-MM-DD"),
+    outlet_id: str | None = Parameter(query="outlet_id", default=None, max_length=64),
+) -> dict[str, Any]:
+    """Payment attempts, success rate, pending, expired and refunds, by method and gateway."""
+    async with db.tenant(principal.tenant_id) as session:  # the token is checked first
+        start, end = payments.parse_period(day_from, day_to)
+        return await payments.payments_report(session, principal, start, end, outlet_id or None)
+
+
+@get("/api/v1/reports/payments/reconciliation", tags=["reports"])
+async def reconciliation(
+    db: DbDep, principal: PrincipalDep,
+    day: str | None = Parameter(query="day", default=None, max_length=10,
+                                description="the UTC day, YYYY-MM-DD"),
+    outlet_id: str | None = Parameter(query="outlet_id", default=None, max_length=64),
+) -> dict[str, Any]:
+    """What the gateways confirmed against what the outlets recorded that day, run now."""
+    return await payments.reconcile_on_demand(db, principal, day, outlet_id or None)
+
+
 gateway_routes: list[Any] = [put_outlet_gateway, get_outlet_gateway, put_brand_gateway,
-                             get_brand_gateway, midtrans_notification, xendit_callback]
+                             get_brand_gateway, midtrans_notification, xendit_callback,
+                             payments_report, reconciliation]

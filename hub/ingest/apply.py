@@ -10,12 +10,15 @@ What each event kind becomes (idempotent by record, so a replay changes nothing)
 * ``shift``: a snapshot upserted by id, the higher journal seq wins;
 * ``refund``: a ``refunds`` snapshot upserted by id, the higher journal seq wins (a pending
   gateway refund becomes done or failed); its order's ``refunded`` comes with the order;
-* ``availability``: the latest decision per (outlet, product) by its time.
+* ``availability``: the latest decision per (outlet, product) by its time;
+* ``payment_attempt``: a ``hub_payment_attempts`` snapshot upserted by id, the higher journal
+  seq wins (hub.gateways: the payments report and the reconciliation read them).
 
 An event is *unappliable* (``Unappliable``: the caller quarantines it, nothing of it is
 written) when its money does not add up (``precheck``: an order's arithmetic, a cash payment's
 change; known before any database work) or when its id is already held by another outlet or
-tenant (an order, payment, cash movement, kitchen event or shift: known from the database).
+tenant (an order, payment, cash movement, kitchen event, shift or payment attempt: known from
+the database).
 
 ``apply_events`` writes a batch set-based (a few statements per batch, ``hub.ingest.store``)
 in a SAVEPOINT. If that fails, the batch is applied again as batches of one, each in its own
@@ -31,8 +34,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.gateways.models import HubPaymentAttempt
 from hub.ingest.enrollment import SyncIdentity
 from hub.ingest.store import IngestStore, Row, store_for
 from hub.models import CashMovementRow, EdgeAvailability, Outlet, PaymentRow, RefundRow, ShiftRow
@@ -47,6 +52,8 @@ from shared.schemas import (
     OrderEvent,
     OrderLine,
     Payment,
+    PaymentAttempt,
+    PaymentAttemptEvent,
     PaymentEvent,
     Refund,
     RefundEvent,
@@ -235,10 +242,11 @@ class _Batch:
     movements: dict[str, CashMovement]
     kitchen: dict[str, KitchenEvent]
     availability: dict[str, AvailabilityEvent]
+    attempts: dict[str, tuple[int, PaymentAttempt]]
 
 
 def _reduce(events: list[Event]) -> _Batch:
-    batch = _Batch({}, {}, {}, {}, {}, {})
+    batch = _Batch({}, {}, {}, {}, {}, {}, {})
     for event in events:
         seq, body = event.seq, event.body
         match body:
@@ -258,6 +266,9 @@ def _reduce(events: list[Event]) -> _Batch:
                 held = batch.availability.get(body.product_id)
                 if held is None or held.at <= body.at:
                     batch.availability[body.product_id] = body
+            case PaymentAttemptEvent(attempt=attempt):
+                if attempt.id not in batch.attempts or batch.attempts[attempt.id][0] < seq:
+                    batch.attempts[attempt.id] = (seq, attempt)
     return batch
 
 
@@ -296,6 +307,8 @@ async def _apply_set(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
         await _apply_shift(session, who, shift, seq)
     for body in batch.availability.values():
         await _apply_availability(session, who, body)
+    if batch.attempts:
+        await _apply_attempts(session, who, batch.attempts, now)
     await session.flush()
 
 
@@ -395,3 +408,23 @@ async def _apply_availability(session: AsyncSession, who: SyncIdentity,
                                      at=_aware(body.at)))
     elif row.at <= _aware(body.at):
         row.available, row.at = body.available, _aware(body.at)
+
+
+async def _apply_attempts(session: AsyncSession, who: SyncIdentity,
+                          latest: dict[str, tuple[int, PaymentAttempt]], now: datetime) -> None:
+    held = {row.id: row for row in await session.scalars(
+        select(HubPaymentAttempt).where(HubPaymentAttempt.id.in_(list(latest))))}
+    for attempt_id, (seq, a) in latest.items():
+        row = held.get(attempt_id)
+        if row is not None and row.outlet_id != who.outlet_id:
+            raise Unappliable(f"payment attempt {attempt_id} belongs to another outlet")
+        if row is None:
+            row = HubPaymentAttempt(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
+                                    id=attempt_id, edge_seq=0, received_at=now)
+            session.add(row)
+        if row.edge_seq <= seq:
+            row.order_id, row.method, row.channel = a.order_id, a.method, a.channel
+            row.gateway, row.gateway_order_id = a.gateway, a.gateway_order_id
+            row.amount, row.status, row.payment_id, row.late = a.amount, a.status, a.payment_id, a.late
+            row.created_at, row.updated_at = _aware(a.created_at), _aware(a.updated_at)
+            row.edge_seq = seq
