@@ -10,9 +10,10 @@ const PAGES = {
   outlets: () => import("./pages/outlets.js"),
   users: () => import("./pages/users.js"),
   staff: () => import("./pages/staff.js"),
+  payments: () => import("./pages/payments.js"),
 };
 const TITLES = { login: "Sign in", fleet: "Fleet", sales: "Sales", menu: "Menu", outlets: "Outlets", users: "Users",
-  staff: "Staff" };
+  staff: "Staff", payments: "Payments" };
 
 const main = document.getElementById("main");
 const header = document.getElementById("top");

@@ -25,6 +25,8 @@ export const R = {
   publish: (brandId) => `/brands/${encodeURIComponent(brandId)}/publish`,
   versions: (brandId) => `/brands/${encodeURIComponent(brandId)}/catalog-versions`,
   salesReport: "/reports/sales",
+  paymentsReport: "/reports/payments",
+  reconciliation: "/reports/payments/reconciliation",
 };
 
 /** List endpoints answer {"items": [...]}; accept a bare array too. */
