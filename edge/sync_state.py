@@ -9,7 +9,8 @@
 * ``apply_catalog`` / ``apply_staff`` / ``apply_settings`` apply one snapshot from the hub
   in the caller's transaction.
 * ``apply_feed_page`` applies one verified page of the hub's feed (catalog, staff and
-  settings snapshots) with its cursor in the caller's transaction: ``sync.pull`` runs a page
+  settings snapshots; payment settings and relayed gateway confirmations through
+  ``edge.payments``) with its cursor in the caller's transaction: ``sync.pull`` runs a page
   in one, so does ``pos-edge provision``.
 * ``rotate_epoch`` starts a new journal epoch when the hub proves our database is older than
   what it already holds (a restored backup): unacknowledged events are re-chained under the
@@ -37,6 +38,8 @@ import msgspec
 from edge import catalog as menu  # the edge's menu (``catalog`` here is the hub's snapshot)
 from edge import devices, outbox, outlet
 from edge.db import Database
+from edge.payments import attempts as payment_attempts
+from edge.payments import config as payment_config
 from shared.schemas import Catalog, JournalEntry
 from sync.protocol import OutletSettings, PullResponse, StaffSnapshot, catalog_checksum
 from sync.store import HubLink, JournalHead
@@ -299,6 +302,10 @@ def apply_feed_page(conn: sqlite3.Connection, page: PullResponse) -> int:
             apply_staff(conn, change.staff, change.version, change.checksum)
         elif change.kind == "settings" and change.settings is not None:
             apply_settings(conn, change.settings, change.version, change.checksum)
+        elif change.kind == "payments" and change.payments is not None:
+            payment_config.apply_hub_settings(conn, change.payments, datetime.now(UTC))
+        elif change.kind == "confirmations" and change.confirmations is not None:
+            payment_attempts.apply_feed_confirmations(conn, change.confirmations, datetime.now(UTC))
         else:
             continue
         applied += 1
