@@ -3,14 +3,15 @@
 // "reconnecting" state instead of a browser error page; the app then resumes by itself.
 // Strategy: network first (the edge is on the LAN, so fresh files cost nothing), cache as
 // the fallback. Only GETs of our own origin are touched; other API calls pass straight through.
-const CACHE = "pos-shell-v1";
+const CACHE = "pos-shell-v2";
 const SHELL = [
   "/", "/index.html", "/common/base.css", "/common/api.js", "/common/status.js",
   "/common/i18n.js", "/common/money.js", "/common/device.js", "/common/stream.js",
-  "/common/menu.js", "/common/boot.js",
-  "/kiosk/", "/kiosk/index.html", "/kiosk/kiosk.js", "/kiosk/kiosk.css",
+  "/common/menu.js", "/common/boot.js", "/common/qr.js",
+  "/kiosk/", "/kiosk/index.html", "/kiosk/kiosk.js", "/kiosk/kiosk.css", "/kiosk/pay.js",
   "/cashier/", "/cashier/index.html", "/cashier/cashier.js", "/cashier/cashier.css",
-  "/cashier/orders.js", "/cashier/counter.js", "/cashier/shift.js",
+  "/cashier/orders.js", "/cashier/counter.js", "/cashier/shift.js", "/cashier/qr.js",
+  "/cashier/refund.js",
   "/kds/", "/kds/index.html", "/kds/kds.js", "/kds/kds.css",
   "/board/", "/board/index.html", "/board/board.js", "/board/board.css",
 ];

@@ -61,7 +61,10 @@ async def me(request: Request[Any, Any, Any]) -> dict[str, Any]:
             "staff": ({"id": who.staff_id, "name": who.staff_name, "role": who.staff_role}
                       if who.staff_id else None),
             "role": who.staff_role or who.device_role,
-            "outlet": {"id": outlet.id, "name": outlet.name, "timezone": outlet.timezone}}
+            "outlet": {"id": outlet.id, "name": outlet.name, "timezone": outlet.timezone,
+                       # the till's discount dialog offers head office's reasons
+                       "discount_reasons": list(outlet.discount_reasons),
+                       "discount_approval_percent": outlet.discount_approval_percent}}
 
 
 ops_routes: list[Any] = [health, metrics, ping, me]

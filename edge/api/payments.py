@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
+from edge import stream
 from edge.api import deps
 from edge.payments import attempts, static_qris
 from edge.payments import config as gateway_config
@@ -58,12 +60,20 @@ async def list_attempts(request: Request[Any, Any, Any], order_id: str) -> dict[
     return {"items": [_answer(a, with_qr=False) for a in found]}
 
 
+class AttemptSnapshot(AttemptView, kw_only=True):
+    """The attempt as read, with ``live_id``: the last live event it reflects (same read), so
+    a screen showing the QR resumes the live stream right after it (as the KDS does)."""
+
+    live_id: int = 0
+
+
 @get("/api/v1/payment-attempts/{attempt_id:str}", tags=["payments"],
      guards=[deps.requires("orders:read")])
-async def get_attempt(request: Request[Any, Any, Any], attempt_id: str) -> AttemptView:
+async def get_attempt(request: Request[Any, Any, Any], attempt_id: str) -> AttemptSnapshot:
     who = deps.principal(request)
-    row = await deps.edge_state(request).db.read(lambda conn: attempts.load(conn, attempt_id, who))
-    return _answer(row.attempt)
+    row, live_id = await deps.edge_state(request).db.read(
+        lambda conn: (attempts.load(conn, attempt_id, who), stream.snapshot_cursor(conn)))
+    return AttemptSnapshot(**msgspec.structs.asdict(_answer(row.attempt)), live_id=live_id)
 
 
 @post("/api/v1/payment-attempts/{attempt_id:str}/cancel", tags=["payments"], status_code=200,

@@ -1,6 +1,8 @@
 // Kiosk: customer self-order on a portrait touch screen.
 // attract → menu (categories, products) → product sheet (modifiers, qty) → cart → order type
-// → submit → order number → back to attract. Idle customers are returned to attract.
+// → (when the outlet has a QRIS gateway) pay here with QRIS or at the counter → submit →
+// [QR until paid: kiosk/pay.js] → order number → back to attract. Idle customers are
+// returned to attract.
 // A checkout gets one idempotency key, saved with its body before the first send, so a
 // retry after a timeout, a double tap or even a reload while the edge restarts re-sends the
 // same key and can never create a second order.
@@ -11,6 +13,7 @@ import { makeI18n } from "../common/i18n.js";
 import { Menu, groupHint, toggleOption, toOrderLine } from "../common/menu.js";
 import { formatMoney } from "../common/money.js";
 import { LiveStream } from "../common/stream.js";
+import { kioskPayment, readPaying } from "./pay.js";
 
 const params = new URLSearchParams(location.search);
 const IDLE_MS = Number(params.get("idle") || 90) * 1000;
@@ -27,7 +30,9 @@ const idleDialog = document.getElementById("idle");
 const state = {
   token: null, api: null, menu: null, menuEtag: null,
   screen: "attract", category: null, cart: [], lastOrder: null, submitNote: "", error: "",
+  orderType: null, qrisHere: false, payNote: "",
 };
+let payment = null; // kiosk/pay.js, once paired
 
 boot({ getLang: () => i18n.lang() });
 i18n.setLang(i18n.lang());
@@ -41,9 +46,17 @@ async function start() {
   const { token } = await ensurePaired("kiosk", ["kiosk"], root, t);
   state.token = token;
   state.api = client(() => state.token);
+  payment = kioskPayment({
+    api: state.api, token, t, money, redraw: () => { if (state.screen === "paying") render(); },
+    paid: (order) => { state.lastOrder = order; state.payNote = ""; show("number"); armNumberTimeout(); },
+    expired: (order) => { state.lastOrder = order; show("expired"); armNumberTimeout(); },
+    counter: (order, note) => { state.lastOrder = order; state.payNote = note; show("number"); armNumberTimeout(); },
+  });
   await loadMenu();
-  const pending = readPending();
+  loadPaySettings();
+  const pending = readPending(), paying = readPaying();
   if (pending) submit(pending); // a checkout was in flight when the page went away
+  else if (paying?.order) { show("paying"); payment.start(paying.order, paying.key); } // its QR, again
   else show("attract");
   new LiveStream({
     token, topics: ["menu"], after: 0,
@@ -73,6 +86,12 @@ async function loadMenu() {
       await new Promise((r) => setTimeout(r, 1500));
     }
   }
+}
+
+// The kiosk offers "pay here with QRIS" only with a gateway: a static QR needs a cashier.
+async function loadPaySettings() {
+  try { state.qrisHere = (await state.api.get("/api/v1/payments/settings", { retries: 1 })).provider !== "none"; }
+  catch { /* keep what we knew */ }
 }
 
 function onLiveEvent(ev) {
@@ -117,7 +136,8 @@ function header() {
 function render() {
   document.title = `Kiosk – ${t(`${state.screen === "attract" ? "attract.title" : "menu.title"}`)}`;
   const views = { attract: viewAttract, menu: viewMenu, cart: viewCart, type: viewType,
-    submitting: viewSubmitting, number: viewNumber };
+    paychoice: viewPayChoice, submitting: viewSubmitting, paying: () => header() + payment.view(),
+    number: viewNumber, expired: viewExpired };
   root.innerHTML = views[state.screen]();
   root.dataset.screen = state.screen;
 }
@@ -231,6 +251,23 @@ function viewType() {
       <p><button class="big" data-action="cart">${t("back")}</button></p></div></section>`;
 }
 
+function viewPayChoice() {
+  return `${header()}<section class="center-screen"><div>
+      <h1 tabindex="-1">${t("kpay.title")}</h1>
+      <div class="types pay-choice">
+        <button class="primary" data-action="pay-here" data-testid="pay-here"><span>${t("kpay.here")}</span><small>${t("kpay.here_hint")}</small></button>
+        <button class="primary" data-action="pay-counter" data-testid="pay-counter"><span>${t("kpay.counter")}</span><small>${t("kpay.counter_hint")}</small></button>
+      </div>
+      <p><button class="big" data-action="back-type">${t("back")}</button></p></div></section>`;
+}
+
+function viewExpired() {
+  return `<section class="center-screen" data-testid="kiosk-expired"><div>
+      <h1 tabindex="-1">${t("kpay.expired_title")}</h1>
+      <p style="font-size:1.6rem">${t("kpay.expired_text")}</p>
+      <button class="primary big" data-action="reset">${t("start_over")}</button></div></section>`;
+}
+
 function viewSubmitting() {
   return `<section class="center-screen" aria-busy="true"><div>
       <div class="spinner" style="border-color:#0002;border-top-color:var(--brand)"></div>
@@ -244,7 +281,9 @@ function viewNumber() {
   return `<section class="center-screen" data-testid="number-screen"><div>
       <h1 tabindex="-1">${t("number.title")}</h1>
       <div class="number" data-testid="order-number">${o.number}</div>
-      ${unpaid ? `<p style="font-size:1.6rem">${t("number.pay", { total: `<strong class="money">${money(o.total - (o.paid ?? 0))}</strong>` })}</p>` : ""}
+      ${state.payNote ? `<p class="error" role="alert">${esc(state.payNote)}</p>` : ""}
+      ${unpaid ? `<p style="font-size:1.6rem">${t("number.pay", { total: `<strong class="money">${money(o.total - (o.paid ?? 0))}</strong>` })}</p>`
+        : `<p style="font-size:1.6rem" data-testid="number-paid">${t("number.paid")}</p>`}
       <p>${t("number.watch")}</p>
       <button class="primary big" data-action="reset">${t("number.done")}</button></div></section>`;
 }
@@ -345,9 +384,10 @@ function readPending() {
   try { return JSON.parse(localStorage.getItem(PENDING_KEY)); } catch { return null; }
 }
 
-function checkout(type) {
-  // One key per checkout, persisted before the first attempt.
-  const pending = { key: newKey(), body: { type, lines: state.cart.map(toOrderLine) } };
+function checkout(type, payHere = false) {
+  // One key per checkout, persisted before the first attempt (and one for its QR).
+  const pending = { key: newKey(), body: { type, lines: state.cart.map(toOrderLine) },
+    payKey: payHere ? newKey() : null };
   localStorage.setItem(PENDING_KEY, JSON.stringify(pending));
   submit(pending);
 }
@@ -364,9 +404,16 @@ async function submit(pending) {
       try {
         const order = await state.api.post("/api/v1/orders", pending.body,
           { idempotencyKey: pending.key, timeoutMs: 8000, retries: 1 });
-        localStorage.removeItem(PENDING_KEY);
         state.lastOrder = order;
         state.cart = [];
+        state.payNote = "";
+        if (pending.payKey && order.total > (order.paid ?? 0)) {
+          show("paying");
+          payment.start(order, pending.payKey); // saves itself before this checkout is dropped
+          localStorage.removeItem(PENDING_KEY);
+          return;
+        }
+        localStorage.removeItem(PENDING_KEY);
         show("number");
         armNumberTimeout();
         return;
@@ -394,9 +441,12 @@ async function submit(pending) {
 // ------------------------------------------------------------------ idle handling
 
 let idleTimer = null, numberTimer = null, countdownTimer = null;
+// The QR screen counts too: a customer who walked away leaves no QR open behind them.
+const IDLE_SCREENS = ["menu", "cart", "type", "paychoice", "paying"];
 
 function resetToAttract() {
-  state.cart = []; state.error = ""; state.lastOrder = null; draft = null;
+  if (payment?.active()) payment.cancel(); // an open QR nobody will scan any more
+  state.cart = []; state.error = ""; state.lastOrder = null; state.payNote = ""; draft = null;
   if (sheet.open) sheet.close();
   if (idleDialog.open) idleDialog.close();
   clearTimeout(numberTimer); clearTimeout(countdownTimer);
@@ -406,17 +456,17 @@ function resetToAttract() {
 
 function armNumberTimeout() {
   clearTimeout(numberTimer);
-  numberTimer = setTimeout(() => { if (state.screen === "number") resetToAttract(); }, NUMBER_SCREEN_MS);
+  numberTimer = setTimeout(() => { if (["number", "expired"].includes(state.screen)) resetToAttract(); }, NUMBER_SCREEN_MS);
 }
 
 function noteActivity() {
   clearTimeout(idleTimer);
-  if (!["menu", "cart", "type"].includes(state.screen)) return;
+  if (!IDLE_SCREENS.includes(state.screen)) return;
   idleTimer = setTimeout(askStillThere, IDLE_MS);
 }
 
 function askStillThere() {
-  if (!["menu", "cart", "type"].includes(state.screen)) return;
+  if (!IDLE_SCREENS.includes(state.screen)) return;
   idleDialog.innerHTML = `<div class="idle-box"><h2 id="idle-title">${t("idle.title")}</h2>
     <div class="row"><button class="big" data-action="idle-reset">${t("idle.reset")}</button>
     <button class="primary big" data-action="idle-stay" autofocus>${t("idle.stay")}</button></div></div>`;
@@ -450,8 +500,17 @@ root.addEventListener("click", (ev) => {
     case "line-more": state.cart[i].qty = Math.min(99, state.cart[i].qty + 1); render(); break;
     case "line-remove": state.cart.splice(i, 1); render(); break;
     case "line-edit": openSheet(state.cart[i].product_id, i); break;
-    case "checkout": if (state.cart.length) show("type"); break;
-    case "order-type": btn.disabled = true; checkout(btn.dataset.type); break;
+    case "checkout": if (state.cart.length) { loadPaySettings(); show("type"); } break;
+    case "order-type":
+      if (state.qrisHere) { state.orderType = btn.dataset.type; show("paychoice"); }
+      else { btn.disabled = true; checkout(btn.dataset.type); }
+      break;
+    case "pay-here": case "pay-counter":
+      btn.disabled = true; checkout(state.orderType, action === "pay-here"); break;
+    case "back-type": show("type"); break;
+    case "pay-instead":
+      payment.cancel().then((order) => { state.lastOrder = order; show("number"); armNumberTimeout(); });
+      break;
   }
   noteActivity();
 });
