@@ -53,6 +53,7 @@ from edge.login_throttle import ThrottlePolicy
 from edge.metrics import EdgeMetrics
 from edge.migrations import MIGRATIONS_DIR
 from edge.orders_repository import prune_idempotency_keys
+from edge.payments import attempts as payment_attempts
 from edge.payments.service import PaymentService
 from edge.printing import PrintWorker
 from edge.settings import EdgeSettings, SettingsError
@@ -200,7 +201,7 @@ async def _start(app: Litestar) -> None:
         from sync.engine import SyncEngine  # imported only when there is a hub to talk to
 
         # The engine reaches the outbox and sync state only through the store handed in.
-        state.sync = SyncEngine(EdgeStore(state.db, settings.data_path))
+        state.sync = SyncEngine(EdgeStore(state.db, settings.data_path, state.feed))
         state.sync.start()
         app.state.sync = state.sync
     app.state.payments.start()  # the poller: asks the gateway about open QRs
@@ -229,7 +230,8 @@ async def _housekeeping(db: Database, live_retention: timedelta, key_retention: 
             if pruned:
                 log.info("live events pruned", extra={"count": pruned})
             keys = await db.write(lambda conn, cutoff=now - key_retention:
-                                  prune_idempotency_keys(conn, cutoff))
+                                  prune_idempotency_keys(conn, cutoff)
+                                  + payment_attempts.prune_keys(conn, cutoff))
             if keys:
                 log.info("idempotency keys pruned", extra={"count": keys})
             damage = await asyncio.to_thread(db.check)

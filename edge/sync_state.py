@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from edge import catalog as menu  # the edge's menu (``catalog`` here is the hub's snapshot)
-from edge import devices, outbox, outlet
+from edge import devices, live, outbox, outlet
 from edge.db import Database
 from edge.payments import attempts as payment_attempts
 from edge.payments import config as payment_config
@@ -343,9 +343,11 @@ class EdgeStore:
     drive the journal directly) there is none.
     """
 
-    def __init__(self, db: Database, data_dir: Path | str | None = None) -> None:
+    def __init__(self, db: Database, data_dir: Path | str | None = None,
+                 feed: live.LiveFeed | None = None) -> None:
         self.db = db
         self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.feed = feed  # woken after a write that published live events (a feed page's)
         self._link: HubLink | None = None
         self._link_mtime: float | None = None
 
@@ -367,16 +369,26 @@ class EdgeStore:
         return await self.db.read(lambda conn: job(_Transaction(conn)))
 
     async def write(self, job: Callable[[_Transaction], T]) -> T:
-        return await self.db.write(lambda conn: job(_Transaction(conn)))
+        used: list[_Transaction] = []
+
+        def run(conn: sqlite3.Connection) -> T:
+            used.append(_Transaction(conn))
+            return job(used[-1])
+
+        result = await self.db.write(run)
+        if self.feed is not None and used and used[-1].published:
+            self.feed.notify()  # e.g. a relayed confirmation paid an order: screens now
+        return result
 
 
 class _Transaction:
     """``sync.store.Journal`` over one connection: the outbox's functions and this module's."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "published")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.published = False  # live events were written: the streams must be woken
 
     def head(self) -> JournalHead:
         row = outbox.head(self.conn)
@@ -416,7 +428,10 @@ class _Transaction:
         return int(state["pull_cursor"]) if state is not None else 0
 
     def apply_feed_page(self, page: PullResponse) -> int:
-        return apply_feed_page(self.conn, page)
+        before = live.latest_id(self.conn)
+        applied = apply_feed_page(self.conn, page)
+        self.published = self.published or live.latest_id(self.conn) != before
+        return applied
 
     def applied_checksums(self) -> dict[str, str]:
         return applied_checksums(self.conn)

@@ -50,7 +50,8 @@ from shared.ids import new_id
 from shared.schemas import PaymentAttempt, PaymentAttemptCreate, PaymentAttemptEvent, PaymentCreate
 
 __all__ = ["LIVE_TYPE", "AttemptView", "apply_confirmation", "apply_feed_confirmations", "begin", "cancel", "charged",
-           "confirm_static", "failed", "for_order", "load", "mode_of", "next_poll_delay", "view"]
+           "confirm_static", "failed", "for_order", "load", "mode_of", "next_poll_delay",
+           "prune_keys", "view"]
 
 log = logging.getLogger("edge.payments")
 LIVE_TOPIC = "orders"  # screens that follow orders see their payment attempts too
@@ -280,6 +281,13 @@ def expire_locally(conn: sqlite3.Connection, attempt_id: str, now: datetime) -> 
     return apply_confirmation(conn, gateway=row.attempt.gateway,
                               gateway_order_id=row.attempt.gateway_order_id, status="expired",
                               gross_amount=0, transaction_id="", now=now) or row
+
+
+def prune_keys(conn: sqlite3.Connection, older_than: datetime) -> int:
+    """Forget attempt idempotency keys made before ``older_than`` (the edge's hourly
+    housekeeping, with the order and payment keys; ``POS_EDGE_IDEMPOTENCY_KEY_RETENTION_DAYS``).
+    The attempts stay; a retry with a forgotten key is a new request, as for orders."""
+    return repo.prune_keys(conn, older_than)
 
 
 def polled(conn: sqlite3.Connection, attempt_id: str, now: datetime) -> None:

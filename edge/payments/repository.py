@@ -9,7 +9,7 @@ from typing import Any
 from shared.schemas import PaymentAttempt
 
 __all__ = ["AttemptRow", "due_for_poll", "find_key", "for_order", "get", "get_by_gateway_order",
-           "insert", "insert_key", "update"]
+           "insert", "insert_key", "prune_keys", "update"]
 
 
 class AttemptRow:
@@ -102,6 +102,11 @@ def find_key(conn: sqlite3.Connection, device_id: str, key: str) -> tuple[str, s
     r = conn.execute("SELECT request_hash, attempt_id FROM payment_attempt_keys"
                      " WHERE device_id = ? AND key = ?", (device_id, key)).fetchone()
     return (r[0], r[1]) if r else None
+
+
+def prune_keys(conn: sqlite3.Connection, older_than: datetime) -> int:
+    return conn.execute("DELETE FROM payment_attempt_keys WHERE created_at < ?",
+                        (older_than.isoformat(),)).rowcount
 
 
 def insert_key(conn: sqlite3.Connection, device_id: str, key: str, request_hash: str,

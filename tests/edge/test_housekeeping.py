@@ -43,13 +43,17 @@ def test_old_idempotency_keys_are_pruned_and_recent_ones_kept(edge_server_factor
         db.executemany("INSERT INTO payment_idempotency_keys (device_id, key, request_hash,"
                        " order_id, payment_id, created_at) VALUES ('d', ?, 'h', 'o', 'p', ?)",
                        [("old-payment", old), ("recent-payment", recent)])
+        db.executemany("INSERT INTO payment_attempt_keys (device_id, key, request_hash,"
+                       " attempt_id, created_at) VALUES ('d', ?, 'h', 'a', ?)",
+                       [("old-attempt", old), ("recent-attempt", recent)])
     edge.start()
     keys: list[str] = []
     for _ in range(50):
         keys = sorted(row[0] for row in db.execute(
-            "SELECT key FROM idempotency_keys UNION ALL SELECT key FROM payment_idempotency_keys"))
-        if "old-order" not in keys and "old-payment" not in keys:
+            "SELECT key FROM idempotency_keys UNION ALL SELECT key FROM payment_idempotency_keys"
+            " UNION ALL SELECT key FROM payment_attempt_keys"))
+        if not {"old-order", "old-payment", "old-attempt"} & set(keys):
             break
         time.sleep(0.1)
     db.close()
-    assert keys == ["recent-order", "recent-payment"]
+    assert keys == ["recent-attempt", "recent-order", "recent-payment"]
