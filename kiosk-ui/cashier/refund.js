@@ -28,9 +28,8 @@ function pinField(ctx, hint) {
 }
 
 function approvalError(ctx, err) {
-  if (err.status === 403 && (err.details?.approval === "manager" || err.details?.permission)) {
-    return err.details?.approval === "manager" ? ctx.t("approval.refused") : ctx.describe(err);
-  }
+  if (err.status === 403 && err.details?.approval === "manager") return ctx.t("approval.refused");
+  if (err.status === 403 && err.details?.permission) return ctx.t("approval.needed");
   return ctx.describe(err);
 }
 

@@ -119,6 +119,7 @@ function dropUnavailable() {
 function show(screen) {
   state.screen = screen;
   render();
+  noteActivity(); // a screen reached without a touch (the QR after sending) is idle-timed too
   // Move focus to the new screen's heading so keyboard and screen-reader users follow along.
   const focusable = root.querySelector("[autofocus], #cart-title, h1, button");
   focusable?.focus?.({ preventScroll: true });
