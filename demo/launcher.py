@@ -9,11 +9,15 @@ First run (state kept in ``--data-dir``, default ./data/demo):
 4. a kiosk, a cashier tablet and a kitchen screen are paired; the staff (Sari, Budi, Dewi)
    were entered at head office before provisioning, so the box has them from the start.
 
-Every run then starts both servers, prints the URLs of kiosk, cashier, KDS, order board and
-dashboard with the demo credentials, and stops both on Ctrl-C. Nothing here is special-cased:
-each step uses the same CLI or HTTP API an operator would.
+Every run then starts both servers and the local fake payment gateways (Midtrans and Xendit,
+``demo.fake_gateways``), sets the outlet's gateway at the hub the way head office does
+(``PUT /api/v1/outlets/{id}/payment-gateway``: the fake's address and key, a static QRIS for
+the offline fallback), so the box receives it through its pull feed, prints the URLs of kiosk,
+cashier, KDS, order board, dashboard and the fakes with the demo credentials, and stops
+everything on Ctrl-C. Nothing here is special-cased: each step uses the same CLI or HTTP API
+an operator would (the fakes' webhooks go to the hub's notification endpoints).
 
-The servers never outlive the launcher: Ctrl-C, SIGTERM and SIGHUP stop them (also when the
+The servers (and the fakes) never outlive the launcher: Ctrl-C, SIGTERM and SIGHUP stop them (also when the
 launcher was started in the background, where the shell leaves SIGINT ignored), and on Linux
 the kernel sends them SIGTERM if the launcher dies any other way (PR_SET_PDEATHSIG). A
 server that fails to start is reported with the end of its log and what to do about it.
@@ -26,6 +30,7 @@ import atexit
 import ctypes
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,6 +41,7 @@ from typing import Any
 import httpx
 
 from edge.demo import DEMO_STAFF, DEMO_TIMEZONE, demo_catalog
+from edge.payments.static_qris import emv_payload
 
 __all__ = ["main"]
 
@@ -45,6 +51,18 @@ ADMIN_EMAIL = "owner@kopinusantara.example"
 ADMIN_PASSWORD = "demo-owner-password"
 DEVICES = [("kiosk", "kiosk-1"), ("cashier", "till-1"), ("kds", "kitchen-screen"),
            ("board", "order-board")]
+GATEWAYS = ("midtrans", "xendit")
+# Where each gateway sends its notifications at the hub (hub/api/gateways.py).
+WEBHOOK_PATHS = {"midtrans": "/api/v1/gateways/midtrans/notification",
+                 "xendit": "/api/v1/gateways/xendit/callback"}
+# The outlet's printed (static) QRIS, shown with the amount injected when the box cannot reach
+# the gateway (EMVCo MPM, tag 01 = 11: static; the CRC is computed by emv_payload).
+STATIC_QRIS = emv_payload([
+    ("00", "01"), ("01", "11"),
+    ("26", [("00", "ID.CO.QRIS.WWW"), ("01", "936009140000000001"), ("02", "ID1020017611473"),
+            ("03", "UMI")]),
+    ("52", "5812"), ("53", "360"), ("58", "ID"), ("59", "KOPI NUSANTARA"), ("60", "JAKARTA"),
+    ("61", "10220")])
 
 
 def _bin(name: str) -> str:
@@ -85,8 +103,10 @@ class _Server:
     """One server the demo runs (``pos-hub serve`` or ``pos-edge serve``), logging to a file."""
 
     def __init__(self, what: str, args: list[str], *, log: Path, host: str, port: int,
-                 port_option: str, env: dict[str, str] | None = None) -> None:
+                 port_option: str, env: dict[str, str] | None = None,
+                 health_path: str = "/api/health") -> None:
         self.what, self.args, self.log, self.env = what, args, log, env
+        self.health_path = health_path
         self.host, self.port, self.port_option = host, port, port_option
         self.proc: subprocess.Popen[bytes] | None = None
         self._log_start = 0
@@ -111,12 +131,12 @@ class _Server:
                 raise SystemExit(self.failure(f"stopped during start-up (exit code "
                                               f"{self.proc.returncode})"))
             try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}{self.health_path}", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise SystemExit(self.failure(f"did not answer {self.url}/api/health within "
+        raise SystemExit(self.failure(f"did not answer {self.url}{self.health_path} within "
                                       f"{timeout:.0f} s"))
 
     def failure(self, what_happened: str, lines: int = 15) -> str:
@@ -222,7 +242,71 @@ def _provision_edge(root: Path, hub_url: str, hub_env: dict[str, str], state: di
     state.pop("_needs_menu_and_box", None)
 
 
-def _print_urls(hub_url: str, edge_url: str, state: dict[str, Any]) -> None:
+def _gateway_secrets(state: dict[str, Any]) -> dict[str, str]:
+    """This demo's fake gateway keys (made once, kept in the state file, mode 0600)."""
+    if "gateway_keys" not in state:
+        state["gateway_keys"] = {
+            "midtrans_server_key": "SB-Mid-server-" + secrets.token_urlsafe(18),
+            "xendit_secret_key": "xnd_development_" + secrets.token_urlsafe(18),
+            "xendit_callback_token": secrets.token_urlsafe(24),
+        }
+    return dict(state["gateway_keys"])
+
+
+def _fake_gateway(name: str, *, host: str, port: int, hub_url: str, keys: dict[str, str],
+                  log_dir: Path) -> _Server:
+    """A fake gateway server whose notifications go to the hub, as the real one's would."""
+    args = [sys.executable, "-m", f"demo.fake_gateways.{name}", "--host", host, "--port",
+            str(port), "--webhook-url", hub_url + WEBHOOK_PATHS[name]]
+    if name == "midtrans":
+        args += ["--server-key", keys["midtrans_server_key"]]
+    else:
+        args += ["--server-key", keys["xendit_secret_key"],
+                 "--callback-token", keys["xendit_callback_token"]]
+    return _Server(f"fake {name.capitalize()} gateway", args, log=log_dir / f"fake-{name}.log",
+                   host=host, port=port, port_option=f"--{name}-port", health_path="/_fake/ledger")
+
+
+def _configure_gateway(hub_url: str, state: dict[str, Any], gateway: str, fake_url: str) -> None:
+    """Head office sets the outlet's payment gateway at the hub (``payments:configure``): the
+    fake's address and this demo's keys, the e-wallets and the static QRIS for offline. The box
+    receives it with its next pull (feed kind ``payments``)."""
+    keys = _gateway_secrets(state)
+    body: dict[str, Any] = {"provider": gateway, "api_base_url": fake_url,
+                            "qr_expiry_seconds": 300, "static_qris": STATIC_QRIS}
+    if gateway == "midtrans":
+        body.update(server_key=keys["midtrans_server_key"],
+                    ewallet_channels=["gopay", "shopeepay"])
+    else:
+        body.update(secret_key=keys["xendit_secret_key"],
+                    callback_token=keys["xendit_callback_token"],
+                    ewallet_channels=["ovo", "dana", "shopeepay"])
+    with httpx.Client(base_url=hub_url, timeout=30) as http:
+        login = http.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        login.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        put = http.put(f"/api/v1/outlets/{state['outlet_id']}/payment-gateway", json=body)
+        if put.status_code != 200:
+            raise SystemExit(f"demo set-up failed: the hub refused the payment gateway "
+                             f"({put.status_code}): {put.text[:500]}")
+
+
+def _print_gateways(fakes: dict[str, _Server], gateway: str) -> None:
+    for name, fake in fakes.items():
+        role = "the outlet's gateway" if name == gateway else "idle (--gateway " + name + ")"
+        print(f"  {name:<10} {fake.url}/_fake/   fake {name.capitalize()}: open charges, "
+              f"\"pay\" pays one ({role})")
+    fake = fakes[gateway]
+    print("  pay a demo order by QRIS: kiosk \"pay here with QRIS\" (or QRIS at the cashier), "
+          f"then \"pay\" on {fake.url}/_fake/")
+    if gateway == "midtrans":
+        print(f"    or: curl -X POST {fake.url}/_fake/v2/<attempt id>/pay")
+    else:
+        print(f"    or: curl -X POST {fake.url}/_fake/qr_codes/<qr id>/pay")
+
+
+def _print_urls(hub_url: str, edge_url: str, state: dict[str, Any], fakes: dict[str, _Server],
+                gateway: str) -> None:
     tokens = state["devices"]
     print()
     print("fnbpos demo is running (Ctrl-C stops it)")
@@ -234,6 +318,7 @@ def _print_urls(hub_url: str, edge_url: str, state: dict[str, Any]) -> None:
     print(f"  dashboard  {hub_url}/dashboard/   ({ADMIN_EMAIL} / {ADMIN_PASSWORD})")
     print("  staff PINs " + ", ".join(f"{s['name']} ({s['role']}) {s['pin']}" for s in state["staff"]))
     print(f"  edge API   {edge_url}/schema/swagger   hub API {hub_url}/schema/swagger")
+    _print_gateways(fakes, gateway)
     print(flush=True)
 
 
@@ -270,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0 for the LAN)")
     demo.add_argument("--hub-port", type=int, default=8000)
     demo.add_argument("--edge-port", type=int, default=8080)
+    demo.add_argument("--midtrans-port", type=int, default=8931, help="the fake Midtrans")
+    demo.add_argument("--xendit-port", type=int, default=8932, help="the fake Xendit")
+    demo.add_argument("--gateway", choices=GATEWAYS, default="midtrans",
+                      help="which fake gateway the demo outlet uses for QRIS and e-wallets")
     demo.add_argument("--setup-only", action="store_true", help="set up, print the URLs, and exit")
     args = parser.parse_args(argv)
 
@@ -300,7 +389,11 @@ def main(argv: list[str] | None = None) -> int:
                             args.host, "--port", str(args.edge_port)],
                    log=log_dir / "edge.log", host=args.host, port=args.edge_port,
                    port_option="--edge-port")
-    servers = [hub, edge]
+    keys = _gateway_secrets(state)
+    fakes = {name: _fake_gateway(name, host=args.host, port=port, hub_url=hub.url, keys=keys,
+                                 log_dir=log_dir)
+             for name, port in (("midtrans", args.midtrans_port), ("xendit", args.xendit_port))}
+    servers = [*fakes.values(), hub, edge]
 
     def stop_servers() -> None:
         for server in reversed(servers):
@@ -308,16 +401,24 @@ def main(argv: list[str] | None = None) -> int:
 
     atexit.register(stop_servers)  # also on an exception or SystemExit from a set-up step
     try:
+        for fake in fakes.values():
+            fake.start()
         hub.start()
+        for fake in fakes.values():
+            fake.wait_healthy()
         hub.wait_healthy()
+        # Before provisioning on the first run, so the box's first pull carries it.
+        _configure_gateway(hub.url, state, args.gateway,
+                           f"http://127.0.0.1:{fakes[args.gateway].port}")
+        state_file.write_text(json.dumps(state, indent=2))
         if state.get("_needs_menu_and_box"):
             _provision_edge(root, hub.url, hub_env, state)
             state["hub_port"] = args.hub_port
             state_file.write_text(json.dumps(state, indent=2))
         edge.start()
         edge.wait_healthy()
-        _print_urls(hub.url, edge.url, state)
-        print(f"logs: {hub.log}, {edge.log}", flush=True)
+        _print_urls(hub.url, edge.url, state, fakes, args.gateway)
+        print(f"logs: {hub.log}, {edge.log}, {log_dir}/fake-*.log", flush=True)
         if args.setup_only:
             return 0
         while all(server.running() for server in servers):

@@ -1,5 +1,7 @@
 """`pos demo` (what `./dev demo` runs): the whole chain comes up and an order reaches the hub;
-the demo's servers never outlive it; a busy port is reported with the reason and the fix.
+a kiosk order is paid by QRIS on the fake gateway's page the demo prints; the demo's servers
+(hub, edge and the two fake gateways) never outlive it; a busy port is reported with the
+reason and the fix.
 
 The chain is set up once for the module (``--setup-only``); each test then starts the demo
 from that state. Waits are generous (the CI machine may be very busy), say what they waited
@@ -36,13 +38,16 @@ class Chain:
     data_dir: Path
     hub_port: int
     edge_port: int
+    midtrans_port: int
+    xendit_port: int
     urls: dict[str, str]
     setup_output: str
 
     @property
     def args(self) -> list[str]:
         return [POS, "demo", "--data-dir", str(self.data_dir), "--hub-port", str(self.hub_port),
-                "--edge-port", str(self.edge_port)]
+                "--edge-port", str(self.edge_port), "--midtrans-port", str(self.midtrans_port),
+                "--xendit-port", str(self.xendit_port)]
 
     @property
     def edge(self) -> str:
@@ -54,7 +59,7 @@ class Chain:
 
     def logs(self) -> str:
         parts = []
-        for name in ("hub.log", "edge.log"):
+        for name in ("hub.log", "edge.log", "fake-midtrans.log", "fake-xendit.log"):
             path = self.data_dir / "logs" / name
             text = path.read_text(errors="replace")[-3000:] if path.exists() else "(none)"
             parts.append(f"--- {name} (end) ---\n{text}")
@@ -69,7 +74,7 @@ def _urls(output: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
     data_dir = tmp_path_factory.mktemp("demo") / "demo"
-    chain = Chain(data_dir, free_port(), free_port(), {}, "")
+    chain = Chain(data_dir, free_port(), free_port(), free_port(), free_port(), {}, "")
     first = subprocess.run([*chain.args, "--setup-only"], capture_output=True, text=True,
                            timeout=SETUP_TIMEOUT, check=False)
     assert first.returncode == 0, f"{first.stdout}\n{first.stderr}\n{chain.logs()}"
@@ -109,6 +114,9 @@ class DemoRun:
             return any("fnbpos demo is running" in line for line in self.lines)
 
         wait_for("pos demo to print 'fnbpos demo is running'", printed, context=self.output)
+        wait_for("pos demo to print where its logs are (the last line it prints)",
+                 lambda: any(line.startswith("logs:") for line in self.lines),
+                 context=self.output)
 
     def wait_exit(self, what: str) -> int:
         wait_for(what, lambda: self.proc.poll() is not None, timeout=120, context=self.output)
@@ -206,12 +214,75 @@ def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(chain: Chain, run_
     assert demo.wait_exit("pos demo to stop after Ctrl-C") == 0
 
 
+def test_a_kiosk_order_is_paid_by_qris_in_two_clicks_on_the_fake_gateway(chain: Chain,
+                                                                          run_demo) -> None:
+    """The demo set the outlet's gateway at the hub; the box got it through its pull feed; the
+    page the demo printed lists the kiosk's QR with a pay button, and pressing it pays the
+    order at the edge (the fake's webhook is also accepted by the hub: same key)."""
+    demo = run_demo()
+    demo.wait_running()
+    printed = _urls("".join(demo.lines))
+    page_url = printed["midtrans"]  # the outlet's gateway unless --gateway says otherwise
+    assert page_url == f"http://127.0.0.1:{chain.midtrans_port}/_fake/", demo.output()
+    assert printed["xendit"] == f"http://127.0.0.1:{chain.xendit_port}/_fake/", demo.output()
+    assert any("curl -X POST" in line and "/_fake/v2/" in line for line in demo.lines)
+    edge = chain.edge
+    kiosk = {"Authorization": f"Bearer {chain.urls['kiosk'].split('token=')[1]}"}
+    menu = httpx.get(f"{edge}/api/v1/menu", headers=kiosk, timeout=30).json()
+    plain = next(p for p in menu["products"] if not p["modifier_group_ids"])
+    placed = httpx.post(f"{edge}/api/v1/orders", headers=kiosk, timeout=30,
+                        json={"type": "takeaway", "lines": [{"product_id": plain["id"], "qty": 1}]})
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+
+    def qr() -> dict[str, Any] | None:
+        """The kiosk's "pay here with QRIS" (refused until the box has its gateway settings)."""
+        made = httpx.post(f"{edge}/api/v1/orders/{order['id']}/payment-attempts", headers=kiosk,
+                          json={"method": "qris", "amount": order["total"]}, timeout=30)
+        if made.status_code == 422:
+            return None
+        assert made.status_code == 201, made.text
+        return made.json()  # type: ignore[no-any-return]
+
+    attempt = wait_for("the box to receive the gateway from the hub and make a QR", qr,
+                       context=demo.output)
+    assert attempt["mode"] == "gateway" and attempt["gateway"] == "midtrans", attempt
+    assert attempt["qr_svg"].lstrip().startswith("<"), attempt["qr_svg"][:80]
+
+    # Click 1: open the page. Click 2: its pay button (the form's action) for this QR.
+    page = httpx.get(page_url, timeout=30)
+    pay_path = f"/_fake/v2/{attempt['gateway_order_id']}/pay"
+    assert f"action='{pay_path}'" in page.text, page.text
+    paid = httpx.post(page_url.removesuffix("/_fake/") + pay_path, timeout=30)
+    assert paid.status_code == 200 and paid.json()["transaction_status"] == "settlement", paid.text
+
+    def paid_at_edge() -> dict[str, Any] | None:
+        now = httpx.get(f"{edge}/api/v1/orders/{order['id']}", headers=kiosk, timeout=30).json()
+        return now if now["paid"] == order["total"] else None
+
+    final = wait_for("the QRIS payment to reach the order at the edge", paid_at_edge,
+                     context=demo.output)
+    assert [(p["method"], p["amount"], p["attempt_id"]) for p in final["payments"]] == [
+        ("qris", order["total"], attempt["id"])]
+    ledger = httpx.get(f"{page_url}ledger", timeout=30).json()
+    [charge] = [c for c in ledger["charges"] if c["order_id"] == attempt["gateway_order_id"]]
+    assert charge["transaction_status"] == "settlement" and charge["custom_field1"]
+    webhook = wait_for("the fake's notification to be accepted by the hub", lambda: next(
+        (w for w in httpx.get(f"{page_url}ledger", timeout=30).json()["webhooks"]
+         if w["payload"]["order_id"] == attempt["gateway_order_id"]
+         and w["payload"]["transaction_status"] == "settlement" and w["deliveries"]), None),
+        context=demo.output)
+    assert webhook["deliveries"][0]["status"] == 200, webhook  # signed with the key it was given
+    demo.proc.send_signal(signal.SIGINT)
+    assert demo.wait_exit("pos demo to stop after Ctrl-C") == 0
+
+
 def test_a_demo_started_in_the_background_stops_on_sigint_with_its_servers(chain: Chain,
                                                                            run_demo) -> None:
     demo = run_demo(sigint_ignored=True)
     demo.wait_running()
     servers = _children(demo.proc.pid)
-    assert len(servers) == 2, demo.output()
+    assert len(servers) == 4, demo.output()  # hub, edge, fake Midtrans, fake Xendit
     demo.proc.send_signal(signal.SIGINT)
     assert demo.wait_exit("pos demo (SIGINT ignored by its shell) to stop on SIGINT") == 0
     assert not [pid for pid in servers if _alive(pid)]
@@ -221,7 +292,7 @@ def test_a_killed_demo_takes_its_servers_along(chain: Chain, run_demo) -> None:
     demo = run_demo()
     demo.wait_running()
     servers = _children(demo.proc.pid)
-    assert len(servers) == 2, demo.output()
+    assert len(servers) == 4, demo.output()  # hub, edge, fake Midtrans, fake Xendit
     demo.proc.kill()  # SIGKILL: no handler, no atexit in the launcher
     demo.wait_exit("pos demo to die of SIGKILL")
     wait_for(f"the demo's servers {sorted(servers)} to end after the launcher was killed",
