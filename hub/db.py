@@ -15,6 +15,14 @@ The rule — which session to open:
   to every ORM select/update/delete, so SQLite (which has no RLS) gets the same behaviour for
   ORM queries. Writes with another tenant's id are rejected by the policy's WITH CHECK on
   PostgreSQL.
+* ``async with db.tenant(tenant_id, readonly=True) as session:`` for reads that tolerate a
+  replica's lag (reports, listings, the fleet view, the audit log). The transaction is
+  ``READ ONLY`` wherever it runs, so a handler that writes fails on every backend, not only
+  on a replica. With ``read_url`` set (a PostgreSQL streaming replica, ``POS_HUB_DB_READ_URL``)
+  it runs there, as the same app role under the same RLS policies (a physical replica has
+  the primary's roles and policies); without it, on the primary. It stays on the primary
+  for a caller who wrote within ``read_your_writes_seconds`` (``ReadRouting``, per process),
+  and for every caller while the replica does not answer (retried after a few seconds).
 * ``async with db.system() as session:`` only where no tenant is known yet or the work spans
   tenants: login and refresh-token lookup (by email / token digest), an outlet authenticating
   its sync credential (then switch to ``db.tenant(outlet.tenant_id)``), CLI tenant creation,
@@ -49,6 +57,7 @@ for its own transaction (``ALTER TABLE t NO FORCE ROW LEVEL SECURITY`` ... ``FOR
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -78,6 +87,7 @@ __all__ = [
     "Database",
     "DatabaseRoleError",
     "LoginVerdict",
+    "ReadRouting",
     "async_url",
     "grant_sql",
     "is_postgres",
@@ -174,12 +184,18 @@ class _SessionKind:
     SYSTEM = "system"
 
 
+_SCOPE_SQL = text("SELECT set_config(:name, :value, true)")
+# One round trip for both: the tenant, and a transaction that refuses any write.
+_SCOPE_READONLY_SQL = text("SELECT set_config(:name, :value, true), "
+                           "set_config('transaction_read_only', 'on', true)")
+
+
 @event.listens_for(Session, "after_begin")
 def _scope_transaction(session: Session, transaction: Any, connection: Any) -> None:
     """Every transaction of a tenant session starts by stating whose data it may see."""
     if connection.dialect.name != "postgresql" or session.info.get("kind") != _SessionKind.TENANT:
         return
-    connection.execute(text("SELECT set_config(:name, :value, true)"),
+    connection.execute(_SCOPE_READONLY_SQL if session.info.get("readonly") else _SCOPE_SQL,
                        {"name": TENANT_SETTING, "value": session.info["tenant_id"]})
 
 
@@ -241,16 +257,68 @@ def judge_logins(app: Any, system: Any | None) -> LoginVerdict:
                         f"security), lookups across tenants as {system.rolname!r}")
 
 
+class ReadRouting:
+    """Where read-only tenant sessions go, shared by every request of one process.
+
+    A caller who wrote is served from the primary for ``window`` seconds after the write
+    committed (read-your-writes: a replica may not have replayed it yet). A replica that did
+    not answer is left alone for ``retry_seconds``: reads go to the primary meanwhile. The
+    marks live in this process only (docs/scaling.md says what that means behind a balancer).
+    """
+
+    MAX_WRITERS = 100_000  # bounds the memory of the marks; past it the oldest expire first
+
+    def __init__(self, window: float = 5.0, retry_seconds: float = 5.0) -> None:
+        self.window = window
+        self.retry_seconds = retry_seconds
+        self._writers: dict[str, float] = {}
+        self._replica_down_until = 0.0
+        # sessions opened: on the replica, on the primary (no replica, or read-your-writes),
+        # and on the primary because the replica did not answer (``hub_db_read_sessions_total``)
+        self.counts = {"replica": 0, "primary": 0, "fallback": 0}
+
+    def note_write(self, user_id: str) -> None:
+        now = time.monotonic()
+        if len(self._writers) >= self.MAX_WRITERS:
+            self._writers = {k: v for k, v in self._writers.items() if v > now}
+            while len(self._writers) >= self.MAX_WRITERS:  # all current: drop the oldest
+                del self._writers[next(iter(self._writers))]
+        self._writers.pop(user_id, None)  # re-inserted last: dict order is expiry order
+        self._writers[user_id] = now + self.window
+
+    def wrote_recently(self, user_id: str | None) -> bool:
+        if user_id is None:
+            return False
+        until = self._writers.get(user_id)
+        if until is None:
+            return False
+        if until <= time.monotonic():
+            del self._writers[user_id]
+            return False
+        return True
+
+    def replica_usable(self) -> bool:
+        return time.monotonic() >= self._replica_down_until
+
+    def replica_failed(self) -> None:
+        self._replica_down_until = time.monotonic() + self.retry_seconds
+
+
 class Database:
-    """The engines and the two kinds of session described in the module docstring.
+    """The engines and the kinds of session described in the module docstring.
 
     ``url`` serves tenant sessions; ``system_url`` (PostgreSQL only) serves system sessions
     from a second pool half the size. Without it, system sessions use ``url`` too: right for
     SQLite and for a development superuser, refused at start-up for an app role.
+    ``read_url`` (PostgreSQL only: a streaming replica, as the app role) serves read-only
+    tenant sessions from a pool of ``pool_size``; without it they use ``url``.
     """
 
+    READ_CONNECT_TIMEOUT = 3.0  # a replica that does not answer costs a read this, then is skipped
+
     def __init__(self, url: str, system_url: str | None = None, pool_size: int = 10,
-                 echo: bool = False) -> None:
+                 echo: bool = False, read_url: str | None = None,
+                 read_your_writes_seconds: float = 5.0) -> None:
         self.url = url
         self.is_postgres = is_postgres(url)
         self.engine: AsyncEngine = self._create_engine(url, pool_size, echo)
@@ -259,19 +327,45 @@ class Database:
             if not (self.is_postgres and is_postgres(system_url)):
                 raise ValueError("a separate system database URL needs PostgreSQL for both URLs")
             self.system_engine = self._create_engine(system_url, max(2, pool_size // 2), echo)
+        self.read_engine = self.engine
+        if read_url and read_url != url:
+            if not (self.is_postgres and is_postgres(read_url)):
+                raise ValueError("a read replica URL needs PostgreSQL for both URLs")
+            self.read_engine = self._create_engine(read_url, pool_size, echo,
+                                                   connect_timeout=self.READ_CONNECT_TIMEOUT)
+        self.reads = ReadRouting(read_your_writes_seconds)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._system_sessions = async_sessionmaker(self.system_engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def has_replica(self) -> bool:
+        return self.read_engine is not self.engine
 
     @classmethod
     def from_settings(cls, settings: HubSettings, pool_size: int | None = None) -> Database:
-        """The database of ``settings`` (``db_url`` and ``db_system_url``)."""
+        """The database of ``settings`` (``db_url``, ``db_system_url``, ``db_read_url``)."""
         return cls(settings.resolved_db_url(), system_url=settings.db_system_url or None,
-                   pool_size=pool_size or settings.db_pool_size)
+                   pool_size=pool_size or settings.db_pool_size,
+                   read_url=settings.db_read_url or None,
+                   read_your_writes_seconds=settings.read_your_writes_seconds)
 
-    def _create_engine(self, url: str, pool_size: int, echo: bool) -> AsyncEngine:
+    def engines(self) -> dict[str, AsyncEngine]:
+        """Each distinct engine by the role it serves ("app", "system", "read")."""
+        found = {"app": self.engine}
+        if self.system_engine is not self.engine:
+            found["system"] = self.system_engine
+        if self.has_replica:
+            found["read"] = self.read_engine
+        return found
+
+    def _create_engine(self, url: str, pool_size: int, echo: bool,
+                       connect_timeout: float | None = None) -> AsyncEngine:
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": False}
         if self.is_postgres:
             options.update(pool_size=pool_size, max_overflow=pool_size)
+            if connect_timeout is not None:
+                options.update(connect_args={"timeout": connect_timeout})
         else:
             options.update(connect_args={"timeout": 30})
         engine = create_async_engine(async_url(url), **options)
@@ -297,14 +391,55 @@ class Database:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     @asynccontextmanager
-    async def tenant(self, tenant_id: str) -> AsyncIterator[AsyncSession]:
-        """A session that sees only ``tenant_id``'s rows; commits at the end of the block."""
+    async def tenant(self, tenant_id: str, *, readonly: bool = False,
+                     user_id: str | None = None) -> AsyncIterator[AsyncSession]:
+        """A session that sees only ``tenant_id``'s rows; commits at the end of the block.
+
+        ``readonly``: a read-only transaction, on the replica when there is one (unless
+        ``user_id`` wrote recently, or the replica does not answer).
+        """
         if not tenant_id:
             raise ValueError("tenant_id is required for a tenant session")
-        async with self._sessions() as session:
-            session.info.update(kind=_SessionKind.TENANT, tenant_id=tenant_id)
-            async with session.begin():
+        info = {"kind": _SessionKind.TENANT, "tenant_id": tenant_id, "readonly": readonly}
+        session = await self._replica_session(info, user_id) if readonly else None
+        if session is None:
+            session = self._sessions()
+            session.info.update(info)
+        async with session:
+            if not session.in_transaction():
+                await session.begin()
+            try:
                 yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
+    async def _replica_session(self, info: dict[str, Any],
+                               user_id: str | None) -> AsyncSession | None:
+        """A read-only session already connected to the replica, or None for the primary."""
+        reads = self.reads
+        if not self.has_replica or reads.wrote_recently(user_id):
+            reads.counts["primary"] += 1
+            return None
+        if not reads.replica_usable():
+            reads.counts["fallback"] += 1
+            return None
+        session = self._read_sessions()
+        session.info.update(info)
+        try:
+            # Connect (and state the tenant) now, so a replica that is down or restarting
+            # sends this read to the primary instead of failing it.
+            await session.connection()
+        except (OSError, SQLAlchemyError, TimeoutError) as exc:
+            await session.close()
+            reads.replica_failed()
+            reads.counts["fallback"] += 1
+            log.warning("read replica did not answer: reads go to the primary for %.0f s",
+                        reads.retry_seconds, extra={"error": type(exc).__name__})
+            return None
+        reads.counts["replica"] += 1
+        return session
 
     @asynccontextmanager
     async def system(self) -> AsyncIterator[AsyncSession]:
@@ -338,15 +473,32 @@ class Database:
             raise DatabaseRoleError(verdict.message)
         if verdict.status == "warn":
             log.warning(verdict.message)
+        if self.has_replica:
+            await self._verify_read_role(system)
+
+    async def _verify_read_role(self, system: Any | None) -> None:
+        """The replica's login must be bound by RLS like the app's (judged the same way)."""
+        try:
+            async with self.read_engine.connect() as conn:
+                reader = (await conn.execute(LOGIN_FACTS_SQL)).one()
+        except (OSError, SQLAlchemyError, TimeoutError) as exc:
+            log.warning("read replica's role not checked: the replica did not answer",
+                        extra={"error": type(exc).__name__})
+            return
+        verdict = judge_logins(reader, system)
+        if verdict.status == "fail":
+            raise DatabaseRoleError("POS_HUB_DB_READ_URL: " + verdict.message.replace(
+                "POS_HUB_DB_URL", "POS_HUB_DB_READ_URL"))
+        if verdict.status == "warn":
+            log.warning("POS_HUB_DB_READ_URL: " + verdict.message)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
-        if self.system_engine is not self.engine:
-            await self.system_engine.dispose()
+        for engine in self.engines().values():
+            await engine.dispose()
 
 
 def run_migrations(url: str, grant_to: Sequence[str] = (), revision: str = "head") -> None:

@@ -204,17 +204,25 @@ class RequestDatabase(Database):
     def __init__(self, db: Database) -> None:  # shares db's engine and session factory
         self.__dict__.update(db.__dict__)
         self._caller: Principal | None = None
+        self._user_id: str | None = None
+        self._writes = False
 
-    def expect_caller(self, principal: Principal) -> None:
-        self._caller = principal
+    def expect_caller(self, principal: Principal, writes: bool = False) -> None:
+        """``writes``: the request may write (not GET/HEAD), so its user's reads stay on the
+        primary for a while after it (hub.db.ReadRouting)."""
+        self._caller, self._user_id, self._writes = principal, principal.user_id, writes
 
     @asynccontextmanager
-    async def tenant(self, tenant_id: str) -> AsyncIterator[AsyncSession]:
-        async with super().tenant(tenant_id) as session:
+    async def tenant(self, tenant_id: str, *, readonly: bool = False,
+                     user_id: str | None = None) -> AsyncIterator[AsyncSession]:
+        async with super().tenant(tenant_id, readonly=readonly,
+                                  user_id=user_id or self._user_id) as session:
             caller, self._caller = self._caller, None
             if caller is not None:
                 await check_current(session, caller)
             yield session
+        if self._writes and not readonly and self._user_id is not None:
+            self.reads.note_write(self._user_id)  # after the commit
 
     async def check_caller(self) -> None:
         if self._caller is not None:

@@ -68,6 +68,11 @@ class HubSettings(msgspec.Struct, kw_only=True):
     db_system_url: str = ""
     db_migrate_url: str = ""
     db_pool_size: int = 10
+    # A PostgreSQL streaming replica for reports and listings, logging in as the app role
+    # (docs/scaling.md, "Read replicas"); "" = every read on db_url. A caller who wrote reads
+    # from db_url for read_your_writes_seconds after the write (per process).
+    db_read_url: str = ""
+    read_your_writes_seconds: float = 5.0
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000

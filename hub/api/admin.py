@@ -40,7 +40,7 @@ async def update_tenant(data: TenantUpdate, db: DbDep, principal: PrincipalDep) 
 
 @get("/api/v1/brands", tags=["brands"])
 async def list_brands(db: DbDep, principal: PrincipalDep) -> dict[str, list[BrandOut]]:
-    async with db.tenant(principal.tenant_id) as session:
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
         return {"items": [to_out(b, BrandOut) for b in await tenancy.list_brands(session, principal)]}
 
 
@@ -65,7 +65,7 @@ async def update_brand(brand_id: FromPath[str], data: BrandUpdate, db: DbDep,
 
 @get("/api/v1/outlets", tags=["outlets"])
 async def list_outlets(db: DbDep, principal: PrincipalDep) -> dict[str, list[OutletOut]]:
-    async with db.tenant(principal.tenant_id) as session:
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
         return {"items": [to_out(o, OutletOut) for o in await tenancy.list_outlets(session, principal)]}
 
 
@@ -95,7 +95,7 @@ async def _users_out(session, users: list[User]) -> list[UserOut]:  # type: igno
 
 @get("/api/v1/users", tags=["users"])
 async def list_users(db: DbDep, principal: PrincipalDep) -> dict[str, list[UserOut]]:
-    async with db.tenant(principal.tenant_id) as session:
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
         return {"items": await _users_out(session, await tenancy.list_users(session, principal))}
 
 

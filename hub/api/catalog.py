@@ -44,7 +44,7 @@ Archived = Annotated[bool, Parameter(query="include_archived")]
 @get("/api/v1/catalog/categories", tags=["catalog"])
 async def list_categories(db: DbDep, principal: PrincipalDep, brand_id: BrandFilter = None,
                           include_archived: Archived = False) -> dict[str, list[CategoryOut]]:
-    async with db.tenant(principal.tenant_id) as session:
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
         rows = await catalog.list_categories(session, principal, brand_id, include_archived)
         return {"items": [to_out(r, CategoryOut) for r in rows]}
 
@@ -73,7 +73,7 @@ async def archive_category(category_id: FromPath[str], db: DbDep, principal: Pri
 async def list_products(db: DbDep, principal: PrincipalDep, brand_id: BrandFilter = None,
                         category_id: Annotated[str | None, Parameter(max_length=64)] = None,
                         include_archived: Archived = False) -> dict[str, list[ProductOut]]:
-    async with db.tenant(principal.tenant_id) as session:
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
         rows = await catalog.list_products(session, principal, brand_id, category_id,
                                            include_archived)
         return {"items": [to_out(r, ProductOut) for r in rows]}

@@ -41,13 +41,15 @@ PrincipalDep = NamedDependency[Principal]
 SettingsDep = NamedDependency[HubSettings]
 TokensDep = NamedDependency[Tokens]
 ClientIpDep = NamedDependency[str]
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def provide_principal(request: Request[Any, Any, Any], tokens: TokensDep,
                             db: DbDep) -> Principal:
     principal = tokens.principal(bearer_token(request))
     # The handler's first tenant transaction checks the token is still current (M2).
-    db.expect_caller(principal)  # type: ignore[attr-defined]
+    writes = request.method not in _SAFE_METHODS
+    db.expect_caller(principal, writes=writes)  # type: ignore[attr-defined]
     return msgspec.structs.replace(principal, ip=_client_ip(request))
 
 

@@ -19,7 +19,7 @@ __all__ = ["fleet_routes"]
 async def fleet_status(db: DbDep, principal: PrincipalDep,
                        settings: SettingsDep) -> dict[str, list[FleetEntry]]:
     """Each outlet's last contact, last push/pull, reported backlog, edge version, online."""
-    async with db.tenant(principal.tenant_id) as session:
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
         return {"items": await fleet.fleet(session, principal, settings.fleet_offline_after_seconds)}
 
 
@@ -32,7 +32,7 @@ async def audit_log(db: DbDep, principal: PrincipalDep,
                     ) -> dict[str, list[AuditEntryOut]]:
     """Administrative changes, newest first; page with ?before_id=<last id>."""
     require(principal, "audit:read")
-    async with db.tenant(principal.tenant_id) as session:
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
         rows = await audit.list_entries(session, entity_type=entity_type, entity_id=entity_id,
                                         limit=limit, before_id=before_id)
         return {"items": [to_out(r, AuditEntryOut) for r in rows]}

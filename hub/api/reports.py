@@ -28,7 +28,7 @@ async def sales(
 ) -> SalesReport:
     """Sales, voids, refunds, payment mix, products, hours and kitchen times for a period."""
     start, end = reports.parse_period(day_from, day_to)
-    async with db.tenant(principal.tenant_id) as session:
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
         return await reports.sales_report(session, principal, outlet_id=outlet_id or None,
                                           day_from=start, day_to=end)
 

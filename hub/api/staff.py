@@ -31,7 +31,7 @@ async def list_staff(db: DbDep, principal: PrincipalDep,
                      outlet_id: Annotated[str | None, Parameter(max_length=64)] = None
                      ) -> dict[str, list[StaffOut]]:
     """Staff the caller may see; ``?outlet_id=`` keeps those who work at that outlet."""
-    async with db.tenant(principal.tenant_id) as session:
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
         return {"items": [_out(*s) for s in await staff.list_staff(session, principal, outlet_id)]}
 
 
