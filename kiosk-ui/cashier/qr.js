@@ -135,12 +135,13 @@ export function qrPayments(ctx, { onPaid, redraw }) {
         <div class="actions"><button class="primary big" data-qr="renew" data-testid="qr-new" ${busy ? "disabled" : ""}>${t("qr.new")}</button>
         <button data-qr="close">${t("close")}</button></div>`;
     } else {
-      body = `${qrCard(a, { t, money: ctx.money, skewMs: skew })}
-        <p role="status" class="muted">${t("qr.waiting")}</p>
+      // The cashier's controls first; the customer scans the big QR on the customer view.
+      body = `<p role="status" class="muted">${t("qr.waiting")}</p>
         <div class="actions">
           <button class="primary" data-qr="customer" data-testid="qr-customer">${t("qr.customer_view")}</button>
           ${a.mode === "static" ? `<button class="primary ${confirming ? "confirming" : ""}" data-qr="confirm" data-testid="qr-confirm" ${busy ? "disabled" : ""}>${confirming ? t("qr.confirm_sure") : t("qr.confirm")}</button>` : ""}
-          <button data-qr="cancel" data-testid="qr-cancel" ${busy ? "disabled" : ""}>${t("qr.cancel")}</button></div>`;
+          <button data-qr="cancel" data-testid="qr-cancel" ${busy ? "disabled" : ""}>${t("qr.cancel")}</button></div>
+        ${qrCard(a, { t, money: ctx.money, skewMs: skew })}`;
     }
     return `<section class="qr-panel card" data-testid="qr-panel" data-status="${esc(stale ? "expired" : a.status)}">${head}${body}
       <p class="error" role="alert">${esc(error)}</p></section>`;

@@ -28,13 +28,22 @@ export function clock(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+/** The edge's SVG (segno: width and height, no viewBox) made to scale with its box. */
+export function scalableSvg(svg) {
+  const open = String(svg ?? "").match(/^<svg\b[^>]*>/)?.[0];
+  if (!open || /viewBox=/.test(open)) return svg ?? "";
+  const w = open.match(/\swidth="([\d.]+)"/)?.[1], h = open.match(/\sheight="([\d.]+)"/)?.[1];
+  if (!w || !h) return svg;
+  return svg.replace(/^<svg\b/, `<svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="xMidYMid meet"`);
+}
+
 /** The QR card: QR, amount, countdown (kept fresh by tickCountdowns) and the mode line. */
 export function qrCard(attempt, { t, money, skewMs = 0 }) {
   const how = attempt.method === "ewallet" && attempt.channel
     ? t("qr.ewallet_app", { channel: channelName(attempt.channel) }) : t("qr.any_app");
   const left = secondsLeft(attempt, skewMs);
   return `<figure class="qr-card" data-testid="qr-card" data-mode="${esc(attempt.mode)}">
-      <div class="qr-code" role="img" aria-label="${esc(t("qr.title"))}">${attempt.qr_svg ?? ""}</div>
+      <div class="qr-code" role="img" aria-label="${esc(t("qr.title"))}">${scalableSvg(attempt.qr_svg)}</div>
       <figcaption>
         <span class="qr-amount money" data-testid="qr-amount">${money(attempt.amount)}</span>
         <span class="qr-how">${esc(how)}</span>
