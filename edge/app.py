@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
@@ -61,6 +61,7 @@ from edge.stream import prune
 from edge.sync_state import EdgeStore, is_provisioned
 from shared.errors import PosError, Unauthorized, error_body, framework_error_body
 from shared.logs import bind_request_id, request_id_from, unbind_request_id
+from shared.static_assets import APIDOCS_DIR, StaticAssets
 
 __all__ = ["create_app"]
 
@@ -290,6 +291,14 @@ def throttle_policy(settings: EdgeSettings) -> ThrottlePolicy:
                           lockout_seconds=base, lockout_max_seconds=60 * base)
 
 
+def local_swagger(apidocs: StaticAssets) -> SwaggerRenderPlugin:
+    """Swagger UI at /schema from the app's own vendored files: no CDN (offline-first)."""
+    return SwaggerRenderPlugin(
+        js_url=apidocs.url("swagger-ui-bundle.js"), css_url=apidocs.url("swagger-ui.css"),
+        standalone_preset_js_url=apidocs.url("swagger-ui-standalone-preset.js"),
+        favicon='<link rel="icon" href="/favicon.ico">')
+
+
 def create_app(settings: EdgeSettings) -> Litestar:
     """Build the edge app for ``settings`` (refused when they are unsafe; see EdgeSettings.check)."""
     settings.check()
@@ -301,9 +310,14 @@ def create_app(settings: EdgeSettings) -> Litestar:
         throttle=throttle_policy(settings))
     routes: list[Any] = [*ops_routes, *auth_routes, *menu_routes, *order_routes, *kitchen_routes,
                          *shift_routes, *print_routes, *sync_routes, *payment_routes]
+    # Compressed, versioned and cached by shared.static_assets (docs/ui.md, "Serving").
     routes.append(create_static_files_router(
         path="/", directories=[settings.static_path], html_mode=True, name="ui",
-        opt={"exclude_from_auth": True}))
+        opt={"exclude_from_auth": True}, middleware=[StaticAssets(settings.static_path)]))
+    apidocs = StaticAssets(APIDOCS_DIR, "/apidocs")
+    routes.append(create_static_files_router(
+        path="/apidocs", directories=[APIDOCS_DIR], name="apidocs",
+        opt={"exclude_from_auth": True}, middleware=[apidocs]))
     return Litestar(
         route_handlers=routes,
         middleware=[RequestLogMiddleware, AuthMiddleware],
@@ -313,8 +327,10 @@ def create_app(settings: EdgeSettings) -> Litestar:
                      "payments": PaymentService(db, state.feed)}),
         before_request=deps.strict_body,
         on_startup=[_start], on_shutdown=[_stop],
-        openapi_config=OpenAPIConfig(title="fnbpos edge API", version=deps.VERSION, path="/schema",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+        openapi_config=OpenAPIConfig(
+            title="fnbpos edge API", version=deps.VERSION, render_plugins=[local_swagger(apidocs)],
+            openapi_router=Router("/schema", route_handlers=[], middleware=[
+                StaticAssets(APIDOCS_DIR, "/apidocs", rewrite_html=False)])),
         logging_config=None,
         debug=False,
     )

@@ -24,10 +24,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import cast
 
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.response import Redirect
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.response import File, Redirect
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -55,6 +56,7 @@ from hub.settings import HubSettings, resolved_pin_key
 from hub.staff_pins import PinVault
 from shared.logs import bind_request_id, configure_logging, request_id_from, unbind_request_id
 from shared.runtime import tune_gc_for_serving
+from shared.static_assets import APIDOCS_DIR, StaticAssets
 
 __all__ = ["DASHBOARD_DIR", "MissingFiles", "configure_logging", "create_app", "require_files"]
 
@@ -119,6 +121,12 @@ async def _root() -> Redirect:
     return Redirect("/dashboard/")
 
 
+@get("/favicon.ico", include_in_schema=False)
+async def _favicon() -> File:
+    return File(DASHBOARD_DIR / "favicon.ico", media_type="image/x-icon",
+                content_disposition_type="inline", headers={"cache-control": "public, max-age=86400"})
+
+
 class MissingFiles(RuntimeError):
     """The installed package lacks files the hub serves or runs (dashboard, migrations)."""
 
@@ -141,6 +149,7 @@ def create_app(settings: HubSettings) -> Litestar:
             Job("journal_prune", settings.journal_prune_interval_seconds, prune_journal),
             Job("payment_reconcile", RECONCILE_INTERVAL_SECONDS, reconcile_job)]
     pin_key = resolved_pin_key(settings)
+    apidocs = StaticAssets(APIDOCS_DIR, "/apidocs")
     state = State({"settings": settings, "tokens": Tokens(settings), "metrics": Metrics(),
                    "pins": PinVault(pin_key), "gateway_vault": CredentialVault(pin_key)})
 
@@ -163,9 +172,13 @@ def create_app(settings: HubSettings) -> Litestar:
         route_handlers=[
             *system_routes, *auth_routes, *admin_routes, *catalog_routes, *fleet_routes,
             *report_routes, *sync_routes, *enrollment_routes, *staff_routes, *gateway_routes,
+            # Compressed, versioned and cached by shared.static_assets (docs/dashboard.md).
             create_static_files_router(path="/dashboard", directories=[DASHBOARD_DIR],
-                                       html_mode=True, name="dashboard"),
-            _root,
+                                       html_mode=True, name="dashboard",
+                                       middleware=[StaticAssets(DASHBOARD_DIR, "/dashboard")]),
+            create_static_files_router(path="/apidocs", directories=[APIDOCS_DIR], name="apidocs",
+                                       middleware=[apidocs]),
+            _root, _favicon,
         ],
         dependencies=dependencies,
         exception_handlers=exception_handlers,
@@ -173,7 +186,15 @@ def create_app(settings: HubSettings) -> Litestar:
         request_class=CheckedRequest,  # JSON bodies: no NUL, bounded depth (hub.api.inputs)
         lifespan=[lifespan],
         state=state,
-        openapi_config=OpenAPIConfig(title="fnbpos hub", version=hub_version(), path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="fnbpos hub", version=hub_version(),
+            openapi_router=Router("/schema", route_handlers=[], middleware=[
+                StaticAssets(APIDOCS_DIR, "/apidocs", rewrite_html=False)]),
+            # Swagger UI from the hub's own vendored files: no CDN (offline-first).
+            render_plugins=[SwaggerRenderPlugin(
+                js_url=apidocs.url("swagger-ui-bundle.js"), css_url=apidocs.url("swagger-ui.css"),
+                standalone_preset_js_url=apidocs.url("swagger-ui-standalone-preset.js"),
+                favicon='<link rel="icon" href="/favicon.ico">')]),
         # Every body is refused past this before it is read (by Content-Length) or while it
         # streams; the sync routes set their own (push: PUSH_MAX_BYTES, redeem: a few KB).
         request_max_body_size=JSON_MAX_BODY_BYTES,
