@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import psycopg
 
 from edge.demo import demo_catalog
@@ -134,10 +135,12 @@ class Cluster:
     seed: int
     hubs_count: int = 1
     sync_env: dict[str, str] = field(default_factory=dict)
+    hub_extra_env: dict[str, str] = field(default_factory=dict)  # POS_HUB_* for this run
     edge_clock: bool = False
     proxy_profile: str = "clean"
     use_proxy: bool = True  # False: the edge talks to the (first) hub directly
     start_edge: bool = True  # False: provisioned and configured, started by the caller
+    menu_products: int | None = None  # only N of the demo menu's products (quicker set-up)
     db_name: str = ""
     db_url: str = ""
     hubs: list[Service] = field(default_factory=list)
@@ -177,7 +180,7 @@ class Cluster:
                          self.outlet_id, "--db", self.db_url], hub_env)
             for future in started:
                 future.result()
-        publish_demo_menu(self.hubs[0].url, email, ADMIN_PASSWORD)
+        publish_demo_menu(self.hubs[0].url, email, ADMIN_PASSWORD, self.menu_products)
         hub_url = self.hubs[0].url
         if self.use_proxy:
             self.proxy = ProxyProcess([h.url for h in self.hubs], seed=self.seed,
@@ -220,7 +223,7 @@ class Cluster:
     def _hub_env(self) -> dict[str, str]:
         return {**os.environ, "PYTHONUNBUFFERED": "1", "POS_HUB_JWT_SECRET": JWT_SECRET,
                 "POS_HUB_DATA_DIR": str(self.workdir / "hub-data"),
-                "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "100000"}
+                "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "100000", **self.hub_extra_env}
 
     def _edge_env(self, base: dict[str, str]) -> dict[str, str]:
         env = {**base,
@@ -324,14 +327,25 @@ def _migrated_template(hub_env: dict[str, str]) -> str:
     return _TEMPLATE["name"]
 
 
-def publish_demo_menu(hub_url: str, email: str, password: str) -> None:
-    """Head office enters the demo menu (modifier groups, categories, products) and publishes."""
+def publish_demo_menu(hub_url: str, email: str, password: str,
+                      products: int | None = None) -> None:
+    """Head office enters the demo menu (modifier groups, categories, products) and publishes;
+    with ``products``, only that many of its products (and their groups and categories)."""
     with httpx.Client(base_url=hub_url, timeout=30) as http:
         login = http.post("/api/v1/auth/login", json={"email": email, "password": password})
         login.raise_for_status()
         http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         brand_id = http.get("/api/v1/brands").raise_for_status().json()["items"][0]["id"]
         menu = demo_catalog()
+        if products is not None:  # half of them with modifier groups, half without
+            plain = [p for p in menu.products if not p.modifier_group_ids][:products // 2]
+            kept = plain + [p for p in menu.products
+                            if p.modifier_group_ids][:products - len(plain)]
+            groups = {g for p in kept for g in p.modifier_group_ids}
+            menu = msgspec.structs.replace(
+                menu, products=kept,
+                modifier_groups=[g for g in menu.modifier_groups if g.id in groups],
+                categories=[c for c in menu.categories if c.id in {p.category_id for p in kept}])
         group_ids: dict[str, str] = {}
         for group in menu.modifier_groups:
             created = http.post("/api/v1/catalog/modifier-groups", json={
