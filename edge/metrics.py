@@ -7,7 +7,11 @@ the number of series stays bounded.
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+# The text format 0.0.4 that generate_latest writes, without a charset: Litestar appends
+# "; charset=utf-8" to every text/* type, and prometheus_client's CONTENT_TYPE_LATEST carries
+# one already (and names format 1.0.0): the doubled parameter fails a Prometheus 3 scrape.
+CONTENT_TYPE_LATEST = "text/plain; version=0.0.4"
 
 __all__ = ["CONTENT_TYPE_LATEST", "EdgeMetrics"]
 

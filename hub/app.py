@@ -2,7 +2,8 @@
 
 Wires the routes of every hub area (auth, head-office admin, catalog, fleet/audit, reports,
 sync, enrollment, outlet staff), the dependencies (``hub.api.deps``), the single JSON error
-shape, request metrics (``/metrics``), structured JSON logs (``shared.logs``: one line per
+shape, request metrics (``/metrics``, ``hub.metrics``), load shedding past a bounded number of
+requests in flight (``hub.overload``), structured JSON logs (``shared.logs``: one line per
 request when ``log_requests``, every line of a request tagged with its X-Request-ID, which the
 edge's sync client sends with each push and pull), the static head-office dashboard at
 ``/dashboard/`` (``/`` redirects there), OpenAPI at ``/schema`` and, on startup, the database
@@ -31,7 +32,6 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.response import File, Redirect
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
-from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from hub.api.admin import admin_routes
 from hub.api.auth import auth_routes
@@ -50,6 +50,8 @@ from hub.gateways.payments import RECONCILE_INTERVAL_SECONDS, reconcile_job
 from hub.gateways.vault import CredentialVault
 from hub.identity import Tokens
 from hub.ingest.retention import prune_journal
+from hub.metrics import HubMetrics
+from hub.overload import Admission, shed_load
 from hub.reports import rollup_job
 from hub.scheduler import Job, JobScheduler, default_jobs
 from hub.settings import HubSettings, resolved_pin_key
@@ -63,18 +65,6 @@ __all__ = ["DASHBOARD_DIR", "MissingFiles", "configure_logging", "create_app", "
 DASHBOARD_DIR = Path(__file__).parent / "dashboard"
 JSON_MAX_BODY_BYTES = 1024 * 1024  # the largest JSON body of the API (a catalog edit) is KBs
 log = logging.getLogger("hub.http")
-
-
-class Metrics:
-    """Prometheus metrics of one app instance (own registry: several apps per process in tests)."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter("hub_http_requests_total", "HTTP requests",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("hub_http_request_duration_seconds", "HTTP request latency",
-                                 ["method", "route"], registry=self.registry,
-                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5))
 
 
 def _metrics_middleware(app: ASGIApp) -> ASGIApp:
@@ -101,12 +91,11 @@ def _metrics_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_wrapper)
         finally:
-            metrics: Metrics = scope["litestar_app"].state.metrics
+            metrics: HubMetrics = scope["litestar_app"].state.metrics
             route = scope.get("path_template") or "unmatched"  # templates keep labels bounded
             method = cast("HTTPScope", scope)["method"]
-            metrics.requests.labels(method, route, str(status["code"])).inc()
             elapsed = time.perf_counter() - started
-            metrics.latency.labels(method, route).observe(elapsed)
+            metrics.observe(method, route, status["code"], elapsed)
             if scope["litestar_app"].state.settings.log_requests:
                 log.info("request", extra={"method": method, "path": scope["path"],
                                            "route": route, "status": status["code"],
@@ -150,8 +139,11 @@ def create_app(settings: HubSettings) -> Litestar:
             Job("payment_reconcile", RECONCILE_INTERVAL_SECONDS, reconcile_job)]
     pin_key = resolved_pin_key(settings)
     apidocs = StaticAssets(APIDOCS_DIR, "/apidocs")
-    state = State({"settings": settings, "tokens": Tokens(settings), "metrics": Metrics(),
-                   "pins": PinVault(pin_key), "gateway_vault": CredentialVault(pin_key)})
+    state = State({"settings": settings, "tokens": Tokens(settings),
+                   "pins": PinVault(pin_key), "gateway_vault": CredentialVault(pin_key),
+                   "admission": Admission(settings.max_in_flight, settings.max_queued,
+                                          settings.queue_timeout_seconds)})
+    state.metrics = HubMetrics(state)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -182,7 +174,9 @@ def create_app(settings: HubSettings) -> Litestar:
         ],
         dependencies=dependencies,
         exception_handlers=exception_handlers,
-        middleware=[_metrics_middleware, refuse_nul_in_url],
+        # Metrics outermost (a shed request is counted as its 503), then load shedding
+        # before anything else is done for a request (hub.overload).
+        middleware=[_metrics_middleware, shed_load, refuse_nul_in_url],
         request_class=CheckedRequest,  # JSON bodies: no NUL, bounded depth (hub.api.inputs)
         lifespan=[lifespan],
         state=state,

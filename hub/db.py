@@ -334,6 +334,12 @@ class Database:
             self.read_engine = self._create_engine(read_url, pool_size, echo,
                                                    connect_timeout=self.READ_CONNECT_TIMEOUT)
         self.reads = ReadRouting(read_your_writes_seconds)
+        # Health checks get a connection of their own (``ping``); it opens on the first one.
+        self._health_engine: AsyncEngine | None = None
+        if self.is_postgres:
+            self._health_engine = create_async_engine(
+                async_url(url), pool_size=1, max_overflow=0, pool_timeout=10,
+                connect_args={"timeout": 10})
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._system_sessions = async_sessionmaker(self.system_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
@@ -493,12 +499,16 @@ class Database:
             log.warning("POS_HUB_DB_READ_URL: " + verdict.message)
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        """``SELECT 1`` on a connection of its own (PostgreSQL), so a health check answers
+        even while every pooled connection is busy (a saturated hub is not a dead one)."""
+        async with (self._health_engine or self.engine).connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         for engine in self.engines().values():
             await engine.dispose()
+        if self._health_engine is not None:
+            await self._health_engine.dispose()
 
 
 def run_migrations(url: str, grant_to: Sequence[str] = (), revision: str = "head") -> None:

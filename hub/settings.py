@@ -79,6 +79,12 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # Load balancers whose X-Forwarded-For is trusted for the client IP (comma-separated IPs,
     # or "*"); "" = none. Login rate limiting per IP needs this behind a load balancer.
     forwarded_allow_ips: str = ""
+    # Load shedding per process (hub/overload.py; docs/scaling.md, "Overload"): requests
+    # handled at once (0 = no limit), then at most max_queued wait up to queue_timeout_seconds
+    # for a slot; past that 503 overloaded + Retry-After. Health and metrics are exempt.
+    max_in_flight: int = 128
+    max_queued: int = 512
+    queue_timeout_seconds: float = 5.0
     # Tokens
     jwt_secret: str = ""  # "" -> generated and kept in data_dir/jwt-secret
     jwt_issuer: str = "pos-hub"

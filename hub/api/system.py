@@ -6,9 +6,10 @@ from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from hub.api.deps import DbDep
+from hub.metrics import CONTENT_TYPE
 
 __all__ = ["hub_version", "system_routes"]
 
@@ -37,7 +38,7 @@ async def health(db: DbDep) -> Response[dict[str, Any]]:
 
 @get("/metrics", tags=["system"], include_in_schema=False)
 async def metrics(state: State) -> Response[bytes]:
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE)
 
 
 system_routes = [health, metrics]
