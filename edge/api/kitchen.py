@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get, post, websocket
 from litestar.connection import WebSocket
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from edge import kitchen, orders, stream
 from edge.api import deps
@@ -29,9 +29,10 @@ _TOPIC_PERMISSION = {"kitchen": "kitchen:read", "orders": "orders:read", "menu":
 
 
 @get("/api/v1/kitchen/tickets", tags=["kitchen"], guards=[deps.requires("kitchen:read")])
-async def list_tickets(request: Request[Any, Any, Any], station: str | None = None,
-                       status: str | None = None,
-                       limit: int = Parameter(default=200, ge=1, le=1000)) -> dict[str, Any]:
+async def list_tickets(request: Request[Any, Any, Any], station: FromQuery[str | None] = None,
+                       status: FromQuery[str | None] = None,
+                       limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200
+                       ) -> dict[str, Any]:
     if status is not None and status not in _STATUSES:
         raise ValidationFailed("status must be pending or ready", details={"status": status})
     now = datetime.now(UTC)
@@ -43,25 +44,27 @@ async def list_tickets(request: Request[Any, Any, Any], station: str | None = No
 
 @post("/api/v1/kitchen/tickets/{ticket_id:str}/bump", tags=["kitchen"], status_code=200,
       guards=[deps.requires("kitchen:bump")])
-async def bump_ticket(request: Request[Any, Any, Any], ticket_id: str) -> KitchenTicket:
+async def bump_ticket(request: Request[Any, Any, Any], ticket_id: FromPath[str]) -> KitchenTicket:
     return await deps.write(request, lambda c, now: kitchen.bump(c, ticket_id, now, orders))
 
 
 @post("/api/v1/kitchen/tickets/{ticket_id:str}/undo", tags=["kitchen"], status_code=200,
       guards=[deps.requires("kitchen:bump")])
-async def undo_ticket(request: Request[Any, Any, Any], ticket_id: str) -> KitchenTicket:
+async def undo_ticket(request: Request[Any, Any, Any], ticket_id: FromPath[str]) -> KitchenTicket:
     return await deps.write(request, lambda c, now: kitchen.undo(c, ticket_id, now, orders))
 
 
 @post("/api/v1/kitchen/recall", tags=["kitchen"], status_code=200,
       guards=[deps.requires("kitchen:bump")])
-async def recall_ticket(request: Request[Any, Any, Any], station: str | None = None) -> KitchenTicket:
+async def recall_ticket(request: Request[Any, Any, Any],
+                        station: FromQuery[str | None] = None) -> KitchenTicket:
     return await deps.write(request,
                             lambda c, now: kitchen.recall(c, station or None, now, orders))
 
 
 @get("/api/v1/kitchen/all-day", tags=["kitchen"], guards=[deps.requires("kitchen:read")])
-async def all_day(request: Request[Any, Any, Any], station: str | None = None) -> dict[str, Any]:
+async def all_day(request: Request[Any, Any, Any],
+                  station: FromQuery[str | None] = None) -> dict[str, Any]:
     items = await deps.edge_state(request).db.read(lambda c: kitchen.all_day(c, station or None))
     return {"items": items}
 
@@ -96,9 +99,10 @@ def _shared_reads(socket: WebSocket[Any, Any, Any]) -> stream.SharedReads:
 
 
 @websocket("/api/v1/stream", tags=["kitchen"])
-async def live_stream(socket: WebSocket[Any, Any, Any], token: str | None = None,
-                      topics: str | None = None, station: str | None = None,
-                      after: str | None = None, heartbeat: str | None = None) -> None:
+async def live_stream(socket: WebSocket[Any, Any, Any], token: FromQuery[str | None] = None,
+                      topics: FromQuery[str | None] = None,
+                      station: FromQuery[str | None] = None, after: FromQuery[str | None] = None,
+                      heartbeat: FromQuery[str | None] = None) -> None:
     await socket.accept()
     try:
         query = stream.parse_query(topics, station, after, heartbeat)
