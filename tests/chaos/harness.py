@@ -74,6 +74,10 @@ class RunResult:
 
     @property
     def replay(self) -> str:
+        if self.kind.startswith("payments-"):  # tests/chaos/payments.py
+            return (f"python -m tests.chaos.payments --seeds {self.seed} --payments "
+                    f"{self.orders} --gateway {self.kind.split('-', 1)[1]} "
+                    f"--chaos-gap {self.chaos_gap:g}")
         if self.kind == "outage":
             return (f"python -m tests.chaos.harness --outage-week --seeds {self.seed} "
                     f"--orders {self.orders}")

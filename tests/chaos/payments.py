@@ -372,14 +372,15 @@ def _wait_gateway_ready(cluster: Cluster, timeout: float = 60) -> None:
     raise TimeoutError(f"the box did not receive its payment gateway in {timeout:.0f} s")
 
 
-def start_cluster(workdir: Path, seed: int, gateway: str, *,
-                  proxy_profile: str = "chaos") -> tuple[Cluster, FakeGatewayProcess]:
+def start_cluster(workdir: Path, seed: int, gateway: str, *, proxy_profile: str = "chaos",
+                  pull_interval: float = 1.0) -> tuple[Cluster, FakeGatewayProcess]:
     """Hub, proxy, edge and a fake gateway whose webhooks go to the hub; the outlet's gateway
     set at the hub and received by the running edge. The caller closes both."""
     cluster = Cluster(workdir=workdir, seed=seed, proxy_profile=proxy_profile, start_edge=False,
                       menu_products=8,
                       # pull every second: relayed confirmations race the poller for real
-                      sync_env={"POS_SYNC_BATCH_EVENTS": "40", "POS_SYNC_PULL_INTERVAL": "1"},
+                      sync_env={"POS_SYNC_BATCH_EVENTS": "40",
+                                "POS_SYNC_PULL_INTERVAL": f"{pull_interval:g}"},
                       hub_extra_env={"POS_HUB_WEBHOOK_MAX_PER_IP": "1000000"})
     try:
         cluster.build()
@@ -494,8 +495,8 @@ def run_payments(seed: int, payments: int, *, gateway: str = "midtrans", workers
 
 
 def replay(result: RunResult, gateway: str) -> str:
-    return (f"python -m tests.chaos.payments --seeds {result.seed} --payments {result.orders}"
-            f" --gateway {gateway} --chaos-gap {result.chaos_gap:g}")
+    """The command that replays this run (``RunResult.replay``)."""
+    return result.replay
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -516,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_payments(seed, args.payments, gateway=args.gateway, workers=args.workers,
                               base_dir=args.workdir, keep=args.keep, chaos_gap=args.chaos_gap,
                               drain_timeout=1800)
-        print(json.dumps({**result.as_dict(), "replay": replay(result, args.gateway)}), flush=True)
+        print(json.dumps(result.as_dict()), flush=True)
         if not result.ok:
             failed.append(result)
             print(f"FAILED seed {result.seed}: {result.problems[:3]}\n  replay: "
