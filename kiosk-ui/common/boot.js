@@ -1,14 +1,15 @@
 // What every screen does first: register the service worker, start the reachability poll,
-// put the edge-status badge and the reconnect overlay in place.
+// put the edge-status badge and the reconnect overlay in place (a screen that marks its own
+// state as stale instead, like the order board, passes overlay: false).
 import { startHealthPoll, installReconnectOverlay } from "./status.js";
 
-export function boot({ getLang }) {
+export function boot({ getLang, overlay = true }) {
   if ("serviceWorker" in navigator && (location.protocol === "https:" || isLocalhost())) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err) =>
       console.warn("service worker not registered", err));
   }
   startHealthPoll();
-  installReconnectOverlay(getLang);
+  if (overlay) installReconnectOverlay(getLang);
 }
 
 // Service workers need a secure context; on the shop LAN (plain http to the edge's IP) the
