@@ -3,6 +3,7 @@ and scheduled jobs run exactly once per slot across both."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from datetime import timedelta
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.postgres
 
 
 def _job_lines(log: str, job: str) -> int:
-    return sum(1 for line in log.splitlines() if '"msg": "job ran"' in line and f'"job": "{job}"' in line)
+    entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return sum(1 for e in entries if e.get("msg") == "job ran" and e.get("job") == job)
 
 
 def test_two_replicas_share_state_and_run_jobs_once(pg_url: str, hub_server_factory,
@@ -35,14 +37,16 @@ def test_two_replicas_share_state_and_run_jobs_once(pg_url: str, hub_server_fact
     tokens = httpx.post(first.base_url + "/api/v1/auth/login",
                         json={"email": t.email, "password": t.password}).json()
     assert second.client(tokens["access_token"]).get("/api/v1/me").json()["tenant_id"] == t.id
+    outlet = t.client.post("/api/v1/outlets", json={"name": "R1", "timezone": "Asia/Jakarta"}).json()
+    assert second.client(tokens["access_token"]).get(f"/api/v1/outlets/{outlet['id']}").status_code == 200
     rotated = httpx.post(second.base_url + "/api/v1/auth/refresh",
                          json={"refresh_token": tokens["refresh_token"]})
     assert rotated.status_code == 200
+    # A replayed refresh token ends the user's sessions (hub.identity), on every replica.
     replay = httpx.post(first.base_url + "/api/v1/auth/refresh",
                         json={"refresh_token": tokens["refresh_token"]})
     assert replay.status_code == 401
-    outlet = t.client.post("/api/v1/outlets", json={"name": "R1", "timezone": "Asia/Jakarta"}).json()
-    assert second.client(tokens["access_token"]).get(f"/api/v1/outlets/{outlet['id']}").status_code == 200
+    assert second.client(rotated.json()["access_token"]).get("/api/v1/me").status_code == 401
 
     # An expired refresh token for the clean-up job to remove.
     expired_digest = digest("rt_expired_" + new_id())
