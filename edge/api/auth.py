@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, post
+from litestar.params import JSONBody
 
 from edge import devices, login_throttle
 from edge.api import deps
@@ -32,7 +33,7 @@ class LoginRequest(InputStruct):
 
 @post("/api/v1/auth/login", tags=["auth"], status_code=200,
       guards=[deps.requires("staff:login")])
-async def login(request: Request[Any, Any, Any], data: LoginRequest) -> dict[str, Any]:
+async def login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -> dict[str, Any]:
     state = deps.edge_state(request)
     device = deps.principal(request)
     if device.staff_id:

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, put
 from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody
 
 from edge import catalog
 from edge.api import deps
@@ -34,8 +35,8 @@ async def get_menu(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @put("/api/v1/menu/products/{product_id:str}/availability", tags=["menu"],
      guards=[deps.requires("availability:set")])
-async def set_availability(request: Request[Any, Any, Any], product_id: str,
-                           data: AvailabilityUpdate) -> dict[str, Any]:
+async def set_availability(request: Request[Any, Any, Any], product_id: FromPath[str],
+                           data: JSONBody[AvailabilityUpdate]) -> dict[str, Any]:
     who = deps.principal(request)
     return await deps.write(request, lambda conn, now: catalog.set_availability(
         conn, product_id, data.available, who.staff_id or who.device_id, now))

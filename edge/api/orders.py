@@ -19,7 +19,7 @@ import time
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from edge import devices, login_throttle, orders, refunds
 from edge.api import deps
@@ -39,8 +39,8 @@ __all__ = ["MANAGER_PIN_HEADER", "manager_approval", "order_routes"]
 
 log = logging.getLogger("edge.approvals")
 MANAGER_PIN_HEADER = "X-Manager-PIN"
-ManagerPin = Annotated[str | None, Parameter(header=MANAGER_PIN_HEADER, max_length=16)]
-IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", max_length=200)]
+ManagerPin = Annotated[str | None, HeaderParameter(name=MANAGER_PIN_HEADER, max_length=16)]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)]
 
 
 async def manager_approval(request: Request[Any, Any, Any], pin: str | None) -> str | None:
@@ -93,7 +93,7 @@ _LIST_STATUSES = ("open", "placed", "in_kitchen", "ready", "completed", "voided"
 
 @post("/api/v1/orders", tags=["orders"], guards=[deps.requires("orders:create")])
 async def create_order(
-    request: Request[Any, Any, Any], data: OrderCreate,
+    request: Request[Any, Any, Any], data: JSONBody[OrderCreate],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Order]:
     """201 with the new order; a replay with the same key and body returns it again (200)."""
@@ -111,8 +111,9 @@ async def create_order(
 
 @get("/api/v1/orders", tags=["orders"], guards=[deps.requires("orders:read")])
 async def list_orders(
-    request: Request[Any, Any, Any], status: str | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 50, business_day: str | None = None,
+    request: Request[Any, Any, Any], status: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    business_day: FromQuery[str | None] = None,
 ) -> dict[str, list[Order]]:
     if status is not None and status not in _LIST_STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(_LIST_STATUSES)}",
@@ -123,15 +124,15 @@ async def list_orders(
 
 
 @get("/api/v1/orders/{order_id:str}", tags=["orders"], guards=[deps.requires("orders:read")])
-async def get_order(request: Request[Any, Any, Any], order_id: str) -> Order:
+async def get_order(request: Request[Any, Any, Any], order_id: FromPath[str]) -> Order:
     return await deps.edge_state(request).db.read(lambda conn: orders.load_order(conn, order_id))
 
 
 @post("/api/v1/orders/{order_id:str}/payments", tags=["orders"], status_code=200,
       guards=[deps.requires("payments:take")])
 async def add_payment(
-    request: Request[Any, Any, Any], order_id: str, data: PaymentCreate,
-    idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", max_length=200)] = None,
+    request: Request[Any, Any, Any], order_id: FromPath[str], data: JSONBody[PaymentCreate],
+    idempotency_key: IdempotencyKey = None,
 ) -> Order:
     """200 with the order; a replay with the same key and body records nothing and returns it."""
     state = deps.edge_state(request)
@@ -149,7 +150,8 @@ async def add_payment(
 
 @post("/api/v1/orders/{order_id:str}/void", tags=["orders"], status_code=200,
       guards=[deps.requires("orders:void")])
-async def void_order(request: Request[Any, Any, Any], order_id: str, data: OrderVoid,
+async def void_order(request: Request[Any, Any, Any], order_id: FromPath[str],
+                     data: JSONBody[OrderVoid],
                      manager_pin: ManagerPin = None) -> Order:
     """Unpaid: cashier or manager; paid: a manager approves (logged in, or the manager's
     PIN in ``X-Manager-PIN``), recorded as ``void_approved_by``."""
@@ -162,7 +164,8 @@ async def void_order(request: Request[Any, Any, Any], order_id: str, data: Order
 
 @post("/api/v1/orders/{order_id:str}/discount", tags=["orders"], status_code=200,
       guards=[deps.requires("orders:adjust")])
-async def discount_order(request: Request[Any, Any, Any], order_id: str, data: DiscountCreate,
+async def discount_order(request: Request[Any, Any, Any], order_id: FromPath[str],
+                         data: JSONBody[DiscountCreate],
                          manager_pin: ManagerPin = None) -> Order:
     """Set the discount of the order or a line; totals re-priced on the edge. Above the
     outlet's threshold a manager approves (``discount_approved_by``)."""
@@ -177,7 +180,8 @@ async def discount_order(request: Request[Any, Any, Any], order_id: str, data: D
 
 @post("/api/v1/orders/{order_id:str}/refunds", tags=["orders"],
       guards=[deps.requires("orders:refund")])
-async def refund_order(request: Request[Any, Any, Any], order_id: str, data: RefundCreate,
+async def refund_order(request: Request[Any, Any, Any], order_id: FromPath[str],
+                       data: JSONBody[RefundCreate],
                        manager_pin: ManagerPin = None,
                        idempotency_key: IdempotencyKey = None) -> Response[Refund]:
     """201 with the refund (a gateway refund as the gateway answered: done, pending or
@@ -198,7 +202,8 @@ async def refund_order(request: Request[Any, Any, Any], order_id: str, data: Ref
 
 @get("/api/v1/orders/{order_id:str}/refunds", tags=["orders"],
      guards=[deps.requires("orders:refund")])
-async def list_refunds(request: Request[Any, Any, Any], order_id: str) -> dict[str, list[Refund]]:
+async def list_refunds(request: Request[Any, Any, Any],
+                       order_id: FromPath[str]) -> dict[str, list[Refund]]:
     items = await deps.edge_state(request).db.read(
         lambda conn: refunds.list_for_order(conn, order_id))
     return {"items": items}
@@ -206,7 +211,7 @@ async def list_refunds(request: Request[Any, Any, Any], order_id: str) -> dict[s
 
 @post("/api/v1/refunds/{refund_id:str}/retry", tags=["orders"], status_code=200,
       guards=[deps.requires("orders:refund")])
-async def retry_refund(request: Request[Any, Any, Any], refund_id: str,
+async def retry_refund(request: Request[Any, Any, Any], refund_id: FromPath[str],
                        manager_pin: ManagerPin = None) -> Refund:
     """Ask the gateway again for a failed gateway refund (same idempotency key)."""
     request.scope["log_extra"] = {"refund_id": refund_id}
@@ -226,7 +231,7 @@ async def _settle(request: Request[Any, Any, Any], refund: Refund) -> Refund:
 
 @post("/api/v1/orders/{order_id:str}/complete", tags=["orders"], status_code=200,
       guards=[deps.requires("orders:advance")])
-async def complete_order(request: Request[Any, Any, Any], order_id: str) -> Order:
+async def complete_order(request: Request[Any, Any, Any], order_id: FromPath[str]) -> Order:
     request.scope["log_extra"] = {"order_id": order_id}
     return await deps.write(request, lambda conn, now: orders.complete_order(conn, order_id, now))
 

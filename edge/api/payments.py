@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from edge import stream
 from edge.api import deps
@@ -38,8 +38,8 @@ def _answer(attempt: Any, with_qr: bool = True) -> AttemptView:
 @post("/api/v1/orders/{order_id:str}/payment-attempts", tags=["payments"],
       guards=[deps.requires("orders:read")])
 async def create_attempt(
-    request: Request[Any, Any, Any], order_id: str, data: PaymentAttemptCreate,
-    idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", max_length=200)] = None,
+    request: Request[Any, Any, Any], order_id: FromPath[str], data: JSONBody[PaymentAttemptCreate],
+    idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
 ) -> Response[AttemptView]:
     """201 with the attempt, its QR (``qr_svg``) and ``mode``; a replay with the same key and
     body answers the same attempt (200). 422 when the gateway refused, 503 when it cannot be
@@ -53,7 +53,8 @@ async def create_attempt(
 
 @get("/api/v1/orders/{order_id:str}/payment-attempts", tags=["payments"],
      guards=[deps.requires("orders:read")])
-async def list_attempts(request: Request[Any, Any, Any], order_id: str) -> dict[str, list[AttemptView]]:
+async def list_attempts(request: Request[Any, Any, Any],
+                        order_id: FromPath[str]) -> dict[str, list[AttemptView]]:
     who = deps.principal(request)
     found = await deps.edge_state(request).db.read(
         lambda conn: attempts.for_order(conn, order_id, who))
@@ -69,7 +70,8 @@ class AttemptSnapshot(AttemptView, kw_only=True):
 
 @get("/api/v1/payment-attempts/{attempt_id:str}", tags=["payments"],
      guards=[deps.requires("orders:read")])
-async def get_attempt(request: Request[Any, Any, Any], attempt_id: str) -> AttemptSnapshot:
+async def get_attempt(request: Request[Any, Any, Any],
+                      attempt_id: FromPath[str]) -> AttemptSnapshot:
     who = deps.principal(request)
     row, live_id = await deps.edge_state(request).db.read(
         lambda conn: (attempts.load(conn, attempt_id, who), stream.snapshot_cursor(conn)))
@@ -78,7 +80,7 @@ async def get_attempt(request: Request[Any, Any, Any], attempt_id: str) -> Attem
 
 @post("/api/v1/payment-attempts/{attempt_id:str}/cancel", tags=["payments"], status_code=200,
       guards=[deps.requires("orders:read")])
-async def cancel_attempt(request: Request[Any, Any, Any], attempt_id: str) -> AttemptView:
+async def cancel_attempt(request: Request[Any, Any, Any], attempt_id: FromPath[str]) -> AttemptView:
     """Void an open QR; a payment that still arrives for it is recorded and flagged late."""
     request.scope["log_extra"] = {"attempt_id": attempt_id}
     row = await _service(request).cancel(deps.principal(request), attempt_id)
@@ -87,7 +89,8 @@ async def cancel_attempt(request: Request[Any, Any, Any], attempt_id: str) -> At
 
 @post("/api/v1/payment-attempts/{attempt_id:str}/confirm", tags=["payments"], status_code=200,
       guards=[deps.requires("payments:take")])
-async def confirm_attempt(request: Request[Any, Any, Any], attempt_id: str) -> AttemptView:
+async def confirm_attempt(request: Request[Any, Any, Any],
+                          attempt_id: FromPath[str]) -> AttemptView:
     """Static mode only: the cashier saw the merchant's notification; the payment is recorded
     unverified (``verified: false``) until reconciled."""
     request.scope["log_extra"] = {"attempt_id": attempt_id}

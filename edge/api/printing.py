@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromPath, JSONBody
 
 from edge import orders, printing
 from edge.api import deps
@@ -22,8 +23,8 @@ def _wake_worker(request: Request[Any, Any, Any]) -> None:
 
 @post("/api/v1/orders/{order_id:str}/print", tags=["printing"], status_code=202,
       guards=[deps.requires("orders:read")])
-async def print_order(request: Request[Any, Any, Any], order_id: str,
-                      data: PrintRequest) -> dict[str, Any]:
+async def print_order(request: Request[Any, Any, Any], order_id: FromPath[str],
+                      data: JSONBody[PrintRequest]) -> dict[str, Any]:
     def queue(conn: Any, now: datetime) -> list[PrintJob]:
         return printing.print_order(conn, orders.load_order(conn, order_id), data.kind, now)
 
@@ -39,13 +40,14 @@ async def list_printers(request: Request[Any, Any, Any]) -> dict[str, list[Print
 
 @post("/api/v1/printers", tags=["printing"], status_code=201,
       guards=[deps.requires("printers:manage")])
-async def add_printer(request: Request[Any, Any, Any], data: PrinterCreate) -> Printer:
+async def add_printer(request: Request[Any, Any, Any], data: JSONBody[PrinterCreate]) -> Printer:
     return await deps.write(request, lambda c, now: printing.add_printer(c, data, now), notify=False)
 
 
 @post("/api/v1/printers/{printer_id:str}/retry", tags=["printing"], status_code=200,
       guards=[deps.requires("printers:manage")])
-async def retry_printer(request: Request[Any, Any, Any], printer_id: str) -> dict[str, int]:
+async def retry_printer(request: Request[Any, Any, Any],
+                        printer_id: FromPath[str]) -> dict[str, int]:
     requeued = await deps.write(request, lambda c, now: printing.retry_printer(c, printer_id, now),
                                 notify=False)
     _wake_worker(request)

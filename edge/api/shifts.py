@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromPath, JSONBody
 
 from edge import shifts
 from edge.api import deps
@@ -35,7 +36,7 @@ def _till(request: Request[Any, Any, Any]) -> tuple[str, str]:
 
 
 @post("/api/v1/shifts", tags=["shifts"], guards=[deps.requires("shifts:manage")], status_code=201)
-async def open_shift(request: Request[Any, Any, Any], data: ShiftOpen) -> Shift:
+async def open_shift(request: Request[Any, Any, Any], data: JSONBody[ShiftOpen]) -> Shift:
     device_id, staff_id = _till(request)
     return await deps.write(request, lambda c, now: shifts.open_shift(
         c, data, outlet_id=load_outlet(c).id, device_id=device_id, staff_id=staff_id, now=now))
@@ -48,14 +49,14 @@ async def current_shift(request: Request[Any, Any, Any]) -> Shift:
 
 
 @get("/api/v1/shifts/{shift_id:str}", tags=["shifts"], guards=[deps.requires("shifts:report")])
-async def get_shift(request: Request[Any, Any, Any], shift_id: str) -> Shift:
+async def get_shift(request: Request[Any, Any, Any], shift_id: FromPath[str]) -> Shift:
     return await deps.edge_state(request).db.read(lambda c: shifts.get_shift(c, shift_id))
 
 
 @post("/api/v1/shifts/{shift_id:str}/cash-movements", tags=["shifts"], guards=[deps.requires("shifts:manage")],
       status_code=201)
-async def add_cash_movement(request: Request[Any, Any, Any], shift_id: str,
-                            data: CashMovementCreate) -> CashMovement:
+async def add_cash_movement(request: Request[Any, Any, Any], shift_id: FromPath[str],
+                            data: JSONBody[CashMovementCreate]) -> CashMovement:
     staff_id = deps.principal(request).staff_id
     return await deps.write(request, lambda c, now: shifts.add_cash_movement(
         c, shift_id, data, staff_id=staff_id, now=now))
@@ -63,14 +64,15 @@ async def add_cash_movement(request: Request[Any, Any, Any], shift_id: str,
 
 @post("/api/v1/shifts/{shift_id:str}/close", tags=["shifts"], guards=[deps.requires("shifts:manage")],
       status_code=200)
-async def close_shift(request: Request[Any, Any, Any], shift_id: str, data: ShiftClose) -> Shift:
+async def close_shift(request: Request[Any, Any, Any], shift_id: FromPath[str],
+                      data: JSONBody[ShiftClose]) -> Shift:
     _, staff_id = _till(request)
     return await deps.write(request, lambda c, now: shifts.close_shift(
         c, shift_id, data, staff_id=staff_id, now=now))
 
 
 @get("/api/v1/shifts/{shift_id:str}/report", tags=["shifts"], guards=[deps.requires("shifts:report")])
-async def shift_report(request: Request[Any, Any, Any], shift_id: str) -> ShiftReport:
+async def shift_report(request: Request[Any, Any, Any], shift_id: FromPath[str]) -> ShiftReport:
     now = datetime.now(UTC)
     return await deps.edge_state(request).db.read(lambda c: shifts.report(c, shift_id, now))
 
