@@ -85,7 +85,7 @@ export function ordersView(ctx) {
         <span>${t(`type.short.${o.type}`)} · <span class="badge ${o.status === "ready" ? "ready" : ""}">${t(`status.${o.status}`)}</span></span>
         <span class="money">${ctx.money(o.total)}</span>
         <span class="muted">${esc(o.source || "")} ${new Date(o.created_at).toLocaleTimeString(ctx.i18n.lang(), { hour: "2-digit", minute: "2-digit" })}</span>
-        <span class="badge ${paid ? "paid" : "unpaid"}">${paid ? t("order.paid") : t("order.unpaid")}</span>
+        <span class="badge ${paid ? "paid" : "unpaid"}">${o.refunded ? t("refund.open") : paid ? t("order.paid") : t("order.unpaid")}</span>
       </button>`;
   }
 
