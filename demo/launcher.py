@@ -293,7 +293,7 @@ def _configure_gateway(hub_url: str, state: dict[str, Any], gateway: str, fake_u
 
 def _print_gateways(fakes: dict[str, _Server], gateway: str) -> None:
     for name, fake in fakes.items():
-        role = "the outlet's gateway" if name == gateway else "idle (--gateway " + name + ")"
+        role = "the outlet's gateway" if name == gateway else f"idle; --gateway {name} uses it"
         print(f"  {name:<10} {fake.url}/_fake/   fake {name.capitalize()}: open charges, "
               f"\"pay\" pays one ({role})")
     fake = fakes[gateway]
