@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import get, patch, post
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from hub import tenancy
 from hub.api.deps import DbDep, PrincipalDep
@@ -33,7 +33,7 @@ async def get_tenant(db: DbDep, principal: PrincipalDep) -> TenantOut:
 
 
 @patch("/api/v1/tenant", tags=["tenant"])
-async def update_tenant(data: TenantUpdate, db: DbDep, principal: PrincipalDep) -> TenantOut:
+async def update_tenant(data: JSONBody[TenantUpdate], db: DbDep, principal: PrincipalDep) -> TenantOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.update_tenant(session, principal, data), TenantOut)
 
@@ -45,7 +45,7 @@ async def list_brands(db: DbDep, principal: PrincipalDep) -> dict[str, list[Bran
 
 
 @post("/api/v1/brands", tags=["brands"])
-async def create_brand(data: BrandCreate, db: DbDep, principal: PrincipalDep) -> BrandOut:
+async def create_brand(data: JSONBody[BrandCreate], db: DbDep, principal: PrincipalDep) -> BrandOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.create_brand(session, principal, data), BrandOut)
 
@@ -57,7 +57,7 @@ async def get_brand(brand_id: FromPath[str], db: DbDep, principal: PrincipalDep)
 
 
 @patch("/api/v1/brands/{brand_id:str}", tags=["brands"])
-async def update_brand(brand_id: FromPath[str], data: BrandUpdate, db: DbDep,
+async def update_brand(brand_id: FromPath[str], data: JSONBody[BrandUpdate], db: DbDep,
                        principal: PrincipalDep) -> BrandOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.update_brand(session, principal, brand_id, data), BrandOut)
@@ -70,7 +70,7 @@ async def list_outlets(db: DbDep, principal: PrincipalDep) -> dict[str, list[Out
 
 
 @post("/api/v1/outlets", tags=["outlets"])
-async def create_outlet(data: OutletCreate, db: DbDep, principal: PrincipalDep) -> OutletOut:
+async def create_outlet(data: JSONBody[OutletCreate], db: DbDep, principal: PrincipalDep) -> OutletOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.create_outlet(session, principal, data), OutletOut)
 
@@ -82,7 +82,7 @@ async def get_outlet(outlet_id: FromPath[str], db: DbDep, principal: PrincipalDe
 
 
 @patch("/api/v1/outlets/{outlet_id:str}", tags=["outlets"])
-async def update_outlet(outlet_id: FromPath[str], data: OutletUpdate, db: DbDep,
+async def update_outlet(outlet_id: FromPath[str], data: JSONBody[OutletUpdate], db: DbDep,
                         principal: PrincipalDep) -> OutletOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await tenancy.update_outlet(session, principal, outlet_id, data), OutletOut)
@@ -100,7 +100,7 @@ async def list_users(db: DbDep, principal: PrincipalDep) -> dict[str, list[UserO
 
 
 @post("/api/v1/users", tags=["users"])
-async def create_user(data: UserCreate, db: DbDep, principal: PrincipalDep) -> UserOut:
+async def create_user(data: JSONBody[UserCreate], db: DbDep, principal: PrincipalDep) -> UserOut:
     async with db.tenant(principal.tenant_id) as session:
         user = await tenancy.create_user(session, principal, data)
         return (await _users_out(session, [user]))[0]
@@ -113,7 +113,8 @@ async def get_user(user_id: FromPath[str], db: DbDep, principal: PrincipalDep) -
 
 
 @patch("/api/v1/users/{user_id:str}", tags=["users"])
-async def update_user(user_id: FromPath[str], data: UserUpdate, db: DbDep, principal: PrincipalDep) -> UserOut:
+async def update_user(user_id: FromPath[str], data: JSONBody[UserUpdate], db: DbDep,
+                      principal: PrincipalDep) -> UserOut:
     async with db.tenant(principal.tenant_id) as session:
         user = await tenancy.update_user(session, principal, user_id, data)
         return (await _users_out(session, [user]))[0]
