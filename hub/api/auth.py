@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import get, post
+from litestar.params import JSONBody
 
 from hub import identity
 from hub.api.deps import ClientIpDep, DbDep, PrincipalDep, SettingsDep, TokensDep
@@ -13,7 +14,7 @@ __all__ = ["auth_routes"]
 
 
 @post("/api/v1/auth/login", status_code=200, tags=["auth"])
-async def login(data: LoginRequest, db: DbDep, settings: SettingsDep, tokens: TokensDep,
+async def login(data: JSONBody[LoginRequest], db: DbDep, settings: SettingsDep, tokens: TokensDep,
                 client_ip: ClientIpDep) -> TokenPair:
     """Email + password -> access token (short) and refresh token (single use)."""
     return await identity.login(db, settings, tokens, data.email, data.password, client_ip,
@@ -21,13 +22,13 @@ async def login(data: LoginRequest, db: DbDep, settings: SettingsDep, tokens: To
 
 
 @post("/api/v1/auth/refresh", status_code=200, tags=["auth"])
-async def refresh(data: RefreshRequest, db: DbDep, tokens: TokensDep) -> TokenPair:
+async def refresh(data: JSONBody[RefreshRequest], db: DbDep, tokens: TokensDep) -> TokenPair:
     """Trade a refresh token for a new pair; reusing an old one revokes the whole login."""
     return await identity.refresh(db, tokens, data.refresh_token)
 
 
 @post("/api/v1/auth/logout", status_code=204, tags=["auth"])
-async def logout(data: RefreshRequest, db: DbDep) -> None:
+async def logout(data: JSONBody[RefreshRequest], db: DbDep) -> None:
     """Revoke the login the refresh token belongs to and end the user's access tokens."""
     await identity.logout(db, data.refresh_token)
 
