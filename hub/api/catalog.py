@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import delete, get, patch, post, put
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import catalog
@@ -37,8 +37,8 @@ from shared.schemas import Catalog
 
 __all__ = ["catalog_routes"]
 
-BrandFilter = Annotated[str | None, Parameter(query="brand_id", max_length=64)]
-Archived = Annotated[bool, Parameter(query="include_archived")]
+BrandFilter = Annotated[str | None, QueryParameter(name="brand_id", max_length=64)]
+Archived = Annotated[bool, QueryParameter(name="include_archived")]
 
 
 @get("/api/v1/catalog/categories", tags=["catalog"])
@@ -50,13 +50,14 @@ async def list_categories(db: DbDep, principal: PrincipalDep, brand_id: BrandFil
 
 
 @post("/api/v1/catalog/categories", tags=["catalog"])
-async def create_category(data: CategoryCreate, db: DbDep, principal: PrincipalDep) -> CategoryOut:
+async def create_category(data: JSONBody[CategoryCreate], db: DbDep,
+                          principal: PrincipalDep) -> CategoryOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await catalog.create_category(session, principal, data), CategoryOut)
 
 
 @patch("/api/v1/catalog/categories/{category_id:str}", tags=["catalog"])
-async def update_category(category_id: FromPath[str], data: CategoryUpdate, db: DbDep,
+async def update_category(category_id: FromPath[str], data: JSONBody[CategoryUpdate], db: DbDep,
                           principal: PrincipalDep) -> CategoryOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await catalog.update_category(session, principal, category_id, data),
@@ -80,7 +81,8 @@ async def list_products(db: DbDep, principal: PrincipalDep, brand_id: BrandFilte
 
 
 @post("/api/v1/catalog/products", tags=["catalog"])
-async def create_product(data: ProductCreate, db: DbDep, principal: PrincipalDep) -> ProductOut:
+async def create_product(data: JSONBody[ProductCreate], db: DbDep,
+                         principal: PrincipalDep) -> ProductOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await catalog.create_product(session, principal, data), ProductOut)
 
@@ -92,7 +94,7 @@ async def get_product(product_id: FromPath[str], db: DbDep, principal: Principal
 
 
 @patch("/api/v1/catalog/products/{product_id:str}", tags=["catalog"])
-async def update_product(product_id: FromPath[str], data: ProductUpdate, db: DbDep,
+async def update_product(product_id: FromPath[str], data: JSONBody[ProductUpdate], db: DbDep,
                          principal: PrincipalDep) -> ProductOut:
     async with db.tenant(principal.tenant_id) as session:
         return to_out(await catalog.update_product(session, principal, product_id, data),
@@ -121,7 +123,7 @@ async def list_modifier_groups(db: DbDep, principal: PrincipalDep, brand_id: Bra
 
 
 @post("/api/v1/catalog/modifier-groups", tags=["catalog"])
-async def create_modifier_group(data: ModifierGroupCreate, db: DbDep,
+async def create_modifier_group(data: JSONBody[ModifierGroupCreate], db: DbDep,
                                 principal: PrincipalDep) -> ModifierGroupOut:
     async with db.tenant(principal.tenant_id) as session:
         group = await catalog.create_modifier_group(session, principal, data)
@@ -136,7 +138,7 @@ async def get_modifier_group(group_id: FromPath[str], db: DbDep, principal: Prin
 
 
 @patch("/api/v1/catalog/modifier-groups/{group_id:str}", tags=["catalog"])
-async def update_modifier_group(group_id: FromPath[str], data: ModifierGroupUpdate, db: DbDep,
+async def update_modifier_group(group_id: FromPath[str], data: JSONBody[ModifierGroupUpdate], db: DbDep,
                                 principal: PrincipalDep) -> ModifierGroupOut:
     async with db.tenant(principal.tenant_id) as session:
         group = await catalog.update_modifier_group(session, principal, group_id, data)
@@ -157,8 +159,8 @@ async def list_prices(outlet_id: FromPath[str], db: DbDep, principal: PrincipalD
 
 
 @put("/api/v1/outlets/{outlet_id:str}/prices/{product_id:str}", tags=["catalog"])
-async def set_price(outlet_id: FromPath[str], product_id: FromPath[str], data: PriceSet, db: DbDep,
-                    principal: PrincipalDep) -> PriceOut:
+async def set_price(outlet_id: FromPath[str], product_id: FromPath[str], data: JSONBody[PriceSet],
+                    db: DbDep, principal: PrincipalDep) -> PriceOut:
     async with db.tenant(principal.tenant_id) as session:
         row = await catalog.set_outlet_price(session, principal, outlet_id, product_id, data.price)
         return to_out(row, PriceOut)
@@ -179,7 +181,8 @@ async def list_availability(outlet_id: FromPath[str], db: DbDep,
 
 
 @put("/api/v1/outlets/{outlet_id:str}/availability/{product_id:str}", tags=["catalog"])
-async def set_availability(outlet_id: FromPath[str], product_id: FromPath[str], data: AvailabilitySet, db: DbDep,
+async def set_availability(outlet_id: FromPath[str], product_id: FromPath[str],
+                           data: JSONBody[AvailabilitySet], db: DbDep,
                            principal: PrincipalDep) -> AvailabilityOut:
     async with db.tenant(principal.tenant_id) as session:
         row = await catalog.set_outlet_availability(session, principal, outlet_id, product_id,
