@@ -6,12 +6,11 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath, JSONBody
 from msgspec import Meta, Struct
 
-from hub.api.deps import ClientIpDep
+from hub.api.deps import ClientIpDep, DbDep, PrincipalDep
 from hub.api.sync import read_frame
-from hub.db import Database
-from hub.identity import Principal
 from hub.ingest import enrollment
 from hub.ratelimit import RateLimiter
 from shared.errors import TooManyRequests
@@ -37,8 +36,8 @@ class CodeOut(Struct, kw_only=True):
 
 
 @post("/api/v1/outlets/{outlet_id:str}/enrollment-codes", tags=["enrollment"], status_code=201)
-async def create_code(outlet_id: str, db: Database, principal: Principal,
-                      data: CodeCreate | None = None) -> CodeOut:
+async def create_code(outlet_id: FromPath[str], db: DbDep, principal: PrincipalDep,
+                      data: JSONBody[CodeCreate | None] = None) -> CodeOut:
     """A one-time code for the outlet's box (shown once; the hub keeps a digest)."""
     ttl = timedelta(minutes=(data or CodeCreate()).ttl_minutes)
     async with db.tenant(principal.tenant_id) as session:
@@ -61,7 +60,7 @@ def redeem_limiter(request: Request[Any, Any, Any]) -> RateLimiter:
 
 @post("/api/v1/enrollment/redeem", tags=["enrollment"], status_code=200,
       request_max_body_size=REDEEM_MAX_BYTES)
-async def redeem(request: Request[Any, Any, Any], db: Database,
+async def redeem(request: Request[Any, Any, Any], db: DbDep,
                  client_ip: ClientIpDep) -> Response[bytes]:
     """An outlet box exchanges its code for its identity and sync credential (a sync frame).
 
@@ -78,7 +77,8 @@ async def redeem(request: Request[Any, Any, Any], db: Database,
 
 
 @get("/api/v1/outlets/{outlet_id:str}/sync-credentials", tags=["enrollment"])
-async def list_credentials(outlet_id: str, db: Database, principal: Principal) -> dict[str, Any]:
+async def list_credentials(outlet_id: FromPath[str], db: DbDep,
+                           principal: PrincipalDep) -> dict[str, Any]:
     """The outlet's sync credentials, newest first; more than one active is an alert."""
     async with db.tenant(principal.tenant_id) as session:
         rows = await enrollment.list_credentials(session, principal, outlet_id)
@@ -88,7 +88,8 @@ async def list_credentials(outlet_id: str, db: Database, principal: Principal) -
 
 @post("/api/v1/outlets/{outlet_id:str}/sync-credentials/revoke", tags=["enrollment"],
       status_code=200)
-async def revoke_credentials(outlet_id: str, db: Database, principal: Principal) -> dict[str, int]:
+async def revoke_credentials(outlet_id: FromPath[str], db: DbDep,
+                             principal: PrincipalDep) -> dict[str, int]:
     """Revoke the outlet box's credential: its pushes are refused until it is re-enrolled."""
     async with db.tenant(principal.tenant_id) as session:
         return {"revoked": await enrollment.revoke_outlet_credentials(session, principal, outlet_id)}
@@ -96,8 +97,8 @@ async def revoke_credentials(outlet_id: str, db: Database, principal: Principal)
 
 @post("/api/v1/outlets/{outlet_id:str}/sync-credentials/{credential_id:str}/revoke",
       tags=["enrollment"], status_code=200)
-async def revoke_credential(outlet_id: str, credential_id: str, db: Database,
-                            principal: Principal) -> dict[str, int]:
+async def revoke_credential(outlet_id: FromPath[str], credential_id: FromPath[str], db: DbDep,
+                            principal: PrincipalDep) -> dict[str, int]:
     """Revoke one credential (e.g. the second one the fleet view alerts about)."""
     async with db.tenant(principal.tenant_id) as session:
         return {"revoked": await enrollment.revoke_outlet_credentials(session, principal, outlet_id,
