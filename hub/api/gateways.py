@@ -3,10 +3,10 @@ report and its reconciliation. Each handler parses, calls ``hub.gateways``, retu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get, post, put
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hub.api.deps import ClientIpDep, DbDep, PrincipalDep
 from hub.gateways import credentials, payments, webhooks
@@ -41,7 +41,7 @@ def _limit(request: Request[Any, Any, Any], client_ip: str) -> None:
 
 @put("/api/v1/outlets/{outlet_id:str}/payment-gateway", tags=["payments"], status_code=200)
 async def put_outlet_gateway(request: Request[Any, Any, Any], outlet_id: FromPath[str],
-                             data: credentials.CredentialSet, db: DbDep,
+                             data: JSONBody[credentials.CredentialSet], db: DbDep,
                              principal: PrincipalDep) -> credentials.CredentialOut:
     """Set the outlet's own gateway credential (secrets are never returned)."""
     async with db.tenant(principal.tenant_id) as session:
@@ -60,7 +60,7 @@ async def get_outlet_gateway(outlet_id: FromPath[str], db: DbDep,
 
 @put("/api/v1/brands/{brand_id:str}/payment-gateway", tags=["payments"], status_code=200)
 async def put_brand_gateway(request: Request[Any, Any, Any], brand_id: FromPath[str],
-                            data: credentials.CredentialSet, db: DbDep,
+                            data: JSONBody[credentials.CredentialSet], db: DbDep,
                             principal: PrincipalDep) -> credentials.CredentialOut:
     """Set the brand's gateway credential (used by its outlets without their own)."""
     async with db.tenant(principal.tenant_id) as session:
@@ -107,11 +107,11 @@ async def xendit_callback(request: Request[Any, Any, Any], db: DbDep,
 @get("/api/v1/reports/payments", tags=["reports"])
 async def payments_report(
     db: DbDep, principal: PrincipalDep,
-    day_from: str | None = Parameter(query="from", default=None, max_length=10,
-                                     description="first UTC day, YYYY-MM-DD"),
-    day_to: str | None = Parameter(query="to", default=None, max_length=10,
-                                   description="last UTC day (inclusive), YYYY-MM-DD"),
-    outlet_id: str | None = Parameter(query="outlet_id", default=None, max_length=64),
+    day_from: Annotated[str | None, QueryParameter(name="from", max_length=10,
+                                                   description="first UTC day, YYYY-MM-DD")] = None,
+    day_to: Annotated[str | None, QueryParameter(
+        name="to", max_length=10, description="last UTC day (inclusive), YYYY-MM-DD")] = None,
+    outlet_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Payment attempts, success rate, pending, expired and refunds, by method and gateway."""
     async with db.tenant(principal.tenant_id) as session:  # the token is checked first
@@ -122,9 +122,9 @@ async def payments_report(
 @get("/api/v1/reports/payments/reconciliation", tags=["reports"])
 async def reconciliation(
     db: DbDep, principal: PrincipalDep,
-    day: str | None = Parameter(query="day", default=None, max_length=10,
-                                description="the UTC day, YYYY-MM-DD"),
-    outlet_id: str | None = Parameter(query="outlet_id", default=None, max_length=64),
+    day: Annotated[str | None, QueryParameter(max_length=10,
+                                              description="the UTC day, YYYY-MM-DD")] = None,
+    outlet_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> dict[str, Any]:
     """What the gateways confirmed against what the outlets recorded that day, run now."""
     return await payments.reconcile_on_demand(db, principal, day, outlet_id or None)
