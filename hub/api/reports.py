@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from hub import reports
-from hub.db import Database
-from hub.identity import Principal
+from hub.api.deps import DbDep, PrincipalDep
 from hub.schemas import SalesReport
 
 __all__ = ["report_routes"]
@@ -17,14 +16,14 @@ __all__ = ["report_routes"]
 
 @get("/api/v1/reports/sales", tags=["reports"])
 async def sales(
-    db: Database,
-    principal: Principal,
-    day_from: str | None = Parameter(query="from", default=None,
-                                     description="first business day, YYYY-MM-DD"),
-    day_to: str | None = Parameter(query="to", default=None,
-                                   description="last business day (inclusive), YYYY-MM-DD"),
-    outlet_id: str | None = Parameter(query="outlet_id", default=None, max_length=64,
-                                      description="one outlet; omitted = every outlet you see"),
+    db: DbDep,
+    principal: PrincipalDep,
+    day_from: Annotated[str | None, QueryParameter(
+        name="from", description="first business day, YYYY-MM-DD")] = None,
+    day_to: Annotated[str | None, QueryParameter(
+        name="to", description="last business day (inclusive), YYYY-MM-DD")] = None,
+    outlet_id: Annotated[str | None, QueryParameter(
+        max_length=64, description="one outlet; omitted = every outlet you see")] = None,
 ) -> SalesReport:
     """Sales, voids, refunds, payment mix, products, hours and kitchen times for a period."""
     start, end = reports.parse_period(day_from, day_to)
