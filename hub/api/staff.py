@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, get, patch, post
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from hub import staff
 from hub.api.deps import DbDep, PrincipalDep
@@ -36,7 +36,7 @@ async def list_staff(db: DbDep, principal: PrincipalDep,
 
 
 @post("/api/v1/staff", tags=["staff"])
-async def create_staff(request: Request[Any, Any, Any], data: StaffCreate, db: DbDep,
+async def create_staff(request: Request[Any, Any, Any], data: JSONBody[StaffCreate], db: DbDep,
                        principal: PrincipalDep) -> StaffOut:
     """``pin`` (head office only) or none: the hub draws one, returned once as generated_pin."""
     made = await staff.create_staff(db, _vault(request), principal, data)
@@ -51,7 +51,7 @@ async def get_staff(staff_id: FromPath[str], db: DbDep, principal: PrincipalDep)
 
 @patch("/api/v1/staff/{staff_id:str}", tags=["staff"])
 async def update_staff(request: Request[Any, Any, Any], staff_id: FromPath[str],
-                       data: StaffUpdate, db: DbDep, principal: PrincipalDep) -> StaffOut:
+                       data: JSONBody[StaffUpdate], db: DbDep, principal: PrincipalDep) -> StaffOut:
     """Partial update: name, role, pin or new_pin, outlets; ``{"active": false}`` deactivates."""
     made = await staff.update_staff(db, _vault(request), principal, staff_id, data)
     return _out(made.member, made.outlet_ids, made.generated_pin)
