@@ -13,15 +13,14 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 from msgspec import Meta, Struct
 from prometheus_client import Counter
 from sqlalchemy import func, select
 
 from hub import audit
-from hub.api.deps import bearer_token
-from hub.db import Database
-from hub.identity import Principal, require, require_outlet
+from hub.api.deps import DbDep, PrincipalDep, bearer_token
+from hub.identity import require, require_outlet
 from hub.ingest import enrollment, feed, quarantine
 from hub.ingest.push import ingest_push
 from hub.models import Outlet, OutletStatus
@@ -102,7 +101,7 @@ def _frame(message: Any, version: int) -> Response[bytes]:
 
 
 @post("/api/v1/sync/push", tags=["sync"], status_code=200, request_max_body_size=PUSH_MAX_BYTES)
-async def push(request: Request[Any, Any, Any], db: Database) -> Response[bytes]:
+async def push(request: Request[Any, Any, Any], db: DbDep) -> Response[bytes]:
     """Apply a batch of journal entries (idempotent); answers the highest seq held.
 
     The credential is checked before the body is read; the body is refused past
@@ -128,7 +127,7 @@ async def push(request: Request[Any, Any, Any], db: Database) -> Response[bytes]
 
 
 @get("/api/v1/sync/pull", tags=["sync"])
-async def pull(request: Request[Any, Any, Any], db: Database,
+async def pull(request: Request[Any, Any, Any], db: DbDep,
                cursor: Annotated[int, Parameter(ge=0)] = 0,
                limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
                snapshot: Annotated[int, Parameter(ge=0, le=1)] = 0,
@@ -143,8 +142,9 @@ async def pull(request: Request[Any, Any, Any], db: Database,
 
 
 @get("/api/v1/sync/outlets/{outlet_id:str}", tags=["sync"])
-async def outlet_sync_health(outlet_id: str, db: Database, principal: Principal,
-                             limit: Annotated[int, Parameter(ge=1, le=500)] = 50) -> dict[str, Any]:
+async def outlet_sync_health(outlet_id: FromPath[str], db: DbDep, principal: PrincipalDep,
+                             limit: Annotated[int, Parameter(ge=1, le=500)] = 50
+                             ) -> dict[str, Any]:
     """One outlet's sync from the hub's side: status, journal cursors, quarantine, alarms."""
     require(principal, "fleet:read")
     require_outlet(principal, outlet_id)
@@ -190,8 +190,9 @@ class QuarantineResolve(Struct, kw_only=True, forbid_unknown_fields=True):
 
 @post("/api/v1/sync/outlets/{outlet_id:str}/quarantine/{quarantine_id:str}/resolve",
       tags=["sync"], status_code=200)
-async def resolve_quarantine(outlet_id: str, quarantine_id: str, data: QuarantineResolve,
-                             db: Database, principal: Principal) -> dict[str, Any]:
+async def resolve_quarantine(outlet_id: FromPath[str], quarantine_id: FromPath[str],
+                             data: JSONBody[QuarantineResolve],
+                             db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
     """Retry a quarantined event under today's rules, or dismiss it with a note (HQ only)."""
     require(principal, "sync:resolve")
     async with db.tenant(principal.tenant_id) as session:
