@@ -390,7 +390,10 @@ def main(argv: list[str] | None = None) -> int:
                    log=log_dir / "edge.log", host=args.host, port=args.edge_port,
                    port_option="--edge-port")
     keys = _gateway_secrets(state)
-    fakes = {name: _fake_gateway(name, host=args.host, port=port, hub_url=hub.url, keys=keys,
+    # The box reaches the fakes on 127.0.0.1 (the hub accepts plain http only to loopback):
+    # they serve the LAN too only when everything does (0.0.0.0).
+    fake_host = args.host if args.host in ("0.0.0.0", "::") else "127.0.0.1"
+    fakes = {name: _fake_gateway(name, host=fake_host, port=port, hub_url=hub.url, keys=keys,
                                  log_dir=log_dir)
              for name, port in (("midtrans", args.midtrans_port), ("xendit", args.xendit_port))}
     servers = [*fakes.values(), hub, edge]
