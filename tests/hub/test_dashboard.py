@@ -10,7 +10,10 @@ artifacts/screenshots/hub-*.png.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -251,7 +254,8 @@ def test_menu_edit_and_publish_reaches_the_outlet_catalog(page: Any, shop: dict[
     page.get_by_label("Options, one per line: name, price change").fill("Normal ice, 0\nNo ice, 0\nExtra ice, 1000")
     page.get_by_role("button", name="Add modifier group").click()
     page.get_by_text("Modifier group “Ice” added.").wait_for()
-    page.locator("form").filter(has=page.get_by_role("button", name="Add product")).get_by_label("Name").fill("Teh Tarik")
+    page.locator("form").filter(has=page.get_by_role("button", name="Add product")).get_by_label(
+        "Name", exact=True).fill("Teh Tarik")
     page.get_by_label("Price (IDR)").fill("15000")
     page.get_by_role("checkbox", name="Ice").check()
     page.get_by_role("button", name="Add product").click()
@@ -412,3 +416,231 @@ def test_sales_page_on_a_phone(browser: Any, shop: dict[str, Any]) -> None:
 
 def _idr(amount: int) -> str:
     return format_money(amount, "IDR")
+
+
+# ---------------------------------------------------------------- issue 13: language, labels,
+# audit, prices as Indonesians type them, accountant's figures, CSV, contrast
+
+DASHBOARD = REPO / "hub" / "dashboard" / "js"
+RAW_CODES = re.compile(r"\b(cashier|kitchen|manager|hq_admin|area_manager|outlet_manager|owner|qris|cash)\b")
+
+
+def _t_keys() -> set[str]:
+    """Every text the dashboard's code passes to t("…") (the payments page is another's)."""
+    keys: set[str] = set()
+    for path in DASHBOARD.rglob("*.js"):
+        if path.name not in ("payments.js", "i18n.js"):
+            keys |= set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', path.read_text()))
+    return keys
+
+
+def _fresh_client(shop: dict[str, Any]) -> httpx.Client:
+    """An API client with a login of its own (signing out in the browser ends other logins)."""
+    response = httpx.post(shop["base_url"] + "/api/v1/auth/login",
+                          json={"email": shop["seeded"].email, "password": PASSWORD}, timeout=30)
+    assert response.status_code == 200, response.text
+    return httpx.Client(base_url=shop["base_url"], timeout=30,
+                        headers={"Authorization": f"Bearer {response.json()['access_token']}"})
+
+
+def _contrast(fg: list[float], bg: list[float]) -> float:
+    def lum(rgb: list[float]) -> float:
+        def channel(c: float) -> float:
+            c /= 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+        r, g, b = (channel(c) for c in rgb[:3])
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    hi, lo = sorted((lum(fg), lum(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _choose(page: Any, lang: str) -> None:
+    page.locator("#lang").select_option(lang)
+    page.wait_for_function("l => document.documentElement.lang === l", arg=lang)
+
+
+def test_every_dashboard_text_has_indonesian(page: Any, shop: dict[str, Any]) -> None:
+    keys = _t_keys()
+    assert len(keys) > 150, len(keys)
+    page.goto(shop["base_url"] + "/dashboard/")
+    missing = page.evaluate("""async (keys) => {
+        const m = await import('/dashboard/js/i18n.js');
+        return keys.filter(k => !(k in m.DEFINED));
+    }""", sorted(keys))
+    assert missing == [], missing
+
+
+def test_dashboard_speaks_indonesian_per_user_and_shows_labels_not_codes(
+        page: Any, shop: dict[str, Any]) -> None:
+    client = _fresh_client(shop)
+    other = f"admin-{secrets.token_hex(4)}@example.com"
+    created = client.post("/api/v1/users", json={"email": other, "name": "Admin Dua",
+                                                  "password": "other-password-9", "role": "hq_admin"})
+    assert created.status_code == 201, created.text
+    for person, role in (("Budi", "cashier"), ("Sari", "kitchen")):
+        assert client.post("/api/v1/staff", json={"name": f"{person} {secrets.token_hex(2)}",
+                                                  "role": role, "all_outlets": True}).status_code == 201
+
+    sign_in(page, shop)  # an en-US browser starts in English
+    assert page.get_by_role("link", name="Sales").is_visible()
+    _choose(page, "id")
+    nav = page.get_by_role("navigation")
+    for label in ("Armada outlet", "Penjualan", "Pembayaran", "Menu", "Staf", "Log audit"):
+        assert nav.get_by_role("link", name=label, exact=True).is_visible(), label
+    assert page.get_by_role("button", name="Keluar").is_visible()
+    assert "Pemilik" in page.locator("#who").inner_text()  # the role as a word, not "owner"
+
+    # Staff: roles as words in Indonesian, never the API's codes.
+    nav.get_by_role("link", name="Staf", exact=True).click()
+    page.wait_for_selector("main[data-page=staff] tbody tr[data-staff]")
+    table = page.locator("main table").inner_text()
+    assert "Kasir" in table and "Dapur" in table
+    assert not RAW_CODES.search(table), RAW_CODES.search(table)
+    shot(page, "staff-id")
+    # Menu: stations as words; the sales page: methods as words; the header too.
+    nav.get_by_role("link", name="Menu", exact=True).click()
+    page.get_by_role("button", name=re.compile("^Drinks")).wait_for()
+    categories = page.locator("ul.cat-list").inner_text()
+    assert "Bar" in categories and not RAW_CODES.search(categories), categories
+    nav.get_by_role("link", name="Penjualan", exact=True).click()
+    page.wait_for_selector("section[aria-labelledby=h-pay] svg")
+    assert "Penjualan termasuk pesanan terbuka" in page.locator(".kpis").inner_text()
+    methods = page.locator("section[aria-labelledby=h-pay]").inner_text()
+    assert "Tunai" in methods and not RAW_CODES.search(methods), methods
+    assert not RAW_CODES.search(page.locator("header nav").inner_text())
+    assert page.locator("#who").inner_text().endswith(" · Pemilik")
+    shot(page, "sales-id")
+
+    # The choice survives a reload, and belongs to this user in this browser.
+    page.reload()
+    page.wait_for_selector("main[data-page=sales]")
+    assert page.evaluate("document.documentElement.lang") == "id"
+    page.get_by_role("button", name="Keluar").click()
+    page.wait_for_selector("form >> text=Masuk")
+    page.get_by_label("Email").fill(other)
+    page.get_by_label("Kata sandi").fill("other-password-9")
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_selector("main[data-page=fleet]")
+    _choose(page, "en")  # the second user prefers English
+    assert page.get_by_role("link", name="Fleet").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("form >> text=Sign in")
+    sign_in(page, shop)  # the first user gets Indonesian back
+    assert page.evaluate("document.documentElement.lang") == "id"
+    assert page.get_by_role("link", name="Penjualan").is_visible()
+
+
+def test_menu_reads_indonesian_prices_and_names(page: Any, shop: dict[str, Any]) -> None:
+    client = _fresh_client(shop)
+    mie = shop["products"]["Mie Ayam"]
+    sign_in(page, shop)
+    _choose(page, "id")
+    page.get_by_role("navigation").get_by_role("link", name="Menu", exact=True).click()
+    page.get_by_role("button", name=re.compile("^Food")).click()
+    row = page.locator(f"tr[data-product='{mie['id']}']")
+    # Ambiguous for rupiah: refused with what to type instead, nothing saved.
+    answer = client.get(f"/api/v1/catalog/products/{mie['id']}")
+    assert answer.status_code == 200, answer.text
+    before = answer.json()["price"]
+    row.get_by_label("Harga Mie Ayam").fill("21.5")
+    row.get_by_role("button", name="Simpan Mie Ayam").click()
+    alert = page.locator("main p.notice.error")
+    alert.wait_for()
+    assert "21.500" in alert.inner_text() and "21.5" in alert.inner_text()
+    assert client.get(f"/api/v1/catalog/products/{mie['id']}").json()["price"] == before
+    row.get_by_label("Harga Mie Ayam").fill("abc")
+    row.get_by_role("button", name="Simpan Mie Ayam").click()
+    page.get_by_text("“abc” bukan harga").wait_for()
+    # The Indonesian thousands separator, and the Indonesian name.
+    row.get_by_label("Harga Mie Ayam").fill("21.500")
+    row.get_by_label("Nama Indonesia untuk Mie Ayam").fill("Mi Ayam Jamur")
+    row.get_by_role("button", name="Simpan Mie Ayam").click()
+    page.get_by_text("Mie Ayam disimpan").wait_for()
+    saved = client.get(f"/api/v1/catalog/products/{mie['id']}").json()
+    assert saved["price"] == 21_500
+    assert saved["names"]["id"] == "Mi Ayam Jamur" and saved["names"]["en"] == "Mie Ayam"
+    # The field shows it back the Indonesian way.
+    row = page.locator(f"tr[data-product='{mie['id']}']")
+    assert row.get_by_label("Harga Mie Ayam").input_value() == "21.500"
+    # A new product with "Rp 18.000" and its Indonesian name.
+    form = page.locator("form").filter(has=page.get_by_role("button", name="Tambah produk"))
+    form.get_by_label("Nama", exact=True).fill("Chicken Porridge")
+    form.get_by_label("Nama (Indonesia)").fill("Bubur Ayam")
+    form.get_by_label("Harga (IDR)").fill("Rp 18.000")
+    form.get_by_role("button", name="Tambah produk").click()
+    page.get_by_text("Produk “Chicken Porridge” ditambahkan.").wait_for()
+    shot(page, "menu-id")
+    brand = shop["brand_id"]
+    made = next(p for p in client.get(f"/api/v1/catalog/products?brand_id={brand}").json()["items"]
+                if p["name"] == "Chicken Porridge")
+    assert made["price"] == 18_000 and made["names"]["id"] == "Bubur Ayam"
+
+
+def test_audit_page_lists_the_api_entries_and_exports_csv(page: Any, shop: dict[str, Any]) -> None:
+    client = _fresh_client(shop)
+    kopi = shop["products"]["Kopi Susu"]
+    assert client.patch(f"/api/v1/catalog/products/{kopi['id']}", json={"price": 26_000}).status_code == 200
+    entries = client.get("/api/v1/audit", params={"limit": 50}).json()["items"]
+    sign_in(page, shop)
+    page.goto(shop["base_url"] + "/dashboard/#/audit")
+    page.wait_for_selector("main[data-page=audit] tbody tr[data-entry]")
+    assert page.locator("nav a[aria-current=page]").inner_text() == "Audit log"
+    rows = page.locator("tbody tr[data-entry]")
+    assert rows.count() == len(entries)
+    first = rows.first
+    assert first.get_attribute("data-entry") == entries[0]["id"]
+    assert "Product changed" in first.inner_text()
+    assert "price: 25000 → 26000" in first.inner_text() or "price:" in first.inner_text()
+    assert "product.update" not in page.locator("main").inner_text()
+    with page.expect_download() as download:
+        page.get_by_test_id("audit-csv").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0][:4] == ["When", "Who", "Action", "Subject"]
+    assert len(lines) == len(entries) + 1
+    assert lines[1][4] == entries[0]["entity_id"]
+    # Filtered by kind, in Indonesian.
+    _choose(page, "id")
+    page.get_by_label("Jenis").select_option("outlet")
+    page.get_by_role("button", name="Tampilkan").click()
+    page.wait_for_function("() => [...document.querySelectorAll('tbody tr[data-entry]')]"
+                           ".every(r => r.textContent.includes('Outlet'))")
+    shot(page, "audit")
+
+
+def test_sales_figures_defined_exported_and_active_link_readable(page: Any, shop: dict[str, Any]) -> None:
+    period = {"from": shop["day_from"].isoformat(), "to": shop["day_to"].isoformat()}
+    report = _fresh_client(shop).get("/api/v1/reports/sales", params=period).json()
+    paid = sum(p["amount"] for p in report["by_payment_method"])
+    sign_in(page, shop)
+    page.get_by_role("link", name="Sales").click()
+    page.get_by_label("From", exact=True).fill(period["from"])
+    page.get_by_label("To", exact=True).fill(period["to"])
+    page.get_by_role("button", name="Show report").click()
+    page.wait_for_function(
+        "text => document.querySelector('[data-kpi=gross_total]').textContent === text",
+        arg=_idr(report["gross_total"]))
+    assert page.locator("[data-kpi=paid]").inner_text() == _idr(paid)
+    assert page.locator("[data-kpi=outstanding]").inner_text() == _idr(max(0, report["gross_total"] - paid))
+    assert "Gross sales" not in page.locator("main").inner_text()
+    defs = page.get_by_test_id("definitions").inner_text()
+    for term in ("Sales incl. open orders", "Paid", "Outstanding", "Discounts", "Voids", "Refunds"):
+        assert term in defs, term
+    assert "open and unpaid orders included" in defs and "not money received" in defs
+    with page.expect_download() as download:
+        page.get_by_test_id("sales-csv").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    figures = {r[0]: r[1] for r in rows if len(r) >= 2}
+    assert figures["Sales incl. open orders"] == str(report["gross_total"])
+    assert figures["Paid"] == str(paid)
+    for product in report["by_product"]:
+        assert [product["name"], str(product["qty"]), str(product["revenue"])] in rows
+
+    # The active navigation link: WCAG AA for normal text.
+    colours = page.evaluate("""() => {
+        const a = document.querySelector('nav a[aria-current=page]');
+        const rgb = (s) => s.match(/[\\d.]+/g).map(Number);
+        return [rgb(getComputedStyle(a).color), rgb(getComputedStyle(a).backgroundColor)];
+    }""")
+    assert colours[1][3:] in ([], [1]), colours  # an opaque background
+    assert _contrast(colours[0], colours[1]) >= 4.5, colours

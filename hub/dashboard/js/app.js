@@ -1,6 +1,7 @@
 // Dashboard shell: hash router, session guard, header. Each page is a module exporting
 // `render(main, ctx)`; it owns everything inside <main> until the next navigation.
 import { currentSession, logout, onSessionChange } from "./api.js";
+import { label, lang, onLangChange, setLang, t, useLangOf } from "./i18n.js";
 
 const PAGES = {
   login: () => import("./pages/login.js"),
@@ -11,9 +12,20 @@ const PAGES = {
   users: () => import("./pages/users.js"),
   staff: () => import("./pages/staff.js"),
   payments: () => import("./pages/payments.js"),
+  audit: () => import("./pages/audit.js"),
 };
 const TITLES = { login: "Sign in", fleet: "Fleet", sales: "Sales", menu: "Menu", outlets: "Outlets", users: "Users",
-  staff: "Staff", payments: "Payments" };
+  staff: "Staff", payments: "Payments", audit: "Audit log" };
+const langSel = document.getElementById("lang");
+const userKey = () => { const u = currentSession()?.user; return u ? (u.id || u.email) : null; };
+
+// The static shell's texts (data-i18n holds the English) in the chosen language.
+function translateShell() {
+  document.documentElement.lang = lang();
+  langSel.value = lang();
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+}
 
 const main = document.getElementById("main");
 const header = document.getElementById("top");
@@ -34,15 +46,17 @@ async function route() {
   }
   if (session && page === "login") page = "fleet";
   header.hidden = !session;
+  if (session) useLangOf(userKey());
+  translateShell();
   if (session) {
     document.getElementById("who").textContent = session.user
-      ? `${session.user.email} · ${session.user.role}` : "";
+      ? `${session.user.email} · ${label(session.user.role)}` : "";
   }
   for (const link of header.querySelectorAll("nav a")) {
     if (link.dataset.page === page) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  document.title = `${TITLES[page]} · fnbpos head office`;
+  document.title = `${t(TITLES[page])} · ${t("fnbpos head office")}`;
   const token = ++renderToken;
   if (cleanup) { cleanup(); cleanup = null; }
   const module = await PAGES[page]();
@@ -63,5 +77,7 @@ document.getElementById("logout").addEventListener("click", async () => {
   navigate("login");
 });
 onSessionChange((session) => { if (!session) navigate("login"); });
+langSel.addEventListener("change", () => setLang(langSel.value, userKey()));
+onLangChange(() => route());  // every page draws its texts anew in the new language
 window.addEventListener("hashchange", route);
 route();

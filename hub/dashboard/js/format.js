@@ -1,4 +1,6 @@
-// Display formatting for money (integer minor units), dates and durations.
+// Display formatting for money (integer minor units), dates and durations, in the chosen
+// language; parsing of prices as people type them.
+import { locale, t } from "./i18n.js";
 
 const EXPONENT = { IDR: 0, JPY: 0, VND: 0, KRW: 0 };
 
@@ -26,29 +28,56 @@ export function parseMoney(text, currency = "IDR") {
   return cleaned.startsWith("-") ? -value : value;
 }
 
+/**
+ * A price typed by a person -> integer minor units; throws an Error saying what to type.
+ * Rupiah (no minor units) is written the Indonesian way: "21.500" (dot between thousands),
+ * "21500", "Rp 21.500"; "21,500" (comma between thousands) is read too. Anything with a
+ * decimal part ("21.5", "21,50", "21.500,00") is refused: for rupiah it is ambiguous.
+ * Other currencies keep "12.50" with an optional "," between thousands.
+ */
+export function parsePrice(text, currency = "IDR") {
+  const raw = String(text ?? "").trim();
+  const exponent = EXPONENT[currency] ?? 2;
+  if (raw === "") throw new Error(t("Type a price."));
+  if (raw.length > 32) throw new Error(t("PRICE_BAD", { text: raw.slice(0, 32) + "…", example: exponent ? "12.50" : "21.500" }));
+  const cleaned = raw.replace(/^(rp|idr)\s*/i, "").replace(/\s/g, "");
+  if (cleaned.startsWith("-")) throw new Error(t("PRICE_NEGATIVE"));
+  if (!exponent) {
+    if (/^\d+$/.test(cleaned)) return Number(cleaned);
+    if (/^\d{1,3}(\.\d{3})+$/.test(cleaned)) return Number(cleaned.replace(/\./g, ""));
+    if (/^\d{1,3}(,\d{3})+$/.test(cleaned)) return Number(cleaned.replace(/,/g, ""));
+    if (/^[\d.,]+$/.test(cleaned)) throw new Error(t("PRICE_AMBIGUOUS", { text: raw }));
+    throw new Error(t("PRICE_BAD", { text: raw, example: "21.500" }));
+  }
+  const value = parseMoney(cleaned, currency);
+  if (value === null) throw new Error(t("PRICE_BAD", { text: raw, example: "12.50" }));
+  return value;
+}
+
 /** Minor units -> the plain text a price input shows ("12.50"). */
 export function moneyInput(amount, currency = "IDR") {
   const exponent = EXPONENT[currency] ?? 2;
-  if (!exponent) return String(amount);
+  // Rupiah as Indonesians write it ("21.500"); parsePrice reads it back.
+  if (!exponent) return currency === "IDR" ? `${amount < 0 ? "-" : ""}${Math.abs(amount).toLocaleString("id-ID")}` : String(amount);
   const sign = amount < 0 ? "-" : "";
   const abs = Math.abs(amount);
   return `${sign}${Math.trunc(abs / 10 ** exponent)}.${String(abs % 10 ** exponent).padStart(exponent, "0")}`;
 }
 
 export function dateTime(iso) {
-  if (!iso) return "never";
+  if (!iso) return t("never");
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return d.toLocaleString(locale(), { dateStyle: "medium", timeStyle: "short" });
 }
 
 /** "3 min ago" style relative time for "last sync". */
 export function ago(iso, now = Date.now()) {
-  if (!iso) return "never";
+  if (!iso) return t("never");
   const seconds = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
-  return `${Math.round(seconds / 86400)} d ago`;
+  if (seconds < 60) return t("{n} s ago", { n: seconds });
+  if (seconds < 3600) return t("{n} min ago", { n: Math.round(seconds / 60) });
+  if (seconds < 86400) return t("{n} h ago", { n: Math.round(seconds / 3600) });
+  return t("{n} d ago", { n: Math.round(seconds / 86400) });
 }
 
 export function seconds(value) {

@@ -27,6 +27,7 @@ export const R = {
   salesReport: "/reports/sales",
   paymentsReport: "/reports/payments",
   reconciliation: "/reports/payments/reconciliation",
+  audit: "/audit",
 };
 
 /** List endpoints answer {"items": [...]}; accept a bare array too. */

@@ -4,6 +4,7 @@
 import { currentSession, get, patch, post } from "../api.js";
 import { field, h, mount, notice, selectField, uid } from "../dom.js";
 import { R, items } from "../routes.js";
+import { t } from "../i18n.js";
 
 const ROLES = [["cashier", "Cashier"], ["kitchen", "Kitchen"], ["manager", "Manager"]];
 const roleName = Object.fromEntries(ROLES);
@@ -18,23 +19,23 @@ function headOffice() {  // unknown role: assume head office; the hub refuses a 
 
 function drawnPin(member) {
   return member.generated_pin
-    ? ` New PIN for ${member.name}: ${member.generated_pin} (shown once: give it to them now).` : "";
+    ? t(" New PIN for {name}: {pin} (shown once: give it to them now).", { name: member.name, pin: member.generated_pin }) : "";
 }
 
 export async function render(main) {
   const message = h("p", { role: "status", hidden: true });
   const body = h("tbody");
 
-  const name = field("Name", { name: "name", required: true, maxlength: 100, autocomplete: "off" });
-  const role = selectField("Role", ROLES, { name: "role" });
-  const pin = field("PIN (4-8 digits) · managers 6+ · empty: the hub draws one", { name: "pin", ...PIN_ATTRS });
+  const name = field(t("Name"), { name: "name", required: true, maxlength: 100, autocomplete: "off" });
+  const role = selectField(t("Role"), ROLES.map(([v, n]) => [v, t(n)]), { name: "role" });
+  const pin = field(t("PIN (4-8 digits) · managers 6+ · empty: the hub draws one"), { name: "pin", ...PIN_ATTRS });
   pin.wrap.hidden = !headOffice();
   const allId = uid("all");
   const everywhere = h("input", { type: "checkbox", id: allId });
   const outletList = h("div", { class: "choices-list" });
-  const outletBox = h("fieldset", { class: "choices" }, h("legend", {}, "Works at"),
-    h("div", { class: "field check" }, everywhere, h("label", { for: allId }, "All outlets")), outletList);
-  const create = h("button", { type: "submit", class: "primary" }, "Create staff member");
+  const outletBox = h("fieldset", { class: "choices" }, h("legend", {}, t("Works at")),
+    h("div", { class: "field check" }, everywhere, h("label", { for: allId }, t("All outlets"))), outletList);
+  const create = h("button", { type: "submit", class: "primary" }, t("Create staff member"));
   everywhere.addEventListener("change", () => { outletList.hidden = everywhere.checked; });
 
   const form = h("form", {
@@ -52,7 +53,7 @@ export async function render(main) {
         const member = await post(R.staff, body);
         name.input.value = ""; pin.input.value = "";
         await load();
-        notice(message, `${member.name} can log in at the tills after the outlets' next sync.${drawnPin(member)}`, "ok");
+        notice(message, t("{name} can log in at the tills after the outlets' next sync.", { name: member.name }) + drawnPin(member), "ok");
       } catch (err) {
         notice(message, err.message, "error");
       } finally {
@@ -73,30 +74,30 @@ export async function render(main) {
 
   function pinForm(member, cell) {
     if (!headOffice()) {  // scoped managers never choose PINs: the hub draws one
-      change(member, { new_pin: true }, `PIN of ${member.name} changed.`);
+      change(member, { new_pin: true }, t("PIN of {name} changed.", { name: member.name }));
       return;
     }
-    const input = field(`New PIN for ${member.name} (empty: the hub draws one)`, PIN_ATTRS);
+    const input = field(t("New PIN for {name} (empty: the hub draws one)", { name: member.name }), PIN_ATTRS);
     mount(cell, h("form", {
       class: "inline",
       onsubmit: (e) => {
         e.preventDefault();
         change(member, input.input.value ? { pin: input.input.value } : { new_pin: true },
-          `PIN of ${member.name} changed.`);
+          t("PIN of {name} changed.", { name: member.name }));
       },
-    }, input.wrap, h("button", { type: "submit", class: "primary" }, "Save PIN")));
+    }, input.wrap, h("button", { type: "submit", class: "primary" }, t("Save PIN"))));
     input.input.focus();
   }
 
   function actions(member) {
     const cell = h("td", {});
     const toggle = h("button", { type: "button", class: member.active ? "danger" : undefined },
-      member.active ? "Deactivate" : "Reactivate");
-    toggle.setAttribute("aria-label", `${member.active ? "Deactivate" : "Reactivate"} ${member.name}`);
+      member.active ? t("Deactivate") : t("Reactivate"));
+    toggle.setAttribute("aria-label", t(member.active ? "Deactivate {name}" : "Reactivate {name}", { name: member.name }));
     toggle.addEventListener("click", () => change(member, { active: !member.active },
-      `${member.name} ${member.active ? "deactivated" : "reactivated"}.`));
-    const pinButton = h("button", { type: "button" }, member.has_pin ? "Change PIN" : "Give a PIN");
-    pinButton.setAttribute("aria-label", `Change PIN of ${member.name}`);
+      t(member.active ? "{name} deactivated." : "{name} reactivated.", { name: member.name })));
+    const pinButton = h("button", { type: "button" }, member.has_pin ? t("Change PIN") : t("Give a PIN"));
+    pinButton.setAttribute("aria-label", t("Change PIN of {name}", { name: member.name }));
     pinButton.addEventListener("click", () => pinForm(member, cell));
     return mount(cell, h("div", { class: "row-actions" }, toggle, member.active ? pinButton : null));
   }
@@ -112,21 +113,21 @@ export async function render(main) {
           h("label", { for: id }, o.name));
       }));
       mount(body, items(staff).map((s) => h("tr", { dataset: { staff: s.id } },
-        h("th", { scope: "row" }, s.name), h("td", {}, roleName[s.role] || s.role),
-        h("td", {}, s.all_outlets ? "All outlets" : s.outlet_ids.map((id) => outletName[id] || id).join(", ")),
-        h("td", {}, s.active ? (s.has_pin ? "Active" : "Active · needs a new PIN") : "Disabled"), actions(s))));
-      if (!items(staff).length) mount(body, h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No staff yet.")));
+        h("th", { scope: "row" }, s.name), h("td", {}, t(roleName[s.role] || s.role)),
+        h("td", {}, s.all_outlets ? t("All outlets") : s.outlet_ids.map((id) => outletName[id] || id).join(", ")),
+        h("td", {}, s.active ? (s.has_pin ? t("Active") : t("Active · needs a new PIN")) : t("Disabled")), actions(s))));
+      if (!items(staff).length) mount(body, h("tr", {}, h("td", { colspan: 5, class: "muted" }, t("No staff yet."))));
     } catch (err) {
-      notice(message, `Could not load staff: ${err.message}`, "error");
+      notice(message, t("Could not load staff: {error}", { error: err.message }), "error");
     }
   }
 
-  main.append(h("h2", {}, "Staff"), message,
-    h("p", { class: "muted" }, "People who log in at the outlets' tills with a PIN. Changes reach each outlet with its next sync."),
-    h("section", { class: "card", "aria-labelledby": "new-staff" }, h("h3", { id: "new-staff" }, "New staff member"), form),
+  main.append(h("h2", {}, t("Staff")), message,
+    h("p", { class: "muted" }, t("People who log in at the outlets' tills with a PIN. Changes reach each outlet with its next sync.")),
+    h("section", { class: "card", "aria-labelledby": "new-staff" }, h("h3", { id: "new-staff" }, t("New staff member")), form),
     h("section", { class: "card" }, h("table", {},
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Role"),
-        h("th", { scope: "col" }, "Outlets"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Actions"))),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Name")), h("th", { scope: "col" }, t("Role")),
+        h("th", { scope: "col" }, t("Outlets")), h("th", { scope: "col" }, t("State")), h("th", { scope: "col" }, t("Actions")))),
       body)));
   await load();
 }

@@ -2,6 +2,7 @@
 import { get, post } from "../api.js";
 import { field, h, mount, notice, selectField, uid } from "../dom.js";
 import { R, items } from "../routes.js";
+import { t } from "../i18n.js";
 
 const ROLES = [
   ["owner", "Owner"], ["hq_admin", "HQ admin"], ["area_manager", "Area manager"],
@@ -15,13 +16,13 @@ export async function render(main) {
   const body = h("tbody");
   let outlets = [];
 
-  const email = field("Email", { type: "email", name: "email", required: true, autocomplete: "off" });
-  const name = field("Name", { name: "name", maxlength: 200 });
-  const password = field("Initial password", { type: "password", name: "password", required: true, minlength: 8, autocomplete: "new-password" });
-  const role = selectField("Role", ROLES, { name: "role" });
+  const email = field(t("Email"), { type: "email", name: "email", required: true, autocomplete: "off" });
+  const name = field(t("Name"), { name: "name", maxlength: 200 });
+  const password = field(t("Initial password"), { type: "password", name: "password", required: true, minlength: 8, autocomplete: "new-password" });
+  const role = selectField(t("Role"), ROLES.map(([v, n]) => [v, t(n)]), { name: "role" });
   const outletBox = h("fieldset", { class: "choices", hidden: true },
-    h("legend", {}, "Outlets this user may see"));
-  const create = h("button", { type: "submit", class: "primary" }, "Create user");
+    h("legend", {}, t("Outlets this user may see")));
+  const create = h("button", { type: "submit", class: "primary" }, t("Create user"));
 
   role.input.addEventListener("change", () => { outletBox.hidden = !SCOPED.has(role.input.value); });
   role.input.value = "area_manager";
@@ -38,7 +39,7 @@ export async function render(main) {
           email: email.input.value.trim(), name: name.input.value.trim(), password: password.input.value,
           role: role.input.value, outlet_ids: SCOPED.has(role.input.value) ? chosen : [],
         });
-        notice(message, `User ${user.email} created.`, "ok");
+        notice(message, t("User {email} created.", { email: user.email }), "ok");
         email.input.value = ""; name.input.value = ""; password.input.value = "";
         await load();
       } catch (err) {
@@ -54,26 +55,26 @@ export async function render(main) {
       const [users, outletList] = await Promise.all([get(R.users), get(R.outlets)]);
       outlets = items(outletList);
       const outletName = Object.fromEntries(outlets.map((o) => [o.id, o.name]));
-      mount(outletBox, h("legend", {}, "Outlets this user may see"),
+      mount(outletBox, h("legend", {}, t("Outlets this user may see")),
         outlets.map((o) => {
           const id = uid("uo");
           return h("div", { class: "field check" }, h("input", { type: "checkbox", id, value: o.id }),
             h("label", { for: id }, o.name));
         }));
       mount(body, items(users).map((u) => h("tr", { dataset: { user: u.id } },
-        h("th", { scope: "row" }, u.email), h("td", {}, u.name || "–"), h("td", {}, roleName[u.role] || u.role),
-        h("td", {}, SCOPED.has(u.role) ? (u.outlet_ids || []).map((id) => outletName[id] || id).join(", ") || "none" : "all"),
-        h("td", {}, u.active ? "Active" : "Disabled"))));
+        h("th", { scope: "row" }, u.email), h("td", {}, u.name || "–"), h("td", {}, t(roleName[u.role] || u.role)),
+        h("td", {}, SCOPED.has(u.role) ? (u.outlet_ids || []).map((id) => outletName[id] || id).join(", ") || t("none") : t("all")),
+        h("td", {}, u.active ? t("Active") : t("Disabled")))));
     } catch (err) {
-      notice(message, `Could not load users: ${err.message}`, "error");
+      notice(message, t("Could not load users: {error}", { error: err.message }), "error");
     }
   }
 
-  main.append(h("h2", {}, "Users"), message,
-    h("section", { class: "card", "aria-labelledby": "new-user" }, h("h3", { id: "new-user" }, "New user"), form),
+  main.append(h("h2", {}, t("Users")), message,
+    h("section", { class: "card", "aria-labelledby": "new-user" }, h("h3", { id: "new-user" }, t("New user")), form),
     h("section", { class: "card" }, h("table", {},
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Email"), h("th", { scope: "col" }, "Name"),
-        h("th", { scope: "col" }, "Role"), h("th", { scope: "col" }, "Outlets"), h("th", { scope: "col" }, "State"))),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Email")), h("th", { scope: "col" }, t("Name")),
+        h("th", { scope: "col" }, t("Role")), h("th", { scope: "col" }, t("Outlets")), h("th", { scope: "col" }, t("State")))),
       body)));
   await load();
 }
