@@ -126,6 +126,8 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     if decoder is None:
         decoder = _decoders[field.annotation] = msgspec.json.Decoder(field.annotation)
     body = await request.body()
+    if not body.strip() and field.is_optional:
+        return  # an optional body left out (e.g. ``data: JSONBody[X | None] = None``)
     try:
         decoder.decode(body)
     except msgspec.ValidationError as exc:

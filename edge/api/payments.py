@@ -18,7 +18,7 @@ from edge import stream
 from edge.api import deps
 from edge.payments import attempts, static_qris
 from edge.payments import config as gateway_config
-from edge.payments.attempts import AttemptView
+from edge.payments.attempts import AttemptCancel, AttemptView
 from edge.payments.service import PaymentService
 from shared.schemas import PaymentAttemptCreate
 
@@ -29,10 +29,10 @@ def _service(request: Request[Any, Any, Any]) -> PaymentService:
     return request.app.state.payments  # type: ignore[no-any-return]
 
 
-def _answer(attempt: Any, with_qr: bool = True) -> AttemptView:
+def _answer(request: Request[Any, Any, Any], attempt: Any, with_qr: bool = True) -> AttemptView:
     svg = static_qris.render_svg(attempt.qr_string) if with_qr and attempt.qr_string and (
         attempt.status == "pending") else ""
-    return attempts.view(attempt, svg)
+    return attempts.view(attempt, svg, now=_service(request).clock())
 
 
 @post("/api/v1/orders/{order_id:str}/payment-attempts", tags=["payments"],
@@ -48,7 +48,7 @@ async def create_attempt(
     row, created = await _service(request).create(deps.principal(request), order_id, data,
                                                   idempotency_key or None)
     request.scope["log_extra"]["attempt_id"] = row.attempt.id
-    return Response(_answer(row.attempt), status_code=201 if created else 200)
+    return Response(_answer(request, row.attempt), status_code=201 if created else 200)
 
 
 @get("/api/v1/orders/{order_id:str}/payment-attempts", tags=["payments"],
@@ -58,7 +58,7 @@ async def list_attempts(request: Request[Any, Any, Any],
     who = deps.principal(request)
     found = await deps.edge_state(request).db.read(
         lambda conn: attempts.for_order(conn, order_id, who))
-    return {"items": [_answer(a, with_qr=False) for a in found]}
+    return {"items": [_answer(request, a, with_qr=False) for a in found]}
 
 
 class AttemptSnapshot(AttemptView, kw_only=True):
@@ -75,16 +75,20 @@ async def get_attempt(request: Request[Any, Any, Any],
     who = deps.principal(request)
     row, live_id = await deps.edge_state(request).db.read(
         lambda conn: (attempts.load(conn, attempt_id, who), stream.snapshot_cursor(conn)))
-    return AttemptSnapshot(**msgspec.structs.asdict(_answer(row.attempt)), live_id=live_id)
+    return AttemptSnapshot(**msgspec.structs.asdict(_answer(request, row.attempt)), live_id=live_id)
 
 
 @post("/api/v1/payment-attempts/{attempt_id:str}/cancel", tags=["payments"], status_code=200,
       guards=[deps.requires("orders:read")])
-async def cancel_attempt(request: Request[Any, Any, Any], attempt_id: FromPath[str]) -> AttemptView:
-    """Void an open QR; a payment that still arrives for it is recorded and flagged late."""
+async def cancel_attempt(request: Request[Any, Any, Any], attempt_id: FromPath[str],
+                         data: JSONBody[AttemptCancel | None] = None) -> AttemptView:
+    """Void an open QR; a payment that still arrives for it is recorded and flagged late.
+    ``{"cancel_order": true}`` (the kiosk that placed the order, its customer gone) also
+    cancels the order when it is unpaid and never reached the kitchen."""
     request.scope["log_extra"] = {"attempt_id": attempt_id}
-    row = await _service(request).cancel(deps.principal(request), attempt_id)
-    return _answer(row.attempt, with_qr=False)
+    row = await _service(request).cancel(deps.principal(request), attempt_id,
+                                         cancel_order=bool(data and data.cancel_order))
+    return _answer(request, row.attempt, with_qr=False)
 
 
 @post("/api/v1/payment-attempts/{attempt_id:str}/confirm", tags=["payments"], status_code=200,
@@ -95,7 +99,7 @@ async def confirm_attempt(request: Request[Any, Any, Any],
     unverified (``verified: false``) until reconciled."""
     request.scope["log_extra"] = {"attempt_id": attempt_id}
     row = await _service(request).confirm_static(deps.principal(request), attempt_id)
-    return _answer(row.attempt, with_qr=False)
+    return _answer(request, row.attempt, with_qr=False)
 
 
 @get("/api/v1/payments/settings", tags=["payments"], guards=[deps.requires("orders:read")])

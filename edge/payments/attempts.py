@@ -47,9 +47,15 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.ids import new_id
-from shared.schemas import PaymentAttempt, PaymentAttemptCreate, PaymentAttemptEvent, PaymentCreate
+from shared.schemas import (
+    InputStruct,
+    PaymentAttempt,
+    PaymentAttemptCreate,
+    PaymentAttemptEvent,
+    PaymentCreate,
+)
 
-__all__ = ["LIVE_TYPE", "AttemptView", "apply_confirmation", "apply_feed_confirmations", "begin", "cancel", "charged",
+__all__ = ["LIVE_TYPE", "AttemptCancel", "AttemptView", "apply_confirmation", "apply_feed_confirmations", "begin", "cancel", "charged",
            "confirm_static", "failed", "for_order", "load", "mode_of", "next_poll_delay",
            "prune_keys", "view"]
 
@@ -63,18 +69,30 @@ ConfirmedStatus = Literal["paid", "expired", "cancelled", "failed", "refunded", 
 
 
 class AttemptView(PaymentAttempt, kw_only=True):
-    """What the API answers: the attempt, its QR as SVG and which mode it runs in."""
+    """What the API answers: the attempt, its QR as SVG, which mode it runs in, and the edge's
+    clock when it answered (``server_time``: a screen measures its own clock's error against
+    it on every read, so a QR reopened after a reload counts down the real time left)."""
 
     qr_svg: str = ""
     mode: Literal["gateway", "static"] = "gateway"
+    server_time: datetime | None = None
+
+
+class AttemptCancel(InputStruct):
+    """``POST /payment-attempts/{id}/cancel`` (the body is optional). ``cancel_order``: the
+    kiosk that placed the order is leaving it (start over, idle): when the order is unpaid
+    and never reached the kitchen it is cancelled too, in the same transaction."""
+
+    cancel_order: bool = False
 
 
 def mode_of(attempt: PaymentAttempt) -> Literal["gateway", "static"]:
     return "static" if attempt.gateway == "static" else "gateway"
 
 
-def view(attempt: PaymentAttempt, qr_svg: str = "") -> AttemptView:
-    return AttemptView(**msgspec.structs.asdict(attempt), qr_svg=qr_svg, mode=mode_of(attempt))
+def view(attempt: PaymentAttempt, qr_svg: str = "", now: datetime | None = None) -> AttemptView:
+    return AttemptView(**msgspec.structs.asdict(attempt), qr_svg=qr_svg, mode=mode_of(attempt),
+                       server_time=now)
 
 
 def next_poll_delay(polls: int) -> float:
@@ -202,15 +220,35 @@ def failed(conn: sqlite3.Connection, attempt_id: str, now: datetime) -> AttemptR
 
 
 def cancel(conn: sqlite3.Connection, attempt_id: str, *, principal: Principal,
-           now: datetime) -> AttemptRow:
-    """Void an open QR (the cashier's cancel button); a paid attempt refuses."""
+           now: datetime, cancel_order: bool = False) -> AttemptRow:
+    """Void an open QR (the cashier's cancel button, the kiosk's "pay at the counter"); a
+    paid attempt refuses. With ``cancel_order`` (only the kiosk that placed the order may
+    ask: its customer left) the order is cancelled too when it is unpaid, never reached the
+    kitchen and has no other open QR; otherwise it is left as it is."""
     row = load(conn, attempt_id, principal)
+    if cancel_order:
+        _must_have_placed(conn, principal, row.attempt.order_id)
     if row.attempt.status == "cancelled":
+        if cancel_order:  # a retry whose first answer was lost: the same outcome, once
+            _cancel_abandoned_kiosk_order(conn, row.attempt.order_id, now, _LEFT)
         return row
     if row.attempt.status != "pending":
         raise InvalidState(f"a {row.attempt.status} payment attempt cannot be cancelled",
                            details={"attempt_id": attempt_id, "status": row.attempt.status})
-    return _save(conn, row, now, status="cancelled")
+    row = _save(conn, row, now, status="cancelled")
+    if cancel_order:
+        _cancel_abandoned_kiosk_order(conn, row.attempt.order_id, now, _LEFT)
+    return row
+
+
+_LEFT = "kiosk customer left before paying"
+
+
+def _must_have_placed(conn: sqlite3.Connection, principal: Principal, order_id: str) -> None:
+    placed_by = conn.execute("SELECT device_id FROM orders WHERE id = ?", (order_id,)).fetchone()
+    if principal.device_role != "kiosk" or placed_by is None or placed_by[0] != principal.device_id:
+        raise Forbidden("only the kiosk that placed the order cancels it with its QR; staff void "
+                        "an order instead", details={"field": "cancel_order"})
 
 
 def confirm_static(conn: sqlite3.Connection, attempt_id: str, *, principal: Principal,
@@ -257,7 +295,7 @@ def apply_confirmation(conn: sqlite3.Connection, *, gateway: str, gateway_order_
     if status in ("expired", "cancelled", "failed") and attempt.status == "pending":
         row = _save(conn, row, now, status=status)
         if status == "expired":
-            _cancel_abandoned_kiosk_order(conn, attempt.order_id, now)
+            _cancel_abandoned_kiosk_order(conn, attempt.order_id, now, "payment QR expired")
         return row
     return row  # pending / unknown, or the attempt already ended: nothing to change
 
@@ -328,13 +366,15 @@ def _record_payment(conn: sqlite3.Connection, row: AttemptRow, now: datetime, *,
     return _save(conn, row, now, status="paid", payment_id=payment_id, late=late)
 
 
-def _cancel_abandoned_kiosk_order(conn: sqlite3.Connection, order_id: str, now: datetime) -> None:
-    """A kiosk order whose QR expired unpaid is cancelled (the kitchen never saw it, as the
-    kitchen trigger "payment" holds it back); a cashier's order waits for the cashier."""
+def _cancel_abandoned_kiosk_order(conn: sqlite3.Connection, order_id: str, now: datetime,
+                                  reason: str) -> None:
+    """A kiosk order whose QR expired unpaid, or whose kiosk left it, is cancelled when the
+    kitchen never saw it (``orders.cancel_unpaid``: still "placed", as the kitchen trigger
+    "payment" holds it back, and nothing paid); a cashier's order waits for the cashier."""
     placed = conn.execute("SELECT d.role FROM orders o JOIN devices d ON d.id = o.device_id"
                           " WHERE o.id = ?", (order_id,)).fetchone()
     if placed is None or placed[0] != "kiosk":
         return
     if any(r.attempt.status == "pending" for r in repo.for_order(conn, order_id)):
         return
-    orders.cancel_unpaid(conn, order_id, "payment QR expired", now)
+    orders.cancel_unpaid(conn, order_id, reason, now)

@@ -135,9 +135,10 @@ class PaymentService:
         return await self._write(lambda conn, now: attempts.charged(conn, attempt.id, charge, now,
                                                                     gateway="static"))
 
-    async def cancel(self, principal: Principal, attempt_id: str) -> AttemptRow:
+    async def cancel(self, principal: Principal, attempt_id: str,
+                     cancel_order: bool = False) -> AttemptRow:
         row = await self._write(lambda conn, now: attempts.cancel(
-            conn, attempt_id, principal=principal, now=now))
+            conn, attempt_id, principal=principal, now=now, cancel_order=cancel_order))
         config = self.db.read_now(gateway_config.load)
         provider = self.provider(config) if row.attempt.gateway == config.provider else None
         if provider is not None:

@@ -315,3 +315,65 @@ def test_midtrans_lost_reply_is_cancelled_never_charged_twice(edge: EdgeServer,
     assert edge.call("GET", f"/api/v1/payment-attempts/{attempt_id}", cashier)["status"] == "failed"
     retry = start_attempt(edge, order["id"], cashier, order["total"])
     assert retry.status_code == 201 and retry.json()["id"] != attempt_id
+
+
+def cancel_attempt(edge: EdgeServer, attempt_id: str, token: str,
+                   body: dict[str, Any] | None = None) -> httpx.Response:
+    return edge.request("POST", f"/api/v1/payment-attempts/{attempt_id}/cancel", token,
+                        **({"json": body} if body is not None else {}))
+
+
+def test_a_kiosk_leaving_its_qr_cancels_its_unpaid_order_never_cooked(
+        edge: EdgeServer, midtrans: FakeGatewayProcess) -> None:
+    """Start over / idle at the kiosk: the QR and its unpaid kiosk order end together (the
+    cashier is not left an order nobody will come for); "pay at the counter" keeps it."""
+    configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
+    kiosk, cashier = edge.tokens["kiosk"], edge.login("cashier")
+    order = place(edge)
+    attempt = start_attempt(edge, order["id"], kiosk, order["total"]).json()
+    # only the kiosk that placed the order may ask: staff void, another kiosk sees nothing
+    other_kiosk = edge.pair("kiosk", f"kiosk-{uuid.uuid4().hex[:6]}")
+    assert cancel_attempt(edge, attempt["id"], other_kiosk, {"cancel_order": True}).status_code == 403
+    refused = cancel_attempt(edge, attempt["id"], cashier, {"cancel_order": True})
+    assert refused.status_code == 403 and refused.json()["error"]["details"] == {"field": "cancel_order"}
+    bad = cancel_attempt(edge, attempt["id"], kiosk, {"cancel_order": "yes"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_failed"
+    assert order_of(edge, order["id"])["status"] == "placed"
+    assert edge.call("GET", f"/api/v1/payment-attempts/{attempt['id']}", kiosk)["status"] == "pending"
+
+    res = cancel_attempt(edge, attempt["id"], kiosk, {"cancel_order": True})
+    assert res.status_code == 200, res.text
+    assert res.json()["status"] == "cancelled"
+    cancelled = order_of(edge, order["id"])
+    assert (cancelled["status"], cancelled["paid"]) == ("cancelled", 0)
+    assert cancelled["void_reason"] == "kiosk customer left before paying"
+    charge = next(c for c in midtrans.ledger()["charges"] if c["order_id"] == attempt["id"])
+    assert charge["transaction_status"] == "cancel"  # voided at the gateway too
+    # both facts reach the hub: the attempt cancelled and the order cancelled, once each
+    events = journal(edge)
+    assert [a.status for a in attempt_events(edge, attempt["id"])] == ["pending", "cancelled"]
+    assert [b.order.status for _, kind, b in events
+            if kind == "order" and b.order.id == order["id"]] == ["placed", "cancelled"]
+    # a retried cancel (its answer lost) changes nothing more
+    again = cancel_attempt(edge, attempt["id"], kiosk, {"cancel_order": True})
+    assert again.status_code == 200 and len(journal(edge)) == len(events)
+    kitchen = edge.call("GET", "/api/v1/kitchen/tickets", edge.login("kitchen"))
+    tickets = kitchen["items"] if isinstance(kitchen, dict) else kitchen
+    assert all(t["order_id"] != order["id"] for t in tickets)  # never cooked
+
+    # "pay at the counter instead": the QR ends, the order waits for the cashier
+    counter = place(edge)
+    attempt = start_attempt(edge, counter["id"], kiosk, counter["total"]).json()
+    res = cancel_attempt(edge, attempt["id"], kiosk)
+    assert res.status_code == 200, res.text
+    assert res.json()["status"] == "cancelled"
+    assert order_of(edge, counter["id"])["status"] == "placed"
+
+    # part paid at the till meanwhile: the kiosk leaving its QR cancels nothing else
+    part = place(edge)
+    edge.call("POST", f"/api/v1/orders/{part['id']}/payments", cashier,
+              json={"method": "cash", "amount": 10_000})
+    attempt = start_attempt(edge, part["id"], kiosk, part["total"] - 10_000).json()
+    assert cancel_attempt(edge, attempt["id"], kiosk, {"cancel_order": True}).status_code == 200
+    kept = order_of(edge, part["id"])
+    assert kept["status"] == "placed" and kept["paid"] == 10_000
