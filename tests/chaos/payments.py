@@ -149,7 +149,11 @@ class PaymentDriver(OrderDriver):
 
     async def _take_qris(self, client: httpx.AsyncClient, fake: httpx.AsyncClient,
                          order: dict[str, Any]) -> None:
+        give_up = time.monotonic() + self.paid_timeout
         while True:
+            if time.monotonic() > give_up:
+                raise AssertionError(f"no payable QR for order {order['id']} in "
+                                     f"{self.paid_timeout:.0f} s: {dict(self.counts)}")
             attempt = await self._attempt(client, order, order["total"] - order["paid"])
             if attempt is None:
                 order = await self._order(client, order["id"])

@@ -47,7 +47,7 @@ def hostile(result: RunResult) -> None:
 
 
 def test_quick_qris_chaos_midtrans(tmp_path: Path) -> None:
-    result = run_payments(1, 50, gateway="midtrans", workers=4, base_dir=tmp_path, chaos_gap=2.0)
+    result = run_payments(1, 50, gateway="midtrans", workers=6, base_dir=tmp_path, chaos_gap=2.0)
     print(json.dumps(result.as_dict()))
     check(result, "midtrans", 50)
     hostile(result)
