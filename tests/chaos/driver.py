@@ -68,6 +68,7 @@ class OrderDriver:
         self._claimed = 0
         self._menu: dict[str, Any] = {}
         self._done = asyncio.Event()
+        self._login_lock = asyncio.Lock()
         # (order id, next look at, give up at), monotonic seconds
         self._ready_to_complete: list[tuple[str, float, float]] = []
 
@@ -77,11 +78,19 @@ class OrderDriver:
         """A device token ("cashier", "kds") or a staff token ("staff:cashier", ...), logging
         the staff member in on the cashier device when needed."""
         if role not in self.tokens:
-            staff_role = role.split(":", 1)[1]
-            reply = await self._call(client, "POST", "/api/v1/auth/login", role="cashier",
-                                     json={"pin": self.pins[staff_role]})
-            assert reply is not None and reply.status_code == 200, reply and reply.text
-            self.tokens[role] = reply.json()["access_token"]
+            # One login at a time: the edge refuses concurrent PIN attempts on one device
+            # (429 rate_limited), which is what the workers do together after an edge restart.
+            async with self._login_lock:
+                staff_role = role.split(":", 1)[1]
+                while role not in self.tokens:
+                    reply = await self._call(client, "POST", "/api/v1/auth/login",
+                                             role="cashier", json={"pin": self.pins[staff_role]})
+                    assert reply is not None, "login without an answer"
+                    if reply.status_code == 429:
+                        await asyncio.sleep(float(reply.headers.get("retry-after") or 1))
+                        continue
+                    assert reply.status_code == 200, reply.text
+                    self.tokens[role] = reply.json()["access_token"]
         return self.tokens[role]
 
     async def _call(self, client: httpx.AsyncClient, method: str, path: str, *,
