@@ -25,7 +25,7 @@ export function qrPayments(ctx, { onPaid, redraw }) {
   function set(next, { fresh = false } = {}) {
     const keepSvg = attempt && next && next.id === attempt.id && !next.qr_svg ? attempt.qr_svg : undefined;
     attempt = next ? { ...next, qr_svg: next.qr_svg || keepSvg || "" } : null;
-    if (fresh && next) skew = clockSkew(next);
+    if (next && (fresh || next.server_time)) skew = clockSkew(next); // every read, not only a new QR
     confirming = false;
     stopTick?.(); stopTick = null;
     if (attempt?.status === "pending") {

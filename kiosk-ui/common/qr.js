@@ -9,10 +9,13 @@ const CHANNELS = { gopay: "GoPay", ovo: "OVO", dana: "DANA", shopeepay: "ShopeeP
 /** The display name of an e-wallet channel ("gopay" -> "GoPay"). */
 export function channelName(channel) { return CHANNELS[channel] ?? String(channel ?? "").toUpperCase(); }
 
-/** Edge clock minus ours, measured on an answer that was just minted (created_at ~ now). */
+/**
+ * Edge clock minus ours: from `server_time` (the edge's clock when it answered, on every API
+ * read) when the answer has it, else from an answer just minted (updated_at ~ now).
+ */
 export function clockSkew(attempt, receivedAt = Date.now()) {
-  const minted = Date.parse(attempt?.updated_at ?? attempt?.created_at ?? "");
-  return Number.isFinite(minted) ? minted - receivedAt : 0;
+  const edgeNow = Date.parse(attempt?.server_time ?? attempt?.updated_at ?? attempt?.created_at ?? "");
+  return Number.isFinite(edgeNow) ? edgeNow - receivedAt : 0;
 }
 
 /** Whole seconds until the attempt's QR expires (0 once it has). */
@@ -54,14 +57,15 @@ export function qrCard(attempt, { t, money, skewMs = 0 }) {
 
 /**
  * Every second, write the time left into each [data-countdown] under `root()`; call
- * `onZero` once when it reaches 0. Returns a function that stops the ticking.
+ * `onZero` once when it reaches 0. `skewMs` is a number or a function giving the latest.
+ * Returns a function that stops the ticking.
  */
 export function tickCountdowns(root, getAttempt, skewMs, onZero) {
   let fired = false;
   const tick = () => {
     const attempt = getAttempt();
     if (!attempt) return;
-    const left = secondsLeft(attempt, skewMs);
+    const left = secondsLeft(attempt, typeof skewMs === "function" ? skewMs() : skewMs);
     root()?.querySelectorAll("[data-countdown]").forEach((el) => { el.textContent = clock(left); });
     if (left === 0 && !fired) { fired = true; onZero(); }
   };

@@ -2,7 +2,8 @@
 // attract → menu (categories, products) → product sheet (modifiers, qty) → cart → order type
 // → (when the outlet has a QRIS gateway) pay here with QRIS or at the counter → submit →
 // [QR until paid: kiosk/pay.js] → order number → back to attract. Idle customers are
-// returned to attract.
+// returned to attract, except on the QR screen: a customer paying on their phone touches
+// nothing, and the QR's own countdown ends an abandoned one.
 // A checkout gets one idempotency key, saved with its body before the first send, so a
 // retry after a timeout, a double tap or even a reload while the edge restarts re-sends the
 // same key and can never create a second order.
@@ -119,7 +120,8 @@ function dropUnavailable() {
 function show(screen) {
   state.screen = screen;
   render();
-  noteActivity(); // a screen reached without a touch (the QR after sending) is idle-timed too
+  if (!IDLE_SCREENS.includes(screen) && idleDialog.open) { clearTimeout(countdownTimer); idleDialog.close(); }
+  noteActivity(); // a screen reached without a touch is idle-timed too
   // Move focus to the new screen's heading so keyboard and screen-reader users follow along.
   const focusable = root.querySelector("[autofocus], #cart-title, h1, button");
   focusable?.focus?.({ preventScroll: true });
@@ -442,11 +444,14 @@ async function submit(pending) {
 // ------------------------------------------------------------------ idle handling
 
 let idleTimer = null, numberTimer = null, countdownTimer = null;
-// The QR screen counts too: a customer who walked away leaves no QR open behind them.
-const IDLE_SCREENS = ["menu", "cart", "type", "paychoice", "paying"];
+// Not the QR screen ("paying"): the customer may be paying on their phone for minutes without
+// a touch; the QR's countdown (its expiry at the edge) ends an abandoned one, and the edge
+// then cancels the unpaid order.
+const IDLE_SCREENS = ["menu", "cart", "type", "paychoice"];
 
 function resetToAttract() {
-  if (payment?.active()) payment.cancel(); // an open QR nobody will scan any more
+  // Starting over leaves the QR and its order: the edge cancels an unpaid, uncooked one.
+  if (payment?.active()) payment.cancel({ leave: true });
   state.cart = []; state.error = ""; state.lastOrder = null; state.payNote = ""; draft = null;
   if (sheet.open) sheet.close();
   if (idleDialog.open) idleDialog.close();

@@ -6,7 +6,11 @@
 // "payment"), and the kiosk shows the number. An abandoned QR expires: the edge cancels the
 // unpaid order and the kiosk says so and resets. A static QR (gateway unreachable) needs a
 // cashier to confirm by eye, so the kiosk does not use it: it cancels it and sends the
-// customer to the counter. Leaving the screen (start over, idle) cancels an open QR.
+// customer to the counter. "Pay at the counter instead" cancels the QR and keeps the order
+// for the cashier; "start over" cancels the QR and, with `cancel_order`, the unpaid order too
+// (the edge cancels it only if the kitchen never saw it). The QR screen is not idle-timed: a
+// customer may be paying on their phone; the QR's own countdown ends an abandoned one.
+// The countdown follows the edge's clock, measured again on every read (`server_time`).
 import { LiveStream } from "../common/stream.js";
 import { clockSkew, qrCard, tickCountdowns } from "../common/qr.js";
 
@@ -23,6 +27,7 @@ export function readPaying() {
 export function kioskPayment(hooks) {
   const { api, t, money } = hooks;
   let order = null, attempt = null, skew = 0, stream = null, stopTick = null, phase = "idle";
+  let run = 0; // which start() is current: an older one's late answer is not shown
 
   function stop() {
     stream?.stop(); stream = null;
@@ -33,6 +38,7 @@ export function kioskPayment(hooks) {
   /** Show a QR for `order` (the whole amount due); `key` is the attempt's Idempotency-Key. */
   async function start(forOrder, key) {
     stop();
+    const mine = ++run;
     order = forOrder; attempt = null; phase = "preparing";
     localStorage.setItem(PAYING_KEY, JSON.stringify({ order, key }));
     hooks.redraw();
@@ -45,7 +51,12 @@ export function kioskPayment(hooks) {
       if (err.status === 409 && err.details?.attempt_id) {
         made = await api.get(`/api/v1/payment-attempts/${encodeURIComponent(err.details.attempt_id)}`).catch(() => null);
       }
-      if (!made) { toCounter(); return; }
+      if (!made) { if (mine === run && phase === "preparing") toCounter(); return; }
+    }
+    if (mine !== run || phase !== "preparing") {
+      // The kiosk started over while the QR was being made: nobody will scan it.
+      if (made.status === "pending") await cancelAtEdge(made.id, true);
+      return;
     }
     skew = clockSkew(made);
     if (made.mode === "static" && made.status === "pending") {
@@ -65,7 +76,7 @@ export function kioskPayment(hooks) {
       },
       onEvent: (ev) => { if (ev.type === "payment_attempt" && ev.data?.id === attempt?.id) apply(ev.data); },
     }).start();
-    stopTick = tickCountdowns(() => document, () => attempt, skew, () => {
+    stopTick = tickCountdowns(() => document, () => attempt, () => skew, () => {
       // Nobody may pay it now; the edge expires it and cancels the unpaid order.
       if (phase === "qr") finish("expired");
     });
@@ -74,6 +85,7 @@ export function kioskPayment(hooks) {
   function apply(next) {
     if (phase !== "qr" && phase !== "preparing") return;
     attempt = { ...next, qr_svg: next.qr_svg || attempt?.qr_svg || "" };
+    if (next.server_time) skew = clockSkew(next); // every read: a reload shows the real time left
     if (next.status === "paid") finish("paid");
     else if (next.status === "expired") finish("expired");
     else if (next.status === "cancelled" || next.status === "failed") toCounter();
@@ -95,15 +107,21 @@ export function kioskPayment(hooks) {
     hooks.counter(order, t("kpay.unavailable"));
   }
 
-  /** The customer chose the counter, or the kiosk is resetting: void an open QR. */
-  async function cancel() {
+  async function cancelAtEdge(id, cancelOrder) {
+    await api.post(`/api/v1/payment-attempts/${encodeURIComponent(id)}/cancel`,
+      cancelOrder ? { cancel_order: true } : undefined, { retries: 2 })
+      .catch(() => null); // best effort: unpaid, it expires anyway (and so does the order)
+  }
+
+  /**
+   * Void an open QR: the customer chose the counter (the order stays for the cashier), or
+   * (`leave`) the kiosk is starting over: the edge cancels the unpaid, uncooked order too.
+   */
+  async function cancel({ leave = false } = {}) {
     const open = (phase === "qr" || phase === "preparing") && attempt?.status === "pending" ? attempt : null;
     phase = "idle";
     stop();
-    if (open) {
-      await api.post(`/api/v1/payment-attempts/${encodeURIComponent(open.id)}/cancel`, undefined, { retries: 2 })
-        .catch(() => null); // best effort: unpaid, it expires anyway
-    }
+    if (open) await cancelAtEdge(open.id, leave);
     return order;
   }
 

@@ -171,21 +171,98 @@ def test_kiosk_order_paid_by_qris_reaches_the_kds_only_after_confirmation(
     assert [(p["method"], p["gateway"], p["verified"]) for p in paid["payments"]] == [("qris", "midtrans", True)]
 
 
-def test_kiosk_idle_reset_cancels_the_open_qr(
+def test_kiosk_qr_outlasts_the_idle_timer_while_the_customer_pays_on_their_phone(
         edge: EdgeServer, midtrans: FakeGatewayProcess, context: Any) -> None:
+    """A customer paying on their phone touches nothing: the idle timer (2 s here, so the old
+    "still there?" and reset would be over within 4 s) leaves the QR alone."""
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
     kiosk, _, _ = kiosk_to_pay_choice(context, edge, "?idle=2")
     kiosk.get_by_test_id("pay-here").click()
     expect(kiosk.get_by_test_id("qr-card")).to_be_visible(timeout=WAIT_MS)
     order = newest_open_order(edge)
     attempt = pending_attempt(edge, order["id"])
-    # Nobody touches the kiosk: "are you still there?", then back to attract, QR voided.
+    kiosk.wait_for_timeout(7000)  # idle 2 s + its 2 s countdown, well past
+    expect(kiosk.locator("#idle")).not_to_be_visible()
+    expect(kiosk.get_by_test_id("qr-card")).to_be_visible()
+    assert attempts_of(edge, order["id"])[0]["status"] == "pending"
+    customer_pays(midtrans, attempt["id"])
+    expect(kiosk.get_by_test_id("number-paid")).to_be_visible(timeout=WAIT_MS)
+    assert order_of(edge, order["id"])["paid"] == order["total"]
+    # the other screens are still idle-timed
+    kiosk.get_by_role("button", name="Selesai").click()
+    kiosk.get_by_test_id("attract").click()
     expect(kiosk.get_by_text("Masih di sana?")).to_be_visible(timeout=WAIT_MS)
     expect(kiosk.get_by_test_id("attract")).to_be_visible(timeout=WAIT_MS)
+
+
+def test_kiosk_start_over_cancels_the_qr_and_its_unpaid_order(
+        edge: EdgeServer, midtrans: FakeGatewayProcess, context: Any) -> None:
+    """The customer leaves the QR with "Mulai ulang": the QR is voided (at the gateway too)
+    and the unpaid order the kitchen never saw is cancelled, not left for the cashier."""
+    configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
+    kiosk, _, _ = kiosk_to_pay_choice(context, edge)
+    kiosk.get_by_test_id("pay-here").click()
+    expect(kiosk.get_by_test_id("qr-card")).to_be_visible(timeout=WAIT_MS)
+    order = newest_open_order(edge)
+    attempt = pending_attempt(edge, order["id"])
+    kiosk.get_by_role("button", name="Mulai ulang").click()
+    expect(kiosk.get_by_test_id("attract")).to_be_visible()
     wait_for(lambda: attempts_of(edge, order["id"])[0]["status"] == "cancelled", "the QR to be cancelled")
     charge = next(c for c in midtrans.ledger()["charges"] if c["order_id"] == attempt["id"])
     assert charge["transaction_status"] == "cancel"  # voided at the gateway too
-    assert order_of(edge, order["id"])["paid"] == 0
+    left = order_of(edge, order["id"])
+    assert (left["status"], left["paid"]) == ("cancelled", 0)
+    open_ids = [o["id"] for o in edge.call("GET", "/api/v1/orders?status=open&limit=200",
+                                           edge.tokens["cashier"])["items"]]
+    assert order["id"] not in open_ids  # nothing left on the cashier's list
+    tickets = edge.call("GET", "/api/v1/kitchen/tickets", edge.tokens["kds"])["items"]
+    assert all(t["order_id"] != order["id"] for t in tickets)
+
+
+def countdown_seconds(page: Any) -> int:
+    minutes, seconds = page.get_by_test_id("qr-countdown").first.inner_text().split(":")
+    return int(minutes) * 60 + int(seconds)
+
+
+def test_kiosk_qr_reopened_after_a_reload_counts_the_edge_time_left(
+        edge: EdgeServer, midtrans: FakeGatewayProcess, context: Any) -> None:
+    """A kiosk whose clock is an hour ahead reopens its 300 s QR after a reload: the countdown
+    is what the edge has left, measured on the edge's clock at the read, not the whole
+    lifetime again."""
+    configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
+    context.clock.install(time=time.time() + 3600)
+    kiosk, _, _ = kiosk_to_pay_choice(context, edge)
+    kiosk.get_by_test_id("pay-here").click()
+    expect(kiosk.get_by_test_id("qr-card")).to_be_visible(timeout=WAIT_MS)
+    order = newest_open_order(edge)
+    attempt = pending_attempt(edge, order["id"])
+    assert 290 <= countdown_seconds(kiosk) <= 300
+    kiosk.wait_for_timeout(8000)
+    kiosk.reload()
+    expect(kiosk.get_by_test_id("qr-card")).to_be_visible(timeout=WAIT_MS)
+    assert [a["id"] for a in attempts_of(edge, order["id"])] == [attempt["id"]]  # the same QR
+    assert countdown_seconds(kiosk) <= 300 - 8 + 1
+
+
+def test_cashier_reopening_a_qr_on_a_tablet_ten_minutes_ahead_does_not_show_it_expired(
+        edge: EdgeServer, midtrans: FakeGatewayProcess, context: Any) -> None:
+    configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
+    context.clock.install(time=time.time() + 600)
+    menu = demo_menu(edge, edge.tokens["kiosk"])
+    product, groups = product_with_required_group(menu)
+    counter = place_api_order(edge, edge.tokens["cashier"], menu, product, groups)
+    attempt = edge.call("POST", f"/api/v1/orders/{counter['id']}/payment-attempts", staff(edge),
+                        json={"method": "qris", "amount": counter["total"], "channel": ""})
+    page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
+    cashier_login(page, edge.pins["cashier"])
+    open_order(page, counter["number"])
+    panel = page.get_by_test_id("qr-panel")
+    expect(panel).to_have_attribute("data-status", "pending", timeout=WAIT_MS)
+    assert 280 <= countdown_seconds(panel) <= 300
+    page.wait_for_timeout(1500)  # the countdown ticks on the edge's time, still not expired
+    expect(panel).to_have_attribute("data-status", "pending")
+    assert 275 <= countdown_seconds(panel) <= 299
+    edge.call("POST", f"/api/v1/payment-attempts/{attempt['id']}/cancel", staff(edge))
 
 
 def test_kiosk_qr_expires_the_customer_is_told_and_the_order_never_cooked(
