@@ -6,7 +6,7 @@
 import { newKey } from "../common/api.js";
 import { channelName } from "../common/qr.js";
 import { qrPayments } from "./qr.js";
-import { discountDialog, refundDialog } from "./refund.js";
+import { discountDialog, refundDialog, retryRefundDialog } from "./refund.js";
 
 export function ordersView(ctx) {
   const { t, esc } = ctx;
@@ -141,7 +141,9 @@ export function ordersView(ctx) {
   function refundRow(r) {
     return `<li data-testid="refund"><span>${t(`pay.${r.method}`)}${r.gateway ? ` · ${esc(r.gateway)}` : ""} · ${esc(r.reason)}
         · <span class="badge ${r.status === "failed" ? "unpaid" : r.status === "done" ? "paid" : ""}">${t(`refund.status.${r.status}`)}</span>
-        ${r.error ? `<span class="mods error">${esc(r.error)}</span>` : ""}</span><span class="money">-${ctx.money(r.amount)}</span></li>`;
+        ${r.error ? `<span class="mods error">${esc(r.error)}</span>` : ""}
+        ${r.status === "failed" && r.gateway ? `<button data-action="refund-retry" data-id="${esc(r.id)}" data-testid="refund-retry">${t("refund.retry")}</button>` : ""}</span>
+        <span class="money">-${ctx.money(r.amount)}</span></li>`;
   }
 
   function detail() {
@@ -269,6 +271,10 @@ export function ordersView(ctx) {
       else if (a === "channel") { editPay("channel", btn.dataset.channel); draw(); }
       else if (a === "discount") discountDialog(ctx, selected, (o) => { selected = o; refresh(); });
       else if (a === "refund") refundDialog(ctx, selected, refunds, async () => { await refresh(); });
+      else if (a === "refund-retry") {
+        const failed = refunds.find((r) => r.id === btn.dataset.id);
+        if (failed) retryRefundDialog(ctx, selected, failed, async () => { await refresh(); });
+      }
       else if (a === "refresh") await refresh();
       else if (a === "method") { editPay("method", btn.dataset.method); draw(); }
       else if (a === "tender") { editPay("tendered", btn.dataset.value); draw(); }

@@ -4,6 +4,9 @@
 //   manager approves with their PIN (X-Manager-PIN on that one request);
 // * refund of a handed-over order: whole or by item, in cash, on the card terminal, or back
 //   through the gateway that took a QRIS / e-wallet payment; always a manager's approval.
+// * retry of a gateway refund that failed (the gateway refused or could not be reached):
+//   the edge asks the gateway again with the refund's own id as its key, so it never gives
+//   back twice; a manager approves.
 // A manager logged in approves by themselves (no PIN asked). Each refund body gets its own
 // Idempotency-Key, so a retried send never gives money back twice.
 import { newKey } from "../common/api.js";
@@ -144,5 +147,28 @@ export function refundDialog(ctx, order, refunds, done) {
   });
   form.addEventListener("change", () => {
     form.querySelector(".refund-lines").hidden = form.scope.value !== "lines";
+  });
+}
+
+/** Ask the gateway again for a failed gateway refund (`POST /refunds/{id}/retry`). */
+export function retryRefundDialog(ctx, order, refund, done) {
+  const { t, esc } = ctx;
+  open(ctx, `<form class="dlg" data-testid="refund-retry-dialog">
+      <h2 id="dlg-title">${t("refund.title", { n: order.number })}</h2>
+      <p>${t("refund.retry_title", { amount: `<strong class="money">${ctx.money(refund.amount)}</strong>` })}
+        · ${t(`pay.${refund.method}`)}${refund.gateway ? ` · ${esc(refund.gateway)}` : ""} · ${esc(refund.reason)}</p>
+      ${refund.error ? `<p class="muted">${esc(refund.error)}</p>` : ""}
+      ${pinField(ctx, t("approval.pin_hint"))}
+      <p class="error" role="alert"></p>
+      <div class="row"><button type="button" data-close>${t("sheet.cancel")}</button>
+      <button class="primary" type="submit">${t("refund.retry_submit")}</button></div></form>`,
+  async (f) => {
+    // No resend on a lost answer: the refund is no longer "failed" then, and the list shows it.
+    const answer = await ctx.api.post(`/api/v1/refunds/${encodeURIComponent(refund.id)}/retry`, undefined,
+      { headers: headers(f), retries: 0, timeoutMs: 15000 }).finally(done);
+    if (answer.status === "failed") return t("refund.failed", { error: answer.error });
+    ctx.dialog.close();
+    ctx.toast(t(answer.status === "pending" ? "refund.pending" : "refund.done", { amount: ctx.money(answer.amount) }));
+    return "";
   });
 }

@@ -474,6 +474,58 @@ def test_refund_after_hand_over_needs_a_manager_pin_and_goes_back_through_the_ga
     expect(page.get_by_test_id("refund-open")).to_have_count(0)  # nothing left to refund
 
 
+def test_a_failed_gateway_refund_is_retried_from_the_history_with_a_manager_pin(
+        edge: EdgeServer, midtrans: FakeGatewayProcess, context: Any) -> None:
+    """The gateway is down when the refund is asked: it fails with the gateway's reason and
+    the order shows it with "Coba lagi"; once the gateway is back a manager's PIN retries it
+    (the same refund, given back once at the gateway)."""
+    configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
+    order = paid_by_qris_and_handed_over(edge, midtrans)
+    page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
+    cashier_login(page, edge.pins["cashier"])
+    page.get_by_test_id("list-completed").click()
+    open_order(page, order["number"])
+    midtrans.faults(down=True)
+    try:
+        page.get_by_test_id("refund-open").click()
+        dialog = page.get_by_test_id("refund-dialog")
+        dialog.get_by_test_id("refund-method").select_option(
+            label=f"QRIS lewat midtrans · {rupiah(order['total'])}")
+        dialog.get_by_label("Alasan").fill("Salah pesan")
+        dialog.get_by_label("PIN manajer").fill(edge.pins["manager"])
+        dialog.get_by_role("button", name="Kembalikan dana").click()
+        expect(dialog.get_by_role("alert")).to_contain_text("Refund gagal", timeout=WAIT_MS)
+        dialog.get_by_role("button", name="Batal").click()
+    finally:
+        midtrans.faults(down=False)
+    row = page.get_by_test_id("refund")
+    expect(row).to_contain_text("gagal")
+    [failed] = edge.call("GET", f"/api/v1/orders/{order['id']}/refunds", staff(edge))["items"]
+    assert failed["status"] == "failed" and failed["error"]
+
+    row.get_by_test_id("refund-retry").click()
+    retry = page.get_by_test_id("refund-retry-dialog")
+    expect(retry).to_contain_text(rupiah(order["total"]))
+    retry.get_by_label("PIN manajer").fill(edge.pins["cashier"])  # not a manager
+    retry.get_by_role("button", name="Ulangi refund").click()
+    expect(retry.get_by_role("alert")).to_have_text("PIN itu bukan milik manajer.")
+    assert edge.call("GET", f"/api/v1/orders/{order['id']}/refunds", staff(edge))["items"][0]["status"] == "failed"
+    retry.get_by_label("PIN manajer").fill(edge.pins["manager"])
+    retry.get_by_role("button", name="Ulangi refund").click()
+    expect(retry).to_be_hidden(timeout=WAIT_MS)
+    expect(row).to_contain_text("selesai", timeout=WAIT_MS)
+    expect(row.get_by_test_id("refund-retry")).to_have_count(0)
+    expect(page.get_by_test_id("order-refunded")).to_have_text("-" + rupiah(order["total"]))
+
+    [done] = edge.call("GET", f"/api/v1/orders/{order['id']}/refunds", staff(edge))["items"]
+    manager_id = edge.call("GET", "/api/v1/me", staff(edge, "manager"))["staff"]["id"]
+    assert (done["id"], done["status"], done["approved_by"]) == (failed["id"], "done", manager_id)
+    charge = next(c for c in midtrans.ledger()["charges"]
+                  if c["order_id"] == order["payments"][0]["attempt_id"])
+    assert [(r["refund_key"], r["refund_amount"]) for r in charge["refunds"]] == [
+        (failed["id"], order["total"])]
+
+
 def test_discount_by_reason_from_head_office_with_manager_approval_above_the_threshold(
         edge: EdgeServer, context: Any, shoot: Any) -> None:
     menu = demo_menu(edge, edge.tokens["kiosk"])
