@@ -22,6 +22,13 @@ reply never refunds twice) and records the answer: ``done``, still ``pending``, 
 with the gateway's reason, which gives the reserved amount back; a failed refund can be
 retried (``retry``) or given in cash as a new refund. Every change appends a RefundEvent and
 the order's snapshot (its ``refunded``) to the outbox.
+
+A refund the gateway answered ``pending`` (Xendit) is settled by the gateway's refund
+callback, relayed by the hub down the pull feed (kind ``confirmations``: the callback names
+the refund by our id, its ``reference_id``): ``apply_confirmation`` makes it ``done`` (or
+``failed``) exactly once, however often the 48-hour snapshot repeats it; a retry settles it
+too. Midtrans answers a refund at once, so its notifications (which name the charge, not the
+refund) are the payment's business (``edge.payments.attempts``).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from edge import orders, outbox, printing, shifts
 from edge import refunds_repository as repo
 from edge.auth import Principal
 from edge.db import Database
+from edge.outlet import load_outlet
 from edge.payments import config as gateway_config
 from edge.payments import repository as attempts_repo
 from edge.payments.provider import GatewayError, PaymentProvider
@@ -46,7 +54,8 @@ from shared.ids import new_id
 from shared.pricing import share_of
 from shared.schemas import Order, Payment, Refund, RefundCreate, RefundEvent, RefundLine
 
-__all__ = ["GATEWAY_METHODS", "begin", "finish", "list_for_order", "load", "retry", "settle"]
+__all__ = ["GATEWAY_METHODS", "apply_confirmation", "begin", "finish", "list_for_order", "load",
+           "retry", "settle"]
 
 log = logging.getLogger("edge.refunds")
 GATEWAY_METHODS = ("qris", "ewallet")
@@ -201,18 +210,63 @@ def retry(conn: sqlite3.Connection, refund_id: str, *, approved_by: str | None,
         raise InvalidState("only a failed gateway refund can be retried",
                            details={"refund_id": refund.id, "status": refund.status})
     order = orders.load_order(conn, refund.order_id)
-    left = order.paid - order.refunded
-    through = repo.refunded_through(conn, refund.payment_id or "")
-    payment = next((p for p in order.payments if p.id == refund.payment_id), None)
-    if refund.amount > left or payment is None or through + refund.amount > payment.amount:
+    if not _room_for(conn, order, refund):
         raise InvalidState("there is no longer room for this refund",
-                           details={"refund_id": refund.id, "refundable": left})
+                           details={"refund_id": refund.id,
+                                    "refundable": order.paid - order.refunded})
     updated = msgspec.structs.replace(refund, status="pending", error="", updated_at=now,
                                       approved_by=approved_by)
     repo.update(conn, updated)
     outbox.append(conn, RefundEvent(refund=updated), now)
     orders.set_refunded(conn, order, order.refunded + refund.amount, now)
     return updated
+
+
+def _room_for(conn: sqlite3.Connection, order: Order, refund: Refund) -> bool:
+    """Whether a refund that holds no reservation (failed) fits again: within what is left of
+    the order's money and of its payment's."""
+    through = repo.refunded_through(conn, refund.payment_id or "")
+    payment = next((p for p in order.payments if p.id == refund.payment_id), None)
+    return (refund.amount <= order.paid - order.refunded and payment is not None
+            and through + refund.amount <= payment.amount)
+
+
+def apply_confirmation(conn: sqlite3.Connection, *, gateway: str, refund_id: str, status: str,
+                       gross_amount: int, transaction_id: str, now: datetime) -> Refund | None:
+    """What the gateway says about one of our refunds (its callback relayed by the hub),
+    idempotently; None when no refund of this box through this gateway has that id.
+
+    * ``refunded`` for the refund's amount: a pending refund is ``done`` (its amount was
+      reserved when it was written); one marked ``failed`` after a lost answer is ``done``
+      too, reserving its amount again if there is still room (else it is logged for a
+      manager: the customer got that money twice); a done one changes nothing;
+    * ``failed`` ends a pending refund as failed, giving its reservation back;
+    * anything else, or an amount that differs, changes nothing (logged)."""
+    refund = repo.get(conn, refund_id)
+    if refund is None or refund.gateway != gateway or refund.method not in GATEWAY_METHODS:
+        return None
+    if status == "refunded":
+        if refund.status == "done":
+            return refund  # a duplicate, a replay, or the retry got there first
+        if gross_amount != refund.amount:
+            log.error("gateway refund amount differs from the refund: not applied", extra={
+                "refund_id": refund.id, "amount": refund.amount, "gross_amount": gross_amount})
+            return refund
+        if refund.status == "failed":
+            order = orders.load_order(conn, refund.order_id)
+            if not _room_for(conn, order, refund):
+                log.error("the gateway refunded a refund recorded as failed and its amount was "
+                          "given back since: check the order", extra={
+                              "refund_id": refund.id, "order_id": refund.order_id})
+                return refund
+            orders.set_refunded(conn, order, order.refunded + refund.amount, now)
+            refund = msgspec.structs.replace(refund, status="pending")  # reserved again
+            repo.update(conn, refund)
+        return finish(conn, refund.id, status="done", now=now, gateway_refund_id=transaction_id)
+    if status == "failed" and refund.status == "pending":
+        return finish(conn, refund.id, status="failed", now=now,
+                      error="the gateway reported that the refund failed")
+    return refund
 
 
 async def settle(db: Database, refund: Refund,
@@ -222,16 +276,16 @@ async def settle(db: Database, refund: Refund,
 
     ``provider_for(config)`` is the running edge's gateway client (PaymentService.provider);
     ``now()`` the clock."""
-    def read(conn: sqlite3.Connection) -> tuple[gateway_config.GatewayConfig, str, str]:
+    def read(conn: sqlite3.Connection) -> tuple[gateway_config.GatewayConfig, str, str, str]:
         config = gateway_config.load(conn)
         order = orders.load_order(conn, refund.order_id)
         payment = next((p for p in order.payments if p.id == refund.payment_id), None)
         row = attempts_repo.get(conn, payment.attempt_id) if payment and payment.attempt_id else None
         if row is None:
-            return config, "", ""
-        return config, row.attempt.gateway_order_id, row.transaction_id
+            return config, "", "", ""
+        return config, row.attempt.gateway_order_id, row.transaction_id, load_outlet(conn).id
 
-    config, gateway_order_id, transaction_id = db.read_now(read)
+    config, gateway_order_id, transaction_id, outlet_id = db.read_now(read)
     provider: PaymentProvider | None = None
     if gateway_order_id and config.provider == refund.gateway:
         provider = provider_for(config)
@@ -241,7 +295,7 @@ async def settle(db: Database, refund: Refund,
             error="the outlet's gateway for this payment is not set up: refund in cash"))
     try:
         answer = await provider.refund(gateway_order_id, transaction_id, refund.amount,
-                                       refund.id, refund.reason)
+                                       refund.id, refund.reason, outlet_id=outlet_id)
     except GatewayError as exc:
         log.warning("gateway refund failed", extra={"refund_id": refund.id,
                                                     "order_id": refund.order_id,

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from edge import live, orders, outbox
+from edge import live, orders, outbox, refunds
 from edge.auth import Principal, allowed
 from edge.outlet import load_outlet
 from edge.payments import repository as repo
@@ -303,12 +303,20 @@ def apply_confirmation(conn: sqlite3.Connection, *, gateway: str, gateway_order_
 def apply_feed_confirmations(conn: sqlite3.Connection, confirmations: Iterable[Any],
                              now: datetime) -> int:
     """The hub's relayed webhooks (pull feed kind "confirmations", a snapshot of the last
-    48 hours): apply each one; return how many named an attempt of this box."""
+    48 hours): apply each one; return how many named an attempt or a refund of this box.
+
+    A gateway's refund callback (Xendit) names our refund id (its ``reference_id``): a
+    "refunded" or "failed" confirmation naming a refund settles it (``edge.refunds``)."""
     applied = 0
     for item in confirmations:
-        if apply_confirmation(conn, gateway=item.gateway, gateway_order_id=item.gateway_order_id,
-                              status=item.status, gross_amount=item.gross_amount,
-                              transaction_id=item.transaction_id, now=now) is not None:
+        settled = item.status in ("refunded", "failed") and refunds.apply_confirmation(
+            conn, gateway=item.gateway, refund_id=item.gateway_order_id, status=item.status,
+            gross_amount=item.gross_amount, transaction_id=item.transaction_id,
+            now=now) is not None
+        if settled or apply_confirmation(
+                conn, gateway=item.gateway, gateway_order_id=item.gateway_order_id,
+                status=item.status, gross_amount=item.gross_amount,
+                transaction_id=item.transaction_id, now=now) is not None:
             applied += 1
     return applied
 

@@ -42,5 +42,5 @@ class CardProvider:
         return None
 
     async def refund(self, gateway_order_id: str, transaction_id: str, amount: int, key: str,
-                     reason: str) -> RefundResult:
+                     reason: str, *, outlet_id: str = "") -> RefundResult:
         return RefundResult(refund_id=key, status="done", amount=amount)

@@ -30,5 +30,5 @@ class CashProvider:
         return None
 
     async def refund(self, gateway_order_id: str, transaction_id: str, amount: int, key: str,
-                     reason: str) -> RefundResult:
+                     reason: str, *, outlet_id: str = "") -> RefundResult:
         return RefundResult(refund_id=key, status="done", amount=amount)

@@ -141,7 +141,7 @@ class MidtransProvider:
         raise self._refused(code, data)
 
     async def refund(self, gateway_order_id: str, transaction_id: str, amount: int, key: str,
-                     reason: str) -> RefundResult:
+                     reason: str, *, outlet_id: str = "") -> RefundResult:
         code, data = await self._call("POST", f"/v2/{gateway_order_id}/refund",
                                       {"refund_key": key, "amount": amount, "reason": reason[:200]})
         if code >= 300:

@@ -9,7 +9,9 @@
 * status: QRIS by ``GET /qr_codes/{id}/payments`` then ``GET /qr_codes/{id}``; e-wallets by
   ``GET /ewallets/charges/{id}``. A dynamic QR has no cancel call: a cancelled attempt's QR
   simply expires, and a payment on it after all is recorded and flagged for refund.
-* refund: ``POST /refunds`` with the payment id, ``Idempotency-key`` = the refund key.
+* refund: ``POST /refunds`` with the payment id, ``reference_id`` and ``Idempotency-key`` =
+  the refund key, ``metadata.outlet_id`` (the refund callback echoes both: the hub routes it
+  and the box settles a pending refund by its id).
 """
 
 from __future__ import annotations
@@ -136,11 +138,12 @@ class XenditProvider:
         return None  # no cancel call for a dynamic QR or a pending e-wallet charge
 
     async def refund(self, gateway_order_id: str, transaction_id: str, amount: int, key: str,
-                     reason: str) -> RefundResult:
+                     reason: str, *, outlet_id: str = "") -> RefundResult:
         code, data = await self._call("POST", "/refunds", {
             "reference_id": key, "payment_id": transaction_id, "currency": "IDR",
             "amount": amount, "reason": "REQUESTED_BY_CUSTOMER",
-            "metadata": {"reason": reason[:200]}}, {"Idempotency-key": key})
+            # echoed in the refund callback: how the hub routes it to this outlet
+            "metadata": {"reason": reason[:200], "outlet_id": outlet_id}}, {"Idempotency-key": key})
         if code >= 300:
             raise self._refused(code, data)
         state = {"SUCCEEDED": "done", "PENDING": "pending"}.get(str(data.get("status")), "failed")

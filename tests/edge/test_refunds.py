@@ -6,17 +6,30 @@ reason, then retried or refunded in cash), and the outbox carries what the hub n
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from demo.fake_gateways import FakeGatewayProcess
+from edge import refunds
+from edge.auth import Principal
+from edge.db import Database
+from edge.sync_state import apply_feed_page
 from shared.pricing import share_of
-from shared.schemas import OrderEvent, RefundEvent
+from shared.schemas import OrderEvent, RefundCreate, RefundEvent
+from sync.protocol import (
+    GatewayConfirmation,
+    PullChange,
+    PullResponse,
+    confirmations_checksum,
+)
 from tests.edge.edge_server import EdgeServer
 from tests.edge.test_orders import THREE_LINES, journal, place
 from tests.edge.test_payments_gateway import configure, start_attempt, wait_for
@@ -242,3 +255,119 @@ def test_a_gateway_refund_goes_through_midtrans_or_fails_with_its_reason(
                      pin=edge.pins["manager"])
         assert res.status_code == 400
         configure(edge, "none")
+
+
+def refund_events(edge: EdgeServer, refund_id: str) -> list[str]:
+    return [b.refund.status for _, _, b in journal(edge)
+            if isinstance(b, RefundEvent) and b.refund.id == refund_id]
+
+
+_cursors = itertools.count(10_001)  # feed positions for the pages relayed below
+
+
+def relay(edge: EdgeServer, *items: GatewayConfirmation) -> None:
+    """One page of the hub's feed with a "confirmations" snapshot, applied as sync.pull does
+    (``edge.sync_state.apply_feed_page``, one transaction), on the running edge's database."""
+    cursor = next(_cursors)
+    page = PullResponse(cursor=cursor, changes=[PullChange(
+        cursor=cursor, kind="confirmations", version=cursor,
+        checksum=confirmations_checksum(list(items)), confirmations=list(items))])
+    db = Database(edge.data_dir / "edge.db")
+    try:
+        db.write_blocking(lambda conn: apply_feed_page(conn, page))
+    finally:
+        db.close()
+
+
+def refunded(refund_id: str, amount: int, status: str = "refunded") -> GatewayConfirmation:
+    """Xendit's refund callback as the hub relays it: it names our refund (its reference_id)."""
+    return GatewayConfirmation(gateway="xendit", gateway_order_id=refund_id,
+                               transaction_id=f"rfd-{refund_id[-12:]}", status=status,
+                               gross_amount=amount, payment_type="refund.succeeded",
+                               received_at=datetime.now(UTC))
+
+
+def pending_refund(edge: EdgeServer, order: dict[str, Any], payment_id: str, amount: int,
+                   manager_id: str) -> str:
+    """A gateway refund as the edge writes it before asking the gateway (reserving its amount),
+    and as it stays when the gateway answers "pending" (Xendit settles some refunds later)."""
+    db = Database(edge.data_dir / "edge.db")
+    who = Principal(device_id="test-till", device_role="cashier", staff_id=manager_id)
+    try:
+        made, _ = db.write_blocking(lambda conn: refunds.begin(
+            conn, order["id"], RefundCreate(method="qris", payment_id=payment_id, amount=amount,
+                                            reason="waiting for xendit"),
+            principal=who, approved_by=manager_id, now=datetime.now(UTC)))
+    finally:
+        db.close()
+    assert made.status == "pending"
+    return made.id
+
+
+def test_a_pending_xendit_refund_is_settled_once_by_the_relayed_refund_callback(
+        edge: EdgeServer) -> None:
+    with FakeGatewayProcess("xendit") as xendit:
+        configure(edge, "xendit", xendit.base_url, xendit.server_key)
+        cashier, pin = edge.login("cashier"), edge.pins["manager"]
+        manager_id = staff_id(edge, "manager")
+        order = place(edge, THREE_LINES)
+        attempt = start_attempt(edge, order["id"], cashier, order["total"]).json()
+        qr = next(q for q in xendit.ledger()["qr_codes"] if q["reference_id"] == attempt["id"])
+        assert httpx.post(f"{xendit.base_url}/_fake/qr_codes/{qr['id']}/pay").status_code == 200
+        wait_for(lambda: edge.call("GET", f"/api/v1/orders/{order['id']}", cashier)["paid"],
+                 "the poller to record the QRIS payment")
+        order = hand_over(edge, order)
+        [payment] = order["payments"]
+
+        # A refund through Xendit names our refund and the outlet: its callback carries both
+        # back (reference_id, metadata.outlet_id), which is how the hub routes it here.
+        body = {"method": "qris", "payment_id": payment["id"], "reason": "missing drink"}
+        first = refund(edge, order["id"], cashier, {**body, "amount": 10_000}, pin=pin).json()
+        assert first["status"] == "done"
+        [callback] = [w["payload"]["data"] for w in xendit.ledger()["webhooks"]
+                      if w["payload"]["event"] == "refund.succeeded"]
+        assert callback["reference_id"] == first["id"]
+        assert callback["metadata"]["outlet_id"] == qr["metadata"]["outlet_id"] != ""
+
+        # Pending at the gateway: the relayed "refunded" makes it done, once, however often the
+        # 48-hour snapshot repeats it; a wrong amount or another gateway changes nothing.
+        waiting = pending_refund(edge, order, payment["id"], 20_000, manager_id)
+        relay(edge, refunded(waiting, 19_999),
+              msgspec.structs.replace(refunded(waiting, 20_000), gateway="midtrans"))
+        assert status_of(edge, order["id"], waiting) == ("pending", "")
+        relay(edge, refunded(waiting, 20_000), refunded(waiting, 20_000))
+        relay(edge, refunded(waiting, 20_000), refunded(waiting, 20_000, "failed"))
+        assert status_of(edge, order["id"], waiting) == ("done", refunded(waiting, 1).transaction_id)
+        assert refund_events(edge, waiting) == ["pending", "done"]
+        assert edge.call("GET", f"/api/v1/orders/{order['id']}", cashier)["refunded"] == 30_000
+        # a retry has nothing left to do
+        res = edge.request("POST", f"/api/v1/refunds/{waiting}/retry", cashier,
+                           headers={MANAGER_PIN: pin})
+        assert res.status_code == 409
+
+        # Xendit's refund.failed ends a pending refund and gives its amount back
+        lost = pending_refund(edge, order, payment["id"], 5_000, manager_id)
+        assert edge.call("GET", f"/api/v1/orders/{order['id']}", cashier)["refunded"] == 35_000
+        relay(edge, refunded(lost, 5_000, "failed"), refunded(lost, 5_000, "failed"))
+        assert status_of(edge, order["id"], lost)[0] == "failed"
+        assert refund_events(edge, lost) == ["pending", "failed"]
+        assert edge.call("GET", f"/api/v1/orders/{order['id']}", cashier)["refunded"] == 30_000
+
+        # Marked failed when the answer was lost, but the gateway did refund it: done, and
+        # its amount counted again
+        xendit.faults(down=True)
+        gone = refund(edge, order["id"], cashier, {**body, "amount": 7_000}, pin=pin).json()
+        xendit.faults(down=False)
+        assert gone["status"] == "failed"
+        relay(edge, refunded(gone["id"], 7_000))
+        relay(edge, refunded(gone["id"], 7_000))
+        assert status_of(edge, order["id"], gone["id"])[0] == "done"
+        assert refund_events(edge, gone["id"]) == ["pending", "failed", "done"]
+        assert edge.call("GET", f"/api/v1/orders/{order['id']}", cashier)["refunded"] == 37_000
+        configure(edge, "none")
+
+
+def status_of(edge: EdgeServer, order_id: str, refund_id: str) -> tuple[str, str]:
+    found = edge.call("GET", f"/api/v1/orders/{order_id}/refunds", edge.login("manager"))["items"]
+    item = next(r for r in found if r["id"] == refund_id)
+    return item["status"], item["gateway_refund_id"]
