@@ -128,6 +128,13 @@ def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Re
         log.warning("value refused by the database: sqlstate %s", sqlstate)
         return Response(error_body("invalid_value", "a value in the request cannot be stored",
                                    {"sqlstate": sqlstate}), status_code=400)
+    if sqlstate.startswith("53") or sqlstate in ("57P01", "57P02", "57P03"):
+        # Insufficient resources (too many connections, for the server or the role; out of
+        # memory; disk full) or a server shutting down or starting: busy, not broken.
+        log.warning("database refused work: sqlstate %s", sqlstate)
+        return Response(error_body("busy", "the database is busy; try again shortly",
+                                   {"sqlstate": sqlstate}), status_code=503,
+                        headers={"Retry-After": "2"})
     if isinstance(exc, DBAPIError) and not (exc.connection_invalidated
                                             or isinstance(exc, OperationalError)):
         return _unexpected(request, exc)
