@@ -86,7 +86,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     proxy_options = ({"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
                      if settings.forwarded_allow_ips else {"proxy_headers": False})
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=settings.log_requests, lifespan="on", **proxy_options)
+                access_log=settings.log_requests, lifespan="on",
+                timeout_keep_alive=settings.keep_alive_seconds, **proxy_options)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

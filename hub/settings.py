@@ -76,6 +76,9 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
+    # Idle keep-alive connections are closed after this (uvicorn's own default is 5 s, less
+    # than a dashboard's or a box's pause between requests: each would reconnect)
+    keep_alive_seconds: int = 75
     # Load balancers whose X-Forwarded-For is trusted for the client IP (comma-separated IPs,
     # or "*"); "" = none. Login rate limiting per IP needs this behind a load balancer.
     forwarded_allow_ips: str = ""
@@ -84,7 +87,7 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # for a slot; past that 503 overloaded + Retry-After. Health and metrics are exempt.
     max_in_flight: int = 128
     max_queued: int = 512
-    queue_timeout_seconds: float = 5.0
+    queue_timeout_seconds: float = 2.0
     # Tokens
     jwt_secret: str = ""  # "" -> generated and kept in data_dir/jwt-secret
     jwt_issuer: str = "pos-hub"
