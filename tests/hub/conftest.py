@@ -164,6 +164,9 @@ def start_hub(db_url: str, workdir: Path, **env: Any) -> HubServer:
                 "POS_HUB_DATA_DIR": str(workdir / "data"),
                 # every test client is 127.0.0.1: keep the per-IP limits out of other tests' way
                 "POS_HUB_LOGIN_MAX_FAILURES_PER_IP": "100000", "POS_HUB_REDEEM_MAX_PER_IP": "100000",
+                # small pools: several test workers (and other runs) share one PostgreSQL whose
+                # max_connections is 100; each hub may hold 2 x pool (+ its system pool)
+                "POS_HUB_DB_POOL_SIZE": "4",
                 **{f"POS_HUB_{k.upper()}": str(v) for k, v in env.items()}}
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen([*POS_HUB, "serve", "--db", serve_url, "--port", str(port),

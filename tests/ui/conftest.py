@@ -5,6 +5,7 @@ tests/edge/conftest.py, re-exported here) and Chromium driven by Playwright.
   staff PINs), for tests that restart it or count everything on it.
 * ``shared_edge`` – one demo edge per module, for tests that only add orders and look at
   their own.
+* ``chromium`` – Debian's Chromium driven by Playwright, one per test module.
 * ``context`` – a browser context that fails the test on any uncaught page error.
 * ``shoot(page, name)`` – saves artifacts/screenshots/ui-<name>.png.
 """
@@ -21,8 +22,11 @@ from tests.edge.conftest import edge_server, edge_server_factory, shared_edge  #
 from tests.ui.browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    # Per module, not per session: Playwright's sync API keeps its event loop registered as
+    # running while it is started, so a later test on the same xdist worker that calls
+    # asyncio.run() would fail ("cannot be called from a running event loop").
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (./dev test installs it)")
     from playwright.sync_api import sync_playwright
