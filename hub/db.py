@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -257,6 +258,10 @@ def judge_logins(app: Any, system: Any | None) -> LoginVerdict:
                         f"security), lookups across tenants as {system.rolname!r}")
 
 
+def _unique_statement_name() -> str:
+    return f"__fnbpos_{uuid.uuid4().hex}__"
+
+
 class ReadRouting:
     """Where read-only tenant sessions go, shared by every request of one process.
 
@@ -318,9 +323,10 @@ class Database:
 
     def __init__(self, url: str, system_url: str | None = None, pool_size: int = 10,
                  echo: bool = False, read_url: str | None = None,
-                 read_your_writes_seconds: float = 5.0) -> None:
+                 read_your_writes_seconds: float = 5.0, pgbouncer: bool = False) -> None:
         self.url = url
         self.is_postgres = is_postgres(url)
+        self.pgbouncer = pgbouncer
         self.engine: AsyncEngine = self._create_engine(url, pool_size, echo)
         self.system_engine = self.engine
         if system_url and system_url != url:
@@ -339,7 +345,7 @@ class Database:
         if self.is_postgres:
             self._health_engine = create_async_engine(
                 async_url(url), pool_size=1, max_overflow=0, pool_timeout=10,
-                connect_args={"timeout": 10})
+                connect_args=self._connect_args(10))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._system_sessions = async_sessionmaker(self.system_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
@@ -354,7 +360,8 @@ class Database:
         return cls(settings.resolved_db_url(), system_url=settings.db_system_url or None,
                    pool_size=pool_size or settings.db_pool_size,
                    read_url=settings.db_read_url or None,
-                   read_your_writes_seconds=settings.read_your_writes_seconds)
+                   read_your_writes_seconds=settings.read_your_writes_seconds,
+                   pgbouncer=settings.db_pgbouncer)
 
     def engines(self) -> dict[str, AsyncEngine]:
         """Each distinct engine by the role it serves ("app", "system", "read")."""
@@ -369,15 +376,24 @@ class Database:
                        connect_timeout: float | None = None) -> AsyncEngine:
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": False}
         if self.is_postgres:
-            options.update(pool_size=pool_size, max_overflow=pool_size)
-            if connect_timeout is not None:
-                options.update(connect_args={"timeout": connect_timeout})
+            options.update(pool_size=pool_size, max_overflow=pool_size,
+                           connect_args=self._connect_args(connect_timeout))
         else:
             options.update(connect_args={"timeout": 30})
         engine = create_async_engine(async_url(url), **options)
         if not self.is_postgres:
             self._install_sqlite_pragmas(engine)
         return engine
+
+    def _connect_args(self, timeout: float | None) -> dict[str, Any]:
+        """asyncpg's options. Behind PgBouncer in transaction mode a server connection serves
+        another client after each transaction, so prepared statements cannot outlive one:
+        no statement caches, and a name no other connection uses for each statement."""
+        args: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        if self.pgbouncer:
+            args.update(statement_cache_size=0, prepared_statement_cache_size=0,
+                        prepared_statement_name_func=_unique_statement_name)
+        return args
 
     @staticmethod
     def _install_sqlite_pragmas(engine: AsyncEngine) -> None:

@@ -72,6 +72,9 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # (docs/scaling.md, "Read replicas"); "" = every read on db_url. A caller who wrote reads
     # from db_url for read_your_writes_seconds after the write (per process).
     db_read_url: str = ""
+    # PgBouncer in transaction mode between the hub and PostgreSQL (docs/scaling.md): no
+    # prepared statement outlives its transaction
+    db_pgbouncer: bool = False
     read_your_writes_seconds: float = 5.0
     # HTTP
     host: str = "127.0.0.1"
