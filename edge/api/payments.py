@@ -29,8 +29,11 @@ def _service(request: Request[Any, Any, Any]) -> PaymentService:
     return request.app.state.payments  # type: ignore[no-any-return]
 
 
-def _answer(request: Request[Any, Any, Any], attempt: Any, with_qr: bool = True) -> AttemptView:
-    svg = static_qris.render_svg(attempt.qr_string) if with_qr and attempt.qr_string and (
+async def _answer(request: Request[Any, Any, Any], attempt: Any,
+                  with_qr: bool = True) -> AttemptView:
+    """The attempt's view; a pending attempt's QR as SVG, rendered once per QR string in a
+    worker thread and cached (``static_qris.svg_for``), never on the event loop."""
+    svg = await static_qris.svg_for(attempt.qr_string) if with_qr and attempt.qr_string and (
         attempt.status == "pending") else ""
     return attempts.view(attempt, svg, now=_service(request).clock())
 
@@ -48,7 +51,7 @@ async def create_attempt(
     row, created = await _service(request).create(deps.principal(request), order_id, data,
                                                   idempotency_key or None)
     request.scope["log_extra"]["attempt_id"] = row.attempt.id
-    return Response(_answer(request, row.attempt), status_code=201 if created else 200)
+    return Response(await _answer(request, row.attempt), status_code=201 if created else 200)
 
 
 @get("/api/v1/orders/{order_id:str}/payment-attempts", tags=["payments"],
@@ -58,7 +61,7 @@ async def list_attempts(request: Request[Any, Any, Any],
     who = deps.principal(request)
     found = await deps.edge_state(request).db.read(
         lambda conn: attempts.for_order(conn, order_id, who))
-    return {"items": [_answer(request, a, with_qr=False) for a in found]}
+    return {"items": [await _answer(request, a, with_qr=False) for a in found]}
 
 
 class AttemptSnapshot(AttemptView, kw_only=True):
@@ -75,7 +78,8 @@ async def get_attempt(request: Request[Any, Any, Any],
     who = deps.principal(request)
     row, live_id = await deps.edge_state(request).db.read(
         lambda conn: (attempts.load(conn, attempt_id, who), stream.snapshot_cursor(conn)))
-    return AttemptSnapshot(**msgspec.structs.asdict(_answer(request, row.attempt)), live_id=live_id)
+    view = await _answer(request, row.attempt)
+    return AttemptSnapshot(**msgspec.structs.asdict(view), live_id=live_id)
 
 
 @post("/api/v1/payment-attempts/{attempt_id:str}/cancel", tags=["payments"], status_code=200,
@@ -88,7 +92,7 @@ async def cancel_attempt(request: Request[Any, Any, Any], attempt_id: FromPath[s
     request.scope["log_extra"] = {"attempt_id": attempt_id}
     row = await _service(request).cancel(deps.principal(request), attempt_id,
                                          cancel_order=bool(data and data.cancel_order))
-    return _answer(request, row.attempt, with_qr=False)
+    return await _answer(request, row.attempt, with_qr=False)
 
 
 @post("/api/v1/payment-attempts/{attempt_id:str}/confirm", tags=["payments"], status_code=200,
@@ -99,7 +103,7 @@ async def confirm_attempt(request: Request[Any, Any, Any],
     unverified (``verified: false``) until reconciled."""
     request.scope["log_extra"] = {"attempt_id": attempt_id}
     row = await _service(request).confirm_static(deps.principal(request), attempt_id)
-    return _answer(request, row.attempt, with_qr=False)
+    return await _answer(request, row.attempt, with_qr=False)
 
 
 @get("/api/v1/payments/settings", tags=["payments"], guards=[deps.requires("orders:read")])

@@ -19,13 +19,18 @@ published vectors), not worth an early-stage dependency in the payment path. Ren
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import segno
 
-__all__ = ["QrisError", "crc16", "dynamic_from_static", "emv_payload", "parse", "render_svg"]
+__all__ = ["QrisError", "cached_svg", "crc16", "dynamic_from_static", "emv_payload", "parse",
+           "render_svg", "svg_for"]
 
 MAX_PAYLOAD = 512  # EMVCo MPM payloads are at most 512 characters
+SVG_CACHE_SIZE = 128  # QRs kept rendered: far more than an outlet has pending at once
 Field = tuple[str, str | Sequence["Field"]]
 
 
@@ -107,3 +112,38 @@ def dynamic_from_static(static_payload: str, amount: int) -> str:
 def render_svg(payload: str) -> str:
     """An SVG image of the QR code (medium error correction, a quiet zone of four modules)."""
     return segno.make(payload, error="m", micro=False).svg_inline(scale=6, border=4)
+
+
+# Rendering costs about 8 ms of CPU per QR (segno, pure Python), and an attempt's QR string
+# never changes: each one is rendered once, in a worker thread, and kept here (an LRU keyed by
+# the string; at most SVG_CACHE_SIZE entries, about 9 kB for a 512-character payload) so
+# the create request's replays and every GET of a pending attempt answer it without rendering.
+_svgs: OrderedDict[str, str] = OrderedDict()
+_svgs_lock = threading.Lock()
+
+
+def cached_svg(payload: str) -> str | None:
+    """The SVG already rendered for ``payload``, or None."""
+    with _svgs_lock:
+        svg = _svgs.get(payload)
+        if svg is not None:
+            _svgs.move_to_end(payload)
+        return svg
+
+
+def _render_and_keep(payload: str) -> str:
+    svg = render_svg(payload)
+    with _svgs_lock:
+        _svgs[payload] = svg
+        _svgs.move_to_end(payload)
+        while len(_svgs) > SVG_CACHE_SIZE:
+            _svgs.popitem(last=False)
+    return svg
+
+
+async def svg_for(payload: str) -> str:
+    """``render_svg(payload)``, from the cache, or rendered off the event loop and cached."""
+    svg = cached_svg(payload)
+    if svg is None:
+        svg = await asyncio.to_thread(_render_and_keep, payload)
+    return svg
