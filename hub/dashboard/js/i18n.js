@@ -129,6 +129,20 @@ const ID = {
   "archived": "diarsipkan", "set": "diatur", "cleared": "dihapus", "revoked": "dicabut", "redeemed": "dipakai",
   "webhook refused": "webhook ditolak", "PIN conflict": "PIN bentrok", "released": "dilepas", "discarded": "dibuang",
   "Indonesian name of {name}": "Nama Indonesia untuk {name}",
+  // payments
+  "Reconcile day (UTC)": "Hari rekonsiliasi (UTC)", "All": "Semua", "via {gateway}": "lewat {gateway}",
+  "{gateway} (confirmed)": "{gateway} (terkonfirmasi)", "Attempts": "Percobaan", "Pending": "Menunggu",
+  "Expired": "Kedaluwarsa", "Cancelled / failed": "Dibatalkan / gagal", "Late": "Terlambat", "Success": "Berhasil",
+  "No refunds in this period.": "Tidak ada pengembalian dana pada periode ini.",
+  "Reconciliation {day}": "Rekonsiliasi {day}",
+  "Reconciliation {day}: {count} difference(s)": "Rekonsiliasi {day}: {count} selisih",
+  "Difference": "Selisih", "Gateway": "Gerbang", "Gateway order": "Pesanan gerbang", "Recorded": "Tercatat",
+  "Confirmed": "Terkonfirmasi",
+  "Everything the gateways confirmed was recorded, and the other way round.":
+    "Semua yang dikonfirmasi gerbang pembayaran sudah tercatat, dan sebaliknya.",
+  "Recorded, not confirmed by the gateway": "Tercatat, tidak dikonfirmasi gerbang pembayaran",
+  "Confirmed by the gateway, not recorded": "Dikonfirmasi gerbang pembayaran, tidak tercatat",
+  "Amount differs": "Nominal berbeda", "Static QR, confirmed by eye": "QR statis, dicek secara manual",
   "system": "sistem", "created": "dibuat", "updated": "diubah", "deleted": "dihapus", "published": "diterbitkan",
 };
 
