@@ -20,6 +20,7 @@ __all__ = [
     "insert_payment_idempotency_key",
     "list_orders",
     "next_number",
+    "number_floor",
     "prune_idempotency_keys",
     "update_order",
 ]
@@ -34,6 +35,17 @@ def next_number(conn: sqlite3.Connection, business_day: str) -> int:
         "INSERT INTO order_numbers (business_day, last_number) VALUES (?, 1)"
         " ON CONFLICT (business_day) DO UPDATE SET last_number = last_number + 1"
         " RETURNING last_number", (business_day,)).fetchone()
+    return int(row[0])
+
+
+def number_floor(conn: sqlite3.Connection, business_day: str, floor: int) -> int:
+    """Make the queue numbers of ``business_day`` continue above ``floor`` (and above this
+    box's own counter); returns the last number now counted. A box taking over an outlet
+    calls it with the hub's highest number of the day, so no number called out repeats."""
+    row = conn.execute(
+        "INSERT INTO order_numbers (business_day, last_number) VALUES (?, ?)"
+        " ON CONFLICT (business_day) DO UPDATE SET last_number = max(last_number, excluded.last_number)"
+        " RETURNING last_number", (business_day, max(0, floor))).fetchone()
     return int(row[0])
 
 

@@ -44,7 +44,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from edge import lock, outbox, sync_state
+from edge import lock, orders_repository, outbox, sync_state
 from edge.backup import RestoreError, inspect_backup, stage_backup
 from edge.db import Database
 from edge.settings import write_config as write_edge_config
@@ -99,6 +99,8 @@ class Provisioned:
     revoked: int = 0  # the old box's credentials the hub revoked (takeover)
     delivered: int = 0  # backup events the hub lacked and received now (takeover)
     first_seq: int = 0  # where the new box's journal continues (takeover)
+    business_day: str = ""  # takeover: the day whose queue numbers continue above ...
+    last_number: int = 0  # ... this one (max of the backup's counter and the hub's highest)
 
 
 def _refuse_local_sales(db_file: Path) -> None:
@@ -283,15 +285,20 @@ def _takeover(hub_url: str, code: str, device_key: str, data_dir: Path, db_file:
             config = _config_of(hub_url, enrolled)
             catalog_change = next((c for c in pulled.changes if c.kind == "catalog"), None)
 
-            def store(conn: Any) -> int:
+            def store(conn: Any) -> tuple[int, int]:
                 sync_state.save_identity(conn, config)
                 sync_state.apply_feed_page(conn, pulled)
                 if catalog_change is not None and catalog_change.catalog is not None:
                     sync_state.mark_catalog_verified(conn)
+                # Queue numbers of the day continue above every one the old box called that
+                # the hub holds, and above the backup's own counter (an older hub sends no day).
+                last_number = orders_repository.number_floor(
+                    conn, enrolled.business_day, enrolled.last_order_number) \
+                    if enrolled.business_day else 0
                 return _continue_journal_above(conn, enrolled.journal_seq,
-                                               f"takeover of outlet {enrolled.outlet_id}")
+                                               f"takeover of outlet {enrolled.outlet_id}"), last_number
 
-            first_seq = db.write_blocking(store)
+            first_seq, last_number = db.write_blocking(store)
         finally:
             db.close()
         for leftover in (staged.with_name(staged.name + "-wal"),
@@ -307,7 +314,8 @@ def _takeover(hub_url: str, code: str, device_key: str, data_dir: Path, db_file:
     path = sync_state.write_config(data_dir, config)
     _pending_path(data_dir).unlink(missing_ok=True)
     return _summary(hub_url, enrolled, pulled, path, db_file, takeover=True,
-                    revoked=enrolled.revoked, delivered=delivered, first_seq=first_seq)
+                    revoked=enrolled.revoked, delivered=delivered, first_seq=first_seq,
+                    business_day=enrolled.business_day, last_number=last_number)
 
 
 def _remove_db(path: Path) -> None:
@@ -491,6 +499,9 @@ def cli_provision(hub: str, code: str, data_dir: str, db_file: Path, reenroll: b
         console.print(f"  takeover:  {done.revoked} credential(s) of the old box revoked; "
                       f"{done.delivered} event(s) of the backup the hub lacked delivered; "
                       f"journal continues at seq {done.first_seq} in a new epoch")
+        if done.business_day:
+            console.print(f"  numbers:   orders of {done.business_day} continue after "
+                          f"#{done.last_number}")
     print(done.outlet_id)
     return 0
 

@@ -311,6 +311,11 @@ class EnrollResponse(Struct, kw_only=True):
     # its journal above it, so none of its numbers can collide with the old box's.
     journal_seq: Count = 0
     revoked: Count = 0  # credentials of the outlet revoked by a `replace` redemption
+    # A `replace` redemption only: the highest queue number the hub holds of the outlet's
+    # current business day (YYYY-MM-DD, the outlet's clock), so the box taking over numbers
+    # that day's orders above every number the old box called. 0 and "" otherwise.
+    last_order_number: Count = 0
+    business_day: Annotated[str, Meta(max_length=10, pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = ""
 
 
 # ---------------------------------------------------------------- framing

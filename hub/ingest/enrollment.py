@@ -27,6 +27,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import audit
 from hub.db import Database
 from hub.identity import Principal, require, require_outlet
-from hub.models import Outlet, Tenant
+from hub.models import OrderRow, Outlet, Tenant
 from hub.sync_models import EnrollmentCode, SyncCredential, SyncCursor
 from shared.auth import digest, new_secret
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound, PosError, Unauthorized
@@ -215,6 +216,8 @@ async def redeem(db: Database, request: EnrollRequest, client_ip: str = "") -> E
                 .values(revoked_at=now))).rowcount or 0
         journal_seq = await session.scalar(select(func.max(SyncCursor.last_seq))
                                            .where(SyncCursor.outlet_id == row.outlet_id))
+        day, last_number = (await _last_order_number(session, outlet, now)) if request.replace \
+            else ("", 0)
         first = row.redeemed_at is None
         row.redeemed_at = row.redeemed_at or now
         row.device_key_digest = key_digest
@@ -227,7 +230,27 @@ async def redeem(db: Database, request: EnrollRequest, client_ip: str = "") -> E
         return EnrollResponse(tenant_id=row.tenant_id, outlet_id=outlet.id, outlet_name=outlet.name,
                               timezone=outlet.timezone, currency=outlet.currency or tenant.currency,
                               credential_id=credential.id, credential=secret, hub_time=now,
-                              journal_seq=int(journal_seq or 0), revoked=revoked)
+                              journal_seq=int(journal_seq or 0), revoked=revoked,
+                              last_order_number=last_number, business_day=day)
+
+
+async def _last_order_number(session: AsyncSession, outlet: Outlet, now: datetime
+                             ) -> tuple[str, int]:
+    """The outlet's current business day (its timezone and start hour, as the edge reckons
+    it) and the highest queue number the hub holds of that day (0 when none)."""
+    hour = (outlet.settings or {}).get("business_day_start_hour")
+    if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
+        hour = 0
+    try:
+        zone = ZoneInfo(outlet.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    day = (now.astimezone(zone) - timedelta(hours=hour)).date()
+    highest = await session.scalar(select(func.max(OrderRow.number))
+                                   .where(OrderRow.tenant_id == outlet.tenant_id,
+                                          OrderRow.outlet_id == outlet.id,
+                                          OrderRow.business_day == day))
+    return day.isoformat(), int(highest or 0)
 
 
 async def revoke_outlet_credentials(session: AsyncSession, principal: Principal | None,

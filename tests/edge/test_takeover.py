@@ -3,8 +3,9 @@ and box B that takes the outlet over from A's last backup or from the hub alone.
 
 What must hold: every sale reaches the hub exactly once (A's, the backup's, B's), an order A
 changed after the backup is not set back to the backup's older copy, B's journal continues
-above every sequence number the hub holds (no seq_reuse alarm), A's credential is refused,
-and a restore refuses to run under a serving edge.
+above every sequence number the hub holds (no seq_reuse alarm), B's queue numbers of the day
+continue above every number A called that day (also those A called after the backup), A's
+credential is refused, and a restore refuses to run under a serving edge.
 """
 
 from __future__ import annotations
@@ -70,6 +71,27 @@ def hub_orders(hub: Any, outlet_id: str) -> dict[str, tuple[int, str]]:
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
+def numbers_of(hub: Any, orders: list[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    """order id -> (queue number, business day), as the hub holds them."""
+    rows = pg(hub.db_url, "SELECT id, number, business_day FROM orders WHERE id = ANY(%s)",
+              [o["id"] for o in orders])
+    assert len(rows) == len(orders)
+    return {r[0]: (r[1], str(r[2])) for r in rows}
+
+
+def assert_numbers_continue(hub: Any, old: list[dict[str, Any]], new: list[dict[str, Any]],
+                            took_stdout: str) -> None:
+    """The new box's first order of the day is numbered above every number the old box used
+    that day, and its later ones follow on."""
+    old_numbers, new_numbers = numbers_of(hub, old), numbers_of(hub, new)
+    first_number, day = new_numbers[new[0]["id"]]
+    used = [n for n, d in old_numbers.values() if d == day]
+    assert used, "the old box sold nothing on the new box's first business day"
+    assert first_number == max(used) + 1, (first_number, sorted(used))
+    assert [new_numbers[o["id"]][0] for o in new] == list(range(first_number, first_number + len(new)))
+    assert f"orders of {day} continue after #{max(used)}" in took_stdout
+
+
 def test_a_new_box_takes_over_from_the_last_backup(hub_server, outlet, tmp_path):
     tenant, made, product = outlet
     a = provision_a(hub_server, tenant, made["id"], tmp_path)
@@ -123,6 +145,8 @@ def test_a_new_box_takes_over_from_the_last_backup(hub_server, outlet, tmp_path)
     new_sales = [b.sell(sari_b, product) for _ in range(2)]
     b.drained(sari_b)
     b.stop()
+    # The backup counted 3 numbers; A called a 4th after it: B starts at 5, not 4.
+    assert_numbers_continue(hub_server, [*early, late, last_a], new_sales, took.stdout)
 
     after = hub_orders(hub_server, made["id"])
     every = [*early, late, last_a, *new_sales]
@@ -166,6 +190,8 @@ def test_a_new_box_takes_over_from_the_hub_alone(hub_server, outlet, tmp_path):
     sold_b = [b.sell(budi, product) for _ in range(2)]
     b.drained(budi)
     b.stop()
+    # No backup, no counter: B continues from the hub's highest number of the day, not 1.
+    assert_numbers_continue(hub_server, sold_a, sold_b, took.stdout)
     after = hub_orders(hub_server, made["id"])
     assert set(after) == {o["id"] for o in [*sold_a, *sold_b]}
     alarms = {k for (k,) in pg(hub_server.db_url, "SELECT kind FROM sync_alarms WHERE outlet_id = %s",
