@@ -57,6 +57,16 @@ CASES: list[tuple[str, str, str, str, str, Body, str]] = [
      lambda v: {"name": "p", "host": "127.0.0.1", "role": "kitchen", "station": v}, "station"),
     ("LoginRequest", "pin", "POST", "/api/v1/auth/login", "cashier",
      lambda v: {"pin": v}, "pin"),
+    ("DiscountCreate", "reason", "POST", "/api/v1/orders/{order}/discount", "manager",
+     lambda v: {"percent": 10, "reason": v}, "reason"),
+    ("DiscountCreate", "line_id", "POST", "/api/v1/orders/{order}/discount", "manager",
+     lambda v: {"line_id": v, "percent": 10, "reason": "promo"}, "line_id"),
+    ("RefundCreate", "reason", "POST", "/api/v1/orders/{order}/refunds", "manager",
+     lambda v: {"reason": v}, "reason"),
+    ("RefundCreate", "payment_id", "POST", "/api/v1/orders/{order}/refunds", "manager",
+     lambda v: {"method": "qris", "payment_id": v, "reason": "spilled"}, "payment_id"),
+    ("RefundLineCreate", "line_id", "POST", "/api/v1/orders/{order}/refunds", "manager",
+     lambda v: {"lines": [{"line_id": v}], "reason": "spilled"}, "lines[0].line_id"),
 ]
 MULTILINE = {("OrderCreate", "note"), ("OrderLineCreate", "note")}
 BAD = ["nul\x00here", "\x1bp\x000\x19\x19", "bell\x07", "del\x7f", "c1\x85", "sep\u2028x", "tab\tx"]

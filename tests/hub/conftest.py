@@ -235,6 +235,10 @@ class TenantCtx:
 
     def create_outlet(self, name: str = "Outlet", timezone: str = "Asia/Jakarta",
                       **fields: Any) -> dict[str, Any]:
+        # The tenant's first brand unless told otherwise: a test sharing this tenant may have
+        # added a second brand, and then the hub requires brand_id.
+        if self.brand_id:
+            fields.setdefault("brand_id", self.brand_id)
         response = self.client.post("/api/v1/outlets",
                                     json={"name": name, "timezone": timezone, **fields})
         assert response.status_code == 201, response.text

@@ -183,7 +183,8 @@ def _routes() -> set[tuple[str, str]]:
     app = create_app(HubSettings(jwt_secret=JWT_SECRET, scheduler_enabled=False))
     found = set()
     for route in app.routes:
-        if route.path.startswith(("/schema", "/dashboard")):
+        # Static files (dashboard, API docs, icon) carry no tenant data.
+        if route.path.startswith(("/schema", "/dashboard", "/apidocs", "/favicon.ico")):
             continue
         for method in getattr(route, "methods", ()):
             if method not in ("OPTIONS", "HEAD"):
