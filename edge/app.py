@@ -329,8 +329,10 @@ def create_app(settings: EdgeSettings) -> Litestar:
         on_startup=[_start], on_shutdown=[_stop],
         openapi_config=OpenAPIConfig(
             title="fnbpos edge API", version=deps.VERSION, render_plugins=[local_swagger(apidocs)],
-            openapi_router=Router("/schema", route_handlers=[], middleware=[
-                StaticAssets(APIDOCS_DIR, "/apidocs", rewrite_html=False)])),
+            # Docs pages, not API: kept out of the schema, as Litestar's default router is.
+            openapi_router=Router("/schema", route_handlers=[], include_in_schema=False,
+                                  middleware=[StaticAssets(APIDOCS_DIR, "/apidocs",
+                                                           rewrite_html=False)])),
         logging_config=None,
         debug=False,
     )

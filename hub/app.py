@@ -182,8 +182,10 @@ def create_app(settings: HubSettings) -> Litestar:
         state=state,
         openapi_config=OpenAPIConfig(
             title="fnbpos hub", version=hub_version(),
-            openapi_router=Router("/schema", route_handlers=[], middleware=[
-                StaticAssets(APIDOCS_DIR, "/apidocs", rewrite_html=False)]),
+            # Docs pages, not API: kept out of the schema, as Litestar's default router is.
+            openapi_router=Router("/schema", route_handlers=[], include_in_schema=False,
+                                  middleware=[StaticAssets(APIDOCS_DIR, "/apidocs",
+                                                           rewrite_html=False)]),
             # Swagger UI from the hub's own vendored files: no CDN (offline-first).
             render_plugins=[SwaggerRenderPlugin(
                 js_url=apidocs.url("swagger-ui-bundle.js"), css_url=apidocs.url("swagger-ui.css"),
