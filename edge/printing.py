@@ -81,6 +81,9 @@ log = logging.getLogger("edge.printing")
 WIDTH = 42  # characters per line in font A on 80 mm paper at the usual 576 dots
 MAX_ATTEMPTS = 200  # with back-off capped at BACKOFF_CAP this is over an hour of retries
 BACKOFF_CAP = 30.0
+# A drawer pulse is for the sale at the till: one that waited this long for a printer that was
+# down is dropped, so the drawer never springs open later with nobody at the counter.
+DRAWER_PULSE_MAX_AGE = timedelta(seconds=60)
 _ops_encoder = msgspec.json.Encoder()
 _ops_decoder = msgspec.json.Decoder(list[list[Any]])
 _METHOD_LABELS = {"cash": "Cash", "card": "Card", "qris": "QRIS", "ewallet": "E-wallet",
@@ -394,8 +397,10 @@ class PrintWorker:
     """Background task that drains the print queue; one per app, started in its lifespan."""
 
     def __init__(self, db: Database, *, idle_poll: float = 1.0, backoff_cap: float = BACKOFF_CAP,
-                 sender: Callable[[str, int, bytes], None] = send_document) -> None:
+                 sender: Callable[[str, int, bytes], None] = send_document,
+                 drawer_max_age: timedelta = DRAWER_PULSE_MAX_AGE) -> None:
         self._db = db
+        self._drawer_max_age = drawer_max_age
         self._idle_poll = idle_poll
         self._backoff_cap = backoff_cap
         self._send = sender
@@ -448,6 +453,15 @@ class PrintWorker:
         return max(0.05, min(self._idle_poll, (next_at - datetime.now(UTC)).total_seconds()))
 
     async def _deliver(self, job: PrintJob, printer: Printer, payload: bytes) -> None:
+        if job.kind == "drawer" and datetime.now(UTC) - job.created_at > self._drawer_max_age:
+            error = "drawer pulse expired: the printer was down during the sale"
+
+            def expired(conn: sqlite3.Connection) -> None:
+                repo.mark_attempt_failed(conn, job.id, error, datetime.now(UTC), give_up=True)
+
+            await self._db.write(expired)
+            log.warning("drawer pulse dropped", extra={"job_id": job.id, "printer": printer.name})
+            return
         try:
             await asyncio.to_thread(self._send, printer.host, printer.port, payload)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried

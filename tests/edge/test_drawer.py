@@ -4,10 +4,15 @@ customer typed (an ESC p in a name is refused at the door and could not print an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from edge import printing, printing_repository
+from edge.db import Database
 from tests.edge.edge_server import EdgeServer
 from tests.edge.test_orders import THREE_LINES, place
 from tests.edge.test_refunds import MANAGER_PIN, hand_over
@@ -74,3 +79,28 @@ def test_customer_text_never_opens_the_drawer(edge: EdgeServer,
               json={"kind": "receipt"})
     docs = printer.wait_for_documents(before + 1)
     assert "Budi p" in docs[-1].text and not docs[-1].drawer_kicked
+
+
+def test_a_drawer_pulse_that_waited_for_a_down_printer_is_dropped(tmp_path: Path) -> None:
+    """A pulse queued while the printer was off must not open the drawer minutes later, when
+    the printer comes back with nobody at the counter; a fresh pulse still goes out."""
+    db = Database(tmp_path / "edge.db")
+    sent: list[bytes] = []
+    try:
+        now = datetime.now(UTC)
+        db.write_blocking(lambda c: printing_repository.upsert_printer(
+            c, "p-1", {"name": "counter", "host": "127.0.0.1", "port": 9100, "role": "receipt",
+                       "station": "", "enabled": True}, now))
+        stale = db.write_blocking(lambda c: printing.kick_drawer(c, now - timedelta(minutes=5)))
+        worker = printing.PrintWorker(db, sender=lambda host, port, payload: sent.append(payload))
+        asyncio.run(worker.drain_once())
+        assert sent == []  # the stale pulse was not sent
+        job = db.read_now(lambda c: printing_repository.get_job(c, stale.id))
+        assert job is not None and job.status == "failed" and "expired" in job.last_error
+        fresh = db.write_blocking(lambda c: printing.kick_drawer(c, datetime.now(UTC)))
+        asyncio.run(worker.drain_once())
+        assert len(sent) == 1 and b"cashdraw" in sent[0]  # the ESC p operation
+        job = db.read_now(lambda c: printing_repository.get_job(c, fresh.id))
+        assert job is not None and job.status == "printed"
+    finally:
+        db.close()
