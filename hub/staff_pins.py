@@ -17,14 +17,11 @@ Nothing here logs; no function returns a PIN except ``unseal`` and ``new_pin``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import os
 import secrets
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hub.sealing import Sealer
 
 __all__ = ["GENERATED_DIGITS", "PinVault", "new_pin"]
 
@@ -48,7 +45,7 @@ class PinVault:
         if len(key) < 32:
             raise ValueError("the hub's PIN key must be at least 32 characters")
         raw = key.encode()
-        self._aead = AESGCM(_subkey(raw, b"seal"))
+        self._sealer = Sealer(_subkey(raw, b"seal"), _SEALED_PREFIX)
         self._lookup_key = _subkey(raw, b"lookup")
 
     @staticmethod
@@ -56,20 +53,11 @@ class PinVault:
         return f"{tenant_id}\x00{staff_id}\x00{version}".encode()
 
     def seal(self, tenant_id: str, staff_id: str, version: int, pin: str) -> str:
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, pin.encode(), self._aad(tenant_id, staff_id, version))
-        return _SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+        return self._sealer.seal(self._aad(tenant_id, staff_id, version), pin)
 
     def unseal(self, tenant_id: str, staff_id: str, version: int, sealed: str) -> str | None:
         """The PIN, or None when there is none or it was sealed under another key."""
-        if not sealed.startswith(_SEALED_PREFIX):
-            return None
-        try:
-            blob = base64.urlsafe_b64decode(sealed[len(_SEALED_PREFIX):])
-            pin = self._aead.decrypt(blob[:12], blob[12:], self._aad(tenant_id, staff_id, version))
-        except (InvalidTag, ValueError):
-            return None
-        return pin.decode()
+        return self._sealer.unseal(self._aad(tenant_id, staff_id, version), sealed)
 
     def lookup(self, pepper: str, pin: str) -> str:
         """HMAC-SHA256 of the PIN under (hub key, tenant pepper): 64 hex characters."""

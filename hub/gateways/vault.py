@@ -15,15 +15,13 @@ Nothing here logs or returns a secret except ``unseal``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import os
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from hub.sealing import Sealer
 
 __all__ = ["CredentialVault"]
 
@@ -40,7 +38,7 @@ class CredentialVault:
     def __init__(self, key: str) -> None:
         if len(key) < 32:
             raise ValueError("the hub's key must be at least 32 characters")
-        self._aead = AESGCM(_derive(key, b"fnbpos-hub gateway-credentials seal v1"))
+        self._sealer = Sealer(_derive(key, b"fnbpos-hub gateway-credentials seal v1"), _PREFIX)
         self._lookup = _derive(key, b"fnbpos-hub gateway-credentials lookup v1")
 
     @staticmethod
@@ -48,22 +46,11 @@ class CredentialVault:
         return f"{tenant_id}\x00{credential_id}\x00{field}".encode()
 
     def seal(self, tenant_id: str, credential_id: str, field: str, secret: str) -> str:
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, secret.encode(),
-                                    self._aad(tenant_id, credential_id, field))
-        return _PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+        return self._sealer.seal(self._aad(tenant_id, credential_id, field), secret)
 
     def unseal(self, tenant_id: str, credential_id: str, field: str, sealed: str) -> str | None:
         """The secret, or None when none is set or it was sealed under another key or row."""
-        if not sealed.startswith(_PREFIX):
-            return None
-        try:
-            blob = base64.urlsafe_b64decode(sealed[len(_PREFIX):])
-            secret = self._aead.decrypt(blob[:12], blob[12:],
-                                        self._aad(tenant_id, credential_id, field))
-        except (InvalidTag, ValueError):
-            return None
-        return secret.decode()
+        return self._sealer.unseal(self._aad(tenant_id, credential_id, field), sealed)
 
     def lookup(self, token: str) -> str:
         """HMAC-SHA256 of a callback token under the lookup key: 64 hex characters."""
