@@ -17,7 +17,6 @@ edge sends every 15 s anyway. No secret is printed.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import socket
@@ -25,7 +24,6 @@ import sqlite3
 import stat
 import sys
 import time
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from typing import Any
 from edge import lock, outbox, sync_state
 from edge.migrations import pending_migrations
 from edge.settings import CONFIG_NAME, DB_NAME, SettingsError, load_settings
+from shared.doctor import Finding, report
 
 __all__ = ["Finding", "register_cli", "run_checks"]
 
@@ -41,14 +40,6 @@ WARN_FREE_BYTES = 1 * 2**30
 SKEW_FAIL_S = 60.0  # business days, shift times and reports go wrong
 SKEW_WARN_S = 5.0
 STALE_BACKLOG_S = 300.0  # events waiting longer than this mean sync is not keeping up
-
-
-@dataclass
-class Finding:
-    check: str
-    status: str  # ok | warn | fail | skip
-    detail: str
-    fix: str = ""
 
 
 class _Report:
@@ -369,9 +360,6 @@ def _mdns(report: _Report, data_dir: Path, settings: Any, running: bool, db_ok: 
 # ---------------------------------------------------------------- CLI
 
 
-_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "--  "}
-
-
 def register_cli(sub: Any, db_path_for: Any = None) -> None:
     """Add ``doctor`` to pos-edge's subcommands."""
     p = sub.add_parser("doctor", help="check this box and name every fault, with what to do")
@@ -384,24 +372,4 @@ def register_cli(sub: Any, db_path_for: Any = None) -> None:
 
 
 def cli_doctor(data_dir: Path, as_json: bool, timeout: float, mdns: bool) -> int:
-    findings = run_checks(data_dir, timeout=timeout, mdns=mdns)
-    failed = [f for f in findings if f.status == "fail"]
-    if as_json:
-        print(json.dumps({"ok": not failed, "findings": [asdict(f) for f in findings]}))
-    else:
-        print_findings(findings)
-    return 1 if failed else 0
-
-
-def print_findings(findings: list[Finding]) -> None:
-    """One line per check, the fix indented below it; a verdict at the end."""
-    width = max(len(f.check) for f in findings)
-    for f in findings:
-        print(f"{_MARK.get(f.status, f.status)}  {f.check.ljust(width)}  {f.detail}")
-        if f.fix and f.status in ("warn", "fail"):
-            print(f"{'':6}{'':{width}}  -> {f.fix}")
-    failed = sum(f.status == "fail" for f in findings)
-    warned = sum(f.status == "warn" for f in findings)
-    verdict = ("all is well" if not failed and not warned
-               else f"{failed} fault(s), {warned} warning(s)")
-    print(f"\n{verdict}")
+    return report(run_checks(data_dir, timeout=timeout, mdns=mdns), as_json)

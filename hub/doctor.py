@@ -12,28 +12,20 @@ It only reads: unlike ``serve``, it never creates a missing key file or migrates
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import stat
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Finding", "run_checks"]
+from shared.doctor import Finding, report
+
+__all__ = ["Finding", "report", "run_checks"]
 
 MIN_FREE_BYTES = 500 * 2**20
 WARN_FREE_BYTES = 2 * 2**30
-
-
-@dataclass
-class Finding:
-    check: str
-    status: str  # ok | warn | fail | skip
-    detail: str
-    fix: str = ""
 
 
 def run_checks(settings: Any, *, timeout: float = 3.0) -> list[Finding]:
@@ -245,26 +237,3 @@ def _port(add: Any, host: str, port: int, timeout: float) -> None:
             f"find it with `ss -ltnp 'sport = :{port}'`; stop it or set POS_HUB_PORT")
     finally:
         sock.close()
-
-
-# ---------------------------------------------------------------- output
-
-
-_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "--  "}
-
-
-def report(findings: list[Finding], as_json: bool) -> int:
-    """Print the findings; return the exit code (1 if any check failed)."""
-    failed = sum(f.status == "fail" for f in findings)
-    if as_json:
-        print(json.dumps({"ok": not failed, "findings": [asdict(f) for f in findings]}))
-        return 1 if failed else 0
-    width = max(len(f.check) for f in findings)
-    for f in findings:
-        print(f"{_MARK.get(f.status, f.status)}  {f.check.ljust(width)}  {f.detail}")
-        if f.fix and f.status in ("warn", "fail"):
-            print(f"{'':6}{'':{width}}  -> {f.fix}")
-    warned = sum(f.status == "warn" for f in findings)
-    print("\nall is well" if not failed and not warned
-          else f"\n{failed} fault(s), {warned} warning(s)")
-    return 1 if failed else 0
