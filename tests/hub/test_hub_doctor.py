@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import JWT_SECRET, PIN_KEY, free_port, run_cli
 
 from hub.db import run_migrations
+from tests.hub.conftest import JWT_SECRET, PIN_KEY, free_port, run_cli
 
 
 def doctor(db_url: str, env: dict[str, str]) -> tuple[int, dict[str, dict[str, Any]]]:

@@ -9,7 +9,15 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import EdgeServer, issue_code, pg_query, publish_catalog, run_edge_cli, wait_for
+
+from tests.sync.conftest import (
+    EdgeServer,
+    issue_code,
+    pg_query,
+    publish_catalog,
+    run_edge_cli,
+    wait_for,
+)
 
 pytestmark = pytest.mark.postgres
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import EdgeJournal, issue_code, pg_query
 from netproxy import LinkProxy
 
 from edge import sync_state
 from edge.provision import provision
 from sync.engine import SyncEngine, SyncSettings
+from tests.sync.conftest import EdgeJournal, issue_code, pg_query
 
 pytestmark = pytest.mark.postgres
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import enroll, issue_code, pg_query, run_hub_cli
 
 from sync.client import HubRefused
+from tests.sync.conftest import enroll, issue_code, pg_query, run_hub_cli
 
 pytestmark = pytest.mark.postgres
 

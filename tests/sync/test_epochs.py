@@ -13,12 +13,12 @@ import asyncio
 import shutil
 
 import pytest
-from conftest import EdgeJournal, enroll, issue_code, pg_query
 
 from edge import backup
 from edge.db import Database
 from sync.client import HubClient
 from sync.push import PushOutcome, push_once
+from tests.sync.conftest import EdgeJournal, enroll, issue_code, pg_query
 
 pytestmark = pytest.mark.postgres
 

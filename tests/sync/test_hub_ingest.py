@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from conftest import EdgeJournal, enroll, issue_code, pg_query
 
 from edge import outbox
 from hub.db import Database
@@ -23,6 +22,7 @@ from shared.schemas import JournalEntry, OrderEvent, event_encoder
 from sync.client import HubClient, HubRefused
 from sync.protocol import PushRequest, PushResponse
 from sync.push import PushOutcome, push_once, push_pipelined
+from tests.sync.conftest import EdgeJournal, enroll, issue_code, pg_query
 
 pytestmark = pytest.mark.postgres
 

@@ -28,10 +28,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import enroll, free_port, issue_code, pg_query
 
 from sync.client import HubClient
 from sync.protocol import PushRequest
+from tests.sync.conftest import enroll, free_port, issue_code, pg_query
 
 pytestmark = pytest.mark.postgres
 

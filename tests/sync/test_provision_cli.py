@@ -10,8 +10,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import free_port, issue_code, pg_query, publish_catalog, run_edge_cli
 from netproxy import ThreadedLinkProxy
+
+from tests.sync.conftest import free_port, issue_code, pg_query, publish_catalog, run_edge_cli
 
 pytestmark = pytest.mark.postgres
 

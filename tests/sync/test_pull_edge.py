@@ -9,7 +9,6 @@ import uuid
 import httpx
 import msgspec
 import pytest
-from conftest import issue_code, publish_catalog
 
 from edge import catalog as menu
 from edge import sync_state
@@ -20,6 +19,7 @@ from shared.schemas import Product
 from sync.client import HubClient
 from sync.protocol import PullChange, PullResponse, decode_frame, encode_frame
 from sync.pull import PullOutcome, pull_once
+from tests.sync.conftest import issue_code, publish_catalog
 
 pytestmark = pytest.mark.postgres
 

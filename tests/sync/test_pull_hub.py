@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import enroll, issue_code, pg_query, publish_catalog
 
 from sync.client import HubClient
 from sync.protocol import PullResponse, catalog_checksum
+from tests.sync.conftest import enroll, issue_code, pg_query, publish_catalog
 
 pytestmark = pytest.mark.postgres
 

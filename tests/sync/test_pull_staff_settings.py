@@ -18,7 +18,6 @@ from typing import Any, Literal
 import httpx
 import msgspec
 import pytest
-from conftest import EdgeServer, enroll, issue_code, publish_catalog, run_edge_cli, wait_for
 
 from edge import outlet as outlet_service
 from edge.db import Database
@@ -30,6 +29,14 @@ from sync.protocol import (
     decode_frame,
     settings_checksum,
     staff_checksum,
+)
+from tests.sync.conftest import (
+    EdgeServer,
+    enroll,
+    issue_code,
+    publish_catalog,
+    run_edge_cli,
+    wait_for,
 )
 
 pytestmark = pytest.mark.postgres

@@ -6,12 +6,11 @@ import asyncio
 import sqlite3
 from datetime import UTC, datetime
 
-from conftest import enroll, issue_code
-
 from shared.ids import new_id
 from shared.schemas import KitchenEvent
 from sync.client import HubClient
 from sync.protocol import PushRequest, PushResponse
+from tests.sync.conftest import enroll, issue_code
 
 
 def test_sqlite_hub_applies_concurrent_replayed_batches_once(sqlite_hub_server, hub_server_factory,

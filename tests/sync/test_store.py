@@ -8,11 +8,10 @@ import inspect
 import os
 from pathlib import Path
 
-from conftest import EdgeJournal
-
 from edge import sync_state
 from edge.sync_state import EdgeStore
 from sync.store import HubLink, Journal, JournalStore
+from tests.sync.conftest import EdgeJournal
 
 
 def _public(kind: type) -> dict[str, inspect.Signature]:

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from conftest import EdgeServer, enroll, issue_code, pg_query, run_edge_cli
 
 from hub.staff import VERIFIERS_PER_CALL
 from shared import pins
 from sync.client import HubClient
 from sync.protocol import FEED_KINDS, MEDIA_TYPE, PullResponse, StaffSnapshot, decode_frame
+from tests.sync.conftest import EdgeServer, enroll, issue_code, pg_query, run_edge_cli
 
 pytestmark = pytest.mark.postgres
 

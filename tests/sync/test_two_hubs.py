@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import enroll, issue_code, pg_query
 
 from sync.client import HubClient
 from sync.protocol import PushRequest, PushResponse
+from tests.sync.conftest import enroll, issue_code, pg_query
 
 pytestmark = pytest.mark.postgres
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-from conftest import enroll, issue_code, pg_query
 
 from edge.outbox import chain_hash, genesis_hash
 from shared.schemas import KitchenEvent, PaymentEvent, event_decoder
@@ -24,6 +23,7 @@ from sync.protocol import (
     encode_frame,
     frame_version,
 )
+from tests.sync.conftest import enroll, issue_code, pg_query
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
