@@ -25,11 +25,21 @@ ShortText = Annotated[str, Meta(max_length=200)]
 Note = Annotated[str, Meta(max_length=500)]
 
 OrderType = Literal["dine_in", "takeaway"]
-OrderStatus = Literal["placed", "in_kitchen", "ready", "completed", "voided", "cancelled"]
+# "split": a bill closed into parts (its children carry ``split_from``); "merged": a bill
+# whose lines moved into another (``merged_into``). Neither counts as a sale: its money is on
+# the parts / the receiving bill (docs/table-service.md).
+OrderStatus = Literal["placed", "in_kitchen", "ready", "completed", "voided", "cancelled",
+                      "split", "merged"]
 PaymentMethod = Literal["cash", "card", "qris", "ewallet", "other"]
 DeviceRole = Literal["kiosk", "cashier", "kds"]
 StaffRole = Literal["cashier", "kitchen", "manager"]
 TicketStatus = Literal["pending", "ready"]
+# A line of an open bill: "sent" to the kitchen (or placed with the order), "held" until its
+# course is fired, "voided" after it was sent (kept on the bill for the record, not charged).
+LineState = Literal["sent", "held", "voided"]
+TableStatus = Literal["free", "ordering", "eating", "bill_requested", "paid", "needs_cleaning"]
+Covers = Annotated[int, Meta(ge=0, le=99)]
+Seat = Annotated[int, Meta(ge=0, le=99)]  # 0 = the table (shared), 1.. = a guest's seat
 
 # Characters no text a client sends may hold: C0 and C1 controls, DEL, and the Unicode line
 # and paragraph separators. They are printer commands on an ESC/POS printer (ESC p opens the
@@ -141,6 +151,71 @@ class Catalog(Struct, kw_only=True):
     modifier_groups: list[ModifierGroup] = []
 
 
+# ---------------------------------------------------------------- floor plan
+
+
+class FloorArea(Struct, kw_only=True):
+    id: Id
+    name: ShortText  # "Indoor", "Lantai 2"
+    sort: int = 0
+    names: dict[str, str] = {}
+
+
+class FloorTable(Struct, kw_only=True):
+    id: Id
+    area_id: Id
+    name: ShortText  # what staff call it: "A1", "12"
+    seats: Annotated[int, Meta(ge=1, le=99)] = 4
+    sort: int = 0
+    # where the editor drew it, in a 0..1000 grid per area, and its shape
+    x: Annotated[int, Meta(ge=0, le=1000)] = 0
+    y: Annotated[int, Meta(ge=0, le=1000)] = 0
+    width: Annotated[int, Meta(ge=10, le=1000)] = 100
+    height: Annotated[int, Meta(ge=10, le=1000)] = 100
+    shape: Literal["rect", "round"] = "rect"
+    active: bool = True
+    # the secret on the table's QR sticker (guest ordering); rotating it voids old stickers
+    guest_token: Annotated[str, Meta(max_length=64)] = ""
+
+
+class FloorPlan(Struct, kw_only=True):
+    """An outlet's areas and tables and its table-service settings, drawn at head office and
+    sent to the outlet as the ``floor`` feed kind."""
+
+    version: int = 0
+    areas: list[FloorArea] = []
+    tables: list[FloorTable] = []
+    # dine-in carries the service charge; takeaway does not when this is true
+    service_charge_dine_in_only: bool = True
+    # guest orders from the table's QR page: straight to the kitchen, or wait for a waiter
+    guest_orders: Literal["off", "kitchen", "confirm"] = "confirm"
+    # courses in firing order, as line.course values ("minuman", "makanan", "pencuci_mulut")
+    courses: list[ShortText] = []
+    # voiding a sent line worth more than this (minor units) needs a manager; 0 = always
+    void_approval_threshold: Amount = 0
+
+
+class TableView(Struct, kw_only=True):
+    """A table as the floor screens show it (GET /api/v1/tables)."""
+
+    id: Id
+    name: ShortText
+    area: ShortText
+    area_id: Id
+    seats: int
+    status: TableStatus
+    order_ids: list[Id] = []  # its open bills
+    covers: int = 0
+    seated_at: datetime | None = None
+    amount: int = 0  # total of its open bills
+    paid: int = 0
+    x: int = 0
+    y: int = 0
+    width: int = 100
+    height: int = 100
+    shape: str = "rect"
+
+
 # ---------------------------------------------------------------- orders
 
 
@@ -151,6 +226,11 @@ class OrderLineCreate(InputStruct):
     qty: Qty = 1
     modifiers: list[Id] = []  # option ids
     note: Note = ""
+    # table service: the course it belongs to ("" = none), held until that course is fired,
+    # and the guest's seat (0 = shared)
+    course: ShortText = ""
+    hold: bool = False
+    seat: Seat = 0
 
 
 class OrderCreate(InputStruct):
@@ -163,6 +243,9 @@ class OrderCreate(InputStruct):
     table: ShortText = ""
     discount: Amount = 0  # order-level discount in minor units (staff only)
     discount_reason: ShortText = ""
+    # dine-in at a table of the floor plan (``table`` then takes the table's name)
+    table_id: Id | None = None
+    covers: Covers = 0
 
 
 class LineModifier(Struct, kw_only=True):
@@ -184,6 +267,14 @@ class OrderLine(Struct, kw_only=True):
     station: ShortText = "kitchen"
     # the line's own discount (minor units, within line_total); Order.discount includes it
     discount: Amount = 0
+    # table service (defaults = a line placed with its order, as before)
+    round: Annotated[int, Meta(ge=0, le=10_000)] = 0  # 0 = placed with the order, 1.. = rounds
+    course: ShortText = ""
+    state: LineState = "sent"  # a "voided" line keeps its figures but is not in the subtotal
+    seat: Seat = 0
+    void_reason: ShortText = ""
+    voided_by: Id | None = None  # the manager who approved a void above the threshold, else staff
+    added_at: datetime | None = None
 
 
 class Payment(Struct, kw_only=True):
@@ -233,6 +324,16 @@ class Order(Struct, kw_only=True):
     discount_approved_by: Id | None = None
     void_approved_by: Id | None = None
     refunded: Amount = 0  # refunds done or under way (gateway), never more than paid
+    # table service (docs/table-service.md)
+    table_id: Id | None = None
+    covers: Covers = 0
+    seated_at: datetime | None = None
+    bill_requested_at: datetime | None = None
+    revision: Annotated[int, Meta(ge=0)] = 0  # +1 on every change; If-Match for edits
+    split_from: Id | None = None  # the bill this one is a part of
+    split_part: ShortText = ""  # "2/3"
+    split_into: list[Id] = []  # the parts of a "split" bill
+    merged_into: Id | None = None  # the bill a "merged" bill's lines went to
 
 
 class PaymentCreate(InputStruct):
@@ -373,6 +474,10 @@ class KitchenTicket(Struct, kw_only=True):
     note: Note = ""
     created_at: datetime
     bumped_at: datetime | None = None
+    # table service: the table's name, the round and the course this ticket fires
+    table: ShortText = ""
+    round: int = 0
+    course: ShortText = ""
 
 
 # ---------------------------------------------------------------- shifts

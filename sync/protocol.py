@@ -42,7 +42,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
-from shared.schemas import Catalog, JournalEntry
+from shared.schemas import Catalog, FloorPlan, JournalEntry
 
 __all__ = [
     "ACCEPTED_VERSIONS",
@@ -70,6 +70,7 @@ __all__ = [
     "StaffSnapshot",
     "catalog_checksum",
     "confirmations_checksum",
+    "floor_checksum",
     "decode_frame",
     "encode_frame",
     "frame_version",
@@ -167,7 +168,7 @@ class PushResponse(Struct, kw_only=True):
 # ---------------------------------------------------------------- pull (hub -> edge)
 
 
-PullKind = Literal["catalog", "staff", "settings", "payments", "confirmations"]
+PullKind = Literal["catalog", "staff", "settings", "payments", "confirmations", "floor"]
 # What a current edge asks for (``kinds`` on the pull); without it the hub sends the catalog only.
 FEED_KINDS: tuple[str, ...] = ("catalog", "staff", "settings", "payments", "confirmations")
 MAX_CONFIRMATIONS = 5000  # one outlet's gateway confirmations of 48 hours, newest kept
@@ -259,6 +260,8 @@ class PullChange(Struct, kw_only=True):
     # fields added with the payments/confirmations kinds (only to edges that ask for them)
     payments: PaymentSettings | None = None
     confirmations: Annotated[list[GatewayConfirmation], Meta(max_length=MAX_CONFIRMATIONS)] | None = None
+    # added with table service (only to edges that ask for it)
+    floor: FloorPlan | None = None
 
 
 class PullResponse(Struct, kw_only=True):
@@ -433,6 +436,15 @@ def settings_checksum(settings: OutletSettings) -> str:
     import hashlib
 
     return hashlib.sha256(msgspec.json.encode(settings, order="sorted")).hexdigest()
+
+
+def floor_checksum(plan: FloorPlan) -> str:
+    """sha256 of the floor plan's canonical JSON: areas and tables sorted by id, keys sorted."""
+    import hashlib
+
+    canonical = msgspec.structs.replace(plan, areas=sorted(plan.areas, key=lambda a: a.id),
+                                        tables=sorted(plan.tables, key=lambda t: t.id))
+    return hashlib.sha256(msgspec.json.encode(canonical, order="sorted")).hexdigest()
 
 
 def payments_checksum(settings: PaymentSettings) -> str:
