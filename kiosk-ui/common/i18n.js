@@ -202,6 +202,17 @@ const STRINGS = {
 
 export const LANGUAGES = ["id", "en"];
 
+/** Add an app's own strings ({en: {...}, id: {...}}) from its own file, so screens built by
+ * different people do not all edit this table. Existing keys are not overwritten. */
+export function addStrings(table) {
+  for (const [lang, strings] of Object.entries(table)) {
+    if (!STRINGS[lang]) continue;
+    for (const [key, text] of Object.entries(strings)) {
+      if (!(key in STRINGS[lang])) STRINGS[lang][key] = text;
+    }
+  }
+}
+
 /** A per-app language holder: lang() / setLang() / t(); remembered in localStorage. */
 export function makeI18n(app, fallbackLang = "id") {
   const storeKey = `pos.lang.${app}`;
