@@ -22,6 +22,8 @@ of that request with it.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -40,7 +42,7 @@ from sync.protocol import (
     encode_frame,
 )
 
-__all__ = ["HubClient", "HubRefused", "HubUnreachable", "SyncError"]
+__all__ = ["HubClient", "HubRefused", "HubUnreachable", "SyncError", "retry_after_seconds"]
 
 T = TypeVar("T")
 
@@ -50,7 +52,16 @@ class SyncError(Exception):
 
 
 class HubUnreachable(SyncError):
-    """The hub could not be reached or did not answer properly: try again later."""
+    """The hub could not be reached or did not answer properly: try again later.
+
+    ``retry_after`` is the pause (seconds) the hub asked for with ``Retry-After`` on a 503 or
+    429, when it gave one: the engine waits at least that long, so 200 outlets told to come
+    back at different times do not all return at once after a hub restart.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class HubRefused(SyncError):
@@ -168,9 +179,32 @@ class HubClient:
             raise HubUnreachable(f"the request reached the hub damaged: {error.get('message')}")
         if status >= 500 or status in (408, 429) or error is None:
             detail = error["message"] if error else response.reason_phrase
-            raise HubUnreachable(f"hub at {self.base_url} answered HTTP {status}: {detail}")
+            raise HubUnreachable(f"hub at {self.base_url} answered HTTP {status}: {detail}",
+                                 retry_after=retry_after_seconds(response))
         raise HubRefused(status, str(error.get("code", "")), str(error.get("message", "")),
                          error.get("details"))
+
+
+MAX_RETRY_AFTER = 3600.0  # a hub (or a proxy) asking for more is capped: an hour at most
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date), capped at an hour; None when
+    absent or unreadable."""
+    raw = response.headers.get("Retry-After", "").strip()
+    if not raw:
+        return None
+    if raw.isdigit():
+        seconds = float(raw)
+    else:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _json_error(response: httpx.Response) -> dict[str, Any] | None:

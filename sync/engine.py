@@ -15,6 +15,8 @@ The engine is given the box's journal store (``sync.store.JournalStore``; the ed
 * While the hub is unreachable, attempts back off exponentially with full jitter between
   ``POS_SYNC_MIN_BACKOFF`` and ``POS_SYNC_MAX_BACKOFF`` seconds. A refusal (revoked
   credential, broken chain) waits the maximum backoff: the hub said no, hammering won't help.
+  A hub that sheds load answers 503 (or 429) with ``Retry-After``: the next attempt waits at
+  least that long (the hub draws it at random, so the fleet comes back spread out).
 * ``wake`` (``pos-edge sync now``: SIGUSR1 to the server, or ``POST /api/v1/sync/now``) ends
   any backoff and pushes and pulls at once, e.g. after an outage was fixed.
 * Pull runs every ``POS_SYNC_PULL_INTERVAL`` seconds; prune deletes acknowledged events
@@ -114,13 +116,18 @@ class Backoff:
         self.failures = 0
         self.not_before = 0.0
 
-    def failure(self, now: float, refused: bool = False) -> float:
+    def failure(self, now: float, refused: bool = False,
+                retry_after: float | None = None) -> float:
+        """Record a failure; wait at least ``retry_after`` when the hub asked for a pause (its
+        own jittered value, so outlets it shed come back spread out), even past ``maximum``."""
         self.failures += 1
         if refused:
             delay = self.maximum
         else:
             ceiling = min(self.maximum, self.minimum * (2 ** min(self.failures - 1, 30)))
             delay = random.uniform(self.minimum, max(self.minimum, ceiling))
+        if retry_after is not None:
+            delay = max(delay, retry_after)
         self.not_before = now + delay
         return delay
 
@@ -292,7 +299,8 @@ class SyncEngine:
                                               resend_from=resend_from, resend_epoch=resend_epoch)
                 now = time.monotonic()
                 if not outcome.ok:
-                    delay = self.push_backoff.failure(now, refused=bool(outcome.refused))
+                    delay = self.push_backoff.failure(now, refused=bool(outcome.refused),
+                                                      retry_after=outcome.retry_after)
                     log.warning("push failed", extra={"error": outcome.error,
                                                       "retry_in_s": round(delay, 2)})
                     return sent
@@ -329,7 +337,8 @@ class SyncEngine:
                 self.pull_backoff.success()
                 self.pull_backoff.not_before = now + self.settings.pull_interval
             else:
-                self.pull_backoff.failure(now, refused=bool(outcome.refused))
+                self.pull_backoff.failure(now, refused=bool(outcome.refused),
+                                          retry_after=outcome.retry_after)
             return outcome
 
     async def prune(self) -> int:

@@ -53,6 +53,7 @@ class PullOutcome:
     unreachable: bool = False
     refused: str = ""
     error: str = ""
+    retry_after: float | None = None  # the hub's Retry-After when it shed the pull
 
     @property
     def ok(self) -> bool:
@@ -136,6 +137,7 @@ async def pull_once(store: JournalStore, client: HubClient, *, max_pages: int = 
         outcome.error = f"feed did not end after {max_pages} pages"
     except HubUnreachable as exc:
         outcome.unreachable, outcome.error = True, str(exc)
+        outcome.retry_after = exc.retry_after
         await store.write(lambda j: j.record_failure(outcome.error, reachable=False,
                                                      refused=False))
     except HubRefused as exc:

@@ -46,6 +46,7 @@ class PushOutcome:
     error: str = ""
     resend_from: int | None = None
     epoch_rotated: bool = False
+    retry_after: float | None = None  # the hub's Retry-After when it shed the push
 
     @property
     def ok(self) -> bool:
@@ -83,7 +84,7 @@ async def push_once(store: JournalStore, client: HubClient, outlet_id: str, *, m
     except HubUnreachable as exc:
         message = str(exc)
         await store.write(lambda j: j.record_failure(message, reachable=False, refused=False))
-        return PushOutcome(unreachable=True, error=message)
+        return PushOutcome(unreachable=True, error=message, retry_after=exc.retry_after)
     except HubRefused as exc:
         return await _refused(store, exc, entries)
 
@@ -169,6 +170,7 @@ async def push_pipelined(store: JournalStore, client: HubClient, outlet_id: str,
 
                 await store.write(unreachable)
                 total.unreachable, total.error = True, message
+                total.retry_after = exc.retry_after
                 return total
             except HubRefused as exc:
                 refused = await _refused(store, exc, entries)
