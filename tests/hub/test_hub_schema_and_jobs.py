@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select
 
+import hub.floor_models
 import hub.gateways.models
 import hub.reports
 import hub.staff_models
@@ -34,6 +35,7 @@ def test_migrations_match_models(db_url: str) -> None:
     # Importing these registers the sync and staff tables on the shared metadata (the report
     # roll-ups are in hub.models; hub.reports must not add any).
     assert hub.reports and hub.sync_models and hub.staff_models and hub.gateways.models
+    assert hub.floor_models
     engine = create_engine(sync_url(db_url))
     try:
         with engine.connect() as conn:
