@@ -37,6 +37,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from edge.api import deps
 from edge.api.auth import auth_routes
+from edge.api.bill_ops import bill_op_routes
+from edge.api.guest import guest_routes
 from edge.api.kitchen import kitchen_routes
 from edge.api.menu import menu_routes
 from edge.api.ops import ops_routes
@@ -266,7 +268,7 @@ async def _stop(app: Litestar) -> None:
     state.db.close()
 
 
-_APPS = ("kiosk", "cashier", "kds", "board")
+_APPS = ("kiosk", "cashier", "kds", "board", "waiter", "guest")
 
 
 def _require_files(settings: EdgeSettings) -> None:
@@ -309,7 +311,8 @@ def create_app(settings: EdgeSettings) -> Litestar:
         auth=Authenticator(db.read_now, settings.jwt_secret),
         throttle=throttle_policy(settings))
     routes: list[Any] = [*ops_routes, *auth_routes, *menu_routes, *order_routes, *kitchen_routes,
-                         *shift_routes, *print_routes, *sync_routes, *payment_routes]
+                         *shift_routes, *print_routes, *sync_routes, *payment_routes,
+                         *guest_routes, *bill_op_routes]
     # Compressed, versioned and cached by shared.static_assets (docs/ui.md, "Serving").
     routes.append(create_static_files_router(
         path="/", directories=[settings.static_path], html_mode=True, name="ui",

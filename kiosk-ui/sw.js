@@ -14,6 +14,8 @@ const SHELL = [
   "/cashier/refund.js",
   "/kds/", "/kds/index.html", "/kds/kds.js", "/kds/kds.css",
   "/board/", "/board/index.html", "/board/board.js", "/board/board.css",
+  "/waiter/", "/waiter/index.html", "/waiter/waiter.js", "/waiter/waiter.css", "/waiter/floor.js",
+  "/waiter/bill.js", "/waiter/split.js", "/waiter/strings.js",
 ];
 const CACHED_API = ["/api/v1/menu"];
 const NETWORK_TIMEOUT_MS = 3000;

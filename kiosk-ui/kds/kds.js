@@ -6,7 +6,7 @@
 import { client, describeError } from "../common/api.js";
 import { boot, esc } from "../common/boot.js";
 import { ensurePaired } from "../common/device.js";
-import { makeI18n } from "../common/i18n.js";
+import { addStrings, makeI18n } from "../common/i18n.js";
 import { LiveStream } from "../common/stream.js";
 
 const params = new URLSearchParams(location.search);
@@ -21,6 +21,13 @@ const STATION_KEY = "pos.kds.station";
 if (params.get("station")) localStorage.setItem(STATION_KEY, params.get("station"));
 const station = localStorage.getItem(STATION_KEY) || "kitchen";
 
+// Table service: the ticket's table, round and fired course.
+addStrings({
+  en: { "kds.table": "Table {t}", "kds.round": "Round {n}", "kds.fire": "FIRE · {course}",
+        "course.minuman": "Drinks", "course.makanan": "Mains", "course.pencuci_mulut": "Dessert" },
+  id: { "kds.table": "Meja {t}", "kds.round": "Ronde {n}", "kds.fire": "KIRIM · {course}",
+        "course.minuman": "Minuman", "course.makanan": "Makanan", "course.pencuci_mulut": "Pencuci mulut" },
+});
 const i18n = makeI18n("kds", "id");
 const t = (k, p) => i18n.t(k, p);
 const root = document.getElementById("app");
@@ -119,15 +126,25 @@ function ticketHtml(tk) {
   const lines = tk.lines.map((l) => `<li><span class="qty">${l.qty}×</span>${esc(local(l.names, l.name))}
       ${l.modifiers?.length ? `<span class="mods">${l.modifiers.map((m, i) => esc(local(l.modifier_names?.[i], m))).join(" · ")}</span>` : ""}
       ${l.note ? `<span class="note">${t("kds.note")}: ${esc(l.note)}</span>` : ""}</li>`).join("");
-  return `<article class="ticket" data-age="${level}" data-id="${esc(tk.id)}" data-testid="ticket" aria-labelledby="tk-${esc(tk.id)}">
+  return `<article class="ticket" data-age="${level}" data-id="${esc(tk.id)}" data-testid="ticket" aria-labelledby="tk-${esc(tk.id)}"${tk.course ? ` data-course="${esc(tk.course)}"` : ""}>
       <div class="head"><span class="num" id="tk-${esc(tk.id)}">#${tk.order_number}</span>
         <span class="kind">${t(`type.short.${tk.order_type}`)}</span>
         <span class="age" data-created="${esc(tk.created_at)}">${fmtAge(minutes)}</span></div>
+      ${serviceHtml(tk)}
       ${recalled.has(tk.id) ? `<div style="padding:.3rem .8rem"><span class="recalled">${t("kds.recalled")}</span></div>` : ""}
       <ul>${lines}</ul>
       ${tk.note ? `<p class="note" style="margin:.4rem .8rem">${t("kds.note")}: ${esc(tk.note)}</p>` : ""}
       <button class="bump" data-action="bump" data-id="${esc(tk.id)}" data-testid="bump">${t("kds.bump")} #${tk.order_number}</button>
     </article>`;
+}
+
+// Table service: which table, which round, and a fired course as a band nobody can miss.
+function courseName(c) { const k = `course.${c}`; return t(k) === k ? c : t(k); }
+function serviceHtml(tk) {
+  if (!tk.table && !tk.course) return "";
+  return `<div class="service">${tk.table ? `<span class="table" data-testid="ticket-table">${esc(t("kds.table", { t: tk.table }))}</span>` : ""}
+      ${tk.round ? `<span class="round" data-testid="ticket-round">${t("kds.round", { n: tk.round })}</span>` : ""}</div>
+    ${tk.course ? `<div class="course" data-testid="ticket-course" data-course="${esc(tk.course)}">${esc(t("kds.fire", { course: courseName(tk.course) }))}</div>` : ""}`;
 }
 
 function render() {

@@ -13,7 +13,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 UI = REPO / "kiosk-ui"
-APPS = ("kiosk", "cashier", "kds", "board")
+APPS = ("kiosk", "cashier", "kds", "board", "waiter")
 KIOSK_BUDGET_BYTES = 150_000  # the whole kiosk app, uncompressed, images excluded
 
 _IMPORT = re.compile(r"""(?:import|from)\s*(?:[^'"]*?from\s*)?["']([^"']+\.js)["']""")
