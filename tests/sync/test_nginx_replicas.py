@@ -125,6 +125,26 @@ def test_nginx_limits_each_address_with_a_json_429(nginx: str) -> None:
         assert five.get("/api/health").status_code == 200
 
 
+def test_administration_answers_only_the_allowed_networks(
+        nginx: str, tenant_factory: Callable[..., Any]) -> None:
+    tenant = tenant_factory()
+    with _client("127.0.0.1", nginx) as office, _client("127.0.0.6", nginx) as outside:
+        token = office.post("/api/v1/auth/login", json={"email": tenant.email,
+                                                         "password": tenant.password}
+                            ).json()["access_token"]
+        owner = {"Authorization": f"Bearer {token}"}
+        assert office.get("/api/v1/users", headers=owner).status_code == 200
+        assert office.get("/metrics").status_code == 200
+        for path in ("/api/v1/users", "/api/v1/users/x", "/api/v1/tenant", "/metrics"):
+            refused = outside.get(path, headers=owner)  # a valid owner token, wrong network
+            assert refused.status_code == 403, path
+            assert refused.json()["error"]["code"] == "admin_network_only"
+        # the rest of the API and the health check still answer that address
+        assert outside.get("/api/v1/outlets", headers=owner).status_code == 200
+        assert outside.get("/api/health").status_code == 200
+        assert outside.get("/api/v1/usersfoo", headers=owner).status_code == 404  # not a prefix match
+
+
 def test_a_replica_killed_mid_pushes_loses_no_push(
         nginx: str, replicas: list[Any], pg_url: str, tenant: Any,
         outlet_factory: Callable[..., Any], journal_factory: Callable[..., Any]) -> None:
