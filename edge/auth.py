@@ -58,6 +58,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "staff:login": frozenset({"device:cashier", "device:kds"}),
     "sync:read": frozenset({"device:cashier", "staff:manager", "device:admin"}),
     "printers:manage": frozenset({"staff:manager", "device:admin"}),
+    # what guests ask for from the table's QR page (edge.guest): waiters see and answer it
+    "guests:read": frozenset({"device:cashier", "staff:cashier", "staff:manager"}),
+    "guests:manage": frozenset({"staff:cashier", "staff:manager"}),
 }
 
 
