@@ -38,6 +38,7 @@ from hub.api.auth import auth_routes
 from hub.api.catalog import catalog_routes
 from hub.api.deps import dependencies, exception_handlers
 from hub.api.enrollment import enrollment_routes
+from hub.api.floor import floor_routes
 from hub.api.fleet import fleet_routes
 from hub.api.gateways import gateway_routes
 from hub.api.inputs import CheckedRequest, refuse_nul_in_url
@@ -164,6 +165,7 @@ def create_app(settings: HubSettings) -> Litestar:
         route_handlers=[
             *system_routes, *auth_routes, *admin_routes, *catalog_routes, *fleet_routes,
             *report_routes, *sync_routes, *enrollment_routes, *staff_routes, *gateway_routes,
+            *floor_routes,
             # Compressed, versioned and cached by shared.static_assets (docs/dashboard.md).
             create_static_files_router(path="/dashboard", directories=[DASHBOARD_DIR],
                                        html_mode=True, name="dashboard",

@@ -6,7 +6,8 @@ Two shapes, chosen by what the edge asks for:
   is a full snapshot — the outlet's published catalog, its hub-managed staff, its settings,
   its payment gateway settings ("payments") and its recent gateway confirmations
   ("confirmations", ``hub.gateways.feed``). The last two are built only for an edge that
-  asks for them, so an edge that does not never gets them (nor their checksums).
+  asks for them, so an edge that does not never gets them (nor their checksums). So is the
+  outlet's floor plan ("floor", ``hub.floor``): its version is the plan's own version.
   The staff snapshot holds only the staff who work at this outlet, with PIN verifiers under
   this outlet's own salt (hub.staff): nothing in it is valid at another outlet or tenant-wide.
   Each kind has its own version, so a staff change does not resend the menu. The cursor is
@@ -34,7 +35,7 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import staff
+from hub import floor, staff
 from hub.db import Database
 from hub.gateways import feed as gateway_feed
 from hub.gateways.vault import CredentialVault
@@ -43,7 +44,7 @@ from hub.ingest.status import touch_status
 from hub.models import CatalogSnapshot, Outlet
 from hub.staff_models import OutletFeedEntry
 from hub.staff_pins import PinVault
-from shared.schemas import Catalog
+from shared.schemas import Catalog, FloorPlan
 from sync.protocol import (
     FEED_KINDS,
     GatewayConfirmation,
@@ -54,20 +55,24 @@ from sync.protocol import (
     StaffSnapshot,
     catalog_checksum,
     confirmations_checksum,
+    floor_checksum,
     payments_checksum,
     settings_checksum,
     staff_checksum,
 )
 
-__all__ = ["outlet_feed", "outlet_settings", "parse_kinds", "record_pull"]
+__all__ = ["SERVED_KINDS", "outlet_feed", "outlet_settings", "parse_kinds", "record_pull"]
 
 _KITCHEN_TRIGGERS = ("place", "payment")  # edge.outlet.KITCHEN_TRIGGERS
+# What this hub serves: every kind an edge of this code asks for (FEED_KINDS), and "floor"
+# (hub.floor) whether or not the edge code of this release asks for it yet.
+SERVED_KINDS: tuple[str, ...] = tuple(dict.fromkeys((*FEED_KINDS, "floor")))
 
 
 def parse_kinds(raw: str) -> frozenset[str]:
     """The known kinds named in ``raw`` ("catalog,staff"); unknown names are ignored so a
     newer edge still gets what this hub knows."""
-    return frozenset(k.strip() for k in raw.split(",") if k.strip() in FEED_KINDS)
+    return frozenset(k.strip() for k in raw.split(",") if k.strip() in SERVED_KINDS)
 
 
 async def outlet_feed(db: Database, who: SyncIdentity, cursor: int, snapshot: bool = False,
@@ -123,6 +128,7 @@ class _Current:
     settings: OutletSettings | None = None
     payments: PaymentSettings | None = None
     confirmations: list[GatewayConfirmation] | None = None
+    floor: FloorPlan | None = None
 
 
 def outlet_settings(outlet: Outlet) -> OutletSettings:
@@ -162,6 +168,9 @@ async def _current(session: AsyncSession, who: SyncIdentity, kinds: frozenset[st
     if confirmed:
         found["confirmations"] = _Current("confirmations", confirmations_checksum(confirmed),
                                           confirmations=confirmed)
+    plan = await floor.plan_for_feed(session, who.outlet_id) if "floor" in kinds else None
+    if plan is not None:
+        found["floor"] = _Current("floor", floor_checksum(plan), floor=plan)
     roster = await staff.outlet_snapshot(session, who.tenant_id, who.outlet_id)
     found["staff"] = _Current("staff", staff_checksum(roster), staff=roster)
     version = await session.scalar(select(func.max(CatalogSnapshot.version))
@@ -193,7 +202,7 @@ async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, 
                    stated: dict[str, OutletFeedEntry], now: datetime) -> None:
     """Give every changed kind the next feed position (and its next version)."""
     head = max((row.position for row in stated.values()), default=0)
-    for kind in FEED_KINDS:
+    for kind in SERVED_KINDS:
         found = current.get(kind)
         row = stated.get(kind)
         if found is None or not _differs(found, row):
@@ -206,6 +215,8 @@ async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, 
         if kind == "catalog":
             row.version = found.catalog_version
             row.checksum = catalog_checksum(await _catalog(session, who, row.version))
+        elif kind == "floor" and found.floor is not None:  # the plan's own version
+            row.version, row.checksum = found.floor.version, found.checksum
         else:
             row.version, row.checksum = row.version + 1, found.checksum
         row.position, row.changed_at = head, now
@@ -231,6 +242,9 @@ async def _change(session: AsyncSession, who: SyncIdentity, now: _Current,
     if now.kind == "confirmations":
         return PullChange(cursor=row.position, kind="confirmations", version=row.version,
                           checksum=row.checksum, confirmations=now.confirmations)
+    if now.kind == "floor":
+        return PullChange(cursor=row.position, kind="floor", version=row.version,
+                          checksum=row.checksum, floor=now.floor)
     catalog = await _catalog(session, who, row.version)
     return PullChange(cursor=row.position, kind="catalog", version=row.version,
                       checksum=row.checksum, catalog=catalog)

@@ -112,6 +112,14 @@ def _matrix(b: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any, set[int]
             f"/api/v1/brands/{brand}/payment-gateway", None, DENIED),
         ("PUT", "/api/v1/brands/{brand_id:str}/payment-gateway"): (
             f"/api/v1/brands/{brand}/payment-gateway", {"provider": "none"}, DENIED),
+        ("GET", "/api/v1/outlets/{outlet_id:str}/floor"): (
+            f"/api/v1/outlets/{outlet}/floor", None, DENIED),
+        ("PUT", "/api/v1/outlets/{outlet_id:str}/floor"): (
+            f"/api/v1/outlets/{outlet}/floor", {"version": 0}, DENIED),
+        ("POST", "/api/v1/outlets/{outlet_id:str}/floor/tables/{table_id:str}/rotate-token"): (
+            f"/api/v1/outlets/{outlet}/floor/tables/{product}/rotate-token", None, DENIED),
+        ("GET", "/api/v1/outlets/{outlet_id:str}/floor/stickers"): (
+            f"/api/v1/outlets/{outlet}/floor/stickers", None, DENIED),
         # Gateway webhooks: no login; verified by signature/token, never by a user's JWT
         # (tests/hub/test_gateways_webhooks.py signs for another tenant's outlet).
         ("POST", "/api/v1/gateways/midtrans/notification"): (
