@@ -171,12 +171,15 @@ class _Server:
             self.proc.wait()
 
 
-def _publish_demo_menu(hub_url: str) -> None:
-    """Head office enters the demo menu through the catalog API and publishes it."""
+def _publish_demo_menu(hub_url: str, outlet_id: str) -> None:
+    """Head office sets the outlet's cash rounding (the demo menu's), enters the demo menu
+    through the catalog API and publishes it."""
     with httpx.Client(base_url=hub_url, timeout=30) as http:
         login = http.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
         login.raise_for_status()
         http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        http.patch(f"/api/v1/outlets/{outlet_id}", json={
+            "rounding_unit": demo_catalog().tax.rounding_unit}).raise_for_status()
         brand_id = http.get("/api/v1/brands").raise_for_status().json()["items"][0]["id"]
         menu = demo_catalog()
         group_ids: dict[str, str] = {}
@@ -232,7 +235,7 @@ def _enter_demo_staff(hub_url: str) -> None:
 def _provision_edge(root: Path, hub_url: str, hub_env: dict[str, str], state: dict[str, Any]) -> None:
     hub, edge = _bin("pos-hub"), _bin("pos-edge")
     edge_dir = str(root / "edge")
-    _publish_demo_menu(hub_url)
+    _publish_demo_menu(hub_url, state["outlet_id"])
     _enter_demo_staff(hub_url)
     code = _run(hub, "enrollment-code", "--outlet", state["outlet_id"], env=hub_env)
     _run(edge, "provision", "--hub", hub_url, "--code", code, "--data-dir", edge_dir)

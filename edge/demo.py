@@ -8,9 +8,22 @@ translation (``names["id"]``) for the kiosk's language switch.
 
 from __future__ import annotations
 
-from shared.schemas import Catalog, Category, ModifierGroup, ModifierOption, Product, TaxConfig
+import secrets
 
-__all__ = ["DEMO_OUTLET_NAME", "DEMO_STAFF", "DEMO_TIMEZONE", "demo_catalog"]
+from shared.schemas import (
+    Catalog,
+    Category,
+    FloorArea,
+    FloorPlan,
+    FloorTable,
+    ModifierGroup,
+    ModifierOption,
+    Product,
+    TaxConfig,
+)
+
+__all__ = ["DEMO_COURSES", "DEMO_OUTLET_NAME", "DEMO_STAFF", "DEMO_TIMEZONE", "demo_catalog",
+           "demo_floor_plan"]
 
 DEMO_OUTLET_NAME = "Warung Demo Kemang"
 DEMO_TIMEZONE = "Asia/Jakarta"
@@ -134,5 +147,36 @@ def demo_catalog() -> Catalog:
     return Catalog(
         version=1, currency="IDR",
         tax=TaxConfig(service_rate_bp=500, tax_rate_bp=1000, tax_name="PB1",
-                      prices_include_tax=False, rounding_unit=1),
+                      prices_include_tax=False, rounding_unit=100),
         categories=list(_CATEGORIES), products=products, modifier_groups=list(_GROUPS))
+
+
+# Courses in firing order, and the course a demo category's items belong to (the waiter app
+# preselects it; a line may name any course).
+DEMO_COURSES = ["minuman", "makanan", "pencuci_mulut"]
+DEMO_CATEGORY_COURSES = {"cat-rice": "makanan", "cat-noodles": "makanan",
+                         "cat-chicken": "makanan", "cat-snacks": "makanan",
+                         "cat-coffee": "minuman", "cat-drinks": "minuman",
+                         "cat-dessert": "pencuci_mulut"}
+
+
+def demo_floor_plan() -> FloorPlan:
+    """The demo floor: 8 indoor tables (A1-A8) and 6 on the terrace (T1-T6), each with a
+    random guest QR token (never a guessable one, even in a demo). Takeaway keeps
+    its service charge here (``service_charge_dine_in_only`` false), as the demo menu's
+    receipts always showed; head office turns it on per outlet."""
+    areas = [FloorArea(id="area-indoor", name="Indoor", names={"id": "Dalam"}, sort=1),
+             FloorArea(id="area-teras", name="Teras", names={"en": "Terrace"}, sort=2)]
+    indoor = [FloorTable(id=f"tbl-a{n}", area_id="area-indoor", name=f"A{n}",
+                         seats=2 if n <= 2 else 4 if n <= 6 else 6, sort=n,
+                         x=60 + ((n - 1) % 4) * 230, y=80 if n <= 4 else 380,
+                         shape="round" if n <= 2 else "rect",
+                         guest_token=secrets.token_urlsafe(18))
+              for n in range(1, 9)]
+    terrace = [FloorTable(id=f"tbl-t{n}", area_id="area-teras", name=f"T{n}", seats=4, sort=n,
+                          x=60 + ((n - 1) % 3) * 300, y=100 if n <= 3 else 450, shape="round",
+                          guest_token=secrets.token_urlsafe(18))
+               for n in range(1, 7)]
+    return FloorPlan(version=1, areas=areas, tables=indoor + terrace,
+                     service_charge_dine_in_only=False, guest_orders="confirm",
+                     courses=list(DEMO_COURSES), void_approval_threshold=50_000)

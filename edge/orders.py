@@ -27,7 +27,7 @@ from datetime import datetime
 
 import msgspec
 
-from edge import kitchen, live, outbox, printing, shifts
+from edge import kitchen, live, outbox, printing, shifts, tables
 from edge import orders_repository as repo
 from edge.auth import Principal, require
 from edge.catalog import MenuCache
@@ -38,6 +38,7 @@ from shared.money import MAX_AMOUNT
 from shared.pricing import PricedLine, percent_of, price_order, unit_price
 from shared.schemas import (
     DiscountCreate,
+    FloorPlan,
     Order,
     OrderCreate,
     OrderEvent,
@@ -45,6 +46,7 @@ from shared.schemas import (
     Payment,
     PaymentCreate,
     PaymentEvent,
+    TaxConfig,
 )
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "create_order",
     "list_orders",
     "load_order",
+    "pricing_tax",
     "request_hash",
     "set_refunded",
     "ticket_reopened",
@@ -84,10 +87,14 @@ def load_order(conn: sqlite3.Connection, order_id: str) -> Order:
 
 
 def list_orders(conn: sqlite3.Connection, status: str | None = None, limit: int = 50,
-                business_day: str | None = None) -> list[Order]:
-    """Newest first; ``status="open"`` means not completed, voided or cancelled."""
+                business_day: str | None = None, search: str | None = None) -> list[Order]:
+    """Newest first; ``status="open"`` means not completed, voided or cancelled. ``search``:
+    an order number ("12" or "#12") or part of the customer's name or the table's name."""
     statuses = OPEN_STATES if status == "open" else (status,) if status else None
-    return repo.list_orders(conn, statuses, business_day, limit)
+    text = (search or "").strip()
+    digits = text.removeprefix("#").strip()
+    number = int(digits) if digits.isdigit() and len(digits) <= 9 else None
+    return repo.list_orders(conn, statuses, business_day, limit, text or None, number)
 
 
 def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletInfo,
@@ -106,9 +113,20 @@ def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletI
     if data.discount:
         require(principal, "orders:discount")
         check_discount_reason(outlet, data.discount_reason)
+    # A dine-in bill at a table of the floor plan (docs/table-service.md): 404 for a table
+    # not on the plan, 409 when a bill is already open there.
+    table = tables.require_free(conn, data.table_id) if data.table_id is not None else None
+    if table is not None and data.type != "dine_in":
+        raise ValidationFailed("a bill at a table is dine-in", details={"field": "type"})
+    if data.type != "dine_in" and any(line.hold for line in data.lines):
+        raise ValidationFailed("only a dine-in order holds lines for later",
+                               details={"field": "lines.hold"})
+    floor = tables.floor_plan(conn)
+    tables.check_courses(floor, data.lines)
     index = menu.get(conn)
     resolved = index.resolve(data.lines)
-    totals = price_order([r.priced for r in resolved], index.tax, data.discount)
+    totals = price_order([r.priced for r in resolved], pricing_tax(index.tax, floor, data.type),
+                         data.discount)
     if max(totals.subtotal, totals.total) > MAX_AMOUNT:
         # Stored, it could never be read back (or synced): refuse it before anything is written.
         raise ValidationFailed("the order's total is larger than any amount the POS can hold",
@@ -117,19 +135,30 @@ def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletI
     day = business_day(outlet, now)
     lines = [OrderLine(id=new_id(), product_id=r.product.id, name=r.product.name, qty=r.qty,
                        unit_price=unit_price(r.priced.base_price, r.priced.option_deltas), line_total=total, modifiers=r.modifiers,
-                       note=r.note, station=r.station)
-             for r, total in zip(resolved, totals.line_totals)]
-    to_kitchen = outlet.kitchen_trigger == "place"
+                       note=r.note, station=r.station, course=asked.course, seat=asked.seat,
+                       state="held" if asked.hold else "sent",
+                       round=1 if table is not None else 0,
+                       added_at=now if table is not None else None)
+             for r, total, asked in zip(resolved, totals.line_totals, data.lines)]
+    # A table's rounds go to the kitchen as they are ordered whatever the trigger: the bill
+    # is paid at the end.
+    anything_sent = any(line.state == "sent" for line in lines)
+    to_kitchen = anything_sent and (table is not None or outlet.kitchen_trigger == "place")
     order = Order(
         id=new_id(), outlet_id=outlet.id, number=repo.next_number(conn, day), business_day=day,
         type=data.type, status="in_kitchen" if to_kitchen else "placed", currency=index.currency,
         lines=lines, subtotal=totals.subtotal, discount=totals.discount,
         service_charge=totals.service_charge, tax=totals.tax, rounding=totals.rounding,
-        total=totals.total, note=data.note, customer_name=data.customer_name, table=data.table,
+        total=totals.total, note=data.note, customer_name=data.customer_name,
+        table=table.name if table is not None else data.table,
         created_at=now, updated_at=now, source=principal.device_name,
         discount_reason=data.discount_reason.strip() if totals.discount else "",
-        discount_approved_by=principal.staff_id if totals.discount else None)
+        discount_approved_by=principal.staff_id if totals.discount else None,
+        table_id=table.id if table is not None else None,
+        covers=data.covers, seated_at=now if table is not None else None)
     repo.insert_order(conn, order, principal.device_id, principal.staff_id)
+    if table is not None:
+        tables.seated(conn, table.id, now)
     if idempotency_key:
         repo.insert_idempotency_key(conn, principal.device_id, idempotency_key, fingerprint,
                                     order.id, now)
@@ -159,15 +188,18 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
     order = load_order(conn, order_id)
     if order.status not in OPEN_STATES:
         raise InvalidState(f"a {order.status} order takes no payments",
-                           details={"order_id": order.id, "status": order.status})
+                           details={"order_id": order.id, "status": order.status,
+                                    "reason": "not_payable"})
     owed = order.total - order.paid
     if owed <= 0:
-        raise InvalidState("the order is already paid", details={"order_id": order.id})
+        raise InvalidState("the order is already paid",
+                           details={"order_id": order.id, "reason": "already_paid"})
     if data.amount <= 0:
-        raise ValidationFailed("amount must be positive", details={"amount": data.amount})
+        raise ValidationFailed("amount must be positive",
+                               details={"amount": data.amount, "reason": "amount_not_positive"})
     if data.amount > owed:
         raise ValidationFailed("amount is more than what is still owed",
-                               details={"amount": data.amount, "owed": owed})
+                               details={"amount": data.amount, "owed": owed, "reason": "over_owed"})
     shift_id = shifts.current_shift_id(conn, principal.device_id)
     if shift_id is not None:
         shifts.check_payment_room(conn, shift_id, data.method, data.amount)
@@ -176,11 +208,12 @@ def add_payment(conn: sqlite3.Connection, order_id: str, data: PaymentCreate, *,
         tendered = data.tendered or data.amount
         if tendered < data.amount:
             raise ValidationFailed("cash tendered is less than the amount",
-                                   details={"amount": data.amount, "tendered": tendered})
+                                   details={"amount": data.amount, "tendered": tendered,
+                                            "reason": "cash_short"})
         change = tendered - data.amount
     elif data.method == "card" and not data.reference.strip():
         raise ValidationFailed("a card payment needs the terminal reference",
-                               details={"method": "card"})
+                               details={"method": "card", "reason": "card_reference"})
     payment = Payment(id=new_id(), order_id=order.id, method=data.method, amount=data.amount,
                       tendered=tendered, change=change, reference=data.reference.strip(),
                       created_at=now, shift_id=shift_id,
@@ -318,16 +351,19 @@ def apply_discount(conn: sqlite3.Connection, order_id: str, data: DiscountCreate
         raise ValidationFailed("give either percent or amount", details={"field": "percent"})
     reason = check_discount_reason(outlet, data.reason)
     lines = list(order.lines)
-    line_discounts = sum(line.discount for line in lines)
+    # a voided line is not on the bill: neither its total nor its discount counts
+    line_discounts = sum(line.discount for line in lines if line.state != "voided")
     order_part = order.discount - line_discounts
     if data.line_id is not None:
         at = next((i for i, line in enumerate(lines) if line.id == data.line_id), None)
         if at is None:
             raise NotFound("no such line on this order", details={"line_id": data.line_id})
+        if lines[at].state == "voided":
+            raise InvalidState("the line is voided", details={"line_id": data.line_id})
         base = lines[at].line_total
         cut = _discount_amount(data, base)
         lines[at] = msgspec.structs.replace(lines[at], discount=cut)
-        line_discounts = sum(line.discount for line in lines)
+        line_discounts = sum(line.discount for line in lines if line.state != "voided")
     else:
         base = order.subtotal - line_discounts
         order_part = _discount_amount(data, base)
@@ -336,9 +372,9 @@ def apply_discount(conn: sqlite3.Connection, order_id: str, data: DiscountCreate
         raise Forbidden("a discount this large needs a manager's approval",
                         details={"permission": "orders:discount",
                                  "approval_percent": outlet.discount_approval_percent})
-    tax = menu.get(conn).tax
-    totals = price_order([PricedLine(base_price=line.unit_price, qty=line.qty) for line in lines],
-                         tax, discount)
+    tax = pricing_tax(menu.get(conn).tax, tables.floor_plan(conn), order.type)
+    totals = price_order([PricedLine(base_price=line.unit_price, qty=line.qty) for line in lines
+                          if line.state != "voided"], tax, discount)
     if totals.total < order.paid:
         raise InvalidState("the order would cost less than has been paid for it",
                            details={"order_id": order.id, "total": totals.total,
@@ -373,15 +409,23 @@ def set_refunded(conn: sqlite3.Connection, order: Order, refunded: int, now: dat
 
 
 def complete_order(conn: sqlite3.Connection, order_id: str, now: datetime) -> Order:
-    """Hand a ready, fully paid order to the customer."""
+    """Hand a ready, fully paid order to the customer; a dine-in bill at a table is completed
+    once fully paid, whatever its kitchen state, and its table then needs cleaning."""
     order = load_order(conn, order_id)
-    if order.status != "ready":
+    at_table = order.table_id is not None and order.status in OPEN_STATES
+    if order.status != "ready" and not at_table:
         raise InvalidState(f"only a ready order can be completed (this one is {order.status})",
-                           details={"order_id": order.id, "status": order.status})
+                           details={"order_id": order.id, "status": order.status,
+                                    "reason": "not_ready"})
     if order.paid < order.total:
         raise InvalidState("the order is not fully paid",
-                           details={"order_id": order.id, "total": order.total, "paid": order.paid})
-    return _move(conn, order, "completed", now)
+                           details={"order_id": order.id, "total": order.total, "paid": order.paid,
+                                    "reason": "not_paid"})
+    completed = _move(conn, order, "completed", now)
+    if order.table_id is not None:
+        tables.mark_dirty(conn, order.table_id, order.id, now)
+        tables.publish_table(conn, order.table_id, now)
+    return completed
 
 
 # -- an order follows its tickets ------------------------------------------------------------
@@ -421,3 +465,13 @@ def _record(conn: sqlite3.Connection, order: Order, now: datetime, status_change
     if status_changed:
         live.publish(conn, TOPIC, "order.status",
                      {"id": order.id, "number": order.number, "status": order.status}, now=now)
+    if order.table_id is not None:
+        tables.publish_table(conn, order.table_id, now)
+
+
+def pricing_tax(tax: TaxConfig, floor: FloorPlan, order_type: str) -> TaxConfig:
+    """The tax settings an order is priced with: no service charge on takeaway when the floor
+    plan keeps it for dine-in (``service_charge_dine_in_only``)."""
+    if floor.service_charge_dine_in_only and order_type != "dine_in" and tax.service_rate_bp:
+        return msgspec.structs.replace(tax, service_rate_bp=0)
+    return tax

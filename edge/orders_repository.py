@@ -1,5 +1,5 @@
 """SQL for orders, their lines, payments, queue numbers and idempotency keys (of order
-creation and of payments). No rules here."""
+creation, of payments and of bill amendments). No rules here."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import msgspec
 from shared.schemas import Order, Payment
 
 __all__ = [
+    "currency",
+    "find_bill_idempotency_key",
     "find_idempotency_key",
     "find_payment_idempotency_key",
     "get_order",
+    "insert_bill_idempotency_key",
     "insert_idempotency_key",
     "insert_order",
     "insert_payment",
@@ -21,7 +24,9 @@ __all__ = [
     "list_orders",
     "next_number",
     "number_floor",
+    "open_orders_at_tables",
     "prune_idempotency_keys",
+    "replace_lines",
     "update_order",
 ]
 
@@ -53,10 +58,14 @@ def insert_order(conn: sqlite3.Connection, order: Order, device_id: str | None,
                  staff_id: str | None) -> None:
     conn.execute(
         "INSERT INTO orders (id, number, business_day, type, status, total, paid, device_id, staff_id,"
-        " created_at, updated_at, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, updated_at, snapshot, table_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (order.id, order.number, order.business_day, order.type, order.status, order.total,
          order.paid, device_id, staff_id, order.created_at.isoformat(), order.updated_at.isoformat(),
-         _json.encode(order).decode()))
+         _json.encode(order).decode(), order.table_id))
+    _insert_lines(conn, order)
+
+
+def _insert_lines(conn: sqlite3.Connection, order: Order) -> None:
     conn.executemany(
         "INSERT INTO order_lines (id, order_id, position, product_id, name, qty, unit_price,"
         " line_total, station, modifiers, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -66,9 +75,32 @@ def insert_order(conn: sqlite3.Connection, order: Order, device_id: str | None,
 
 
 def update_order(conn: sqlite3.Connection, order: Order) -> None:
-    conn.execute("UPDATE orders SET status = ?, paid = ?, updated_at = ?, snapshot = ? WHERE id = ?",
-                 (order.status, order.paid, order.updated_at.isoformat(),
-                  _json.encode(order).decode(), order.id))
+    conn.execute("UPDATE orders SET status = ?, paid = ?, total = ?, table_id = ?, updated_at = ?,"
+                 " snapshot = ? WHERE id = ?",
+                 (order.status, order.paid, order.total, order.table_id,
+                  order.updated_at.isoformat(), _json.encode(order).decode(), order.id))
+
+
+def replace_lines(conn: sqlite3.Connection, order: Order) -> None:
+    """Rewrite the order's rows in ``order_lines`` (a bill's lines change after placement)."""
+    conn.execute("DELETE FROM order_lines WHERE order_id = ?", (order.id,))
+    _insert_lines(conn, order)
+
+
+def open_orders_at_tables(conn: sqlite3.Connection, table_id: str | None = None) -> list[Order]:
+    """Open orders (placed, in the kitchen, ready) at a table (any table: None), oldest first."""
+    sql = ("SELECT snapshot FROM orders WHERE table_id IS NOT NULL"
+           " AND status IN ('placed', 'in_kitchen', 'ready')")
+    args: tuple[str, ...] = ()
+    if table_id is not None:
+        sql, args = sql + " AND table_id = ?", (table_id,)
+    return [_order.decode(r[0]) for r in conn.execute(sql + " ORDER BY created_at, id", args)]
+
+
+def currency(conn: sqlite3.Connection) -> str:
+    """The catalog's currency (what a bill opened without lines is kept in)."""
+    row = conn.execute("SELECT currency FROM catalog_meta WHERE id = 1").fetchone()
+    return str(row[0]) if row else "IDR"
 
 
 def get_order(conn: sqlite3.Connection, order_id: str) -> Order | None:
@@ -77,7 +109,8 @@ def get_order(conn: sqlite3.Connection, order_id: str) -> Order | None:
 
 
 def list_orders(conn: sqlite3.Connection, statuses: tuple[str, ...] | None,
-                business_day: str | None, limit: int) -> list[Order]:
+                business_day: str | None, limit: int, text: str | None = None,
+                number: int | None = None) -> list[Order]:
     sql, args = "SELECT snapshot FROM orders WHERE 1 = 1", []
     if statuses:
         sql += f" AND status IN ({','.join('?' * len(statuses))})"
@@ -85,6 +118,12 @@ def list_orders(conn: sqlite3.Connection, statuses: tuple[str, ...] | None,
     if business_day:
         sql += " AND business_day = ?"
         args.append(business_day)
+    if text:
+        # The number, or part of the customer's or the table's name (case-insensitive, ASCII).
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql += (" AND (number = ? OR json_extract(snapshot, '$.customer_name') LIKE ? ESCAPE '\\'"
+                " OR json_extract(snapshot, '$.table') LIKE ? ESCAPE '\\')")
+        args += [number if number is not None else -1, like, like]
     sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
     args.append(limit)
     return [_order.decode(r[0]) for r in conn.execute(sql, args)]
@@ -130,8 +169,24 @@ def insert_payment_idempotency_key(conn: sqlite3.Connection, device_id: str, key
                  (device_id, key, request_hash, order_id, payment_id, now.isoformat()))
 
 
+def find_bill_idempotency_key(conn: sqlite3.Connection, device_id: str,
+                              key: str) -> tuple[str, str, str] | None:
+    """(action, request_hash, order_id) of a bill amendment key this device already used."""
+    row = conn.execute("SELECT action, request_hash, order_id FROM bill_idempotency_keys"
+                       " WHERE device_id = ? AND key = ?", (device_id, key)).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def insert_bill_idempotency_key(conn: sqlite3.Connection, device_id: str, key: str, action: str,
+                                request_hash: str, order_id: str, now: datetime) -> None:
+    conn.execute("INSERT INTO bill_idempotency_keys (device_id, key, action, request_hash,"
+                 " order_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                 (device_id, key, action, request_hash, order_id, now.isoformat()))
+
+
 def prune_idempotency_keys(conn: sqlite3.Connection, older_than: datetime) -> int:
-    """Delete order and payment idempotency keys created before ``older_than``."""
+    """Delete order, payment and bill amendment idempotency keys created before ``older_than``."""
     cutoff = older_than.isoformat()
     return sum(conn.execute(f"DELETE FROM {table} WHERE created_at < ?", (cutoff,)).rowcount
-               for table in ("idempotency_keys", "payment_idempotency_keys"))
+               for table in ("idempotency_keys", "payment_idempotency_keys",
+                             "bill_idempotency_keys"))

@@ -98,7 +98,8 @@ def add_cash_movement(conn: sqlite3.Connection, shift_id: str, data: CashMovemen
         available = figures["expected_cash"]
         if data.amount > available:
             raise ValidationFailed("cannot take out more cash than the drawer should hold",
-                                   details={"amount": data.amount, "expected_cash": available})
+                                   details={"amount": data.amount, "expected_cash": available,
+                                            "reason": "drawer_short"})
         _refuse_past_bound(figures, cash_out=data.amount)
     else:
         _refuse_past_bound(figures, cash_in=data.amount, expected_cash=data.amount)

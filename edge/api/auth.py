@@ -52,7 +52,7 @@ async def login(request: Request[Any, Any, Any], data: JSONBody[LoginRequest]) -
             log.warning("staff logins locked", extra={"device_id": device.device_id,
                                                       "scope": lock.scope, "seconds": lock.seconds,
                                                       "lockouts": lock.lockouts})
-        raise Unauthorized("wrong PIN")
+        raise Unauthorized("wrong PIN", details={"reason": "wrong_pin"})
     await state.db.write(
         lambda c: login_throttle.succeeded(c, device.device_id, policy, time.time()))
     ttl = timedelta(minutes=state.settings.staff_token_minutes)

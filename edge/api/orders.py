@@ -114,12 +114,14 @@ async def list_orders(
     request: Request[Any, Any, Any], status: FromQuery[str | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     business_day: FromQuery[str | None] = None,
+    q: Annotated[str | None, QueryParameter(max_length=50)] = None,
 ) -> dict[str, list[Order]]:
+    """Newest first. ``q``: an order number ("12", "#12") or part of the customer's or table's name."""
     if status is not None and status not in _LIST_STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(_LIST_STATUSES)}",
                                details={"status": status})
     items = await deps.edge_state(request).db.read(
-        lambda conn: orders.list_orders(conn, status, limit, business_day))
+        lambda conn: orders.list_orders(conn, status, limit, business_day, q))
     return {"items": items}
 
 

@@ -195,12 +195,12 @@ def test_payments_split_cash_change_card_reference_and_completion(shared_edge: E
                  {"method": "cash", "amount": 0}):
         res = edge_server.request("POST", pay, cashier, json=body)
         assert res.status_code == 400, (body, res.text)
-    first = edge_server.call("POST", pay, cashier, json={"method": "card", "amount": 17_810,
+    first = edge_server.call("POST", pay, cashier, json={"method": "card", "amount": 17_800,
                                                          "reference": "AUTH-123"})
-    assert first["paid"] == 17_810
+    assert first["paid"] == 17_800
     second = edge_server.call("POST", pay, cashier, json={"method": "cash", "amount": 100_000,
                                                           "tendered": 150_000})
-    assert second["paid"] == second["total"] == 117_810
+    assert second["paid"] == second["total"] == 117_800
     cash = second["payments"][1]
     assert (cash["tendered"], cash["change"], cash["staff_id"] is not None) == (150_000, 50_000, True)
     again = edge_server.request("POST", pay, cashier, json={"method": "cash", "amount": 1})
