@@ -42,6 +42,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -379,6 +380,9 @@ class CatalogSnapshot(TenantOwned, Base):
 # CashMovement). Order.table is stored as ``table_label`` ("table" is an SQL keyword).
 
 
+OPEN_BILL_SQL = "table_id IS NOT NULL AND status IN ('placed', 'in_kitchen', 'ready')"
+
+
 class OrderRow(TenantOwned, Base):
     __tablename__ = "orders"
     __table_args__ = (
@@ -387,6 +391,14 @@ class OrderRow(TenantOwned, Base):
         # Lets a report fingerprint a period's orders from the index alone (hub.reports).
         Index("ix_orders_report_fingerprint", "tenant_id", "business_day", "outlet_id",
               "edge_seq", "updated_at"),
+        # table service (0430), partial so counter orders cost nothing: the parts of a split
+        # bill (hub.reports: its items count once its parts do), the open bills at tables
+        # (hub.fleet)
+        Index("ix_orders_tenant_split_from", "tenant_id", "split_from",
+              postgresql_where=text("split_from IS NOT NULL"),
+              sqlite_where=text("split_from IS NOT NULL")),
+        Index("ix_orders_open_bills", "tenant_id", "outlet_id",
+              postgresql_where=text(OPEN_BILL_SQL), sqlite_where=text(OPEN_BILL_SQL)),
     )
     # No tenant-only index: the composite indexes above start with tenant_id (0110).
     tenant_id: Mapped[str] = mapped_column(IdStr, ForeignKey("tenants.id"))
@@ -419,6 +431,17 @@ class OrderRow(TenantOwned, Base):
     discount_approved_by: Mapped[str | None] = mapped_column(IdStr, nullable=True)
     void_approved_by: Mapped[str | None] = mapped_column(IdStr, nullable=True)
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    # table service (migration 0430, docs/table-service.md "Head-office reports")
+    table_id: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    covers: Mapped[int] = mapped_column(Integer, default=0)
+    seated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    split_from: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    split_part: Mapped[str] = mapped_column(String(200), default="")
+    split_count: Mapped[int] = mapped_column(Integer, default=0)  # len(split_into)
+    merged_into: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    # the updated_at of the first snapshot that was "completed" (kept by later snapshots)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class OrderLineRow(TenantFact, Base):
@@ -436,6 +459,14 @@ class OrderLineRow(TenantFact, Base):
     modifiers: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
     note: Mapped[str] = mapped_column(String(500), default="")
     station: Mapped[str] = mapped_column(String(200), default="kitchen")
+    # table service (migration 0430): a "voided" line is kept for the record, never sold
+    state: Mapped[str] = mapped_column(String(16), default="sent")
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    course: Mapped[str] = mapped_column(String(200), default="")
+    seat: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    void_reason: Mapped[str] = mapped_column(String(200), default="")
+    voided_by: Mapped[str | None] = mapped_column(IdStr, nullable=True)
 
 
 class PaymentRow(TenantFact, Base):

@@ -424,6 +424,10 @@ class FleetEntry(Struct, kw_only=True):
     journal_alarm: str = ""
     # Sync credentials not revoked; more than one is an alert (a second box, or a minted one).
     active_credentials: int = 0
+    # table service: bills open at its tables (count, sum of their totals, earliest seated)
+    open_bills: int = 0
+    open_bill_value: int = 0
+    oldest_seated_at: datetime | None = None
 
 
 class AuditEntryOut(Struct, kw_only=True):
@@ -559,3 +563,45 @@ def to_out(row: Any, out_type: type[Any], **extra: Any) -> Any:
               and hasattr(row, name)}
     values.update(extra)
     return msgspec.convert(values, out_type, from_attributes=True)
+
+
+# ---------------------------------------------------------------- table service report
+
+
+class TableFigures(Struct, kw_only=True):
+    """Figures of a table, an area or all tables over a period (hub.reports.tables)."""
+
+    parties: int  # bills seated (split parts and merged bills are not parties)
+    covers: int
+    turns: int  # parties whose bill(s) completed
+    orders: int  # sales at the tables (split parts counted, split/merged bills not)
+    sales: int  # their totals, minor units
+    average_spend_per_cover: int | None  # sales // covers
+    average_turn_seconds: float | None  # seated -> completed, over turns
+    average_first_order_seconds: float | None  # seated -> first line sent, over parties
+    voided_lines: int
+    voided_amount: int
+
+
+class AreaTableFigures(Struct, kw_only=True):
+    outlet_id: str
+    outlet_name: str
+    area_id: str
+    area: str
+    table_id: str | None = None  # None on an area's row
+    table: str = ""
+    figures: TableFigures
+
+
+class TablesReport(Struct, kw_only=True):
+    """``GET /api/v1/reports/tables``: table service by area and table for a period."""
+
+    day_from: str = msgspec.field(name="from")
+    day_to: str = msgspec.field(name="to")
+    outlet_id: str | None
+    outlet_ids: list[str]
+    currency: str | None
+    totals: TableFigures
+    by_area: list[AreaTableFigures]
+    by_table: list[AreaTableFigures]
+    definitions: dict[str, str]

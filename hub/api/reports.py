@@ -1,4 +1,5 @@
-"""Sales report endpoint: parse the query, open the caller's tenant session, call hub.reports."""
+"""Report endpoints (sales, tables): parse the query, open the caller's tenant session (read
+replica when there is one), call hub.reports."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from litestar.params import QueryParameter
 
 from hub import reports
 from hub.api.deps import DbDep, PrincipalDep
-from hub.schemas import SalesReport
+from hub.reports.tables import tables_report
+from hub.schemas import SalesReport, TablesReport
 
 __all__ = ["report_routes"]
 
@@ -32,4 +34,23 @@ async def sales(
                                           day_from=start, day_to=end)
 
 
-report_routes: list[Any] = [sales]
+@get("/api/v1/reports/tables", tags=["reports"])
+async def tables(
+    db: DbDep,
+    principal: PrincipalDep,
+    day_from: Annotated[str | None, QueryParameter(
+        name="from", description="first business day, YYYY-MM-DD")] = None,
+    day_to: Annotated[str | None, QueryParameter(
+        name="to", description="last business day (inclusive), YYYY-MM-DD")] = None,
+    outlet_id: Annotated[str | None, QueryParameter(
+        max_length=64, description="one outlet; omitted = every outlet you see")] = None,
+) -> TablesReport:
+    """Table service by area and table: covers, sales, spend per cover, turns, turn time,
+    time from seating to the first order."""
+    start, end = reports.parse_period(day_from, day_to)
+    async with db.tenant(principal.tenant_id, readonly=True) as session:
+        return await tables_report(session, principal, outlet_id=outlet_id or None,
+                                   day_from=start, day_to=end)
+
+
+report_routes: list[Any] = [sales, tables]

@@ -3,7 +3,10 @@
 What each event kind becomes (idempotent by record, so a replay changes nothing):
 
 * ``order``: an ``orders`` snapshot upserted by id, the higher journal seq wins (never an
-  older one over a newer), its ``order_lines`` replaced with it;
+  older one over a newer), its ``order_lines`` replaced with it; table service's fields come
+  along (table, covers, seated, split and merge links, each line's state, round, course,
+  seat), and ``completed_at`` is the ``updated_at`` of the first snapshot that was
+  "completed" (later snapshots of a completed order keep it);
 * ``payment``, ``cash_movement``: inserted once by id;
 * ``kitchen``: inserted once by event id, and once per (ticket, action, at): a re-chained
   event (a new epoch) carries a new id for the same kitchen action;
@@ -34,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,22 +98,33 @@ def tax_of(outlet: Outlet) -> TaxConfig:
 
 def check_money(order: Order, tax: TaxConfig) -> list[str]:
     """Arithmetic the order must satisfy whatever the outlet's settings were at the time
-    (amounts are never negative: the wire type refuses that)."""
+    (amounts are never negative: the wire type refuses that).
+
+    Table service (docs/table-service.md, "Money rules"): a voided line keeps its figures
+    but is not in the subtotal; a merged bill has no lines and all figures 0 (so it adds up
+    like any other); a split part's figures are allocations of its parent's, each part
+    adding up as total = subtotal - discount + service + tax + rounding (with prices that
+    include tax, that or the inclusive sum is accepted: the allocation may keep either)."""
     problems = []
     for line in order.lines:
         if line.unit_price * line.qty != line.line_total:
             problems.append(f"line {line.id}: {line.qty} x {line.unit_price} != {line.line_total}")
-    subtotal = sum(line.line_total for line in order.lines)
+    subtotal = sum(line.line_total for line in order.lines if line.state != "voided")
     if subtotal != order.subtotal:
-        problems.append(f"subtotal {order.subtotal} != sum of lines {subtotal}")
+        problems.append(f"subtotal {order.subtotal} != sum of lines not voided {subtotal}")
     if order.discount > order.subtotal:
         problems.append(f"discount {order.discount} exceeds subtotal {order.subtotal}")
-    if tax.prices_include_tax:
-        expected_total = order.subtotal - order.discount + order.rounding
+    exclusive = (order.subtotal - order.discount + order.service_charge + order.tax
+                 + order.rounding)
+    inclusive = order.subtotal - order.discount + order.rounding
+    if not tax.prices_include_tax:
+        accepted = {exclusive}
+    elif order.split_from is not None:
+        accepted = {inclusive, exclusive}
     else:
-        expected_total = (order.subtotal - order.discount + order.service_charge + order.tax
-                          + order.rounding)
-    if expected_total != order.total:
+        accepted = {inclusive}
+    expected_total = inclusive if tax.prices_include_tax else exclusive
+    if order.total not in accepted:
         problems.append(f"total {order.total} != subtotal - discount + service + tax + rounding "
                         f"({expected_total})")
     return problems
@@ -132,11 +147,24 @@ def precheck(body: Any, tax: TaxConfig) -> str:
 
 def _priced_differently(order: Order, tax: TaxConfig) -> str:
     """Recompute with shared.pricing under the outlet's current tax settings (an alarm only:
-    the settings may have changed since the order was placed)."""
-    totals = price_order([PricedLine(base_price=line.unit_price, qty=line.qty)
-                          for line in order.lines], tax, order.discount)
-    if (totals.service_charge, totals.tax, totals.rounding, totals.total) != (
-            order.service_charge, order.tax, order.rounding, order.total):
+    the settings may have changed since the order was placed). Voided lines are not priced;
+    a split part's figures are allocations of its parent's (checked by ``check_money``), and
+    a takeaway order may carry no service charge (the floor plan's
+    ``service_charge_dine_in_only``)."""
+    if order.split_from is not None or order.status == "merged":
+        return ""
+    priced = [PricedLine(base_price=line.unit_price, qty=line.qty)
+              for line in order.lines if line.state != "voided"]
+    figures = (order.service_charge, order.tax, order.rounding, order.total)
+    totals = price_order(priced, tax, order.discount)
+    if order.type == "takeaway" and tax.service_rate_bp and figures != (
+            totals.service_charge, totals.tax, totals.rounding, totals.total):
+        no_service = msgspec.structs.replace(tax, service_rate_bp=0)
+        takeaway = price_order(priced, no_service, order.discount)
+        if figures == (takeaway.service_charge, takeaway.tax, takeaway.rounding,
+                       takeaway.total):
+            return ""
+    if (totals.service_charge, totals.tax, totals.rounding, totals.total) != figures:
         return (f"order {order.id}: edge total {order.total} (service {order.service_charge}, "
                 f"tax {order.tax}) differs from the hub's recomputation {totals.total} "
                 f"(service {totals.service_charge}, tax {totals.tax})")
@@ -150,15 +178,20 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def order_row(who: SyncIdentity, order: Order, seq: int, now: datetime) -> Row:
-    """``store.ORDER_COLUMNS`` of an order snapshot."""
+def order_row(who: SyncIdentity, order: Order, seq: int, now: datetime,
+              completed_at: datetime | None = None) -> Row:
+    """``store.ORDER_COLUMNS`` of an order snapshot (``completed_at``: when the journal first
+    showed it completed, see ``_Batch.completed``; a stored one is kept by the store)."""
     return (who.tenant_id, who.outlet_id, order.id, order.number,
             date.fromisoformat(order.business_day), order.type, order.status, order.currency,
             order.subtotal, order.discount, order.service_charge, order.tax, order.rounding,
             order.total, order.paid, order.note, order.customer_name, order.table,
             order.void_reason, order.source, _aware(order.created_at), _aware(order.updated_at),
             seq, now, order.discount_reason, order.discount_approved_by, order.void_approved_by,
-            order.refunded)
+            order.refunded, order.table_id, order.covers,
+            _aware(order.seated_at) if order.seated_at else None, order.revision,
+            order.split_from, order.split_part, len(order.split_into), order.merged_into,
+            completed_at if order.status == "completed" else None)
 
 
 def line_row(who: SyncIdentity, order_id: str, line: OrderLine) -> Row:
@@ -166,7 +199,8 @@ def line_row(who: SyncIdentity, order_id: str, line: OrderLine) -> Row:
     for its database)."""
     return (who.tenant_id, who.outlet_id, line.id, order_id, line.product_id, line.name,
             line.qty, line.unit_price, line.line_total, line.modifiers, line.note,
-            line.station)
+            line.station, line.state, line.round, line.course, line.seat,
+            _aware(line.added_at) if line.added_at else None, line.void_reason, line.voided_by)
 
 
 def payment_row(who: SyncIdentity, p: Payment, now: datetime) -> Row:
@@ -243,14 +277,20 @@ class _Batch:
     kitchen: dict[str, KitchenEvent]
     availability: dict[str, AvailabilityEvent]
     attempts: dict[str, tuple[int, PaymentAttempt]]
+    # order id -> updated_at of its first "completed" snapshot since it last was not
+    completed: dict[str, datetime]
 
 
 def _reduce(events: list[Event]) -> _Batch:
-    batch = _Batch({}, {}, {}, {}, {}, {}, {})
-    for event in events:
+    batch = _Batch({}, {}, {}, {}, {}, {}, {}, {})
+    for event in sorted(events, key=lambda e: e.seq):
         seq, body = event.seq, event.body
         match body:
             case OrderEvent(order=order):
+                if order.status == "completed":
+                    batch.completed.setdefault(order.id, _aware(order.updated_at))
+                else:
+                    batch.completed.pop(order.id, None)
                 if order.id not in batch.orders or batch.orders[order.id][0] < seq:
                     batch.orders[order.id] = (seq, order)
             case PaymentEvent(payment=payment):
@@ -279,7 +319,7 @@ async def _apply_set(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
     batch = _reduce(events)
     store = store_for(session)
     if batch.orders:
-        await _apply_orders(store, session, who, tax, batch.orders, now)
+        await _apply_orders(store, session, who, tax, batch.orders, batch.completed, now)
     refunds = _latest_refunds(events)
     for seq, refund in refunds.values():
         await _apply_refund(session, who, refund, seq, now)
@@ -324,7 +364,7 @@ async def _held_or_unappliable(store: IngestStore, model: Any, skipped: set[str]
 
 async def _apply_orders(store: IngestStore, session: AsyncSession, who: SyncIdentity,
                         tax: TaxConfig, latest: dict[str, tuple[int, Order]],
-                        now: datetime) -> None:
+                        completed: dict[str, datetime], now: datetime) -> None:
     existing = await store.existing_orders(list(latest))
     new_rows, newer_rows, line_rows, replaced = [], [], [], []
     for order_id, (seq, order) in latest.items():
@@ -341,10 +381,11 @@ async def _apply_orders(store: IngestStore, session: AsyncSession, who: SyncIden
             session.add(SyncAlarm(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
                                   kind="money_mismatch", message=mismatch,
                                   details={"order_id": order.id, "seq": seq}, created_at=now))
+        row = order_row(who, order, seq, now, completed.get(order_id))
         if held is None:
-            new_rows.append(order_row(who, order, seq, now))
+            new_rows.append(row)
         else:
-            newer_rows.append(order_row(who, order, seq, now))
+            newer_rows.append(row)
             replaced.append(order_id)
         line_rows += [line_row(who, order.id, line) for line in order.lines]
     await store.insert_orders(new_rows)

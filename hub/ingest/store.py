@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import CashMovementRow, KitchenEventRow, OrderLineRow, OrderRow, PaymentRow
@@ -52,12 +52,17 @@ ORDER_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("id", "text"),
                  ("updated_at", "timestamptz"), ("edge_seq", "int8"),
                  ("received_at", "timestamptz"), ("discount_reason", "text"),
                  ("discount_approved_by", "text"), ("void_approved_by", "text"),
-                 ("refunded", "int8"))
+                 ("refunded", "int8"), ("table_id", "text"), ("covers", "int4"),
+                 ("seated_at", "timestamptz"), ("revision", "int4"), ("split_from", "text"),
+                 ("split_part", "text"), ("split_count", "int4"), ("merged_into", "text"),
+                 ("completed_at", "timestamptz"))
 LINE_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("id", "text"),
                 ("order_id", "text"), ("product_id", "text"), ("name", "text"), ("qty", "int4"),
                 ("unit_price", "int8"), ("line_total", "int8"),
                 ("modifiers", "jsonb"),  # given as a list of shared.schemas modifier structs
-                ("note", "text"), ("station", "text"))
+                ("note", "text"), ("station", "text"), ("state", "text"), ("round", "int4"),
+                ("course", "text"), ("seat", "int4"), ("added_at", "timestamptz"),
+                ("void_reason", "text"), ("voided_by", "text"))
 PAYMENT_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("id", "text"),
                    ("order_id", "text"), ("method", "text"), ("amount", "int8"),
                    ("tendered", "int8"), ("change", "int8"), ("reference", "text"),
@@ -72,6 +77,11 @@ MOVEMENT_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("id", "text")
                     ("received_at", "timestamptz"))
 
 Row = tuple[Any, ...]  # values in the order of the *_COLUMNS above
+
+
+def _kept_completion(held: Any, status: Any, given: Any) -> Any:
+    """A completed order keeps the completion time first stored; any other status has none."""
+    return case((status == "completed", func.coalesce(held, given)), else_=null())
 
 
 class IngestStore:
@@ -105,12 +115,15 @@ class IngestStore:
         # payment sync on the SQLite hub used to fail over to the one-by-one path. A Core
         # statement gets no ORM tenant criteria, hence the explicit tenant_id condition.
         orders = OrderRow.__table__
+        assigned: dict[str, Any] = {name: bindparam(f"b_{name}") for name in kept
+                                    if name not in ("id", "outlet_id")}
+        assigned["completed_at"] = _kept_completion(
+            orders.c.completed_at, bindparam("b_status"), bindparam("b_completed_at"))
         statement = (update(orders).where(orders.c.tenant_id == bindparam("b_tenant_id"))
                      .where(orders.c.id == bindparam("b_id"))
                      .where(orders.c.outlet_id == bindparam("b_outlet_id"))
                      .where(orders.c.edge_seq <= bindparam("b_edge_seq"))
-                     .values({name: bindparam(f"b_{name}") for name in kept
-                              if name not in ("id", "outlet_id")}))
+                     .values(assigned))
         await self.session.execute(statement, values)
 
     async def replace_lines(self, replaced_orders: Sequence[str], rows: list[Row]) -> None:
@@ -200,8 +213,11 @@ class PostgresIngestStore(IngestStore):
         if not rows:
             return
         names = [name for name, _ in ORDER_COLUMNS]
-        assignments = ", ".join(f"{name} = u.{name}" for name in names
-                                if name not in ("tenant_id", "outlet_id", "id", "received_at"))
+        assignments = ", ".join(
+            f"{name} = u.{name}" if name != "completed_at" else
+            "completed_at = CASE WHEN u.status = 'completed'"
+            " THEN COALESCE(o.completed_at, u.completed_at) END"
+            for name in names if name not in ("tenant_id", "outlet_id", "id", "received_at"))
         await self._run(
             f"UPDATE orders AS o SET {assignments} FROM {self._unnest(ORDER_COLUMNS)}"
             " WHERE o.id = u.id AND o.outlet_id = u.outlet_id AND o.edge_seq <= u.edge_seq",

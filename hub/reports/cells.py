@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import BigInteger, and_, case, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from hub.models import (
@@ -31,12 +32,16 @@ from hub.models import (
     RefundRow,
 )
 
-__all__ = ["VOID_STATUSES", "CellKey", "DayCell", "compute_cells", "outlet_zone",
-           "reason_key", "utc_offset_segments"]
+__all__ = ["NOT_SALE_STATUSES", "VOID_STATUSES", "CellKey", "DayCell", "compute_cells",
+           "is_sale", "item_lines", "outlet_zone", "reason_key", "utc_offset_segments"]
 
 log = logging.getLogger("hub.reports")
 
 VOID_STATUSES = ("voided", "cancelled")
+# Table service (docs/table-service.md, "Money rules"): a "split" bill's money is on its parts,
+# a "merged" bill's on the bill that received its lines; neither is a sale nor a void.
+MOVED_STATUSES = ("split", "merged")
+NOT_SALE_STATUSES = VOID_STATUSES + MOVED_STATUSES
 
 
 # ---------------------------------------------------------------- portable SQL pieces
@@ -204,8 +209,29 @@ def outlet_zone(outlet: Outlet) -> ZoneInfo:
 # ---------------------------------------------------------------- raw aggregation
 
 
+def is_sale(orders: Any = OrderRow) -> ColumnElement[bool]:
+    """An order whose money is a sale: not voided or cancelled, not a split or merged bill."""
+    return orders.status.not_in(NOT_SALE_STATUSES)
+
+
 def _not_void() -> ColumnElement[bool]:
-    return OrderRow.status.not_in(VOID_STATUSES)
+    return is_sale()
+
+
+def item_lines(tenant_id: str) -> ColumnElement[bool]:
+    """The lines (joined with their ``OrderRow``) that count as items sold: items where they
+    were ordered, never a voided line. The lines of sales that are not split parts (a part's
+    lines are copies, or an even share), and the lines of a "split" bill once every one of
+    its parts is here and is a sale."""
+    parts = aliased(OrderRow)
+    sale_parts = (select(func.count()).select_from(parts)
+                  .where(parts.tenant_id == tenant_id, parts.split_from == OrderRow.id,
+                         is_sale(parts))
+                  .scalar_subquery())
+    return and_(OrderLineRow.state != "voided",
+                or_(and_(is_sale(), OrderRow.split_from.is_(None)),
+                    and_(OrderRow.status == "split", OrderRow.split_count > 0,
+                         OrderRow.split_count == sale_parts)))
 
 
 class _Cells(dict[CellKey, DayCell]):
@@ -278,6 +304,8 @@ async def _order_figures(session: AsyncSession, cells: _Cells, outlets: list[Out
     for outlet_id, day, status, utc_bucket, count, total, paid, paid_orders, with_payment in rows:
         c = cells.cell(outlet_id, day)
         total, paid, with_payment = int(total or 0), int(paid or 0), int(with_payment or 0)
+        if status in MOVED_STATUSES:
+            continue
         if status in VOID_STATUSES:
             c.void_count += count
             c.void_amount += total
@@ -297,14 +325,14 @@ async def _order_figures(session: AsyncSession, cells: _Cells, outlets: list[Out
 
 async def _product_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
                            base: list[ColumnElement[bool]]) -> None:
-    """Products sold: the lines of sales, per product id."""
+    """Products sold: the item lines (``item_lines``), per product id."""
     rows = await session.execute(
         select(OrderRow.outlet_id, OrderRow.business_day, OrderLineRow.product_id,
                func.max(OrderLineRow.name), func.sum(OrderLineRow.qty),
                func.sum(OrderLineRow.line_total))
         .join(OrderLineRow, and_(OrderLineRow.order_id == OrderRow.id,
                                  OrderLineRow.tenant_id == tenant_id))
-        .where(*base, _not_void())
+        .where(*base, item_lines(tenant_id))
         .group_by(OrderRow.outlet_id, OrderRow.business_day, OrderLineRow.product_id))
     for outlet_id, day, product_id, name, qty, revenue in rows:
         cells.cell(outlet_id, day).products[product_id] = [name, int(qty or 0), int(revenue or 0)]

@@ -11,7 +11,9 @@ rest live (``hub.reports.cells``), so it always equals the raw data.
 One gap: the fingerprint covers orders, so a kitchen event for a past, rolled-up day that
 comes without any change to that day's orders (a recall after the order was completed) shows
 only once the cell is rebuilt. The edge journals ticket creation with the order and the last
-bump with the order turning ready, so ordinary cooking always moves the fingerprint.
+bump with the order turning ready, so ordinary cooking always moves the fingerprint. The
+same holds for a split bill's items, which count once its parts are all sales: the parts are
+made on the bill's business day, so their arrival moves that day's fingerprint.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ __all__ = ["ROLLUP_FORMAT", "Fingerprint", "fingerprints", "fresh_tenant_days",
 
 log = logging.getLogger("hub.reports")
 
-ROLLUP_FORMAT = 3  # bump when DayCell's stored shape changes: older rows are then rebuilt
+ROLLUP_FORMAT = 4  # bump when DayCell's stored shape changes: older rows are then rebuilt
 # 3: refunds by method and discounts by reason (issue 11)
+# 4: table service (issue 12): split and merged bills are no sales, voided lines no items
 
 
 Fingerprint = tuple[int, int, datetime]

@@ -41,7 +41,8 @@ from hub.schemas import (
 )
 from shared.errors import BadRequest, NotFound
 
-__all__ = ["MAX_REPORT_DAYS", "parse_period", "sales_report", "visible_outlet_ids"]
+__all__ = ["MAX_REPORT_DAYS", "parse_period", "report_outlets", "sales_report",
+           "visible_outlet_ids"]
 
 MAX_REPORT_DAYS = 366
 SUCCESS_DEFINITION = ("paid orders / (paid orders + orders voided without payment); "
@@ -79,7 +80,7 @@ async def visible_outlet_ids(session: AsyncSession, principal: Principal) -> lis
     return [outlet_id for outlet_id in ids if principal.sees_outlet(outlet_id)]
 
 
-async def _scope(session: AsyncSession, principal: Principal,
+async def report_outlets(session: AsyncSession, principal: Principal,
                  outlet_id: str | None) -> list[Outlet]:
     """The outlets the report covers, by name: ``outlet_id`` alone, or every visible one."""
     visible = await visible_outlet_ids(session, principal)
@@ -158,7 +159,7 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
                        day_from: date, day_to: date, use_rollups: bool = True) -> SalesReport:
     """The sales report for ``principal`` over [day_from, day_to] (one outlet or all visible)."""
     started = time.perf_counter()
-    outlets = await _scope(session, principal, outlet_id)
+    outlets = await report_outlets(session, principal, outlet_id)
     found = await _gather(session, principal.tenant_id, outlets, day_from, day_to,
                           every_outlet=outlet_id is None and principal.outlet_ids is None,
                           use_rollups=use_rollups, started=started)

@@ -85,6 +85,8 @@ def _matrix(b: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any, set[int]
             f"/api/v1/outlets/{outlet}/catalog", None, DENIED),
         ("GET", "/api/v1/reports/sales"): (
             f"/api/v1/reports/sales?outlet_id={outlet}&from=2026-01-01&to=2026-12-31", None, DENIED),
+        ("GET", "/api/v1/reports/tables"): (
+            f"/api/v1/reports/tables?outlet_id={outlet}&from=2026-01-01&to=2026-12-31", None, DENIED),
         ("GET", "/api/v1/reports/payments"): (
             f"/api/v1/reports/payments?outlet_id={outlet}&from=2026-01-01&to=2026-12-31", None,
             DENIED),
@@ -138,6 +140,7 @@ LISTS = ["/api/v1/tenant", "/api/v1/me", "/api/v1/brands", "/api/v1/outlets", "/
          "/api/v1/catalog/categories", "/api/v1/catalog/products",
          "/api/v1/catalog/modifier-groups", "/api/v1/fleet", "/api/v1/audit",
          "/api/v1/audit?entity_type=product", "/api/v1/reports/sales?from=2026-01-01&to=2026-12-31",
+         "/api/v1/reports/tables?from=2026-01-01&to=2026-12-31",
          "/api/v1/staff", "/api/v1/reports/payments?from=2026-01-01&to=2026-12-31",
          f"/api/v1/reports/payments/reconciliation?day={datetime.now(UTC).date()}"]
 # List endpoints given B's ids as filters: still nothing of B.

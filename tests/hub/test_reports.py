@@ -1,11 +1,19 @@
-"""Sales reports equal the raw synced orders, figure by figure.
+"""Sales reports equal the raw synced orders, figure by figure (the report oracle).
 
 Orders, payments and kitchen events are generated as an edge would journal them (snapshots
 priced by shared.pricing, hash-chained entries) and pushed through the hub's real ingest path
 (``hub.ingest.push.ingest_push``). Every report figure is then recomputed here in plain Python from
-the generated records and compared: through the service on PostgreSQL and SQLite, before and
-after the roll-up job, after late changes to rolled-up days, and over HTTP against a real hub
-process (tenant isolation, outlet scoping, bad input).
+the raw journal (every entry pushed, decoded again: the latest snapshot of each order by seq)
+and compared: through the service on PostgreSQL and SQLite, before and after the roll-up job,
+after late changes to rolled-up days, and over HTTP against a real hub process (tenant
+isolation, outlet scoping, bad input).
+
+One day of the period also carries table service beside the counter orders
+(``tests.hub.table_bills``, issue 12): bills amended in rounds with held courses fired and
+voided lines, split by item and evenly (a part left open, a part cancelled), merged bills,
+moved parties. The money rules of docs/table-service.md: split and merged bills are no sales
+(their parts / the receiving bill are), voided lines are never sold, items count where they
+were ordered (a split bill's lines once all its parts are sales, never a part's copies).
 """
 
 from __future__ import annotations
@@ -43,9 +51,11 @@ from shared.schemas import (
     Payment,
     PaymentEvent,
     TaxConfig,
+    event_decoder,
     event_encoder,
 )
 from sync.protocol import PushRequest
+from tests.hub.table_bills import Floor, table_day
 
 PASSWORD = "correct horse battery"
 # Europe/Berlin moves to summer time on 2026-03-29 at 01:00 UTC: local hours must follow it.
@@ -54,6 +64,8 @@ PRODUCTS = [("p-coffee", "Kopi Susu", 25_000), ("p-tea", "Es Teh", 12_000),
             ("p-rice", "Nasi Goreng", 38_000), ("p-noodle", "Mie Ayam", 30_000),
             ("p-cake", "Bolu Pandan", 18_000)]
 VOID = ("voided", "cancelled")
+NOT_SALE = (*VOID, "split", "merged")
+TABLE_DAY = date(2026, 3, 30)
 
 
 # ---------------------------------------------------------------- generating synced data
@@ -85,6 +97,7 @@ class Journal:
         self.seq = 0
         self.prev = genesis_hash(self.epoch)
         self.pending: list[JournalEntry] = []
+        self.sent: list[JournalEntry] = []  # every entry pushed: the oracle reads them
 
     def append(self, body: Any, at: datetime) -> None:
         self.seq += 1
@@ -99,6 +112,7 @@ class Journal:
         who = SyncIdentity(tenant_id, self.outlet_id, "test-credential")
         while self.pending:
             chunk, self.pending = self.pending[:batch], self.pending[batch:]
+            self.sent += chunk
             response = await ingest_push(db, who, PushRequest(
                 outlet_id=self.outlet_id, epoch=self.epoch, entries=chunk,
                 backlog=len(self.pending), edge_version="0.1.0"))
@@ -189,8 +203,21 @@ def generate_outlet_orders(seeded: Seeded, outlet_id: str, journal: Journal, cou
         seeded.payments.extend(payments)
 
 
+def generate_table_day(seeded: Seeded, outlet_id: str, journal: Journal, rnd: random.Random,
+                       tax: TaxConfig, day: date = TABLE_DAY, parties: int = 16) -> None:
+    """A day of table service at six tables beside the counter orders (from 11:00 local)."""
+    zone = seeded.zones[outlet_id]
+    floor = Floor(outlet_id, journal, tax, day.isoformat())
+    start = datetime.combine(day, datetime.min.time(), zone).replace(hour=11).astimezone(UTC)
+    tables = [(f"{outlet_id[-6:]}-t{i}", f"T{i}") for i in range(1, 7)]
+    table_day(floor, tables, start, rnd, parties)
+    seeded.orders.update(floor.orders)
+    seeded.payments.extend(floor.payments)
+
+
 async def seed_tenant(db: Database, name: str, outlets: dict[str, str], orders_per_outlet: int,
-                      seed: int, day_from: date = DAY_FROM, day_to: date = DAY_TO) -> Seeded:
+                      seed: int, day_from: date = DAY_FROM, day_to: date = DAY_TO,
+                      table_parties: int = 0) -> Seeded:
     """A tenant with outlets {name: timezone} and synced orders pushed through ingest."""
     email = f"owner-{new_id()[-12:]}@{name.lower().replace(' ', '-')}.test"
     async with db.system() as session:
@@ -210,6 +237,8 @@ async def seed_tenant(db: Database, name: str, outlets: dict[str, str], orders_p
         journal = seeded.journals[outlet_id] = Journal(outlet_id)
         generate_outlet_orders(seeded, outlet_id, journal, orders_per_outlet, rnd, tax,
                                day_from, day_to)
+        if table_parties:
+            generate_table_day(seeded, outlet_id, journal, rnd, tax, parties=table_parties)
         await journal.push(db, tenant.id)
     return seeded
 
@@ -228,13 +257,56 @@ def _nearest_rank(values: list[int], fraction: float) -> int | None:
     return ordered[math.ceil(fraction * len(ordered)) - 1]
 
 
+@dataclass
+class Replayed:
+    """What the outlets' raw journals say: the latest snapshot of each order (by seq), every
+    payment and kitchen event, as decoded from the bytes pushed."""
+
+    orders: dict[str, Order]
+    payments: list[Payment]
+    kitchen: list[KitchenEvent]
+
+
+def replay_journals(seeded: Seeded) -> Replayed:
+    orders: dict[str, tuple[int, Order]] = {}
+    payments: dict[str, Payment] = {}
+    kitchen: list[KitchenEvent] = []
+    for journal in seeded.journals.values():
+        assert not journal.pending, "push before reading the journal"
+        for entry in journal.sent:
+            body = event_decoder.decode(entry.body)
+            if isinstance(body, OrderEvent):
+                held = orders.get(body.order.id)
+                if held is None or held[0] < entry.seq:
+                    orders[body.order.id] = (entry.seq, body.order)
+            elif isinstance(body, PaymentEvent):
+                payments.setdefault(body.payment.id, body.payment)
+            elif isinstance(body, KitchenEvent):
+                kitchen.append(body)
+    return Replayed({oid: order for oid, (_, order) in orders.items()},
+                    list(payments.values()), kitchen)
+
+
+def item_lines(order: Order, orders: dict[str, Order]) -> list[OrderLine]:
+    """The lines that count as items sold (docs/table-service.md, "Money rules")."""
+    if order.status == "split":
+        parts = [orders.get(pid) for pid in order.split_into]
+        if not parts or any(p is None or p.status in NOT_SALE for p in parts):
+            return []
+    elif order.status in NOT_SALE or order.split_from is not None:
+        return []
+    return [line for line in order.lines if line.state != "voided"]
+
+
 def expected_report(seeded: Seeded, day_from: date, day_to: date,
                     outlet_ids: list[str] | None = None) -> dict[str, Any]:
-    """Every report figure from the generated records, without SQL."""
+    """Every report figure from the outlets' raw journals, without SQL."""
     scope = set(outlet_ids if outlet_ids is not None else seeded.outlets.values())
-    in_period = [o for o in seeded.orders.values()
+    raw = replay_journals(seeded)
+    assert raw.orders == seeded.orders  # the journal holds what was generated
+    in_period = [o for o in raw.orders.values()
                  if o.outlet_id in scope and day_from <= date.fromisoformat(o.business_day) <= day_to]
-    sales = [o for o in in_period if o.status not in VOID]
+    sales = [o for o in in_period if o.status not in NOT_SALE]
     voids = [o for o in in_period if o.status in VOID]
     sale_ids = {o.id for o in sales}
     period_ids = {o.id for o in in_period}
@@ -252,20 +324,21 @@ def expected_report(seeded: Seeded, day_from: date, day_to: date,
         by_hour[hour][1] += o.total
         by_outlet[o.outlet_id][0] += 1
         by_outlet[o.outlet_id][1] += o.total
-        for line in o.lines:
+    for o in in_period:
+        for line in item_lines(o, raw.orders):
             slot = products.setdefault(line.product_id, [line.name, 0, 0])
             slot[1] += line.qty
             slot[2] += line.line_total
     for o in voids:
         by_outlet[o.outlet_id][2] += 1
     methods: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for p in seeded.payments:
+    for p in raw.payments:
         if p.order_id in sale_ids:
             methods[p.method][0] += 1
             methods[p.method][1] += p.amount
 
     tickets: dict[str, list[KitchenEvent]] = defaultdict(list)
-    for event in seeded.kitchen:
+    for event in raw.kitchen:
         if event.order_id in period_ids:
             tickets[event.ticket_id].append(event)
     durations = []
@@ -342,10 +415,17 @@ async def _exactness_scenario(db: Database) -> None:
     seeded = await seed_tenant(db, "Kopi Nusantara", {"Jakarta Sudirman": "Asia/Jakarta",
                                                       "Berlin Mitte": "Europe/Berlin",
                                                       "Mumbai Bandra": "Asia/Kolkata"},
-                               orders_per_outlet=120, seed=7)
+                               orders_per_outlet=120, seed=7, table_parties=24)
     owner = seeded.owner()
     expected = expected_report(seeded, DAY_FROM, DAY_TO)
     assert expected["order_count"] > 150 and expected["voids"]["count"] > 10
+    # the table-service day holds every kind of amended bill
+    statuses = {o.status for o in seeded.orders.values() if o.table_id}
+    assert {"split", "merged", "completed", "cancelled", "in_kitchen"} <= statuses
+    assert any(line.state == "voided" for o in seeded.orders.values() for line in o.lines)
+    assert any(o.split_from and o.lines[0].product_id == "split-share"
+               for o in seeded.orders.values())
+    assert any(o.revision > 3 for o in seeded.orders.values())
     assert expected["refunds"]["count"] > 3 and expected["kitchen"]["tickets"] > 100
 
     live = await _report(db, owner)
@@ -454,8 +534,10 @@ async def test_report_over_http_is_tenant_isolated_scoped_and_validated(pg_url: 
     db = Database(pg_url)
     try:
         alpha = await seed_tenant(db, "Alpha Reports", {"A Jakarta": "Asia/Jakarta",
-                                                        "A Makassar": "Asia/Makassar"}, 50, seed=1)
-        bravo = await seed_tenant(db, "Bravo Reports", {"B Jakarta": "Asia/Jakarta"}, 50, seed=2)
+                                                        "A Makassar": "Asia/Makassar"}, 50, seed=1,
+                                  table_parties=10)
+        bravo = await seed_tenant(db, "Bravo Reports", {"B Jakarta": "Asia/Jakarta"}, 50, seed=2,
+                                  table_parties=10)
     finally:
         await db.dispose()
     url = "/api/v1/reports/sales"
