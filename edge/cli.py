@@ -68,7 +68,7 @@ def _open_db(data_dir: str) -> Any:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from edge import catalog, demo, sync_state
+    from edge import catalog, demo, sync_state, tables
     from edge.db import Database
 
     data_dir = Path(args.data_dir)
@@ -91,6 +91,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         info = outlet.create_outlet(conn, name, timezone, args.kitchen_trigger)
         if args.demo and conn.execute("SELECT COUNT(*) FROM products").fetchone()[0] == 0:
             catalog.replace_catalog(conn, demo.demo_catalog())
+        if args.demo and not tables.floor_plan(conn).tables:
+            tables.replace_floor_plan(conn, demo.demo_floor_plan())
         if args.demo and conn.execute("SELECT COUNT(*) FROM staff").fetchone()[0] == 0:
             for staff_name, role, pin in demo.DEMO_STAFF:
                 devices.add_staff(conn, staff_name, role, pin, settings.pin_pepper)

@@ -26,7 +26,7 @@ from edge import kitchen_repository as repo
 from edge import live, outbox, printing
 from shared.errors import InvalidState, NotFound
 from shared.ids import new_id
-from shared.schemas import KitchenEvent, KitchenTicket, Order, TicketLine
+from shared.schemas import KitchenEvent, KitchenTicket, Order, OrderLine, TicketLine
 
 __all__ = [
     "TOPIC",
@@ -36,8 +36,10 @@ __all__ = [
     "bump",
     "list_tickets",
     "recall",
+    "send_lines",
     "send_to_kitchen",
     "undo",
+    "withdraw_line",
     "withdraw_order",
 ]
 
@@ -45,7 +47,7 @@ log = logging.getLogger("edge.kitchen")
 
 TOPIC = "kitchen"
 Action = Literal["created", "bumped", "recalled", "undone"]
-_CLOSED_ORDER_STATES = ("completed", "voided", "cancelled")
+_CLOSED_ORDER_STATES = ("completed", "voided", "cancelled", "split", "merged")
 
 
 class OrderFollows(Protocol):
@@ -62,33 +64,65 @@ def send_to_kitchen(conn: sqlite3.Connection, order: Order, now: datetime) -> li
     """Split the order's lines into one ticket per station; store and announce them.
 
     Calling it twice for the same order returns the tickets made the first time, so the
-    "send on payment" trigger may fire on every payment without duplicating work.
+    "send on payment" trigger may fire on every payment without duplicating work. Held lines
+    of a bill wait for their course to be fired (``send_lines``).
     """
     existing = repo.tickets_of_order(conn, order.id, include_withdrawn=True)
     if existing:
         return existing
+    return send_lines(conn, order, [line for line in order.lines if line.state == "sent"], now)
+
+
+def send_lines(conn: sqlite3.Connection, order: Order, lines: list[OrderLine],
+               now: datetime) -> list[KitchenTicket]:
+    """New tickets for these lines of the order (a bill's round, or a fired course): one per
+    course and station, carrying the table's name, the round and the course."""
+    if not lines:
+        return []
     product_names, option_names = repo.catalog_names(
-        conn, {line.product_id for line in order.lines},
-        {m.option_id for line in order.lines for m in line.modifiers})
-    by_station: dict[str, list[TicketLine]] = {}
-    for line in order.lines:  # dicts keep insertion order: stations appear as lines do
-        by_station.setdefault(line.station, []).append(TicketLine(
-            name=line.name, qty=line.qty, modifiers=[m.name for m in line.modifiers],
-            note=line.note, names=product_names.get(line.product_id, {}),
-            modifier_names=[option_names.get(m.option_id, {}) for m in line.modifiers],
-        ))
+        conn, {line.product_id for line in lines},
+        {m.option_id for line in lines for m in line.modifiers})
+    groups: dict[tuple[str, str], list[OrderLine]] = {}
+    for line in lines:  # dicts keep insertion order: stations appear as lines do
+        groups.setdefault((line.course, line.station), []).append(line)
     tickets = []
-    for station, lines in by_station.items():
+    for (course, station), group in groups.items():
         ticket = KitchenTicket(
             id=new_id(), order_id=order.id, order_number=order.number,
-            order_type=order.type, station=station, status="pending", lines=lines,
-            note=_ticket_note(order), created_at=now,
+            order_type=order.type, station=station, status="pending",
+            lines=[_ticket_line(line, product_names, option_names) for line in group],
+            note=_ticket_note(order), created_at=now, table=order.table,
+            round=max(line.round for line in group), course=course,
         )
-        repo.insert_ticket(conn, ticket, order.business_day)
+        repo.insert_ticket(conn, ticket, order.business_day, [line.id for line in group])
         _record(conn, ticket, "created", now)
         tickets.append(ticket)
     _print_chits(conn, tickets, now)
     return tickets
+
+
+def withdraw_line(conn: sqlite3.Connection, order: Order, line: OrderLine,
+                  now: datetime) -> KitchenTicket:
+    """A sent line was voided: the station gets a void chit (a ticket whose line reads
+    "VOID <item>" with the reason), and the line's own ticket leaves the screens when it is
+    still pending and every line on it is now voided. Returns the void chit."""
+    voided = {l.id for l in order.lines if l.state == "voided"} | {line.id}
+    for ticket, stored, line_ids in repo.ticket_lines_of_order(conn, order.id):
+        if (line.id in line_ids and stored == "pending"
+                and all(line_id in voided for line_id in line_ids)):
+            repo.set_status(conn, ticket.id, "withdrawn", None, now)
+            live.publish(conn, TOPIC, "ticket.withdrawn", ticket, station=ticket.station, now=now)
+    chit = KitchenTicket(
+        id=new_id(), order_id=order.id, order_number=order.number, order_type=order.type,
+        station=line.station, status="pending",
+        lines=[TicketLine(name=f"VOID {line.name}"[:200], qty=line.qty,
+                          modifiers=[m.name for m in line.modifiers], note=line.void_reason)],
+        note=" · ".join(p for p in ("VOID", _ticket_note(order)) if p)[:500], created_at=now,
+        table=order.table, round=line.round, course=line.course)
+    repo.insert_ticket(conn, chit, order.business_day, [])
+    _record(conn, chit, "created", now)
+    _print_chits(conn, [chit], now)
+    return chit
 
 
 def bump(conn: sqlite3.Connection, ticket_id: str, now: datetime,
@@ -195,6 +229,16 @@ def _load(conn: sqlite3.Connection, ticket_id: str) -> tuple[KitchenTicket, str]
 
 def _with(ticket: KitchenTicket, **changes: Any) -> KitchenTicket:
     return msgspec.structs.replace(ticket, **changes)
+
+
+def _ticket_line(line: OrderLine, product_names: dict[str, dict[str, str]],
+                 option_names: dict[str, dict[str, str]]) -> TicketLine:
+    seat = f"Seat {line.seat}" if line.seat else ""
+    return TicketLine(
+        name=line.name, qty=line.qty, modifiers=[m.name for m in line.modifiers],
+        note=" · ".join(p for p in (seat, line.note) if p)[:500],
+        names=product_names.get(line.product_id, {}),
+        modifier_names=[option_names.get(m.option_id, {}) for m in line.modifiers])
 
 
 def _ticket_note(order: Order) -> str:

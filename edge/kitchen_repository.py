@@ -3,6 +3,8 @@
 Tickets are stored with their lines as JSON (a list of TicketLine) because a ticket is a
 frozen copy of what a station must cook; only its status and bump time ever change.
 Status ``withdrawn`` marks tickets of a voided order: kept for the record, never shown.
+A bill's tickets also keep its table, round and course and the ids of the order lines they
+carry (``line_ids``, migration 0015), so a voided line's ticket can be found.
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ __all__ = [
     "last_bumped",
     "list_tickets",
     "set_status",
+    "ticket_lines_of_order",
     "tickets_of_order",
 ]
 
 _lines_decoder = msgspec.json.Decoder(list[TicketLine])
+_ids_decoder = msgspec.json.Decoder(list[str])
 _names_decoder = msgspec.json.Decoder(dict[str, str])
 _encoder = msgspec.json.Encoder()
 
 _COLUMNS = ("id, order_id, order_number, order_type, station, status, lines, note, created_at,"
-            " bumped_at")
+            " bumped_at, table_name, round, course")
 
 
 def _ticket(row: sqlite3.Row) -> KitchenTicket:
@@ -44,19 +48,30 @@ def _ticket(row: sqlite3.Row) -> KitchenTicket:
         lines=_lines_decoder.decode(row["lines"]), note=row["note"],
         created_at=datetime.fromisoformat(row["created_at"]),
         bumped_at=datetime.fromisoformat(row["bumped_at"]) if row["bumped_at"] else None,
+        table=row["table_name"], round=row["round"], course=row["course"],
     )
 
 
-def insert_ticket(conn: sqlite3.Connection, ticket: KitchenTicket, business_day: str) -> None:
+def insert_ticket(conn: sqlite3.Connection, ticket: KitchenTicket, business_day: str,
+                  line_ids: list[str] | None = None) -> None:
     conn.execute(
-        f"INSERT INTO kitchen_tickets ({_COLUMNS}, business_day, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO kitchen_tickets ({_COLUMNS}, business_day, updated_at, line_ids)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (ticket.id, ticket.order_id, ticket.order_number, ticket.order_type, ticket.station,
          ticket.status, _encoder.encode(ticket.lines).decode(), ticket.note,
          ticket.created_at.isoformat(),
-         ticket.bumped_at.isoformat() if ticket.bumped_at else None, business_day,
-         ticket.created_at.isoformat()),
+         ticket.bumped_at.isoformat() if ticket.bumped_at else None, ticket.table, ticket.round,
+         ticket.course, business_day, ticket.created_at.isoformat(),
+         _encoder.encode(line_ids or []).decode()),
     )
+
+
+def ticket_lines_of_order(conn: sqlite3.Connection, order_id: str
+                          ) -> list[tuple[KitchenTicket, str, list[str]]]:
+    """Every ticket of the order with its stored status and the order line ids it carries."""
+    rows = conn.execute(f"SELECT {_COLUMNS}, line_ids FROM kitchen_tickets WHERE order_id = ?"
+                        " ORDER BY created_at, station", (order_id,))
+    return [(_ticket(r), r["status"], _ids_decoder.decode(r["line_ids"])) for r in rows]
 
 
 def get_ticket(conn: sqlite3.Connection, ticket_id: str) -> tuple[KitchenTicket, str] | None:
