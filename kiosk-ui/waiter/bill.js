@@ -285,14 +285,14 @@ export function billView(ctx) {
 
   const sending = new Set(); // bill ids with a send in flight
 
-  async function sendRound(o) {
-    if (sending.has(o.id)) return;
-    const draft = readDraft(o.id);
+  async function sendRound(id) {
+    if (!id || sending.has(id)) return;
+    const draft = readDraft(id);
     if (!draft.lines.length) return;
     // The key is written down BEFORE the request leaves, so a reload mid-send re-sends the
     // same key instead of a new one.
-    if (!draft.key) { draft.key = newKey(); writeDraft(o.id, draft); }
-    sending.add(o.id);
+    if (!draft.key) { draft.key = newKey(); writeDraft(id, draft); }
+    sending.add(id);
     draw();
     const body = { lines: draft.lines.map((l) => {
       const out = { product_id: l.product_id, qty: l.qty, modifiers: [...l.modifiers], course: l.course ?? "", seat: Number(l.seat) || 0, hold: Boolean(l.hold) };
@@ -300,37 +300,43 @@ export function billView(ctx) {
       return out;
     }) };
     try {
-      const updated = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(o.id)}/lines`, body,
+      const updated = await ctx.api.post(`/api/v1/orders/${encodeURIComponent(id)}/lines`, body,
         { idempotencyKey: draft.key, retries: 2, timeoutMs: 8000 });
-      writeDraft(o.id, { lines: [], key: null });
-      sending.delete(o.id);
+      writeDraft(id, { lines: [], key: null });
+      sending.delete(id);
+      const shown = orders.some((x) => x.id === id);
       replaceOrder(updated);
       const round = Math.max(0, ...updated.lines.map((l) => l.round ?? 0));
-      message = "";
-      menuOpen = false;
-      ctx.toast(t("w.round_sent", { n: round }));
+      ctx.toast(t("w.round_sent", { n: round }) + (shown ? "" : ` · ${updated.table ?? ""}`));
+      if (shown) { message = ""; menuOpen = false; }
       draw();
     } catch (err) {
-      sending.delete(o.id);
+      sending.delete(id);
       if (err.isNetwork || err.status >= 500 || err.status === 429) {
-        message = t("w.round_kept"); // key kept: the next send is the same request
+        if (orders.some((x) => x.id === id)) message = t("w.round_kept"); // key kept: the next send is the same request
         draw();
-        reachability.whenOnline().then(() => setTimeout(resumePending, 300));
+        reachability.whenOnline().then(() => setTimeout(flushPending, 300));
       } else {
         // The edge answered no: nothing was applied, the waiter may edit and send again.
-        writeDraft(o.id, { ...readDraft(o.id), key: null });
-        await fail(err);
+        writeDraft(id, { ...readDraft(id), key: null });
+        if (orders.some((x) => x.id === id)) await fail(err); else ctx.toast(ctx.describe(err));
       }
     }
   }
 
-  /** Re-send any round of this table still waiting for an answer (same key). */
-  function resumePending() {
-    for (const o of orders) {
-      const d = readDraft(o.id);
-      if (d.key && d.lines.length && !sending.has(o.id) && reachability.online !== false) sendRound(o);
+  /** Re-send every round on this phone still waiting for an answer (same key), whichever
+   * table is on screen: a round is never left behind because the waiter moved on. */
+  function flushPending() {
+    if (reachability.online === false || !ctx.session) return;
+    for (let i = 0; i < localStorage.length; i++) {
+      const name = localStorage.key(i);
+      if (!name?.startsWith("pos.waiter.draft.")) continue;
+      const id = name.slice("pos.waiter.draft.".length);
+      const d = readDraft(id);
+      if (d.key && d.lines.length && !sending.has(id)) sendRound(id);
     }
   }
+  const resumePending = flushPending;
 
   function replaceOrder(updated) {
     if (!updated?.id) return;
@@ -487,7 +493,7 @@ export function billView(ctx) {
       case "less": if (draft.lines[i].qty > 1) draft.lines[i].qty--; else draft.lines.splice(i, 1); writeDraft(o.id, draft); draw(); break;
       case "more": draft.lines[i].qty = Math.min(99, draft.lines[i].qty + 1); writeDraft(o.id, draft); draw(); break;
       case "remove": draft.lines.splice(i, 1); writeDraft(o.id, draft); draw(); break;
-      case "send": await sendRound(o); break;
+      case "send": await sendRound(o?.id); break;
       case "fire": {
         const course = b.dataset.course ?? "";
         const done = await act(() => ctx.api.post(path(o, "/fire"), { course }, { idempotencyKey: newKey() }));
@@ -557,7 +563,8 @@ export function billView(ctx) {
       reload().catch((err) => { message = ctx.describe(err); draw(); });
       loadMenu().then(() => drawMenu());
     },
-    reload: () => (el?.isConnected && tableId ? reload() : Promise.resolve()),
+    reload: () => (el?.isConnected && tableId ? reload() : Promise.resolve(flushPending())),
+    flushPending,
     onOrder(o) {
       if (!el?.isConnected || !o) return;
       if (o.table_id === tableId || orders.some((x) => x.id === o.id)) soon();

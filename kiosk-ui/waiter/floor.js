@@ -23,30 +23,62 @@ export function floorView(ctx) {
     nodes.clear();
     if (!list.length) { el.innerHTML = `<p class="muted pad" data-testid="no-tables">${t("w.no_tables")}</p>`; return; }
     const tables = [...ctx.tables.values()].filter((tv) => tv.area_id === area);
-    // The plan's box: the drawn extent of this area's tables, so a small room fills the screen.
-    const maxX = Math.max(200, ...tables.map((tv) => tv.x + tv.width)) + 20;
-    const maxY = Math.max(200, ...tables.map((tv) => tv.y + tv.height)) + 20;
     el.innerHTML = `<nav class="areas" role="tablist" aria-label="${t("w.floor")}">${list.map((a) =>
         `<button role="tab" data-area="${esc(a.id)}" aria-selected="${a.id === area}" data-testid="area-tab">${esc(a.name)}</button>`).join("")}</nav>
       <div class="legend">${["free", "ordering", "eating", "bill_requested", "paid", "needs_cleaning"].map((s) =>
         `<span class="dot" data-status="${s}">${t(`table.${s}`)}</span>`).join("")}</div>
-      <section class="plan" role="tabpanel" data-testid="plan" style="aspect-ratio:${maxX}/${maxY}"></section>`;
+      <section class="plan" role="tabpanel" data-testid="plan"></section>`;
     const plan = el.querySelector(".plan");
+    const boxes = layout(tables, plan.clientWidth || 360);
+    plan.style.aspectRatio = `${boxes.width}/${boxes.height}`;
     for (const tv of tables) {
+      const r = boxes.get(tv.id);
       const b = document.createElement("button");
       b.className = "table";
       b.dataset.testid = "table";
       b.dataset.id = tv.id;
       b.dataset.shape = tv.shape === "round" ? "round" : "rect";
       Object.assign(b.style, {
-        left: `${(tv.x / maxX) * 100}%`, top: `${(tv.y / maxY) * 100}%`,
-        width: `${(tv.width / maxX) * 100}%`, height: `${(tv.height / maxY) * 100}%`,
+        left: `${(r.x / boxes.width) * 100}%`, top: `${(r.y / boxes.height) * 100}%`,
+        width: `${(r.w / boxes.width) * 100}%`, height: `${(r.h / boxes.height) * 100}%`,
       });
       b.innerHTML = `<strong class="name"></strong><span class="state"></span><span class="info"></span>`;
       plan.append(b);
       nodes.set(tv.id, b);
       update(b, tv);
     }
+  }
+
+  /**
+   * Where each table goes on a screen `px` wide. Head office draws on a 0..1000 grid for a
+   * big screen; on a phone those tables would be a thumb's width. Each table grows around
+   * its own centre (the same factor for all, so the room keeps its shape) until it is about
+   * 84 px across, never so much that two tables touch; nothing moves out of order.
+   */
+  function layout(tables, px) {
+    const maxX = Math.max(200, ...tables.map((tv) => tv.x + tv.width)) + 20;
+    const unit = px / maxX;
+    const smallest = Math.min(...tables.map((tv) => Math.min(tv.width, tv.height)));
+    let grow = Math.max(1, 84 / (smallest * unit));
+    for (let i = 0; i < tables.length; i++) {
+      for (let j = i + 1; j < tables.length; j++) {
+        const a = tables[i], b = tables[j];
+        const dx = Math.abs(a.x + a.width / 2 - (b.x + b.width / 2)), dy = Math.abs(a.y + a.height / 2 - (b.y + b.height / 2));
+        const room = Math.max(dx / ((a.width + b.width) / 2), dy / ((a.height + b.height) / 2)) * 0.92;
+        grow = Math.min(grow, Math.max(1, room));
+      }
+    }
+    grow = Math.min(grow, 2.5);
+    const out = new Map();
+    let width = 200, height = 200;
+    for (const tv of tables) {
+      const w = tv.width * grow, h = tv.height * grow;
+      const x = Math.max(10, tv.x + tv.width / 2 - w / 2), y = Math.max(10, tv.y + tv.height / 2 - h / 2);
+      out.set(tv.id, { x, y, w, h });
+      width = Math.max(width, x + w + 10); height = Math.max(height, y + h + 10);
+    }
+    out.width = width; out.height = height;
+    return out;
   }
 
   function minutes(tv) {
@@ -152,7 +184,7 @@ export function floorView(ctx) {
       if (!el?.isConnected) return;
       // Same tables as drawn (a reconnect's snapshot): update in place, no redraw.
       const ids = [...ctx.tables.values()].filter((tv) => tv.area_id === area).map((tv) => tv.id);
-      if (ids.length === nodes.size && ids.every((id) => nodes.has(id))) {
+      if (nodes.size && ids.length === nodes.size && ids.every((id) => nodes.has(id))) {
         for (const id of ids) update(nodes.get(id), ctx.tables.get(id));
       } else draw();
     },
