@@ -4,6 +4,8 @@
 // the last choice made here; the first visit follows the browser's language.
 // tests/hub/test_dashboard_i18n.py fails when a t("…") text of any page has no Indonesian.
 
+import { ID as FLOOR_ID } from "./pages/floor.strings.js";
+
 const STORE = "fnbpos.hub.lang";
 export const LANGS = [["id", "Bahasa Indonesia"], ["en", "English"]];
 
@@ -147,6 +149,9 @@ const ID = {
 };
 
 // Long texts under a symbolic key: their English.
+// Pages with a strings file of their own (pages/<page>.strings.js); this table's keys win.
+for (const [key, text] of Object.entries(FLOOR_ID)) if (!(key in ID)) ID[key] = text;
+
 const EN = {
   DEF_SALES: "The sum of order totals (after discounts, with service charge, tax and rounding) of every order of the period that was not voided, open and unpaid orders included. It is not money received.",
   DEF_PAID: "Payments recorded against those orders, all methods.",

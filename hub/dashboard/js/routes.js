@@ -28,6 +28,10 @@ export const R = {
   paymentsReport: "/reports/payments",
   reconciliation: "/reports/payments/reconciliation",
   audit: "/audit",
+  floor: (outletId) => `/outlets/${encodeURIComponent(outletId)}/floor`,
+  floorRotate: (outletId, tableId) =>
+    `/outlets/${encodeURIComponent(outletId)}/floor/tables/${encodeURIComponent(tableId)}/rotate-token`,
+  floorStickers: (outletId) => `/outlets/${encodeURIComponent(outletId)}/floor/stickers`,
 };
 
 /** List endpoints answer {"items": [...]}; accept a bare array too. */
