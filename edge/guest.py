@@ -132,7 +132,8 @@ class GuestRequestLine(Struct, kw_only=True):
     product_id: str
     name: str
     qty: int
-    modifiers: list[str] = []
+    modifiers: list[str] = []  # option names; option_ids runs parallel (the page translates)
+    option_ids: list[str] = []
     note: str = ""
     line_total: int = 0
 
@@ -172,6 +173,7 @@ class GuestBillLine(Struct, kw_only=True):
     name: str
     qty: int
     modifiers: list[str] = []
+    option_ids: list[str] = []
     note: str = ""
     line_total: int
     state: str  # sent | held | voided (a voided line is shown struck out, not charged)
@@ -255,7 +257,8 @@ def guest_bill(conn: sqlite3.Connection, table_id: str, currency: str) -> GuestB
         "SELECT order_id, round FROM guest_requests WHERE table_id = ? AND kind = 'order'"
         " AND status = 'accepted' AND order_id IS NOT NULL", (table_id,))}
     lines = [GuestBillLine(product_id=line.product_id, name=line.name, qty=line.qty,
-                           modifiers=[m.name for m in line.modifiers], note=line.note,
+                           modifiers=[m.name for m in line.modifiers],
+                           option_ids=[m.option_id for m in line.modifiers], note=line.note,
                            line_total=line.line_total, state=line.state, round=line.round,
                            guest=(bill.id, line.round) in guest_rounds)
              for bill in open_bills for line in bill.lines]
@@ -330,7 +333,11 @@ def place_order(conn: sqlite3.Connection, table: FloorTable, plan: FloorPlan,
 
 def call(conn: sqlite3.Connection, table: FloorTable, data: GuestCallCreate,
          now: datetime) -> tuple[GuestRequest, bool]:
-    """Call the waiter or ask for the bill; a call of that kind still pending is returned."""
+    """Call the waiter or ask for the bill (the table's open bills are then marked bill
+    requested); a call of that kind still pending is returned."""
+    if data.kind == "bill":
+        for bill in _open_bills(conn, table.id):
+            bills.request_bill(conn, bill.id, now=now)  # asked already: unchanged
     row = conn.execute("SELECT id FROM guest_requests WHERE table_id = ? AND kind = ?"
                        " AND status = 'pending' ORDER BY created_at LIMIT 1",
                        (table.id, data.kind)).fetchone()
@@ -345,7 +352,8 @@ def call(conn: sqlite3.Connection, table: FloorTable, data: GuestCallCreate,
 
 def _priced(index: MenuIndex, lines: list[OrderLineCreate]) -> list[GuestRequestLine]:
     return [GuestRequestLine(product_id=r.product.id, name=r.product.name, qty=r.qty,
-                             modifiers=[m.name for m in r.modifiers], note=r.note,
+                             modifiers=[m.name for m in r.modifiers],
+                             option_ids=[m.option_id for m in r.modifiers], note=r.note,
                              line_total=unit_price(r.priced.base_price,
                                                    r.priced.option_deltas) * r.qty)
             for r in index.resolve(lines)]

@@ -254,7 +254,7 @@ function billTab() {
   const billHtml = !bill ? `<p class="muted">${t("g.bill.empty")}</p>` : `
     <ul class="g-lines">${bill.lines.map((l) => `<li class="g-line ${l.state}" data-testid="bill-line" data-state="${esc(l.state)}">
       <div><strong>${l.qty} × ${esc(productName(l))}</strong>
-        ${l.modifiers.length ? `<div class="muted">${esc(l.modifiers.join(", "))}</div>` : ""}
+        ${l.modifiers.length ? `<div class="muted">${esc(optionNames(l))}</div>` : ""}
         <div class="muted small">${l.round ? t("g.bill.round", { n: l.round }) : ""}${l.guest ? ` · ${t("g.bill.yours")}` : ""}
           ${l.state === "held" ? ` · ${t("g.bill.held")}` : ""}${l.state === "voided" ? ` · ${t("g.bill.voided")}` : ""}</div></div>
       <span class="money">${money(l.line_total)}</span></li>`).join("")}</ul>
@@ -268,12 +268,11 @@ function billTab() {
   const reqs = v.requests.filter((r) => r.kind === "order" && r.status !== "accepted" || r.kind !== "order" && r.status === "pending");
   const reqHtml = reqs.length ? `<h2>${t("g.req.title")}</h2><ul class="g-reqs">${reqs.map((r) => `
     <li data-testid="request" data-status="${esc(r.status)}" data-kind="${esc(r.kind)}"><strong>${t(`g.req.${r.kind}`)}</strong>
-      <span class="g-status ${esc(r.status)}">${t(`g.req.${r.status}`)}</span>
+      <span class="g-status ${esc(r.status)}">${t(r.kind !== "order" && r.status === "pending" ? "g.call.pending" : `g.req.${r.status}`)}</span>
       ${r.lines.length ? `<div class="muted">${r.lines.map((l) => `${l.qty} × ${esc(productName(l))}`).join(", ")}</div>` : ""}
       ${r.reason ? `<div class="muted">${esc(r.reason)}</div>` : ""}</li>`).join("")}</ul>` : "";
   const calling = (kind) => v.requests.some((r) => r.kind === kind && r.status === "pending");
-  const callButton = (kind) => `<button type="button" data-call="${kind}" data-testid="call-${kind}" ${calling(kind) ? "disabled" : ""}>
-    ${calling(kind) ? `${t(`g.call.${kind}`)} · ${t("g.call.pending")}` : t(`g.call.${kind}`)}</button>`;
+  const callButton = (kind) => `<button type="button" data-call="${kind}" data-testid="call-${kind}" ${calling(kind) ? "disabled" : ""}>${t(`g.call.${kind}`)}</button>`;
   return `<section class="g-pad"><h2>${t("g.bill.title")}</h2>${billHtml}${reqHtml}
     <div class="g-calls">${callButton("waiter")}${callButton("bill")}</div></section>`;
 }
@@ -284,6 +283,11 @@ function row(key, amount) {
 
 function productName(line) {
   return i18n.name(state.menu?.products.get(line.product_id)) || line.name;
+}
+
+/** A line's options in the guest's language (the names the edge recorded as a fallback). */
+function optionNames(line) {
+  return line.modifiers.map((name, i) => i18n.name(state.menu?.options.get(line.option_ids?.[i])) || name).join(", ");
 }
 
 // ------------------------------------------------------------------ product sheet
@@ -331,13 +335,21 @@ sheet.addEventListener("click", (ev) => {
     const p = state.menu.products.get(editing.product_id);
     const missing = state.menu.unmetGroups(p, editing.modifiers);
     if (missing.length) { editing.error = t("sheet.missing", { groups: missing.map((g) => i18n.name(g)).join(", ") }); renderSheet(); return; }
-    state.cart.push({ product_id: editing.product_id, qty: editing.qty, modifiers: [...editing.modifiers], note: editing.note.trim() });
+    addToCart({ product_id: editing.product_id, qty: editing.qty, modifiers: [...editing.modifiers], note: editing.note.trim() });
     note(t("g.added", { name: i18n.name(p) }), "ok");
     sheet.close(); editing = null; render(); return;
   }
   renderSheet();
 });
 sheet.addEventListener("close", () => { editing = null; });
+
+// The same item with the same options and note adds to its line (up to 20) instead of a new one.
+function addToCart(item) {
+  const same = state.cart.find((l) => l.product_id === item.product_id && l.note === item.note
+    && l.modifiers.length === item.modifiers.length && l.modifiers.every((id) => item.modifiers.includes(id)));
+  if (same && same.qty + item.qty <= 20) same.qty += item.qty;
+  else state.cart.push(item);
+}
 
 // ------------------------------------------------------------------ events
 
