@@ -13,8 +13,9 @@ The engine is given the box's journal store (``sync.store.JournalStore``; the ed
   and acknowledged with one small write, so the single writer keeps serving live orders
   between batches (a sale never waits for sync).
 * While the hub is unreachable, attempts back off exponentially with full jitter between
-  ``POS_SYNC_MIN_BACKOFF`` and ``POS_SYNC_MAX_BACKOFF`` seconds. A refusal (revoked
-  credential, broken chain) waits the maximum backoff: the hub said no, hammering won't help.
+  ``POS_SYNC_MIN_BACKOFF`` and ``POS_SYNC_MAX_BACKOFF`` seconds (1 to 60). A refusal (revoked
+  credential, broken chain) waits five times the maximum (300 s): the hub said no,
+  hammering won't help.
   A hub that sheds load answers 503 (or 429) with ``Retry-After``: the next attempt waits at
   least that long (the hub draws it at random, so the fleet comes back spread out).
 * ``wake`` (``pos-edge sync now``: SIGUSR1 to the server, or ``POST /api/v1/sync/now``) ends
@@ -52,6 +53,7 @@ __all__ = ["Backoff", "SyncEngine", "SyncSettings"]
 
 log = logging.getLogger("sync.engine")
 
+REFUSED_FACTOR = 5  # a refusal waits this many maximum backoffs: the hub said no
 MAX_BATCH_BYTES = 4_000_000  # event bodies per push; with the envelope well under 8 MiB
 
 
@@ -61,7 +63,10 @@ class SyncSettings(msgspec.Struct, kw_only=True):
     interval: float = 15.0  # heartbeat push when idle, seconds
     pull_interval: float = 30.0
     min_backoff: float = 1.0
-    max_backoff: float = 300.0
+    # An unreachable hub is retried at most this far apart, so a fleet is back within about a
+    # minute of a hub restart (tests/bench/bench_hub_restart.py); a refusal waits five times
+    # as long (REFUSED_FACTOR).
+    max_backoff: float = 60.0
     # Big batches drain a backlog fastest (per-batch costs: a transaction, an fsync, a round
     # trip); event bodies are capped well below the hub's request limit (8 MiB) even if
     # compression gained nothing.
@@ -102,10 +107,12 @@ class SyncSettings(msgspec.Struct, kw_only=True):
 
 
 class Backoff:
-    """Exponential backoff with full jitter: wait uniform(min, min * 2**n) capped at max."""
+    """Exponential backoff with full jitter: wait uniform(min, min * 2**n) capped at max; a
+    refusal waits ``refused`` (default: max)."""
 
-    def __init__(self, minimum: float, maximum: float) -> None:
+    def __init__(self, minimum: float, maximum: float, refused: float | None = None) -> None:
         self.minimum, self.maximum = minimum, maximum
+        self.refused_wait = maximum if refused is None else refused
         self.failures = 0
         self.not_before = 0.0  # monotonic time
 
@@ -122,7 +129,7 @@ class Backoff:
         own jittered value, so outlets it shed come back spread out), even past ``maximum``."""
         self.failures += 1
         if refused:
-            delay = self.maximum
+            delay = self.refused_wait
         else:
             ceiling = min(self.maximum, self.minimum * (2 ** min(self.failures - 1, 30)))
             delay = random.uniform(self.minimum, max(self.minimum, ceiling))
@@ -150,8 +157,9 @@ class SyncEngine:
         self._signal_installed = False
         self._push_lock = asyncio.Lock()
         self._pull_lock = asyncio.Lock()
-        self.push_backoff = Backoff(self.settings.min_backoff, self.settings.max_backoff)
-        self.pull_backoff = Backoff(self.settings.min_backoff, self.settings.max_backoff)
+        refused = self.settings.max_backoff * REFUSED_FACTOR
+        self.push_backoff = Backoff(self.settings.min_backoff, self.settings.max_backoff, refused)
+        self.pull_backoff = Backoff(self.settings.min_backoff, self.settings.max_backoff, refused)
         self._last_contact = 0.0
         self._resend: tuple[int, str | None] | None = None
 

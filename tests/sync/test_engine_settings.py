@@ -13,7 +13,7 @@ def test_settings_from_environment():
                                       "UNRELATED": "x"})
     assert (settings.interval, settings.max_backoff, settings.batch_events, settings.enabled) == (
         2.5, 30.0, 50, False)
-    assert SyncSettings.from_env({}).max_backoff == 300.0
+    assert SyncSettings.from_env({}).max_backoff == 60.0
     with pytest.raises(ValueError):
         SyncSettings.from_env({"POS_SYNC_MIN_BACKOFF": "10", "POS_SYNC_MAX_BACKOFF": "1"})
     with pytest.raises(ValueError):
@@ -30,3 +30,6 @@ def test_backoff_grows_with_jitter_up_to_the_cap_and_resets():
     assert backoff.failure(100.0, refused=True) == 20.0  # a refusal waits the maximum
     backoff.success()
     assert backoff.ready(0.0) and backoff.failures == 0
+    patient = Backoff(1.0, 20.0, refused=300.0)
+    assert patient.failure(0.0, refused=True) == 300.0  # a refusal waits its own, longer pause
+    assert all(patient.failure(0.0) <= 20.0 for _ in range(20))  # an outage stays under the cap
