@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from edge import guest
 from edge.api import deps
@@ -75,7 +75,8 @@ def _answer(body: Any, status: int = 200) -> Response[bytes]:
 
 
 @get("/api/v1/guest/table", tags=["guest"], opt=_GUEST, exception_handlers=_LIMITED)
-async def guest_table(request: Request[Any, Any, Any], menu: bool = True) -> Response[bytes]:
+async def guest_table(request: Request[Any, Any, Any],
+                      menu: FromQuery[bool] = True) -> Response[bytes]:
     """The table's page: name, mode, menu, its own bill and requests (header X-Table-Token)."""
     table, plan = await _table(request, write=False)
     state = deps.edge_state(request)
@@ -116,7 +117,8 @@ async def guest_call(request: Request[Any, Any, Any],
 
 @get("/api/v1/guest-requests", tags=["guest"], guards=[deps.requires("guests:read")])
 async def list_guest_requests(
-    request: Request[Any, Any, Any], status: str | None = None, kind: str | None = None,
+    request: Request[Any, Any, Any], status: FromQuery[str | None] = None,
+    kind: FromQuery[str | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
 ) -> dict[str, list[guest.GuestRequest]]:
     """Newest first; ``status`` pending | accepted | rejected, ``kind`` order | call."""

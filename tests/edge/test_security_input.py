@@ -67,6 +67,16 @@ CASES: list[tuple[str, str, str, str, str, Body, str]] = [
      lambda v: {"method": "qris", "payment_id": v, "reason": "spilled"}, "payment_id"),
     ("RefundLineCreate", "line_id", "POST", "/api/v1/orders/{order}/refunds", "manager",
      lambda v: {"lines": [{"line_id": v}], "reason": "spilled"}, "lines[0].line_id"),
+    # the guest QR page (edge.api.guest): the body is checked before the table's token
+    ("GuestLine", "product_id", "POST", "/api/v1/guest/orders", "kiosk",
+     lambda v: {"lines": [{"product_id": v}]}, "lines[0].product_id"),
+    ("GuestLine", "modifiers", "POST", "/api/v1/guest/orders", "kiosk",
+     lambda v: {"lines": [{"product_id": "p-nasi-goreng", "modifiers": [v]}]},
+     "lines[0].modifiers"),
+    ("GuestLine", "note", "POST", "/api/v1/guest/orders", "kiosk",
+     lambda v: {"lines": [{"product_id": "p-air-mineral", "note": v}]}, "lines[0].note"),
+    ("GuestReject", "reason", "POST", "/api/v1/guest-requests/{order}/reject", "manager",
+     lambda v: {"reason": v}, "reason"),
 ]
 MULTILINE = {("OrderCreate", "note"), ("OrderLineCreate", "note")}
 BAD = ["nul\x00here", "\x1bp\x000\x19\x19", "bell\x07", "del\x7f", "c1\x85", "sep\u2028x", "tab\tx"]
