@@ -25,6 +25,7 @@ from hub.floor_models import FloorPlanRow
 from hub.reports.tables import tables_report
 from shared.ids import new_id
 from shared.schemas import FloorArea, FloorPlan, FloorTable, Order, OrderEvent, event_decoder
+from tests.hub.test_dashboard import browser, page  # noqa: F401 (fixtures)
 from tests.hub.test_reports import TABLE_DAY, Seeded, _login, seed_tenant
 
 NOT_SALE = ("voided", "cancelled", "split", "merged")
@@ -265,3 +266,84 @@ async def test_tables_report_over_http_is_tenant_isolated_scoped_and_validated(
             assert response.json()["error"]["message"]
         with hub_server.client() as anonymous:
             assert anonymous.get(url, params=period).status_code == 401
+
+
+# ---------------------------------------------------------------- the dashboard page
+
+
+@pytest.mark.browser
+@pytest.mark.postgres
+def test_tables_page_shows_the_api_figures_in_both_languages_and_exports_them(
+        page: Any, pg_url: str, hub_server: Any) -> None:  # noqa: F811
+    import asyncio
+    import csv
+    import io
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    from shared.money import format_money
+    from tests.hub.test_dashboard import REPO, _choose
+    from tests.hub.test_reports import PASSWORD
+
+    async def seed() -> Seeded:
+        db = Database(pg_url)
+        try:
+            seeded = await seed_tenant(db, "Resto Dasbor", {"Menteng": "Asia/Jakarta"}, 10,
+                                       seed=21, table_parties=16)
+            await _floor_plans(db, seeded)
+            return seeded
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the browser's event loop is running
+        seeded = pool.submit(asyncio.run, seed()).result()
+    day = TABLE_DAY.isoformat()
+    with _login(hub_server, seeded.email) as owner:
+        api = owner.get("/api/v1/reports/tables", params={"from": day, "to": day}).json()
+    assert api["totals"]["parties"] > 10 and api["by_table"]
+    page.goto(hub_server.base_url + "/dashboard/")
+    page.get_by_label("Email").fill(seeded.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("main[data-page=fleet]")
+    page.get_by_role("link", name="Tables").click()
+    page.wait_for_selector("main[data-page=tables] form")
+    page.get_by_label("From", exact=True).fill(day)
+    page.get_by_label("To", exact=True).fill(day)
+    page.get_by_role("button", name="Show report").click()
+    sales = format_money(api["totals"]["sales"], "IDR")
+    page.wait_for_function("s => document.querySelector('[data-kpi=sales]')?.textContent === s",
+                           arg=sales)
+    assert page.locator("[data-kpi=covers]").inner_text() == str(api["totals"]["covers"])
+    assert page.locator("[data-kpi=turns]").inner_text() == str(api["totals"]["turns"])
+    rows = page.locator("table[data-table=tables] tbody tr")
+    assert rows.count() == len(api["by_table"])
+    first = api["by_table"][0]
+    assert first["table"] in rows.first.inner_text()
+    assert format_money(first["figures"]["sales"], "IDR") in rows.first.inner_text()
+    with page.expect_download() as download:
+        page.get_by_test_id("tables-csv").click()
+    lines = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert lines[2][:5] == ["All", str(api["totals"]["parties"]), str(api["totals"]["covers"]),
+                            str(api["totals"]["turns"]), str(api["totals"]["sales"])]
+    assert any(row[2:4] == [first["table"], str(first["figures"]["parties"])] for row in lines)
+    _choose(page, "id")
+    page.get_by_role("link", name="Meja", exact=True).click()
+    page.get_by_label("Dari", exact=True).fill(day)
+    page.get_by_label("Sampai", exact=True).fill(day)
+    page.get_by_role("button", name="Tampilkan laporan").click()
+    page.wait_for_function("n => document.querySelectorAll('table[data-table=tables] tbody tr')"
+                           ".length === n", arg=len(api["by_table"]))
+    assert "Perputaran meja" in page.locator("main").inner_text()
+    assert "Belanja per tamu" in page.locator("main").inner_text()
+    source = (REPO / "hub" / "dashboard" / "js" / "pages" / "tables.js").read_text()
+    keys = set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', source))
+    keys |= set(re.findall(r'^  \["\w+", "([^"]+)", "(DEF_T_\w+)"', source, re.MULTILINE)[0])
+    keys |= {m for pair in re.findall(r'"([A-Z][^"]*)", "(DEF_T_\w+)"', source) for m in pair}
+    missing = page.evaluate("""async (keys) => {
+        const m = await import('/dashboard/js/i18n.js');
+        return keys.filter(k => !(k in m.DEFINED));
+    }""", sorted(keys))
+    assert missing == [], missing
+    page.screenshot(path=str(REPO / "docs" / "img" / "hub-tables.png"), full_page=True)

@@ -12,11 +12,12 @@ const PAGES = {
   users: () => import("./pages/users.js"),
   staff: () => import("./pages/staff.js"),
   payments: () => import("./pages/payments.js"),
+  tables: () => import("./pages/tables.js"),
   floor: () => import("./pages/floor.js"),
   audit: () => import("./pages/audit.js"),
 };
 const TITLES = { login: "Sign in", fleet: "Fleet", sales: "Sales", menu: "Menu", outlets: "Outlets", users: "Users",
-  staff: "Staff", payments: "Payments", audit: "Audit log", floor: "Floor plan" };
+  staff: "Staff", payments: "Payments", audit: "Audit log", floor: "Floor plan", tables: "Tables" };
 const langSel = document.getElementById("lang");
 const userKey = () => { const u = currentSession()?.user; return u ? (u.id || u.email) : null; };
 

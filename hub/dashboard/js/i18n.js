@@ -5,6 +5,7 @@
 // tests/hub/test_dashboard_i18n.py fails when a t("…") text of any page has no Indonesian.
 
 import { ID as FLOOR_ID } from "./pages/floor.strings.js";
+import { EN as TABLES_EN, ID as TABLES_ID } from "./pages/tables.strings.js";
 
 const STORE = "fnbpos.hub.lang";
 export const LANGS = [["id", "Bahasa Indonesia"], ["en", "English"]];
@@ -151,6 +152,7 @@ const ID = {
 // Long texts under a symbolic key: their English.
 // Pages with a strings file of their own (pages/<page>.strings.js); this table's keys win.
 for (const [key, text] of Object.entries(FLOOR_ID)) if (!(key in ID)) ID[key] = text;
+for (const [key, text] of Object.entries(TABLES_ID)) if (!(key in ID)) ID[key] = text;
 
 const EN = {
   DEF_SALES: "The sum of order totals (after discounts, with service charge, tax and rounding) of every order of the period that was not voided, open and unpaid orders included. It is not money received.",
@@ -166,6 +168,7 @@ const EN = {
   PRICE_BAD: "“{text}” is not a price: type a number such as {example}.",
   PRICE_NEGATIVE: "A price cannot be negative.",
 };
+for (const [key, text] of Object.entries(TABLES_EN)) if (!(key in EN)) EN[key] = text;
 
 // Raw codes the API returns, as labels (roles, stations, payment methods, audit entities).
 const CODES = {

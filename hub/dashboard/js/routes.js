@@ -25,6 +25,7 @@ export const R = {
   publish: (brandId) => `/brands/${encodeURIComponent(brandId)}/publish`,
   versions: (brandId) => `/brands/${encodeURIComponent(brandId)}/catalog-versions`,
   salesReport: "/reports/sales",
+  tablesReport: "/reports/tables",
   paymentsReport: "/reports/payments",
   reconciliation: "/reports/payments/reconciliation",
   audit: "/audit",
