@@ -38,6 +38,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from edge.api import deps
 from edge.api.auth import auth_routes
 from edge.api.bill_ops import bill_op_routes
+from edge.api.bills import bill_routes
 from edge.api.guest import guest_routes
 from edge.api.kitchen import kitchen_routes
 from edge.api.menu import menu_routes
@@ -47,6 +48,7 @@ from edge.api.payments import payment_routes
 from edge.api.printing import print_routes
 from edge.api.shifts import shift_routes
 from edge.api.sync import sync_routes
+from edge.api.tables import table_routes
 from edge.db import Database
 from edge.devices import Authenticator
 from edge.discovery import Advertiser
@@ -312,7 +314,7 @@ def create_app(settings: EdgeSettings) -> Litestar:
         throttle=throttle_policy(settings))
     routes: list[Any] = [*ops_routes, *auth_routes, *menu_routes, *order_routes, *kitchen_routes,
                          *shift_routes, *print_routes, *sync_routes, *payment_routes,
-                         *guest_routes, *bill_op_routes]
+                         *guest_routes, *bill_op_routes, *table_routes, *bill_routes]
     # Compressed, versioned and cached by shared.static_assets (docs/ui.md, "Serving").
     routes.append(create_static_files_router(
         path="/", directories=[settings.static_path], html_mode=True, name="ui",

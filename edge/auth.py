@@ -61,6 +61,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # what guests ask for from the table's QR page (edge.guest): waiters see and answer it
     "guests:read": frozenset({"device:cashier", "staff:cashier", "staff:manager"}),
     "guests:manage": frozenset({"staff:cashier", "staff:manager"}),
+    # table service (edge.bills): seat a party, add rounds, fire courses, change held lines
+    "bills:amend": frozenset({"device:cashier", "staff:cashier", "staff:manager"}),
 }
 
 

@@ -170,8 +170,10 @@ class Document:
 
 
 def receipt_document(order: Order, *, outlet_name: str, tax: TaxConfig | None = None,
-                     tz: ZoneInfo | None = None) -> Document:
-    """The customer receipt: outlet, number, lines with modifiers, money, payments, change."""
+                     tz: ZoneInfo | None = None, prebill: bool = False) -> Document:
+    """The customer receipt: outlet, number, lines with modifiers, money, payments, change.
+    ``prebill``: the check a table asks for before paying (no payments, the amount due).
+    Voided lines of a bill are left out: they are not charged."""
     tax = tax or TaxConfig()
     money = lambda amount: format_money(amount, order.currency)
     doc = Document()
@@ -181,12 +183,18 @@ def receipt_document(order: Order, *, outlet_name: str, tax: TaxConfig | None = 
     doc.line(f"Order #{order.number}")
     kind = "Dine in" if order.type == "dine_in" else "Takeaway"
     doc.line(f"{kind}{' - Table ' + order.table if order.table else ''}")
+    if order.covers:
+        doc.line(f"{order.covers} tamu / guests")
+    if prebill:
+        doc.style(bold=True).line("TAGIHAN SEMENTARA - PRE-BILL").style(bold=False)
     doc.line(order.created_at.astimezone(tz or UTC).strftime("%d/%m/%Y %H:%M"))
     if order.customer_name:
         doc.line(order.customer_name)
     doc.style(align="left")
     doc.rule()
     for line in order.lines:
+        if line.state == "voided":
+            continue
         doc.pair(f"{line.qty} x {line.name}", money(line.line_total))
         for modifier in line.modifiers:
             delta = f" ({money(modifier.price_delta)})" if modifier.price_delta else ""
@@ -208,7 +216,7 @@ def receipt_document(order: Order, *, outlet_name: str, tax: TaxConfig | None = 
     doc.pair("TOTAL", money(order.total))
     doc.style(normal_textsize=True, bold=False)
     change = 0
-    for payment in order.payments:
+    for payment in [] if prebill else order.payments:
         label = _METHOD_LABELS.get(payment.method, payment.method)
         shown = payment.tendered if payment.method == "cash" and payment.tendered else payment.amount
         doc.pair(label, money(shown))
@@ -217,7 +225,7 @@ def receipt_document(order: Order, *, outlet_name: str, tax: TaxConfig | None = 
         doc.pair("Change", money(change))
     if order.status == "voided":
         doc.style(align="center", bold=True).line("*** VOID ***").style(bold=False)
-    elif order.paid < order.total:
+    elif prebill or order.paid < order.total:
         doc.pair("Due", money(order.total - order.paid))
     doc.style(align="center").line().line("Terima kasih - Thank you")
     return doc.cut()
@@ -287,11 +295,12 @@ def enqueue_order(conn: sqlite3.Connection, order: Order, kind: str, *, outlet_n
                   tz: ZoneInfo | None = None) -> list[PrintJob]:
     """Queue a receipt (one job) or the order's kitchen chits (one job per station)."""
     jobs: list[tuple[Printer, Document]] = []
-    if kind == "receipt":
+    if kind in ("receipt", "prebill"):
         printers = repo.printers_for(conn, "receipt")
         if not printers:
             raise Rejected("no receipt printer is configured", details={"role": "receipt"})
-        jobs.append((printers[0], receipt_document(order, outlet_name=outlet_name, tax=tax, tz=tz)))
+        jobs.append((printers[0], receipt_document(order, outlet_name=outlet_name, tax=tax, tz=tz,
+                                                   prebill=kind == "prebill")))
     else:
         printers = repo.printers_for(conn, "kitchen")
         if not printers:
@@ -308,7 +317,9 @@ def enqueue_order(conn: sqlite3.Connection, order: Order, kind: str, *, outlet_n
                            details={"stations": sorted({line.station for line in order.lines})})
     queued = []
     for printer, doc in jobs:
-        job = PrintJob(id=new_id(), printer_id=printer.id, order_id=order.id, kind=kind,  # type: ignore[arg-type]
+        # a pre-bill is a receipt-printer job like the receipt
+        job = PrintJob(id=new_id(), printer_id=printer.id, order_id=order.id,
+                       kind="receipt" if kind == "prebill" else kind,  # type: ignore[arg-type]
                        status="queued", created_at=now)
         repo.insert_job(conn, job, doc.encode())
         queued.append(job)

@@ -35,7 +35,7 @@ from shared.errors import ValidationFailed
 
 __all__ = ["BATCH", "TOPICS", "StreamQuery", "parse_query", "run_stream", "snapshot_cursor"]
 
-TOPICS = frozenset({"kitchen", "orders", "menu"})
+TOPICS = frozenset({"kitchen", "orders", "menu", "tables"})
 BATCH = 500  # events per read while catching up
 DEFAULT_HEARTBEAT = 10.0
 

@@ -575,7 +575,7 @@ class Printer(Struct, kw_only=True):
 
 
 class PrintRequest(InputStruct):
-    kind: Literal["receipt", "kitchen"] = "receipt"
+    kind: Literal["receipt", "kitchen", "prebill"] = "receipt"  # prebill: a table's check
 
 
 class PrintJob(Struct, kw_only=True):

@@ -25,7 +25,8 @@ __all__ = ["kitchen_routes"]
 log = logging.getLogger("edge.stream")
 
 _STATUSES = ("pending", "ready")
-_TOPIC_PERMISSION = {"kitchen": "kitchen:read", "orders": "orders:read", "menu": "menu:read"}
+_TOPIC_PERMISSION = {"kitchen": "kitchen:read", "orders": "orders:read", "menu": "menu:read",
+                     "tables": "orders:read"}
 
 
 @get("/api/v1/kitchen/tickets", tags=["kitchen"], guards=[deps.requires("kitchen:read")])
