@@ -52,6 +52,7 @@ class Request:
     body: bytes
     query: dict[str, str]
     params: dict[str, str] = field(default_factory=dict)
+    query_all: dict[str, list[str]] = field(default_factory=dict)  # repeated keys, in order
 
     def json(self) -> Any:
         return json.loads(self.body or b"{}")
@@ -192,8 +193,10 @@ class FakeGateway:
             if not message.get("more_body"):
                 break
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
-        reply = await self.dispatch(Request(scope["method"], scope["path"], headers, body, query))
+        query_all = parse_qs(scope.get("query_string", b"").decode())
+        query = {k: v[0] for k, v in query_all.items()}
+        reply = await self.dispatch(Request(scope["method"], scope["path"], headers, body, query,
+                                            query_all=query_all))
         if reply.delay:
             await asyncio.sleep(reply.delay)
         await _send(send, reply)

@@ -121,13 +121,15 @@ async def payments_report(
 
 @get("/api/v1/reports/payments/reconciliation", tags=["reports"])
 async def reconciliation(
-    db: DbDep, principal: PrincipalDep,
+    request: Request[Any, Any, Any], db: DbDep, principal: PrincipalDep,
     day: Annotated[str | None, QueryParameter(max_length=10,
                                               description="the UTC day, YYYY-MM-DD")] = None,
     outlet_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> dict[str, Any]:
-    """What the gateways confirmed against what the outlets recorded that day, run now."""
-    return await payments.reconcile_on_demand(db, principal, day, outlet_id or None)
+    """What the gateways confirmed against what the outlets recorded that day, run now (the
+    gateways' own records are read first: hub.gateways.statements)."""
+    return await payments.reconcile_on_demand(db, principal, day, outlet_id or None,
+                                              vault=_vault(request))
 
 
 gateway_routes: list[Any] = [put_outlet_gateway, get_outlet_gateway, put_brand_gateway,
