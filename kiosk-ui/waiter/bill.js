@@ -22,6 +22,7 @@ export function billView(ctx) {
   let menu = null, menuEtag = null, category = null;
   const pick = { course: "", seat: 0, hold: false }; // applied to the next items added
   let loading = null;
+  let shown = ""; // what the bill view last drew from: a reload that changes nothing draws nothing
 
   // ------------------------------------------------------------ data
 
@@ -48,8 +49,10 @@ export function billView(ctx) {
       if (!orders.some((o) => o.id === orderId)) orderId = orders[0]?.id ?? null;
     })();
     loading = run;
+    const before = shown;
     try { await run; } finally { if (loading === run) loading = null; }
-    draw();
+    shown = JSON.stringify([table, orders, orderId]);
+    if (shown !== before || !el?.querySelector(".bill-body")?.childElementCount) draw();
     resumePending();
   }
 
@@ -73,9 +76,13 @@ export function billView(ctx) {
 
   // ------------------------------------------------------------ drawing
 
+  // Names in the screen's language from the menu where it knows the item; the bill's own
+  // name otherwise (an even split's share line, an item gone from the menu).
   function lineMods(l) {
-    return (l.modifiers ?? []).map((m) => esc(typeof m === "string" ? ctx.i18n.name(menu?.options.get(m)) : m.name)).join(", ");
+    return (l.modifiers ?? []).map((m) => esc(typeof m === "string" ? ctx.i18n.name(menu?.options.get(m))
+      : ctx.i18n.name(menu?.options.get(m.option_id)) || m.name)).join(", ");
   }
+  const lineName = (l) => esc(ctx.i18n.name(menu?.products.get(l.product_id)) || l.name);
 
   function lineTags(l) {
     const tags = [];
@@ -94,7 +101,7 @@ export function billView(ctx) {
         <h3>${t("w.held")} · ${esc(ctx.courseName(c))}
           <button class="primary fire" data-action="fire" data-course="${esc(c)}" data-testid="fire">${t("w.fire", { course: esc(ctx.courseName(c)) })}</button></h3>
         <ul class="lines">${byCourse.get(c).map((l) => `<li data-testid="held-line" data-id="${esc(l.id)}">
-          <span>${l.qty} × ${esc(l.name)} ${lineTags(l)}</span><span class="money">${ctx.money(l.line_total)}</span>
+          <span>${l.qty} × ${lineName(l)} ${lineTags(l)}</span><span class="money">${ctx.money(l.line_total)}</span>
           ${l.modifiers?.length ? `<span class="mods muted">${lineMods(l)}</span>` : ""}
           ${l.note ? `<span class="mods"><em>${esc(l.note)}</em></span>` : ""}
           <span class="row acts"><button data-action="edit" data-id="${esc(l.id)}" data-testid="edit-held">${t("w.edit")}</button>
@@ -108,7 +115,7 @@ export function billView(ctx) {
     return rounds.map((r) => `<section class="group" data-testid="round" data-round="${r}">
         <h3>${t("w.round", { n: r || 1 })}</h3>
         <ul class="lines">${sent.filter((l) => (l.round ?? 0) === r).map((l) => `<li data-testid="sent-line" data-id="${esc(l.id)}" class="${l.state === "voided" ? "voided" : ""}">
-          <span>${l.qty} × ${esc(l.name)} ${lineTags(l)}${l.state === "voided" ? ` <span class="tag bad">${t("w.voided")}${l.void_reason ? `: ${esc(l.void_reason)}` : ""}</span>` : ""}</span>
+          <span>${l.qty} × ${lineName(l)} ${lineTags(l)}${l.state === "voided" ? ` <span class="tag bad">${t("w.voided")}${l.void_reason ? `: ${esc(l.void_reason)}` : ""}</span>` : ""}</span>
           <span class="money">${ctx.money(l.line_total)}</span>
           ${l.modifiers?.length ? `<span class="mods muted">${lineMods(l)}</span>` : ""}
           ${l.state === "voided" ? "" : `<span class="row acts"><button data-action="void" data-id="${esc(l.id)}" data-testid="void-line">${t("w.void")}</button></span>`}
@@ -304,11 +311,11 @@ export function billView(ctx) {
         { idempotencyKey: draft.key, retries: 2, timeoutMs: 8000 });
       writeDraft(id, { lines: [], key: null });
       sending.delete(id);
-      const shown = orders.some((x) => x.id === id);
+      const onScreen = orders.some((x) => x.id === id);
       replaceOrder(updated);
       const round = Math.max(0, ...updated.lines.map((l) => l.round ?? 0));
-      ctx.toast(t("w.round_sent", { n: round }) + (shown ? "" : ` · ${updated.table ?? ""}`));
-      if (shown) { message = ""; menuOpen = false; }
+      ctx.toast(t("w.round_sent", { n: round }) + (onScreen ? "" : ` · ${updated.table ?? ""}`));
+      if (onScreen) { message = ""; menuOpen = false; }
       draw();
     } catch (err) {
       sending.delete(id);
@@ -570,11 +577,11 @@ export function billView(ctx) {
       if (o.table_id === tableId || orders.some((x) => x.id === o.id)) soon();
     },
     onTable(tv) {
+      // A payment, a guest round, a status: the table's event says something changed on
+      // one of its bills; the bill is read again (and redrawn only if it differs).
       if (!el?.isConnected || tv.id !== tableId) return;
-      const known = orders.map((x) => x.id).sort().join();
       table = tv;
-      if ((tv.order_ids ?? []).slice().sort().join() !== known) soon();
-      else el.querySelector(".bill-head").innerHTML = headHtml();
+      soon();
     },
   };
 }

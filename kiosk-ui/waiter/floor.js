@@ -10,10 +10,14 @@ export function floorView(ctx) {
   let el = null, area = null;
   const nodes = new Map(); // table id -> element of the current area's plan
 
+  /** Areas that have tables, in the plan's order, named in the screen's language. */
   function areas() {
     const seen = new Map();
     for (const tv of ctx.tables.values()) if (!seen.has(tv.area_id)) seen.set(tv.area_id, tv.area);
-    return [...seen].map(([id, name]) => ({ id, name }));
+    const rank = new Map(ctx.areas.map((a, i) => [a.id, i]));
+    const named = new Map(ctx.areas.map((a) => [a.id, ctx.i18n.name(a)]));
+    return [...seen].map(([id, name]) => ({ id, name: named.get(id) || name }))
+      .sort((a, b) => (rank.get(a.id) ?? 1e9) - (rank.get(b.id) ?? 1e9));
   }
 
   function draw() {

@@ -14,6 +14,7 @@ import { floorView } from "./floor.js";
 import { billView } from "./bill.js";
 
 const SESSION_KEY = "pos.waiter.session";
+const PLACE_KEY = "pos.waiter.table";
 const DEFAULT_COURSES = ["minuman", "makanan", "pencuci_mulut"];
 const i18n = makeI18n("waiter", "id");
 const t = (k, p) => i18n.t(k, p);
@@ -24,7 +25,8 @@ const ctx = {
   t, i18n, esc, root, dialog,
   deviceToken: null, session: null, currency: "IDR", view: "floor",
   tables: new Map(), // id -> TableView, as GET /api/v1/tables and the "tables" topic give them
-  courses: [...DEFAULT_COURSES],
+  courses: [...DEFAULT_COURSES], // the floor plan's, once GET /api/v1/floor answered
+  areas: [], // the plan's areas in their order (FloorArea: id, name, names, sort)
   guest: { requests: [] }, // pending guest rounds and calls (waiter, bill) from the QR page
   money: (n) => formatMoney(n ?? 0, ctx.currency),
   api: client(() => ctx.session?.access_token ?? ctx.deviceToken),
@@ -45,9 +47,14 @@ const ctx = {
   tableName: (id) => ctx.tables.get(id)?.name ?? "",
   courseName: (c) => t(`course.${c ?? ""}`) === `course.${c}` ? c : t(`course.${c ?? ""}`),
   async loadTables() {
-    const res = await ctx.api.get("/api/v1/tables", { retries: 1 });
+    // The plan says the courses in firing order and the areas' order and names.
+    const [res, plan] = await Promise.all([ctx.api.get("/api/v1/tables", { retries: 1 }),
+      ctx.api.get("/api/v1/floor", { retries: 1 }).catch(() => null)]);
+    if (plan) {
+      if (plan.courses?.length) ctx.courses = plan.courses;
+      ctx.areas = [...(plan.areas ?? [])].sort((a, b) => (a.sort ?? 0) - (b.sort ?? 0));
+    }
     ctx.tables = new Map((res.items ?? []).map((tv) => [tv.id, tv]));
-    if (Array.isArray(res.courses) && res.courses.length) ctx.courses = res.courses;
     views.floor.tablesChanged();
   },
   async loadGuest() {
@@ -59,8 +66,9 @@ const ctx = {
     }
     drawBadge();
   },
-  openTable(id) { ctx.view = "bill"; ctx.tableId = id; render(); },
-  showFloor() { ctx.view = "floor"; ctx.tableId = null; render(); },
+  // The table on screen survives a reload (sessionStorage: this tab only).
+  openTable(id) { ctx.view = "bill"; ctx.tableId = id; sessionStorage.setItem(PLACE_KEY, id); render(); },
+  showFloor() { ctx.view = "floor"; ctx.tableId = null; sessionStorage.removeItem(PLACE_KEY); render(); },
 };
 
 const views = { floor: floorView(ctx), bill: billView(ctx) };
@@ -73,6 +81,8 @@ async function start() {
   const { token } = await ensurePaired("waiter", ["cashier"], root, t);
   ctx.deviceToken = token;
   ctx.session = readSession();
+  const place = sessionStorage.getItem(PLACE_KEY);
+  if (ctx.session && place) { ctx.view = "bill"; ctx.tableId = place; }
   new LiveStream({
     token, topics: ["tables", "orders"], after: 0, // tables also carries the guest page's requests and calls
     prepare: async () => {
@@ -121,6 +131,8 @@ function readSession() {
 
 function logout() {
   ctx.session = null;
+  ctx.view = "floor"; ctx.tableId = null;
+  sessionStorage.removeItem(PLACE_KEY);
   sessionStorage.removeItem(SESSION_KEY);
   render();
 }
