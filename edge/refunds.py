@@ -27,8 +27,11 @@ A refund the gateway answered ``pending`` (Xendit) is settled by the gateway's r
 callback, relayed by the hub down the pull feed (kind ``confirmations``: the callback names
 the refund by our id, its ``reference_id``): ``apply_confirmation`` makes it ``done`` (or
 ``failed``) exactly once, however often the 48-hour snapshot repeats it; a retry settles it
-too. Midtrans answers a refund at once, so its notifications (which name the charge, not the
-refund) are the payment's business (``edge.payments.attempts``).
+too. Midtrans's refund notification names the charge, but lists its refunds with the
+``refund_key`` we gave each (our refund id): the hub relays one "refunded" confirmation per
+refund, which settles a Midtrans refund the same way (one left pending by a request that
+died mid-call, or marked failed when the answer was lost). Every settled refund is also a
+live frame (topic "orders", type "refund") for the cashier's screen.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from datetime import datetime
 
 import msgspec
 
-from edge import orders, outbox, printing, shifts
+from edge import live, orders, outbox, printing, shifts
 from edge import refunds_repository as repo
 from edge.auth import Principal
 from edge.db import Database
@@ -58,6 +61,8 @@ __all__ = ["GATEWAY_METHODS", "apply_confirmation", "begin", "finish", "list_for
            "retry", "settle"]
 
 log = logging.getLogger("edge.refunds")
+LIVE_TOPIC = "orders"  # screens that follow orders see their refunds settle
+LIVE_TYPE = "refund"
 GATEWAY_METHODS = ("qris", "ewallet")
 _canonical = msgspec.json.Encoder(order="sorted")
 
@@ -195,6 +200,9 @@ def finish(conn: sqlite3.Connection, refund_id: str, *, status: str, now: dateti
     if status == "failed":
         order = orders.load_order(conn, refund.order_id)
         orders.set_refunded(conn, order, max(0, order.refunded - refund.amount), now)
+    # the cashier's screen follows it live (a refund the gateway settles later, by its
+    # notification relayed from the hub, ends while nobody is waiting on the request)
+    live.publish(conn, LIVE_TOPIC, LIVE_TYPE, msgspec.to_builtins(updated), now=now)
     return updated
 
 

@@ -354,6 +354,8 @@ class PaymentAttemptCreate(InputStruct):
     method: PaymentAttemptMethod
     amount: Annotated[int, Meta(ge=1, le=MAX_AMOUNT)]
     channel: EwalletChannel = ""
+    # OVO (through Xendit) pushes the payment to the customer's phone: +62 and 8-13 digits
+    mobile_number: Annotated[str, Meta(max_length=16, pattern=r"^(\+62[0-9]{8,13})?$")] = ""
 
 
 class PaymentAttempt(Struct, kw_only=True):

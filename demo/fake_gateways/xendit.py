@@ -15,6 +15,12 @@ Speaks the documented endpoints, shapes and status codes:
   https://docs.xendit.co/ewallet/integrations/test-scenarios
 * ``POST /refunds`` (``payment_request_id`` or ``payment_id``, ``reference_id``, ``amount``,
   ``reason``) - https://docs.xendit.co/credit-cards/refunds, https://docs.xendit.co/apidocs/create-a-refund
+* ``GET /transactions`` - the balance's transactions (a PAYMENT per QR or e-wallet payment, a
+  REFUND per refund; ``product_id`` = the payment's id, ``reference_id`` = the charge's):
+  filters, newest first, ``limit`` at most 50, ``after_id`` / ``before_id``, ``has_more`` and
+  ``links`` - https://docs.xendit.co/apidocs/list-transactions
+* OVO (``ID_OVO``) needs ``channel_properties.mobile_number`` in E.164 ("+62..."); a STATIC QR
+  code (the merchant's printed QRIS) is paid through the simulator with any ``amount``.
 
 ``Idempotency-key`` is honoured on every POST: the same key with the same body answers the
 first answer again (nothing new is made); the same key with another body is a 409. A
@@ -35,10 +41,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from demo.fake_gateways._common import FakeGateway, Reply, Request, fake_qr_string, main, now_utc
 
@@ -50,6 +58,14 @@ EWALLET_CHANNELS = ("ID_OVO", "ID_DANA", "ID_SHOPEEPAY", "ID_LINKAJA", "ID_ASTRA
 REFUND_REASONS = ("FRAUDULENT", "DUPLICATE", "REQUESTED_BY_CUSTOMER", "CANCELLATION", "OTHERS")
 MAX_QR_AMOUNT = 10_000_000  # QRIS "Max Amount 10,000,000.00" (docs.xendit.co/docs/qris.md)
 BUSINESS_ID = "5f27a14a9bf05c73dd040bc8"
+OVO_MOBILE = re.compile(r"\+62\d{8,13}")  # E.164, Indonesia
+TRANSACTION_LIMIT = 50  # the most a page of GET /transactions holds
+TRANSACTION_TYPES = ("PAYMENT", "REFUND", "DISBURSEMENT", "TRANSFER", "WITHDRAWAL", "TOPUP",
+                     "REMITTANCE_PAYOUT", "CONVERSION")
+TRANSACTION_STATUSES = ("PENDING", "SUCCESS", "FAILED", "VOIDED", "REVERSED")
+CHANNEL_CATEGORIES = ("BANK", "CARDLESS_CREDIT", "PAYLATER", "CARDS", "CASH", "DIRECT_DEBIT",
+                      "EWALLET", "INVOICE", "QR_CODE", "RETAIL_OUTLET", "VIRTUAL_ACCOUNT",
+                      "XENPLATFORM", "DIRECT_BANK_TRANSFER", "OTHER")
 
 
 def _iso(moment: datetime) -> str:
@@ -73,7 +89,9 @@ class FakeXendit(FakeGateway):
         self.ewallets: dict[str, dict[str, Any]] = {}
         self.payments: list[dict[str, Any]] = []
         self.refunds: list[dict[str, Any]] = []
+        self.transactions: list[dict[str, Any]] = []  # the balance's transactions, oldest first
         self.idempotency: dict[str, tuple[str, Reply]] = {}
+        self.route("GET", r"/transactions", self.list_transactions)
         self.route("POST", r"/qr_codes", self.create_qr)
         self.route("GET", r"/qr_codes/(?P<id>[^/]+)", self.get_qr)
         self.route("GET", r"/qr_codes/(?P<id>[^/]+)/payments", self.qr_payments)
@@ -101,13 +119,15 @@ class FakeXendit(FakeGateway):
 
     def ledger(self) -> dict[str, Any]:
         return {"qr_codes": list(self.qr_codes.values()), "ewallets": list(self.ewallets.values()),
-                "payments": self.payments, "refunds": self.refunds}
+                "payments": self.payments, "refunds": self.refunds,
+                "transactions": self.transactions}
 
     def reset(self) -> None:
         for held in (self.qr_codes, self.ewallets, self.idempotency):
             held.clear()
         self.payments.clear()
         self.refunds.clear()
+        self.transactions.clear()
 
     def page_rows(self) -> list[tuple[str, str, int, str]]:
         rows = [(q["id"], f"QRIS {q['reference_id']}", q["amount"], f"/_fake/qr_codes/{q['id']}/pay")
@@ -210,6 +230,8 @@ class FakeXendit(FakeGateway):
         amount = data.get("amount", qr["amount"])
         if qr["type"] == "DYNAMIC" and amount != qr["amount"]:
             return self.bad_request("amount must equal the QR code's amount")
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_QR_AMOUNT:
+            return self.bad_request(f"amount must be between 1 and {MAX_QR_AMOUNT}")
         now = now_utc()
         payment = {"id": f"qrpy_{uuid.uuid4()}", "business_id": BUSINESS_ID, "currency": "IDR",
                    "amount": amount, "status": "SUCCEEDED", "created": _iso(now),
@@ -220,6 +242,8 @@ class FakeXendit(FakeGateway):
                    "payment_detail": {"receipt_id": str(len(self.payments) + 100001),
                                       "source": "DANA", "name": "Simulated Payer"}}
         self.payments.append(payment)
+        self._transaction("PAYMENT", payment["id"], "QR_CODE", qr["channel_code"],
+                          qr["reference_id"], amount, now)
         if qr["type"] == "DYNAMIC":
             qr["status"] = "INACTIVE"
             qr["updated"] = _iso(now)
@@ -248,6 +272,9 @@ class FakeXendit(FakeGateway):
             return _error(400, "UNSUPPORTED_CHANNEL", f"channel_code {channel} is not supported")
         if channel == "ID_OVO" and not props.get("mobile_number"):
             return self.bad_request("channel_properties.mobile_number is required for ID_OVO")
+        if channel == "ID_OVO" and not OVO_MOBILE.fullmatch(str(props["mobile_number"])):
+            return self.bad_request("channel_properties.mobile_number must be in E.164 format "
+                                    "(+62 followed by 8 to 13 digits)")
         if channel != "ID_OVO" and not props.get("success_redirect_url"):
             return self.bad_request("channel_properties.success_redirect_url is required")
         if self._reference_used(reference_id):
@@ -285,6 +312,9 @@ class FakeXendit(FakeGateway):
             return _error(400, "INVALID_STATUS", f"the charge is {charge['status']}")
         charge["status"] = "SUCCEEDED"
         charge["updated"] = _iso(now_utc())
+        self._transaction("PAYMENT", charge["id"], "EWALLET", charge["channel_code"],
+                          charge["reference_id"], charge["capture_amount"], now_utc(),
+                          account=(charge["channel_properties"] or {}).get("mobile_number"))
         self._callback("ewallet.capture", dict(charge), None)
         return Reply(200, charge)
 
@@ -323,8 +353,93 @@ class FakeXendit(FakeGateway):
                   "refund_fee_amount": None, "created": _iso(now), "updated": _iso(now),
                   "metadata": data.get("metadata")}
         self.refunds.append(refund)
+        self._transaction("REFUND", refund["id"], "QR_CODE" if paid else "EWALLET",
+                          refund["channel_code"], refund["reference_id"], amount, now)
         self._callback("refund.succeeded", refund, None)
         return self._remember(request, "refund", Reply(200, refund))
+
+    # -- balance transactions ------------------------------------------------------------------
+
+    def _transaction(self, kind: str, product_id: str, category: str, channel_code: str,
+                     reference_id: str, amount: int, at: datetime, account: str | None = None) -> None:
+        fee = round(amount * 0.007)  # QRIS MDR 0.7 %, for a believable net amount
+        self.transactions.append({
+            "id": f"txn_{uuid.uuid4()}", "product_id": product_id, "type": kind,
+            "status": "SUCCESS", "channel_category": category, "channel_code": channel_code,
+            "reference_id": reference_id, "account_identifier": account, "currency": "IDR",
+            "amount": amount, "net_amount": amount - fee if kind == "PAYMENT" else amount,
+            "cashflow": "MONEY_IN" if kind == "PAYMENT" else "MONEY_OUT",
+            "settlement_status": "PENDING" if kind == "PAYMENT" else None,
+            "estimated_settlement_time": _iso(at + timedelta(days=1)) if kind == "PAYMENT" else None,
+            "business_id": BUSINESS_ID,
+            "fee": {"xendit_fee": fee if kind == "PAYMENT" else 0, "value_added_tax": 0,
+                    "xendit_withholding_tax": 0, "third_party_withholding_tax": 0,
+                    "status": "COMPLETED"},
+            "created": _iso(at), "updated": _iso(at)})
+
+    async def list_transactions(self, request: Request) -> Reply:
+        """``GET /transactions``: filters ``types``, ``statuses``, ``channel_categories``
+        (each may repeat), ``reference_id``, ``product_id``, ``amount``, ``currency``,
+        ``created[gte]`` / ``created[lte]`` (and ``updated[...]``); newest first; ``limit``
+        (1 to 50, default 10); cursor ``after_id`` (older than that one) / ``before_id``;
+        ``has_more`` with a ``links`` "next" when more match."""
+        q, many = request.query, request.query_all
+        rows = list(reversed(self.transactions))
+        for name, allowed in (("types", TRANSACTION_TYPES), ("statuses", TRANSACTION_STATUSES),
+                              ("channel_categories", CHANNEL_CATEGORIES)):
+            wanted = [v for raw in many.get(name, []) for v in raw.split(",") if v]
+            bad = [v for v in wanted if v not in allowed]
+            if bad:
+                return self.bad_request(f"{name} has an invalid value: {bad[0]}")
+            if wanted:
+                key = {"types": "type", "statuses": "status",
+                       "channel_categories": "channel_category"}[name]
+                rows = [r for r in rows if r[key] in wanted]
+        for name in ("reference_id", "product_id", "currency"):
+            if q.get(name):
+                rows = [r for r in rows if r[name] == q[name]]
+        if q.get("amount"):
+            try:
+                wanted_amount = float(q["amount"])
+            except ValueError:
+                return self.bad_request("amount must be a number")
+            rows = [r for r in rows if r["amount"] == wanted_amount]
+        for stamp in ("created", "updated"):
+            for bound in ("gte", "lte"):
+                raw = q.get(f"{stamp}[{bound}]")
+                if not raw:
+                    continue
+                try:
+                    edge = _parse_time(raw)
+                except ValueError:
+                    return self.bad_request(f"{stamp}[{bound}] must be an ISO 8601 time")
+                if edge.tzinfo is None:
+                    return self.bad_request(f"{stamp}[{bound}] must carry its time zone")
+                rows = [r for r in rows if (_parse_time(r[stamp]) >= edge if bound == "gte"
+                                            else _parse_time(r[stamp]) <= edge)]
+        try:
+            limit = int(q.get("limit", "10"))
+        except ValueError:
+            return self.bad_request("limit must be a number")
+        if not 1 <= limit <= TRANSACTION_LIMIT:
+            return self.bad_request(f"limit must be between 1 and {TRANSACTION_LIMIT}")
+        ids = [r["id"] for r in rows]
+        if q.get("after_id"):
+            if q["after_id"] not in ids:
+                return self.bad_request("after_id names no transaction of this query")
+            rows = rows[ids.index(q["after_id"]) + 1:]
+        elif q.get("before_id"):
+            if q["before_id"] not in ids:
+                return self.bad_request("before_id names no transaction of this query")
+            rows = rows[:ids.index(q["before_id"])][-limit:]
+        page, has_more = rows[:limit], len(rows) > limit
+        body: dict[str, Any] = {"has_more": has_more, "data": page}
+        if has_more:
+            kept = [(k, v) for k, values in many.items() if k not in ("after_id", "before_id")
+                    for v in values]
+            body["links"] = [{"href": "/transactions?" + urlencode(
+                kept + [("after_id", page[-1]["id"])]), "rel": "next", "method": "GET"}]
+        return Reply(200, body)
 
     # -- callbacks ---------------------------------------------------------------------------------
 

@@ -165,6 +165,12 @@ def begin(conn: sqlite3.Connection, order_id: str, data: PaymentAttemptCreate, *
                                             "offered": config.ewallet_channels})
     elif data.channel:
         raise ValidationFailed("a QRIS payment takes no channel", details={"field": "channel"})
+    if data.channel == "ovo" and not data.mobile_number:
+        raise ValidationFailed("OVO pushes the payment to the customer's phone: enter their "
+                               "mobile number (+62...)", details={"field": "mobile_number"})
+    if data.mobile_number and data.channel != "ovo":
+        raise ValidationFailed("only an OVO payment takes a mobile number",
+                               details={"field": "mobile_number"})
     for other in repo.for_order(conn, order.id):
         if other.attempt.status == "pending":
             raise InvalidState("this order already has an open QR: cancel it first",

@@ -93,6 +93,8 @@ class MidtransProvider:
                                         "gross_amount": request.amount},
                 "custom_expiry": {"expiry_duration": request.expiry_seconds, "unit": "second"},
                 "custom_field1": request.outlet_id}
+        if payment_type == "ovo" and request.mobile_number:  # "+628..." -> "08..."
+            body["ovo"] = {"payer_phone_number": "0" + request.mobile_number.removeprefix("+62")}
         code, data = await self._call("POST", "/v2/charge", body)
         if code == 406:
             await self._forget_lost(request.gateway_order_id)

@@ -51,6 +51,7 @@ class ChargeRequest(Struct, kw_only=True, frozen=True):
     # sends the very same body (Xendit refuses a reused Idempotency-key with another body)
     expires_at: datetime | None = None
     outlet_id: str = ""  # echoed back by the gateway, so the hub can route its webhook
+    mobile_number: str = ""  # OVO: the customer's number (+62...), where the payment is pushed
 
 
 class Charge(Struct, kw_only=True, frozen=True):

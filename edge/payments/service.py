@@ -94,7 +94,8 @@ class PaymentService:
         request = ChargeRequest(gateway_order_id=attempt.gateway_order_id, amount=attempt.amount,
                                 method=attempt.method, channel=attempt.channel,
                                 expiry_seconds=config.qr_expiry_seconds,
-                                expires_at=attempt.expires_at, outlet_id=outlet_id)
+                                expires_at=attempt.expires_at, outlet_id=outlet_id,
+                                mobile_number=data.mobile_number)
         try:
             charge = await self._create_with_retries(provider, request)
         except GatewayRejected as exc:

@@ -5,7 +5,9 @@
   can route it). Every create carries ``Idempotency-key`` = the attempt id: a create retried
   after a lost reply gets the first QR back, never a second charge.
 * e-wallets: ``POST /ewallets/charges`` (ONE_TIME_PAYMENT; ID_DANA, ID_SHOPEEPAY,
-  ID_LINKAJA; OVO needs the customer's phone number, which the till does not ask for).
+  ID_LINKAJA with ``success_redirect_url``; ID_OVO with ``channel_properties.mobile_number``,
+  E.164 "+62...": the cashier types the customer's number, OVO pushes the payment to their
+  app, and the charge has no QR or checkout URL to show).
 * status: QRIS by ``GET /qr_codes/{id}/payments`` then ``GET /qr_codes/{id}``; e-wallets by
   ``GET /ewallets/charges/{id}``. A dynamic QR has no cancel call: a cancelled attempt's QR
   simply expires, and a payment on it after all is recorded and flagged for refund.
@@ -33,7 +35,8 @@ from edge.payments.provider import (
 __all__ = ["QR_API_VERSION", "XenditProvider"]
 
 QR_API_VERSION = "2022-07-31"
-CHANNELS = {"dana": "ID_DANA", "shopeepay": "ID_SHOPEEPAY", "linkaja": "ID_LINKAJA"}
+CHANNELS = {"dana": "ID_DANA", "shopeepay": "ID_SHOPEEPAY", "linkaja": "ID_LINKAJA",
+            "ovo": "ID_OVO"}
 _EWALLET_STATES = {"PENDING": "pending", "SUCCEEDED": "paid", "FAILED": "failed",
                    "VOIDED": "cancelled", "REFUNDED": "refunded"}
 
@@ -93,7 +96,10 @@ class XenditProvider:
         code, data = await self._call("POST", "/ewallets/charges", {
             "reference_id": request.gateway_order_id, "currency": "IDR", "amount": request.amount,
             "checkout_method": "ONE_TIME_PAYMENT", "channel_code": channel,
-            "channel_properties": {"success_redirect_url": self.success_redirect_url},
+            # OVO pushes the payment to the customer's app (no redirect, no QR): its number
+            "channel_properties": ({"mobile_number": request.mobile_number}
+                                   if channel == "ID_OVO" else
+                                   {"success_redirect_url": self.success_redirect_url}),
             "metadata": metadata}, headers)
         if code >= 300:
             raise self._refused(code, data)

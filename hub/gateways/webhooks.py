@@ -284,7 +284,40 @@ async def midtrans_notification(db: Database, vault: CredentialVault, body: Any,
         raise await _refuse(db, outlet, "midtrans", notice.gateway_order_id,
                             "signature_key does not verify", client_ip)
     assert credential is not None
-    return await _store(db, outlet.tenant_id, outlet.id, credential.id, notice, "")
+    result = await _store(db, outlet.tenant_id, outlet.id, credential.id, notice, "")
+    for refund in _midtrans_refunds(body, notice):  # a partial refund repeats the charge's row
+        if (await _store(db, outlet.tenant_id, outlet.id, credential.id, refund, "")).status == "stored":
+            result.status = "stored"
+    return result
+
+
+_MAX_REFUNDS = 50  # refunds listed in one notification that are read
+
+
+def _midtrans_refunds(body: dict[str, Any], charge: _Notice) -> list[_Notice]:
+    """A refund notification (``refund`` / ``partial_refund``) lists the charge's refunds, each
+    with the ``refund_key`` the box gave it (our refund id) and its amount: one "refunded"
+    notice per refund, named by that key, so the box settles that very refund (the charge's
+    own row says only that something of it was refunded)."""
+    refunds = body.get("refunds")
+    if charge.status != "refunded" or not isinstance(refunds, list):
+        return []
+    found = []
+    for item in refunds[:_MAX_REFUNDS]:
+        if not isinstance(item, dict):
+            continue
+        key = item.get("refund_key")
+        if not isinstance(key, str) or not 1 <= len(key) <= 64:
+            continue
+        chargeback = item.get("refund_chargeback_id")
+        found.append(_Notice(
+            gateway="midtrans", gateway_order_id=key,
+            transaction_id=str(chargeback)[:100] if chargeback is not None else "",
+            status="refunded", gateway_status="refunded", currency=charge.currency,
+            gross_amount=_amount(item.get("refund_amount"), "refunds.refund_amount"),
+            payment_type="refund", gateway_time=_time(str(item.get("created_at") or "")[:40]),
+            body={"order_id": charge.gateway_order_id, "refund": item}))
+    return found
 
 
 async def xendit_callback(db: Database, vault: CredentialVault, body: Any, token: str,

@@ -6,7 +6,15 @@
 // gateway unreachable, the outlet's printed QRIS with the amount) the cashier confirms after
 // seeing the merchant app's notification: the payment is recorded unverified.
 import { newKey } from "../common/api.js";
+import { addStrings } from "../common/i18n.js";
 import { clockSkew, qrCard, secondsLeft, tickCountdowns } from "../common/qr.js";
+
+addStrings({
+  en: { "qr.ovo_mobile": "Customer's OVO number", "qr.ovo_hint": "OVO sends the payment to this number's app: the customer approves it there.",
+    "qr.ovo_sent": "Sent to the OVO app of +62{phone}: waiting for the customer to approve." },
+  id: { "qr.ovo_mobile": "Nomor OVO pelanggan", "qr.ovo_hint": "OVO mengirim tagihan ke aplikasi nomor ini: pelanggan menyetujuinya di sana.",
+    "qr.ovo_sent": "Dikirim ke aplikasi OVO +62{phone}: menunggu persetujuan pelanggan." },
+});
 
 const ENDED_SHOWN = ["expired", "failed"]; // ended attempts the panel keeps showing (offer a new QR)
 
@@ -14,6 +22,12 @@ export function qrPayments(ctx, { onPaid, redraw }) {
   const { t, esc } = ctx;
   let attempt = null, skew = 0, error = "", busy = false, confirming = false;
   let overlay = null, stopTick = null, thanksTimer = null;
+  // OVO pushes the payment to the customer's phone: its number (digits after +62), kept
+  // here as typed so a redraw of the pay form does not lose it
+  let mobile = "";
+  document.addEventListener("input", (ev) => {
+    if (ev.target?.dataset?.testid === "ovo-mobile") mobile = ev.target.value.replace(/\D/g, "").replace(/^(62|0)/, "");
+  });
 
   const pending = () => attempt?.status === "pending" && !expiredHere();
   // The countdown reached zero: the customer must not pay it any more, even if the edge has
@@ -92,7 +106,8 @@ export function qrPayments(ctx, { onPaid, redraw }) {
     }
     set(null);
     const owed = Math.max(0, order.total - (order.paid ?? 0));
-    await start(order, { method: old.method, channel: old.channel, amount: Math.min(old.amount, owed) }, newKey());
+    await start(order, { method: old.method, channel: old.channel, amount: Math.min(old.amount, owed),
+      ...extraBody({ method: old.method, channel: old.channel }) }, newKey());
   }
 
   async function reread() {
@@ -136,7 +151,7 @@ export function qrPayments(ctx, { onPaid, redraw }) {
         <button data-qr="close">${t("close")}</button></div>`;
     } else {
       // The cashier's controls first; the customer scans the big QR on the customer view.
-      body = `<p role="status" class="muted">${t("qr.waiting")}</p>
+      body = `<p role="status" class="muted">${a.channel === "ovo" ? t("qr.ovo_sent", { phone: esc(mobile) }) : t("qr.waiting")}</p>
         <div class="actions">
           <button class="primary" data-qr="customer" data-testid="qr-customer">${t("qr.customer_view")}</button>
           ${a.mode === "static" ? `<button class="primary ${confirming ? "confirming" : ""}" data-qr="confirm" data-testid="qr-confirm" ${busy ? "disabled" : ""}>${confirming ? t("qr.confirm_sure") : t("qr.confirm")}</button>` : ""}
@@ -204,8 +219,21 @@ export function qrPayments(ctx, { onPaid, redraw }) {
         : `<h1>${t("qr.title")}</h1>${qrCard(attempt, { t, money: ctx.money, skewMs: skew })}`}</div>`;
   }
 
+  /** The pay form's OVO number field (an e-wallet payment by OVO only). */
+  function mobileField(pay) {
+    if (pay.method !== "ewallet" || pay.channel !== "ovo") return "";
+    return `<label>${t("qr.ovo_mobile")} <span class="prefix">+62</span>
+      <input name="ovo_mobile" inputmode="tel" autocomplete="off" maxlength="15" value="${esc(mobile)}" data-testid="ovo-mobile" required></label>
+      <p class="muted">${t("qr.ovo_hint")}</p>`;
+  }
+
+  /** What the attempt's body needs besides method, amount and channel. */
+  function extraBody(pay) {
+    return pay.method === "ewallet" && pay.channel === "ovo" ? { mobile_number: `+62${mobile}` } : {};
+  }
+
   return {
-    load, start, onLiveEvent, panel, onClick, shownFor,
+    load, start, onLiveEvent, panel, onClick, shownFor, mobileField, extraBody,
     tracks: (id) => attempt?.id === id,
     /** True while an order's QR may still be paid (the pay form stays hidden). */
     isOpen: (orderId) => attempt?.order_id === orderId && pending(),
