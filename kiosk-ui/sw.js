@@ -11,7 +11,7 @@ const SHELL = [
   "/kiosk/", "/kiosk/index.html", "/kiosk/kiosk.js", "/kiosk/kiosk.css", "/kiosk/pay.js",
   "/cashier/", "/cashier/index.html", "/cashier/cashier.js", "/cashier/cashier.css",
   "/cashier/orders.js", "/cashier/counter.js", "/cashier/shift.js", "/cashier/qr.js",
-  "/cashier/refund.js",
+  "/cashier/refund.js", "/cashier/strings.js",
   "/kds/", "/kds/index.html", "/kds/kds.js", "/kds/kds.css",
   "/board/", "/board/index.html", "/board/board.js", "/board/board.css",
   "/waiter/", "/waiter/index.html", "/waiter/waiter.js", "/waiter/waiter.css", "/waiter/floor.js",

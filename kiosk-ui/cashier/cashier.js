@@ -1,12 +1,20 @@
 // Cashier app shell: device pairing, staff PIN login, the three views (open orders, new
 // counter order, shift) and the live order feed. Each view lives in its own module and
 // gets one context object (api, translations, helpers), so there is no shared global state.
-import { client, request, describeError } from "../common/api.js";
+// The shell also owns what every view shares: the cached menu (names in the screen's
+// language for order lines), error texts in the screen's language (cashier/strings.js), the
+// outlet server's reachability banner and the head-office link status, which are different
+// things: without the hub the till works as before; without the edge nothing is recorded.
+import "./strings.js";
+import { client, request, ApiError } from "../common/api.js";
 import { boot, esc } from "../common/boot.js";
-import { ensurePaired } from "../common/device.js";
+import { ensurePaired, storedToken } from "../common/device.js";
 import { makeI18n } from "../common/i18n.js";
+import { Menu } from "../common/menu.js";
 import { formatMoney } from "../common/money.js";
+import { reachability } from "../common/status.js";
 import { LiveStream } from "../common/stream.js";
+import { sentence } from "./strings.js";
 import { ordersView } from "./orders.js";
 import { counterView } from "./counter.js";
 import { shiftView } from "./shift.js";
@@ -22,11 +30,31 @@ const ctx = {
   deviceToken: null, session: null, currency: "IDR", view: "orders",
   money: (n) => formatMoney(n, ctx.currency),
   api: client(() => ctx.session?.access_token ?? ctx.deviceToken),
+  /** What went wrong, as a sentence in the screen's language (never the server's English). */
   describe(err) {
-    // The staff session ended on the edge (expired, staff removed): back to the PIN pad.
-    if (err?.status === 401 && ctx.session) setTimeout(logout, 0);
-    return describeError(err, t);
+    // The staff session ended on the edge (expired, staff removed): back to the PIN pad. A
+    // wrong PIN typed for a manager's approval is not the session ending.
+    if (err?.status === 401 && ctx.session && err.details?.reason !== "wrong_pin") setTimeout(() => logout(true), 0);
+    return sentence(reason(err));
   },
+  /** "<action> NOT done: <why>" for an action that failed (network or refused). */
+  failed: (actionKey, err) => t("out.not_done", { action: t(actionKey), why: ctx.describe(err) }),
+  reason: (err) => reason(err),
+  menu: null,
+  menuEtag: null,
+  async loadMenu() {
+    const res = await ctx.api.get("/api/v1/menu", { etag: ctx.menuEtag });
+    if (res.notModified && ctx.menu) return ctx.menu;
+    ctx.menu = new Menu(res); ctx.menuEtag = res._etag;
+    ctx.currency = ctx.menu.currency;
+    return ctx.menu;
+  },
+  /** An order line's item and option names in the screen's language: the order keeps the
+   * base name only, so the product and option ids are looked up in the cached menu (the
+   * snapshot's name when the menu no longer has them). */
+  lineName: (line) => ctx.i18n.name(ctx.menu?.products.get(line.product_id)) || line.name,
+  modName: (m) => ctx.i18n.name(ctx.menu?.options.get(m.option_id)) || m.name,
+  roundingUnit: () => ctx.menu?.tax?.rounding_unit ?? 1,
   toast(text) {
     const el = document.createElement("div");
     el.className = "toast"; el.setAttribute("role", "status"); el.textContent = text;
@@ -42,18 +70,78 @@ const ctx = {
 const views = { orders: ordersView(ctx), counter: counterView(ctx), shift: shiftView(ctx) };
 ctx.showOrder = (id) => views.orders.show(id);
 
-boot({ getLang: () => i18n.lang() });
+// No full-screen overlay on the till: the cashier must still read what happened to the
+// action that failed; a banner says the outlet server is unreachable instead.
+boot({ getLang: () => i18n.lang(), overlay: false });
 i18n.setLang(i18n.lang());
 i18n.onChange(() => render());
+
+function reason(err) {
+  if (!(err instanceof ApiError)) return String(err?.message ?? err);
+  const params = { code: err.code, s: err.details?.retry_after_seconds ?? "…" };
+  const known = (key) => { const s = t(key, params); return s === key ? null : s; };
+  return (err.details?.reason && known(`error.reason.${err.details.reason}`))
+    ?? known(`error.code.${err.code}`) ?? known(`error.${err.code}`)
+    ?? (i18n.lang() === "en" ? err.message : t("error.code.other", params));
+}
+
+// ------------------------------------------------------------------ outlet server and hub
+
+const banner = document.createElement("div");
+banner.className = "net-banner"; banner.hidden = true;
+banner.setAttribute("role", "alert"); banner.dataset.testid = "edge-down";
+document.body.prepend(banner);
+let bannerTimer = null;
+reachability.addEventListener("change", () => {
+  clearTimeout(bannerTimer);
+  if (reachability.online === false) {
+    bannerTimer = setTimeout(() => { banner.textContent = t("net.edge_down"); banner.className = "net-banner down"; banner.hidden = false; }, 1200);
+  } else if (!banner.hidden) {
+    banner.textContent = t("net.edge_back"); banner.className = "net-banner back";
+    bannerTimer = setTimeout(() => { banner.hidden = true; }, 4000);
+  }
+  pollHub();
+});
+
+let hub = null; // GET /api/v1/sync/status (as the device: sync:read)
+let hubTimer = null;
+async function pollHub() {
+  clearTimeout(hubTimer);
+  if (ctx.deviceToken && reachability.online !== false) {
+    try { hub = await request("GET", "/api/v1/sync/status", { token: ctx.deviceToken, retries: 0, timeoutMs: 4000 }); }
+    catch { /* the edge's own reachability is shown by the badge and the banner */ }
+  }
+  drawHub();
+  hubTimer = setTimeout(pollHub, 15000);
+}
+
+function hubHtml() {
+  if (!hub || reachability.online === false) return "";
+  const state = !hub.provisioned ? "unlinked" : hub.hub_reachable && !hub.refused ? "online" : "offline";
+  const backlog = hub.backlog > 0 && state !== "online" ? ` · ${t("hub.backlog", { n: hub.backlog })}` : "";
+  return `<span class="hub-status" data-state="${state}" data-testid="hub-status" title="${esc(t("hub.title"))}">${t(`hub.${state}`)}${backlog}</span>`;
+}
+
+function drawHub() {
+  const slot = root.querySelector("[data-slot=hub]");
+  if (slot) slot.innerHTML = hubHtml();
+}
 
 async function start() {
   const { token } = await ensurePaired("cashier", ["cashier"], root, t);
   ctx.deviceToken = token;
   ctx.session = readSession();
+  pollHub();
   new LiveStream({
     token, topics: ["orders", "menu"], after: 0,
     prepare: async () => { if (ctx.session) await views[ctx.view].refresh?.(); },
-    onEvent: (ev) => { if (ctx.session) Object.values(views).forEach((v) => v.onLiveEvent?.(ev)); },
+    onEvent: (ev) => {
+      if (ev.topic === "menu" && ctx.menu) {
+        if (ev.type === "product.availability") ctx.menu.setAvailable(ev.data.product_id, ev.data.available);
+        else ctx.menuEtag = null; // a new catalog: read it again
+      }
+      if (ctx.session) Object.values(views).forEach((v) => v.onLiveEvent?.(ev));
+    },
   }).start();
   render();
 }
@@ -65,7 +153,8 @@ function readSession() {
   } catch { return null; }
 }
 
-function logout() {
+function logout(ended = false) {
+  if (ended && ctx.session) loginError = t("session.ended");
   ctx.session = null;
   sessionStorage.removeItem(SESSION_KEY);
   render();
@@ -106,7 +195,11 @@ function renderLogin() {
       ctx.view = "orders";
       render();
     } catch (err) {
-      pin = ""; loginError = describeError(err, t);
+      // 401 here is a wrong PIN, not an expired session; 429 says how long to wait.
+      pin = "";
+      loginError = err.status === 401 ? t("login.wrong_pin")
+        : err.status === 429 ? t("login.locked", { s: err.details?.retry_after_seconds ?? "…" })
+        : sentence(reason(err));
       renderLogin();
     }
   });
@@ -120,10 +213,11 @@ function render() {
   const staff = ctx.session.staff ?? {};
   const tab = (v, label) => `<button data-action="go" data-view="${v}" aria-current="${ctx.view === v ? "page" : "false"}">${label}</button>`;
   root.innerHTML = `<header>
-      <nav aria-label="Cashier">${tab("orders", t("orders.open"))}${tab("counter", t("orders.new"))}${tab("shift", t("shift.title"))}</nav>
+      <nav aria-label="Cashier">${tab("orders", t("orders.open"))}${tab("counter", t("orders.new"))}${tab("shift", t("shift.title"))}
+        <a class="navlink" href="/waiter/" data-action="tables" data-testid="tables-link" title="${esc(t("c.tables_hint"))}">${t("c.tables")}</a></nav>
       <span class="spacer"></span>
       <span data-testid="staff">${esc(staff.name)} · ${esc(staff.role)}</span>
-      <edge-status lang="${i18n.lang()}"></edge-status>
+      <edge-status lang="${i18n.lang()}"></edge-status><span data-slot="hub">${hubHtml()}</span>
       <button data-action="lang">${t("lang.switch")}</button>
       <button data-action="logout">${t("logout")}</button>
     </header><div id="view" class="view-${ctx.view}" style="flex:1;display:flex;flex-direction:column;min-height:0"></div>`;
@@ -131,6 +225,13 @@ function render() {
 }
 
 root.addEventListener("click", (ev) => {
+  const link = ev.target.closest("a[data-action=tables]");
+  if (link && !storedToken("waiter") && ctx.deviceToken) {
+    // The waiter app pairs as a cashier device: this tablet's token pairs it on first use.
+    ev.preventDefault();
+    location.href = `/waiter/?token=${encodeURIComponent(ctx.deviceToken)}`;
+    return;
+  }
   const btn = ev.target.closest("button");
   if (!btn) return;
   if (btn.dataset.digit !== undefined) {
@@ -149,7 +250,7 @@ root.addEventListener("click", (ev) => {
 
 // A staff session that the edge no longer accepts sends the user back to the PIN pad.
 window.addEventListener("unhandledrejection", (ev) => {
-  if (ev.reason?.status === 401) { logout(); ev.preventDefault(); }
+  if (ev.reason?.status === 401) { logout(true); ev.preventDefault(); }
 });
 
 start();

@@ -1,29 +1,29 @@
 // A new order taken at the counter: menu grid, an option sheet enforcing each modifier
-// group's min/max, the ticket with running totals, order type and a note, then place the
-// order (one idempotency key per ticket) and go straight to payment. "Mark sold out" turns
-// the grid into availability switches: the kiosk and every other screen see it live.
+// group's min/max, the ticket with running totals, order type, the customer's name (called
+// out, and searchable in the open-orders list) and a note, then place the order (one
+// idempotency key per ticket) and go straight to payment. "Mark sold out" turns the grid
+// into availability switches: the kiosk and every other screen see it live. The menu is the
+// shell's cached one (ctx.loadMenu), which the open-orders view also names lines from.
 import { newKey } from "../common/api.js";
-import { Menu, groupHint, toggleOption, toOrderLine } from "../common/menu.js";
+import { groupHint, toggleOption, toOrderLine } from "../common/menu.js";
 
 export function counterView(ctx) {
   const { t, esc } = ctx;
-  let el = null, menu = null, etag = null, category = null, cart = [], type = "takeaway", note = "";
+  let el = null, menu = null, category = null, cart = [], type = "takeaway", note = "", customer = "";
   let key = newKey(), error = "", draft = null, placing = false, availabilityMode = false;
 
   async function loadMenu() {
     try {
-      const res = await ctx.api.get("/api/v1/menu", { etag });
-      if (res.notModified) return;
-      menu = new Menu(res); etag = res._etag;
-      ctx.currency = menu.currency;
+      menu = await ctx.loadMenu();
       if (!category || !menu.categories.some((c) => c.id === category)) category = menu.categories[0]?.id;
     } catch (err) { error = ctx.describe(err); }
   }
 
   function onLiveEvent(ev) {
     if (ev.topic !== "menu" || !menu) return;
-    if (ev.type === "product.availability") menu.setAvailable(ev.data.product_id, ev.data.available);
-    else etag = null;
+    // The shell already applied an availability change to the shared menu; a new catalog
+    // is read again.
+    if (ev.type !== "product.availability") { loadMenu().then(() => { if (el) draw(); }); return; }
     if (el) draw();
   }
 
@@ -57,11 +57,12 @@ export function counterView(ctx) {
           <span>${t("total.subtotal")}</span><span class="money">${ctx.money(tot.subtotal)}</span>
           <span>${t("total.service")}</span><span class="money">${ctx.money(tot.serviceCharge)}</span>
           <span>${t("total.tax")}</span><span class="money">${ctx.money(tot.tax)}</span>
-          ${tot.rounding ? `<span>${t("total.rounding")}</span><span class="money">${ctx.money(tot.rounding)}</span>` : ""}
+          ${tot.rounding || ctx.roundingUnit() > 1 ? `<span>${ctx.roundingUnit() > 1 ? t("total.rounding_unit", { unit: ctx.money(ctx.roundingUnit()).replace(/^Rp /, "") }) : t("total.rounding")}</span><span class="money" data-testid="counter-rounding">${ctx.money(tot.rounding)}</span>` : ""}
           <span class="grand">${t("total.total")}</span><span class="grand money" data-testid="counter-total">${ctx.money(tot.total)}</span></div>
         <div class="methods" role="group" aria-label="${t("type.title")}">
           <button data-action="type" data-type="dine_in" aria-pressed="${type === "dine_in"}">${t("type.dine_in")}</button>
           <button data-action="type" data-type="takeaway" aria-pressed="${type === "takeaway"}">${t("type.takeaway")}</button></div>
+        <label>${t("order.customer")}<input name="customer" maxlength="200" autocomplete="off" value="${esc(customer)}" data-testid="counter-customer"></label>
         <label>${t("sheet.note")}<input name="note" maxlength="500" value="${esc(note)}"></label>
         <p class="error" role="alert">${esc(error)}</p>
         <button class="primary big" data-action="place" data-testid="place-order" ${cart.length && !placing ? "" : "disabled"}>${t("order.place")}</button>
@@ -115,13 +116,16 @@ export function counterView(ctx) {
     placing = true; draw();
     const body = { type, lines: cart.map(toOrderLine) };
     if (note.trim()) body.note = note.trim();
+    if (customer.trim()) body.customer_name = customer.trim();
     try {
       const order = await ctx.api.post("/api/v1/orders", body, { idempotencyKey: key, timeoutMs: 8000 });
-      cart = []; note = ""; key = newKey(); error = "";
+      cart = []; note = ""; customer = ""; key = newKey(); error = "";
       ctx.toast(t("order.placed", { n: order.number }));
       await ctx.showOrder(order.id);
     } catch (err) {
-      error = ctx.describe(err);
+      // No answer: the edge may have it; the same key is re-sent on the next tap, so it is
+      // never placed twice. Refused: nothing was placed, say why.
+      error = err.isNetwork ? t("out.order_unknown", { button: t("order.place") }) : ctx.failed("act.place", err);
     } finally {
       placing = false;
       draw();
@@ -135,7 +139,7 @@ export function counterView(ctx) {
       await ctx.api.put(`/api/v1/menu/products/${encodeURIComponent(productId)}/availability`, { available });
       menu.setAvailable(productId, available);
       error = "";
-    } catch (err) { error = ctx.describe(err); }
+    } catch (err) { error = ctx.failed("act.availability", err); }
     draw();
   }
 
@@ -161,7 +165,10 @@ export function counterView(ctx) {
     async mount(target) {
       el = target;
       el.addEventListener("click", onClick);
-      el.addEventListener("input", (ev) => { if (ev.target.name === "note") { note = ev.target.value; key = newKey(); } });
+      el.addEventListener("input", (ev) => {
+        if (ev.target.name === "note") { note = ev.target.value; key = newKey(); }
+        if (ev.target.name === "customer") { customer = ev.target.value; key = newKey(); }
+      });
       draw();
       await loadMenu();
       draw();
