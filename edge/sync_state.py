@@ -10,7 +10,8 @@
   in the caller's transaction.
 * ``apply_feed_page`` applies one verified page of the hub's feed (catalog, staff and
   settings snapshots; payment settings and relayed gateway confirmations through
-  ``edge.payments``) with its cursor in the caller's transaction: ``sync.pull`` runs a page
+  ``edge.payments``; the outlet's floor plan through ``edge.tables.replace_floor_plan``) with
+  its cursor in the caller's transaction: ``sync.pull`` runs a page
   in one, so does ``pos-edge provision``.
 * ``rotate_epoch`` starts a new journal epoch when the hub proves our database is older than
   what it already holds (a restored backup): unacknowledged events are re-chained under the
@@ -36,12 +37,18 @@ from typing import Any, TypeVar
 import msgspec
 
 from edge import catalog as menu  # the edge's menu (``catalog`` here is the hub's snapshot)
-from edge import devices, live, outbox, outlet
+from edge import devices, live, outbox, outlet, tables
 from edge.db import Database
 from edge.payments import attempts as payment_attempts
 from edge.payments import config as payment_config
 from shared.schemas import Catalog, JournalEntry
-from sync.protocol import OutletSettings, PullResponse, StaffSnapshot, catalog_checksum
+from sync.protocol import (
+    OutletSettings,
+    PullResponse,
+    StaffSnapshot,
+    catalog_checksum,
+    floor_checksum,
+)
 from sync.store import HubLink, JournalHead
 
 __all__ = [
@@ -306,6 +313,8 @@ def apply_feed_page(conn: sqlite3.Connection, page: PullResponse) -> int:
             payment_config.apply_hub_settings(conn, change.payments, datetime.now(UTC))
         elif change.kind == "confirmations" and change.confirmations is not None:
             payment_attempts.apply_feed_confirmations(conn, change.confirmations, datetime.now(UTC))
+        elif change.kind == "floor" and change.floor is not None:
+            tables.replace_floor_plan(conn, change.floor)
         else:
             continue
         applied += 1
@@ -319,7 +328,9 @@ def applied_checksums(conn: sqlite3.Connection) -> dict[str, str]:
     state = load_state(conn)
     return {"catalog": catalog_checksum_of(conn),
             "staff": state["staff_checksum"] if state else "",
-            "settings": state["settings_checksum"] if state else ""}
+            "settings": state["settings_checksum"] if state else "",
+            # the plan is kept whole as received (edge.tables), so its checksum is the hub's
+            "floor": floor_checksum(tables.floor_plan(conn))}
 
 
 def mark_catalog_verified(conn: sqlite3.Connection) -> None:

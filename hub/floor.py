@@ -89,7 +89,7 @@ _URL = re.compile(r"^https?://[A-Za-z0-9.-]{1,253}(:\d{1,5})?(/[A-Za-z0-9._~/-]*
 class AreaIn(InputStruct):
     id: PlanId
     name: Label
-    names: Names = {}
+    names: Names = msgspec.field(default_factory=dict)
     sort: Sort = 0
 
 
@@ -111,8 +111,9 @@ class FloorSave(InputStruct):
     """The whole plan as the editor has it, and the version it was loaded at (0: none yet)."""
 
     version: Annotated[int, Meta(ge=0, le=2**31 - 1)]
-    areas: Annotated[list[AreaIn], Meta(max_length=MAX_AREAS)] = []
-    tables: Annotated[list[TableIn], Meta(max_length=MAX_TABLES)] = []
+    areas: Annotated[list[AreaIn], Meta(max_length=MAX_AREAS)] = msgspec.field(default_factory=list)
+    tables: Annotated[list[TableIn], Meta(max_length=MAX_TABLES)] = msgspec.field(
+        default_factory=list)
     service_charge_dine_in_only: bool = True
     guest_orders: Literal["off", "kitchen", "confirm"] = "confirm"
     courses: Annotated[list[Course], Meta(max_length=10)] = msgspec.field(

@@ -30,6 +30,9 @@ Version history:
   2+ (negotiated the same way) kinds "payments" (``payments``: PaymentSettings, the outlet's
      gateway and its secret key) and "confirmations" (``confirmations``: the outlet's
      gateway confirmations of the last 48 hours) for edges that name them in ``kinds``.
+  2+ (negotiated the same way) kind "floor" (``floor``: FloorPlan, the outlet's areas, tables
+     with their guest tokens and table-service settings; ``version`` is the plan's version,
+     ``checksum`` its ``floor_checksum``) for edges that name it in ``kinds``.
 """
 
 from __future__ import annotations
@@ -170,7 +173,8 @@ class PushResponse(Struct, kw_only=True):
 
 PullKind = Literal["catalog", "staff", "settings", "payments", "confirmations", "floor"]
 # What a current edge asks for (``kinds`` on the pull); without it the hub sends the catalog only.
-FEED_KINDS: tuple[str, ...] = ("catalog", "staff", "settings", "payments", "confirmations")
+FEED_KINDS: tuple[str, ...] = ("catalog", "staff", "settings", "payments", "confirmations",
+                               "floor")
 MAX_CONFIRMATIONS = 5000  # one outlet's gateway confirmations of 48 hours, newest kept
 
 

@@ -28,6 +28,7 @@ from sync.protocol import (
     PullResponse,
     catalog_checksum,
     confirmations_checksum,
+    floor_checksum,
     payments_checksum,
     settings_checksum,
     staff_checksum,
@@ -78,6 +79,10 @@ def verify_change(change: PullChange) -> None:
         if change.confirmations is None:
             raise ChecksumMismatch(f"confirmations change {change.cursor} carries none")
         actual = confirmations_checksum(change.confirmations)
+    elif change.kind == "floor":
+        if change.floor is None:
+            raise ChecksumMismatch(f"floor change {change.cursor} carries no floor plan")
+        actual = floor_checksum(change.floor)
     else:
         if change.settings is None:
             raise ChecksumMismatch(f"settings change {change.cursor} carries no settings")

@@ -230,7 +230,7 @@ def test_another_tenant_cannot_read_or_change_a_plan(tenant_factory, pg_url: str
                   tables=[{k: v for k, v in x.items() if k != "guest_token"} for x in plan["tables"]])
     mine = save(b.client, attacker_outlet["id"], copied)
     assert mine.status_code == 200, mine.text
-    assert not set(x["guest_token"] for x in mine.json()["tables"]) & set(tokens)
+    assert not {x["guest_token"] for x in mine.json()["tables"]} & set(tokens)
     unchanged = a.client.get(f"/api/v1/outlets/{victim['id']}/floor").json()
     assert unchanged["version"] == 1 and [x["guest_token"] for x in unchanged["tables"]] == tokens
 

@@ -11,15 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.hub.conftest import (  # noqa: F401  (fixtures, registered by import)
-    hub_server,
-    hub_server_factory,
-    pg_admin_url,
-    pg_roles,
-    pg_url,
-    tenant_factory,
-)
+from tests.hub import conftest as hubfx
 from tests.ui.browser_support import SCREENSHOTS
+
+# The hub area's fixtures (a real pos-hub on PostgreSQL), registered for this module.
+pg_admin_url, pg_url, pg_roles = hubfx.pg_admin_url, hubfx.pg_url, hubfx.pg_roles
+hub_server_factory, hub_server = hubfx.hub_server_factory, hubfx.hub_server
+tenant_factory = hubfx.tenant_factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
