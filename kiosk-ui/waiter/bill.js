@@ -118,7 +118,7 @@ export function billView(ctx) {
           <span>${l.qty} × ${lineName(l)} ${lineTags(l)}${l.state === "voided" ? ` <span class="tag bad">${t("w.voided")}${l.void_reason ? `: ${esc(l.void_reason)}` : ""}</span>` : ""}</span>
           <span class="money">${ctx.money(l.line_total)}</span>
           ${l.modifiers?.length ? `<span class="mods muted">${lineMods(l)}</span>` : ""}
-          ${l.state === "voided" ? "" : `<span class="row acts"><button data-action="void" data-id="${esc(l.id)}" data-testid="void-line">${t("w.void")}</button></span>`}
+          ${l.state === "voided" || l.product_id === "split-share" ? "" : `<span class="row acts"><button data-action="void" data-id="${esc(l.id)}" data-testid="void-line">${t("w.void")}</button></span>`}
         </li>`).join("")}</ul></section>`).join("");
   }
 
