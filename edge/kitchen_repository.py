@@ -158,10 +158,11 @@ def all_day_counts(conn: sqlite3.Connection, station: str | None) -> list[dict[s
 
 
 def board_numbers(conn: sqlite3.Connection, business_day: str) -> dict[str, list[int]]:
-    """Today's order numbers in the kitchen and ready (not yet handed over), by number."""
+    """Today's order numbers in the kitchen and ready (not yet handed over), by number; bills
+    at a table are served there, so they are not called out on the board."""
     found: dict[str, list[int]] = {"preparing": [], "ready": []}
     for row in conn.execute(
-            "SELECT number, status FROM orders WHERE business_day = ?"
+            "SELECT number, status FROM orders WHERE business_day = ? AND table_id IS NULL"
             " AND status IN ('in_kitchen', 'ready') ORDER BY number", (business_day,)):
         found["preparing" if row["status"] == "in_kitchen" else "ready"].append(row["number"])
     return found

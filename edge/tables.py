@@ -22,7 +22,7 @@ from __future__ import annotations
 import hmac
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -72,7 +72,7 @@ def replace_floor_plan(conn: sqlite3.Connection, plan: FloorPlan,
                        now: datetime | None = None) -> FloorPlan:
     """Install ``plan`` (in the caller's transaction) and tell the floor screens."""
     _check(plan)
-    at = (now or datetime.now().astimezone()).isoformat()
+    at = (now or datetime.now(UTC)).isoformat()
     conn.execute("INSERT INTO floor_plan (id, version, plan, updated_at) VALUES (1, ?, ?, ?)"
                  " ON CONFLICT (id) DO UPDATE SET version = excluded.version,"
                  " plan = excluded.plan, updated_at = excluded.updated_at",

@@ -252,6 +252,11 @@ def test_dine_in_order_with_a_table_opens_a_bill(edge_server: EdgeServer) -> Non
     assert [(t["station"], t["table"], t["course"]) for t in kitchen] == [("bar", "T2", "minuman")]
     busy = edge.request("POST", "/api/v1/orders", waiter, json=body, headers=key())
     assert busy.status_code == 409
+    # served at the table: never called out on the customers' order board
+    counter = edge.call("POST", "/api/v1/orders", edge.tokens["kiosk"],
+                        json={"type": "takeaway", "lines": [{"product_id": "p-klepon"}]})
+    board = edge.call("GET", "/api/v1/board", edge.tokens["kiosk"])
+    assert counter["number"] in board["preparing"] and order["number"] not in board["preparing"]
     table = edge.call("GET", "/api/v1/tables", waiter)["items"]
     assert next(t for t in table if t["id"] == "tbl-t2")["order_ids"] == [order["id"]]
     for wrong, status in ((dict(body, table_id="tbl-nope"), 404),
