@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edge import devices, outbox, outlet
+from edge import devices, outbox, outlet, tables
 from edge.settings import DB_NAME, SettingsError, load_settings, write_config
 from shared.errors import PosError
 
@@ -68,7 +68,7 @@ def _open_db(data_dir: str) -> Any:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from edge import catalog, demo, sync_state, tables
+    from edge import catalog, demo, sync_state
     from edge.db import Database
 
     data_dir = Path(args.data_dir)
