@@ -151,13 +151,8 @@ def demo_catalog() -> Catalog:
         categories=list(_CATEGORIES), products=products, modifier_groups=list(_GROUPS))
 
 
-# Courses in firing order, and the course a demo category's items belong to (the waiter app
-# preselects it; a line may name any course).
+# Courses in firing order (line.course values); the waiter app offers them per line.
 DEMO_COURSES = ["minuman", "makanan", "pencuci_mulut"]
-DEMO_CATEGORY_COURSES = {"cat-rice": "makanan", "cat-noodles": "makanan",
-                         "cat-chicken": "makanan", "cat-snacks": "makanan",
-                         "cat-coffee": "minuman", "cat-drinks": "minuman",
-                         "cat-dessert": "pencuci_mulut"}
 
 
 def demo_floor_plan() -> FloorPlan:
