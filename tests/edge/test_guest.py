@@ -13,6 +13,7 @@ import itertools
 import secrets
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -452,3 +453,18 @@ def test_polling_is_limited_per_table(shared_edge: EdgeServer, guests: list[Gues
     # 120 at once, refilled at 2 a second while the loop runs
     assert 120 <= statuses.index(429) < 240 and set(statuses[:120]) == {200}
     assert error(answers[-1], 429, "rate_limited")["details"]["scope"] == "table"
+
+
+def test_two_phones_ordering_at_once_share_one_new_bill(shared_edge: EdgeServer,
+                                                        guests: list[Guest]) -> None:
+    edge = shared_edge
+    change_plan(edge, guest_orders="kitchen")
+    products = simple_products(edge)
+    phones = [guest_at(edge, guests, "T6") for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda p: p[1].order([line(products[p[0]])]), enumerate(phones)))
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    bills = open_bills(edge, "T6")
+    assert len(bills) == 1  # the first opened it, the others added to it
+    assert sorted(x["round"] for x in bills[0]["lines"]) == [1, 2, 3, 4]
+    assert sorted(x["product_id"] for x in bills[0]["lines"]) == sorted(p["id"] for p in products[:4])
