@@ -12,7 +12,8 @@ First run (state kept in ``--data-dir``, default ./data/demo):
 Every run then starts both servers and the local fake payment gateways (Midtrans and Xendit,
 ``demo.fake_gateways``), sets the outlet's gateway at the hub the way head office does
 (``PUT /api/v1/outlets/{id}/payment-gateway``: the fake's address and key, a static QRIS for
-the offline fallback), so the box receives it through its pull feed, prints the URLs of kiosk,
+the offline fallback) and, once, the outlet's floor plan (Indoor A1-A8, Teras T1-T6), so the
+box receives them through its pull feed, prints the URLs of kiosk,
 cashier, KDS, order board, dashboard and the fakes with the demo credentials, and stops
 everything on Ctrl-C. Nothing here is special-cased: each step uses the same CLI or HTTP API
 an operator would (the fakes' webhooks go to the hub's notification endpoints).
@@ -39,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 
-from edge.demo import DEMO_STAFF, DEMO_TIMEZONE, demo_catalog
+from edge.demo import DEMO_STAFF, DEMO_TIMEZONE, demo_catalog, demo_floor_plan
 from edge.payments.static_qris import emv_payload
 
 __all__ = ["main"]
@@ -232,6 +234,22 @@ def _enter_demo_staff(hub_url: str) -> None:
                                              "all_outlets": True}).raise_for_status()
 
 
+def _enter_demo_floor(hub_url: str, outlet_id: str) -> None:
+    """Head office draws the demo outlet's floor plan on the dashboard's API (once: a plan
+    already saved there is left alone); the box receives it in its pull feed ("floor")."""
+    with httpx.Client(base_url=hub_url, timeout=30) as http:
+        login = http.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        login.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        path = f"/api/v1/outlets/{outlet_id}/floor"
+        if http.get(path).raise_for_status().json()["version"]:
+            return
+        plan = msgspec.to_builtins(demo_floor_plan())
+        # the hub mints the tables' guest tokens and numbers the versions (hub.floor)
+        plan["tables"] = [{k: v for k, v in t.items() if k != "guest_token"} for t in plan["tables"]]
+        http.put(path, json=plan | {"version": 0}).raise_for_status()
+
+
 def _provision_edge(root: Path, hub_url: str, hub_env: dict[str, str], state: dict[str, Any]) -> None:
     hub, edge = _bin("pos-hub"), _bin("pos-edge")
     edge_dir = str(root / "edge")
@@ -416,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         # Before provisioning on the first run, so the box's first pull carries it.
         _configure_gateway(hub.url, state, args.gateway,
                            f"http://127.0.0.1:{fakes[args.gateway].port}")
+        _enter_demo_floor(hub.url, state["outlet_id"])
         state_file.write_text(json.dumps(state, indent=2))
         if state.get("_needs_menu_and_box"):
             _provision_edge(root, hub.url, hub_env, state)
