@@ -244,3 +244,53 @@ def test_a_guest_round_from_the_qr_page_is_accepted_from_the_bell(
     expect(count).to_have_text(str(before) if before else "")
     bills = edge.call("GET", f"/api/v1/tables/{table['id']}", staff)["orders"]
     assert [(line["product_id"], line["qty"]) for line in bills[0]["lines"]] == [(drink["id"], 2)]
+
+
+def test_change_delete_held_merge_and_split_by_item(shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
+    edge = shared_edge
+    staff = edge.login("cashier")
+    menu = edge.call("GET", "/api/v1/menu", staff)
+    drink, main = simple_product(menu, "bar"), simple_product(menu, "kitchen")
+    free = [t for t in edge.call("GET", "/api/v1/tables", staff)["items"] if t["status"] == "free"]
+    table, other = free[0], free[1]
+    bill = seated_bill(edge, staff, table["id"])
+    edge.call("POST", f"/api/v1/orders/{bill['id']}/lines", staff, json={"lines": [
+        api_line(menu, drink, qty=1, course="minuman"),
+        api_line(menu, main, qty=1, course="makanan", hold=True),
+        api_line(menu, main, qty=1, course="makanan", hold=True, seat=2)]})
+    theirs = seated_bill(edge, staff, other["id"])
+    edge.call("POST", f"/api/v1/orders/{theirs['id']}/lines", staff, json={"lines": [
+        api_line(menu, drink, qty=2, course="minuman")]})
+    page = open_bill_page(context, edge, edge.pair("cashier", "waiter-7"), table)
+
+    # Change a held item (qty 1 -> 2) and delete the other.
+    held = page.get_by_test_id("held-line")
+    expect(held).to_have_count(2)
+    held.first.get_by_test_id("edit-held").click()
+    page.get_by_test_id("edit-dialog").locator("button[data-q='1']").click()
+    page.get_by_test_id("edit-save").click()
+    expect(held.first).to_contain_text("2 ×", timeout=WAIT_MS)
+    held.nth(1).get_by_test_id("delete-held").click()
+    expect(held).to_have_count(1, timeout=WAIT_MS)
+    lines = edge.call("GET", f"/api/v1/orders/{bill['id']}", staff)["lines"]
+    assert sorted((line["qty"], line["state"]) for line in lines) == [(1, "sent"), (2, "held")]
+
+    # Merge the other table's bill into this one: its lines come here, its table is free.
+    page.get_by_test_id("merge").click()
+    page.get_by_test_id("pick-item").filter(has_text=other["name"]).click()
+    expect(page.get_by_test_id("sent-line")).to_have_count(2, timeout=WAIT_MS)
+    merged = edge.call("GET", f"/api/v1/orders/{bill['id']}", staff)
+    assert edge.call("GET", f"/api/v1/orders/{theirs['id']}", staff)["status"] == "merged"
+    assert edge.call("GET", f"/api/v1/tables/{other['id']}", staff)["table"]["status"] in ("free", "needs_cleaning")
+
+    # Split by item: the held mains to part 2, everything else stays in part 1.
+    page.get_by_test_id("split").click()
+    dialog = page.get_by_test_id("split-dialog")
+    main_line = next(line for line in merged["lines"] if line["state"] == "held")
+    dialog.locator(f"[data-testid=split-line][data-id='{main_line['id']}'] button[data-part='2']").click()
+    shoot(page, "waiter-split-by-item")
+    dialog.get_by_test_id("split-submit").click()
+    expect(page.get_by_test_id("bill-tab")).to_have_count(2, timeout=WAIT_MS)
+    parts = edge.call("GET", f"/api/v1/tables/{table['id']}", staff)["orders"]
+    assert sorted(len(p["lines"]) for p in parts) == [1, 2]
+    assert sum(p["total"] for p in parts) == edge.call("GET", f"/api/v1/orders/{bill['id']}", staff)["total"]
