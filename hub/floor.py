@@ -33,6 +33,7 @@ are simply not found.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import secrets
 from datetime import datetime
@@ -346,6 +347,7 @@ async def rotate_token(session: AsyncSession, principal: Principal, outlet_id: s
     return _out(outlet, row)
 
 
+@functools.lru_cache(maxsize=2048)  # a URL's QR never changes; a sheet is printed again and again
 def _qr_data_uri(url: str) -> str:
     import segno
 
