@@ -76,7 +76,9 @@ export function navigate(page) {
 
 document.getElementById("logout").addEventListener("click", async () => {
   await logout();
-  navigate("login");
+  // onSessionChange has usually sent us to #/login already; routing again here would draw
+  // the login form twice (a form being filled in replaced by an empty one)
+  if (pageFromHash() !== "login") navigate("login");
 });
 onSessionChange((session) => { if (!session) navigate("login"); });
 langSel.addEventListener("change", () => setLang(langSel.value, userKey()));
