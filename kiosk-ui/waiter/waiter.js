@@ -10,6 +10,7 @@ import { ensurePaired } from "../common/device.js";
 import { makeI18n } from "../common/i18n.js";
 import { formatMoney } from "../common/money.js";
 import { LiveStream } from "../common/stream.js";
+import { reachability } from "../common/status.js";
 import { floorView } from "./floor.js";
 import { billView } from "./bill.js";
 
@@ -73,7 +74,11 @@ const ctx = {
 
 const views = { floor: floorView(ctx), bill: billView(ctx) };
 
-boot({ getLang: () => i18n.lang() });
+// No full-screen "reconnecting" cover: a waiter walking through the room loses the Wi-Fi
+// for a moment often, and must still see the bill and compose the next round (kept on the
+// phone). A banner under the header says the edge is unreachable instead.
+boot({ getLang: () => i18n.lang(), overlay: false });
+reachability.addEventListener("change", () => drawOffline());
 i18n.setLang(i18n.lang());
 i18n.onChange(() => render());
 
@@ -194,9 +199,17 @@ function render() {
         <span data-testid="staff">${esc(staff.name)} · ${esc(staff.role)}</span>
         <button data-action="lang">${t("lang.switch")}</button>
         <button data-action="logout">${t("logout")}</button></div></details>
-    </header><div id="view" class="view"></div>`;
+    </header><p class="offline" role="alert" data-testid="offline" hidden></p><div id="view" class="view"></div>`;
   drawBadge();
+  drawOffline();
   views[ctx.view].mount(root.querySelector("#view"));
+}
+
+function drawOffline() {
+  const el = root.querySelector("[data-testid=offline]");
+  if (!el) return;
+  el.hidden = reachability.online !== false;
+  el.textContent = t("w.offline_banner");
 }
 
 function drawBadge() {

@@ -140,6 +140,9 @@ def test_a_round_sent_while_the_edge_is_down_is_kept_and_sent_once(
     expect(kept).to_be_visible(timeout=20000)
     expect(kept).to_contain_text("disimpan")
     expect(page.get_by_test_id("draft-line")).to_have_count(1)
+    # Said in a banner, not a full-screen cover: the waiter still sees the bill and the round.
+    expect(page.get_by_test_id("offline")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_test_id("reconnecting")).to_have_count(0)
     shoot(page, "waiter-round-kept")
     # A reload while the edge is away keeps the round too (localStorage, with its key).
     page.reload()
@@ -147,6 +150,7 @@ def test_a_round_sent_while_the_edge_is_down_is_kept_and_sent_once(
     edge.start()
     expect(page.get_by_test_id("round").filter(has=page.locator("h3", has_text=re.compile("1$")))).to_be_visible(timeout=30000)
     expect(page.get_by_test_id("draft-line")).to_have_count(0)
+    expect(page.get_by_test_id("offline")).to_be_hidden()
     waiter_lines = edge.call("GET", f"/api/v1/orders/{bill['id']}", staff)["lines"]
     assert [(line["product_id"], line["qty"], line["round"]) for line in waiter_lines] == [(drink["id"], 3, 1)]
 
