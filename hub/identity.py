@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -43,7 +44,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.db import Database
+from hub.db import CallerNotCurrent, Database, TenantReader
 from hub.models import ROLES, LoginAttempt, RefreshToken, Tenant, User, UserOutlet, utcnow
 from hub.settings import HubSettings
 from shared.auth import decode_jwt, digest, hash_password, issue_jwt, new_secret, verify_password
@@ -224,6 +225,20 @@ class RequestDatabase(Database):
         if self._writes and not readonly and self._user_id is not None:
             self.reads.note_write(self._user_id)  # after the commit
 
+    @asynccontextmanager
+    async def reader(self, tenant_id: str, *, user_id: str | None = None,
+                     caller: tuple[str, int] | None = None) -> AsyncIterator[TenantReader]:
+        pending, self._caller = self._caller, None
+        if pending is not None and caller is None:
+            caller = (pending.user_id, pending.token_version)
+        try:
+            async with super().reader(tenant_id, user_id=user_id or self._user_id,
+                                      caller=caller) as reader:
+                yield reader
+        except CallerNotCurrent:
+            raise SessionEnded("this session has ended (account changed or signed out): "
+                               "log in again") from None
+
     async def check_caller(self) -> None:
         if self._caller is not None:
             async with self.tenant(self._caller.tenant_id):
@@ -253,6 +268,7 @@ class Tokens:
         self.issuer = settings.jwt_issuer
         self.access_ttl = timedelta(seconds=settings.access_ttl_seconds)
         self.refresh_ttl = timedelta(seconds=settings.refresh_ttl_seconds)
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def issue_access(self, user: User, outlet_ids: tuple[str, ...] | None) -> str:
         claims: dict[str, Any] = {"sub": user.id, "tid": user.tenant_id, "role": user.role,
@@ -262,18 +278,41 @@ class Tokens:
             claims["outlets"] = list(outlet_ids)
         return issue_jwt(claims, self.key, self.access_ttl, self.issuer)
 
+    # Verified tokens kept until they expire: a dashboard polls with one token for its 15
+    # minutes, and verifying it again each time is a tenth of a tenant read's CPU. Only what
+    # the signature proves is kept; whether the user is still active with this token's
+    # version is checked by every request in its own transaction (RequestDatabase).
+    MAX_CACHED = 4096
+
     def principal(self, token: str) -> Principal:
         """Verify an access token and return who it speaks for (Unauthorized otherwise)."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, expires = cached
+            if time.time() < expires:
+                return principal
+            del self._verified[token]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= self.MAX_CACHED:
+            now = time.time()
+            self._verified = {k: v for k, v in self._verified.items() if v[1] > now}
+            while len(self._verified) >= self.MAX_CACHED:  # all live: drop the oldest
+                del self._verified[next(iter(self._verified))]
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         claims = decode_jwt(token, self.key, self.issuer)
         version = claims.get("ver")
         if (claims.get("typ") != "access" or not claims.get("sub") or not claims.get("tid")
                 or not isinstance(version, int) or isinstance(version, bool)):
             raise Unauthorized("invalid token")
         outlets = claims.get("outlets")
-        return Principal(user_id=claims["sub"], tenant_id=claims["tid"], role=claims["role"],
-                         email=claims.get("email", ""),
-                         outlet_ids=tuple(outlets) if outlets is not None else None,
-                         token_version=version)
+        principal = Principal(user_id=claims["sub"], tenant_id=claims["tid"], role=claims["role"],
+                              email=claims.get("email", ""),
+                              outlet_ids=tuple(outlets) if outlets is not None else None,
+                              token_version=version)
+        return principal, float(claims["exp"])
 
 
 async def _new_refresh_token(session: AsyncSession, tokens: Tokens, user: User,

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
+from hub.db import TenantReader
 from hub.identity import (
     SCOPED_ROLES,
     Principal,
@@ -37,6 +38,7 @@ from hub.schemas import (
     BrandCreate,
     BrandUpdate,
     OutletCreate,
+    OutletOut,
     OutletUpdate,
     TenantUpdate,
     UserCreate,
@@ -60,6 +62,7 @@ __all__ = [
     "list_outlets",
     "list_users",
     "outlet_links",
+    "read_outlets",
     "update_brand",
     "update_outlet",
     "update_tenant",
@@ -237,6 +240,21 @@ async def list_outlets(session: AsyncSession, principal: Principal) -> list[Outl
     if principal.outlet_ids is not None:
         stmt = stmt.where(Outlet.id.in_(principal.outlet_ids))
     return list(await session.scalars(stmt))
+
+
+# The outlet listing as one Core statement (hub.db.TenantReader): every column the API
+# returns, the tenant named explicitly as well as by RLS.
+_OUTLET_ROWS = (select(*(Outlet.__table__.c[name] for name in OutletOut.__struct_fields__))
+                .where(Outlet.__table__.c.tenant_id == bindparam("tenant_id"))
+                .order_by(Outlet.__table__.c.name, Outlet.__table__.c.id))
+
+
+async def read_outlets(reader: TenantReader, principal: Principal) -> list[OutletOut]:
+    """``list_outlets`` on the fast read path: the same rows in the same order, no ORM."""
+    require(principal, "outlets:read")
+    rows = await reader.all(_OUTLET_ROWS)
+    scope = None if principal.outlet_ids is None else frozenset(principal.outlet_ids)
+    return [OutletOut(**row) for row in rows if scope is None or row["id"] in scope]
 
 
 async def get_outlet(session: AsyncSession, principal: Principal, outlet_id: str) -> Outlet:

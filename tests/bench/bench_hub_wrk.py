@@ -7,11 +7,13 @@ requests, the BYPASSRLS system role. A tenant with ``--outlets`` outlets, each e
 sync credential. Then:
 
 * ``cpu``: ``wrk -c 16`` for ``--seconds`` against ``GET /`` (trivial: a redirect, no token,
-  no database) and against ``GET /api/v1/tenant`` (an authenticated tenant read: JWT, the
-  token-version check, tenant transaction, RLS read). The hub process's CPU time (user +
-  system, from ``/proc/<pid>/stat``) divided by the requests served is the CPU per request;
-  unlike throughput it does not depend on what else the shared machine runs. The issue's
-  goal: tenant read ≤ 3 × trivial.
+  no database), ``GET /api/v1/outlets`` (an authenticated tenant read on the fast read path:
+  JWT, the token-version check, tenant transaction, RLS read of the tenant's outlets) and
+  ``GET /api/v1/tenant`` (the same kind of read on the ORM session path), ``--rounds``
+  times interleaved. The hub process's CPU time (user + system, from ``/proc/<pid>/stat``)
+  divided by the requests served is the CPU per request; it moves less than throughput with
+  what else the shared machine runs, but it does move (cache and scheduler contention), so
+  compare the ratios of one run. The issue's goal: tenant read ≤ 3 × trivial.
 * ``mix``: keep-alive connections, each a dashboard user or an outlet's box: 70 % dashboard
   reads (outlets, fleet, tenant, the month's sales report, with the owner's token), 30 % sync
   pulls of a caught-up outlet (its credential). Three runs: ``closed`` with 64 connections
@@ -27,6 +29,7 @@ Prints one JSON object per line; the last is a summary. ``wrk`` must be on PATH.
 
     .venv/bin/python tests/bench/bench_hub_wrk.py [--seconds 8] [--connections 1000]
         [--outlets 20] [--paced-fraction 0.7] [--paced-seconds 20] [--threads 2] [--routes]
+        [--rounds 2]
         [--py-spy FILE [--py-spy-route PATH_PART|mix]] [--skip-mix]
 """
 
@@ -288,6 +291,8 @@ def main() -> None:
                         help="record during that route of --routes instead, or 'mix': the "
                              "closed 1,000-connection phase")
     parser.add_argument("--skip-mix", action="store_true", help="no 1,000-connection phases")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="CPU phase: rounds of (trivial, tenant read, ORM tenant read)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -334,20 +339,37 @@ def main() -> None:
         emit(metric="setup", outlets=len(outlets), cpus=os.cpu_count(), load_average=load)
 
         opts = {"seconds": 2, "connections": 16, "threads": 1}
-        wrk(base, [(1, "", "/")], workdir, **opts)  # warm-up
-        wrk(base, [(1, token, "/api/v1/tenant")], workdir, **opts)
+        cpu_targets = (("trivial", [(1, "", "/")]),
+                       # the fast read path (hub.db.Database.reader: asyncpg, no ORM)
+                       ("tenant_read", [(1, token, "/api/v1/outlets")]),
+                       # the same kind of request on the ORM session path, for comparison
+                       ("tenant_read_orm", [(1, token, "/api/v1/tenant")]))
+        for _, targets in cpu_targets:
+            wrk(base, targets, workdir, **opts)  # warm-up
         cpu: dict[str, dict[str, Any]] = {}
-        for target, targets in (("trivial", [(1, "", "/")]),
-                                ("tenant_read", [(1, token, "/api/v1/tenant")])):
-            spy = (py_spy(server.pid, args.seconds, args.py_spy)
-                   if args.py_spy and not args.py_spy_route and target == "tenant_read" else None)
-            cpu[target] = measured(server.pid, base, targets, workdir, seconds=args.seconds,
+        for _ in range(args.rounds):  # interleaved, so a change in the machine's load hits all
+            for target, targets in cpu_targets:
+                spy = (py_spy(server.pid, args.seconds, args.py_spy)
+                       if args.py_spy and not args.py_spy_route and target == "tenant_read"
+                       and target not in cpu else None)
+                figures = measured(server.pid, base, targets, workdir, seconds=args.seconds,
                                    connections=16, threads=1)
-            if spy is not None:
-                spy.wait(timeout=60)
-            emit(metric="cpu", target=target, connections=16, **cpu[target])
+                if spy is not None:
+                    spy.wait(timeout=60)
+                emit(metric="cpu", target=target, connections=16, **figures)
+                total = cpu.setdefault(target, {"requests": 0, "hub_cpu_s": 0.0})
+                total["requests"] += figures["requests"]
+                total["hub_cpu_s"] += figures["hub_cpu_s"]
+        for total in cpu.values():
+            total["hub_cpu_ms_per_request"] = round(
+                total["hub_cpu_s"] * 1000 / max(total["requests"], 1), 3)
         ratio = round(cpu["tenant_read"]["hub_cpu_ms_per_request"]
                       / cpu["trivial"]["hub_cpu_ms_per_request"], 2)
+        ratio_orm = round(cpu["tenant_read_orm"]["hub_cpu_ms_per_request"]
+                          / cpu["trivial"]["hub_cpu_ms_per_request"], 2)
+        emit(metric="cpu_ratio", tenant_read_to_trivial=ratio,
+             tenant_read_orm_to_trivial=ratio_orm,
+             **{f"{k}_cpu_ms": v["hub_cpu_ms_per_request"] for k, v in cpu.items()})
 
         mix: list[tuple[int, str, str]] = [
             (20, token, "/api/v1/outlets"), (20, token, "/api/v1/fleet"),
@@ -368,7 +390,8 @@ def main() -> None:
                     spy.wait(timeout=60)
                 emit(metric="route", path=path.split("?")[0], connections=16, **alone)
         if args.skip_mix:
-            emit(summary=True, cpu_ratio_tenant_read_to_trivial=ratio)
+            emit(summary=True, cpu_ratio_tenant_read_to_trivial=ratio,
+                 cpu_ratio_tenant_read_orm_to_trivial=ratio_orm)
             return
         capacity = measured(server.pid, base, mix, workdir, seconds=args.seconds,
                             connections=64, threads=args.threads)
@@ -388,8 +411,10 @@ def main() -> None:
         emit(metric="mix", mode="closed", connections=args.connections,
              shed_503=closed["statuses"].get("503", 0), **closed)
         emit(summary=True, cpu_ratio_tenant_read_to_trivial=ratio,
+             cpu_ratio_tenant_read_orm_to_trivial=ratio_orm,
              trivial_cpu_ms=cpu["trivial"]["hub_cpu_ms_per_request"],
              tenant_read_cpu_ms=cpu["tenant_read"]["hub_cpu_ms_per_request"],
+             tenant_read_orm_cpu_ms=cpu["tenant_read_orm"]["hub_cpu_ms_per_request"],
              capacity_rps=capacity["rps"], capacity_p50_ms=capacity["p50_ms"],
              capacity_p99_ms=capacity["p99_ms"], capacity_errors=capacity["errors"],
              closed_rps=closed["rps"], closed_shed_503=closed["statuses"].get("503", 0),

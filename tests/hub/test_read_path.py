@@ -1,0 +1,265 @@
+"""The fast tenant read path (issue 14, "Per request"): ``Database.reader`` and the outlet
+listing served by it, the verified-token cache.
+
+The reader runs asyncpg directly on a pooled connection, behind SQLAlchemy's back, so these
+tests check what the ORM session path gave for free: RLS binds its statements (raw SQL with
+no tenant filter sees one tenant), the transaction is read-only, the token-version check
+ends access at once, a failed or cancelled read leaves no transaction or tenant setting on a
+pooled connection, a replica that does not answer sends the read to the primary, and SQLite
+gets the same answers. Through a real hub: the listing equals the single-outlet reads of the
+ORM path field for field, scoped roles and other tenants see what they saw before, and a
+deactivated or signed-out user's cached token stops working at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from hub.db import CallerNotCurrent, Database
+from hub.identity import Tokens
+from hub.models import Brand, Outlet, Tenant, User
+from hub.settings import HubSettings
+from shared.errors import Unauthorized
+from shared.ids import new_id
+from tests.hub.conftest import JWT_SECRET, TenantCtx, free_port, login
+
+pytestmark = pytest.mark.postgres
+
+_TENANT_OF_ROWS = text("SELECT tenant_id, name FROM outlets ORDER BY name")  # no tenant filter
+_SETTING = text("SELECT current_setting('app.tenant_id', true) AS tenant, "
+                "pg_backend_pid() AS pid")
+
+
+async def _seed(db: Database, name: str, outlets: int = 2) -> tuple[str, str]:
+    """A tenant with ``outlets`` outlets and one active user; (tenant id, user id)."""
+    async with db.system() as session:
+        tenant = Tenant(id=new_id(), name=name)
+        session.add(tenant)
+        await session.flush()
+        brand = Brand(id=new_id(), tenant_id=tenant.id, name=name)
+        user = User(id=new_id(), tenant_id=tenant.id, email=f"u@{name.lower()}.test",
+                    password_hash="x", role="owner", token_version=3)
+        session.add_all([brand, user])
+        await session.flush()
+        session.add_all([Outlet(id=new_id(), tenant_id=tenant.id, brand_id=brand.id,
+                                name=f"{name} {i}", timezone="Asia/Jakarta",
+                                settings={"n": i}) for i in range(outlets)])
+    return tenant.id, user.id
+
+
+@pytest.fixture
+async def db(pg_roles: Any) -> AsyncIterator[Database]:
+    database = Database(pg_roles.app, system_url=pg_roles.system, pool_size=1)
+    yield database
+    await database.dispose()
+
+
+async def test_rls_binds_the_fast_path_and_it_is_read_only(db: Database) -> None:
+    alpha, _ = await _seed(db, f"A{new_id()[-6:]}", outlets=3)
+    bravo, _ = await _seed(db, f"B{new_id()[-6:]}", outlets=2)
+    async with db.reader(alpha) as reader:
+        rows = await reader.all(_TENANT_OF_ROWS)
+        assert len(rows) == 3 and {row["tenant_id"] for row in rows} == {alpha}
+        assert isinstance(rows[0]["name"], str)
+    async with db.reader(bravo) as reader:
+        assert {row["tenant_id"] for row in await reader.all(_TENANT_OF_ROWS)} == {bravo}
+    with pytest.raises(DBAPIError) as refused:
+        async with db.reader(alpha) as reader:
+            await reader.all(text("UPDATE outlets SET name = name || '!' RETURNING id"))
+    assert getattr(refused.value.orig, "sqlstate", None) == "25006"  # read-only transaction
+    async with db.system() as session:
+        names = set(await session.scalars(select(Outlet.name).where(Outlet.tenant_id == alpha)))
+    assert not any(name.endswith("!") for name in names)
+
+
+async def test_a_tenant_id_that_is_not_plain_is_bound_not_spliced(db: Database) -> None:
+    alpha, user = await _seed(db, f"C{new_id()[-6:]}")
+    hostile = f"{alpha}' OR true OR '"
+    async with db.reader(hostile) as reader:
+        assert await reader.all(_TENANT_OF_ROWS) == []  # bound: nobody's tenant id
+    with pytest.raises(CallerNotCurrent):
+        async with db.reader(alpha, caller=(f"{user}'; DROP TABLE outlets; --", 3)):
+            pass
+    async with db.reader(alpha) as reader:
+        assert len(await reader.all(_TENANT_OF_ROWS)) == 2
+
+
+async def test_the_caller_check_runs_in_the_read_transaction(db: Database) -> None:
+    alpha, user = await _seed(db, f"D{new_id()[-6:]}")
+    bravo, other = await _seed(db, f"E{new_id()[-6:]}")
+    async with db.reader(alpha, caller=(user, 3)) as reader:
+        assert len(await reader.all(_TENANT_OF_ROWS)) == 2
+    for caller in ((user, 2), (user, 4), (other, 3), (new_id(), 0)):
+        with pytest.raises(CallerNotCurrent):
+            async with db.reader(alpha, caller=caller):
+                raise AssertionError(f"{caller} was let in")
+    async with db.system() as session:
+        await session.execute(update(User).where(User.id == user).values(active=False))
+    with pytest.raises(CallerNotCurrent):
+        async with db.reader(alpha, caller=(user, 3)):
+            raise AssertionError("an inactive user was let in")
+    async with db.reader(bravo, caller=(other, 3)) as reader:
+        assert {row["tenant_id"] for row in await reader.all(_TENANT_OF_ROWS)} == {bravo}
+
+
+async def _pooled_connection_state(db: Database) -> dict[str, Any]:
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(_SETTING)).one()
+        visible = (await conn.execute(text("SELECT count(*) FROM outlets"))).scalar_one()
+        return {"tenant": row.tenant or "", "pid": row.pid, "visible": visible,
+                "in_transaction": conn.in_transaction()}
+
+
+async def test_a_failed_read_leaves_the_pooled_connection_clean(db: Database) -> None:
+    alpha, user = await _seed(db, f"F{new_id()[-6:]}")
+    with pytest.raises(ZeroDivisionError):
+        async with db.reader(alpha) as reader:
+            pid = (await reader.first(_SETTING))["pid"]  # type: ignore[index]
+            _ = 1 / 0
+    state = await _pooled_connection_state(db)
+    # the same connection (pool of 1), with neither the tenant nor its rows left on it
+    assert state["pid"] == pid and state["tenant"] == "" and state["visible"] == 0
+    with pytest.raises(DBAPIError):
+        async with db.reader(alpha) as reader:
+            await reader.all(text("SELECT no_such_column FROM outlets"))
+    with pytest.raises(CallerNotCurrent):
+        async with db.reader(alpha, caller=(user, 99)):
+            pass
+    state = await _pooled_connection_state(db)
+    assert state["pid"] == pid and state["tenant"] == "" and state["visible"] == 0
+    async with db.reader(alpha) as reader:
+        assert len(await reader.all(_TENANT_OF_ROWS)) == 2
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_cancelled_read_drops_its_connection(db: Database) -> None:
+    alpha, _ = await _seed(db, f"G{new_id()[-6:]}")
+    started = asyncio.Event()
+
+    async def slow() -> None:
+        async with db.reader(alpha) as reader:
+            started.set()
+            await reader.all(text("SELECT pg_sleep(30)"))
+
+    task = asyncio.create_task(slow())
+    await asyncio.wait_for(started.wait(), 30)
+    await asyncio.sleep(0.3)
+    task.cancel()
+    began = time.monotonic()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - began < 10
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    state = await _pooled_connection_state(db)
+    assert state["tenant"] == "" and state["visible"] == 0
+    async with db.reader(alpha) as reader:
+        assert len(await reader.all(_TENANT_OF_ROWS)) == 2
+
+
+async def test_a_replica_that_does_not_answer_sends_the_read_to_the_primary(
+        pg_roles: Any) -> None:
+    dead = pg_roles.app.replace("127.0.0.1:5432", f"127.0.0.1:{free_port()}")
+    database = Database(pg_roles.app, system_url=pg_roles.system, read_url=dead, pool_size=1)
+    try:
+        alpha, _ = await _seed(database, f"H{new_id()[-6:]}")
+        async with database.reader(alpha) as reader:
+            assert len(await reader.all(_TENANT_OF_ROWS)) == 2
+        assert database.reads.counts == {"replica": 0, "primary": 0, "fallback": 1}
+        async with database.reader(alpha) as reader:  # within the retry pause: no new try
+            assert len(await reader.all(_TENANT_OF_ROWS)) == 2
+        assert database.reads.counts["fallback"] == 2
+    finally:
+        await database.dispose()
+
+
+async def test_sqlite_reader_gives_the_same_answers(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    try:
+        alpha, user = await _seed(database, f"S{new_id()[-6:]}", outlets=3)
+        await _seed(database, f"T{new_id()[-6:]}", outlets=1)
+        from hub.tenancy import _OUTLET_ROWS
+
+        async with database.reader(alpha, caller=(user, 3)) as reader:
+            rows = await reader.all(_OUTLET_ROWS)
+        assert [row["name"] for row in rows] == [f"{rows[0]['name'][:-2]} {i}" for i in range(3)]
+        assert [row["settings"] for row in rows] == [{"n": 0}, {"n": 1}, {"n": 2}]
+        assert rows[0]["created_at"].tzinfo is not None
+        with pytest.raises(CallerNotCurrent):
+            async with database.reader(alpha, caller=(user, 2)):
+                pass
+    finally:
+        await database.dispose()
+
+
+def test_verified_tokens_are_cached_only_until_they_expire() -> None:
+    tokens = Tokens(HubSettings(jwt_secret=JWT_SECRET, access_ttl_seconds=1))
+    user = User(id=new_id(), tenant_id=new_id(), email="a@b.test", role="owner",
+                token_version=0)
+    token = tokens.issue_access(user, None)
+    first = tokens.principal(token)
+    assert tokens.principal(token) is first  # from the cache
+    with pytest.raises(Unauthorized):
+        tokens.principal(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    time.sleep(2.1)  # exp has whole seconds
+    with pytest.raises(Unauthorized, match="expired"):
+        tokens.principal(token)
+    tokens.MAX_CACHED = 3
+    for _ in range(5):
+        tokens.principal(Tokens(HubSettings(jwt_secret=JWT_SECRET)).issue_access(user, None))
+    assert len(tokens._verified) <= 3
+
+
+# ---------------------------------------------------------------- through a real hub
+
+
+def test_listing_equals_the_orm_reads_and_keeps_scopes(tenant: TenantCtx,
+                                                       other_tenant: TenantCtx) -> None:
+    made = [tenant.create_outlet(f"RP {name}", settings={"kitchen_trigger": "place", "k": name},
+                                 address=f"Jl. {name} 1") for name in ("b", "a", "c")]
+    foreign = other_tenant.create_outlet("RP foreign")
+    listed = tenant.client.get("/api/v1/outlets")
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert foreign["id"] not in {item["id"] for item in items}
+    assert [(i["name"], i["id"]) for i in items] == sorted((i["name"], i["id"]) for i in items)
+    for item in items:
+        single = tenant.client.get(f"/api/v1/outlets/{item['id']}")  # the ORM path
+        assert single.json() == item
+    mine = {item["id"]: item for item in items}
+    assert all(mine[m["id"]] == m for m in made)
+
+    _, manager = tenant.create_user("area_manager", outlet_ids=[made[0]["id"], made[2]["id"]])
+    scoped = manager.get("/api/v1/outlets").json()["items"]
+    assert [i["id"] for i in scoped] == [made[0]["id"], made[2]["id"]]  # "RP b", "RP c"
+    assert foreign["id"] in {i["id"] for i in other_tenant.client.get("/api/v1/outlets")
+                             .json()["items"]}
+    assert made[0]["id"] not in {i["id"] for i in other_tenant.client.get("/api/v1/outlets")
+                                 .json()["items"]}
+
+
+def test_a_cached_token_stops_at_once_on_deactivation_and_logout(tenant: TenantCtx) -> None:
+    user, admin = tenant.create_user("hq_admin")
+    for _ in range(3):  # verified once, then served from the cache
+        assert admin.get("/api/v1/outlets").status_code == 200
+    changed = tenant.client.patch(f"/api/v1/users/{user['id']}", json={"active": False})
+    assert changed.status_code == 200, changed.text
+    ended = admin.get("/api/v1/outlets")
+    assert ended.status_code == 401 and ended.json()["error"]["code"] == "session_ended"
+
+    other, _ = tenant.create_user("hq_admin", password="password-456")
+    pair = login(tenant.server, other["email"], "password-456")
+    with tenant.server.client(pair["access_token"]) as client:
+        assert client.get("/api/v1/outlets").status_code == 200
+        out = httpx.post(tenant.server.base_url + "/api/v1/auth/logout",
+                         json={"refresh_token": pair["refresh_token"]}, timeout=30)
+        assert out.status_code in (200, 204), out.text
+        ended = client.get("/api/v1/outlets")
+        assert ended.status_code == 401 and ended.json()["error"]["code"] == "session_ended"
