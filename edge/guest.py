@@ -40,7 +40,7 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -79,6 +79,7 @@ __all__ = [
     "guest_side",
     "guest_view",
     "list_requests",
+    "party_start",
     "place_order",
     "reject",
     "table_for_token",
@@ -92,6 +93,7 @@ MAX_LINES = 20  # lines in one guest round
 MAX_QTY = 20  # of one line
 MAX_ITEMS = 50  # all lines of a round together
 MAX_PENDING_ORDERS = 5  # unanswered rounds a table may have waiting for a waiter
+PARTY_HOURS = 8  # requests older than this never belong to the party at the table now
 OPEN_STATES = orders.OPEN_STATES
 
 _canonical = msgspec.json.Encoder(order="sorted")
@@ -231,8 +233,9 @@ def mode_of(table: FloorTable, plan: FloorPlan) -> str:
 
 
 def guest_view(conn: sqlite3.Connection, table: FloorTable, plan: FloorPlan, menu: MenuCache,
-               include_menu: bool = True) -> dict[str, Any]:
-    """GET /api/v1/guest/table: the table, the mode, the menu, its bill and requests."""
+               now: datetime, include_menu: bool = True) -> dict[str, Any]:
+    """GET /api/v1/guest/table: the table, the mode, the menu, its bill and the requests of
+    the party sitting there now."""
     index = menu.get(conn)
     area = next((a for a in plan.areas if a.id == table.area_id), None)
     view: dict[str, Any] = {
@@ -241,7 +244,7 @@ def guest_view(conn: sqlite3.Connection, table: FloorTable, plan: FloorPlan, men
         "mode": mode_of(table, plan),
         "menu_revision": index.revision,
         "bill": guest_bill(conn, table.id, index.currency),
-        "requests": [guest_side(r) for r in _table_requests(conn, table.id)],
+        "requests": [guest_side(r) for r in _table_requests(conn, table.id, now)],
     }
     if include_menu:
         view["menu"] = msgspec.Raw(index.json)
@@ -321,8 +324,8 @@ def place_order(conn: sqlite3.Connection, table: FloorTable, plan: FloorPlan,
                                           order_id=order.id, round=round_)
     else:
         waiting = conn.execute("SELECT count(*) FROM guest_requests WHERE table_id = ?"
-                               " AND kind = 'order' AND status = 'pending'",
-                               (table.id,)).fetchone()[0]
+                               " AND kind = 'order' AND status = 'pending' AND created_at > ?",
+                               (table.id, party_start(conn, table.id, now))).fetchone()[0]
         if waiting >= MAX_PENDING_ORDERS:
             raise InvalidState("this table already has rounds waiting for a waiter",
                                details={"pending": waiting, "max_pending": MAX_PENDING_ORDERS})
@@ -339,8 +342,8 @@ def call(conn: sqlite3.Connection, table: FloorTable, data: GuestCallCreate,
         for bill in _open_bills(conn, table.id):
             bills.request_bill(conn, bill.id, now=now)  # asked already: unchanged
     row = conn.execute("SELECT id FROM guest_requests WHERE table_id = ? AND kind = ?"
-                       " AND status = 'pending' ORDER BY created_at LIMIT 1",
-                       (table.id, data.kind)).fetchone()
+                       " AND status = 'pending' AND created_at > ? ORDER BY created_at LIMIT 1",
+                       (table.id, data.kind, party_start(conn, table.id, now))).fetchone()
     if row is not None:
         return _load(conn, row[0]), False
     request = GuestRequest(id=new_id(), table_id=table.id, table=table.name, kind=data.kind,
@@ -451,11 +454,23 @@ def guest_side(request: GuestRequest) -> GuestRequestView:
                             created_at=request.created_at, reason=request.reason)
 
 
-def _table_requests(conn: sqlite3.Connection, table_id: str,
+def party_start(conn: sqlite3.Connection, table_id: str, now: datetime) -> str:
+    """When the party at the table now sat down, as far as guest requests go: after the last
+    bill at the table was closed (completed, voided, moved away, split or merged), and within
+    the last PARTY_HOURS. Requests from before belong to earlier guests: their phones' page
+    never shows them, and a call of theirs nobody answered does not swallow a new one."""
+    since = (now - timedelta(hours=PARTY_HOURS)).isoformat()
+    row = conn.execute("SELECT max(updated_at) FROM orders WHERE table_id = ?"
+                       " AND status NOT IN ('placed', 'in_kitchen', 'ready')", (table_id,)).fetchone()
+    return max(since, row[0]) if row and row[0] else since
+
+
+def _table_requests(conn: sqlite3.Connection, table_id: str, now: datetime,
                     limit: int = 30) -> list[GuestRequest]:
-    # Today's are what matter; the newest 30 bound what a phone downloads.
-    rows = conn.execute("SELECT * FROM guest_requests WHERE table_id = ?"
-                        " ORDER BY created_at DESC, id DESC LIMIT ?", (table_id, limit))
+    # The newest 30 of the party at the table bound what a phone downloads.
+    rows = conn.execute("SELECT * FROM guest_requests WHERE table_id = ? AND created_at > ?"
+                        " ORDER BY created_at DESC, id DESC LIMIT ?",
+                        (table_id, party_start(conn, table_id, now), limit))
     return [_from_row(row) for row in rows]
 
 

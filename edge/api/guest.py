@@ -18,6 +18,7 @@ Staff routes: ``GET /api/v1/guest-requests`` (``guests:read``), ``POST
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -80,7 +81,8 @@ async def guest_table(request: Request[Any, Any, Any],
     """The table's page: name, mode, menu, its own bill and requests (header X-Table-Token)."""
     table, plan = await _table(request, write=False)
     state = deps.edge_state(request)
-    view = await state.db.read(lambda c: guest.guest_view(c, table, plan, state.menu, menu))
+    now = datetime.now(UTC)
+    view = await state.db.read(lambda c: guest.guest_view(c, table, plan, state.menu, now, menu))
     return _answer(view)
 
 

@@ -455,9 +455,9 @@ def test_polling_is_limited_per_table(shared_edge: EdgeServer, guests: list[Gues
     assert error(answers[-1], 429, "rate_limited")["details"]["scope"] == "table"
 
 
-def test_two_phones_ordering_at_once_share_one_new_bill(shared_edge: EdgeServer,
+def test_two_phones_ordering_at_once_share_one_new_bill(edge_server: EdgeServer,
                                                         guests: list[Guest]) -> None:
-    edge = shared_edge
+    edge = edge_server
     change_plan(edge, guest_orders="kitchen")
     products = simple_products(edge)
     phones = [guest_at(edge, guests, "T6") for _ in range(4)]
@@ -468,3 +468,25 @@ def test_two_phones_ordering_at_once_share_one_new_bill(shared_edge: EdgeServer,
     assert len(bills) == 1  # the first opened it, the others added to it
     assert sorted(x["round"] for x in bills[0]["lines"]) == [1, 2, 3, 4]
     assert sorted(x["product_id"] for x in bills[0]["lines"]) == sorted(p["id"] for p in products[:4])
+
+
+def test_the_next_party_sees_none_of_the_last_partys_requests(edge_server: EdgeServer,
+                                                              guests: list[Guest]) -> None:
+    edge = edge_server
+    change_plan(edge, guest_orders="confirm")
+    products = simple_products(edge)
+    first = guest_at(edge, guests, "A1")
+    waiter = edge.login("cashier")
+    accepted = first.order([line(products[0])]).json()["request"]["id"]
+    bill = edge.call("POST", f"/api/v1/guest-requests/{accepted}/accept", waiter)["order"]
+    rejected = first.order([line(products[1])]).json()["request"]["id"]
+    edge.call("POST", f"/api/v1/guest-requests/{rejected}/reject", waiter, json={"reason": "habis"})
+    call = first.call("waiter").json()["request"]["id"]  # nobody answers it
+    assert {r["id"] for r in first.get().json()["requests"]} == {accepted, rejected, call}
+
+    edge.call("POST", f"/api/v1/orders/{bill['id']}/void", waiter, json={"reason": "left"})
+    following = guest_at(edge, guests, "A1")
+    view = following.get().json()
+    assert view["bill"] is None and view["requests"] == []
+    fresh = following.call("waiter")
+    assert fresh.status_code == 201 and fresh.json()["request"]["id"] != call
