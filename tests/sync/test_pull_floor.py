@@ -180,7 +180,7 @@ def test_plan_drawn_at_the_hub_reaches_a_running_edge(hub_server, tenant_factory
                         issue_code(t, outlet["id"]).json()["code"], "--data-dir", str(box))
     assert done.returncode == 0, done.stderr
     edge = EdgeServer(box, env=FAST_SYNC)
-    edge.start()
+    edge.start(timeout=90)  # generous: the suite shares two cores
     try:
         device = edge.pair("cashier", "Till 1")
         # provisioning pulled the plan: ten tables in two areas
@@ -201,7 +201,7 @@ def test_plan_drawn_at_the_hub_reaches_a_running_edge(hub_server, tenant_factory
             items = edge.call("GET", "/api/v1/tables", device)["items"]
             return items if any(v["name"] == "VIP" for v in items) else None
 
-        views = wait_for(redrawn, what="the new plan on the edge")
+        views = wait_for(redrawn, timeout=90, what="the new plan on the edge")
         assert len(views) == 9 and next(v for v in views if v["name"] == "VIP")["seats"] == 8
 
         # a new QR code: the old sticker is refused by the guest API once the box has pulled
@@ -219,7 +219,8 @@ def test_plan_drawn_at_the_hub_reaches_a_running_edge(hub_server, tenant_factory
         new = next(x for x in rotated.json()["tables"] if x["id"] == table["id"])["guest_token"]
         conn = connect(box / "edge.db")  # the box's database, read beside the running box
         try:
-            wait_for(lambda: tables.floor_plan(conn).version == 3, what="the rotation pulled")
+            wait_for(lambda: tables.floor_plan(conn).version == 3, timeout=90,
+                     what="the rotation pulled")
             refused = guest(old)
             assert refused.status_code == 403, refused.text
             assert refused.json()["error"]["code"] == "forbidden"
