@@ -30,7 +30,7 @@ import httpx
 import msgspec
 import psycopg
 
-from edge.demo import demo_catalog
+from edge.demo import DEMO_COURSES, demo_catalog
 from tests.chaos.proxyproc import ProxyProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,6 +141,7 @@ class Cluster:
     use_proxy: bool = True  # False: the edge talks to the (first) hub directly
     start_edge: bool = True  # False: provisioned and configured, started by the caller
     menu_products: int | None = None  # only N of the demo menu's products (quicker set-up)
+    floor_tables: int = 0  # > 0: head office draws a floor plan of that many tables first
     db_name: str = ""
     db_url: str = ""
     hubs: list[Service] = field(default_factory=list)
@@ -151,6 +152,7 @@ class Cluster:
     edge_dir: Path | None = None
     tokens: dict[str, str] = field(default_factory=dict)
     clock_file: Path | None = None
+    owner_email: str = ""
 
     # -- build -----------------------------------------------------------------------
 
@@ -181,6 +183,11 @@ class Cluster:
             for future in started:
                 future.result()
         publish_demo_menu(self.hubs[0].url, email, ADMIN_PASSWORD, self.menu_products)
+        self.owner_email = email
+        if self.floor_tables:
+            # before provisioning: the box's first pull carries the plan (feed kind "floor")
+            put_floor_plan(self.hubs[0].url, email, ADMIN_PASSWORD, self.outlet_id,
+                           chaos_floor_plan(self.floor_tables))
         hub_url = self.hubs[0].url
         if self.use_proxy:
             self.proxy = ProxyProcess([h.url for h in self.hubs], seed=self.seed,
@@ -268,6 +275,15 @@ class Cluster:
                 hub.start()
         if not self.edge.alive:
             self.edge.start()
+
+    def hub_client(self, timeout: float = 60) -> httpx.Client:
+        """The tenant owner, logged in at the first hub (directly, not through the proxy)."""
+        http = httpx.Client(base_url=self.hubs[0].url, timeout=timeout)
+        login = http.post("/api/v1/auth/login", json={"email": self.owner_email,
+                                                      "password": ADMIN_PASSWORD})
+        login.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        return http
 
     def sync_status(self) -> dict[str, Any]:
         with self.edge_client() as client:
@@ -367,3 +383,34 @@ def publish_demo_menu(hub_url: str, email: str, password: str,
                 "modifier_group_ids": [group_ids[g] for g in product.modifier_group_ids],
             }).raise_for_status()
         http.post(f"/api/v1/brands/{brand_id}/publish").raise_for_status()
+
+
+def chaos_floor_plan(tables: int) -> dict[str, Any]:
+    """A floor plan as head office saves it (no guest tokens: the hub mints them): two areas,
+    ``tables`` tables, the demo's courses, voids above Rp 50.000 approved by a manager, and
+    service charge on dine-in only (takeaway orders price without it)."""
+    areas = [{"id": "area-indoor", "name": "Indoor", "names": {"id": "Dalam"}, "sort": 1},
+             {"id": "area-teras", "name": "Teras", "names": {"en": "Terrace"}, "sort": 2}]
+    plan_tables = []
+    for n in range(1, tables + 1):
+        indoor = n <= (tables + 1) // 2
+        k = n if indoor else n - (tables + 1) // 2
+        plan_tables.append({
+            "id": f"tbl-{'a' if indoor else 't'}{k}", "area_id": areas[0 if indoor else 1]["id"],
+            "name": f"{'A' if indoor else 'T'}{k}", "seats": 4 if k % 3 else 6, "sort": k,
+            "x": 20 + ((k - 1) % 8) * 120, "y": 20 + ((k - 1) // 8) * 150,
+            "shape": "round" if k % 2 else "rect"})
+    return {"version": 0, "areas": areas, "tables": plan_tables,
+            "service_charge_dine_in_only": True, "guest_orders": "confirm",
+            "courses": list(DEMO_COURSES), "void_approval_threshold": 50_000}
+
+
+def put_floor_plan(hub_url: str, email: str, password: str, outlet_id: str,
+                   plan: dict[str, Any]) -> None:
+    with httpx.Client(base_url=hub_url, timeout=30) as http:
+        login = http.post("/api/v1/auth/login", json={"email": email, "password": password})
+        login.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        reply = http.put(f"/api/v1/outlets/{outlet_id}/floor", json=plan)
+        if reply.status_code != 200:
+            raise SetupError(f"floor plan refused: {reply.status_code} {reply.text[:500]}")

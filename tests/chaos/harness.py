@@ -9,10 +9,19 @@ cuts sync requests and replies. Then the network heals, the edge's backlog must 
 the hub must equal the edge exactly:
 
 * the same order ids, and per status the same count, total and paid sums;
+* every order snapshot the same, field by field and line by line (amended bills, split
+  parts, split and merged bills: table, covers, revision, split/merge links, each line's
+  state, round, course, seat and void), and the edge's own table equal to its journal;
 * the same payment ids with the same amounts (sum per method);
 * the same kitchen events (by event id; count per action);
 * the same journal (epoch, seq, hash) for every event, no event id twice, nothing
-  quarantined, no integrity alarm.
+  quarantined, no integrity alarm;
+* the hub's sales report (``GET /api/v1/reports/sales``) equal, figure by figure, to a
+  recomputation from the edge's journal (tests/chaos/report_oracle.py).
+
+With ``dinners`` waiters also serve tables (tests/chaos/driver.py): the hub gets a floor plan
+first, and bills are seated, amended in rounds, fired, voided line by line, split, merged,
+moved, paid and closed through the edge's table-service endpoints under the same faults.
 
 Everything random comes from the seed (driver, faults by request number, chaos schedule);
 process timing is real, so a replay repeats the same decisions, not the same microseconds.
@@ -21,6 +30,7 @@ process timing is real, so a replay repeats the same decisions, not the same mic
     python -m tests.chaos.harness --seeds 7 --orders 2000             # replay one seed
     python -m tests.chaos.harness --seeds 1-3 --orders 1000 --hubs 2  # two hubs, one database
     python -m tests.chaos.harness --outage-week --orders 20000        # a week offline
+    python -m tests.chaos.harness --seeds 1-3 --orders 2000 --dinners 300  # with table service
 """
 
 from __future__ import annotations
@@ -39,13 +49,16 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import psycopg
 
-from shared.schemas import EventBody
+from shared.schemas import EventBody, Order, OrderLine
+from tests.chaos import report_oracle
 from tests.chaos.cluster import PINS, Cluster
 from tests.chaos.driver import OrderDriver
 
@@ -71,6 +84,7 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
     workdir: str = ""
     chaos_gap: float = 3.0
+    dinners: int = 0
 
     @property
     def replay(self) -> str:
@@ -82,8 +96,9 @@ class RunResult:
             return (f"python -m tests.chaos.harness --outage-week --seeds {self.seed} "
                     f"--orders {self.orders}")
         gap = f" --chaos-gap {self.chaos_gap:g}" if self.chaos_gap != 3.0 else ""
+        dinners = f" --dinners {self.dinners}" if self.dinners else ""
         return (f"python -m tests.chaos.harness --seeds {self.seed} --orders {self.orders}"
-                f" --hubs {self.hubs}{gap}")
+                f" --hubs {self.hubs}{gap}{dinners}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"seed": self.seed, "kind": self.kind, "ok": self.ok, "orders": self.orders,
@@ -96,13 +111,50 @@ class RunResult:
 # -- the comparison ------------------------------------------------------------------------
 
 
+def _ts(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
+def _line_key(line: OrderLine) -> tuple[Any, ...]:
+    return (line.id, line.product_id, line.name, line.qty, line.unit_price, line.line_total,
+            line.station, line.note, line.state, line.round, line.course, line.seat,
+            _ts(line.added_at), line.void_reason, line.voided_by,
+            tuple(sorted(json.dumps(m, sort_keys=True)
+                         for m in msgspec.to_builtins(line.modifiers))))
+
+
+def snapshot_key(order: Order) -> tuple[Any, ...]:
+    """What the hub keeps of an order snapshot, field by field, lines sorted by id."""
+    return (order.number, order.business_day, order.type, order.status, order.subtotal,
+            order.discount, order.service_charge, order.tax, order.rounding, order.total,
+            order.paid, order.table, order.table_id, order.covers, _ts(order.seated_at),
+            order.revision, order.split_from, order.split_part, len(order.split_into),
+            order.merged_into, order.void_reason, _ts(order.created_at), _ts(order.updated_at),
+            tuple(sorted(_line_key(line) for line in order.lines)))
+
+
 def _edge_state(db_path: Path) -> dict[str, Any]:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    decode = msgspec.json.Decoder(Order).decode
     try:
-        orders = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(
-            "SELECT id, status, total, paid FROM orders")}
-        payments = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(
-            "SELECT id, order_id, method, amount FROM payments")}
+        orders: dict[str, tuple[str, int, int]] = {}
+        snapshots: dict[str, tuple[Any, ...]] = {}
+        shapes: Counter[str] = Counter()
+        for row in conn.execute("SELECT id, status, total, paid, snapshot FROM orders"):
+            orders[row[0]] = (row[1], row[2], row[3])
+            order = decode(row[4])
+            snapshots[row[0]] = snapshot_key(order)
+            shapes["table_bills"] += order.table_id is not None
+            shapes["split_parts"] += order.split_from is not None
+            shapes["amended"] += order.revision > 0
+            shapes["voided_lines"] += sum(line.state == "voided" for line in order.lines)
+            shapes["rounds"] += max((line.round for line in order.lines), default=0)
+        payments = {row[0]: (row[1], row[2], row[3], row[4], row[5], row[6]) for row in
+                    conn.execute("SELECT id, order_id, method, amount, tendered, change,"
+                                 " reference FROM payments")}
         kitchen: dict[str, str] = {}
         journal: set[tuple[str, int, str]] = set()
         for event_id, epoch, seq, digest, kind, body in conn.execute(
@@ -114,8 +166,8 @@ def _edge_state(db_path: Path) -> dict[str, Any]:
         days = [row[0] for row in conn.execute("SELECT DISTINCT business_day FROM orders")]
     finally:
         conn.close()
-    return {"orders": orders, "payments": payments, "kitchen": kitchen, "journal": journal,
-            "head": head, "business_days": sorted(days)}
+    return {"orders": orders, "snapshots": snapshots, "shapes": shapes, "payments": payments,
+            "kitchen": kitchen, "journal": journal, "head": head, "business_days": sorted(days)}
 
 
 def _hub_state(db_url: str, outlet_id: str) -> dict[str, Any]:
@@ -124,8 +176,24 @@ def _hub_state(db_url: str, outlet_id: str) -> dict[str, Any]:
             return conn.execute(sql, (outlet_id,)).fetchall()
         orders = {r[0]: (r[1], r[2], r[3]) for r in rows(
             "SELECT id, status, total, paid FROM orders WHERE outlet_id = %s")}
-        payments = {r[0]: (r[1], r[2], r[3]) for r in rows(
-            "SELECT id, order_id, method, amount FROM payments WHERE outlet_id = %s")}
+        lines: dict[str, list[tuple[Any, ...]]] = {}
+        for r in rows("SELECT order_id, id, product_id, name, qty, unit_price, line_total,"
+                      " station, note, state, round, course, seat, added_at, void_reason,"
+                      " voided_by, modifiers FROM order_lines WHERE outlet_id = %s"):
+            modifiers = r[16] if not isinstance(r[16], str) else json.loads(r[16])
+            lines.setdefault(r[0], []).append(
+                (*r[1:13], _ts(r[13]), r[14], r[15],
+                 tuple(sorted(json.dumps(m, sort_keys=True) for m in modifiers or []))))
+        snapshots = {r[0]: (r[1], r[2].isoformat(), *r[3:15], _ts(r[15]), *r[16:21], r[21],
+                            _ts(r[22]), _ts(r[23]), tuple(sorted(lines.get(r[0], []))))
+                     for r in rows(
+            "SELECT id, number, business_day, type, status, subtotal, discount, service_charge,"
+            " tax, rounding, total, paid, table_label, table_id, covers, seated_at, revision,"
+            " split_from, split_part, split_count, merged_into, void_reason, created_at,"
+            " updated_at FROM orders WHERE outlet_id = %s")}
+        payments = {r[0]: (r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows(
+            "SELECT id, order_id, method, amount, tendered, change, reference FROM payments"
+            " WHERE outlet_id = %s")}
         kitchen = {r[0]: r[1] for r in rows(
             "SELECT id, action FROM kitchen_events WHERE outlet_id = %s")}
         journal_rows = rows("SELECT epoch, seq, hash, event_id FROM sync_journal"
@@ -133,7 +201,7 @@ def _hub_state(db_url: str, outlet_id: str) -> dict[str, Any]:
         quarantined = rows("SELECT seq, kind, reason FROM sync_quarantine WHERE outlet_id = %s")
         alarms = rows("SELECT kind, message FROM sync_alarms WHERE outlet_id = %s")
     event_ids = Counter(r[3] for r in journal_rows)
-    return {"orders": orders, "payments": payments, "kitchen": kitchen,
+    return {"orders": orders, "snapshots": snapshots, "payments": payments, "kitchen": kitchen,
             "journal": {(r[0], r[1], r[2]) for r in journal_rows},
             "journal_rows": len(journal_rows),
             "duplicate_event_ids": [e for e, n in event_ids.items() if n > 1],
@@ -150,9 +218,9 @@ def _per_status(orders: dict[str, tuple[str, int, int]]) -> dict[str, list[int]]
     return dict(sorted(table.items()))
 
 
-def _per_method(payments: dict[str, tuple[str, str, int]]) -> dict[str, list[int]]:
+def _per_method(payments: dict[str, tuple[Any, ...]]) -> dict[str, list[int]]:
     table: dict[str, list[int]] = {}
-    for _order, method, amount in payments.values():
+    for _order, method, amount, *_rest in payments.values():
         row = table.setdefault(method, [0, 0])
         row[0] += 1
         row[1] += amount
@@ -179,6 +247,7 @@ def compare(edge_db: Path, db_url: str, outlet_id: str) -> tuple[list[str], dict
                             f"hub {theirs[k]}")
 
     diff("orders", edge["orders"], hub["orders"])
+    diff("order snapshots", edge["snapshots"], hub["snapshots"])
     diff("payments", edge["payments"], hub["payments"])
     diff("kitchen events", edge["kitchen"], hub["kitchen"])
     edge_journal, hub_journal = edge["journal"], hub["journal"]
@@ -217,7 +286,44 @@ def compare(edge_db: Path, db_url: str, outlet_id: str) -> tuple[list[str], dict
         "lost": len(edge_journal - hub_journal), "duplicates": len(hub["duplicate_event_ids"]),
         "business_days": len(edge["business_days"]),
         "alarms": sorted({a[0] for a in hub["alarms"]}),
+        "snapshots_compared": len(edge["snapshots"]),
+        "shapes": dict(sorted(edge["shapes"].items())),
     }
+    return problems, figures
+
+
+def compare_reports(edge_db: Path, cluster: Cluster, zone: str = "Asia/Jakarta"
+                    ) -> tuple[list[str], dict[str, Any]]:
+    """The hub's sales report against the edge's journal (tests/chaos/report_oracle.py); also
+    that the edge's orders table holds the journal's latest snapshot of every order."""
+    facts = report_oracle.journal_facts(edge_db)
+    problems: list[str] = []
+    edge = _edge_state(edge_db)["snapshots"]
+    journal = {oid: snapshot_key(order) for oid, order in facts.orders.items()}
+    if journal != edge:
+        odd = sorted(k for k in set(journal) | set(edge) if journal.get(k) != edge.get(k))
+        problems.append(f"edge: {len(odd)} orders differ from their latest journal snapshot, "
+                        f"e.g. {odd[:3]}")
+    days = sorted(date.fromisoformat(o.business_day) for o in facts.orders.values())
+    if not days:
+        return problems, {}
+    expected = report_oracle.expected_sales(facts, cluster.outlet_id, ZoneInfo(zone),
+                                            days[0], days[-1])
+    client = cluster.hub_client()
+    try:
+        got = report_oracle.hub_sales(client, cluster.outlet_id, days[0], days[-1])
+    finally:
+        client.close()
+    problems += report_oracle.report_problems(expected, got)
+    statuses = Counter(o.status for o in facts.orders.values())
+    open_sales = sum(o.total for o in facts.orders.values()
+                     if o.status in ("placed", "in_kitchen", "ready"))
+    figures = {"order_count": got["order_count"], "gross_total": got["gross_total"],
+               "of_which_open": open_sales, "voids": got["voids"],
+               "products": len(got["by_product"]),
+               "items_sold": sum(p["qty"] for p in got["by_product"]),
+               "kitchen_tickets": got["kitchen"]["tickets"],
+               "split_bills": statuses["split"], "merged_bills": statuses["merged"]}
     return problems, figures
 
 
@@ -312,12 +418,19 @@ def _finish(result: RunResult, cluster: Cluster, started: float, drain_timeout: 
     problems, figures = compare(cluster.edge_dir / "edge.db", cluster.db_url, cluster.outlet_id)
     result.problems += problems
     result.figures = figures
+    try:
+        problems, figures["sales_report"] = compare_reports(cluster.edge_dir / "edge.db", cluster)
+        result.problems += problems
+    except Exception as exc:  # noqa: BLE001 - a report that cannot be read is a finding
+        result.problems.append(f"sales report check failed: {exc!r}"[:2000])
     result.proxy = cluster.proxy.stats()
     result.chaos["edge_kills"] = cluster.edge.kills if cluster.edge else 0
     result.chaos["hub_kills"] = sum(h.kills for h in cluster.hubs)
     result.seconds["total"] = round(time.monotonic() - started, 2)
     if result.driver.get("server_errors"):
         result.problems.append(f"edge answered 5xx: {result.driver['server_errors'][:3]}")
+    if result.driver.get("table_errors"):
+        result.problems.append(f"table service refused: {result.driver['table_errors'][:3]}")
     result.ok = not result.problems
     return result
 
@@ -325,16 +438,20 @@ def _finish(result: RunResult, cluster: Cluster, started: float, drain_timeout: 
 def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
              base_dir: Path | None = None, keep: bool = False,
              drain_timeout: float = 180.0, chaos_gap: float = 3.0,
-             rates: dict[str, float] | None = None) -> RunResult:
+             rates: dict[str, float] | None = None, dinners: int = 0, waiters: int = 2,
+             tables: int = 24) -> RunResult:
     """One seeded chaos run; never raises for a finding (see ``RunResult.problems``).
-    ``rates`` overrides fault probabilities of the proxy (see faultproxy.FaultConfig)."""
-    result = RunResult(seed=seed, kind="chaos", orders=orders, hubs=hubs, chaos_gap=chaos_gap)
+    ``rates`` overrides fault probabilities of the proxy (see faultproxy.FaultConfig);
+    ``dinners`` > 0 adds table service: ``waiters`` serve that many parties at ``tables``."""
+    result = RunResult(seed=seed, kind="chaos", orders=orders, hubs=hubs, chaos_gap=chaos_gap,
+                       dinners=dinners)
     workdir = _workdir(base_dir, f"chaos-seed{seed}")
     result.workdir = str(workdir)
     started = time.monotonic()
     # Small batches: many more sync requests, so many more of them meet a fault.
     cluster = Cluster(workdir=workdir, seed=seed, hubs_count=hubs, proxy_profile="chaos",
-                      sync_env={"POS_SYNC_BATCH_EVENTS": "40"})
+                      sync_env={"POS_SYNC_BATCH_EVENTS": "40"},
+                      floor_tables=tables if dinners else 0)
     monkey: ChaosMonkey | None = None
     try:
         cluster.build()
@@ -356,7 +473,8 @@ def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
                 monkey.trigger(kill_points.pop(done))
 
         driver = OrderDriver(cluster.edge.url, cluster.tokens, PINS, seed,
-                             orders=orders, workers=workers, on_order=on_order)
+                             orders=orders, workers=workers, on_order=on_order,
+                             dinners=dinners, waiters=waiters)
         selling = time.monotonic()
         try:
             asyncio.run(driver.run())
@@ -459,6 +577,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=3, help="concurrent cashier workers")
     parser.add_argument("--chaos-gap", type=float, default=3.0,
                         help="mean seconds between kills/partitions/fault storms")
+    parser.add_argument("--dinners", type=int, default=0,
+                        help="table-service parties served by waiters beside the orders")
+    parser.add_argument("--waiters", type=int, default=2, help="concurrent waiter workers")
+    parser.add_argument("--tables", type=int, default=24, help="tables on the floor plan")
     parser.add_argument("--outage-week", action="store_true",
                         help="simulate a week offline instead (needs libfaketime)")
     parser.add_argument("--workdir", type=Path, default=None)
@@ -476,7 +598,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result = run_seed(seed, args.orders, hubs=args.hubs, workers=args.workers,
                               base_dir=args.workdir, keep=args.keep,
-                              drain_timeout=args.drain_timeout, chaos_gap=args.chaos_gap)
+                              drain_timeout=args.drain_timeout, chaos_gap=args.chaos_gap,
+                              dinners=args.dinners, waiters=args.waiters, tables=args.tables)
         print(json.dumps(result.as_dict()), flush=True)
         if not result.ok:
             failed.append(result)

@@ -29,10 +29,33 @@ def check(result: RunResult) -> None:
     assert figures["payments_total"] > 0
 
 
+TABLE_STEPS = ("seated", "rounds", "courses_fired", "lines_voided", "split_item", "split_even",
+               "merges", "moves", "lines_moved", "bills_completed", "tables_cleaned")
+
+
+def check_tables(result: RunResult) -> None:
+    """Table service really happened, through every kind of change, and reached the hub as
+    split, merged and amended bills (compare() checked each snapshot and the sales report)."""
+    steps = result.driver["tables"]
+    assert result.driver["table_errors"] == []
+    assert steps.get("split_seat", 0) + steps.get("split_even", 0) > 0, steps
+    missing = [step for step in TABLE_STEPS if not steps.get(step)]
+    assert not missing, (missing, steps)
+    assert steps["dinners_done"] >= result.dinners * 2 // 3, steps
+    shapes = result.figures["shapes"]
+    assert shapes["split_parts"] > 0 and shapes["voided_lines"] > 0 and shapes["amended"] > 0
+    report = result.figures["sales_report"]
+    assert report["split_bills"] > 0 and report["merged_bills"] > 0, report
+    assert report["gross_total"] > 0 and report["items_sold"] > 0
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_quick_chaos_run_edge_and_hub_agree(seed: int, tmp_path: Path) -> None:
-    result = run_seed(seed, orders=250, base_dir=tmp_path, chaos_gap=2.0)
+    # Counter orders and, beside them, 12 parties at tables (two waiters): every snapshot,
+    # payment and the hub's sales report must equal the edge's, faults and kills included.
+    result = run_seed(seed, orders=250, base_dir=tmp_path, chaos_gap=2.0, dinners=12)
     check(result)
+    check_tables(result)
     # The run really was hostile: faults injected and processes killed.
     faults = result.proxy.get("stats", {})
     assert sum(faults.get(k, 0) for k in ("drop_response", "duplicate", "drop_request",
@@ -63,6 +86,15 @@ def test_short_outage_across_a_week_drains_exactly(tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed", range(1, 6))
 def test_long_chaos_run(seed: int, tmp_path: Path) -> None:
     check(run_seed(seed, orders=2000, base_dir=tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [201, 202])
+def test_long_table_service_chaos_run(seed: int, tmp_path: Path) -> None:
+    result = run_seed(seed, orders=1000, base_dir=tmp_path, dinners=200, waiters=3,
+                      tables=30, chaos_gap=2.0)
+    check(result)
+    check_tables(result)
 
 
 @pytest.mark.slow
