@@ -4,6 +4,7 @@
 // the last choice made here; the first visit follows the browser's language.
 // tests/hub/test_dashboard_i18n.py fails when a t("…") text of any page has no Indonesian.
 
+import { ID as FLEET_ID } from "./pages/fleet.strings.js";
 import { ID as FLOOR_ID } from "./pages/floor.strings.js";
 import { EN as TABLES_EN, ID as TABLES_ID } from "./pages/tables.strings.js";
 
@@ -152,6 +153,7 @@ const ID = {
 // Long texts under a symbolic key: their English.
 // Pages with a strings file of their own (pages/<page>.strings.js); this table's keys win.
 for (const [key, text] of Object.entries(FLOOR_ID)) if (!(key in ID)) ID[key] = text;
+for (const [key, text] of Object.entries(FLEET_ID)) if (!(key in ID)) ID[key] = text;
 for (const [key, text] of Object.entries(TABLES_ID)) if (!(key in ID)) ID[key] = text;
 
 const EN = {
