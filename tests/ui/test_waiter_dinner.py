@@ -201,7 +201,7 @@ def dinner(site: Site, context: Any, shoot: Any, tag: str = "") -> dict[str, Any
     expect(page.get_by_test_id("held-course")).to_have_count(0, timeout=WAIT_MS)
     fired = kds_ticket(kds_kitchen, table["name"])
     expect(fired).to_be_visible(timeout=WAIT_MS)
-    expect(fired.get_by_test_id("ticket-course")).to_have_text(re.compile("makanan", re.I))
+    expect(fired.get_by_test_id("ticket-course")).to_have_text(re.compile("makanan", re.IGNORECASE))
     expect(fired).to_have_attribute("data-course", "makanan")
     expect(fired).to_contain_text(name_of(main))
     shoot(kds_kitchen, f"kds-course{tag}")

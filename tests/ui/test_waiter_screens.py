@@ -24,10 +24,10 @@ from tests.ui.test_waiter_dinner import (
     PHONE,
     WAIT_MS,
     add_item,
+    show_area,
     simple_product,
     table_button,
     waiter_login,
-    show_area,
 )
 
 pytestmark = pytest.mark.browser
