@@ -189,8 +189,9 @@ def _publish_demo_menu(hub_url: str, outlet_id: str) -> None:
             created = http.post("/api/v1/catalog/modifier-groups", json={
                 "brand_id": brand_id, "name": group.name, "names": group.names,
                 "min_choices": group.min_choices, "max_choices": group.max_choices,
-                "options": [{"name": o.name, "names": o.names, "price_delta": o.price_delta}
-                            for o in group.options],
+                # sort = the menu's order (else the hub orders by name: Large before Regular)
+                "options": [{"name": o.name, "names": o.names, "price_delta": o.price_delta, "sort": i}
+                            for i, o in enumerate(group.options)],
             }).raise_for_status().json()
             group_ids[group.id] = created["id"]
         category_ids: dict[str, str] = {}

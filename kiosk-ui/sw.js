@@ -9,6 +9,7 @@ const SHELL = [
   "/common/i18n.js", "/common/money.js", "/common/device.js", "/common/stream.js",
   "/common/menu.js", "/common/boot.js", "/common/qr.js",
   "/kiosk/", "/kiosk/index.html", "/kiosk/kiosk.js", "/kiosk/kiosk.css", "/kiosk/pay.js",
+  "/kiosk/strings.js",
   "/cashier/", "/cashier/index.html", "/cashier/cashier.js", "/cashier/cashier.css",
   "/cashier/orders.js", "/cashier/counter.js", "/cashier/shift.js", "/cashier/qr.js",
   "/cashier/refund.js", "/cashier/strings.js",

@@ -1,49 +1,91 @@
 // Kiosk: customer self-order on a portrait touch screen.
 // attract → menu (categories, products) → product sheet (modifiers, qty) → cart → order type
-// → (when the outlet has a QRIS gateway) pay here with QRIS or at the counter → submit →
-// [QR until paid: kiosk/pay.js] → order number → back to attract. Idle customers are
+// → review (items, total, order type; with a QRIS gateway: pay here or at the counter) →
+// submit → [QR until paid: kiosk/pay.js] → order number → back to attract. Idle customers are
 // returned to attract, except on the QR screen: a customer paying on their phone touches
 // nothing, and the QR's own countdown ends an abandoned one.
 // A checkout gets one idempotency key, saved with its body before the first send, so a
 // retry after a timeout, a double tap or even a reload while the edge restarts re-sends the
-// same key and can never create a second order.
+// same key and can never create a second order. It is *held* for a bounded time only
+// (?hold= seconds, default 120): while the edge is unreachable the customer is told so and may
+// go to the counter; at the deadline, "order at the counter" or the idle reset the held order
+// is dropped and never sent, so a customer who walked away gets no ghost order cooked.
+// Each customer starts in the outlet's language (?lang=, default Indonesian): a tap on the
+// language button lasts until the order is done or the kiosk resets, and is never saved.
 import { client, newKey, ApiError, describeError } from "../common/api.js";
 import { boot, esc } from "../common/boot.js";
+import { reachability } from "../common/status.js";
 import { ensurePaired } from "../common/device.js";
 import { makeI18n } from "../common/i18n.js";
 import { Menu, groupHint, toggleOption, toOrderLine } from "../common/menu.js";
 import { formatMoney } from "../common/money.js";
 import { LiveStream } from "../common/stream.js";
 import { kioskPayment, readPaying } from "./pay.js";
+import "./strings.js";
 
 const params = new URLSearchParams(location.search);
 const IDLE_MS = Number(params.get("idle") || 90) * 1000;
 const IDLE_COUNTDOWN_MS = Math.min(15000, IDLE_MS);
 const NUMBER_SCREEN_MS = Number(params.get("done") || 20) * 1000;
+const HOLD_MS = Number(params.get("hold") || 120) * 1000; // how long an unsent order is kept
 const PENDING_KEY = "pos.kiosk.pending";
+const HOME_LANG = params.get("lang") === "en" ? "en" : "id"; // the outlet's language
+const LANG_STORE = "pos.lang.kiosk"; // makeI18n remembers per device: not for a customer's tap
 
-const i18n = makeI18n("kiosk", "id");
+localStorage.removeItem(LANG_STORE);
+const i18n = makeI18n("kiosk", HOME_LANG);
 const t = (k, p) => i18n.t(k, p);
 const root = document.getElementById("app");
 const sheet = document.getElementById("sheet");
 const idleDialog = document.getElementById("idle");
+const confirmDialog = document.getElementById("confirm");
+const offlineBanner = document.getElementById("offline");
 
 const state = {
   token: null, api: null, menu: null, menuEtag: null,
-  screen: "attract", category: null, cart: [], lastOrder: null, submitNote: "", error: "",
+  screen: "attract", category: null, cart: [], lastOrder: null, error: "",
   orderType: null, qrisHere: false, payNote: "",
+  removed: [], // lines taken out of the cart because they sold out: {qty, name, mods}
+  held: null, // the checkout being sent: {key, body, payKey, until}
+  gone: "", // why the last checkout was dropped unsent ("expired" | "counter")
 };
 let payment = null; // kiosk/pay.js, once paired
 
-boot({ getLang: () => i18n.lang() });
-i18n.setLang(i18n.lang());
-i18n.onChange(() => { render(); if (sheet.open) renderSheet(); });
+// No full-screen "reconnecting" overlay: the kiosk tells the customer itself (a banner, and
+// the held-order screen at checkout) and keeps its screen usable.
+boot({ getLang: () => i18n.lang(), overlay: false });
+i18n.setLang(HOME_LANG);
+localStorage.removeItem(LANG_STORE);
+i18n.onChange(() => {
+  localStorage.removeItem(LANG_STORE);
+  render(); if (sheet.open) renderSheet(); renderBanner();
+});
+
+// Keyboard focus shows a ring; a tap never leaves one behind (programmatic focus included).
+document.addEventListener("pointerdown", () => { document.documentElement.dataset.input = "pointer"; }, { capture: true, passive: true });
+document.addEventListener("keydown", () => { delete document.documentElement.dataset.input; }, { capture: true });
+
+// The edge gone for more than a moment: say so plainly, without hiding the screen.
+let bannerTimer = null;
+function renderBanner() {
+  clearTimeout(bannerTimer);
+  const quiet = ["submitting", "held", "gone", "number", "paying"].includes(state.screen);
+  if (reachability.online !== false || quiet) { offlineBanner.hidden = true; return; }
+  bannerTimer = setTimeout(() => {
+    offlineBanner.textContent = t("k.offline");
+    offlineBanner.hidden = false;
+  }, offlineBanner.hidden ? 1200 : 0);
+}
+reachability.addEventListener("change", renderBanner);
 
 const money = (n) => formatMoney(n, state.menu?.currency ?? "IDR");
 
 // ------------------------------------------------------------------ start-up
 
 async function start() {
+  // A reload with an order still held: say so at once, even before the edge answers again.
+  const early = readPending();
+  if (early && !(early.until <= Date.now())) { state.held = early; show("held"); }
   const { token } = await ensurePaired("kiosk", ["kiosk"], root, t);
   state.token = token;
   state.api = client(() => state.token);
@@ -56,9 +98,9 @@ async function start() {
   await loadMenu();
   loadPaySettings();
   const pending = readPending(), paying = readPaying();
-  if (pending) submit(pending); // a checkout was in flight when the page went away
+  if (pending && !(pending.until <= Date.now())) submit(pending); // in flight when the page went away
   else if (paying?.order) { show("paying"); payment.start(paying.order, paying.key); } // its QR, again
-  else show("attract");
+  else if (state.screen !== "gone") { localStorage.removeItem(PENDING_KEY); show("attract"); } // past its time: never sent
   new LiveStream({
     token, topics: ["menu"], after: 0,
     prepare: () => loadMenu(), // anything missed while disconnected is in the fresh menu
@@ -91,28 +133,44 @@ async function loadMenu() {
 
 // The kiosk offers "pay here with QRIS" only with a gateway: a static QR needs a cashier.
 async function loadPaySettings() {
-  try { state.qrisHere = (await state.api.get("/api/v1/payments/settings", { retries: 1 })).provider !== "none"; }
-  catch { /* keep what we knew */ }
+  try {
+    const here = (await state.api.get("/api/v1/payments/settings", { retries: 1 })).provider !== "none";
+    if (here !== state.qrisHere) { state.qrisHere = here; if (state.screen === "review") render(); }
+  } catch { /* keep what we knew */ }
 }
 
 function onLiveEvent(ev) {
   if (!state.menu) return;
   if (ev.type === "product.availability") {
     state.menu.setAvailable(ev.data.product_id, ev.data.available);
-    dropUnavailable();
-    if (state.screen === "menu" || state.screen === "cart") render();
+    const removed = dropUnavailable();
+    if (removed && (state.screen === "type" || (state.screen === "review" && !state.cart.length))) show("cart");
+    else if (["menu", "cart", "review"].includes(state.screen)) render();
     if (sheet.open) renderSheet();
   } else if (ev.topic === "menu") {
     loadMenu();
   }
 }
 
-// A product sold out while it sat in a cart is removed, and the customer is told.
+// A product sold out while it sat in a cart is removed, and the customer is told exactly
+// which lines went (kept until they tap OK, add something, or the kiosk resets).
 function dropUnavailable() {
   const gone = state.menu.unavailableLines(state.cart);
-  if (!gone.length) return;
+  if (!gone.length) return false;
   state.cart = state.cart.filter((l) => !gone.includes(l));
-  state.error = gone.map((l) => `${i18n.name(state.menu.products.get(l.product_id))}: ${t("menu.soldout")}`).join(" · ");
+  state.removed.push(...gone.map((l) => ({ qty: l.qty, product_id: l.product_id, modifiers: l.modifiers })));
+  return true;
+}
+
+function removedNotice() {
+  if (!state.removed.length) return "";
+  const items = state.removed.map((l) => {
+    const mods = modifierNames(l);
+    return `<li><strong>${l.qty} × ${esc(i18n.name(state.menu.products.get(l.product_id)))}</strong>${mods ? ` <span>(${esc(mods)})</span>` : ""}</li>`;
+  }).join("");
+  return `<div class="notice" role="alert" data-testid="removed-notice">
+      <div><strong>${t("k.removed.title")}</strong><ul>${items}</ul></div>
+      <button data-action="removed-ok">${t("k.removed.ok")}</button></div>`;
 }
 
 // ------------------------------------------------------------------ rendering
@@ -120,6 +178,7 @@ function dropUnavailable() {
 function show(screen) {
   state.screen = screen;
   render();
+  renderBanner();
   if (!IDLE_SCREENS.includes(screen) && idleDialog.open) { clearTimeout(countdownTimer); idleDialog.close(); }
   noteActivity(); // a screen reached without a touch is idle-timed too
   // Move focus to the new screen's heading so keyboard and screen-reader users follow along.
@@ -132,17 +191,24 @@ function header() {
     <h1 tabindex="-1">${t("menu.title")}</h1><span class="spacer"></span>
     <edge-status lang="${i18n.lang()}"></edge-status>
     <button data-action="lang" lang="${i18n.lang() === "id" ? "en" : "id"}">${t("lang.switch")}</button>
-    <button data-action="reset">${t("start_over")}</button>
+    <button data-action="reset" data-testid="start-over">${t("start_over")}</button>
   </header>`;
 }
 
 function render() {
   document.title = `Kiosk – ${t(`${state.screen === "attract" ? "attract.title" : "menu.title"}`)}`;
   const views = { attract: viewAttract, menu: viewMenu, cart: viewCart, type: viewType,
-    paychoice: viewPayChoice, submitting: viewSubmitting, paying: () => header() + payment.view(),
-    number: viewNumber, expired: viewExpired };
+    review: viewReview, submitting: viewSubmitting, held: viewHeld, gone: viewGone,
+    paying: () => header() + payment.view(), number: viewNumber, expired: viewExpired };
+  // A re-render keeps focus on the same control (keyboard and switch users stay in place).
+  const had = root.contains(document.activeElement) ? document.activeElement.dataset : null;
   root.innerHTML = views[state.screen]();
   root.dataset.screen = state.screen;
+  if (had?.action) {
+    const same = [...root.querySelectorAll(`[data-action="${CSS.escape(had.action)}"]`)]
+      .find((el) => el.dataset.id === had.id && el.dataset.i === had.i);
+    same?.focus({ preventScroll: true });
+  }
 }
 
 function viewAttract() {
@@ -153,10 +219,16 @@ function viewAttract() {
       <button data-action="lang">${t("lang.switch")}</button></div>`;
 }
 
+// Without a photo: the product's colour and a drawn cup (bar items) or bowl (kitchen items).
+const ICONS = {
+  bar: '<path d="M14 18h30l-4 34H18z" /><path d="M44 26h4a6 6 0 0 1 0 12h-5" /><path d="M22 10q3 3 0 6M30 8q3 3 0 6" />',
+  kitchen: '<path d="M6 30h52a26 22 0 0 1-52 0z" /><path d="M20 50h24" /><path d="M22 22q3-4 0-8M32 22q3-4 0-8M42 22q3-4 0-8" />',
+};
 function tile(product, cls = "tile") {
   if (product.image_url) return `<img class="${cls}" src="${esc(product.image_url)}" alt="" loading="lazy">`;
-  const initials = i18n.name(product).split(/\s+/).slice(0, 2).map((w) => w[0]).join("").toUpperCase();
-  return `<span class="${cls}" style="background:${esc(product.color || colourFor(product.id))}" aria-hidden="true">${esc(initials)}</span>`;
+  const station = state.menu?.categories.find((c) => c.id === product.category_id)?.station;
+  return `<span class="${cls}" style="background:${esc(product.color || colourFor(product.id))}" aria-hidden="true">
+    <svg viewBox="0 0 64 64" class="glyph">${ICONS[station === "bar" ? "bar" : "kitchen"]}</svg></span>`;
 }
 
 function colourFor(id) {
@@ -184,6 +256,7 @@ function viewMenu() {
       <section class="products" aria-label="${esc(i18n.name(m.catalog.categories.find((c) => c.id === state.category)))}">${products}</section>
     </div>
     ${state.error ? `<p class="error" role="alert" style="padding:0 1rem">${esc(state.error)}</p>` : ""}
+    ${removedNotice()}
     ${cartBar()}`;
 }
 
@@ -222,7 +295,7 @@ function viewCart() {
         <div class="mods muted">${esc(modifierNames(l))}</div></div>
       <div class="money">${money(m.unitPrice(l) * l.qty)}</div>
       <div class="actions">
-        <span class="stepper">
+        <span class="stepper" role="group" aria-label="${t("sheet.qty")}">
           <button data-action="line-less" data-i="${i}" aria-label="${t("qty.less")}">−</button>
           <output aria-live="polite">${l.qty}</output>
           <button data-action="line-more" data-i="${i}" aria-label="${t("qty.more")}">+</button>
@@ -236,6 +309,7 @@ function viewCart() {
     <section class="cart" aria-labelledby="cart-title">
       <h2 id="cart-title" tabindex="-1">${t("cart.title")}</h2>
       ${state.error ? `<p class="error" role="alert">${esc(state.error)}</p>` : ""}
+      ${removedNotice()}
       ${lines || `<p class="muted">${t("cart.empty")}</p>`}
     </section>
     <footer class="cart-foot">${totalsBlock(tot)}
@@ -254,14 +328,34 @@ function viewType() {
       <p><button class="big" data-action="cart">${t("back")}</button></p></div></section>`;
 }
 
-function viewPayChoice() {
-  return `${header()}<section class="center-screen"><div>
-      <h1 tabindex="-1">${t("kpay.title")}</h1>
-      <div class="types pay-choice">
+// The last look before anything is sent: every line with its options, the total and the
+// order type; placing (or, with a QRIS gateway, choosing how to pay) is the only send.
+function viewReview() {
+  const m = state.menu;
+  const lines = state.cart.map((l) => `<li class="review-line" data-testid="review-line">
+      <span><strong>${l.qty} × ${esc(i18n.name(m.products.get(l.product_id)))}</strong>
+        ${l.modifiers.length ? `<span class="mods muted">${esc(modifierNames(l))}</span>` : ""}</span>
+      <span class="money">${money(m.unitPrice(l) * l.qty)}</span></li>`).join("");
+  const place = state.qrisHere
+    ? `<div class="types pay-choice">
         <button class="primary" data-action="pay-here" data-testid="pay-here"><span>${t("kpay.here")}</span><small>${t("kpay.here_hint")}</small></button>
         <button class="primary" data-action="pay-counter" data-testid="pay-counter"><span>${t("kpay.counter")}</span><small>${t("kpay.counter_hint")}</small></button>
-      </div>
-      <p><button class="big" data-action="back-type">${t("back")}</button></p></div></section>`;
+      </div>`
+    : `<button class="primary big" data-action="place" data-testid="place-order">${t("k.review.place")}</button>`;
+  return `${header()}
+    <section class="cart review" aria-labelledby="review-title" data-testid="review">
+      <h2 id="review-title" tabindex="-1">${t("k.review.title")}</h2>
+      ${removedNotice()}
+      <ul class="review-lines">${lines}</ul>
+      <div class="row review-type"><span>${t("k.review.type")}: <strong data-testid="review-type">${t(`type.${state.orderType}`)}</strong></span>
+        <span class="spacer"></span><button data-action="checkout">${t("k.review.change")}</button></div>
+    </section>
+    <footer class="cart-foot">${totalsBlock(m.totals(state.cart))}
+      ${state.qrisHere ? `<p class="pay-title">${t("kpay.title")}</p>` : ""}
+      <div class="row review-actions"><button class="big" data-action="cart" data-testid="review-edit">${t("k.review.edit")}</button>
+      ${state.qrisHere ? "" : place}</div>
+      ${state.qrisHere ? place : ""}
+    </footer>`;
 }
 
 function viewExpired() {
@@ -274,8 +368,29 @@ function viewExpired() {
 function viewSubmitting() {
   return `<section class="center-screen" aria-busy="true"><div>
       <div class="spinner" style="border-color:#0002;border-top-color:var(--brand)"></div>
-      <h1>${state.submitNote || t("submit.sending")}</h1>
+      <h1>${t("submit.sending")}</h1>
       <edge-status lang="${i18n.lang()}"></edge-status></div></section>`;
+}
+
+// The edge cannot be reached: say so, say until when we try, and offer the counter.
+function viewHeld() {
+  return `<section class="center-screen held" data-testid="kiosk-held" aria-live="polite"><div>
+      <h1 tabindex="-1">${t("k.held.title")}</h1>
+      <p class="big-text">${t("k.held.text", { left: `<strong data-testid="held-left">${heldLeft()}</strong>` })}</p>
+      <edge-status lang="${i18n.lang()}"></edge-status>
+      <p><button class="primary big" data-action="held-counter" data-testid="held-counter">${t("k.held.counter")}</button></p></div></section>`;
+}
+
+function heldLeft() {
+  const s = Math.max(0, Math.ceil(((state.held?.until ?? 0) - Date.now()) / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function viewGone() {
+  return `<section class="center-screen" data-testid="kiosk-gone" data-why="${state.gone}"><div>
+      <h1 tabindex="-1">${t("k.gone.title")}</h1>
+      <p class="big-text">${t("k.gone.text")}</p>
+      <button class="primary big" data-action="reset">${t("number.done")}</button></div></section>`;
 }
 
 function viewNumber() {
@@ -334,23 +449,27 @@ function renderSheet() {
   }).join("");
   const lineTotal = m.unitPrice(draft) * draft.qty;
   const missing = unmet.map((g) => i18n.name(g)).join(", ");
+  // The options scroll; the quantity and the actions stay in a footer that is never covered.
+  const scrolled = sheet.querySelector(".sheet-body")?.scrollTop ?? 0;
   sheet.innerHTML = `<form method="dialog" class="sheet" data-testid="product-sheet">
+      <div class="sheet-body">
       ${tile(p)}
       <h2 id="sheet-title">${esc(i18n.name(p))} <span class="money muted">${money(p.price)}</span></h2>
       ${p.description ? `<p class="muted">${esc(p.description)}</p>` : ""}
       ${groups}
-      <div class="row"><span id="qty-label">${t("sheet.qty")}</span>
-        <span class="stepper" role="group" aria-labelledby="qty-label">
+      <p class="error" role="alert" data-testid="sheet-missing">${soldOut ? t("menu.soldout") : unmet.length ? t("sheet.missing", { groups: esc(missing) }) : ""}</p>
+      </div>
+      <div class="sheet-actions">
+        <span class="stepper" role="group" aria-label="${t("sheet.qty")}" data-testid="sheet-stepper">
           <button type="button" data-action="qty-less" aria-label="${t("qty.less")}" ${draft.qty <= 1 ? "disabled" : ""}>−</button>
           <output aria-live="polite" data-testid="sheet-qty">${draft.qty}</output>
           <button type="button" data-action="qty-more" aria-label="${t("qty.more")}" ${draft.qty >= 99 ? "disabled" : ""}>+</button>
-        </span></div>
-      <p class="error" role="alert" data-testid="sheet-missing">${soldOut ? t("menu.soldout") : unmet.length ? t("sheet.missing", { groups: esc(missing) }) : ""}</p>
-      <div class="sheet-actions">
+        </span>
         <button type="button" class="big" data-action="sheet-cancel">${t("sheet.cancel")}</button>
-        <button type="button" class="primary big" data-action="sheet-add" data-testid="sheet-add" ${unmet.length || soldOut ? "disabled" : ""}>
-          <span>${draft.editing === null ? t("sheet.add") : t("sheet.update")}</span><span class="money">${money(lineTotal)}</span></button>
+        <button type="button" class="primary big add" data-action="sheet-add" data-testid="sheet-add" ${unmet.length || soldOut ? "disabled" : ""}>
+          <span>${draft.editing === null ? t("sheet.add") : t("sheet.update")}</span><span class="money" data-testid="sheet-add-price">${money(lineTotal)}</span></button>
       </div></form>`;
+  sheet.querySelector(".sheet-body").scrollTop = scrolled;
 }
 
 sheet.addEventListener("click", (ev) => {
@@ -364,7 +483,7 @@ sheet.addEventListener("click", (ev) => {
   else if (action === "sheet-add") {
     const line = { product_id: draft.product_id, qty: draft.qty, modifiers: draft.modifiers };
     if (draft.editing === null) mergeIntoCart(line); else state.cart[draft.editing] = line;
-    state.error = "";
+    state.error = ""; state.removed = [];
     sheet.close(); draft = null; render();
     return;
   }
@@ -388,77 +507,159 @@ function readPending() {
 }
 
 function checkout(type, payHere = false) {
-  // One key per checkout, persisted before the first attempt (and one for its QR).
+  // One key per checkout, persisted before the first attempt (and one for its QR), with the
+  // time after which it must never be sent.
   const pending = { key: newKey(), body: { type, lines: state.cart.map(toOrderLine) },
-    payKey: payHere ? newKey() : null };
+    payKey: payHere ? newKey() : null, until: Date.now() + HOLD_MS };
   localStorage.setItem(PENDING_KEY, JSON.stringify(pending));
   submit(pending);
 }
 
-let submitting = false;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let sendRun = 0; // the current send loop; dropping the held order ends the older one
+let inFlight = null; // the request on its way, if any
+let sending = null; // the checkout the current loop sends
+
+/** Send a held checkout until the edge answers, the deadline passes or the customer leaves. */
 async function submit(pending) {
-  if (submitting) return; // a double tap lands here and does nothing
-  submitting = true;
-  state.submitNote = "";
-  show("submitting");
+  if (sending?.key === pending.key) return; // a double tap lands here and does nothing
+  sending = pending;
+  try { await sendLoop(pending); } finally { if (sending === pending) sending = null; }
+}
+
+async function sendLoop(pending) {
+  pending.until ??= Date.now() + HOLD_MS; // saved by an older kiosk version
+  const run = ++sendRun;
+  state.held = pending;
+  if (state.screen !== "held") show("submitting");
   let attempt = 0;
-  try {
-    for (;;) {
-      try {
-        const order = await state.api.post("/api/v1/orders", pending.body,
-          { idempotencyKey: pending.key, timeoutMs: 8000, retries: 1 });
-        state.lastOrder = order;
-        state.cart = [];
-        state.payNote = "";
-        if (pending.payKey && order.total > (order.paid ?? 0)) {
-          show("paying");
-          payment.start(order, pending.payKey); // saves itself before this checkout is dropped
-          localStorage.removeItem(PENDING_KEY);
-          return;
-        }
-        localStorage.removeItem(PENDING_KEY);
-        show("number");
-        armNumberTimeout();
-        return;
-      } catch (err) {
-        const transient = err instanceof ApiError && (err.isNetwork || err.status >= 500 || err.status === 429);
-        if (!transient) {
-          localStorage.removeItem(PENDING_KEY);
-          state.error = describeError(err, t);
-          await loadMenu(); // the likely cause is a change of availability
-          show(state.cart.length ? "cart" : "menu");
-          return;
-        }
-        // Keep the same key and body until the edge answers: it is safe to repeat.
-        attempt += 1;
-        state.submitNote = t("submit.retrying");
-        render();
-        await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 3000)));
-      }
+  for (;;) {
+    if (run !== sendRun) return; // dropped: the customer left or went to the counter
+    const left = pending.until - Date.now();
+    if (left <= 0) { dropHeld("expired"); return; }
+    if (reachability.online === false) {
+      // Nothing is sent while the edge is known to be gone: wait for its health answer.
+      if (state.screen !== "held") show("held");
+      await Promise.race([reachability.whenOnline(), sleep(Math.min(left, 1000))]);
+      continue;
     }
-  } finally {
-    submitting = false;
+    try {
+      // No hidden retries, and never a request still open at the deadline.
+      inFlight = state.api.post("/api/v1/orders", pending.body,
+        { idempotencyKey: pending.key, timeoutMs: Math.max(500, Math.min(8000, left)), retries: 0 });
+      const order = await inFlight;
+      if (run !== sendRun) return; // answered after the customer chose the counter: see heldCounter()
+      state.lastOrder = order;
+      state.cart = []; state.removed = []; state.held = null;
+      state.payNote = "";
+      if (pending.payKey && order.total > (order.paid ?? 0)) {
+        show("paying");
+        payment.start(order, pending.payKey); // saves itself before this checkout is dropped
+        localStorage.removeItem(PENDING_KEY);
+        return;
+      }
+      localStorage.removeItem(PENDING_KEY);
+      show("number");
+      armNumberTimeout();
+      return;
+    } catch (err) {
+      if (run !== sendRun) return;
+      const transient = err instanceof ApiError && (err.isNetwork || err.status >= 500 || err.status === 429);
+      if (!transient) {
+        localStorage.removeItem(PENDING_KEY);
+        state.held = null;
+        state.error = describeError(err, t);
+        await loadMenu(); // the likely cause is a change of availability
+        show(state.cart.length ? "cart" : "menu");
+        return;
+      }
+      // Keep the same key and body until the edge answers or the deadline: safe to repeat.
+      attempt += 1;
+      if (state.screen !== "held") show("held");
+      await sleep(Math.min(500 * attempt, 3000, Math.max(0, pending.until - Date.now())));
+    } finally {
+      inFlight = null;
+    }
   }
 }
+
+/** Forget the held checkout for good: it is never sent again, even after a reload. */
+function dropHeld(why) {
+  sendRun += 1;
+  localStorage.removeItem(PENDING_KEY);
+  if (!state.held) return;
+  state.held = null;
+  state.cart = [];
+  if (why === "idle") return; // the customer left: the kiosk resets to attract
+  state.gone = why;
+  show("gone");
+  armNumberTimeout();
+}
+
+// "Order at the counter": a request already on its way is let finish first, so the screen
+// tells the truth (it rarely got through; then the customer gets its number).
+async function heldCounter() {
+  const pending = state.held;
+  if (!pending) return;
+  sendRun += 1; // no new attempt from now on
+  localStorage.removeItem(PENDING_KEY);
+  const late = inFlight ? await inFlight.catch(() => null) : null;
+  if (state.held !== pending) return;
+  if (late) {
+    state.held = null; state.cart = []; state.lastOrder = late; state.payNote = "";
+    show("number"); armNumberTimeout();
+    return;
+  }
+  dropHeld("counter");
+}
+
+setInterval(() => {
+  // The deadline passes even when nothing is being sent (e.g. reloaded while the edge is down).
+  if (state.held && !inFlight && state.held.until <= Date.now()) dropHeld("expired");
+  const el = state.screen === "held" && root.querySelector("[data-testid=held-left]");
+  if (el) el.textContent = heldLeft();
+}, 1000);
 
 // ------------------------------------------------------------------ idle handling
 
 let idleTimer = null, numberTimer = null, countdownTimer = null;
 // Not the QR screen ("paying"): the customer may be paying on their phone for minutes without
 // a touch; the QR's countdown (its expiry at the edge) ends an abandoned one, and the edge
-// then cancels the unpaid order.
-const IDLE_SCREENS = ["menu", "cart", "type", "paychoice"];
+// then cancels the unpaid order. The held-order screen is: an idle reset drops the held order.
+const IDLE_SCREENS = ["menu", "cart", "type", "review", "held"];
 
 function resetToAttract() {
   // Starting over leaves the QR and its order: the edge cancels an unpaid, uncooked one.
   if (payment?.active()) payment.cancel({ leave: true });
+  dropHeld("idle"); // an order still waiting to be sent is never sent once the customer left
   state.cart = []; state.error = ""; state.lastOrder = null; state.payNote = ""; draft = null;
+  state.removed = []; state.gone = ""; state.orderType = null;
   if (sheet.open) sheet.close();
   if (idleDialog.open) idleDialog.close();
+  if (confirmDialog.open) confirmDialog.close();
   clearTimeout(numberTimer); clearTimeout(countdownTimer);
   state.category = state.menu?.categories[0]?.id ?? null;
+  state.screen = "attract";
+  if (i18n.lang() !== HOME_LANG) i18n.setLang(HOME_LANG); // the next customer: the outlet's language
   show("attract");
 }
+
+// "Start over" with something in the cart asks first; an empty kiosk just starts over.
+function askStartOver() {
+  const n = state.cart.reduce((a, l) => a + l.qty, 0);
+  if (!n || !["menu", "cart", "type", "review"].includes(state.screen)) { resetToAttract(); return; }
+  confirmDialog.innerHTML = `<div class="idle-box" data-testid="confirm-reset"><h2 id="confirm-title">${t("k.confirm.title")}</h2>
+    <p>${t("k.confirm.text", { n })}</p>
+    <div class="row"><button class="big" data-action="confirm-yes">${t("k.confirm.yes")}</button>
+    <button class="primary big" data-action="confirm-no" autofocus>${t("k.confirm.no")}</button></div></div>`;
+  confirmDialog.showModal();
+}
+
+confirmDialog.addEventListener("click", (ev) => {
+  const a = ev.target.closest("button")?.dataset.action;
+  if (a === "confirm-yes") resetToAttract();
+  if (a === "confirm-no") confirmDialog.close();
+});
 
 function armNumberTimeout() {
   clearTimeout(numberTimer);
@@ -467,6 +668,8 @@ function armNumberTimeout() {
 
 function noteActivity() {
   clearTimeout(idleTimer);
+  // A customer who switched the language on the attract screen and walked away.
+  if (state.screen === "attract" && i18n.lang() !== HOME_LANG) idleTimer = setTimeout(resetToAttract, IDLE_MS);
   if (!IDLE_SCREENS.includes(state.screen)) return;
   idleTimer = setTimeout(askStillThere, IDLE_MS);
 }
@@ -476,6 +679,7 @@ function askStillThere() {
   idleDialog.innerHTML = `<div class="idle-box"><h2 id="idle-title">${t("idle.title")}</h2>
     <div class="row"><button class="big" data-action="idle-reset">${t("idle.reset")}</button>
     <button class="primary big" data-action="idle-stay" autofocus>${t("idle.stay")}</button></div></div>`;
+  if (confirmDialog.open) confirmDialog.close();
   idleDialog.showModal();
   countdownTimer = setTimeout(resetToAttract, IDLE_COUNTDOWN_MS);
 }
@@ -497,23 +701,22 @@ root.addEventListener("click", (ev) => {
   switch (action) {
     case "begin": if (state.menu) show("menu"); break;
     case "lang": i18n.toggle(); break;
-    case "reset": resetToAttract(); break;
+    case "reset": askStartOver(); break;
     case "category": state.category = id; render(); break;
     case "product": openSheet(id); break;
     case "cart": state.error = ""; show("cart"); break;
     case "menu": show("menu"); break;
+    case "removed-ok": state.removed = []; render(); break;
     case "line-less": state.cart[i].qty > 1 ? state.cart[i].qty-- : state.cart.splice(i, 1); render(); break;
     case "line-more": state.cart[i].qty = Math.min(99, state.cart[i].qty + 1); render(); break;
     case "line-remove": state.cart.splice(i, 1); render(); break;
     case "line-edit": openSheet(state.cart[i].product_id, i); break;
     case "checkout": if (state.cart.length) { loadPaySettings(); show("type"); } break;
-    case "order-type":
-      if (state.qrisHere) { state.orderType = btn.dataset.type; show("paychoice"); }
-      else { btn.disabled = true; checkout(btn.dataset.type); }
-      break;
-    case "pay-here": case "pay-counter":
+    case "order-type": state.orderType = btn.dataset.type; show("review"); break;
+    case "place": case "pay-here": case "pay-counter":
+      if (!state.cart.length || !state.orderType) break;
       btn.disabled = true; checkout(state.orderType, action === "pay-here"); break;
-    case "back-type": show("type"); break;
+    case "held-counter": btn.disabled = true; heldCounter(); break;
     case "pay-instead":
       payment.cancel().then((order) => { state.lastOrder = order; show("number"); armNumberTimeout(); });
       break;

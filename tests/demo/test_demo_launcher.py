@@ -178,6 +178,9 @@ def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(chain: Chain, run_
     auth = {"Authorization": f"Bearer {kiosk_token}"}
     menu = httpx.get(f"{edge}/api/v1/menu", headers=auth, timeout=30).json()
     assert len(menu["products"]) >= 30
+    # modifier options keep the menu's order through the hub (Regular before Large, issue 13)
+    sizes = next(g for g in menu["modifier_groups"] if g["name"] == "Size")
+    assert [o["name"] for o in sizes["options"]] == ["Regular", "Large"]
     # the floor plan head office drew for the demo outlet (issue 12) reached the box
     tables = httpx.get(f"{edge}/api/v1/tables", headers=auth, timeout=30).json()["items"]
     assert len(tables) >= 8 and len({t["area"] for t in tables}) >= 2, tables

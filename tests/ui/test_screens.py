@@ -178,6 +178,7 @@ def test_kiosk_order_with_modifiers_reaches_kds_and_bump_makes_it_ready_on_board
     kiosk.get_by_test_id("checkout").click()
     shoot(kiosk, "kiosk-order-type")
     kiosk.get_by_test_id("type-dine_in").click()
+    kiosk.get_by_test_id("place-order").click()  # after the review (tests/ui/test_kiosk_screens.py)
 
     number = kiosk.get_by_test_id("order-number")
     expect(number).to_be_visible(timeout=WAIT_MS)
@@ -240,12 +241,14 @@ def test_kiosk_checkout_survives_edge_restart_without_losing_or_duplicating(
     kiosk.get_by_test_id("checkout").click()
 
     # The edge goes away just as the customer taps: the kiosk keeps the checkout (one
-    # idempotency key) and keeps sending; a reload meanwhile comes from the service worker.
-    edge.stop()
+    # idempotency key, held for 2 minutes) and keeps sending; a reload meanwhile comes from
+    # the service worker and says the order is still waiting.
     kiosk.get_by_test_id("type-takeaway").click()
-    expect(kiosk.get_by_text(re.compile("Masih mengirim|Still sending"))).to_be_visible(timeout=WAIT_MS)
+    edge.stop()
+    kiosk.get_by_test_id("place-order").click()
+    expect(kiosk.get_by_test_id("kiosk-held")).to_be_visible(timeout=WAIT_MS)
     kiosk.reload()
-    expect(kiosk.get_by_test_id("reconnecting")).to_be_visible(timeout=WAIT_MS)
+    expect(kiosk.get_by_test_id("kiosk-held")).to_be_visible(timeout=WAIT_MS)
     shoot(kiosk, "kiosk-reconnecting")
     edge.start()
 
@@ -284,7 +287,8 @@ def test_lost_response_retry_returns_the_same_order(
     kiosk.get_by_test_id("sheet-add").click()
     kiosk.get_by_test_id("view-cart").click()
     kiosk.get_by_test_id("checkout").click()
-    kiosk.get_by_test_id("type-dine_in").dblclick()  # a double tap, too
+    kiosk.get_by_test_id("type-dine_in").click()
+    kiosk.get_by_test_id("place-order").dblclick()  # a double tap, too
     expect(kiosk.get_by_test_id("order-number")).to_be_visible(timeout=WAIT_MS)
 
     assert len(keys) >= 2 and len(set(keys)) == 1 and keys[0]
