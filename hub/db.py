@@ -57,7 +57,6 @@ for its own transaction (``ALTER TABLE t NO FORCE ROW LEVEL SECURITY`` ... ``FOR
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -66,7 +65,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Executable, bindparam, event, select, text
+from sqlalchemy import Executable, bindparam, event, literal_column, select, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -313,11 +312,6 @@ class ReadRouting:
         self._replica_down_until = time.monotonic() + self.retry_seconds
 
 
-# What a tenant id may look like to be written into the fast path's BEGIN script as a
-# literal (ids are UUIDv7 strings from a verified token); anything else takes the bound path.
-_SAFE_LITERAL = re.compile(r"[0-9A-Za-z_-]{1,64}")
-
-
 class TenantReader:
     """One read-only tenant transaction for the hottest reads (``Database.reader``).
 
@@ -379,24 +373,159 @@ def _compiled(stmt: Executable, dialect: Dialect) -> tuple[str, tuple[str, ...]]
     return found
 
 
+# The statement of ``_PgReader``'s round trip when the handler ran none: the caller check
+# and one constant row (a statement PostgreSQL can prove empty would skip the check).
+_ONE_ROW = select(literal_column("1").label("one"))
+# A marker no data could produce: the caller check fails with it (see ``_wrapped``).
+_ENDED = "fnbpos_caller_not_current"
+_WRAPPED: dict[tuple[str, int, bool], str] = {}
+
+
+def _wrapped(sql: str, params: int, check: bool) -> str:
+    """``sql`` (``params`` parameters) as one statement that first sets the tenant.
+
+    The set_config is in a subquery PostgreSQL may neither flatten (OFFSET 0) nor run after
+    the statement: the statement is a LATERAL subquery that reads its result, so it is the
+    inner side of a nested loop, scanned (RLS policies evaluated) only once the tenant is
+    set. ``check``: the caller's user row must exist, be active and hold the token's
+    version, or the cast fails with ``_ENDED`` and the statement returns nothing. Only a
+    SELECT fits in a FROM subquery, so the wrapped statement cannot write.
+    """
+    key = (sql, params, check)
+    found = _WRAPPED.get(key)
+    if found is None:
+        tenant = f"${params + 1}"
+        found = (f"SELECT q.* FROM (SELECT set_config('{TENANT_SETTING}', {tenant}::text, true)"
+                 " AS tenant OFFSET 0) AS s")
+        if check:
+            found += (f" CROSS JOIN LATERAL (SELECT CASE WHEN count(*) = 1 THEN 1 ELSE"
+                      f" ('{_ENDED} ' || count(*))::int END AS current FROM users"
+                      f" WHERE id = ${params + 2}::text AND tenant_id = s.tenant AND active"
+                      f" AND token_version = ${params + 3}::int) AS c")
+        # reading c too puts the check before the statement, so even an empty result
+        # reports a caller who is not current
+        found += (f" CROSS JOIN LATERAL (SELECT * FROM ({sql}) AS i WHERE s.tenant IS NOT NULL"
+                  f"{' AND c.current = 1' if check else ''} OFFSET 0) AS q")
+        if len(_WRAPPED) < 1024:
+            _WRAPPED[key] = found
+    return found
+
+
 class _PgReader(TenantReader):
     """PostgreSQL: asyncpg directly on a pooled connection, no ORM, no SQLAlchemy session.
 
-    The transaction is opened by one simple-protocol round trip (``BEGIN READ ONLY`` and the
-    tenant's ``set_config``); each statement is a prepared statement asyncpg keeps per
-    connection (none behind PgBouncer: then an unnamed one, inside this transaction).
+    Each statement is one round trip that sets its tenant itself (``_wrapped``) and, for the
+    first one, checks the caller; asyncpg keeps it prepared per connection. Outside a
+    transaction (the default) each runs as its own implicit transaction, so the tenant
+    setting ends with it, exactly as at a COMMIT; behind PgBouncer they run inside
+    ``BEGIN READ ONLY`` ... ``COMMIT`` (a statement's parse and execution must reach the
+    same server connection). On a replica whose connection turns out dead before anything
+    was read (a pooled connection of a replica that restarted), the read moves to the
+    primary, as ``Database.tenant(readonly=True)`` does.
     """
 
-    def __init__(self, connection: Any, dialect: Dialect, tenant_id: str) -> None:
-        self.connection, self.dialect, self.tenant_id = connection, dialect, tenant_id
+    def __init__(self, db: Database, engine: AsyncEngine, tenant_id: str,
+                 caller: tuple[str, int] | None) -> None:
+        self.db, self.engine, self.dialect = db, engine, engine.dialect
+        self.tenant_id = tenant_id
+        self.caller = caller  # checked by the next statement
+        self.fairy: Any = None
+        self.connection: Any = None
+        self.answered = False  # once a statement answered, the read stays where it is
+
+    async def open(self) -> None:
+        try:
+            self.fairy = await self.engine.raw_connection()
+        except (OSError, SQLAlchemyError, TimeoutError):
+            if self.engine is self.db.engine:
+                raise
+            self.engine = self.db._replica_failed()
+            self.fairy = await self.engine.raw_connection()
+        self.connection = self.fairy.driver_connection
+        if self.db.pgbouncer:
+            try:
+                await self._run("execute", "BEGIN READ ONLY")
+            except Exception as exc:
+                raise _translated(exc, "BEGIN") from exc
+
+    async def _run(self, method: str, *args: Any) -> Any:
+        """``connection.<method>(*args)``, moved once to the primary if the connection is a
+        dead replica connection."""
+        try:
+            return await getattr(self.connection, method)(*args)
+        except Exception as exc:
+            if self.answered or self.engine is self.db.engine or not _connection_lost(exc):
+                raise
+        await self.release(ConnectionError("read replica connection lost"))
+        self.engine = self.db._replica_failed()
+        await self.open()
+        return await getattr(self.connection, method)(*args)
 
     async def all(self, stmt: Executable, **params: Any) -> list[Mapping[str, Any]]:
         sql, names = _compiled(stmt, self.dialect)
         params["tenant_id"] = self.tenant_id
+        args = [params[name] for name in names]
+        caller, self.caller = self.caller, None
+        wrapped = _wrapped(sql, len(args), caller is not None)
+        args.append(self.tenant_id)
+        if caller is not None:
+            args += caller
         try:
-            return await self.connection.fetch(sql, *[params[name] for name in names])
+            rows = await self._run("fetch", wrapped, *args)
         except Exception as exc:
+            if caller is not None and _ENDED in str(exc):
+                raise CallerNotCurrent from exc
             raise _translated(exc, sql) from exc
+        self.answered = True
+        return rows
+
+    async def check_pending(self) -> None:
+        """The caller check, if no statement has made it yet."""
+        if self.caller is not None:
+            await self.all(_ONE_ROW)
+
+    async def commit(self) -> None:
+        if self.db.pgbouncer:
+            await _driver(self.connection.execute("COMMIT"), "COMMIT")
+
+    async def release(self, failed: BaseException | None) -> None:
+        """Return the connection to its pool with no transaction open, or drop it.
+
+        The driver was used behind SQLAlchemy's back, so the pool's own reset would not end
+        a transaction begun there: it is rolled back here, and a connection that was
+        cancelled mid-statement, closed or cannot roll back is dropped instead of pooled.
+        """
+        fairy, connection, self.fairy, self.connection = self.fairy, self.connection, None, None
+        if fairy is None:
+            return
+        drop = (failed is not None and not isinstance(failed, Exception)) or connection.is_closed()
+        if not drop and connection.is_in_transaction():
+            try:
+                await connection.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 (whatever it is, the connection is dropped)
+                drop = True
+        if drop:
+            connection.terminate()  # at once, even mid-statement
+            # invalidate() forgets the connection and gives its slot back to the pool
+            await greenlet_spawn(fairy.invalidate, failed if isinstance(failed, Exception)
+                                 else None)
+        else:
+            await greenlet_spawn(fairy.close)
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """The connection is gone (closed, reset, the server shutting down), not the SQL wrong."""
+    sqlstate = str(getattr(exc, "sqlstate", None) or "")
+    if sqlstate:
+        return sqlstate.startswith(("08", "57P"))
+    return isinstance(exc, OSError | TimeoutError) or "asyncpg" in type(exc).__module__
+
+
+async def _driver(call: Any, statement: str) -> Any:
+    try:
+        return await call
+    except Exception as exc:
+        raise _translated(exc, statement) from exc
 
 
 def _translated(exc: Exception, statement: str) -> Exception:
@@ -569,13 +698,15 @@ class Database:
     @asynccontextmanager
     async def reader(self, tenant_id: str, *, user_id: str | None = None,
                      caller: tuple[str, int] | None = None) -> AsyncIterator[TenantReader]:
-        """A read-only tenant transaction for hot listings (``TenantReader``): routed like
-        ``tenant(readonly=True)`` (replica, read-your-writes, fallback), under the same RLS,
-        at a fraction of the CPU of an ORM session on PostgreSQL (docs/scaling.md, "Per
-        request"). Other backends get a read-only tenant session underneath.
+        """Reads for hot listings (``TenantReader``): routed like ``tenant(readonly=True)``
+        (replica, read-your-writes, fallback), under the same RLS, at a fraction of the CPU
+        of an ORM session on PostgreSQL: one round trip per statement, tenant setting
+        included (``_PgReader``; docs/scaling.md, "Per request"). Other backends get a
+        read-only tenant session underneath.
 
-        ``caller`` (user id, token version): first check, inside this transaction, that the
-        user is active with that version; ``CallerNotCurrent`` if not.
+        ``caller`` (user id, token version): the first statement also checks that the user
+        is active with that version (or, if the block runs none, a statement of its own at
+        the end); ``CallerNotCurrent`` if not, and the statement returns nothing.
         """
         if not tenant_id:
             raise ValueError("tenant_id is required for a tenant session")
@@ -586,58 +717,25 @@ class Database:
                     await _check_caller(reader, caller)
                 yield reader
             return
-        engine = self._reader_engine(user_id)
+        reader = _PgReader(self, self._reader_engine(user_id), tenant_id, caller)
+        failed: BaseException | None = None
         try:
-            fairy = await engine.raw_connection()
-        except (OSError, SQLAlchemyError, TimeoutError):
-            if engine is self.engine:
-                raise
-            engine = self._replica_failed()
-            fairy = await engine.raw_connection()
-        connection = fairy.driver_connection
-        reader = _PgReader(connection, engine.dialect, tenant_id)
-        try:
-            await self._begin_read(reader, caller)
-            yield reader
+            await reader.open()
             try:
-                await connection.execute("COMMIT")
+                yield reader
             except Exception as exc:
-                raise _translated(exc, "COMMIT") from exc
-        finally:
-            await self._give_back(fairy, connection)
-
-    @staticmethod
-    async def _begin_read(reader: _PgReader, caller: tuple[str, int] | None) -> None:
-        """BEGIN READ ONLY, the tenant's ``set_config`` and the caller check: one round trip
-        (a simple-protocol script) when the ids are plain, as they always are (UUIDv7 from a
-        verified token); three bound statements otherwise."""
-        tenant_id, connection = reader.tenant_id, reader.connection
-        plain = _SAFE_LITERAL.fullmatch(tenant_id) and (
-            caller is None or (_SAFE_LITERAL.fullmatch(caller[0])
-                               and type(caller[1]) is int))  # an int, not a bool
-        try:
-            if not plain:
-                await connection.execute("BEGIN READ ONLY")
-                await connection.execute("SELECT set_config($1, $2, true)",
-                                         TENANT_SETTING, tenant_id)
-                if caller is not None:
-                    await _check_caller(reader, caller)
-                return
-            script = (f"BEGIN READ ONLY; "
-                      f"SELECT set_config('{TENANT_SETTING}', '{tenant_id}', true)")
-            if caller is not None:
-                # After the set_config, so RLS binds it like any read. No row (gone, inactive,
-                # another version) divides by zero: the script fails, nothing more runs.
-                script += (f"; SELECT 1 / count(*)::int FROM users WHERE id = '{caller[0]}' "
-                           f"AND tenant_id = '{tenant_id}' AND active "
-                           f"AND token_version = {caller[1]:d}")
-            await connection.execute(script)
-        except CallerNotCurrent:
+                if not isinstance(exc, SQLAlchemyError):
+                    # as on the ORM path: a session that ended is told so first, whatever
+                    # the handler refused (403, 404) before reading anything
+                    await reader.check_pending()
+                raise
+            await reader.check_pending()
+            await reader.commit()
+        except BaseException as exc:
+            failed = exc
             raise
-        except Exception as exc:
-            if caller is not None and getattr(exc, "sqlstate", None) == "22012":
-                raise CallerNotCurrent from exc
-            raise _translated(exc, "BEGIN") from exc
+        finally:
+            await reader.release(failed)
 
     def _reader_engine(self, user_id: str | None) -> AsyncEngine:
         reads = self.reads
@@ -658,28 +756,6 @@ class Database:
         log.warning("read replica did not answer: reads go to the primary for %.0f s",
                     reads.retry_seconds)
         return self.engine
-
-    @staticmethod
-    async def _give_back(fairy: Any, connection: Any) -> None:
-        """Return a fast-path connection to its pool with no transaction open, or drop it.
-
-        The transaction was begun on the driver, behind SQLAlchemy's back, so the pool's own
-        reset would not end it: a failure or cancellation mid-way rolls back here, and a
-        connection that cannot (closed, still busy, broken) is dropped instead of pooled.
-        """
-        try:
-            if connection.is_closed():
-                raise ConnectionError("connection closed")
-            if connection.is_in_transaction():
-                await connection.execute("ROLLBACK")
-        except BaseException as exc:
-            connection.terminate()  # at once, even mid-query (a cancelled read)
-            # invalidate() forgets the connection and gives its slot back to the pool
-            await greenlet_spawn(fairy.invalidate, exc if isinstance(exc, Exception) else None)
-            if not isinstance(exc, Exception):
-                raise  # cancelled: the connection is dropped, the cancellation goes on
-            return
-        await greenlet_spawn(fairy.close)
 
     @asynccontextmanager
     async def system(self) -> AsyncIterator[AsyncSession]:

@@ -44,8 +44,10 @@ ClientIpDep = NamedDependency[str]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def provide_principal(request: Request[Any, Any, Any], tokens: TokensDep,
-                            db: DbDep) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any], db: DbDep) -> Principal:
+    # The verifier from the app's state, not as a dependency: Litestar resolves a batch of
+    # two dependencies (db, tokens) in an anyio task group, a few % of a tenant read.
+    tokens: Tokens = request.app.state.tokens
     principal = tokens.principal(bearer_token(request))
     # The handler's first tenant transaction checks the token is still current (M2).
     writes = request.method not in _SAFE_METHODS

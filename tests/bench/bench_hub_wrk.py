@@ -29,7 +29,7 @@ Prints one JSON object per line; the last is a summary. ``wrk`` must be on PATH.
 
     .venv/bin/python tests/bench/bench_hub_wrk.py [--seconds 8] [--connections 1000]
         [--outlets 20] [--paced-fraction 0.7] [--paced-seconds 20] [--threads 2] [--routes]
-        [--rounds 2]
+        [--rounds 2] [--pool-size 16]
         [--py-spy FILE [--py-spy-route PATH_PART|mix]] [--skip-mix]
 """
 
@@ -291,6 +291,8 @@ def main() -> None:
                         help="record during that route of --routes instead, or 'mix': the "
                              "closed 1,000-connection phase")
     parser.add_argument("--skip-mix", action="store_true", help="no 1,000-connection phases")
+    parser.add_argument("--pool-size", type=int, default=16,
+                        help="POS_HUB_DB_POOL_SIZE of the hub (the CPU phase has 16 clients)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="CPU phase: rounds of (trivial, tenant read, ORM tenant read)")
     args = parser.parse_args()
@@ -309,7 +311,11 @@ def main() -> None:
         env = {**os.environ, "POS_HUB_JWT_SECRET": "bench-Jw5kR9tM2xQ7vN4bZ8cL3pH6sD1fGaE",
                "POS_HUB_PIN_KEY": "bench-pin-Vb8nQ3xL6tR1mZ9kW4cH7yJ2dF5gS0",
                "POS_HUB_DATA_DIR": str(workdir), "POS_HUB_DB_SYSTEM_URL": system_url,
-               "POS_HUB_REDEEM_MAX_PER_IP": "100000"}
+               "POS_HUB_REDEEM_MAX_PER_IP": "100000",
+               # as many pooled connections as the CPU phase has clients: a smaller pool
+               # closes its overflow connections as they come back and opens new ones (TLS
+               # and all), a quarter of a fast tenant read's CPU (docs/scaling.md)
+               "POS_HUB_DB_POOL_SIZE": str(args.pool_size)}
         with open(workdir / "hub.log", "wb") as log:
             server = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--db", app_url,
                                        "--port", str(port), "--no-migrate"], cwd=REPO, env=env,

@@ -55,9 +55,10 @@ async def _seed(db: Database, name: str, outlets: int = 2) -> tuple[str, str]:
     return tenant.id, user.id
 
 
-@pytest.fixture
-async def db(pg_roles: Any) -> AsyncIterator[Database]:
-    database = Database(pg_roles.app, system_url=pg_roles.system, pool_size=1)
+@pytest.fixture(params=[False, True], ids=["statements", "pgbouncer-transaction"])
+async def db(pg_roles: Any, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    database = Database(pg_roles.app, system_url=pg_roles.system, pool_size=1,
+                        pgbouncer=request.param)
     yield database
     await database.dispose()
 
@@ -71,10 +72,15 @@ async def test_rls_binds_the_fast_path_and_it_is_read_only(db: Database) -> None
         assert isinstance(rows[0]["name"], str)
     async with db.reader(bravo) as reader:
         assert {row["tenant_id"] for row in await reader.all(_TENANT_OF_ROWS)} == {bravo}
-    with pytest.raises(DBAPIError) as refused:
-        async with db.reader(alpha) as reader:
-            await reader.all(text("UPDATE outlets SET name = name || '!' RETURNING id"))
-    assert getattr(refused.value.orig, "sqlstate", None) == "25006"  # read-only transaction
+    for write in ("UPDATE outlets SET name = name || '!' RETURNING id",
+                  ("WITH w AS (UPDATE outlets SET name = name || '!' RETURNING id) "
+                   "SELECT id FROM w")):
+        with pytest.raises(DBAPIError) as refused:
+            async with db.reader(alpha) as reader:
+                await reader.all(text(write))
+        # a syntax error on the statement path (no DML in a subquery), 25006 in a
+        # READ ONLY transaction (behind PgBouncer)
+        assert getattr(refused.value.orig, "sqlstate", None) in ("42601", "0A000", "25006")
     async with db.system() as session:
         names = set(await session.scalars(select(Outlet.name).where(Outlet.tenant_id == alpha)))
     assert not any(name.endswith("!") for name in names)
@@ -101,6 +107,13 @@ async def test_the_caller_check_runs_in_the_read_transaction(db: Database) -> No
         with pytest.raises(CallerNotCurrent):
             async with db.reader(alpha, caller=caller):
                 raise AssertionError(f"{caller} was let in")
+    nothing = text("SELECT id FROM outlets WHERE name = 'no such outlet'")
+    with pytest.raises(CallerNotCurrent):  # an empty answer still says so
+        async with db.reader(alpha, caller=(user, 2)) as reader:
+            await reader.all(nothing)
+    async with db.reader(alpha, caller=(user, 3)) as reader:
+        assert await reader.all(nothing) == []
+        assert len(await reader.all(_TENANT_OF_ROWS)) == 2  # checked once, still bound
     async with db.system() as session:
         await session.execute(update(User).where(User.id == user).values(active=False))
     with pytest.raises(CallerNotCurrent):
