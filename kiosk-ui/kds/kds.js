@@ -21,12 +21,16 @@ const STATION_KEY = "pos.kds.station";
 if (params.get("station")) localStorage.setItem(STATION_KEY, params.get("station"));
 const station = localStorage.getItem(STATION_KEY) || "kitchen";
 
-// Table service: the ticket's table, round and fired course.
+// Table service: the ticket's table, round and fired course; bump/recall feedback; sound.
 addStrings({
   en: { "kds.table": "Table {t}", "kds.round": "Round {n}", "kds.fire": "FIRE · {course}",
-        "course.minuman": "Drinks", "course.makanan": "Mains", "course.pencuci_mulut": "Dessert" },
+        "course.minuman": "Drinks", "course.makanan": "Mains", "course.pencuci_mulut": "Dessert",
+        "kds.bumped": "#{n} done – Recall last brings it back", "kds.recalled_n": "#{n} recalled",
+        "kds.sound_tap": "Sound on – tap the screen once" },
   id: { "kds.table": "Meja {t}", "kds.round": "Ronde {n}", "kds.fire": "KIRIM · {course}",
-        "course.minuman": "Minuman", "course.makanan": "Makanan", "course.pencuci_mulut": "Pencuci mulut" },
+        "course.minuman": "Minuman", "course.makanan": "Makanan", "course.pencuci_mulut": "Pencuci mulut",
+        "kds.bumped": "#{n} selesai – Panggil ulang untuk mengembalikan", "kds.recalled_n": "#{n} dipanggil ulang",
+        "kds.sound_tap": "Suara aktif – sentuh layar sekali" },
 });
 const i18n = makeI18n("kds", "id");
 const t = (k, p) => i18n.t(k, p);
@@ -39,7 +43,35 @@ const seen = new Set(); // every ticket id this screen has shown: new ones chime
 let snapshots = 0, changes = 0;
 const touched = new Map(); // ticket id -> value of `changes` when an event last touched it
 let firstSnapshot = true;
-let api, allDay = [], showAllDay = false, soundOn = false, message = "", audio = null;
+let api, allDay = [], showAllDay = false, message = "", audio = null;
+// Sound is remembered per screen (station): a reload keeps it on. Browsers start audio only
+// after a touch, so a remembered "on" waits for the first tap anywhere (the button says so).
+const SOUND_KEY = `pos.kds.sound.${station}`;
+let soundOn = localStorage.getItem(SOUND_KEY) === "on";
+if (soundOn) makeAudio();
+document.addEventListener("pointerdown", () => { if (soundOn && audio?.state === "suspended") audio.resume(); },
+  { capture: true, passive: true });
+
+function makeAudio() {
+  audio ??= new AudioContext();
+  audio.onstatechange = () => scheduleRender();
+  return audio;
+}
+
+// Short feedback after a bump or a recall (the ticket itself moves or comes back too).
+const toast = document.createElement("div");
+toast.className = "toast";
+toast.setAttribute("role", "status");
+toast.dataset.testid = "kds-toast";
+toast.hidden = true;
+document.body.append(toast);
+let toastTimer = null;
+function say(text) {
+  toast.textContent = text;
+  toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { toast.hidden = true; }, 4000);
+}
 
 boot({ getLang: () => i18n.lang() });
 i18n.onChange(render);
@@ -126,7 +158,7 @@ function ticketHtml(tk) {
   const lines = tk.lines.map((l) => `<li><span class="qty">${l.qty}×</span>${esc(local(l.names, l.name))}
       ${l.modifiers?.length ? `<span class="mods">${l.modifiers.map((m, i) => esc(local(l.modifier_names?.[i], m))).join(" · ")}</span>` : ""}
       ${l.note ? `<span class="note">${t("kds.note")}: ${esc(l.note)}</span>` : ""}</li>`).join("");
-  return `<article class="ticket" data-age="${level}" data-id="${esc(tk.id)}" data-testid="ticket" aria-labelledby="tk-${esc(tk.id)}"${tk.course ? ` data-course="${esc(tk.course)}"` : ""}>
+  return `<article class="ticket" data-age="${level}" data-id="${esc(tk.id)}" data-testid="ticket" aria-labelledby="tk-${esc(tk.id)}"${flashing.has(tk.id) ? " data-flash" : ""}${tk.course ? ` data-course="${esc(tk.course)}"` : ""}>
       <div class="head"><span class="num" id="tk-${esc(tk.id)}">#${tk.order_number}</span>
         <span class="kind">${t(`type.short.${tk.order_type}`)}</span>
         <span class="age" data-created="${esc(tk.created_at)}">${fmtAge(minutes)}</span></div>
@@ -155,7 +187,8 @@ function render() {
       <span aria-live="polite" data-testid="ticket-count">${sorted.length}</span>
       <span class="spacer"></span>
       <edge-status lang="${i18n.lang()}"></edge-status>
-      <button data-action="sound" aria-pressed="${soundOn}">${soundOn ? t("kds.sound_on") : t("kds.sound_off")}</button>
+      <button data-action="sound" data-testid="sound" aria-pressed="${soundOn}">${!soundOn ? t("kds.sound_off")
+        : audio?.state === "running" ? t("kds.sound_on") : t("kds.sound_tap")}</button>
       <button data-action="allday" aria-pressed="${showAllDay}">${t("kds.allday")}</button>
       <button data-action="recall" data-testid="recall">${t("kds.recall")}</button>
       <button data-action="lang">${t("lang.switch")}</button>
@@ -195,6 +228,12 @@ function beep() {
   document.body.dataset.lastBeep = String(Date.now()); // observable by tests
 }
 
+// A ticket just recalled is outlined for a few seconds (kept across re-renders).
+const flashing = new Set();
+function highlight(id) {
+  flashing.add(id);
+  setTimeout(() => { flashing.delete(id); scheduleRender(); }, 3000);
+}
 root.addEventListener("click", async (ev) => {
   const btn = ev.target.closest("button[data-action]");
   if (!btn || btn.disabled) return;
@@ -207,20 +246,23 @@ root.addEventListener("click", async (ev) => {
     switch (btn.dataset.action) {
       case "bump": {
         btn.disabled = true;
+        btn.closest(".ticket")?.setAttribute("data-bumping", ""); // greyed at once, gone on the answer
         const tk = await api.post(`/api/v1/kitchen/tickets/${encodeURIComponent(btn.dataset.id)}/bump`, undefined, { retries: 0 });
         if (tk?.id && tk.status !== "pending" && current(tk.id)) { tickets.delete(tk.id); recalled.delete(tk.id); }
+        if (tk?.order_number) say(t("kds.bumped", { n: tk.order_number }));
         break;
       }
       case "recall": {
         const tk = await api.post(`/api/v1/kitchen/recall?station=${encodeURIComponent(station)}`, undefined, { retries: 0 });
         if (tk?.id && current(tk.id)) { tickets.set(tk.id, tk); recalled.add(tk.id); }
+        if (tk?.id) { say(t("kds.recalled_n", { n: tk.order_number })); highlight(tk.id); }
         break;
       }
       case "allday": showAllDay = !showAllDay; await loadAllDay(); break;
       case "sound":
-        audio ??= new AudioContext();
-        await audio.resume();
+        await makeAudio().resume();
         soundOn = !soundOn;
+        localStorage.setItem(SOUND_KEY, soundOn ? "on" : "off");
         break;
       case "lang": i18n.toggle(); return;
     }
@@ -228,6 +270,7 @@ root.addEventListener("click", async (ev) => {
     message = describeError(err, t);
   }
   render();
+  for (const id of flashing) root.querySelector(`.ticket[data-id="${CSS.escape(id)}"]`)?.scrollIntoView({ block: "nearest" });
 });
 
 start();
