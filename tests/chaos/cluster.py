@@ -83,7 +83,7 @@ class Service:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 180) -> None:
         with open(self.log_path, "ab") as log:
             log.write(f"\n----- start #{self.starts + 1} at {time.time():.3f}\n".encode())
             log.flush()

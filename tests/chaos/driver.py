@@ -37,8 +37,9 @@ import httpx
 
 __all__ = ["DriverStats", "OrderDriver"]
 
-# How a dinner ends: each waiter goes through these in a seeded order, again and again, so
-# even a short run has every kind; near the end of the run some bills are left open.
+# How a dinner ends: the dinners go through these in a seeded order, again and again (by the
+# order the waiters take them), so any six dinners in a row have every kind; near the end of
+# the run some bills are left open.
 ENDINGS = ["pay", "split_item", "split_seat", "split_even", "move", "merge"]
 
 
@@ -98,6 +99,8 @@ class OrderDriver:
         self._dinners_claimed = 0
         self._table_ids: list[str] = []
         self._courses: dict[str, str] = {}
+        self._endings = list(ENDINGS)
+        random.Random(f"{seed}:endings").shuffle(self._endings)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -417,6 +420,10 @@ class OrderDriver:
                                     None, "bills_requested")
         ending = "open" if closing and rng.random() < 0.3 else ending
         active = [line for line in bill["lines"] if line["state"] != "voided"]
+        if ending in ("split_item", "split_seat") and len(active) < 2:  # one more round first
+            bill = await self._step(client, rng, rounds, {"lines": self._round_lines(
+                rng, covers, hold_mains=False)}, "rounds")
+            active = [line for line in bill["lines"] if line["state"] != "voided"]
         if ending == "split_seat" and len({line["seat"] for line in active}) < 2:
             ending = "split_even"
         if ending == "split_item" and len(active) < 2:
@@ -439,10 +446,11 @@ class OrderDriver:
                 tables_used.append(other_table)
                 other = await self._step(client, rng, f"/api/v1/tables/{other_table}/seat",
                                          {"covers": rng.randint(1, 4)}, "seated", ok=(200, 201))
-                other = await self._step(client, rng, f"/api/v1/orders/{other['id']}/lines",
-                                         {"lines": self._round_lines(rng, 2, hold_mains=False)},
-                                         "rounds")
-                if len(other["lines"]) > 1 and rng.random() < 0.5:
+                for _ in range(2):  # two rounds: at least two lines, one of them moves over
+                    other = await self._step(client, rng, f"/api/v1/orders/{other['id']}/lines",
+                                             {"lines": self._round_lines(rng, 2, hold_mains=False)},
+                                             "rounds")
+                if len(other["lines"]) > 1:
                     moved = await self._step(
                         client, rng, f"/api/v1/orders/{other['id']}/move-lines",
                         {"line_ids": [rng.choice(other["lines"])["id"]],
@@ -480,15 +488,11 @@ class OrderDriver:
     async def _waiter(self, index: int) -> None:
         rng = random.Random(f"{self.seed}:waiter:{index}")
         section = self._table_ids[index::self.waiters]
-        endings = list(ENDINGS)
-        rng.shuffle(endings)
-        served = 0
         async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
             while self._dinners_claimed < self.dinners:
                 self._dinners_claimed += 1
                 closing = self._dinners_claimed > self.dinners - self.waiters
-                ending = endings[served % len(endings)]
-                served += 1
+                ending = self._endings[(self._dinners_claimed - 1) % len(self._endings)]
                 try:
                     await self._dinner(client, rng, section, ending, closing)
                 except DinnerFailed as exc:
