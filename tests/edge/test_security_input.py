@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import pytest
 
+import edge.app  # noqa: F401 - registers every route's input Structs
 from edge.api.auth import LoginRequest
 from shared.schemas import InputStruct
 from tests.edge.edge_server import EdgeServer
@@ -77,8 +78,38 @@ CASES: list[tuple[str, str, str, str, str, Body, str]] = [
      lambda v: {"lines": [{"product_id": "p-air-mineral", "note": v}]}, "lines[0].note"),
     ("GuestReject", "reason", "POST", "/api/v1/guest-requests/{order}/reject", "manager",
      lambda v: {"reason": v}, "reason"),
+    ("PaymentAttemptCreate", "mobile_number", "POST", "/api/v1/orders/{order}/payment-attempts",
+     "manager", lambda v: {"method": "ewallet", "amount": 1, "channel": "ovo", "mobile_number": v},
+     "mobile_number"),
+    # table service (edge.bills, edge.bill_ops): the body is checked before the bill
+    ("OrderCreate", "table_id", "POST", "/api/v1/orders", "kiosk",
+     lambda v: {**ORDER, "table_id": v}, "table_id"),
+    ("OrderLineCreate", "course", "POST", "/api/v1/orders", "kiosk",
+     lambda v: {"type": "takeaway", "lines": [{"product_id": "p-air-mineral", "course": v}]},
+     "lines[0].course"),
+    ("CourseFire", "course", "POST", "/api/v1/orders/{order}/fire", "manager",
+     lambda v: {"course": v}, "course"),
+    ("LineUpdate", "course", "PATCH", "/api/v1/orders/{order}/lines/x", "manager",
+     lambda v: {"course": v}, "course"),
+    ("LineUpdate", "modifiers", "PATCH", "/api/v1/orders/{order}/lines/x", "manager",
+     lambda v: {"modifiers": [v]}, "modifiers"),
+    ("LineUpdate", "note", "PATCH", "/api/v1/orders/{order}/lines/x", "manager",
+     lambda v: {"note": v}, "note"),
+    ("LineVoid", "reason", "POST", "/api/v1/orders/{order}/lines/x/void", "manager",
+     lambda v: {"reason": v}, "reason"),
+    ("BillMove", "table_id", "POST", "/api/v1/orders/{order}/move", "manager",
+     lambda v: {"table_id": v}, "table_id"),
+    ("BillMerge", "order_id", "POST", "/api/v1/orders/{order}/merge", "manager",
+     lambda v: {"order_id": v}, "order_id"),
+    ("LinesMove", "line_ids", "POST", "/api/v1/orders/{order}/move-lines", "manager",
+     lambda v: {"line_ids": [v], "to_order_id": "x"}, "line_ids"),
+    ("LinesMove", "to_order_id", "POST", "/api/v1/orders/{order}/move-lines", "manager",
+     lambda v: {"line_ids": ["x"], "to_order_id": v}, "to_order_id"),
+    ("SplitPart", "line_ids", "POST", "/api/v1/orders/{order}/split", "manager",
+     lambda v: {"parts": [{"line_ids": [v]}]}, "parts[0].line_ids"),
 ]
-MULTILINE = {("OrderCreate", "note"), ("OrderLineCreate", "note")}
+MULTILINE = {("OrderCreate", "note"), ("OrderLineCreate", "note"), ("LineUpdate", "note")}
+PATTERNED = {("PaymentAttemptCreate", "mobile_number")}
 BAD = ["nul\x00here", "\x1bp\x000\x19\x19", "bell\x07", "del\x7f", "c1\x85", "sep\u2028x", "tab\tx"]
 
 
@@ -113,10 +144,13 @@ def _text_fields(struct: type[msgspec.Struct]) -> set[str]:
 
 
 def _input_structs() -> list[type[InputStruct]]:
+    """The edge's input Structs (every route module is imported by edge.app); the hub's,
+    which a test worker may also have imported, are checked by the hub's own tests."""
     found, todo = [], list(InputStruct.__subclasses__())
     while todo:
         struct = todo.pop()
-        found.append(struct)
+        if struct.__module__.split(".")[0] in ("edge", "shared"):
+            found.append(struct)
         todo.extend(struct.__subclasses__())
     return found
 
@@ -138,7 +172,9 @@ def test_control_characters_are_refused_naming_the_field(ctx: dict[str, Any], ca
     error = res.json()["error"]
     assert error["code"] == "validation_failed"
     assert error["details"]["field"] == field, error
-    assert "control character" in error["message"]
+    # a field with a pattern (the OVO number: +62 and digits) refuses it by that pattern
+    expected = "matching regex" if case[:2] in PATTERNED else "control character"
+    assert expected in error["message"], error
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[:2] not in MULTILINE],
