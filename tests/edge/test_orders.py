@@ -52,9 +52,10 @@ def test_order_is_priced_from_the_local_menu(shared_edge: EdgeServer) -> None:
     assert lines[0]["modifiers"][1] == {"option_id": "opt-extra-egg", "group_id": "mg-extras",
                                         "name": "Fried egg", "price_delta": 5_000}
     assert lines[2]["note"] == "no straw"
-    # 102,000 + 5% service (5,100) + PB1 10% on both (10,710)
-    assert (order["subtotal"], order["service_charge"], order["tax"], order["total"]) == (
-        102_000, 5_100, 10_710, 117_810)
+    # 102,000 + 5% service (5,100) + PB1 10% on both (10,710) = 117,810, rounded half up to
+    # the demo outlet's cash unit of Rp 100: 117,800 with a rounding line of -10
+    assert (order["subtotal"], order["service_charge"], order["tax"], order["rounding"],
+            order["total"]) == (102_000, 5_100, 10_710, -10, 117_800)
     assert order["paid"] == 0 and order["currency"] == "IDR" and order["source"] == "test-kiosk"
     fetched = shared_edge.call("GET", f"/api/v1/orders/{order['id']}", shared_edge.tokens["cashier"])
     assert fetched == order
