@@ -435,18 +435,28 @@ class _PgReader(TenantReader):
 
     async def open(self) -> None:
         try:
-            self.fairy = await self.engine.raw_connection()
+            self.fairy = await self._checkout()
         except (OSError, SQLAlchemyError, TimeoutError):
             if self.engine is self.db.engine:
                 raise
             self.engine = self.db._replica_failed()
-            self.fairy = await self.engine.raw_connection()
+            self.fairy = await self._checkout()
         self.connection = self.fairy.driver_connection
         if self.db.pgbouncer:
             try:
                 await self._run("execute", "BEGIN READ ONLY")
             except Exception as exc:
                 raise _translated(exc, "BEGIN") from exc
+
+    async def _checkout(self) -> Any:
+        """A pooled connection; a refused one raised as ``Engine.connect`` would (a
+        SQLAlchemy ``DBAPIError``: SQLSTATE 53300 is then a 503 ``busy``, not a 500)."""
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            return await self.engine.raw_connection()
+        except dbapi_error as exc:
+            raise DBAPIError.instance(None, None, exc, dbapi_error,
+                                      dialect=self.engine.dialect) from exc
 
     async def _run(self, method: str, *args: Any) -> Any:
         """``connection.<method>(*args)``, moved once to the primary if the connection is a
@@ -456,7 +466,7 @@ class _PgReader(TenantReader):
         except Exception as exc:
             if self.answered or self.engine is self.db.engine or not _connection_lost(exc):
                 raise
-        await self.release(ConnectionError("read replica connection lost"))
+        await self.release(None, drop=True)
         self.engine = self.db._replica_failed()
         await self.open()
         return await getattr(self.connection, method)(*args)
@@ -488,7 +498,7 @@ class _PgReader(TenantReader):
         if self.db.pgbouncer:
             await _driver(self.connection.execute("COMMIT"), "COMMIT")
 
-    async def release(self, failed: BaseException | None) -> None:
+    async def release(self, failed: BaseException | None, *, drop: bool = False) -> None:
         """Return the connection to its pool with no transaction open, or drop it.
 
         The driver was used behind SQLAlchemy's back, so the pool's own reset would not end
@@ -498,7 +508,8 @@ class _PgReader(TenantReader):
         fairy, connection, self.fairy, self.connection = self.fairy, self.connection, None, None
         if fairy is None:
             return
-        drop = (failed is not None and not isinstance(failed, Exception)) or connection.is_closed()
+        drop = (drop or (failed is not None and not isinstance(failed, Exception))
+                or connection.is_closed())
         if not drop and connection.is_in_transaction():
             try:
                 await connection.execute("ROLLBACK")

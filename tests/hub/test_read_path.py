@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -189,6 +190,31 @@ async def test_a_replica_that_does_not_answer_sends_the_read_to_the_primary(
         async with database.reader(alpha) as reader:  # within the retry pause: no new try
             assert len(await reader.all(_TENANT_OF_ROWS)) == 2
         assert database.reads.counts["fallback"] == 2
+    finally:
+        await database.dispose()
+
+
+async def test_a_dead_pooled_replica_connection_moves_the_read_to_the_primary(
+        pg_roles: Any, pg_url: str) -> None:
+    # The "replica" is the primary under another URL: its pool is the one that goes stale.
+    replica = pg_roles.app + "?prepared_statement_cache_size=99"
+    database = Database(pg_roles.app, system_url=pg_roles.system, read_url=replica,
+                        pool_size=1)
+    try:
+        alpha, user = await _seed(database, f"R{new_id()[-6:]}")
+        async with database.reader(alpha) as reader:
+            pid = (await reader.first(_SETTING))["pid"]  # type: ignore[index]
+        assert database.reads.counts["replica"] == 1
+        with psycopg.connect(pg_url, autocommit=True) as conn:  # the replica restarts
+            assert conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        await asyncio.sleep(0.2)
+        async with database.reader(alpha, caller=(user, 3)) as reader:
+            rows = await reader.all(_TENANT_OF_ROWS)
+            assert (await reader.first(_SETTING))["pid"] != pid  # type: ignore[index]
+        assert len(rows) == 2 and {row["tenant_id"] for row in rows} == {alpha}
+        assert database.reads.counts == {"replica": 1, "primary": 0, "fallback": 1}
+        assert database.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         await database.dispose()
 
