@@ -245,7 +245,7 @@ def add_round(conn: sqlite3.Connection, order_id: str, lines: list[OrderLineCrea
         return replayed, False
     if not 1 <= len(lines) <= 100:
         raise ValidationFailed("a round has 1 to 100 lines", details={"field": "lines"})
-    order = _open(conn, order_id)
+    order = _open(conn, order_id, items=True)
     if len(order.lines) + len(lines) > MAX_LINES:
         raise ValidationFailed(f"a bill holds at most {MAX_LINES} lines",
                                details={"field": "lines", "lines": len(order.lines),
@@ -305,7 +305,7 @@ def update_line(conn: sqlite3.Connection, order_id: str, line_id: str, data: Lin
                 menu: MenuCache, now: datetime, revision: int | None = None) -> Order:
     """Change a held line (qty, modifiers, note, seat, course), re-priced from the menu; 409
     once it was sent, or when ``revision`` is not the bill's current one."""
-    order = _open(conn, order_id, revision)
+    order = _open(conn, order_id, revision, items=True)
     at, line = _held_line(order, line_id)
     floor = tables.floor_plan(conn)
     if data.course is not None:
@@ -335,7 +335,7 @@ def update_line(conn: sqlite3.Connection, order_id: str, line_id: str, data: Lin
 def delete_line(conn: sqlite3.Connection, order_id: str, line_id: str, *, menu: MenuCache,
                 now: datetime, revision: int | None = None) -> Order:
     """Take a held line off the bill; 409 once it was sent (void it instead)."""
-    order = _open(conn, order_id, revision)
+    order = _open(conn, order_id, revision, items=True)
     at, line = _held_line(order, line_id)
     lines = [*order.lines[:at], *order.lines[at + 1:]]
     amended = msgspec.structs.replace(order, lines=lines,
@@ -364,7 +364,7 @@ def void_line(conn: sqlite3.Connection, order_id: str, line_id: str, reason: str
     reason = reason.strip()
     if not reason:
         raise ValidationFailed("a void needs a reason", details={"field": "reason"})
-    order = _open(conn, order_id)
+    order = _open(conn, order_id, items=True)
     at, line = _line(order, line_id)
     if line.state != "sent":
         raise InvalidState("the line is already voided" if line.state == "voided"
@@ -400,7 +400,11 @@ def request_bill(conn: sqlite3.Connection, order_id: str, *, now: datetime) -> O
 # ---------------------------------------------------------------- helpers
 
 
-def _open(conn: sqlite3.Connection, order_id: str, revision: int | None = None) -> Order:
+def _open(conn: sqlite3.Connection, order_id: str, revision: int | None = None,
+          items: bool = False) -> Order:
+    """The open dine-in bill; ``items``: its lines are about to change, which a part of a
+    split bill refuses (its figures are a share of the bill it was split from, and its items
+    are counted on that bill: shared/split.py, docs/table-service.md)."""
     order = orders.load_order(conn, order_id)
     if order.status not in orders.OPEN_STATES:
         raise InvalidState(f"a {order.status} bill cannot be changed",
@@ -408,6 +412,11 @@ def _open(conn: sqlite3.Connection, order_id: str, revision: int | None = None) 
     if order.type != "dine_in":
         raise InvalidState("only a dine-in bill takes amendments",
                            details={"order_id": order.id, "type": order.type})
+    if items and order.split_from is not None:
+        raise InvalidState("this is a part of a split bill: its items cannot change; "
+                           "pay it, or void it",
+                           details={"order_id": order.id, "reason": "split_part",
+                                    "split_from": order.split_from})
     if revision is not None and revision != order.revision:
         raise Conflict("the bill changed since you loaded it; reload and try again",
                        details={"order_id": order.id, "revision": order.revision,

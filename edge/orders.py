@@ -347,6 +347,11 @@ def apply_discount(conn: sqlite3.Connection, order_id: str, data: DiscountCreate
     if order.status not in OPEN_STATES:
         raise InvalidState(f"a {order.status} order takes no discount",
                            details={"order_id": order.id, "status": order.status})
+    if order.split_from is not None:
+        # its figures are a share of the bill it was split from (shared/split.py)
+        raise InvalidState("a part of a split bill takes no discount: discount the bill "
+                           "before splitting it",
+                           details={"order_id": order.id, "reason": "split_part"})
     if (data.percent is None) == (data.amount is None):
         raise ValidationFailed("give either percent or amount", details={"field": "percent"})
     reason = check_discount_reason(outlet, data.reason)

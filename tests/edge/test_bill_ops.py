@@ -395,3 +395,32 @@ def test_move_lines_between_bills(shared_edge: EdgeServer, cashier: str) -> None
                            json={"line_ids": [moved["to"]["lines"][0]["id"]],
                                  "to_order_id": source["id"]})
     assert refused.status_code == 409
+
+
+def test_a_part_of_a_split_bill_refuses_item_changes(edge_server: EdgeServer) -> None:
+    """A part's figures are a share of its bill and its items are counted on that bill: a
+    new round, a changed, deleted or voided line, or a discount would break both."""
+    edge = edge_server
+    cashier = edge.login("cashier")
+    bill = open_bill(edge, cashier, "tbl-a6", [line(RENDANG, 1), line(WATER, 2),
+                                              line(KLEPON, 2, hold=True)])
+    res = edge.request("POST", f"/api/v1/orders/{bill['id']}/split", cashier, headers=key(),
+                       json={"even": 2})
+    assert res.status_code == 201, res.text
+    part = res.json()["orders"][0]
+    path = f"/api/v1/orders/{part['id']}"
+    attempts = [
+        ("POST", f"{path}/lines", {"lines": [line(WATER, 0)]}),
+        ("PATCH", f"{path}/lines/{part['lines'][0]['id']}", {"qty": 2}),
+        ("DELETE", f"{path}/lines/{part['lines'][0]['id']}", None),
+        ("POST", f"{path}/lines/{part['lines'][0]['id']}/void", {"reason": "spilled"}),
+    ]
+    for method, url, body in attempts:
+        res = edge.request(method, url, cashier, headers=key(), json=body)
+        assert res.status_code == 409, (method, url, res.text)
+        assert res.json()["error"]["details"]["reason"] == "split_part", res.text
+    manager = edge.login("manager")
+    res = edge.request("POST", f"{path}/discount", manager,
+                       json={"percent": 10, "reason": "promo"})
+    assert res.status_code == 409 and res.json()["error"]["details"]["reason"] == "split_part"
+    assert get(edge, cashier, part["id"]) == part  # nothing changed
