@@ -82,6 +82,10 @@ def seeded_edge(tmp_path_factory: pytest.TempPathFactory
             *({"method": "POST", "path": "/api/v1/orders/{order_id}/void", "param": "order_id",
                "value": order["id"], "instead": orders[3]["id"],
                "why": "keeps an unpaid order for payments"} for order in orders[1:3]),
+            # the paid order takes no payments: they go to an unpaid one
+            {"method": "POST", "path": "/api/v1/orders/{order_id}/payments", "param": "order_id",
+             "value": orders[0]["id"], "instead": orders[4]["id"],
+             "why": "the paid order takes no more payments"},
             {"method": "POST", "path": "/api/v1/shifts/{shift_id}/close", "param": "shift_id",
              "value": shifts[0], "instead": shifts[1],
              "why": "keeps an open shift for cash movements"}],
