@@ -313,12 +313,14 @@ class ReadRouting:
 
 
 class TenantReader:
-    """One read-only tenant transaction for the hottest reads (``Database.reader``).
+    """Read-only tenant reads for the hottest listings (``Database.reader``).
 
-    Statements are SQLAlchemy Core selects built once at import time; ``all`` / ``first``
-    return rows as mappings (column name -> value). Every statement must still name its
-    tenant (``tenant_id = :tenant_id``): on PostgreSQL RLS binds too, on SQLite that filter is
-    all there is. ``tenant_id`` is always among the parameters.
+    Statements are single SQLAlchemy Core SELECTs built once at import time; ``all`` /
+    ``first`` return rows as mappings (column name -> value), in the statement's order.
+    Every statement must still name its tenant (``tenant_id = :tenant_id``): on PostgreSQL
+    RLS binds too, on SQLite that filter is all there is. ``tenant_id`` is always among the
+    parameters. On PostgreSQL each statement sees its own snapshot (as every statement of a
+    READ COMMITTED transaction does).
     """
 
     tenant_id: str
@@ -389,7 +391,8 @@ def _wrapped(sql: str, params: int, check: bool) -> str:
     inner side of a nested loop, scanned (RLS policies evaluated) only once the tenant is
     set. ``check``: the caller's user row must exist, be active and hold the token's
     version, or the cast fails with ``_ENDED`` and the statement returns nothing. Only a
-    SELECT fits in a FROM subquery, so the wrapped statement cannot write.
+    SELECT fits in a FROM subquery, so the wrapped statement cannot write. The outer side
+    of the nested loop is one row, so the rows come in the statement's own order.
     """
     key = (sql, params, check)
     found = _WRAPPED.get(key)
