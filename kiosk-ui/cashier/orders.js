@@ -246,7 +246,8 @@ export function ordersView(ctx) {
         <label>${t("pay.tendered")}<span class="rp-input"><span aria-hidden="true">Rp</span><input name="tendered" inputmode="numeric" autocomplete="off" value="${esc(groupDigits(pay.tendered))}" data-testid="pay-tendered"></span></label>
         <div class="quick">${quick}</div>` : gateway ? `
         ${pay.method === "ewallet" ? `<div class="methods" role="group" aria-label="${t("pay.ewallet")}">${channels.map((c) =>
-          `<button type="button" data-action="channel" data-channel="${esc(c)}" aria-pressed="${pay.channel === c}">${esc(channelName(c))}</button>`).join("")}</div>` : ""}` : `
+          `<button type="button" data-action="channel" data-channel="${esc(c)}" aria-pressed="${pay.channel === c}">${esc(channelName(c))}</button>`).join("")}</div>` : ""}
+        ${qr.mobileField(pay)}` : `
         <p class="muted">${t("pay.card_hint", { amount: `<strong class="money" data-testid="card-amount">${ctx.money(amount)}</strong>` })}</p>
         <label>${t("pay.reference")}<input name="reference" autocomplete="off" value="${esc(pay.reference)}" data-testid="pay-reference" required></label>`}
       <div data-slot="cash-status">${cashStatus(o)}</div>
@@ -366,7 +367,8 @@ export function ordersView(ctx) {
     if (payProblem(o)) { drawPane(); return; }
     if (pay.method === "qris" || pay.method === "ewallet") {
       // A QR for this amount (all that is owed, or a part: the rest by another method).
-      const body = { method: pay.method, amount: Number(pay.amount), channel: pay.method === "ewallet" ? pay.channel : "" };
+      const body = { method: pay.method, amount: Number(pay.amount), channel: pay.method === "ewallet" ? pay.channel : "",
+                     ...qr.extraBody(pay) };
       lastChange = null; qrResult = ""; error = ""; outcome = null;
       if (await qr.start(o, body, payKey)) resetPay();
       return;

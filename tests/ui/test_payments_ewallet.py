@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -70,3 +71,40 @@ def test_cashier_ewallet_charge_is_paid_with_no_tap(
     assert [(p["method"], p["amount"], p["gateway"]) for p in paid["payments"]] == [
         ("ewallet", order["total"], "midtrans")]
     configure(edge, "none")
+
+
+def test_cashier_ovo_asks_for_the_customers_number_and_is_paid_on_approval(
+        edge: EdgeServer, context: Any) -> None:  # noqa: F811
+    with FakeGatewayProcess("xendit") as xendit:
+        configure(edge, "xendit", xendit.base_url, xendit.server_key,
+                  "--ewallet-channels", "ovo,dana")
+        menu = demo_menu(edge, edge.tokens["kiosk"])
+        product, groups = product_with_required_group(menu)
+        order = place_api_order(edge, edge.tokens["cashier"], menu, product, groups)
+        page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
+        cashier_login(page, edge.pins["cashier"])
+        open_order(page, order["number"])
+
+        page.get_by_role("button", name="Dompet digital").click()
+        expect(page.get_by_test_id("ovo-mobile")).to_be_visible()  # OVO, the first channel
+        page.get_by_role("button", name="DANA", exact=True).click()
+        expect(page.get_by_test_id("ovo-mobile")).to_have_count(0)  # DANA asks no number
+        page.get_by_role("button", name="OVO", exact=True).click()
+        number = page.get_by_test_id("ovo-mobile")
+        expect(number).to_be_visible()
+        number.fill("0812-3456-7890")  # as a customer says it: the leading 0 becomes +62
+        page.get_by_test_id("pay-submit").click()
+        attempt = pending_attempt(edge, order["id"])
+        assert (attempt["method"], attempt["channel"]) == ("ewallet", "ovo")
+        [charge] = xendit.ledger()["ewallets"]
+        assert charge["channel_code"] == "ID_OVO"
+        assert charge["channel_properties"] == {"mobile_number": "+6281234567890"}
+        # the till says where the payment went: "sent to the OVO app of 81234567890"
+        expect(page.locator("body")).to_contain_text("81234567890", timeout=WAIT_MS)
+
+        assert httpx.post(f"{xendit.base_url}/_fake/ewallets/charges/{charge['id']}/pay",
+                          timeout=10).status_code == 200
+        expect(page.get_by_test_id("order-due")).to_have_text(rupiah(0), timeout=WAIT_MS)
+        paid = order_of(edge, order["id"])
+        assert [(p["method"], p["gateway"]) for p in paid["payments"]] == [("ewallet", "xendit")]
+        configure(edge, "none")
