@@ -83,6 +83,7 @@ export function billView(ctx) {
       : ctx.i18n.name(menu?.options.get(m.option_id)) || m.name)).join(", ");
   }
   const lineName = (l) => esc(ctx.i18n.name(menu?.products.get(l.product_id)) || l.name);
+  ctx.itemName = lineName; // the guest requests list names items as the bill does
 
   function lineTags(l) {
     const tags = [];

@@ -226,7 +226,7 @@ function drawRequests(msg = "") {
   dialog.innerHTML = `<div class="dlg" data-testid="requests-dialog"><h2 id="dlg-title">${t("w.requests")}</h2>
     <ul class="reqs">${reqs.map((r) => r.kind === "order"
       ? `<li data-testid="guest-request" data-id="${esc(r.id)}"><strong>${where(r)} · ${t("w.request.order")}</strong>
-        <span>${(r.lines ?? []).map((l) => `${l.qty} × ${esc(l.name)}`).join(", ")} <span class="money">${ctx.money(r.subtotal)}</span></span>
+        <span>${(r.lines ?? []).map((l) => `${l.qty} × ${ctx.itemName ? ctx.itemName(l) : esc(l.name)}`).join(", ")} <span class="money">${ctx.money(r.subtotal)}</span></span>
         <span class="row"><button data-req="${esc(r.id)}" data-do="reject">${t("w.reject")}</button>
         <button class="primary" data-req="${esc(r.id)}" data-do="accept" data-testid="accept-request">${t("w.accept")}</button></span></li>`
       : `<li data-testid="guest-call" data-id="${esc(r.id)}"><strong>${where(r)}</strong> ${t(`w.call.${r.kind}`)}

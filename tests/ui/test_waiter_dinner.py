@@ -16,11 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from edge import tables
+from edge.db import connect
 from tests.edge.edge_server import EdgeServer
 from tests.ui.test_screens import cashier_login, name_of, rupiah
 
@@ -42,7 +45,17 @@ class Site:
     cashier_pin: str
     call: Callable[..., Any]  # call(method, path, token, body=None) -> JSON, asserts 2xx
     login: Callable[[str, str], str]  # login(device token, pin) -> staff token
+    data_dir: Path | None = None  # the box's data folder: the sticker tokens of its tables
     notes: dict[str, Any] = field(default_factory=dict)
+
+    def sticker_token(self, table_id: str) -> str:
+        """The secret on the table's QR sticker, as the box holds it (from the hub's plan)."""
+        assert self.data_dir is not None
+        conn = connect(self.data_dir / "edge.db")
+        try:
+            return next(t.guest_token for t in tables.floor_plan(conn).tables if t.id == table_id)
+        finally:
+            conn.close()
 
 
 def edge_site(edge: EdgeServer) -> Site:
@@ -51,7 +64,7 @@ def edge_site(edge: EdgeServer) -> Site:
                 kds_device=edge.tokens["kds"], waiter_pin=edge.pins["cashier"],
                 cashier_pin=edge.pins["cashier"],
                 call=lambda m, p, tok, body=None: edge.call(m, p, tok, **({} if body is None else {"json": body})),
-                login=lambda device, pin: edge.login_pin(pin, device))
+                login=lambda device, pin: edge.login_pin(pin, device), data_dir=edge.data_dir)
 
 
 # ---------------------------------------------------------------- screen helpers
@@ -195,6 +208,44 @@ def dinner(site: Site, context: Any, shoot: Any, tag: str = "") -> dict[str, Any
     # The held mains have not reached the kitchen.
     expect(kds_ticket(kds_kitchen, table["name"])).to_have_count(0)
     shoot(page, f"waiter-bill{tag}")
+
+    # Round 3 from a guest's phone: the table's QR sticker opens the guest page (no app, no
+    # login); the outlet has guest rounds wait for a waiter, who accepts it from the bell.
+    guest = context.new_page()
+    guest.set_viewport_size(PHONE)
+    guest.goto(f"{site.base_url}/guest/#t={site.sticker_token(table['id'])}")
+    expect(guest.get_by_test_id("table-name")).to_have_text(f"Meja {table['name']}", timeout=WAIT_MS)
+    category = next(c for c in menu["categories"] if c["id"] == drink["category_id"])
+    guest.get_by_test_id("category").filter(has_text=name_of(category)).click()
+    guest.locator(f"[data-testid=product][data-product='{drink['id']}']").click()
+    sheet = guest.get_by_test_id("sheet")
+    expect(sheet).to_be_visible()
+    groups = {g["id"]: g for g in menu["modifier_groups"]}
+    for group_id in drink.get("modifier_group_ids", []):  # the guest picks each required one
+        group = groups.get(group_id)
+        if group and group["min_choices"]:
+            sheet.locator(f"button[data-option='{group['options'][0]['id']}']").click()
+    sheet.get_by_test_id("sheet-add").click()
+    expect(sheet).to_be_hidden()
+    guest.get_by_test_id("view-cart").click()
+    expect(guest.get_by_test_id("send")).to_have_text("Kirim ke pelayan")
+    guest.get_by_test_id("send").click()
+    expect(guest.get_by_test_id("notice")).to_contain_text("Pelayan akan segera", timeout=WAIT_MS)
+    expect(page.get_by_test_id("request-count")).to_have_text("1", timeout=WAIT_MS)
+    page.get_by_test_id("requests").click()
+    request = page.get_by_test_id("guest-request").filter(has_text=table["name"])
+    expect(request).to_contain_text(name_of(drink))
+    request.get_by_test_id("accept-request").click()
+    expect(request).to_have_count(0, timeout=WAIT_MS)
+    expect(kds_bar.locator("[data-testid=ticket-round]", has_text="Ronde 3")).to_be_visible(timeout=WAIT_MS)
+    bill = site.call("GET", f"/api/v1/orders/{bill['id']}", staff)
+    assert [(x["product_id"], x["qty"]) for x in bill["lines"] if x["round"] == 3] == [(drink["id"], 1)]
+    expect(guest.get_by_test_id("bill-total")).to_have_text(rupiah(bill["total"]), timeout=WAIT_MS)
+    guest.close()
+    requests_dialog = page.locator("dialog[open]")
+    if requests_dialog.count():
+        requests_dialog.locator("button[data-close]").first.click()
+    expect(page.get_by_test_id("bill-table")).to_have_text(table["name"], timeout=WAIT_MS)
 
     # Fire the mains: the kitchen gets the course ticket with table and course.
     page.locator("[data-testid=fire][data-course='makanan']").click()

@@ -114,7 +114,8 @@ def test_the_dinner_with_the_hub_down(hub_server: Any, tenant_factory: Any, cont
             return box.call(method, path, token, body)
 
         site = Site(base_url=box.url, waiter_device=phone, cashier_device=cashier, kds_device=kds,
-                    waiter_pin=PIN, cashier_pin=PIN, call=call, login=box.login)
+                    waiter_pin=PIN, cashier_pin=PIN, call=call, login=box.login,
+                    data_dir=box.data_dir)
         result = dinner(site, context, shoot, tag="-offline")
         status = box.call("GET", "/api/v1/sync/status", staff)
         assert status["backlog"] > 0 and not status["hub_reachable"], status
