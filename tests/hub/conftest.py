@@ -276,6 +276,24 @@ def create_tenant(db_url: str, name: str, email: str, password: str) -> str:
         return pool.submit(asyncio.run, create()).result()
 
 
+class OwnerLogin(httpx.Auth):
+    """The tenant owner's bearer token, logged in again when the hub says it expired: a
+    session-wide tenant outlives the 15-minute access token in a long test run."""
+
+    requires_response_body = True
+
+    def __init__(self, server: HubServer, email: str, password: str, token: str) -> None:
+        self.server, self.email, self.password, self.token = server, email, password, token
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        response = yield request
+        if response.status_code == 401 and b"token expired" in response.read():
+            self.token = login(self.server, self.email, self.password)["access_token"]
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request
+
+
 @pytest.fixture(scope="session")
 def tenant_factory(hub_server: HubServer) -> Iterator[Callable[..., TenantCtx]]:
     clients: list[httpx.Client] = []
@@ -286,7 +304,8 @@ def tenant_factory(hub_server: HubServer) -> Iterator[Callable[..., TenantCtx]]:
         email, password = f"owner@{name.lower()}.test", "owner-password-1"
         tenant_id = create_tenant(server.db_url, name, email, password)
         tokens = login(server, email, password)
-        client = server.client(tokens["access_token"])
+        client = httpx.Client(base_url=server.base_url, timeout=30,
+                              auth=OwnerLogin(server, email, password, tokens["access_token"]))
         clients.append(client)
         brands = client.get("/api/v1/brands").json()["items"]
         return TenantCtx(id=tenant_id, name=name, email=email, password=password, server=server,

@@ -187,3 +187,14 @@ def test_concurrent_use_of_one_refresh_token_succeeds_once(hub_server: HubServer
     winner = next(r for r in responses if r.status_code == 200).json()
     assert _post(hub_server, "/api/v1/auth/refresh",
                  {"refresh_token": winner["refresh_token"]}).status_code == 401
+
+
+def test_an_expired_access_token_is_refused_and_the_test_owner_logs_in_again(
+        pg_url: str, hub_server_factory, tenant_factory) -> None:
+    short = hub_server_factory(pg_url, access_ttl_seconds=1)
+    owner = tenant_factory(server=short)
+    time.sleep(2.1)
+    stale = httpx.get(short.base_url + "/api/v1/brands", headers=owner.headers, timeout=30)
+    assert stale.status_code == 401 and stale.json()["error"]["message"] == "token expired"
+    # the fixture's client (tests/hub/conftest.py OwnerLogin) logs in again and is served
+    assert owner.client.get("/api/v1/brands").status_code == 200
