@@ -327,8 +327,21 @@ def _print_gateways(fakes: dict[str, _Server], gateway: str) -> None:
         print(f"    or: curl -X POST {fake.url}/_fake/qr_codes/<qr id>/pay")
 
 
+def _first_sticker(edge_db: Path) -> tuple[str, str] | None:
+    """The name and sticker token of the box's first table, as it pulled them from the hub."""
+    from edge.db import connect
+    from edge.tables import floor_plan
+
+    conn = connect(edge_db)
+    try:
+        tables = [t for t in floor_plan(conn).tables if t.active and t.guest_token]
+    finally:
+        conn.close()
+    return (tables[0].name, tables[0].guest_token) if tables else None
+
+
 def _print_urls(hub_url: str, edge_url: str, state: dict[str, Any], fakes: dict[str, _Server],
-                gateway: str) -> None:
+                gateway: str, edge_db: Path) -> None:
     tokens = state["devices"]
     print()
     print("fnbpos demo is running (Ctrl-C stops it)")
@@ -337,6 +350,12 @@ def _print_urls(hub_url: str, edge_url: str, state: dict[str, Any], fakes: dict[
     print(f"  kitchen    {edge_url}/kds/?token={tokens['kds']}&station=kitchen")
     print(f"  bar        {edge_url}/kds/?token={tokens['kds']}&station=bar")
     print(f"  board      {edge_url}/board/?token={tokens.get('board', tokens['kds'])}")
+    # a waiter's phone pairs as a cashier device (docs/table-service.md, "Waiter app")
+    print(f"  waiter     {edge_url}/waiter/?token={tokens['cashier']}")
+    sticker = _first_sticker(edge_db)
+    if sticker is not None:
+        print(f"  guest      {edge_url}/guest/#t={sticker[1]}   (table {sticker[0]}'s QR sticker;"
+              " all of them: dashboard, Floor plan, Print QR stickers)")
     print(f"  dashboard  {hub_url}/dashboard/   ({ADMIN_EMAIL} / {ADMIN_PASSWORD})")
     print("  staff PINs " + ", ".join(f"{s['name']} ({s['role']}) {s['pin']}" for s in state["staff"]))
     print(f"  edge API   {edge_url}/schema/swagger   hub API {hub_url}/schema/swagger")
@@ -443,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
             state_file.write_text(json.dumps(state, indent=2))
         edge.start()
         edge.wait_healthy()
-        _print_urls(hub.url, edge.url, state, fakes, args.gateway)
+        _print_urls(hub.url, edge.url, state, fakes, args.gateway, root / "edge" / "edge.db")
         print(f"logs: {hub.log}, {edge.log}, {log_dir}/fake-*.log", flush=True)
         if args.setup_only:
             return 0

@@ -184,6 +184,12 @@ def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(chain: Chain, run_
     # the floor plan head office drew for the demo outlet (issue 12) reached the box
     tables = httpx.get(f"{edge}/api/v1/tables", headers=auth, timeout=30).json()["items"]
     assert len(tables) >= 8 and len({t["area"] for t in tables}) >= 2, tables
+    # the printed waiter and guest URLs work: the guest's sticker token opens its table
+    assert urls["waiter"].startswith(f"{edge}/waiter/?token="), chain.setup_output
+    sticker = urls["guest"].split("#t=")[1]
+    guest = httpx.get(f"{edge}/api/v1/guest/table", headers={"X-Table-Token": sticker},
+                      params={"menu": "false"}, timeout=30)
+    assert guest.status_code == 200 and guest.json()["table"]["name"] in {t["name"] for t in tables}
     plain = next(p for p in menu["products"] if not p["modifier_group_ids"])
     placed = httpx.post(f"{edge}/api/v1/orders", headers=auth, timeout=30,
                         json={"type": "takeaway", "lines": [{"product_id": plain["id"], "qty": 2}]})
