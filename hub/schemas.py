@@ -48,6 +48,7 @@ __all__ = [
     "PriceSet",
     "ProductCreate",
     "ProductFigures",
+    "ProductOrder",
     "ProductOut",
     "ProductUpdate",
     "RefreshRequest",
@@ -324,6 +325,12 @@ class ProductOut(Struct, kw_only=True):
     sort: int
     names: Names
     archived: bool
+
+
+class ProductOrder(Input):
+    """The display order of a category's products: every live product's id, first to last."""
+
+    product_ids: Annotated[list[Id], Meta(max_length=2000)]
 
 
 class OptionIn(Input):
