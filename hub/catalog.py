@@ -8,11 +8,16 @@ with prices resolved (outlet override, else brand price), availability resolved 
 override, else the product's flag) and the outlet's currency and tax settings. Edges receive
 snapshots through sync (``catalog_for_outlet``). An outlet created after a publish gets a
 snapshot of the brand's latest version at once. Outlet tax changes reach edges with the next
-publish. Deleting a category, product or modifier group archives it (orders keep its id).
+publish. Deleting a category, product or modifier group archives it: it leaves the next published
+menu, while orders and reports keep its id and the name each order line carries; an archived
+product can be restored. A product's display order is its ``sort`` within its category, set for
+a whole category at once by ``reorder_products``; a modifier option's is its ``sort`` in its group
+(published as the order of the group's ``options`` list).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import msgspec
@@ -45,7 +50,7 @@ from hub.schemas import (
     apply_update,
 )
 from shared import schemas as wire
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from shared.ids import new_id
 
 __all__ = [
@@ -67,7 +72,9 @@ __all__ = [
     "list_versions",
     "options_of",
     "publish",
+    "reorder_products",
     "resolve_for_outlet",
+    "restore_product",
     "set_outlet_availability",
     "set_outlet_price",
     "snapshot_latest_for_outlet",
@@ -221,6 +228,57 @@ async def archive_product(session: AsyncSession, principal: Principal, product_i
     row.archived = True
     await session.flush()
     audit.record(session, principal, "product.archive", "product", row.id, before, audit.snapshot(row))
+
+
+async def restore_product(session: AsyncSession, principal: Principal, product_id: str) -> Product:
+    """Bring an archived product back, last in its category; it needs a live category."""
+    require(principal, "catalog:write")
+    row = await _owned(session, Product, product_id, "product")
+    if not row.archived:
+        return row
+    category = await session.get(Category, row.category_id)
+    if category is None or category.archived:
+        raise InvalidState("the product's category is deleted: restore or choose another category first",
+                           details={"category_id": row.category_id})
+    before = audit.snapshot(row)
+    last = await session.scalar(select(func.max(Product.sort)).where(
+        Product.category_id == row.category_id, Product.archived.is_(False)))
+    row.archived, row.sort = False, min((last if last is not None else -1) + 1, SORT_MAX)
+    await session.flush()
+    audit.record(session, principal, "product.restore", "product", row.id, before, audit.snapshot(row))
+    return row
+
+
+async def reorder_products(session: AsyncSession, principal: Principal, category_id: str,
+                           product_ids: list[str]) -> list[Product]:
+    """Set the display order of a category's products (``sort`` = position), in one change.
+
+    ``product_ids`` must name every live product of the category exactly once: a list made
+    from a stale view (a product added or deleted meanwhile) is refused with 409, so two
+    editors never silently interleave their orders.
+    """
+    require(principal, "catalog:write")
+    await _owned(session, Category, category_id, "category")
+    duplicates = sorted(pid for pid, n in Counter(product_ids).items() if n > 1)
+    if duplicates:
+        raise ValidationFailed("a product is listed more than once",
+                               details={"field": "product_ids", "ids": duplicates})
+    live = list(await session.scalars(
+        select(Product).where(Product.category_id == category_id, Product.archived.is_(False))
+        .order_by(Product.sort, Product.name)))
+    by_id = {p.id: p for p in live}
+    unknown = [pid for pid in product_ids if pid not in by_id]
+    missing = [p.id for p in live if p.id not in set(product_ids)]
+    if unknown or missing:
+        raise Conflict("the list does not match the category's products: reload and try again",
+                       details={"field": "product_ids", "unknown": unknown, "missing": missing})
+    before = [p.id for p in live]
+    for position, pid in enumerate(product_ids):
+        by_id[pid].sort = position
+    await session.flush()
+    audit.record(session, principal, "product.reorder", "category", category_id,
+                 {"product_ids": before}, {"product_ids": list(product_ids)})
+    return [by_id[pid] for pid in product_ids]
 
 
 # ---------------------------------------------------------------- modifier groups

@@ -27,6 +27,7 @@ from hub.schemas import (
     PriceOut,
     PriceSet,
     ProductCreate,
+    ProductOrder,
     ProductOut,
     ProductUpdate,
     ReportedAvailabilityOut,
@@ -105,6 +106,22 @@ async def update_product(product_id: FromPath[str], data: JSONBody[ProductUpdate
 async def archive_product(product_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> None:
     async with db.tenant(principal.tenant_id) as session:
         await catalog.archive_product(session, principal, product_id)
+
+
+@post("/api/v1/catalog/products/{product_id:str}/restore", tags=["catalog"], status_code=200)
+async def restore_product(product_id: FromPath[str], db: DbDep, principal: PrincipalDep) -> ProductOut:
+    """Bring a deleted (archived) product back, last in its category."""
+    async with db.tenant(principal.tenant_id) as session:
+        return to_out(await catalog.restore_product(session, principal, product_id), ProductOut)
+
+
+@put("/api/v1/catalog/categories/{category_id:str}/product-order", tags=["catalog"])
+async def reorder_products(category_id: FromPath[str], data: JSONBody[ProductOrder], db: DbDep,
+                           principal: PrincipalDep) -> dict[str, list[ProductOut]]:
+    """Set the display order of every live product of the category (first to last)."""
+    async with db.tenant(principal.tenant_id) as session:
+        rows = await catalog.reorder_products(session, principal, category_id, data.product_ids)
+        return {"items": [to_out(r, ProductOut) for r in rows]}
 
 
 async def _groups_out(session: AsyncSession, groups: list[ModifierGroup]) -> list[ModifierGroupOut]:
@@ -228,6 +245,7 @@ async def outlet_catalog(outlet_id: FromPath[str], db: DbDep, principal: Princip
 
 catalog_routes = [list_categories, create_category, update_category, archive_category,
                   list_products, create_product, get_product, update_product, archive_product,
+                  restore_product, reorder_products,
                   list_modifier_groups, create_modifier_group, get_modifier_group,
                   update_modifier_group, archive_modifier_group, list_prices, set_price,
                   clear_price, list_availability, set_availability, reported_availability,

@@ -59,6 +59,11 @@ def _matrix(b: dict[str, str]) -> dict[tuple[str, str], tuple[str, Any, set[int]
             f"/api/v1/catalog/products/{product}", {"price": 1}, DENIED),
         ("DELETE", "/api/v1/catalog/products/{product_id:str}"): (
             f"/api/v1/catalog/products/{product}", None, DENIED),
+        ("POST", "/api/v1/catalog/products/{product_id:str}/restore"): (
+            f"/api/v1/catalog/products/{product}/restore", None, DENIED),
+        ("PUT", "/api/v1/catalog/categories/{category_id:str}/product-order"): (
+            f"/api/v1/catalog/categories/{b['category']}/product-order",
+            {"product_ids": [product]}, DENIED),
         ("GET", "/api/v1/catalog/modifier-groups/{group_id:str}"): (
             f"/api/v1/catalog/modifier-groups/{b['group']}", None, DENIED),
         ("PATCH", "/api/v1/catalog/modifier-groups/{group_id:str}"): (
