@@ -125,6 +125,12 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # hub/journal_retention.py
     journal_retention_days: int = 90
     journal_prune_interval_seconds: int = 6 * 3600
+    # Monthly partitions of the fact tables on PostgreSQL (hub/partitions.py): months kept
+    # ready ahead of the current one, and the retention in months before the current one
+    # (older partitions are dropped; 0 = keep everything)
+    partition_months_ahead: int = 3
+    partition_retention_months: int = 0
+    partition_maintenance_interval_seconds: int = 6 * 3600
     # Logging
     log_level: str = "INFO"
     log_requests: bool = False
