@@ -1,8 +1,11 @@
 """How the browser files are served, through real servers: a real edge (``pos-edge serve``)
 and a real hub (``pos-hub serve`` on SQLite), read with httpx and with Chromium.
 
-* JS/CSS/HTML are gzip-compressed for a client that accepts it (and measured: the kiosk's
-  transfer in Chromium, cold, with the sizes the browser itself reports);
+* JS/CSS/HTML are brotli- or gzip-compressed for a client that accepts it, JS/CSS without
+  comments and indentation (every line kept);
+* each app's cold load (kiosk, cashier, hub dashboard) measured in Chromium with the sizes the
+  browser itself reports, on a secure origin (``127.0.0.1``: Chromium offers brotli) and on a
+  LAN name over plain HTTP (``edge.local``: gzip only), each within its budget;
 * HTML entry points and the service worker are ``no-cache``; the files they link are
   versioned (``?v=<hash>``, an import map for module imports) and cached for a year;
   a matching ``If-None-Match`` gets 304;
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import brotli
 import httpx
 import pytest
 from playwright.sync_api import expect
@@ -26,11 +30,12 @@ from playwright.sync_api import expect
 from hub.db import run_migrations
 from tests.edge.edge_server import EdgeServer
 from tests.hub.conftest import HubServer, start_hub
-from tests.ui.browser_support import SCREENSHOTS
+from tests.ui.browser_support import CHROMIUM, CHROMIUM_ARGS, REPO, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
 GZ = {"Accept-Encoding": "gzip"}
+BR = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends to a secure origin
 PLAIN = {"Accept-Encoding": "identity"}  # httpx would ask for gzip by default
 ONE_YEAR = "public, max-age=31536000, immutable"
 _LINK = re.compile(r"""(?:src|href)="([^"]+\?v=[0-9a-f]{16})\"""")
@@ -57,7 +62,10 @@ def raw_get(url: str, **headers: str) -> httpx.Response:
 
 def inflate(res: httpx.Response) -> bytes:
     body: bytes = res.body  # type: ignore[attr-defined]
-    return gzip.decompress(body) if res.headers.get("content-encoding") == "gzip" else body
+    coding = res.headers.get("content-encoding")
+    if coding == "br":
+        return bytes(brotli.decompress(body))
+    return gzip.decompress(body) if coding == "gzip" else body
 
 
 def test_edge_compresses_versions_and_caches_the_apps(shared_edge: EdgeServer) -> None:
@@ -89,6 +97,25 @@ def test_edge_compresses_versions_and_caches_the_apps(shared_edge: EdgeServer) -
     # Measured on the demo kiosk-ui: about 30% of the raw bytes go over the wire.
     assert wire_total < 0.45 * raw_total, (wire_total, raw_total)
 
+    # Brotli for a client that offers it: the same bytes as gzip's, under its own ETag,
+    # smaller; JS goes out without its comments but with every line (stack traces match).
+    source = (REPO / "kiosk-ui/kiosk/kiosk.js").read_text()
+    kiosk_js = next(u for u in links if u.startswith("/kiosk/kiosk.js?v="))
+    gz, br = raw_get(base + kiosk_js, **GZ), raw_get(base + kiosk_js, **BR)
+    assert br.headers["content-encoding"] == "br" and br.headers["cache-control"] == ONE_YEAR
+    assert inflate(br) == inflate(gz) and br.headers["etag"] != gz.headers["etag"]
+    assert len(br.body) < 0.9 * len(gz.body)  # type: ignore[attr-defined]
+    served = inflate(br).decode()
+    assert served.count("\n") == source.count("\n") and len(served) < 0.9 * len(source)
+    indented = (len(re.findall(r"^[ \t]", text, re.M)) for text in (served, source))
+    assert next(indented) < 0.35 * next(indented)  # only template literals keep theirs
+    assert not re.search(r"^\s*//", served, re.M) and "async function sendLoop(pending)" in served
+    assert "content-disposition" not in br.headers
+    again = raw_get(base + kiosk_js, **BR, **{"If-None-Match": br.headers["etag"]})
+    assert again.status_code == 304
+    assert raw_get(base + kiosk_js, **{"Accept-Encoding": "br;q=0, gzip"}).headers[
+        "content-encoding"] == "gzip"
+
     # The same file without its version, or with an old one: revalidate every time.
     js = raw_get(f"{base}/kiosk/kiosk.js", **GZ)
     assert js.headers["cache-control"] == "no-cache"
@@ -113,31 +140,77 @@ def test_edge_compresses_versions_and_caches_the_apps(shared_edge: EdgeServer) -
     assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
 
 
-def test_kiosk_cold_transfer_measured_in_chromium(shared_edge: EdgeServer, chromium: Any) -> None:
-    """The kiosk's first load as the browser counts it (Resource Timing transferSize),
-    service worker off so that every byte comes from the network."""
+# An app's cold load: its page, CSS and JS with every response's headers (the favicon is
+# printed apart), service worker off. 42.6 KB for the kiosk before issue 13 (gzip 6 only).
+BUDGET = {"kiosk": 40_000, "dashboard": 40_000,
+          # Over 40 KB still: every module of the till is imported at start (the dialogs and
+          # the counter and shift views too); lazy loading them is what is left (docs/ui.md).
+          "cashier": 46_000}
+LAN_BUDGET = {"kiosk": 40_000, "dashboard": 40_000, "cashier": 52_000}
+LAN_HOST = "edge.local"  # resolved to 127.0.0.1 by Chromium: a plain-HTTP, non-secure origin
+
+
+@pytest.fixture(scope="module")
+def lan_chromium(chromium: Any) -> Iterator[Any]:
+    browser = chromium.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1"])
+    yield browser
+    browser.close()
+
+
+def cold_load(browser: Any, url: str, ready: str) -> list[dict[str, Any]]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, service_workers="block")
+    try:
+        page = ctx.new_page()
+        page.goto(url)
+        expect(page.locator(ready).first).to_be_visible(timeout=20000)
+        page.wait_for_load_state("networkidle")
+        return list(page.evaluate("""() => {
+            const nav = performance.getEntriesByType('navigation')[0];
+            return [nav, ...performance.getEntriesByType('resource')]
+              .filter(e => !e.name.includes('/api/'))
+              .map(e => ({name: e.name, transfer: e.transferSize,
+                          encoded: e.encodedBodySize, decoded: e.decodedBodySize}));
+        }"""))
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("origin", ["secure", "lan"])
+@pytest.mark.parametrize("app", ["kiosk", "cashier", "dashboard"])
+def test_app_cold_transfer_within_budget(app: str, origin: str, shared_edge: EdgeServer,
+                                         hub: HubServer, chromium: Any, lan_chromium: Any) -> None:
+    """Each app's first load as the browser counts it (Resource Timing transferSize)."""
+    base = hub.base_url if app == "dashboard" else shared_edge.base_url
+    if origin == "lan":
+        base = base.replace("127.0.0.1", LAN_HOST)
+    url = (f"{base}/dashboard/" if app == "dashboard"
+           else f"{base}/{app}/?token={shared_edge.tokens[app]}")
+    ready = {"kiosk": "[data-testid=attract]", "cashier": "[data-testid=login]",
+             "dashboard": "form >> text=Sign in"}[app]
+    rows = cold_load(lan_chromium if origin == "lan" else chromium, url, ready)
+    files = [r for r in rows if not r["name"].split("?")[0].endswith("/favicon.ico")]
+    assert len(files) >= 8, rows
+    transfer = sum(r["transfer"] for r in files)
+    encoded = sum(r["encoded"] for r in files)
+    decoded = sum(r["decoded"] for r in files)
+    favicon = sum(r["transfer"] for r in rows) - transfer
+    print(f"{app} cold ({origin}): {len(files)} files, {decoded} B decoded, {encoded} B encoded, "
+          f"{transfer} B transferred (+ favicon {favicon} B)")
+    assert all(r["transfer"] > 0 for r in files), files  # nothing from a cache: really cold
+    assert transfer <= (LAN_BUDGET if origin == "lan" else BUDGET)[app], files
+    assert encoded < 0.4 * decoded, files
+
+
+def test_kiosk_reload_fetches_only_the_page(shared_edge: EdgeServer, chromium: Any) -> None:
+    """A reload revalidates only the page: every versioned file comes from the cache."""
     ctx = chromium.new_context(viewport={"width": 768, "height": 1280}, service_workers="block")
     try:
         page = ctx.new_page()
         page.goto(f"{shared_edge.base_url}/kiosk/?token={shared_edge.tokens['kiosk']}")
         expect(page.get_by_test_id("attract")).to_be_visible(timeout=10000)
         page.wait_for_load_state("networkidle")
-        sizes = page.evaluate("""() => {
-            const nav = performance.getEntriesByType('navigation')[0];
-            const rows = [nav, ...performance.getEntriesByType('resource')]
-              .filter(e => !e.name.includes('/api/'))
-              .filter(e => /\\.(js|css)(\\?|$)|\\/kiosk\\/(\\?|$)/.test(e.name));
-            return rows.map(e => ({name: e.name, transfer: e.transferSize,
-                                   encoded: e.encodedBodySize, decoded: e.decodedBodySize}));
-        }""")
-        assert len(sizes) >= 8, sizes
-        encoded = sum(s["encoded"] for s in sizes)
-        decoded = sum(s["decoded"] for s in sizes)
-        transfer = sum(s["transfer"] for s in sizes)
-        print(f"kiosk cold: {len(sizes)} files, {decoded} B decoded, {encoded} B encoded, "
-              f"{transfer} B transferred")
-        assert encoded < 0.45 * decoded, sizes
-        # A reload revalidates only the page: every versioned file comes from the cache.
         page.reload()
         expect(page.get_by_test_id("attract")).to_be_visible(timeout=10000)
         page.wait_for_load_state("networkidle")
