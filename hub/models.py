@@ -54,6 +54,7 @@ __all__ = [
     "IMMUTABLE_TABLES",
     "REPORT_SCALARS",
     "ROLES",
+    "STATEMENT_SCALARS",
     "TENANT_TABLES",
     "AuditEntry",
     "Base",
@@ -579,9 +580,17 @@ class EdgeAvailability(TenantOwned, Base):
 # The outlet_id of a tenant-wide cell: the sum of all the tenant's outlet cells of that day,
 # so an owner's month report sums ~30 cells instead of ~30 per outlet.
 ALL_OUTLETS = "*"
+# The money of a cell's sales as an accountant adds it up (hub.reports.cells: "sales_*" over
+# every sale, "open_*" over the sales not fully paid).
+STATEMENT_SCALARS = ("sales_gross", "sales_discount", "sales_service", "sales_tax",
+                     "sales_rounding", "sales_paid", "sales_overpaid",
+                     "open_gross", "open_discount", "open_service", "open_tax",
+                     "open_rounding", "open_total", "open_paid")
 # The scalar figures of a cell, one BigInteger column each (hub.reports.cells.DayCell).
 REPORT_SCALARS = ("order_count", "gross_total", "paid_orders", "void_count", "void_amount",
-                  "voided_unpaid", "refund_count", "refund_amount")
+                  "voided_unpaid", "refund_count", "refund_amount",
+                  # the sales statement (migration 0440): all sales, and those not fully paid
+                  *STATEMENT_SCALARS)
 
 # One row per (tenant, outlet, business day) that has orders: the fingerprint of the orders it
 # was computed from and the day's scalar figures...

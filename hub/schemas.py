@@ -55,6 +55,7 @@ __all__ = [
     "ReportSource",
     "Role",
     "SalesReport",
+    "SalesStatement",
     "StaffCreate",
     "StaffOut",
     "StaffUpdate",
@@ -466,6 +467,26 @@ class PaymentSuccess(Struct, kw_only=True):
     definition: str
 
 
+class SalesStatement(Struct, kw_only=True):
+    """The money of a set of sales as an accountant adds it up; it always holds that
+    ``gross_sales - discounts - included_tax_service == net_sales``,
+    ``net_sales + service_charge + tax + rounding == total`` and
+    ``total == paid + outstanding`` (hub/reports/__init__.py defines each figure)."""
+
+    orders: int = 0
+    gross_sales: int = 0  # line totals at menu prices (not voided lines)
+    discounts: int = 0  # order and line discounts
+    included_tax_service: int = 0  # tax and service inside menu prices (prices incl. tax)
+    net_sales: int = 0  # before service charge and tax
+    service_charge: int = 0
+    tax: int = 0
+    rounding: int = 0  # cash rounding of the totals, + or -
+    total: int = 0  # what the customers owe
+    paid: int = 0  # payments, each order's counted up to its total
+    outstanding: int = 0  # total - paid
+    overpaid: int = 0  # payments beyond an order's total (not in paid)
+
+
 class OutletFigures(Struct, kw_only=True):
     outlet_id: str
     name: str
@@ -473,12 +494,14 @@ class OutletFigures(Struct, kw_only=True):
     order_count: int
     gross_total: int
     void_count: int
+    statement: SalesStatement = msgspec.field(default_factory=SalesStatement)  # every sale
 
 
 class DayFigures(Struct, kw_only=True):
     day: str  # YYYY-MM-DD business day
     order_count: int
     gross_total: int
+    statement: SalesStatement = msgspec.field(default_factory=SalesStatement)  # every sale
 
 
 class HourFigures(Struct, kw_only=True):
@@ -551,6 +574,11 @@ class SalesReport(Struct, kw_only=True):
     # discounts of sales by reason; both on the business day of their order
     refunds_by_method: list[MethodFigures] = []
     discounts_by_reason: list[ReasonFigures] = []
+    # the sales statement (issue 13): every sale (``sales.total == gross_total``), and its
+    # two parts, the sales paid in full and the open ones (payments short of the total)
+    sales: SalesStatement = msgspec.field(default_factory=SalesStatement)
+    settled: SalesStatement = msgspec.field(default_factory=SalesStatement)
+    open: SalesStatement = msgspec.field(default_factory=SalesStatement)
 
 
 def apply_update(row: Any, update: Struct) -> dict[str, Any]:

@@ -6,6 +6,26 @@ What a sales report counts (all money in integer minor units):
 * **Sales** are orders whose status is not ``voided``/``cancelled`` (open orders included).
   ``order_count`` counts them, ``gross_total`` sums their ``total`` (after discount, service,
   tax and rounding), ``average_order_value`` is ``gross_total // order_count`` (floor).
+* **The sales statement** (``sales``, and its two parts ``settled`` and ``open``; per outlet
+  and per day ``statement``) adds up the money of the sales from the figures each order
+  synced (``shared.pricing``; the hub checks them at ingest, ``check_money``):
+
+  - *gross sales*: sum of ``subtotal``, the line totals at menu prices (voided lines left out);
+  - *discounts*: sum of ``discount`` (order and line discounts);
+  - *tax and service in menu prices* (``included_tax_service``): for outlets whose prices
+    include tax, the service charge and tax inside them; 0 where prices exclude tax;
+  - *net sales*: ``total - rounding - service_charge - tax`` per order, the sales before
+    service charge and tax; so gross - discounts - included = net;
+  - *service charge*, *tax*, *cash rounding* (``rounding``, + or -): as the orders carry them;
+  - *total*: sum of ``total`` = net + service + tax + rounding (= ``gross_total``);
+  - *paid*: each order's ``paid`` up to its ``total``; *outstanding*: total - paid;
+    *overpaid*: what orders were paid beyond their total (a gateway's late payment, flagged
+    for refund at the till), not in paid; paid + overpaid = the payments of sales by method.
+
+  ``settled`` holds the sales paid in full (``paid >= total``, whatever the kitchen's state;
+  ``orders`` = ``payment_success.paid_orders``), ``open`` those whose payments fall short
+  (``outstanding`` is all theirs); ``settled + open = sales`` figure by figure. Refunds done
+  after hand-over are not taken off these figures (see *Refunds by method*).
 * **Voids** are voided/cancelled orders (count, sum of their totals). **Refunds** are the voids
   of orders that had been paid (count, sum of what had been paid): the edge records no
   separate refund, money goes back by voiding a paid order.

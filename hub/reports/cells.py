@@ -24,6 +24,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from hub.models import (
     REPORT_SCALARS,
+    STATEMENT_SCALARS,
     KitchenEventRow,
     OrderLineRow,
     OrderRow,
@@ -122,6 +123,23 @@ class DayCell:
     voided_unpaid: int = 0
     refund_count: int = 0
     refund_amount: int = 0
+    # The sales statement (``statement_of``): every sale, then the sales not fully paid
+    # ("open"); the sales' order count and total are ``order_count`` and ``gross_total``,
+    # the open ones' count is ``order_count - paid_orders``.
+    sales_gross: int = 0  # sum of subtotals: line totals at menu prices
+    sales_discount: int = 0  # order and line discounts
+    sales_service: int = 0
+    sales_tax: int = 0
+    sales_rounding: int = 0
+    sales_paid: int = 0  # payments, each order's counted up to its total
+    sales_overpaid: int = 0  # payments beyond an order's total
+    open_gross: int = 0
+    open_discount: int = 0
+    open_service: int = 0
+    open_tax: int = 0
+    open_rounding: int = 0
+    open_total: int = 0
+    open_paid: int = 0
     hours: dict[int, list[int]] = field(default_factory=dict)  # hour -> [orders, amount]
     products: dict[str, list[Any]] = field(default_factory=dict)  # id -> [name, qty, revenue]
     methods: dict[str, list[int]] = field(default_factory=dict)  # method -> [count, amount]
@@ -297,11 +315,12 @@ async def _order_figures(session: AsyncSession, cells: _Cells, outlets: list[Out
     rows = await session.execute(
         select(OrderRow.outlet_id, OrderRow.business_day, OrderRow.status, bucket, func.count(),
                func.sum(OrderRow.total), func.sum(OrderRow.paid), func.sum(is_paid),
-               func.sum(has_payment))
+               func.sum(has_payment), *_statement_sums())
         .where(*base)
         .group_by(literal_column("1"), literal_column("2"), literal_column("3"),
                   literal_column("4")))
-    for outlet_id, day, status, utc_bucket, count, total, paid, paid_orders, with_payment in rows:
+    for (outlet_id, day, status, utc_bucket, count, total, paid, paid_orders, with_payment,
+         *statement) in rows:
         c = cells.cell(outlet_id, day)
         total, paid, with_payment = int(total or 0), int(paid or 0), int(with_payment or 0)
         if status in MOVED_STATUSES:
@@ -316,11 +335,34 @@ async def _order_figures(session: AsyncSession, cells: _Cells, outlets: list[Out
         c.order_count += count
         c.gross_total += total
         c.paid_orders += int(paid_orders or 0)
+        for name, amount in zip(STATEMENT_SCALARS, statement):
+            setattr(c, name, getattr(c, name) + int(amount or 0))
         moment = int(utc_bucket) * bucket_seconds
         local_hour = (moment + _offset_at(segments[outlet_id], moment)) // 3600 % 24
         slot = c.hours.setdefault(local_hour, [0, 0])
         slot[0] += count
         slot[1] += total
+
+
+def _statement_sums() -> list[ColumnElement[Any]]:
+    """The sums behind the ``STATEMENT_SCALARS``, in their order (hub.reports.sales reads
+    them). An order is open while its payments fall short of its total."""
+    o = OrderRow
+    is_open = o.paid < o.total
+    columns: dict[str, ColumnElement[Any]] = {
+        "sales_gross": o.subtotal, "sales_discount": o.discount,
+        "sales_service": o.service_charge, "sales_tax": o.tax, "sales_rounding": o.rounding,
+        "sales_paid": case((o.paid > o.total, o.total), else_=o.paid),
+        "sales_overpaid": case((o.paid > o.total, o.paid - o.total), else_=0),
+        "open_gross": case((is_open, o.subtotal), else_=0),
+        "open_discount": case((is_open, o.discount), else_=0),
+        "open_service": case((is_open, o.service_charge), else_=0),
+        "open_tax": case((is_open, o.tax), else_=0),
+        "open_rounding": case((is_open, o.rounding), else_=0),
+        "open_total": case((is_open, o.total), else_=0),
+        "open_paid": case((is_open, o.paid), else_=0),
+    }
+    return [func.sum(columns[name]) for name in STATEMENT_SCALARS]
 
 
 async def _product_figures(session: AsyncSession, cells: _Cells, tenant_id: str,

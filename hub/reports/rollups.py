@@ -42,9 +42,11 @@ __all__ = ["ROLLUP_FORMAT", "Fingerprint", "fingerprints", "fresh_tenant_days",
 
 log = logging.getLogger("hub.reports")
 
-ROLLUP_FORMAT = 4  # bump when DayCell's stored shape changes: older rows are then rebuilt
+ROLLUP_FORMAT = 5  # bump when DayCell's stored shape changes: older rows are then rebuilt
 # 3: refunds by method and discounts by reason (issue 11)
 # 4: table service (issue 12): split and merged bills are no sales, voided lines no items
+# 5: the sales statement (issue 13, STATEMENT_SCALARS); migration 0440 fills it in for
+#    format-4 rows from their orders
 
 
 Fingerprint = tuple[int, int, datetime]

@@ -38,11 +38,12 @@ from hub.schemas import (
     ReasonFigures,
     ReportSource,
     SalesReport,
+    SalesStatement,
 )
 from shared.errors import BadRequest, NotFound
 
 __all__ = ["MAX_REPORT_DAYS", "parse_period", "report_outlets", "sales_report",
-           "visible_outlet_ids"]
+           "statements", "visible_outlet_ids"]
 
 MAX_REPORT_DAYS = 366
 SUCCESS_DEFINITION = ("paid orders / (paid orders + orders voided without payment); "
@@ -194,11 +195,40 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
         discounts_by_reason=sorted((ReasonFigures(reason=reason, count=count, amount=amount)
                                     for reason, count, amount in total.discounts.values()),
                                    key=lambda r: (-r.amount, r.reason)),
+        **statements(total),
         source=ReportSource(rollup_cells=found.from_rollups,
                             live_cells=len(found.cells) - found.from_rollups,
                             tenant_wide_days=len(found.tenant_days), **found.phases,
                             elapsed_ms=_ms_since(started)),
     )
+
+
+def _statement(*, orders: int, gross: int, discount: int, service: int, tax: int,
+               rounding: int, total: int, paid: int, overpaid: int) -> SalesStatement:
+    # Net sales are what the totals hold before service, tax and rounding, so the tax and
+    # service of prices that include them is what separates gross less discounts from it
+    # (0 where prices exclude tax: the edge then prices total = net + service + tax + rounding).
+    net = total - rounding - service - tax
+    return SalesStatement(orders=orders, gross_sales=gross, discounts=discount,
+                          included_tax_service=gross - discount - net, net_sales=net,
+                          service_charge=service, tax=tax, rounding=rounding, total=total,
+                          paid=paid, outstanding=total - paid, overpaid=overpaid)
+
+
+def statements(cell: DayCell) -> dict[str, SalesStatement]:
+    """The sales statement of a cell's sales: every sale ("sales"), those paid in full
+    ("settled") and those whose payments fall short of their total ("open")."""
+    names = ("orders", "gross", "discount", "service", "tax", "rounding", "total", "paid",
+             "overpaid")
+    sales = (cell.order_count, cell.sales_gross, cell.sales_discount, cell.sales_service,
+             cell.sales_tax, cell.sales_rounding, cell.gross_total, cell.sales_paid,
+             cell.sales_overpaid)
+    open_ = (cell.order_count - cell.paid_orders, cell.open_gross, cell.open_discount,
+             cell.open_service, cell.open_tax, cell.open_rounding, cell.open_total,
+             cell.open_paid, 0)
+    settled = tuple(a - b for a, b in zip(sales, open_, strict=True))
+    return {part: _statement(**dict(zip(names, values, strict=True)))
+            for part, values in (("sales", sales), ("settled", settled), ("open", open_))}
 
 
 def _payment_success(total: DayCell) -> PaymentSuccess:
@@ -220,18 +250,26 @@ def _scalars_by(cells: dict[CellKey, DayCell], index: int) -> dict[object, DayCe
 
 def _by_outlet(cells: dict[CellKey, DayCell], outlets: list[Outlet]) -> list[OutletFigures]:
     per_outlet = _scalars_by(cells, 0)
-    return [OutletFigures(outlet_id=o.id, name=o.name, currency=o.currency,
-                          order_count=per_outlet.get(o.id, DayCell()).order_count,
-                          gross_total=per_outlet.get(o.id, DayCell()).gross_total,
-                          void_count=per_outlet.get(o.id, DayCell()).void_count)
-            for o in outlets]
+    figures = []
+    for o in outlets:
+        cell = per_outlet.get(o.id, DayCell())
+        figures.append(OutletFigures(outlet_id=o.id, name=o.name, currency=o.currency,
+                                     order_count=cell.order_count, gross_total=cell.gross_total,
+                                     void_count=cell.void_count,
+                                     statement=statements(cell)["sales"]))
+    return figures
 
 
 def _by_day(cells: dict[CellKey, DayCell], day_from: date, day_to: date) -> list[DayFigures]:
     per_day = _scalars_by(cells, 1)
     days = [day_from + timedelta(days=i) for i in range((day_to - day_from).days + 1)]
-    return [DayFigures(day=day.isoformat(), order_count=per_day.get(day, DayCell()).order_count,
-                       gross_total=per_day.get(day, DayCell()).gross_total) for day in days]
+    figures = []
+    for day in days:
+        cell = per_day.get(day, DayCell())
+        figures.append(DayFigures(day=day.isoformat(), order_count=cell.order_count,
+                                  gross_total=cell.gross_total,
+                                  statement=statements(cell)["sales"]))
+    return figures
 
 
 def _percentile(histogram: dict[int, int], fraction: float) -> int | None:

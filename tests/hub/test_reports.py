@@ -19,25 +19,27 @@ were ordered (a split bill's lines once all its parts are sales, never a part's 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import NullPool, create_engine, select, update
 
 from edge.outbox import chain_hash, genesis_hash
 from hub import reports, tenancy
-from hub.db import Database
+from hub.db import Database, sync_url
 from hub.identity import Principal
 from hub.ingest import SyncIdentity, ingest_push
-from hub.models import User
+from hub.models import STATEMENT_SCALARS, User, report_daily
 from hub.schemas import OutletCreate
 from shared.errors import BadRequest
 from shared.ids import new_id
@@ -55,6 +57,7 @@ from shared.schemas import (
     event_encoder,
 )
 from sync.protocol import PushRequest
+from tests.hub.conftest import pg_roles_for
 from tests.hub.table_bills import Floor, table_day
 
 PASSWORD = "correct horse battery"
@@ -82,6 +85,7 @@ class Seeded:
     payments: list[Payment] = field(default_factory=list)
     kitchen: list[KitchenEvent] = field(default_factory=list)
     journals: dict[str, Journal] = field(default_factory=dict)  # outlet id -> its outbox
+    taxes: dict[str, TaxConfig] = field(default_factory=dict)  # outlet id -> how it prices
 
     def owner(self) -> Principal:
         return Principal(user_id=self.owner_id, tenant_id=self.tenant_id, role="owner",
@@ -217,24 +221,29 @@ def generate_table_day(seeded: Seeded, outlet_id: str, journal: Journal, rnd: ra
 
 async def seed_tenant(db: Database, name: str, outlets: dict[str, str], orders_per_outlet: int,
                       seed: int, day_from: date = DAY_FROM, day_to: date = DAY_TO,
-                      table_parties: int = 0) -> Seeded:
-    """A tenant with outlets {name: timezone} and synced orders pushed through ingest."""
+                      table_parties: int = 0, taxes: dict[str, TaxConfig] | None = None
+                      ) -> Seeded:
+    """A tenant with outlets {name: timezone} and synced orders pushed through ingest; an
+    outlet prices with ``taxes[name]`` (default: 5 % service, 10 % tax on top, no rounding)."""
     email = f"owner-{new_id()[-12:]}@{name.lower().replace(' ', '-')}.test"
     async with db.system() as session:
         tenant = await tenancy.create_tenant(session, name, email, PASSWORD)
         owner_id = await session.scalar(select(User.id).where(User.email == email))
     seeded = Seeded(tenant_id=tenant.id, owner_id=owner_id, email=email, outlets={}, zones={})
-    tax = TaxConfig(service_rate_bp=500, tax_rate_bp=1000)
     async with db.tenant(tenant.id) as session:
         for outlet_name, zone in outlets.items():
+            tax = (taxes or {}).get(outlet_name, TaxConfig(service_rate_bp=500, tax_rate_bp=1000))
             outlet = await tenancy.create_outlet(session, None, OutletCreate(
-                name=outlet_name, timezone=zone, service_rate_bp=500, tax_rate_bp=1000),
-                tenant_id=tenant.id)
+                name=outlet_name, timezone=zone, service_rate_bp=tax.service_rate_bp,
+                tax_rate_bp=tax.tax_rate_bp, prices_include_tax=tax.prices_include_tax,
+                rounding_unit=tax.rounding_unit), tenant_id=tenant.id)
             seeded.outlets[outlet_name] = outlet.id
             seeded.zones[outlet.id] = ZoneInfo(zone)
+            seeded.taxes[outlet.id] = tax
     rnd = random.Random(seed)
     for outlet_id in seeded.outlets.values():
         journal = seeded.journals[outlet_id] = Journal(outlet_id)
+        tax = seeded.taxes[outlet_id]
         generate_outlet_orders(seeded, outlet_id, journal, orders_per_outlet, rnd, tax,
                                day_from, day_to)
         if table_parties:
@@ -298,6 +307,32 @@ def item_lines(order: Order, orders: dict[str, Order]) -> list[OrderLine]:
     return [line for line in order.lines if line.state != "voided"]
 
 
+STATEMENT = ("orders", "gross_sales", "discounts", "included_tax_service", "net_sales",
+             "service_charge", "tax", "rounding", "total", "paid", "outstanding", "overpaid")
+
+
+def expected_statement(orders: list[Order]) -> dict[str, int]:
+    """The sales statement of ``orders`` (sales), order by order as an accountant reads a
+    receipt: with prices that exclude tax the total is net + service + tax + rounding, with
+    prices that include them the total is net of discounts + rounding and holds the service
+    and tax; payments count up to the order's total, the rest is overpaid."""
+    figures = dict.fromkeys(STATEMENT, 0)
+    for o in orders:
+        after_discount = o.subtotal - o.discount
+        adds_up_exclusive = o.total == after_discount + o.service_charge + o.tax + o.rounding
+        included = 0 if adds_up_exclusive else o.service_charge + o.tax
+        assert adds_up_exclusive or o.total == after_discount + o.rounding, o
+        for name, amount in (
+                ("orders", 1), ("gross_sales", o.subtotal), ("discounts", o.discount),
+                ("included_tax_service", included), ("net_sales", after_discount - included),
+                ("service_charge", o.service_charge), ("tax", o.tax),
+                ("rounding", o.rounding), ("total", o.total), ("paid", min(o.paid, o.total)),
+                ("outstanding", max(o.total - o.paid, 0)),
+                ("overpaid", max(o.paid - o.total, 0))):
+            figures[name] += amount
+    return figures
+
+
 def expected_report(seeded: Seeded, day_from: date, day_to: date,
                     outlet_ids: list[str] | None = None) -> dict[str, Any]:
     """Every report figure from the outlets' raw journals, without SQL."""
@@ -349,6 +384,11 @@ def expected_report(seeded: Seeded, day_from: date, day_to: date,
         created = min(e.at for e in events if e.action == "created")
         durations.append(_whole_seconds(events[-1].at) - _whole_seconds(created))
 
+    day_sales: dict[str, list[Order]] = {day: [] for day in by_day}
+    outlet_sales: dict[str, list[Order]] = {oid: [] for oid in scope}
+    for o in sales:
+        day_sales[o.business_day].append(o)
+        outlet_sales[o.outlet_id].append(o)
     paid_orders = sum(1 for o in sales if o.paid >= o.total)
     voided_unpaid = sum(1 for o in voids if o.paid == 0)
     order_count = len(sales)
@@ -363,9 +403,14 @@ def expected_report(seeded: Seeded, day_from: date, day_to: date,
         "payment_success": {"paid_orders": paid_orders, "voided_unpaid_orders": voided_unpaid,
                             "rate": round(paid_orders / (paid_orders + voided_unpaid), 4)
                             if paid_orders + voided_unpaid else None},
-        "by_day": [{"day": d, "order_count": v[0], "gross_total": v[1]} for d, v in by_day.items()],
+        "sales": expected_statement(sales),
+        "settled": expected_statement([o for o in sales if o.paid >= o.total]),
+        "open": expected_statement([o for o in sales if o.paid < o.total]),
+        "by_day": [{"day": d, "order_count": v[0], "gross_total": v[1],
+                    "statement": expected_statement(day_sales[d])} for d, v in by_day.items()],
         "by_hour": [{"hour": h, "order_count": v[0], "gross_total": v[1]} for h, v in by_hour.items()],
-        "by_outlet": {oid: {"order_count": v[0], "gross_total": v[1], "void_count": v[2]}
+        "by_outlet": {oid: {"order_count": v[0], "gross_total": v[1], "void_count": v[2],
+                            "statement": expected_statement(outlet_sales[oid])}
                       for oid, v in by_outlet.items()},
         "by_product": sorted(({"product_id": pid, "name": v[0], "qty": v[1], "revenue": v[2]}
                               for pid, v in products.items()),
@@ -380,16 +425,40 @@ def expected_report(seeded: Seeded, day_from: date, day_to: date,
     }
 
 
+def assert_statement_adds_up(statement: dict[str, int]) -> None:
+    """The accountant's identities of one sales statement."""
+    s = statement
+    assert s["gross_sales"] - s["discounts"] - s["included_tax_service"] == s["net_sales"], s
+    assert s["net_sales"] + s["service_charge"] + s["tax"] + s["rounding"] == s["total"], s
+    assert s["paid"] + s["outstanding"] == s["total"], s
+    assert min(s.values()) >= 0 or s["rounding"] < 0, s  # only rounding may be negative
+
+
 def assert_matches(report: dict[str, Any], expected: dict[str, Any]) -> None:
     for key in ("order_count", "gross_total", "average_order_value", "voids", "refunds",
-                "by_day", "by_hour", "by_product", "by_payment_method", "kitchen"):
+                "by_day", "by_hour", "by_product", "by_payment_method", "kitchen",
+                "sales", "settled", "open"):
         assert report[key] == expected[key], key
     success = dict(report["payment_success"])
     success.pop("definition")
     assert success == expected["payment_success"]
-    got_outlets = {o["outlet_id"]: {k: o[k] for k in ("order_count", "gross_total", "void_count")}
+    got_outlets = {o["outlet_id"]: {k: o[k] for k in ("order_count", "gross_total", "void_count",
+                                                      "statement")}
                    for o in report["by_outlet"]}
     assert got_outlets == expected["by_outlet"]
+    # The statement adds up, its two parts add up to it, and it ties to the other figures.
+    sales, settled, open_ = report["sales"], report["settled"], report["open"]
+    for statement in (sales, settled, open_, *(d["statement"] for d in report["by_day"]),
+                      *(o["statement"] for o in report["by_outlet"])):
+        assert_statement_adds_up(statement)
+    assert {k: settled[k] + open_[k] for k in STATEMENT} == sales
+    assert settled["outstanding"] == 0 and open_["overpaid"] == 0
+    assert (sales["orders"], sales["total"]) == (report["order_count"], report["gross_total"])
+    assert settled["orders"] == report["payment_success"]["paid_orders"]
+    assert sales["paid"] + sales["overpaid"] == sum(m["amount"] for m in report["by_payment_method"])
+    assert sales["discounts"] == sum(d["amount"] for d in report["discounts_by_reason"])
+    for part in STATEMENT:
+        assert sum(d["statement"][part] for d in report["by_day"]) == sales[part], part
 
 
 # ---------------------------------------------------------------- fixtures
@@ -410,14 +479,68 @@ async def _roll_up(db: Database, now: datetime) -> dict[str, int]:
         return await reports.refresh_rollups(session, now=now, lookback_days=60)
 
 
+def add_money_edge_cases(seeded: Seeded, outlet_id: str, day: date) -> None:
+    """Orders whose money is unusual, journaled on ``day``: paid twice over (a gateway's late
+    payment, flagged for refund at the till), fully discounted (total 0, nothing to pay),
+    and open with nothing paid yet."""
+    journal, tax = seeded.journals[outlet_id], seeded.taxes[outlet_id]
+    at = datetime.combine(day, datetime.min.time(), seeded.zones[outlet_id]).replace(
+        hour=12).astimezone(UTC)
+    for number, (discount, paid_parts, status) in enumerate(
+            [(0, [None, 7_000], "completed"), (10**9, [], "completed"), (0, [], "in_kitchen")],
+            start=9001):
+        totals = price_order([PricedLine(base_price=38_000, qty=2)], tax, discount)
+        order = Order(id=new_id(), outlet_id=outlet_id, number=number,
+                      business_day=day.isoformat(), type="dine_in", status="placed",
+                      currency="IDR", lines=[OrderLine(id=new_id(), product_id="p-rice",
+                                                       name="Nasi Goreng", qty=2,
+                                                       unit_price=38_000, line_total=76_000)],
+                      subtotal=totals.subtotal, discount=totals.discount,
+                      service_charge=totals.service_charge, tax=totals.tax,
+                      rounding=totals.rounding, total=totals.total, created_at=at,
+                      updated_at=at, source="cashier-1",
+                      discount_reason="staff meal" if discount else "")
+        journal.append(OrderEvent(order=order), at)
+        payments = [Payment(id=new_id(), order_id=order.id, method="qris",
+                            amount=order.total if amount is None else amount,
+                            created_at=at + timedelta(minutes=i + 1))
+                    for i, amount in enumerate(paid_parts)]
+        for payment in payments:
+            journal.append(PaymentEvent(payment=payment), payment.created_at)
+        order = _snapshot(order, status=status, paid=sum(p.amount for p in payments),
+                          payments=payments, updated_at=at + timedelta(minutes=5))
+        journal.append(OrderEvent(order=order), order.updated_at)
+        seeded.orders[order.id] = order
+        seeded.payments.extend(payments)
+
+
+# Jakarta rounds cash totals to Rp 100, Berlin's prices include service and tax (and round
+# to 100), Mumbai adds them on top exactly.
+SCENARIO_TAXES = {
+    "Jakarta Sudirman": TaxConfig(service_rate_bp=500, tax_rate_bp=1000, rounding_unit=100),
+    "Berlin Mitte": TaxConfig(service_rate_bp=500, tax_rate_bp=1000, prices_include_tax=True,
+                              rounding_unit=100),
+}
+
+
 async def _exactness_scenario(db: Database) -> None:
     # Jakarta: UTC+7; Berlin: DST starts in the period; Mumbai: UTC+5:30 (not whole hours).
     seeded = await seed_tenant(db, "Kopi Nusantara", {"Jakarta Sudirman": "Asia/Jakarta",
                                                       "Berlin Mitte": "Europe/Berlin",
                                                       "Mumbai Bandra": "Asia/Kolkata"},
-                               orders_per_outlet=120, seed=7, table_parties=24)
+                               orders_per_outlet=120, seed=7, table_parties=24,
+                               taxes=SCENARIO_TAXES)
+    for outlet_id in seeded.outlets.values():
+        add_money_edge_cases(seeded, outlet_id, date(2026, 3, 28))
+        await seeded.journals[outlet_id].push(db, seeded.tenant_id)
     owner = seeded.owner()
     expected = expected_report(seeded, DAY_FROM, DAY_TO)
+    # every kind of figure of the statement is exercised
+    sales = expected["sales"]
+    assert expected["open"]["orders"] > 5 and expected["open"]["paid"] > 0
+    assert sales["overpaid"] == 3 * 7_000 and sales["included_tax_service"] > 0
+    assert min(o.rounding for o in seeded.orders.values()) < 0 < max(
+        o.rounding for o in seeded.orders.values())
     assert expected["order_count"] > 150 and expected["voids"]["count"] > 10
     # the table-service day holds every kind of amended bill
     statuses = {o.status for o in seeded.orders.values() if o.table_id}
@@ -434,8 +557,11 @@ async def _exactness_scenario(db: Database) -> None:
 
     # One outlet, one day, and a period with no orders at all.
     jakarta = seeded.outlets["Jakarta Sudirman"]
-    assert_matches(await _report(db, owner, outlet_id=jakarta),
-                   expected_report(seeded, DAY_FROM, DAY_TO, [jakarta]))
+    jakarta_report = await _report(db, owner, outlet_id=jakarta)
+    assert_matches(jakarta_report, expected_report(seeded, DAY_FROM, DAY_TO, [jakarta]))
+    # prices exclude tax: gross sales less discounts is the net, nothing is inside the prices
+    assert jakarta_report["sales"]["included_tax_service"] == 0
+    assert jakarta_report["sales"]["rounding"] != 0
     one_day = date(2026, 3, 29)
     assert_matches(await _report(db, owner, day_from=one_day, day_to=one_day),
                    expected_report(seeded, one_day, one_day))
@@ -464,8 +590,7 @@ async def _exactness_scenario(db: Database) -> None:
     voided = _snapshot(victim, status="voided", void_reason="late refund", updated_at=later)
     journal.append(OrderEvent(order=voided), later)
     seeded.orders[victim.id] = voided
-    generate_outlet_orders(seeded, jakarta, journal, 3, random.Random(99),
-                           TaxConfig(service_rate_bp=500, tax_rate_bp=1000),
+    generate_outlet_orders(seeded, jakarta, journal, 3, random.Random(99), seeded.taxes[jakarta],
                            date.fromisoformat(victim.business_day),
                            date.fromisoformat(victim.business_day))
     await journal.push(db, seeded.tenant_id)
@@ -494,6 +619,79 @@ async def test_report_matches_raw_orders_on_sqlite(sqlite_url: str) -> None:
     db = Database(sqlite_url)
     try:
         await _exactness_scenario(db)
+    finally:
+        await db.dispose()
+
+
+# ---------------------------------------------------------------- migration 0440's backfill
+
+
+def _migration(name: str) -> Any:
+    path = Path(__file__).resolve().parents[2] / "hub" / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"hub_migration_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def _stored_rows(db: Database, tenant_id: str) -> dict[tuple[str, date], dict[str, Any]]:
+    r = report_daily.c
+    async with db.tenant(tenant_id) as session:
+        rows = (await session.execute(select(report_daily).where(r.tenant_id == tenant_id))).all()
+    return {(row.outlet_id, row.business_day): {name: getattr(row, name)
+                                                 for name in ("format", *STATEMENT_SCALARS)}
+            for row in rows}
+
+
+async def _backfill_scenario(db: Database, migrate_url: str) -> None:
+    """Cells a hub stored before migration 0440 (format 4, no statement) get the statement
+    their orders say, as the migration runs (the owner under RLS on PostgreSQL), and the
+    report reads them from the roll-ups again."""
+    seeded = await seed_tenant(db, "Kopi Backfill", {"Bandung": "Asia/Jakarta",
+                                                     "Bali": "Asia/Makassar"},
+                               orders_per_outlet=60, seed=13, table_parties=8,
+                               taxes={"Bali": SCENARIO_TAXES["Berlin Mitte"]})
+    owner, expected = seeded.owner(), expected_report(seeded, DAY_FROM, DAY_TO)
+    await _roll_up(db, now=datetime(2026, 4, 10, tzinfo=UTC))
+    stored = await _stored_rows(db, seeded.tenant_id)
+    assert len(stored) >= 10 and all(row["format"] == 5 for row in stored.values())
+    assert any(row["open_total"] for row in stored.values())
+    r = report_daily.c
+    async with db.tenant(seeded.tenant_id) as session:  # as a hub before 0440 left them
+        await session.execute(update(report_daily).where(r.tenant_id == seeded.tenant_id)
+                              .values(format=4, **dict.fromkeys(STATEMENT_SCALARS, 0)))
+    before = await _report(db, owner)
+    assert before["source"]["rollup_cells"] == 0  # format 4: never read as current
+    assert_matches(before, expected)
+
+    engine = create_engine(sync_url(migrate_url), poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            _migration("0440_sales_statement").backfill(connection)
+    finally:
+        engine.dispose()
+    assert await _stored_rows(db, seeded.tenant_id) == stored
+    after = await _report(db, owner)
+    assert after["source"]["live_cells"] == 0 and after["source"]["tenant_wide_days"] == 5
+    assert_matches(after, expected)
+
+
+@pytest.mark.postgres
+async def test_migration_backfills_the_statement_on_postgres(pg_url: str) -> None:
+    roles = pg_roles_for(pg_url)
+    assert roles is not None
+    db = Database(pg_url)
+    try:
+        await _backfill_scenario(db, roles.owner)
+    finally:
+        await db.dispose()
+
+
+async def test_migration_backfills_the_statement_on_sqlite(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    try:
+        await _backfill_scenario(db, sqlite_url)
     finally:
         await db.dispose()
 
