@@ -6,6 +6,7 @@
 
 import { ID as FLEET_ID } from "./pages/fleet.strings.js";
 import { ID as FLOOR_ID } from "./pages/floor.strings.js";
+import { ID as MENU_ID } from "./pages/menu.strings.js";
 import { EN as TABLES_EN, ID as TABLES_ID } from "./pages/tables.strings.js";
 
 const STORE = "fnbpos.hub.lang";
@@ -155,6 +156,7 @@ const ID = {
 for (const [key, text] of Object.entries(FLOOR_ID)) if (!(key in ID)) ID[key] = text;
 for (const [key, text] of Object.entries(FLEET_ID)) if (!(key in ID)) ID[key] = text;
 for (const [key, text] of Object.entries(TABLES_ID)) if (!(key in ID)) ID[key] = text;
+for (const [key, text] of Object.entries(MENU_ID)) if (!(key in ID)) ID[key] = text;
 
 const EN = {
   DEF_SALES: "The sum of order totals (after discounts, with service charge, tax and rounding) of every order of the period that was not voided, open and unpaid orders included. It is not money received.",
