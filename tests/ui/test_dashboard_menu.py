@@ -6,7 +6,7 @@ the published catalog the outlet receives — and in the edge's copy of it and t
 category view —, deletes a product after a confirmation (cancel first: nothing happens) and
 restores it, and edits a modifier group: renamed, translated, options reordered, added with a
 price change, removed after a confirmation, min/max rules (a broken rule refused, nothing
-saved). Every check reads the hub's API. Screenshots: artifacts/screenshots/hub-menu-*.png
+saved). Every check reads the hub's API. Screenshots: artifacts/screenshots/hub-menu-editor*.png
 (docs/img/hub-menu-editor.png is a copy of the group editor's).
 """
 
@@ -85,7 +85,7 @@ def tab(chromium: Any) -> Iterator[Any]:
 
 def shot(page: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"hub-menu-{name}.png"
+    path = SCREENSHOTS / f"hub-menu-editor{'-' + name if name else ''}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 
@@ -279,7 +279,7 @@ def test_edit_a_modifier_group_options_and_rules(tab: Any, shop: dict[str, Any])
     editor.get_by_label("Option 3: available").uncheck()
     editor.get_by_label("Min choices").fill("0")
     editor.get_by_label("Max choices").fill("2")
-    shot(tab, "editor")
+    shot(tab, "")
 
     # A rule that cannot be met is refused before anything is sent.
     editor.get_by_label("Min choices").fill("3")
