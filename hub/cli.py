@@ -10,6 +10,8 @@
     pos-hub doctor [--db URL] [--json]   (checks the hub's host; exit 1 on a fault)
     pos-hub --version
     pos-hub users unlock [EMAIL] [--ip ADDRESS] [--db URL]
+    pos-hub partitions list|ensure|prune [--months-ahead N] [--keep-months N] [--dry-run]
+      (PostgreSQL: the fact tables' monthly partitions, hub.partitions)
 
 Without ``--db`` the hub uses ``POS_HUB_DB_URL`` or a SQLite file in ``./data/hub``. The
 create commands print the new id as their last line. Bad input exits non-zero with a
@@ -28,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub import tenancy
 from hub.db import Database, login_roles, run_migrations
-from hub.models import Tenant
+from hub.models import Tenant, utcnow
 from hub.schemas import OutletCreate
 from hub.settings import HubSettings, load_settings
 from shared.errors import PosError
@@ -227,6 +229,62 @@ def cmd_users_unlock(args: argparse.Namespace) -> None:
     print(f"cleared {cleared} login counter(s) of {who}")
 
 
+async def _partitions(settings: HubSettings, args: argparse.Namespace) -> list[str]:
+    from hub import partitions
+
+    db = Database.from_settings(settings, pool_size=1)
+    try:
+        async with db.system() as session:
+            if not await partitions.is_partitioned(session):
+                raise CliError("this hub's database has no partitions (SQLite, or not "
+                               "migrated to 0500: run pos-hub migrate)")
+            found = await partitions.list_partitions(session)
+            today = utcnow().date()
+            if args.action == "list":
+                return [_partition_line(p) for p in found]
+            if args.action == "ensure":
+                months = (settings.partition_months_ahead if args.months_ahead is None
+                          else args.months_ahead)
+                if args.dry_run:
+                    return [f"would add {table}_p{month:%Y%m}" for table, month
+                            in partitions.plan_additions(found, today, months)]
+                return [f"added {name}" for name in
+                        await partitions.ensure_partitions(session, months, today)]
+            keep = (settings.partition_retention_months if args.keep_months is None
+                    else args.keep_months)
+            if keep <= 0:
+                raise CliError("no retention: give --keep-months N (N >= 1) or set "
+                               "POS_HUB_PARTITION_RETENTION_MONTHS")
+            if args.dry_run:
+                return [f"would drop {p.name}" for p in partitions.plan_drops(found, today, keep)]
+            dropped = await partitions.drop_old_partitions(session, keep, today)
+            return [f"dropped {name}" + (f" ({kept} quarantined journal entries kept)"
+                                         if kept else "") for name, kept in dropped.items()]
+    finally:
+        await db.dispose()
+
+
+def _partition_line(p: Any) -> str:
+    if p.default:
+        return f"{p.table:<15} {p.name:<28} default (keys outside every range)"
+    start = "MINVALUE" if p.start is None else p.start.isoformat()
+    end = "MAXVALUE" if p.end is None else p.end.isoformat()
+    return f"{p.table:<15} {p.name:<28} {start} .. {end}"
+
+
+def cmd_partitions(args: argparse.Namespace) -> None:
+    if args.months_ahead is not None and args.months_ahead < 0:
+        raise CliError("--months-ahead must be 0 or more")
+    if args.keep_months is not None and args.keep_months < 1:
+        raise CliError("--keep-months must be 1 or more")
+    settings = _settings(args)
+    lines = asyncio.run(_partitions(settings, args))
+    for line in lines:
+        print(line)
+    if args.action != "list" and not lines:
+        print("nothing to do")
+
+
 def _parser() -> argparse.ArgumentParser:
     from hub.doctor import version
 
@@ -287,6 +345,18 @@ def _parser() -> argparse.ArgumentParser:
     unlock.add_argument("email", nargs="?", default=None, help="the account's email")
     unlock.add_argument("--ip", default=None, help="a client IP address to clear as well")
     unlock.set_defaults(func=cmd_users_unlock)
+
+    parts = with_db(sub.add_parser(
+        "partitions", help="the fact tables' monthly partitions (PostgreSQL): list them, add "
+                           "the months ahead, drop those past a retention"))
+    parts.add_argument("action", choices=("list", "ensure", "prune"))
+    parts.add_argument("--months-ahead", type=int, default=None,
+                       help="ensure: months after the current one (default: settings, 3)")
+    parts.add_argument("--keep-months", type=int, default=None,
+                       help="prune: months kept before the current one (default: settings)")
+    parts.add_argument("--dry-run", action="store_true", help="say what would change, change "
+                                                              "nothing")
+    parts.set_defaults(func=cmd_partitions)
     return parser
 
 

@@ -16,6 +16,12 @@ Groups of tables:
 * report roll-ups (written and read by ``hub.reports``): report_daily, report_daily_items
 * operations: outlet_status (fleet view), job_runs (scheduled job claims; system table)
 
+On PostgreSQL the fact tables orders, order_lines, payments, kitchen_events and sync_journal
+are partitioned by month (migration 0500, ``hub.partitions``): there the primary key also
+holds the partition key (an order's business_day, carried by its lines; a payment's
+created_at; a kitchen event's at; a journal entry's received_at). The models keep the ids as
+their keys: that is what the ORM identifies rows by, and SQLite has no partitions.
+
 Money columns are BigInteger minor units. Times are timezone-aware UTC (``UTCDateTime``).
 Ids are UUIDv7 strings minted where the record was born (``shared.ids.new_id``); synced rows
 keep the edge's id.
@@ -449,8 +455,9 @@ class OrderLineRow(TenantFact, Base):
     __tablename__ = "order_lines"
     tenant_id: Mapped[str] = mapped_column(IdStr, index=True)
     id: Mapped[str] = mapped_column(IdStr, primary_key=True)
-    order_id: Mapped[str] = mapped_column(IdStr, ForeignKey("orders.id", ondelete="CASCADE"),
-                                          index=True)
+    # No foreign key to orders (0500): a key to a partitioned table would be validated over
+    # the whole table when it is converted; only the ingest writes lines, with their order.
+    order_id: Mapped[str] = mapped_column(IdStr, index=True)
     outlet_id: Mapped[str] = mapped_column(IdStr)
     product_id: Mapped[str] = mapped_column(IdStr, index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -468,6 +475,8 @@ class OrderLineRow(TenantFact, Base):
     added_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     void_reason: Mapped[str] = mapped_column(String(200), default="")
     voided_by: Mapped[str | None] = mapped_column(IdStr, nullable=True)
+    # The order's business day, the line's partition key on PostgreSQL (migration 0500)
+    business_day: Mapped[date] = mapped_column(Date)
 
 
 class PaymentRow(TenantFact, Base):

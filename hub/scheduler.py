@@ -95,9 +95,18 @@ async def _token_cleanup(session: AsyncSession, settings: HubSettings) -> dict[s
     return await cleanup_auth(session, settings)
 
 
+async def _partition_maintenance(session: AsyncSession, settings: HubSettings) -> dict[str, Any]:
+    from hub.partitions import maintain
+
+    return await maintain(session, settings)
+
+
 def default_jobs(settings: HubSettings) -> list[Job]:
     """The hub core's jobs; other modules add theirs in hub.app.create_app."""
-    return [Job("token_cleanup", settings.token_cleanup_interval_seconds, _token_cleanup)]
+    return [Job("token_cleanup", settings.token_cleanup_interval_seconds, _token_cleanup),
+            # monthly partitions ahead and the retention (hub.partitions; no-op on SQLite)
+            Job("partition_maintenance", settings.partition_maintenance_interval_seconds,
+                _partition_maintenance)]
 
 
 class JobScheduler:

@@ -194,13 +194,14 @@ def order_row(who: SyncIdentity, order: Order, seq: int, now: datetime,
             completed_at if order.status == "completed" else None)
 
 
-def line_row(who: SyncIdentity, order_id: str, line: OrderLine) -> Row:
+def line_row(who: SyncIdentity, order: Order, line: OrderLine) -> Row:
     """``store.LINE_COLUMNS`` of an order line (modifiers as structs: the store encodes them
-    for its database)."""
-    return (who.tenant_id, who.outlet_id, line.id, order_id, line.product_id, line.name,
+    for its database); it carries its order's business day (the partition key)."""
+    return (who.tenant_id, who.outlet_id, line.id, order.id, line.product_id, line.name,
             line.qty, line.unit_price, line.line_total, line.modifiers, line.note,
             line.station, line.state, line.round, line.course, line.seat,
-            _aware(line.added_at) if line.added_at else None, line.void_reason, line.voided_by)
+            _aware(line.added_at) if line.added_at else None, line.void_reason, line.voided_by,
+            date.fromisoformat(order.business_day))
 
 
 def payment_row(who: SyncIdentity, p: Payment, now: datetime) -> Row:
@@ -387,7 +388,7 @@ async def _apply_orders(store: IngestStore, session: AsyncSession, who: SyncIden
         else:
             newer_rows.append(row)
             replaced.append(order_id)
-        line_rows += [line_row(who, order.id, line) for line in order.lines]
+        line_rows += [line_row(who, order, line) for line in order.lines]
     await store.insert_orders(new_rows)
     await store.update_orders(newer_rows)
     await store.replace_lines(replaced, line_rows)

@@ -62,7 +62,8 @@ LINE_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("id", "text"),
                 ("modifiers", "jsonb"),  # given as a list of shared.schemas modifier structs
                 ("note", "text"), ("station", "text"), ("state", "text"), ("round", "int4"),
                 ("course", "text"), ("seat", "int4"), ("added_at", "timestamptz"),
-                ("void_reason", "text"), ("voided_by", "text"))
+                ("void_reason", "text"), ("voided_by", "text"),
+                ("business_day", "date"))  # the order's: the partition key (migration 0500)
 PAYMENT_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("id", "text"),
                    ("order_id", "text"), ("method", "text"), ("amount", "int8"),
                    ("tendered", "int8"), ("change", "int8"), ("reference", "text"),
