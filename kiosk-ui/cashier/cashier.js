@@ -212,7 +212,8 @@ function render() {
   if (!ctx.session || ctx.session.expires_at <= Date.now()) { ctx.session = null; renderLogin(); return; }
   const staff = ctx.session.staff ?? {};
   const tab = (v, label) => `<button data-action="go" data-view="${v}" aria-current="${ctx.view === v ? "page" : "false"}">${label}</button>`;
-  root.innerHTML = `<header>
+  const title = t({ orders: "orders.open", counter: "orders.new", shift: "shift.title" }[ctx.view]);
+  root.innerHTML = `<header><h1 class="visually-hidden">${title}</h1>
       <nav aria-label="Cashier">${tab("orders", t("orders.open"))}${tab("counter", t("orders.new"))}${tab("shift", t("shift.title"))}
         <a class="navlink" href="/waiter/" data-action="tables" data-testid="tables-link" title="${esc(t("c.tables_hint"))}">${t("c.tables")}</a></nav>
       <span class="spacer"></span>

@@ -216,7 +216,7 @@ function menuTab() {
     </button></li>`;
   }).join("");
   const count = state.cart.reduce((n, l) => n + l.qty, 0);
-  return `<div class="g-cats" role="tablist">${cats}</div>
+  return `<nav class="g-cats" aria-label="${t("menu.categories")}">${cats}</nav>
     <ul class="g-products">${products || `<li class="muted">${t("menu.empty")}</li>`}</ul>
     ${count ? `<button type="button" class="primary g-cartbar" data-tab="cart" data-testid="view-cart">${t("g.view_cart", { n: count })}</button>` : ""}`;
 }

@@ -191,7 +191,7 @@ function render() {
   if (!ctx.session || ctx.session.expires_at <= Date.now()) { ctx.session = null; renderLogin(); return; }
   const staff = ctx.session.staff ?? {};
   root.innerHTML = `<header class="bar">
-      ${ctx.view === "bill" ? `<button data-action="floor" data-testid="back">‹ ${t("w.back")}</button>` : `<h1>${t("w.floor")}</h1>`}
+      ${ctx.view === "bill" ? `<h1 class="visually-hidden">${t("w.title")}</h1><button data-action="floor" data-testid="back">‹ ${t("w.back")}</button>` : `<h1>${t("w.floor")}</h1>`}
       <span class="spacer"></span>
       <button data-action="requests" data-testid="requests" class="requests" aria-label="${t("w.requests")}" title="${t("w.requests")}"><svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.5-2.5h-5A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.8V3a1.5 1.5 0 0 0-3 0v1.2A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z"/></svg><span class="count" data-testid="request-count"></span></button>
       <edge-status lang="${i18n.lang()}"></edge-status>

@@ -25,6 +25,6 @@ export function render(main, { navigate }) {
       }
     },
   }, email.wrap, password.wrap, message, submit);
-  main.append(h("div", { class: "login-wrap card" }, h("h2", {}, t("Sign in to head office")), form));
+  main.append(h("div", { class: "login-wrap card" }, h("h1", {}, t("Sign in to head office")), form));
   email.input.focus();
 }

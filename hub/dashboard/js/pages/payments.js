@@ -103,7 +103,7 @@ export async function render(main) {
   }
 
   function showReport(r) {
-    const head = h("tr", {}, h("th", { scope: "col" }, ""),
+    const head = h("tr", {}, h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("Method"))),
       ...COLUMNS.map((c) => h("th", { scope: "col", class: "num" }, t(c))));
     const refunds = refundLines(r);
     mount(report,
