@@ -212,7 +212,7 @@ function render() {
 }
 
 function viewAttract() {
-  return `<button class="attract" data-action="begin" data-testid="attract">
+  return `<h1 class="visually-hidden">${t("attract.title")}</h1><button class="attract" data-action="begin" data-testid="attract">
       <span><span class="attract-title">${t("attract.title")}</span><span class="attract-tap">${t("attract.tap")}</span></span>
     </button>
     <div class="attract-lang"><edge-status lang="${i18n.lang()}"></edge-status>
