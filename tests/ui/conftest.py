@@ -58,3 +58,21 @@ def shoot() -> Any:
         return path
 
     return save
+
+
+# Scores that browser tests measure (axe violations, Lighthouse scores) reach the end of the
+# run's output through each report's user_properties ("ui_scores"), which pytest-xdist carries
+# from its workers.
+_SCORES: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _SCORES.extend((report.nodeid, str(v)) for k, v in report.user_properties if k == "ui_scores")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _SCORES:
+        terminalreporter.section("accessibility and performance scores")
+        for nodeid, text in _SCORES:
+            terminalreporter.write_line(f"{nodeid}\n{text}")
