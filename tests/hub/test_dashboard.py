@@ -189,9 +189,9 @@ def test_sales_page_shows_the_figures_of_the_api(page: Any, shop: dict[str, Any]
     assert kpi["average_order_value"] == _idr(report["average_order_value"])
     assert kpi["voids"] == f"{report['voids']['count']} · {_idr(report['voids']['amount'])}"
     assert kpi["refunds"] == f"{report['refunds']['count']} · {_idr(report['refunds']['amount'])}"
-    for outlet in report["by_outlet"]:
+    for outlet in report["by_outlet"]:  # table money keeps its parts with no-break spaces
         row = page.locator(f"tr[data-outlet='{outlet['outlet_id']}']").inner_text()
-        assert outlet["name"] in row and _idr(outlet["gross_total"]) in row
+        assert outlet["name"] in row and _idr(outlet["gross_total"]) in row.replace("\xa0", " ")
     assert page.locator("svg.chart").count() == 4
     day_bars = page.locator("section[aria-labelledby=h-day] svg rect.bar")
     assert day_bars.count() == len(report["by_day"])
@@ -611,7 +611,8 @@ def test_audit_page_lists_the_api_entries_and_exports_csv(page: Any, shop: dict[
 def test_sales_figures_defined_exported_and_active_link_readable(page: Any, shop: dict[str, Any]) -> None:
     period = {"from": shop["day_from"].isoformat(), "to": shop["day_to"].isoformat()}
     report = _fresh_client(shop).get("/api/v1/reports/sales", params=period).json()
-    paid = sum(p["amount"] for p in report["by_payment_method"])
+    paid = report["sales"]["paid"]  # each order's payments up to its total; the rest overpaid
+    assert paid + report["sales"]["overpaid"] == sum(p["amount"] for p in report["by_payment_method"])
     sign_in(page, shop)
     page.get_by_role("link", name="Sales").click()
     page.get_by_label("From", exact=True).fill(period["from"])
@@ -621,8 +622,11 @@ def test_sales_figures_defined_exported_and_active_link_readable(page: Any, shop
         "text => document.querySelector('[data-kpi=gross_total]').textContent === text",
         arg=_idr(report["gross_total"]))
     assert page.locator("[data-kpi=paid]").inner_text() == _idr(paid)
-    assert page.locator("[data-kpi=outstanding]").inner_text() == _idr(max(0, report["gross_total"] - paid))
-    assert "Gross sales" not in page.locator("main").inner_text()
+    assert page.locator("[data-kpi=outstanding]").inner_text() == _idr(report["gross_total"] - paid)
+    # "Gross sales" is the statement's line totals at menu prices, never the sales total.
+    gross = page.locator("[data-testid=statement] tr[data-figure=gross_sales] td[data-part=sales]")
+    assert gross.inner_text().replace("\xa0", " ") == _idr(report["sales"]["gross_sales"])
+    assert report["sales"]["gross_sales"] != report["gross_total"]
     defs = page.get_by_test_id("definitions").inner_text()
     for term in ("Sales incl. open orders", "Paid", "Outstanding", "Discounts", "Voids", "Refunds"):
         assert term in defs, term
@@ -632,7 +636,7 @@ def test_sales_figures_defined_exported_and_active_link_readable(page: Any, shop
     rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
     figures = {r[0]: r[1] for r in rows if len(r) >= 2}
     assert figures["Sales incl. open orders"] == str(report["gross_total"])
-    assert figures["Paid"] == str(paid)
+    assert next(r for r in rows if r[0] == "Paid")[3] == str(paid)  # the "All sales" column
     for product in report["by_product"]:
         assert [product["name"], str(product["qty"]), str(product["revenue"])] in rows
 

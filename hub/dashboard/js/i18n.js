@@ -6,6 +6,7 @@
 
 import { ID as FLEET_ID } from "./pages/fleet.strings.js";
 import { ID as FLOOR_ID } from "./pages/floor.strings.js";
+import { EN as SALES_EN, ID as SALES_ID } from "./pages/sales.strings.js";
 import { ID as MENU_ID } from "./pages/menu.strings.js";
 import { EN as TABLES_EN, ID as TABLES_ID } from "./pages/tables.strings.js";
 
@@ -61,14 +62,12 @@ const ID = {
   "Figure": "Angka", "Value": "Nilai", "Discounts by reason": "Diskon per alasan", "Reason": "Alasan",
   "(no reason)": "(tanpa alasan)", "Refunds by method": "Pengembalian dana per metode",
   "DEF_SALES": "Jumlah total pesanan (setelah diskon, termasuk biaya layanan, pajak dan pembulatan) dari semua pesanan yang tidak dibatalkan pada periode ini, termasuk pesanan yang masih terbuka dan belum dibayar. Bukan pendapatan yang sudah diterima.",
-  "DEF_PAID": "Pembayaran yang tercatat untuk pesanan-pesanan tersebut, semua metode.",
   "DEF_OUTSTANDING": "Penjualan dikurangi yang dibayar: masih harus ditagih dari pesanan terbuka.",
   "DEF_DISCOUNTS": "Diskon yang diberikan pada pesanan-pesanan tersebut (pesanan dan baris), sudah dikurangkan dari penjualan.",
   "DEF_VOIDS": "Pesanan yang dibatalkan: jumlah dan nilainya; tidak termasuk penjualan.",
   "DEF_REFUNDS": "Pembatalan pesanan yang sudah dibayar (uang dikembalikan): jumlah dan nilai yang telah dibayar.",
   "DEF_AVERAGE": "Penjualan dibagi jumlah pesanan (dibulatkan ke bawah).",
   "DEF_SUCCESS": "Pesanan dibayar dibagi (pesanan dibayar + pesanan dibatalkan tanpa pembayaran).",
-  "DEF_NOT_YET": "Penjualan bersih sebelum pajak dan biaya layanan, serta pajak dan biaya layanan tersendiri, belum tersedia di laporan ini.",
   // menu
   "Brand": "Merek", "Prices for": "Harga untuk", "All outlets (brand price)": "Semua outlet (harga merek)",
   "Publish menu": "Terbitkan menu", "Categories": "Kategori", "Add a category": "Tambah kategori",
@@ -156,23 +155,23 @@ const ID = {
 for (const [key, text] of Object.entries(FLOOR_ID)) if (!(key in ID)) ID[key] = text;
 for (const [key, text] of Object.entries(FLEET_ID)) if (!(key in ID)) ID[key] = text;
 for (const [key, text] of Object.entries(TABLES_ID)) if (!(key in ID)) ID[key] = text;
+for (const [key, text] of Object.entries(SALES_ID)) if (!(key in ID)) ID[key] = text;
 for (const [key, text] of Object.entries(MENU_ID)) if (!(key in ID)) ID[key] = text;
 
 const EN = {
   DEF_SALES: "The sum of order totals (after discounts, with service charge, tax and rounding) of every order of the period that was not voided, open and unpaid orders included. It is not money received.",
-  DEF_PAID: "Payments recorded against those orders, all methods.",
   DEF_OUTSTANDING: "Sales minus paid: still to be collected on open orders.",
   DEF_DISCOUNTS: "Discounts given on those orders (order and line discounts), already taken off the sales.",
   DEF_VOIDS: "Voided orders: how many and their value; not part of the sales.",
   DEF_REFUNDS: "Voids of orders that had been paid (money given back): how many and what had been paid.",
   DEF_AVERAGE: "Sales divided by the number of orders (rounded down).",
   DEF_SUCCESS: "Paid orders divided by paid orders plus orders voided without any payment.",
-  DEF_NOT_YET: "Net sales before tax and service charge, and tax and service charge on their own, are not in this report yet.",
   PRICE_AMBIGUOUS: "Could not read “{text}” as rupiah: use a dot between thousands (21.500) or no separator (21500); rupiah has no decimals.",
   PRICE_BAD: "“{text}” is not a price: type a number such as {example}.",
   PRICE_NEGATIVE: "A price cannot be negative.",
 };
 for (const [key, text] of Object.entries(TABLES_EN)) if (!(key in EN)) EN[key] = text;
+for (const [key, text] of Object.entries(SALES_EN)) if (!(key in EN)) EN[key] = text;
 
 // Raw codes the API returns, as labels (roles, stations, payment methods, audit entities).
 const CODES = {

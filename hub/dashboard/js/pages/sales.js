@@ -1,8 +1,10 @@
 // Sales: the report of /reports/sales for a period and one or all outlets, as KPI tiles,
-// SVG charts (by day, by hour, top products, payment methods) and a per-outlet table.
-// Every figure is named and defined the way an accountant reads it ("Sales incl. open
-// orders" is what the orders add up to, not money received; "Paid" is), and the whole
-// report downloads as one CSV (client-side: the figures on screen, one section per table).
+// the sales statement (gross sales to what is still to collect, for the sales paid in full,
+// the open ones and all), SVG charts (by day, by hour, top products, payment methods) and a
+// per-outlet table. Every figure is named and defined the way an accountant reads it ("Sales
+// incl. open orders" is what the orders add up to, not money received; "Paid" is), and the
+// whole report downloads as one CSV (client-side: the figures on screen, one section per
+// table). The statement's rules: hub/reports/__init__.py.
 import { get, query } from "../api.js";
 import { R, items } from "../routes.js";
 import { barChart, rankChart } from "../charts.js";
@@ -11,11 +13,43 @@ import { field, h, mount, notice, selectField } from "../dom.js";
 import { isoDay, money, percent, seconds } from "../format.js";
 import { label, t } from "../i18n.js";
 
+/** The rows of a sales statement: [key of SalesStatement, English label, sign, definition key].
+ * `optional` rows show only when some column is not zero. */
+export const STATEMENT_ROWS = [
+  { key: "gross_sales", name: "Gross sales", sign: "", def: "SALES_DEF_GROSS" },
+  { key: "discounts", name: "Discounts", sign: "−", def: "DEF_DISCOUNTS" },
+  { key: "included_tax_service", name: "Tax and service in menu prices", sign: "−", def: "SALES_DEF_INCLUDED", optional: true },
+  { key: "net_sales", name: "Net sales", sign: "=", def: "SALES_DEF_NET", strong: true },
+  { key: "service_charge", name: "Service charge", sign: "+", def: "SALES_DEF_SERVICE" },
+  { key: "tax", name: "Tax", sign: "+", def: "SALES_DEF_TAX" },
+  { key: "rounding", name: "Cash rounding", sign: "±", def: "SALES_DEF_ROUNDING" },
+  { key: "total", name: "Total", sign: "=", def: "SALES_DEF_TOTAL", strong: true },
+  { key: "paid", name: "Paid", sign: "", def: "SALES_DEF_PAID" },
+  { key: "outstanding", name: "Outstanding", sign: "", def: "DEF_OUTSTANDING" },
+  { key: "overpaid", name: "Overpaid", sign: "", def: "SALES_DEF_OVERPAID", optional: true },
+];
+
+/** The statement's columns: [report field, English heading, definition key]. */
+const PARTS = [
+  ["settled", "Paid in full", "SALES_DEF_SETTLED"],
+  ["open", "Open (not fully paid)", "SALES_DEF_OPEN"],
+  ["sales", "All sales", "DEF_SALES"],
+];
+
+/** The statement rows this report shows (optional rows only when not zero anywhere). */
+export function shownRows(r) {
+  const statements = [r.sales, ...r.by_outlet.map((o) => o.statement)];
+  return STATEMENT_ROWS.filter((row) => !row.optional || statements.some((s) => s[row.key] !== 0));
+}
+
+/** Money that never breaks across lines in a table cell ("Rp 4.806.000" stays whole). */
+const whole = (text) => text.replace(/ /g, "\u00a0");
+
 /** The figures derived from the report that the tiles, definitions and CSV share. */
 export function figures(r) {
-  const paid = r.by_payment_method.reduce((sum, p) => sum + p.amount, 0);
-  const discounts = (r.discounts_by_reason || []).reduce((sum, d) => sum + d.amount, 0);
-  return { sales: r.gross_total, paid, outstanding: Math.max(0, r.gross_total - paid), discounts };
+  const s = r.sales;
+  return { sales: r.gross_total, paid: s.paid, outstanding: s.outstanding, discounts: s.discounts,
+    net: s.net_sales };
 }
 
 export async function render(main) {
@@ -59,19 +93,25 @@ export async function render(main) {
   }
 
   function csvRows(r) {
-    const f = figures(r);
     const cur = r.currency || "";
-    const rows = [[t("Figure"), t("Value"), cur],
-      [t("Sales incl. open orders"), f.sales], [t("Paid"), f.paid], [t("Outstanding"), f.outstanding],
-      [t("Discounts"), f.discounts], [t("Orders"), r.order_count], [t("Average order"), r.average_order_value],
+    const rows = shownRows(r);
+    const heads = rows.map((row) => t(row.name));
+    const amounts = (statement) => rows.map((row) => statement[row.key]);
+    return [
+      [t("Sales statement"), ...PARTS.map(([, name]) => t(name)), t("Currency")],
+      [t("Orders"), ...PARTS.map(([part]) => r[part].orders)],
+      ...rows.map((row) => [t(row.name), ...PARTS.map(([part]) => r[part][row.key]), cur]), [],
+      [t("Figure"), t("Value"), cur],
+      [t("Sales incl. open orders"), r.gross_total], [t("Orders"), r.order_count],
+      [t("Average order"), r.average_order_value],
       [`${t("Voids")} (${t("Count")})`, r.voids.count], [`${t("Voids")} (${t("Amount")})`, r.voids.amount],
       [`${t("Refunds")} (${t("Count")})`, r.refunds.count], [`${t("Refunds")} (${t("Amount")})`, r.refunds.amount],
       [t("Payment success"), r.payment_success.rate ?? ""], [],
-      [t("Sales by day"), t("Sales incl. open orders"), t("Orders")],
-      ...r.by_day.map((d) => [d.day, d.gross_total, d.order_count ?? ""]), [],
+      [t("Sales by day"), t("Orders"), ...heads],
+      ...r.by_day.map((d) => [d.day, d.order_count ?? "", ...amounts(d.statement)]), [],
       [t("Orders by hour"), t("Orders")], ...r.by_hour.map((d) => [d.hour, d.order_count]), [],
-      [t("By outlet"), t("Orders"), t("Sales incl. open orders"), t("Voids"), t("Currency")],
-      ...r.by_outlet.map((o) => [o.name, o.order_count, o.gross_total, o.void_count, o.currency]), [],
+      [t("By outlet"), t("Currency"), t("Orders"), ...heads, t("Voids")],
+      ...r.by_outlet.map((o) => [o.name, o.currency, o.order_count, ...amounts(o.statement), o.void_count]), [],
       [t("Product"), t("Qty"), t("Revenue")], ...r.by_product.map((p) => [p.name, p.qty, p.revenue]), [],
       [t("Payments by method"), t("Count"), t("Amount")],
       ...r.by_payment_method.map((p) => [label(p.method), p.count, p.amount]), [],
@@ -79,7 +119,25 @@ export async function render(main) {
       ...(r.refunds_by_method || []).map((p) => [label(p.method), p.count, p.amount]), [],
       [t("Discounts by reason"), t("Orders"), t("Amount")],
       ...(r.discounts_by_reason || []).map((d) => [d.reason || t("(no reason)"), d.count, d.amount])];
-    return rows;
+  }
+
+  /** The statement as a table: one row per figure, a column per part (paid in full, open, all). */
+  function statementTable(r, m) {
+    const cell = (row, text) => h("td", { class: "num" }, row.strong ? h("strong", {}, text) : text);
+    return h("table", { dataset: { testid: "statement" } },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Figure")),
+        PARTS.map(([part, name, def]) => h("th", { scope: "col", class: "num", title: t(def), dataset: { part } }, t(name))))),
+      h("tbody", {},
+        h("tr", { dataset: { figure: "orders" } }, h("th", { scope: "row" }, t("Orders")),
+          PARTS.map(([part]) => h("td", { class: "num", dataset: { part } }, r[part].orders.toLocaleString()))),
+        shownRows(r).map((row) => h("tr", { dataset: { figure: row.key }, title: t(row.def) },
+          h("th", { scope: "row" }, row.sign ? h("span", { "aria-hidden": "true" }, `${row.sign} `) : "",
+            row.strong ? h("strong", {}, t(row.name)) : t(row.name)),
+          PARTS.map(([part]) => {
+            const td = cell(row, whole(m(r[part][row.key])));
+            td.dataset.part = part;
+            return td;
+          })))));
   }
 
   function show(r) {
@@ -87,19 +145,24 @@ export async function render(main) {
     const m = (v) => money(v, cur);
     const k = r.kitchen;
     const f = figures(r);
+    const rows = shownRows(r);
     const csv = h("button", { type: "button", dataset: { testid: "sales-csv" } }, t("Download CSV"));
     csv.addEventListener("click", () => downloadCsv(`sales-${r.from}-${r.to}.csv`, csvRows(r)));
     const definitions = [
-      [t("Sales incl. open orders"), t("DEF_SALES")], [t("Paid"), t("DEF_PAID")],
-      [t("Outstanding"), t("DEF_OUTSTANDING")], [t("Discounts"), t("DEF_DISCOUNTS")],
+      [t("Sales incl. open orders"), t("DEF_SALES")],
+      ...PARTS.slice(0, 2).map(([, name, def]) => [t(name), t(def)]),
+      ...rows.map((row) => [t(row.name), t(row.def)]),
       [t("Average order"), t("DEF_AVERAGE")], [t("Voids"), t("DEF_VOIDS")], [t("Refunds"), t("DEF_REFUNDS")],
       [t("Payment success"), t("DEF_SUCCESS")],
     ];
+    // On screen per outlet: what sets outlets apart (the CSV has every figure per outlet).
+    const outletCols = rows.filter((row) => !["included_tax_service", "rounding", "paid", "overpaid"].includes(row.key));
     mount(results,
       h("div", { class: "toolbar" }, csv),
       h("div", { class: "kpis" },
         kpi(t("Sales incl. open orders"), m(f.sales), "gross_total", t("DEF_SALES")),
-        kpi(t("Paid"), m(f.paid), "paid", t("DEF_PAID")),
+        kpi(t("Net sales"), m(f.net), "net_sales", t("SALES_DEF_NET")),
+        kpi(t("Paid"), m(f.paid), "paid", t("SALES_DEF_PAID")),
         kpi(t("Outstanding"), m(f.outstanding), "outstanding", t("DEF_OUTSTANDING")),
         kpi(t("Discounts"), m(f.discounts), "discounts", t("DEF_DISCOUNTS")),
         kpi(t("Orders"), r.order_count.toLocaleString(), "order_count"),
@@ -109,6 +172,9 @@ export async function render(main) {
         kpi(t("Refunds"), `${r.refunds.count} · ${m(r.refunds.amount)}`, "refunds", t("DEF_REFUNDS")),
         kpi(t("Prep time p50 / p90"), `${seconds(k.p50_seconds)} / ${seconds(k.p90_seconds)}`, "prep"),
         kpi(t("Kitchen tickets"), t("{count} · avg {time}", { count: k.tickets, time: seconds(k.average_seconds) }), "tickets")),
+      h("section", { class: "card", "aria-labelledby": "h-statement" },
+        h("h3", { id: "h-statement" }, t("Sales statement")), statementTable(r, m),
+        h("p", { class: "muted" }, t("SALES_STATEMENT_NOTE"))),
       h("div", { class: "grid two" },
         h("section", { class: "card", "aria-labelledby": "h-day" }, h("h3", { id: "h-day" }, t("Sales by day")),
           barChart(r.by_day.map((d) => ({ label: d.day.slice(5), value: d.gross_total })),
@@ -129,11 +195,14 @@ export async function render(main) {
       h("section", { class: "card", "aria-labelledby": "h-outlets" }, h("h3", { id: "h-outlets" }, t("By outlet")),
         h("table", {},
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Outlet")),
-            h("th", { scope: "col", class: "num" }, t("Orders")), h("th", { scope: "col", class: "num" }, t("Sales incl. open orders")),
+            h("th", { scope: "col", class: "num" }, t("Orders")),
+            outletCols.map((row) => h("th", { scope: "col", class: "num", title: t(row.def) }, t(row.name))),
             h("th", { scope: "col", class: "num" }, t("Voids")))),
           h("tbody", {}, r.by_outlet.map((o) => h("tr", { dataset: { outlet: o.outlet_id } },
             h("th", { scope: "row" }, o.name), h("td", { class: "num" }, String(o.order_count)),
-            h("td", { class: "num" }, money(o.gross_total, o.currency)), h("td", { class: "num" }, String(o.void_count))))))),
+            outletCols.map((row) => h("td", { class: "num", dataset: { figure: row.key } },
+              whole(money(o.statement[row.key], o.currency)))),
+            h("td", { class: "num" }, String(o.void_count))))))),
       h("section", { class: "card", "aria-labelledby": "h-prodt" }, h("h3", { id: "h-prodt" }, t("Products")),
         h("table", {},
           h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Product")),
@@ -143,8 +212,7 @@ export async function render(main) {
             h("td", { class: "num" }, m(p.revenue))))))),
       h("section", { class: "card", "aria-labelledby": "h-defs" }, h("h3", { id: "h-defs" }, t("What the figures mean")),
         h("dl", { class: "definitions", dataset: { testid: "definitions" } },
-          definitions.map(([term, text]) => [h("dt", {}, term), h("dd", {}, text)])),
-        h("p", { class: "muted" }, t("DEF_NOT_YET"))),
+          definitions.map(([term, text]) => [h("dt", {}, term), h("dd", {}, text)]))),
     );
   }
 
