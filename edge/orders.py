@@ -17,13 +17,19 @@ transaction: the order row (and its full snapshot), an outbox event (OrderEvent 
 snapshot, PaymentEvent) and an ``orders`` live event when the status changes. The caller
 notifies the LiveFeed after the commit. Client prices are never trusted: totals come from
 ``shared.pricing.price_order`` over the outlet's own catalog.
+
+Deadlines: an order create may carry ``place_by`` (UTC, in the edge's clock), the moment its
+sender gives up on the request. A request the edge gets to after it (it hung, or the request
+waited in a queue) is refused with 409 ``order_deadline_passed`` and nothing is written, so a
+kiosk that told its customer "not sent" never gets a ghost order cooked. A replay of a key
+that was accepted still returns its order, whatever the deadline.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -32,7 +38,14 @@ from edge import orders_repository as repo
 from edge.auth import Principal, require
 from edge.catalog import MenuCache
 from edge.outlet import OutletInfo, business_day
-from shared.errors import Forbidden, IdempotencyConflict, InvalidState, NotFound, ValidationFailed
+from shared.errors import (
+    DeadlinePassed,
+    Forbidden,
+    IdempotencyConflict,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
 from shared.ids import new_id
 from shared.money import MAX_AMOUNT
 from shared.pricing import PricedLine, percent_of, price_order, unit_price
@@ -56,6 +69,7 @@ __all__ = [
     "add_payment",
     "apply_discount",
     "cancel_unpaid",
+    "check_deadline",
     "check_discount_reason",
     "complete_order",
     "create_order",
@@ -70,13 +84,34 @@ __all__ = [
 ]
 
 TOPIC = "orders"
+# A deadline further ahead than this is a client's clock gone wrong, not a deadline.
+MAX_DEADLINE_AHEAD = timedelta(minutes=10)
 OPEN_STATES = ("placed", "in_kitchen", "ready")
 _canonical = msgspec.json.Encoder(order="sorted")
 
 
 def request_hash(data: OrderCreate | PaymentCreate) -> str:
-    """Fingerprint of a request body, independent of JSON key order and whitespace."""
+    """Fingerprint of a request body, independent of JSON key order and whitespace (an
+    order's ``place_by`` left out: each retry of the same order may give a later one)."""
+    if isinstance(data, OrderCreate) and data.place_by is not None:
+        data = msgspec.structs.replace(data, place_by=None)
     return hashlib.sha256(_canonical.encode(data)).hexdigest()
+
+
+def check_deadline(place_by: datetime | None, now: datetime) -> None:
+    """Refuse a request processed after its sender's deadline, or with one beyond reason."""
+    if place_by is None:
+        return
+    times = {"place_by": place_by.isoformat(), "server_time": now.isoformat()}
+    if now > place_by:
+        raise DeadlinePassed(
+            "the order reached the outlet server after its deadline: it was not placed",
+            details={**times, "late_ms": int((now - place_by).total_seconds() * 1000)})
+    if place_by - now > MAX_DEADLINE_AHEAD:
+        raise ValidationFailed(
+            "place_by is more than 10 minutes ahead of the outlet server's clock",
+            details={"field": "place_by", "reason": "deadline_too_far",
+                     "max_seconds": int(MAX_DEADLINE_AHEAD.total_seconds()), **times})
 
 
 def load_order(conn: sqlite3.Connection, order_id: str) -> Order:
@@ -110,6 +145,7 @@ def create_order(conn: sqlite3.Connection, data: OrderCreate, *, outlet: OutletI
                     "this Idempotency-Key was already used for a different order",
                     details={"idempotency_key": idempotency_key, "order_id": seen[1]})
             return load_order(conn, seen[1]), False
+    check_deadline(data.place_by, now)
     if data.discount:
         require(principal, "orders:discount")
         check_discount_reason(outlet, data.discount_reason)

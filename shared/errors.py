@@ -11,6 +11,7 @@ Services raise these; each app has a single exception handler that renders them 
     ├── NotFound (404 not_found)
     ├── Conflict (409 conflict)
     │   ├── IdempotencyConflict (409 idempotency_conflict)
+    │   ├── DeadlinePassed (409 order_deadline_passed)
     │   └── InvalidState (409 invalid_state)
     ├── Rejected (422 rejected)
     ├── TooManyRequests (429 rate_limited)
@@ -31,6 +32,7 @@ __all__ = [
     "HTTP_CODES",
     "BadRequest",
     "Conflict",
+    "DeadlinePassed",
     "Forbidden",
     "IdempotencyConflict",
     "InvalidState",
@@ -95,6 +97,12 @@ class Conflict(PosError):
 
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
+
+
+class DeadlinePassed(Conflict):
+    """The request reached the server after the deadline its sender gave it (nothing done)."""
+
+    code = "order_deadline_passed"
 
 
 class InvalidState(Conflict):

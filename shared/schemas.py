@@ -246,6 +246,10 @@ class OrderCreate(InputStruct):
     # dine-in at a table of the floor plan (``table`` then takes the table's name)
     table_id: Id | None = None
     covers: Covers = 0
+    # The moment (UTC, in the edge's clock) after which the sender has given up on this
+    # request: the edge refuses it then (409 order_deadline_passed) instead of placing an
+    # order nobody waits for. Not part of the order: a retry may send a later one.
+    place_by: Annotated[datetime, Meta(tz=True)] | None = None
 
 
 class LineModifier(Struct, kw_only=True):

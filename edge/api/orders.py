@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -96,12 +97,15 @@ async def create_order(
     request: Request[Any, Any, Any], data: JSONBody[OrderCreate],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Order]:
-    """201 with the new order; a replay with the same key and body returns it again (200)."""
+    """201 with the new order; a replay with the same key and body returns it again (200);
+    409 ``order_deadline_passed`` when the edge gets to it after the body's ``place_by``."""
     state = deps.edge_state(request)
     who = deps.principal(request)
     outlet = state.outlet
-    order, created = await deps.write(request, lambda conn, now: orders.create_order(
-        conn, data, outlet=outlet, menu=state.menu, principal=who, now=now,
+    # ``now`` is read in the write transaction, not when the request came in: a deadline
+    # (``place_by``) is checked against the moment the order would really be placed.
+    order, created = await deps.write(request, lambda conn, _: orders.create_order(
+        conn, data, outlet=outlet, menu=state.menu, principal=who, now=datetime.now(UTC),
         idempotency_key=idempotency_key or None))
     if created:
         state.metrics.orders_created.inc()

@@ -516,6 +516,19 @@ function checkout(type, payHere = false) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Every attempt tells the edge when this kiosk stops waiting for it (place_by, in the edge's
+// clock, a second before the attempt's timeout): an edge that hung and gets to the request
+// later refuses it (409 order_deadline_passed) instead of cooking an order for a customer
+// who was told it was not sent. The edge's clock is learnt from its refusals (server_time).
+const DEADLINE_MARGIN_MS = 1000;
+let edgeClockOffset = 0; // edge clock minus this tablet's, ms
+const placeBy = (waitMs) => new Date(Date.now() + edgeClockOffset + waitMs - DEADLINE_MARGIN_MS).toISOString();
+function learnEdgeClock(err) {
+  const at = Date.parse(err?.details?.server_time ?? "");
+  if (Number.isFinite(at)) edgeClockOffset = at - Date.now();
+}
+const deadlineRefused = (err) => err instanceof ApiError
+  && (err.code === "order_deadline_passed" || (err.status === 400 && err.details?.field === "place_by"));
 let sendRun = 0; // the current send loop; dropping the held order ends the older one
 let inFlight = null; // the request on its way, if any
 let sending = null; // the checkout the current loop sends
@@ -537,6 +550,7 @@ async function sendLoop(pending) {
     if (run !== sendRun) return; // dropped: the customer left or went to the counter
     const left = pending.until - Date.now();
     if (left <= 0) { dropHeld("expired"); return; }
+    if (left <= 1500) { await sleep(left); continue; } // too late for another attempt
     if (reachability.online === false) {
       // Nothing is sent while the edge is known to be gone: wait for its health answer.
       if (state.screen !== "held") show("held");
@@ -545,8 +559,9 @@ async function sendLoop(pending) {
     }
     try {
       // No hidden retries, and never a request still open at the deadline.
-      inFlight = state.api.post("/api/v1/orders", pending.body,
-        { idempotencyKey: pending.key, timeoutMs: Math.max(500, Math.min(8000, left)), retries: 0 });
+      const waitMs = Math.min(8000, left);
+      inFlight = state.api.post("/api/v1/orders", { ...pending.body, place_by: placeBy(waitMs) },
+        { idempotencyKey: pending.key, timeoutMs: waitMs, retries: 0 });
       const order = await inFlight;
       if (run !== sendRun) return; // answered after the customer chose the counter: see heldCounter()
       state.lastOrder = order;
@@ -564,6 +579,9 @@ async function sendLoop(pending) {
       return;
     } catch (err) {
       if (run !== sendRun) return;
+      // Refused for its deadline (this tablet's clock is off): nothing was placed, the key
+      // is not spent; retried at once with a deadline in the edge's clock.
+      if (deadlineRefused(err)) { learnEdgeClock(err); await sleep(200); continue; }
       const transient = err instanceof ApiError && (err.isNetwork || err.status >= 500 || err.status === 429);
       if (!transient) {
         localStorage.removeItem(PENDING_KEY);

@@ -3,10 +3,12 @@ idempotency, queue numbers, payments, voids, completion and the outbox they leav
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -306,3 +308,70 @@ def test_outlet_settings_change_on_a_running_edge(edge_server: EdgeServer) -> No
     bad = run_cli("outlet", "--data-dir", str(edge_server.data_dir), "--kitchen-trigger", "never",
                   check=False)
     assert bad.returncode != 0
+
+
+def _at(seconds: float) -> str:
+    """A ``place_by`` this many seconds from now (UTC, ISO 8601)."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+def test_a_hung_edge_refuses_an_order_it_gets_to_after_its_deadline(edge_server: EdgeServer) -> None:
+    """The edge accepts the connection but hangs (SIGSTOP) while a kiosk places an order;
+    resumed after the kiosk gave up, it refuses the order and sends nothing to the kitchen.
+    The key is not spent: a retry in time places the order once, and replays return it."""
+    edge, key = edge_server, str(uuid.uuid4())
+    kiosk, kds = edge.tokens["kiosk"], edge.tokens["kds"]
+    events_before = len(journal(edge))
+    body = {**THREE_LINES, "place_by": _at(1.5)}
+    assert edge.proc is not None
+    edge.proc.send_signal(signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            sent = pool.submit(edge.request, "POST", "/api/v1/orders", kiosk, json=body,
+                               headers={"Idempotency-Key": key})
+            time.sleep(3.0)  # the kiosk gave up at 1.5 s
+            assert not sent.done()
+            edge.proc.send_signal(signal.SIGCONT)
+            late = sent.result(timeout=30)
+    finally:
+        edge.proc.send_signal(signal.SIGCONT)
+    assert late.status_code == 409, late.text
+    error = late.json()["error"]
+    assert error["code"] == "order_deadline_passed"
+    assert error["details"]["late_ms"] >= 1000
+    assert datetime.fromisoformat(error["details"]["server_time"]) > datetime.fromisoformat(
+        body["place_by"])
+    assert edge.call("GET", "/api/v1/orders", edge.tokens["cashier"])["items"] == []
+    assert edge.call("GET", "/api/v1/kitchen/tickets", kds)["items"] == []
+    assert len(journal(edge)) == events_before  # nothing for the hub either
+
+    # The same checkout retried in time (same key, a later deadline) is placed, once.
+    placed = place(edge, {**THREE_LINES, "place_by": _at(8)}, **{"Idempotency-Key": key})
+    # A replay returns it even with a deadline long gone: it was accepted in time.
+    again = edge.request("POST", "/api/v1/orders", kiosk, json={**THREE_LINES, "place_by": _at(-60)},
+                         headers={"Idempotency-Key": key})
+    assert again.status_code == 200 and again.json()["id"] == placed["id"]
+    without = edge.request("POST", "/api/v1/orders", kiosk, json=THREE_LINES,
+                           headers={"Idempotency-Key": key})
+    assert without.status_code == 200 and without.json()["id"] == placed["id"]
+    assert [o["id"] for o in edge.call("GET", "/api/v1/orders", edge.tokens["cashier"])["items"]] == [
+        placed["id"]]
+    assert len(edge.call("GET", "/api/v1/kitchen/tickets", kds)["items"]) >= 1
+
+
+def test_order_deadline_bounds(shared_edge: EdgeServer) -> None:
+    kiosk = shared_edge.tokens["kiosk"]
+    past = shared_edge.request("POST", "/api/v1/orders", kiosk,
+                               json={**THREE_LINES, "place_by": _at(-5)})
+    assert past.status_code == 409 and past.json()["error"]["code"] == "order_deadline_passed"
+    far = shared_edge.request("POST", "/api/v1/orders", kiosk,
+                              json={**THREE_LINES, "place_by": _at(11 * 60)})
+    assert far.status_code == 400, far.text
+    details = far.json()["error"]["details"]
+    assert (details["field"], details["reason"], details["max_seconds"]) == (
+        "place_by", "deadline_too_far", 600)
+    assert "server_time" in details
+    naive = shared_edge.request("POST", "/api/v1/orders", kiosk,
+                                json={**THREE_LINES, "place_by": "2030-01-01T00:00:00"})
+    assert naive.status_code == 400 and naive.json()["error"]["details"]["field"] == "place_by"
+    assert place(shared_edge, {**THREE_LINES, "place_by": _at(9 * 60)})["status"] == "in_kitchen"

@@ -1,10 +1,17 @@
 """The kiosk when the edge goes away at checkout (issue 13), in Chromium against a real edge
 that is stopped: the customer is told plainly, may go to the counter, and an order held
 while the edge was down expires (after ``?hold=`` seconds, at "order at the counter" or at
-the idle reset, whichever comes first) and never reaches the edge once it is back."""
+the idle reset, whichever comes first) and never reaches the edge once it is back. An edge
+that *hangs* (a proxy takes the request and holds it: nothing answers) while the order is on its
+way gets to that request only after the kiosk gave up, and refuses it by its ``place_by``."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -114,6 +121,131 @@ def test_held_order_expires_goes_to_the_counter_or_leaves_with_the_customer_and_
     page.wait_for_timeout(1500)
     assert [o for o in orders_on(edge) if o["id"] not in before] == [], "a ghost order reached the edge"
     assert len(posts) == sent, "a dropped order was sent once the edge was back"
+
+class StallingProxy:
+    """A TCP proxy in front of the edge that can stall: while stalled it takes every byte the
+    browser sends (the request leaves the kiosk) and holds it; released, it delivers what it
+    held, even for connections the browser has closed since. To the kiosk it is an edge that
+    accepted the request and hung; to the edge, a request that arrives late."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.loop = asyncio.new_event_loop()
+        self.flowing = asyncio.Event()
+        self.port = 0
+        self.answers: list[bytes] = []  # every byte the edge sent back
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.thread.start()
+        assert ready.wait(10)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.flowing.set()
+        server = self.loop.run_until_complete(asyncio.start_server(self._pipe, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+        server.close()
+
+    def stall(self) -> None:
+        self.loop.call_soon_threadsafe(self.flowing.clear)
+
+    def release(self) -> None:
+        self.loop.call_soon_threadsafe(self.flowing.set)
+
+    def close(self) -> None:
+        async def cancel_pipes() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(cancel_pipes(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    async def _pipe(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        edge_in, edge_out = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        held: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+        async def take() -> None:  # read the browser's bytes as they come, stalled or not
+            try:
+                while data := await client_in.read(65536):
+                    held.put_nowait(data)
+            except ConnectionError:
+                pass
+            held.put_nowait(None)
+
+        async def deliver() -> None:
+            while True:
+                data = await held.get()
+                await self.flowing.wait()  # after the get: a waiting connection holds too
+                if data is None:
+                    break
+                edge_out.write(data)
+                await edge_out.drain()
+            await asyncio.sleep(5)  # let the edge answer a late request before closing
+            edge_out.close()
+
+        async def answer() -> None:
+            try:
+                while data := await edge_in.read(65536):
+                    self.answers.append(data)
+                    if self.flowing.is_set():
+                        client_out.write(data)
+                        await client_out.drain()
+            except ConnectionError:
+                pass
+            client_out.close()
+
+        await asyncio.gather(take(), deliver(), answer(), return_exceptions=True)
+
+
+@pytest.fixture
+def stalling_proxy(edge_server: EdgeServer) -> Iterator[StallingProxy]:
+    proxy = StallingProxy(edge_server.port)
+    yield proxy
+    proxy.close()
+
+
+def test_hung_edge_never_cooks_the_order_the_kiosk_gave_up(
+        edge_server: EdgeServer, stalling_proxy: StallingProxy, context: Any) -> None:
+    edge, proxy = edge_server, stalling_proxy
+    menu = demo_menu(edge, edge.tokens["kiosk"])
+    product, groups = product_with_required_group(menu)
+    page = context.new_page()
+    page.set_viewport_size({"width": 768, "height": 1280})
+    page.goto(f"http://127.0.0.1:{proxy.port}/kiosk/?hold=6&idle=60&token={edge.tokens['kiosk']}")
+    expect(page.get_by_test_id("attract")).to_be_visible()
+    bodies: list[dict[str, Any]] = []
+    page.on("request", lambda r: bodies.append({**json.loads(r.post_data or "{}"),
+                                                "key": r.headers.get("idempotency-key")})
+            if r.method == "POST" and r.url.endswith("/api/v1/orders") else None)
+    to_review(page, menu, product, groups)
+    proxy.stall()  # the edge "hangs": requests leave the kiosk, nothing answers
+    page.get_by_test_id("place-order").click()
+    gone = page.get_by_test_id("kiosk-gone")
+    expect(gone).to_be_visible(timeout=15000)  # the kiosk gave up after 6 s
+    expect(gone).to_have_attribute("data-why", "expired")
+    given_up = datetime.now(UTC)
+    assert bodies and all(b["key"] == bodies[0]["key"] for b in bodies), bodies
+    assert all(datetime.fromisoformat(b["place_by"]) < given_up for b in bodies), bodies
+    assert orders_on(edge) == []  # nothing reached it yet
+    # The edge gets the held request(s) now, after the kiosk gave up, and refuses them.
+    proxy.release()
+    page.wait_for_timeout(4000)
+    assert orders_on(edge) == [], "a ghost order reached the edge"
+    assert edge.call("GET", "/api/v1/kitchen/tickets", edge.tokens["kds"])["items"] == []
+    assert b"order_deadline_passed" in b"".join(proxy.answers)  # it got there, and said no
+    # The edge answers again, and the kiosk takes the next customer's order normally.
+    page.get_by_role("button", name="Selesai").click()
+    expect(page.get_by_test_id("kiosk-offline")).to_be_hidden(timeout=WAIT_MS)
+    to_review(page, menu, product, groups)
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_test_id("order-number")).to_be_visible(timeout=WAIT_MS)
+    assert len(orders_on(edge)) == 1
+
 
 def test_held_order_is_sent_once_when_the_edge_is_back_in_time(
         edge_server: EdgeServer, context: Any) -> None:
