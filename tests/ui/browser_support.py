@@ -16,7 +16,8 @@ UI = REPO / "kiosk-ui"
 APPS = ("kiosk", "cashier", "kds", "board", "waiter")
 KIOSK_BUDGET_BYTES = 150_000  # the whole kiosk app, uncompressed, images excluded
 
-_IMPORT = re.compile(r"""(?:import|from)\s*(?:[^'"]*?from\s*)?["']([^"']+\.js)["']""")
+# static imports and dynamic import("...") (a module loaded on first use is still the app's)
+_IMPORT = re.compile(r"""(?:import|from)\s*\(?\s*(?:[^'"]*?from\s*)?["']([^"']+\.js)["']""")
 _LINKED = re.compile(r"""(?:href|src)=["'](/[^"']+\.(?:css|js))["']""")
 
 
