@@ -39,12 +39,13 @@ def lighthouse() -> None:
 
 
 def line(app: str, s: dict[str, Any]) -> str:
-    m = s["metrics"]
+    m = {k: ("–" if v is None else f"{v:.0f}") for k, v in s["metrics"].items() if k != "cls"}
+    cls = s["metrics"]["cls"]
     return (f"  {app:<9} performance {s['performance'] * 100:3.0f}  accessibility "
-            f"{s['accessibility'] * 100:3.0f}  FCP {m['fcp']:5.0f} ms  LCP {m['lcp']:5.0f} ms  "
-            f"TBT {m['tbt']:4.0f} ms  CLS {m['cls']:.3f}  SI {m['si']:5.0f} ms  "
+            f"{s['accessibility'] * 100:3.0f}  FCP {m['fcp']:>5} ms  LCP {m['lcp']:>5} ms  "
+            f"TBT {m['tbt']:>4} ms  CLS {'–' if cls is None else f'{cls:.3f}'}  SI {m['si']:>5} ms  "
             f"app {s['appTransferBytes'] / 1024:4.1f} KB in {len(s['appRequests'])} requests  "
-            f"({s['seconds']:.0f} s)")
+            f"({s['seconds']:.0f} s)" + (f"  error: {s['runtimeError']}" if s["runtimeError"] else ""))
 
 
 def test_kiosk_cashier_and_dashboard_score_95_and_100(
@@ -57,7 +58,8 @@ def test_kiosk_cashier_and_dashboard_score_95_and_100(
     todo = list(urls)
     for _ in range(RUNS):
         for app, summary in zip(todo, lighthouse_support.run([urls[a] for a in todo]), strict=True):
-            assert summary["runtimeError"] is None, f"{app}: {summary['runtimeError']}"
+            if summary["runtimeError"] or summary["performance"] is None:  # e.g. no paint in time
+                summary["performance"] = summary["accessibility"] = 0.0
             runs[app].append(summary)
         todo = [app for app in todo if max(s["performance"] for s in runs[app]) < MIN_PERFORMANCE]
         if not todo:
@@ -70,6 +72,7 @@ def test_kiosk_cashier_and_dashboard_score_95_and_100(
     record_property("ui_scores", text)
     print(text)
     for app, s in best.items():
+        assert s["runtimeError"] is None, f"{app}: Lighthouse could not measure it: {s['runtimeError']}"
         assert s["performance"] >= MIN_PERFORMANCE, f"{app}: performance {s['performance']}\n{text}"
         assert s["accessibility"] >= MIN_ACCESSIBILITY, (
             f"{app}: accessibility {s['accessibility']}: {s['accessibilityFailures']}")
