@@ -396,11 +396,15 @@ async def test_a_months_report_reads_only_that_months_orders_partition(converted
     assert len(plans) >= 5  # order figures, products, methods, prep, refunds, discounts
     for plan in plans:
         assert _scanned(plan, "orders") == {f"orders_p{month:%Y%m}"}, plan
+    # The products' lines too (they carry their order's day).
+    products = [plan for plan in plans if _scanned(plan, "order_lines")]
+    assert len(products) == 1
+    assert _scanned(products[0], "order_lines") == {f"order_lines_p{month:%Y%m}"}
     # Not pruned (docs/scaling.md): the products' check that a split bill's parts are all
     # sales looks its parts up by split_from, whatever their day (an index probe per
-    # partition), and lines, payments and kitchen events are joined by order id.
-    split_checks = [plan for plan in plans if _scanned(plan, "orders", subplans=True)]
-    assert len(split_checks) == 1 and "split_from_idx" in split_checks[0]
+    # partition), and payments and kitchen events are joined by order id.
+    assert _scanned(products[0], "orders", subplans=True)
+    assert "split_from_idx" in products[0]
 
 
 # ---------------------------------------------------------------- maintenance

@@ -37,9 +37,11 @@ How a live database is converted (PostgreSQL; SQLite only gets the new column):
    ``FROM (MINVALUE) TO (<that month>)``. The validated CHECK lets PostgreSQL skip the
    partition's scan, the matching indexes are attached rather than built, and the
    ``order_lines`` NOT NULL is proven by its CHECK too: catalog work only (PostgreSQL says
-   so at DEBUG1; the migration logs those lines to ``hub.migrations``). A default partition
-   catches keys outside every range (the rows set aside go there) and the monthly
-   partitions of the next months are created.
+   so at DEBUG1; the migration logs those lines to ``hub.migrations``).
+3. After that transaction commits, each statement in its own short transaction: a default
+   partition per table catches keys outside every range (the rows set aside go there), and
+   the monthly partitions of the next months are created. A run stopped after step 2 finds
+   the tables partitioned and does only this step.
 
 Partition maintenance afterwards (``hub.partitions``: months ahead, retention) goes through
 two SECURITY DEFINER functions created here, ``pos_hub_add_partition`` and
@@ -56,6 +58,7 @@ Create Date: 2026-11-30 12:40:00.000000
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -98,9 +101,27 @@ def upgrade() -> None:
         _upgrade_sqlite()
         return
     upper = _month(datetime.now(UTC).date(), 2)
+    started = time.monotonic()
+    swapped = started
+    if not _partitioned():  # else an earlier run swapped, then stopped before it finished
+        with op.get_context().autocommit_block():
+            _prepare_online(upper)
+        prepared = time.monotonic()
+        _swap(upper)
+        swapped = time.monotonic()
+        log.info("0500_partitions: online preparation %.2f s, swap %.3f s",
+                 prepared - started, swapped - prepared)
+    # The swap commits here; what follows takes each parent's lock for a moment at a time.
     with op.get_context().autocommit_block():
-        _prepare_online(upper)
-    _swap(upper)
+        _after_swap(upper)
+    log.info("0500_partitions: default and monthly partitions %.2f s",
+             time.monotonic() - swapped)
+
+
+def _partitioned() -> bool:
+    return bool(op.get_bind().exec_driver_sql(
+        "SELECT count(*) FROM pg_partitioned_table WHERE partrelid = 'public.orders'::regclass"
+    ).scalar())
 
 
 # ---------------------------------------------------------------- SQLite
@@ -215,9 +236,6 @@ def _swap(upper: date) -> None:
     for table, (key, kind, old_key) in TABLES.items():
         _convert(run, table, key, kind, old_key, upper, roles)
     _create_functions(run, roles)
-    for table in TABLES:
-        for month in range(MONTHS_AHEAD + 1):
-            run("SELECT pos_hub_add_partition(%s, %s)", (table, _month(upper, month)))
     run("SET LOCAL client_min_messages = notice")
     # What PostgreSQL said of the old tables: each ATTACH and the NOT NULL proven by the
     # CHECKs, no index built on them (tests/hub/test_partitions.py reads this).
@@ -286,9 +304,23 @@ def _convert(run: Any, table: str, key: str, kind: str, old_key: tuple[str, ...]
     # ... is implied by existing constraints"); equal indexes and keys are attached, not built.
     run(f"ALTER TABLE public.{table} ATTACH PARTITION {SCHEMA}.{legacy}"
         f" FOR VALUES FROM (MINVALUE) TO ({_literal(upper, kind)})")
-    run(f"CREATE TABLE {SCHEMA}.{table}_default PARTITION OF public.{table} DEFAULT")
-    run(f"INSERT INTO {SCHEMA}.{table}_default SELECT * FROM {SCHEMA}.{table}_strays")
-    run(f"DROP TABLE {SCHEMA}.{table}_strays")
+
+
+def _after_swap(upper: date) -> None:
+    """Each table's default partition (with the rows set aside) and its months ahead, each
+    statement its own short transaction; nothing here is needed before the next month."""
+    run = op.get_bind().exec_driver_sql
+    for table in TABLES:
+        run(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{table}_default PARTITION OF public.{table}"
+            " DEFAULT")
+        if run("SELECT to_regclass(%s)", (f"{SCHEMA}.{table}_strays",)).scalar():
+            driver = op.get_bind().connection.dbapi_connection
+            with driver.transaction():  # both or neither: a rerun must not add them twice
+                driver.execute(f"INSERT INTO {SCHEMA}.{table}_default"
+                               f" SELECT * FROM {SCHEMA}.{table}_strays")
+                driver.execute(f"DROP TABLE {SCHEMA}.{table}_strays")
+        for month in range(MONTHS_AHEAD + 1):
+            run("SELECT pos_hub_add_partition(%s, %s)", (table, _month(upper, month)))
 
 
 # The partition bounds are UTC months: a date key gets the day, a timestamptz key midnight UTC.
