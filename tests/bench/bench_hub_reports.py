@@ -90,7 +90,7 @@ def load_tenant(conn: psycopg.Connection, tenant_id: str, outlets: int, lines_wa
             qty = rnd.randint(1, 3)
             subtotal += price * qty
             lines.write(f"{new_id()}\t{order_id}\t{outlet_id}\t{pid}\t{name}\t{qty}\t{price}\t"
-                        f"{price * qty}\t[]\t\tkitchen\t{tenant_id}\n")
+                        f"{price * qty}\t[]\t\tkitchen\t{tenant_id}\t{business_day}\n")
             counts["order_lines"] += 1
         service = subtotal * 500 // 10_000
         tax = (subtotal + service) * 1000 // 10_000
@@ -122,7 +122,7 @@ def load_tenant(conn: psycopg.Connection, tenant_id: str, outlets: int, lines_wa
                    " void_reason, source, created_at, updated_at, edge_seq, received_at, tenant_id"),
          orders),
         ("order_lines", ("id, order_id, outlet_id, product_id, name, qty, unit_price, line_total,"
-                        " modifiers, note, station, tenant_id"), lines),
+                        " modifiers, note, station, tenant_id, business_day"), lines),
         ("payments", ("id, order_id, outlet_id, method, amount, tendered, change, reference,"
                      " created_at, shift_id, staff_id, received_at, tenant_id"), payments),
         ("kitchen_events", ("id, outlet_id, ticket_id, order_id, station, action, at, received_at,"
