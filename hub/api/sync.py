@@ -96,6 +96,14 @@ def _metrics(request: Request[Any, Any, Any]) -> _SyncMetrics | None:
     return found
 
 
+def _known_credentials(request: Request[Any, Any, Any]) -> enrollment.KnownCredentials:
+    state = request.app.state
+    found = getattr(state, "known_sync_credentials", None)
+    if found is None:
+        found = state.known_sync_credentials = enrollment.KnownCredentials()
+    return found
+
+
 def _frame(message: Any, version: int) -> Response[bytes]:
     return Response(encode_frame(message, version=version), media_type=MEDIA_TYPE, status_code=200)
 
@@ -105,8 +113,15 @@ async def push(request: Request[Any, Any, Any], db: DbDep) -> Response[bytes]:
     """Apply a batch of journal entries (idempotent); answers the highest seq held.
 
     The credential is checked before the body is read; the body is refused past
-    PUSH_MAX_BYTES (by its Content-Length, or while it streams) and inflated no further."""
-    who = await enrollment.authenticate(db, bearer_token(request))
+    PUSH_MAX_BYTES (by its Content-Length, or while it streams) and inflated no further.
+    A credential this process has seen is not looked up again: the push's transaction checks
+    that it is still valid (``enrollment.KnownCredentials``)."""
+    token = bearer_token(request)
+    known = _known_credentials(request)
+    who = known.get(token)
+    if who is None:
+        who = await enrollment.authenticate(db, token)
+        known.remember(token or "", who)
     body = await request.body()
     if len(body) > INLINE_DECODE_BYTES:
         version, batch = await anyio.to_thread.run_sync(read_frame, body, PushRequest, PUSH_MAX_BYTES)

@@ -23,8 +23,10 @@ change; known before any database work) or when its id is already held by anothe
 tenant (an order, payment, cash movement, kitchen event, shift or payment attempt: known from
 the database).
 
-``apply_events`` writes a batch set-based (a few statements per batch, ``hub.ingest.store``)
-in a SAVEPOINT. If that fails, the batch is applied again as batches of one, each in its own
+``apply_events`` writes a batch set-based (one or two statements for all the fact tables,
+``hub.ingest.store.IngestStore.write_facts``) in a SAVEPOINT (or, for a push's first try,
+without one: ``BulkRefused`` then tells the caller to start again with it). If that fails,
+the batch is applied again as batches of one, each in its own
 SAVEPOINT, through the same code: only the faulty event is quarantined, and every other event
 lands exactly as the set-based path would have put it (tests/hub/test_ingest_apply.py).
 Re-applying a quarantined event (``hub.ingest.quarantine``) is a batch of one too.
@@ -43,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.gateways.models import HubPaymentAttempt
 from hub.ingest.enrollment import SyncIdentity
-from hub.ingest.store import IngestStore, Row, store_for
+from hub.ingest.store import ExistingOrder, Facts, IngestStore, Row, store_for
 from hub.models import CashMovementRow, EdgeAvailability, Outlet, PaymentRow, RefundRow, ShiftRow
 from hub.sync_models import SyncAlarm
 from shared.pricing import PricedLine, price_order
@@ -66,8 +68,8 @@ from shared.schemas import (
     TaxConfig,
 )
 
-__all__ = ["Event", "Unappliable", "apply_events", "apply_one", "check_money", "precheck",
-           "tax_of"]
+__all__ = ["BulkRefused", "Event", "Unappliable", "apply_events", "apply_one", "check_money",
+           "precheck", "tax_of"]
 
 log = logging.getLogger("hub.ingest")
 
@@ -225,17 +227,33 @@ def movement_row(who: SyncIdentity, m: CashMovement, now: datetime) -> Row:
 # ---------------------------------------------------------------- applying
 
 
+class BulkRefused(Exception):
+    """The set-based write of a batch applied without a SAVEPOINT failed: the caller's
+    transaction must be rolled back and the batch applied again with ``savepoint=True``."""
+
+
 async def apply_events(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
-                       events: list[Event], now: datetime) -> None:
+                       events: list[Event], now: datetime,
+                       existing: dict[str, ExistingOrder] | None = None,
+                       savepoint: bool = True) -> None:
     """Apply a batch: set-based, or (when the database refuses that) event by event, so
-    only the event at fault is quarantined. Sets ``problem`` on every event not applied."""
+    only the event at fault is quarantined. Sets ``problem`` on every event not applied.
+    ``existing``: the held orders among the batch's, when the caller read them already.
+    ``savepoint=False``: the set-based write is tried without a SAVEPOINT (two round trips
+    fewer); if it fails, ``BulkRefused`` is raised and the caller's transaction is spoiled."""
     for event in events:
         if not event.problem:
             event.problem = precheck(event.body, tax)
     valid = [event for event in events if not event.problem]
     if not valid:
         return
-    problem = await _attempt(session, who, tax, valid, now)
+    if not savepoint:
+        try:
+            await _apply_set(session, who, tax, valid, now, existing)
+        except Exception as exc:
+            raise BulkRefused(str(exc)) from exc
+        return
+    problem = await _attempt(session, who, tax, valid, now, existing)
     if not problem:
         return
     if len(valid) == 1:
@@ -254,11 +272,12 @@ async def apply_one(session: AsyncSession, who: SyncIdentity, tax: TaxConfig, ev
 
 
 async def _attempt(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
-                   events: list[Event], now: datetime) -> str:
+                   events: list[Event], now: datetime,
+                   existing: dict[str, ExistingOrder] | None = None) -> str:
     """Apply ``events`` in a SAVEPOINT: "" when done, else why not (the savepoint is undone)."""
     try:
         async with session.begin_nested():
-            await _apply_set(session, who, tax, events, now)
+            await _apply_set(session, who, tax, events, now, existing)
     except Unappliable as problem:
         return str(problem)
     except Exception as problem:  # noqa: BLE001 - one event must not wedge the stream
@@ -314,36 +333,34 @@ def _reduce(events: list[Event]) -> _Batch:
 
 
 async def _apply_set(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
-                     events: list[Event], now: datetime) -> None:
-    """Write the batch's rows with a few statements per table (``hub.ingest.store``); raise
-    ``Unappliable`` when one of its ids is held by another outlet."""
+                     events: list[Event], now: datetime,
+                     existing: dict[str, ExistingOrder] | None = None) -> None:
+    """Write the batch's rows with one or two statements for all the fact tables
+    (``hub.ingest.store``); raise ``Unappliable`` when one of its ids is held by another
+    outlet."""
     batch = _reduce(events)
     store = store_for(session)
+    facts = Facts()
     if batch.orders:
-        await _apply_orders(store, session, who, tax, batch.orders, batch.completed, now)
-    refunds = _latest_refunds(events)
-    for seq, refund in refunds.values():
+        if existing is None:
+            existing = await store.existing_orders(list(batch.orders))
+        _order_facts(facts, session, who, tax, batch.orders, batch.completed, existing, now)
+    facts.payments = [payment_row(who, p, now) for p in batch.payments.values()]
+    facts.kitchen = [kitchen_row(who, event_id, k, now) for event_id, k in batch.kitchen.items()]
+    facts.movements = [movement_row(who, m, now) for m in batch.movements.values()]
+    inserted = await store.write_facts(facts)
+    await _held_or_unappliable(store, PaymentRow, set(batch.payments) - inserted.payments, who,
+                               "payment")
+    skipped = [row for row in facts.kitchen if row[2] not in inserted.kitchen]
+    if skipped:
+        foreign = {row[2] for row in skipped} - await store.kitchen_held(skipped, who.outlet_id)
+        if foreign:
+            raise Unappliable(f"kitchen event(s) {sorted(foreign)[:5]} are held for "
+                              "another outlet")
+    await _held_or_unappliable(store, CashMovementRow, set(batch.movements) - inserted.movements,
+                               who, "cash movement")
+    for seq, refund in _latest_refunds(events).values():
         await _apply_refund(session, who, refund, seq, now)
-    if batch.payments:
-        inserted = await store.insert_payments(
-            [payment_row(who, p, now) for p in batch.payments.values()])
-        await _held_or_unappliable(store, PaymentRow, set(batch.payments) - inserted, who,
-                                   "payment")
-    if batch.kitchen:
-        rows = [kitchen_row(who, event_id, k, now) for event_id, k in batch.kitchen.items()]
-        inserted = await store.insert_kitchen_events(rows)
-        skipped = [row for row in rows if row[2] not in inserted]
-        if skipped:
-            foreign = {row[2] for row in skipped} - await store.kitchen_held(skipped,
-                                                                             who.outlet_id)
-            if foreign:
-                raise Unappliable(f"kitchen event(s) {sorted(foreign)[:5]} are held for "
-                                  "another outlet")
-    if batch.movements:
-        inserted = await store.insert_cash_movements(
-            [movement_row(who, m, now) for m in batch.movements.values()])
-        await _held_or_unappliable(store, CashMovementRow, set(batch.movements) - inserted, who,
-                                   "cash movement")
     for seq, shift in batch.shifts.values():
         await _apply_shift(session, who, shift, seq)
     for body in batch.availability.values():
@@ -363,11 +380,11 @@ async def _held_or_unappliable(store: IngestStore, model: Any, skipped: set[str]
             raise Unappliable(f"{what} id(s) {sorted(foreign)[:5]} are used by another outlet")
 
 
-async def _apply_orders(store: IngestStore, session: AsyncSession, who: SyncIdentity,
-                        tax: TaxConfig, latest: dict[str, tuple[int, Order]],
-                        completed: dict[str, datetime], now: datetime) -> None:
-    existing = await store.existing_orders(list(latest))
-    new_rows, newer_rows, line_rows, replaced = [], [], [], []
+def _order_facts(facts: Facts, session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
+                 latest: dict[str, tuple[int, Order]], completed: dict[str, datetime],
+                 existing: dict[str, ExistingOrder], now: datetime) -> None:
+    """The rows of the batch's latest order snapshots: new orders, newer snapshots of held
+    ones (an older one is skipped: never go back), and the lines of both."""
     for order_id, (seq, order) in latest.items():
         held = existing.get(order_id)
         if order.outlet_id != who.outlet_id:  # refused before (push); a quarantine retry
@@ -384,14 +401,11 @@ async def _apply_orders(store: IngestStore, session: AsyncSession, who: SyncIden
                                   details={"order_id": order.id, "seq": seq}, created_at=now))
         row = order_row(who, order, seq, now, completed.get(order_id))
         if held is None:
-            new_rows.append(row)
+            facts.new_orders.append(row)
         else:
-            newer_rows.append(row)
-            replaced.append(order_id)
-        line_rows += [line_row(who, order, line) for line in order.lines]
-    await store.insert_orders(new_rows)
-    await store.update_orders(newer_rows)
-    await store.replace_lines(replaced, line_rows)
+            facts.newer_orders.append(row)
+            facts.replaced.append(order_id)
+        facts.lines += [line_row(who, order, line) for line in order.lines]
 
 
 def _latest_refunds(events: list[Event]) -> dict[str, tuple[int, Refund]]:

@@ -49,9 +49,11 @@ __all__ = [
     "CredentialRevoked",
     "InvalidCode",
     "IssuedCode",
+    "KnownCredentials",
     "OutletInactive",
     "SyncIdentity",
     "authenticate",
+    "check_credential",
     "create_code",
     "list_credentials",
     "normalize_code",
@@ -297,6 +299,38 @@ async def list_credentials(session: AsyncSession, principal: Principal,
                                       .order_by(SyncCredential.created_at.desc())))
 
 
+class KnownCredentials:
+    """Which outlet each sync credential seen by this process belongs to (that never changes),
+    so a push skips the credential lookup of ``authenticate``. Whether the credential is
+    still valid (not revoked, its outlet active) is NOT remembered: the push checks it again
+    in its own transaction (``check_credential``), so a revocation takes effect at once on
+    every replica."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._known: dict[str, SyncIdentity] = {}
+
+    def get(self, token: str | None) -> SyncIdentity | None:
+        return self._known.get(digest(token)) if token else None
+
+    def remember(self, token: str, who: SyncIdentity) -> None:
+        if len(self._known) >= self.size:
+            self._known.clear()  # bounded; the next pushes look themselves up again
+        self._known[digest(token)] = who
+
+
+def check_credential(who: SyncIdentity, revoked_at: datetime | None, outlet_active: bool) -> None:
+    """Refuse a revoked credential or a deactivated outlet (as ``authenticate`` does)."""
+    if revoked_at is not None:
+        raise CredentialRevoked("this outlet's sync credential was revoked: re-enroll the box",
+                                details={"outlet_id": who.outlet_id,
+                                         "revoked_at": revoked_at.isoformat()})
+    if not outlet_active:  # deactivated at head office
+        raise OutletInactive("this outlet is deactivated at head office: its box keeps "
+                             "selling offline and syncs again once it is reactivated",
+                             details={"outlet_id": who.outlet_id})
+
+
 async def authenticate(db: Database, token: str | None) -> SyncIdentity:
     """Resolve a bearer sync credential to its outlet; refuse unknown and revoked ones."""
     if not token:
@@ -309,12 +343,6 @@ async def authenticate(db: Database, token: str | None) -> SyncIdentity:
         if found is None:
             raise Unauthorized("unknown sync credential")
         credential, outlet_active = found
-        if credential.revoked_at is not None:
-            raise CredentialRevoked("this outlet's sync credential was revoked: re-enroll the box",
-                                    details={"outlet_id": credential.outlet_id,
-                                             "revoked_at": credential.revoked_at.isoformat()})
-        if not outlet_active:  # deactivated at head office
-            raise OutletInactive("this outlet is deactivated at head office: its box keeps "
-                                 "selling offline and syncs again once it is reactivated",
-                                 details={"outlet_id": credential.outlet_id})
-        return SyncIdentity(credential.tenant_id, credential.outlet_id, credential.id)
+        who = SyncIdentity(credential.tenant_id, credential.outlet_id, credential.id)
+        check_credential(who, credential.revoked_at, outlet_active)
+        return who

@@ -4,7 +4,10 @@
    own content (``hub.ingest.decode``): the CPU-heavy part, done outside the lock so it
    overlaps the previous batch of the same outlet when the edge pipelines.
 1. The outlet row is locked (``SELECT ... FOR UPDATE``), so two hub processes receiving the
-   same outlet's batches apply them one after the other; the second finds them held.
+   same outlet's batches apply them one after the other; the second finds them held. The
+   same statement checks that the credential is still valid (``KnownCredentials``: the
+   handler does not look a known credential up again). One read after the lock loads the
+   cursors and which of the batch's orders are held.
 2. Each entry is checked against the (outlet, epoch) cursor:
    * ``seq <= last_seq``: already held. Same hash -> skipped (idempotent re-push); entry
      pruned after the retention period (``hub.ingest.retention``) -> skipped too. Different
@@ -24,6 +27,12 @@
    journal, listed on the fleet view, not applied; the stream moves on.
 4. The cursor advances with the applied data in the same commit; the reply's ``acked_seq``
    covers only entries that are durably held. A refusal still commits the valid prefix.
+
+On PostgreSQL a clean push is seven round trips: BEGIN, the tenant's ``set_config``, the
+lock, the read, one statement for every fact table, one for the journal + cursors + status
+row, COMMIT (``hub.ingest.store``). The set-based write is tried without a SAVEPOINT; if the
+database refuses it (``BulkRefused``: an id of another outlet, a constraint) the transaction
+is rolled back and the push runs again with the SAVEPOINT and the per-event fallback.
 """
 
 from __future__ import annotations
@@ -38,13 +47,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
-from hub.ingest.apply import Event, apply_events, tax_of
+from hub.ingest.apply import BulkRefused, Event, apply_events, tax_of
 from hub.ingest.decode import Decoded, decode_all, kind_of
 from hub.ingest.enrollment import SyncIdentity
 from hub.ingest.quarantine import quarantine
 from hub.ingest.status import alarm, touch_status
-from hub.ingest.store import store_for
-from hub.models import Outlet
+from hub.ingest.store import Row, StatusTouch, store_for
 from hub.sync_models import SyncCursor, SyncJournalEntry
 from shared.errors import Conflict, Forbidden
 from shared.journal import genesis_hash
@@ -108,14 +116,23 @@ async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
     decoded = decode_all(request.entries)
     started = time.monotonic()
     waits = 0
+    optimistic = True
     while True:
         try:
             reply = await _ingest_locked(db, who, request, decoded, wire_version, now,
                                          wait_for_predecessor=request.pipelined
-                                         and time.monotonic() - started < PREDECESSOR_WAIT_S)
+                                         and time.monotonic() - started < PREDECESSOR_WAIT_S,
+                                         optimistic=optimistic)
         except _PredecessorInFlight:
             waits += 1
             await asyncio.sleep(0.005)
+            continue
+        except BulkRefused as exc:
+            # Rolled back: the same push again, the bulk write in a SAVEPOINT this time,
+            # falling back to one event at a time so only the faulty one is quarantined.
+            log.info("bulk apply refused, applying with savepoints",
+                     extra={"outlet_id": who.outlet_id, "error": str(exc)[:300]})
+            optimistic = False
             continue
         if waits:
             log.info("pipelined batch waited for its predecessor",
@@ -126,25 +143,29 @@ async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
 
 async def _ingest_locked(db: Database, who: SyncIdentity, request: PushRequest,
                          decoded: list[Decoded], wire_version: int, now: datetime, *,
-                         wait_for_predecessor: bool) -> PushResponse:
+                         wait_for_predecessor: bool, optimistic: bool = False) -> PushResponse:
     outcome = _Outcome()
     async with db.tenant(who.tenant_id) as session:
-        outlet = (await session.execute(
-            select(Outlet).where(Outlet.id == who.outlet_id).with_for_update()
-        )).scalar_one()
-        cursors = {c.epoch: c for c in (await session.execute(
-            select(SyncCursor).where(SyncCursor.outlet_id == who.outlet_id)
-        )).scalars()}
+        store = store_for(session)
+        outlet = await store.lock_outlet(who)
+        # Every order the batch names is looked up with the cursors, in one read after the
+        # lock: the apply needs no read of its own on the common path.
+        order_ids = list({d.body.order.id for d in decoded if isinstance(d.body, OrderEvent)})
+        cursors, existing = await store.load_push_state(who.outlet_id, order_ids)
+        before = {epoch: cursor.last_seq for epoch, cursor in cursors.items()}
         verified = await _verify_batch(session, who, cursors, request.entries, decoded, outcome,
                                        now, wait_for_predecessor)
+        journal: list[Row] = []
         if verified:
-            await apply_events(session, who, tax_of(outlet), [v.event for v in verified], now)
-            await _hold(session, who, verified, now, wire_version, outcome)
+            await apply_events(session, who, tax_of(outlet), [v.event for v in verified], now,
+                               existing=existing, savepoint=not optimistic)
+            journal = _hold(session, who, verified, now, wire_version, outcome)
         held = cursors.get(request.epoch)
-        await touch_status(session, who, now, backlog=request.backlog,
-                            edge_version=request.edge_version, pushed=True,
-                            error=str(outcome.refusal) if outcome.refusal else "",
-                            quarantined=len(outcome.quarantined))
+        await store.finish_push(
+            journal, [c for epoch, c in cursors.items() if before.get(epoch) != c.last_seq],
+            StatusTouch(who, now, request.backlog, request.edge_version,
+                        str(outcome.refusal) if outcome.refusal else "",
+                        len(outcome.quarantined)))
     log.info("push applied", extra={"outlet_id": who.outlet_id, "entries": len(request.entries),
                                     "applied": outcome.applied, "duplicates": outcome.duplicates,
                                     "quarantined": len(outcome.quarantined),
@@ -165,15 +186,15 @@ async def _ingest_locked(db: Database, who: SyncIdentity, request: PushRequest,
     )
 
 
-async def _hold(session: AsyncSession, who: SyncIdentity, verified: list[_Verified],
-                now: datetime, wire_version: int, outcome: _Outcome) -> None:
-    """Store the verified entries in the journal (applied or quarantined) and count them."""
+def _hold(session: AsyncSession, who: SyncIdentity, verified: list[_Verified], now: datetime,
+          wire_version: int, outcome: _Outcome) -> list[Row]:
+    """The journal rows of the verified entries (applied or quarantined); quarantine the
+    ones not applied and count them."""
     kinds = [kind_of(v.event.body, v.entry.body) for v in verified]
-    await store_for(session).insert_journal([
-        (who.tenant_id, who.outlet_id, v.entry.epoch, v.entry.seq, v.entry.event_id, kind,
-         v.entry.body, v.entry.prev_hash, v.entry.hash, _aware(v.entry.occurred_at), now,
-         "quarantined" if v.event.problem else "applied", wire_version)
-        for v, kind in zip(verified, kinds, strict=True)])
+    rows = [(who.tenant_id, who.outlet_id, v.entry.epoch, v.entry.seq, v.entry.event_id, kind,
+             v.entry.body, v.entry.prev_hash, v.entry.hash, _aware(v.entry.occurred_at), now,
+             "quarantined" if v.event.problem else "applied", wire_version)
+            for v, kind in zip(verified, kinds, strict=True)]
     for v, kind in zip(verified, kinds, strict=True):
         if v.event.problem:
             quarantine(session, who, v.entry.epoch, v.entry.seq, v.entry.event_id, kind,
@@ -181,6 +202,7 @@ async def _hold(session: AsyncSession, who: SyncIdentity, verified: list[_Verifi
             outcome.quarantined.append(v.entry.seq)
         else:
             outcome.applied += 1
+    return rows
 
 
 def _aware(value: datetime) -> datetime:
@@ -236,10 +258,10 @@ async def _verify_batch(session: AsyncSession, who: SyncIdentity,
                 await alarm(session, who, "epoch_change",
                             f"the outlet started a new journal epoch {entry.epoch} at seq {entry.seq}",
                             {"epoch": entry.epoch, "seq": entry.seq}, now, journal=False)
+            # written with the others at the end of the push (IngestStore.finish_push)
             cursor = SyncCursor(tenant_id=who.tenant_id, outlet_id=who.outlet_id, epoch=entry.epoch,
                                 first_seq=entry.seq, last_seq=entry.seq - 1,
                                 last_hash=entry.prev_hash, started_at=now, updated_at=now)
-            session.add(cursor)
             cursors[entry.epoch] = cursor
         if entry.seq <= cursor.last_seq:
             found = held.get((entry.epoch, entry.seq))
@@ -296,6 +318,7 @@ async def _refuse_foreign(db: Database, who: SyncIdentity, request: PushRequest,
     message = (f"push for outlet {request.outlet_id} (entries {foreign[:10]}) with the credential "
                f"of outlet {who.outlet_id}: refused")
     async with db.tenant(who.tenant_id) as session:
+        await store_for(session).lock_outlet(who)  # a credential revoked meanwhile: refused
         await alarm(session, who, "foreign_outlet", message,
                     {"claimed_outlet": request.outlet_id, "seqs": foreign[:100]}, now,
                     journal=True)

@@ -5,8 +5,12 @@ maps each event to its row; this module writes the rows with a handful of statem
 batch, in the caller's transaction (``store_for`` picks the implementation):
 
 * ``PostgresIngestStore`` sends whole columns as arrays and lets PostgreSQL ``unnest`` them
-  (``INSERT ... SELECT FROM unnest($1::text[], ...)``): one round trip and one statement per
-  table, no per-row parameter handling in Python. This is the hot path of a backlog drain.
+  (``INSERT ... SELECT FROM unnest($1::text[], ...)``), no per-row parameter handling in
+  Python, on the session's asyncpg connection directly. The fact tables of a batch are one
+  statement (data-modifying CTEs; newer order snapshots and the deletion of their old lines
+  one more), the journal, cursors and status row another: a push's cost hardly depends on
+  how many tables it touches. This is the hot path of a backlog drain and of a fleet's
+  pushes (docs/performance.md, "Push throughput").
 * ``IngestStore`` (the interface, and the portable implementation) does the same with
   SQLAlchemy Core executemany (the embedded SQLite hub of the demo).
 
@@ -18,23 +22,69 @@ a row of another tenant is invisible, so an id collision with it fails the state
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from sqlalchemy import bindparam, case, delete, func, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import CashMovementRow, KitchenEventRow, OrderLineRow, OrderRow, PaymentRow
-from hub.sync_models import SyncJournalEntry
+from hub.ingest.enrollment import SyncIdentity, check_credential
+from hub.ingest.status import touch_status
+from hub.models import (
+    CashMovementRow,
+    KitchenEventRow,
+    OrderLineRow,
+    OrderRow,
+    Outlet,
+    PaymentRow,
+)
+from hub.sync_models import SyncCredential, SyncCursor, SyncJournalEntry
 
-__all__ = ["ExistingOrder", "IngestStore", "PostgresIngestStore", "Row", "store_for"]
+__all__ = ["ExistingOrder", "Facts", "IngestStore", "Inserted", "PostgresIngestStore", "Row",
+           "StatusTouch", "store_for"]
 
 
 @dataclass(frozen=True)
 class ExistingOrder:
     outlet_id: str
     edge_seq: int
+
+
+@dataclass
+class Facts:
+    """A reduced batch's rows, per table (values in the order of the *_COLUMNS below)."""
+
+    new_orders: list[Row] = field(default_factory=list)
+    newer_orders: list[Row] = field(default_factory=list)  # the caller checked edge_seq
+    replaced: list[str] = field(default_factory=list)  # orders whose lines are replaced
+    lines: list[Row] = field(default_factory=list)  # of every order written
+    payments: list[Row] = field(default_factory=list)
+    kitchen: list[Row] = field(default_factory=list)
+    movements: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class Inserted:
+    """Ids a ``write_facts`` actually inserted (the others were held already, or are
+    another outlet's)."""
+
+    payments: set[str]
+    kitchen: set[str]
+    movements: set[str]
+
+
+@dataclass
+class StatusTouch:
+    """What a push records on the outlet's status row (``hub.ingest.status.touch_status``)."""
+
+    who: SyncIdentity
+    now: datetime
+    backlog: int
+    edge_version: str
+    error: str
+    quarantined: int
 
 
 # Column name -> PostgreSQL array element type, in the order rows are given.
@@ -90,6 +140,51 @@ class IngestStore:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    # -- the push's own state: the outlet's lock, its journal cursors, its status row ----
+
+    async def lock_outlet(self, who: SyncIdentity) -> Outlet:
+        """The outlet row, locked (``FOR UPDATE``) until the transaction ends: one outlet's
+        batches are applied one after the other, whichever replica received them. Refuses
+        the push if the credential was revoked or the outlet deactivated meanwhile."""
+        outlet = (await self.session.execute(
+            select(Outlet).where(Outlet.id == who.outlet_id).with_for_update())).scalar_one()
+        revoked_at = await self.session.scalar(
+            select(SyncCredential.revoked_at).where(SyncCredential.id == who.credential_id))
+        check_credential(who, revoked_at, outlet.active)
+        return outlet
+
+    async def load_push_state(self, outlet_id: str, order_ids: Sequence[str]
+                              ) -> tuple[dict[str, SyncCursor], dict[str, ExistingOrder]]:
+        """The outlet's journal cursors by epoch, and which of ``order_ids`` are held
+        (read after the lock, so a batch another replica applied meanwhile is seen)."""
+        cursors = {c.epoch: c for c in (await self.session.execute(
+            select(SyncCursor).where(SyncCursor.outlet_id == outlet_id))).scalars()}
+        return cursors, (await self.existing_orders(order_ids) if order_ids else {})
+
+    async def finish_push(self, journal: list[Row], cursors: Sequence[SyncCursor],
+                          status: StatusTouch) -> None:
+        """Hold the journal entries, advance the cursors, touch the outlet's status."""
+        await self.insert_journal(journal)
+        for cursor in cursors:
+            if cursor not in self.session:
+                self.session.add(cursor)
+        await touch_status(self.session, status.who, status.now, backlog=status.backlog,
+                           edge_version=status.edge_version, pushed=True, error=status.error,
+                           quarantined=status.quarantined)
+
+    # -- the reporting tables --------------------------------------------------------------
+
+    async def write_facts(self, facts: Facts) -> Inserted:
+        """Write a reduced batch: new orders inserted, newer snapshots over held ones (their
+        lines replaced), payments, kitchen events and cash movements inserted once (the ids
+        actually inserted are returned; the caller checks the others)."""
+        await self.insert_orders(facts.new_orders)
+        await self.update_orders(facts.newer_orders)
+        await self.replace_lines(facts.replaced, facts.lines)
+        return Inserted(payments=await self.insert_payments(facts.payments),
+                        kitchen=await self.insert_kitchen_events(facts.kitchen),
+                        movements=await self.insert_cash_movements(facts.movements))
 
     async def existing_orders(self, ids: Sequence[str]) -> dict[str, ExistingOrder]:
         rows = await self.session.execute(
@@ -203,7 +298,116 @@ class IngestStore:
 
 
 class PostgresIngestStore(IngestStore):
-    """Whole columns as arrays, ``unnest``ed by PostgreSQL: one statement per table."""
+    """Whole columns as arrays, ``unnest``ed by PostgreSQL, sent on the session's asyncpg
+    connection (inside its transaction, after its tenant ``set_config``) without SQLAlchemy's
+    per-statement machinery: a push is a handful of round trips (docs/performance.md, "Push
+    throughput"). Statements name the tenant themselves as well as relying on RLS, so a
+    development superuser URL (which bypasses RLS) still writes and reads one tenant only."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self._driver: Any = None
+
+    async def lock_outlet(self, who: SyncIdentity) -> Outlet:
+        row = await (await self._conn()).fetchrow(
+            "SELECT service_rate_bp, tax_rate_bp, tax_name, prices_include_tax, rounding_unit,"
+            " active, (SELECT revoked_at FROM sync_credentials WHERE id = $3 AND tenant_id = $2)"
+            " FROM outlets WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+            who.outlet_id, who.tenant_id, who.credential_id)
+        if row is None:
+            raise LookupError(f"outlet {who.outlet_id} not found")
+        check_credential(who, row[6], row[5])
+        # A detached Outlet carrying only what the push reads (its tax settings).
+        return Outlet(id=who.outlet_id, tenant_id=who.tenant_id, service_rate_bp=row[0],
+                      tax_rate_bp=row[1], tax_name=row[2], prices_include_tax=row[3],
+                      rounding_unit=row[4], active=row[5])
+
+    async def load_push_state(self, outlet_id: str, order_ids: Sequence[str]
+                              ) -> tuple[dict[str, SyncCursor], dict[str, ExistingOrder]]:
+        tenant_id = self.session.info["tenant_id"]
+        row = await (await self._conn()).fetchrow(
+            "SELECT (SELECT array_agg(ROW(epoch, first_seq, last_seq, last_hash, started_at,"
+            " updated_at)) FROM sync_cursors WHERE outlet_id = $1 AND tenant_id = $2),"
+            " (SELECT array_agg(ROW(id, outlet_id, edge_seq)) FROM orders"
+            " WHERE id = ANY($3::text[]) AND tenant_id = $2)",
+            outlet_id, tenant_id, list(order_ids))
+        cursors = {c[0]: SyncCursor(tenant_id=tenant_id, outlet_id=outlet_id, epoch=c[0],
+                                    first_seq=c[1], last_seq=c[2], last_hash=c[3],
+                                    started_at=c[4], updated_at=c[5]) for c in row[0] or ()}
+        return cursors, {o[0]: ExistingOrder(o[1], o[2]) for o in row[1] or ()}
+
+    async def finish_push(self, journal: list[Row], cursors: Sequence[SyncCursor],
+                          status: StatusTouch) -> None:
+        """One statement: journal rows, cursors (upserted) and the status row (upserted with
+        ``touch_status``'s rules for a push)."""
+        await self.session.flush()  # alarms may have created or changed the status row
+        who, now = status.who, status.now
+        if status.error:
+            error = status.error[:2000]
+        elif status.quarantined:
+            error = f"{status.quarantined} event(s) quarantined at {now.isoformat()}"
+        else:
+            error = ""
+        n = len(JOURNAL_COLUMNS)
+        cursor_rows = [(who.tenant_id, who.outlet_id, c.epoch, c.first_seq, c.last_seq,
+                        c.last_hash, c.started_at or now, now) for c in cursors]
+        await (await self._conn()).execute(
+            f"WITH journal AS ({self._insert_sql(SyncJournalEntry, JOURNAL_COLUMNS)}),"
+            f" cursors AS (INSERT INTO sync_cursors ({_names(CURSOR_COLUMNS)})"
+            f" SELECT {_names(CURSOR_COLUMNS, 'u.')} FROM {self._unnest(CURSOR_COLUMNS, n + 1)}"
+            " ON CONFLICT (outlet_id, epoch) DO UPDATE SET last_seq = excluded.last_seq,"
+            " last_hash = excluded.last_hash, updated_at = excluded.updated_at)"
+            " INSERT INTO outlet_status AS s (tenant_id, outlet_id, last_contact_at,"
+            " last_push_at, reported_backlog, edge_version, last_error, journal_alarm,"
+            f" updated_at) VALUES (${n + 9}, ${n + 10}, ${n + 11}, ${n + 11}, ${n + 12},"
+            f" ${n + 13}, ${n + 14}, '', ${n + 11})"
+            " ON CONFLICT (outlet_id) DO UPDATE SET last_contact_at = excluded.last_contact_at,"
+            " last_push_at = excluded.last_push_at,"
+            " reported_backlog = excluded.reported_backlog,"
+            " edge_version = CASE WHEN excluded.edge_version <> '' THEN excluded.edge_version"
+            " ELSE s.edge_version END,"
+            # touch_status: an error or quarantine is recorded; a clean push clears the last
+            # error unless it names quarantined events (they stay until resolved).
+            f" last_error = CASE WHEN ${n + 15} THEN excluded.last_error"
+            " WHEN strpos(s.last_error, 'quarantined') = 0 THEN '' ELSE s.last_error END,"
+            " updated_at = excluded.updated_at",
+            *self._columns(journal, JOURNAL_COLUMNS), *self._columns(cursor_rows, CURSOR_COLUMNS),
+            who.tenant_id, who.outlet_id, now, status.backlog, status.edge_version[:64], error,
+            bool(error))
+
+    async def write_facts(self, facts: Facts) -> Inserted:
+        """Newer snapshots (and the deletion of their old lines) in one statement when there
+        are any, then everything else in one statement."""
+        conn = await self._conn()
+        tenant_id = self.session.info["tenant_id"]
+        if facts.newer_orders:
+            await conn.execute(
+                f"WITH updated AS ({self._update_orders_sql()})"
+                f" DELETE FROM order_lines WHERE order_id = ANY(${len(ORDER_COLUMNS) + 1}::text[])"
+                f" AND tenant_id = ${len(ORDER_COLUMNS) + 2}",
+                *self._columns(facts.newer_orders, ORDER_COLUMNS), facts.replaced, tenant_id)
+        encode = msgspec.json.encode
+        lines = [(*row[:9], encode(row[9]).decode(), *row[10:]) for row in facts.lines]
+        parts, parameters = [], []
+        for name, model, columns, rows, returning in (
+                ("o", OrderRow, ORDER_COLUMNS, facts.new_orders, False),
+                ("l", OrderLineRow, LINE_COLUMNS, lines, False),
+                ("p", PaymentRow, PAYMENT_COLUMNS, facts.payments, True),
+                ("k", KitchenEventRow, KITCHEN_COLUMNS, facts.kitchen, True),
+                ("m", CashMovementRow, MOVEMENT_COLUMNS, facts.movements, True)):
+            sql = self._insert_sql(model, columns, len(parameters) + 1)
+            if returning:
+                sql += " ON CONFLICT DO NOTHING RETURNING id"
+            parts.append(f"{name} AS ({sql})")
+            parameters += self._columns(rows, columns)
+        found = await conn.fetch(
+            f"WITH {', '.join(parts)} SELECT 'p', id FROM p UNION ALL SELECT 'k', id FROM k"
+            " UNION ALL SELECT 'm', id FROM m", *parameters)
+        inserted = Inserted(set(), set(), set())
+        for kind, found_id in found:
+            {"p": inserted.payments, "k": inserted.kitchen, "m": inserted.movements}[kind].add(
+                found_id)
+        return inserted
 
     async def existing_orders(self, ids: Sequence[str]) -> dict[str, ExistingOrder]:
         result = await self._run("SELECT id, outlet_id, edge_seq FROM orders WHERE id = ANY($1::text[])",
@@ -211,18 +415,19 @@ class PostgresIngestStore(IngestStore):
         return {r[0]: ExistingOrder(r[1], r[2]) for r in result}
 
     async def update_orders(self, rows: list[Row]) -> None:
-        if not rows:
-            return
+        if rows:
+            await self._run(self._update_orders_sql(), self._columns(rows))
+
+    def _update_orders_sql(self) -> str:
         names = [name for name, _ in ORDER_COLUMNS]
         assignments = ", ".join(
             f"{name} = u.{name}" if name != "completed_at" else
             "completed_at = CASE WHEN u.status = 'completed'"
             " THEN COALESCE(o.completed_at, u.completed_at) END"
             for name in names if name not in ("tenant_id", "outlet_id", "id", "received_at"))
-        await self._run(
-            f"UPDATE orders AS o SET {assignments} FROM {self._unnest(ORDER_COLUMNS)}"
-            " WHERE o.id = u.id AND o.outlet_id = u.outlet_id AND o.edge_seq <= u.edge_seq",
-            self._columns(rows))
+        return (f"UPDATE orders AS o SET {assignments} FROM {self._unnest(ORDER_COLUMNS)}"
+                " WHERE o.id = u.id AND o.outlet_id = u.outlet_id AND o.tenant_id = u.tenant_id"
+                " AND o.edge_seq <= u.edge_seq")
 
     async def replace_lines(self, replaced_orders: Sequence[str], rows: list[Row]) -> None:
         if replaced_orders:
@@ -250,29 +455,44 @@ class PostgresIngestStore(IngestStore):
         if rows:
             await self._run(self._insert_sql(model, columns), self._columns(rows))
 
-    def _insert_sql(self, model: Any, columns: Sequence[tuple[str, str]]) -> str:
-        names = ", ".join(name for name, _ in columns)
-        selected = ", ".join(f"u.{name}" for name, _ in columns)
-        return (f"INSERT INTO {model.__tablename__} ({names}) SELECT {selected}"
-                f" FROM {self._unnest(columns)}")
+    def _insert_sql(self, model: Any, columns: Sequence[tuple[str, str]], first: int = 1) -> str:
+        return (f"INSERT INTO {model.__tablename__} ({_names(columns)})"
+                f" SELECT {_names(columns, 'u.')} FROM {self._unnest(columns, first)}")
 
     @staticmethod
-    def _unnest(columns: Sequence[tuple[str, str]]) -> str:
-        # jsonb arrives as text (asyncpg's codec set up by SQLAlchemy takes str) and is cast.
+    def _unnest(columns: Sequence[tuple[str, str]], first: int = 1) -> str:
+        # jsonb is sent as text (one codec for the driver connection and SQLAlchemy's) and cast.
         arrays = ", ".join(f"${n}::{'text' if kind == 'jsonb' else kind}[]"
-                           for n, (_, kind) in enumerate(columns, start=1))
-        names = ", ".join(name for name, _ in columns)
+                           for n, (_, kind) in enumerate(columns, start=first))
         casts = ", ".join(f"{name}::jsonb AS {name}" if kind == "jsonb" else name
                           for name, kind in columns)
-        return f"(SELECT {casts} FROM unnest({arrays}) AS t({names})) AS u"
+        return f"(SELECT {casts} FROM unnest({arrays}) AS t({_names(columns)})) AS u"
 
     @staticmethod
-    def _columns(rows: list[Row]) -> tuple[list[Any], ...]:
-        return tuple(list(column) for column in zip(*rows, strict=True))
+    def _columns(rows: list[Row], columns: Sequence[tuple[str, str]] = ()) -> list[list[Any]]:
+        """Rows as one list per column (``columns`` gives the width when there are no rows)."""
+        if not rows:
+            return [[] for _ in columns]
+        return [list(column) for column in zip(*rows, strict=True)]
 
-    async def _run(self, sql: str, parameters: tuple[Any, ...]) -> Any:
-        connection = await self.session.connection()
-        return await connection.exec_driver_sql(sql, parameters)
+    async def _conn(self) -> Any:
+        """The asyncpg connection under the session (its transaction already begun)."""
+        if self._driver is None:
+            connection = await self.session.connection()
+            self._driver = (await connection.get_raw_connection()).driver_connection
+        return self._driver
+
+    async def _run(self, sql: str, parameters: Sequence[Any]) -> Any:
+        return await (await self._conn()).fetch(sql, *parameters)
+
+
+CURSOR_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("epoch", "text"),
+                  ("first_seq", "int8"), ("last_seq", "int8"), ("last_hash", "text"),
+                  ("started_at", "timestamptz"), ("updated_at", "timestamptz"))
+
+
+def _names(columns: Sequence[tuple[str, str]], prefix: str = "") -> str:
+    return ", ".join(f"{prefix}{name}" for name, _ in columns)
 
 
 def store_for(session: AsyncSession) -> IngestStore:
