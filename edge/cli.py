@@ -152,8 +152,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     app = create_app(settings)
     app.state.folder_lock = held
+    # No "Server: uvicorn" on every answer (the apps load 10-20 files: each header counts, and
+    # it tells a scanner nothing it needs); Date stays (HTTP requires it of an origin server).
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                lifespan="on", timeout_graceful_shutdown=5, ws_ping_interval=20)
+                lifespan="on", timeout_graceful_shutdown=5, ws_ping_interval=20,
+                server_header=False)
     return 0
 
 

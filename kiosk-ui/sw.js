@@ -4,6 +4,8 @@
 // Strategy: network first (the edge is on the LAN, so fresh files cost nothing), cache as
 // the fallback. Only GETs of our own origin are touched; other API calls pass straight through.
 const CACHE = "pos-shell-v2";
+// Every file an app may load, also the modules it fetches only on first use with import()
+// (the cashier's counter, shift, qr and refund): offline, a dialog opens from this cache.
 const SHELL = [
   "/", "/index.html", "/common/base.css", "/common/api.js", "/common/status.js",
   "/common/i18n.js", "/common/money.js", "/common/device.js", "/common/stream.js",

@@ -5,6 +5,9 @@
 // language for order lines), error texts in the screen's language (cashier/strings.js), the
 // outlet server's reachability banner and the head-office link status, which are different
 // things: without the hub the till works as before; without the edge nothing is recorded.
+// The first screen (PIN pad, then the open orders) loads only its own modules: the counter
+// and shift views and the QR and refund dialogs are fetched with import() on first use, and
+// warmed while the till is idle once a cashier is in. sw.js precaches them all (offline too).
 import "./strings.js";
 import { client, request, ApiError } from "../common/api.js";
 import { boot, esc } from "../common/boot.js";
@@ -16,8 +19,6 @@ import { reachability } from "../common/status.js";
 import { LiveStream } from "../common/stream.js";
 import { sentence } from "./strings.js";
 import { ordersView } from "./orders.js";
-import { counterView } from "./counter.js";
-import { shiftView } from "./shift.js";
 
 const SESSION_KEY = "pos.cashier.session";
 const i18n = makeI18n("cashier", "id");
@@ -65,10 +66,35 @@ const ctx = {
   pinLogin: (pin) => request("POST", "/api/v1/auth/login", { body: { pin }, token: ctx.deviceToken, retries: 0 }),
   go(view) { ctx.view = view; render(); },
   render: () => render(),
+  /** A module fetched on first use: `load()` once; a failed fetch reads as the outlet server
+   * being unreachable (in the screen's language) and is tried again on the next use. */
+  lazy(load) {
+    let loading = null;
+    return () => (loading ??= load().catch((err) => {
+      loading = null;
+      throw new ApiError(0, "network", String(err?.message ?? err));
+    }));
+  },
 };
 
-const views = { orders: ordersView(ctx), counter: counterView(ctx), shift: shiftView(ctx) };
+const views = { orders: ordersView(ctx) }; // the others once first shown
+const later = {
+  counter: ctx.lazy(() => import("./counter.js").then((m) => m.counterView)),
+  shift: ctx.lazy(() => import("./shift.js").then((m) => m.shiftView)),
+  qr: ctx.lazy(() => import("./qr.js")),
+  refund: ctx.lazy(() => import("./refund.js")),
+};
 ctx.showOrder = (id) => views.orders.show(id);
+let warmed = false;
+
+/** Once a cashier is in, fetch the rest while the till is idle: the first New order, Shift,
+ * QR or refund then waits for nothing, even with the outlet server gone meanwhile. */
+function warm() {
+  if (warmed) return;
+  warmed = true;
+  const idle = window.requestIdleCallback ?? ((fn) => setTimeout(fn, 500));
+  idle(() => Object.values(later).forEach((load) => load().catch(() => { warmed = false; })));
+}
 
 // No full-screen overlay on the till: the cashier must still read what happened to the
 // action that failed; a banner says the outlet server is unreachable instead.
@@ -134,7 +160,7 @@ async function start() {
   pollHub();
   new LiveStream({
     token, topics: ["orders", "menu"], after: 0,
-    prepare: async () => { if (ctx.session) await views[ctx.view].refresh?.(); },
+    prepare: async () => { if (ctx.session) await views[ctx.view]?.refresh?.(); },
     onEvent: (ev) => {
       if (ev.topic === "menu" && ctx.menu) {
         if (ev.type === "product.availability") ctx.menu.setAvailable(ev.data.product_id, ev.data.available);
@@ -213,6 +239,7 @@ function render() {
   const staff = ctx.session.staff ?? {};
   const tab = (v, label) => `<button data-action="go" data-view="${v}" aria-current="${ctx.view === v ? "page" : "false"}">${label}</button>`;
   const title = t({ orders: "orders.open", counter: "orders.new", shift: "shift.title" }[ctx.view]);
+  warm();
   root.innerHTML = `<header><h1 class="visually-hidden">${title}</h1>
       <nav aria-label="Cashier">${tab("orders", t("orders.open"))}${tab("counter", t("orders.new"))}${tab("shift", t("shift.title"))}
         <a class="navlink" href="/waiter/" data-action="tables" data-testid="tables-link" title="${esc(t("c.tables_hint"))}">${t("c.tables")}</a></nav>
@@ -222,7 +249,21 @@ function render() {
       <button data-action="lang">${t("lang.switch")}</button>
       <button data-action="logout">${t("logout")}</button>
     </header><div id="view" class="view-${ctx.view}" style="flex:1;display:flex;flex-direction:column;min-height:0"></div>`;
-  views[ctx.view].mount(root.querySelector("#view"));
+  mountView(ctx.view, root.querySelector("#view"));
+}
+
+async function mountView(name, target) {
+  if (!views[name]) {
+    try {
+      const make = await later[name]();
+      views[name] ??= make(ctx);
+    } catch (err) {
+      if (target.isConnected) target.innerHTML = `<p class="error" role="alert">${esc(ctx.describe(err))}</p>`;
+      return;
+    }
+  }
+  // Still what the screen shows (no other tab, logout or redraw while it was fetched)?
+  if (target.isConnected && ctx.view === name) views[name].mount(target);
 }
 
 root.addEventListener("click", (ev) => {

@@ -3,16 +3,14 @@
 // approval code, QRIS or an e-wallet through the gateway (cashier/qr.js), split across
 // methods), discount with a reason, hand over, reprint the receipt, void with a manager PIN
 // and a reason. The "handed over" list holds today's completed orders, refunded there
-// (cashier/refund.js).
+// (cashier/refund.js). The QR flow and the dialogs are fetched on first use (the PIN pad and
+// the list need neither); sw.js precaches them, so they open offline too.
 //
 // Only what the order's state allows is offered (the same rules the edge checks), and every
 // action says what happened to it: a payment whose answer never came is "not confirmed"
 // until the edge is back, then "recorded" or "NOT recorded" after a fresh read.
 import { newKey } from "../common/api.js";
-import { channelName } from "../common/qr.js";
 import { reachability } from "../common/status.js";
-import { qrPayments } from "./qr.js";
-import { discountDialog, refundDialog, retryRefundDialog } from "./refund.js";
 
 const OPEN = ["placed", "in_kitchen", "ready"];
 const NOTES = [20000, 50000, 100000]; // the notes a customer hands over most
@@ -36,10 +34,22 @@ export function ordersView(ctx) {
   // The last payment's outcome for the selected order when it is not a plain success:
   // {orderId, kind: "unknown" | "refused" | "back_none" | "back_done", amount, before: [ids], why}
   let outcome = null;
-  const qr = qrPayments(ctx, {
-    redraw: () => drawPane(),
-    onPaid: (amount) => { qrResult = `${t("qr.paid")} ${ctx.money(amount)}`; lastChange = null; refresh(); },
-  });
+  // The QR flow (cashier/qr.js) arrives when the first order is opened; until then no QR is
+  // shown here (qr is null).
+  const loadQr = ctx.lazy(() => import("./qr.js"));
+  let qr = null, channelName = (c) => c;
+  async function useQr() {
+    const m = await loadQr();
+    if (!qr) {
+      channelName = m.channelName ?? channelName;
+      qr = m.qrPayments(ctx, {
+        redraw: () => drawPane(),
+        onPaid: (amount) => { qrResult = `${t("qr.paid")} ${ctx.money(amount)}`; lastChange = null; refresh(); },
+      });
+    }
+    return qr;
+  }
+  const dialogs = ctx.lazy(() => import("./refund.js")); // discount and refund dialogs
   // The Idempotency-Key of the payment in the form: minted before its first send, re-sent by
   // every retry of it, replaced only once it succeeded or the cashier changed the payment.
   let payKey = newKey();
@@ -83,7 +93,7 @@ export function ordersView(ctx) {
     if (outcome?.orderId !== id) outcome = null;
     try {
       selected = await ctx.api.get(`/api/v1/orders/${encodeURIComponent(id)}`);
-      if (selected.status === "completed") await loadRefunds(); else await qr.load(id);
+      if (selected.status === "completed") await loadRefunds(); else await (await useQr()).load(id);
       error = "";
     } catch (err) { error = ctx.describe(err); }
     resetPay();
@@ -116,9 +126,10 @@ export function ordersView(ctx) {
   let timer = null;
   function onLiveEvent(ev) {
     if (ev.type === "payment_attempt" && ev.data?.order_id === selectedId && ev.data.status === "pending"
-        && !qr.tracks(ev.data.id)) {
-      qr.load(selectedId).then(drawPane); // a QR opened elsewhere (the kiosk, another till)
-    } else qr.onLiveEvent(ev);
+        && !qr?.tracks(ev.data.id)) {
+      // a QR opened elsewhere (the kiosk, another till)
+      useQr().then((q) => q.load(selectedId)).then(drawPane, () => {});
+    } else qr?.onLiveEvent(ev);
     if (ev.topic !== "orders" || !el) return;
     clearTimeout(timer);
     timer = setTimeout(refresh, 150); // coalesce bursts of status changes
@@ -247,7 +258,7 @@ export function ordersView(ctx) {
         <div class="quick">${quick}</div>` : gateway ? `
         ${pay.method === "ewallet" ? `<div class="methods" role="group" aria-label="${t("pay.ewallet")}">${channels.map((c) =>
           `<button type="button" data-action="channel" data-channel="${esc(c)}" aria-pressed="${pay.channel === c}">${esc(channelName(c))}</button>`).join("")}</div>` : ""}
-        ${qr.mobileField(pay)}` : `
+        ${qr?.mobileField(pay) ?? ""}` : `
         <p class="muted">${t("pay.card_hint", { amount: `<strong class="money" data-testid="card-amount">${ctx.money(amount)}</strong>` })}</p>
         <label>${t("pay.reference")}<input name="reference" autocomplete="off" value="${esc(pay.reference)}" data-testid="pay-reference" required></label>`}
       <div data-slot="cash-status">${cashStatus(o)}</div>
@@ -295,7 +306,7 @@ export function ordersView(ctx) {
       ? t("pay.partial", { due: ctx.money(due(o)) })
       : t("pay.done", { change: ctx.money(lastChange) }));
     const refundable = o.status === "completed" && (o.paid ?? 0) - (o.refunded ?? 0) > 0;
-    const qrOpen = qr.shownFor(o.id);
+    const qrOpen = Boolean(qr?.shownFor(o.id));
     // Offer only what the order's state allows (the edge refuses the rest).
     const handOver = canHandOver(o);
     const handHint = open && !handOver ? (due(o) === 0 ? t("handover.wait_kitchen") : o.status === "ready" ? t("handover.pay_first") : "") : "";
@@ -366,11 +377,13 @@ export function ordersView(ctx) {
     const o = selected;
     if (payProblem(o)) { drawPane(); return; }
     if (pay.method === "qris" || pay.method === "ewallet") {
+      let flow;
+      try { flow = await useQr(); } catch (err) { error = ctx.describe(err); drawPane(); return; }
       // A QR for this amount (all that is owed, or a part: the rest by another method).
       const body = { method: pay.method, amount: Number(pay.amount), channel: pay.method === "ewallet" ? pay.channel : "",
-                     ...qr.extraBody(pay) };
+                     ...flow.extraBody(pay) };
       lastChange = null; qrResult = ""; error = ""; outcome = null;
-      if (await qr.start(o, body, payKey)) resetPay();
+      if (await flow.start(o, body, payKey)) resetPay();
       return;
     }
     const body = { method: pay.method, amount: Number(pay.amount) };
@@ -441,7 +454,7 @@ export function ordersView(ctx) {
     const btn = ev.target.closest("button[data-action], button[data-qr]");
     if (!btn || btn.disabled) return;
     const a = btn.dataset.action;
-    if (selected && qr.onClick(btn, selected)) return;
+    if (selected && qr?.onClick(btn, selected)) return;
     try {
       if (a === "select") await select(btn.dataset.id);
       else if (a === "list") {
@@ -451,11 +464,11 @@ export function ordersView(ctx) {
       }
       else if (a === "filter") { filter = btn.dataset.filter; drawRows(); }
       else if (a === "channel") { editPay("channel", btn.dataset.channel); drawPane(); }
-      else if (a === "discount") discountDialog(ctx, selected, (o) => { selected = o; refresh(); });
-      else if (a === "refund") refundDialog(ctx, selected, refunds, async () => { await refresh(); });
+      else if (a === "discount") (await dialogs()).discountDialog(ctx, selected, (o) => { selected = o; refresh(); });
+      else if (a === "refund") (await dialogs()).refundDialog(ctx, selected, refunds, async () => { await refresh(); });
       else if (a === "refund-retry") {
         const failed = refunds.find((r) => r.id === btn.dataset.id);
-        if (failed) retryRefundDialog(ctx, selected, failed, async () => { await refresh(); });
+        if (failed) (await dialogs()).retryRefundDialog(ctx, selected, failed, async () => { await refresh(); });
       }
       else if (a === "refresh") await refresh();
       else if (a === "method") { editPay("method", btn.dataset.method); drawPane(); }
@@ -525,7 +538,7 @@ export function ordersView(ctx) {
       await Promise.all([loadShift(), loadSettings(), loadMenu()]);
       await refresh();
     },
-    async refresh() { await refresh(); await qr.refresh(); },
+    async refresh() { await refresh(); await qr?.refresh(); },
     onLiveEvent,
     /** Select an order from elsewhere (after a counter order is placed). */
     async show(id) { ctx.go("orders"); await select(id); },

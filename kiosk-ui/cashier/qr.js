@@ -9,6 +9,8 @@ import { newKey } from "../common/api.js";
 import { addStrings } from "../common/i18n.js";
 import { clockSkew, qrCard, secondsLeft, tickCountdowns } from "../common/qr.js";
 
+export { channelName } from "../common/qr.js"; // for the pay form, which loads this module lazily
+
 addStrings({
   en: { "qr.ovo_mobile": "Customer's OVO number", "qr.ovo_hint": "OVO sends the payment to this number's app: the customer approves it there.",
     "qr.ovo_sent": "Sent to the OVO app of +62{phone}: waiting for the customer to approve." },
