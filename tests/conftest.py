@@ -1,0 +1,37 @@
+"""Suite-wide collection order: the slowest test files first.
+
+``./dev test`` runs pytest-xdist with ``--dist loadfile --no-loadscope-reorder``: each file
+goes whole to one worker, in collection order. Handing out the longest files first (longest
+processing time first) keeps one late chaos run or fuzz file from stretching the run while
+the other workers sit idle. ``tests/durations.json`` holds each file's measured seconds
+(setup + call + teardown of all its tests); ``tests/timings.py`` rewrites it from a
+``--durations=0`` log. Files it does not know keep their place after the known ones.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def _file_seconds() -> dict[str, float]:
+    try:
+        return {str(k): float(v) for k, v in json.loads(DURATIONS.read_text()).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seconds = _file_seconds()
+    if not seconds:
+        return
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.nodeid.split("::", 1)[0], index)
+    # Stable: tests keep their order inside a file; files sort by known duration, longest first.
+    items.sort(key=lambda item: (-seconds.get(item.nodeid.split("::", 1)[0], 0.0),
+                                 first_seen[item.nodeid.split("::", 1)[0]]))
