@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from litestar import get, patch, post
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, get, patch, post
 from litestar.params import FromPath, JSONBody
+from litestar.response.base import ASGIResponse
 
 from hub import tenancy
-from hub.api.deps import DbDep, PrincipalDep
+from hub.api.deps import (
+    DbDep,
+    PrincipalDep,
+    answers,
+    caller,
+    items_response,
+    tenant_reader,
+)
 from hub.models import User
 from hub.schemas import (
     BrandCreate,
@@ -26,10 +37,16 @@ from hub.schemas import (
 __all__ = ["admin_routes"]
 
 
-@get("/api/v1/tenant", tags=["tenant"])
-async def get_tenant(db: DbDep, principal: PrincipalDep) -> TenantOut:
-    async with db.tenant(principal.tenant_id) as session:
-        return to_out(await tenancy.get_tenant(session, principal), TenantOut)
+# The reads the dashboard polls take the fast read path (hub.api.deps; docs/scaling.md,
+# "Per request"): the request's own objects, no dependency injection, JSON sent as is.
+
+
+@get("/api/v1/tenant", tags=["tenant"], responses=answers(TenantOut))
+async def get_tenant(request: Request[Any, Any, Any]) -> ASGIResponse:
+    principal = caller(request)
+    async with tenant_reader(request, principal) as reader:
+        tenant = await tenancy.read_tenant(reader, principal)
+    return ASGIResponse(body=msgspec.json.encode(tenant), media_type=MediaType.JSON)
 
 
 @patch("/api/v1/tenant", tags=["tenant"])
@@ -63,11 +80,11 @@ async def update_brand(brand_id: FromPath[str], data: JSONBody[BrandUpdate], db:
         return to_out(await tenancy.update_brand(session, principal, brand_id, data), BrandOut)
 
 
-@get("/api/v1/outlets", tags=["outlets"])
-async def list_outlets(db: DbDep, principal: PrincipalDep) -> dict[str, list[OutletOut]]:
-    # The fast read path (no ORM): the dashboard polls this (docs/scaling.md, "Per request").
-    async with db.reader(principal.tenant_id) as reader:
-        return {"items": await tenancy.read_outlets(reader, principal)}
+@get("/api/v1/outlets", tags=["outlets"], responses=answers(dict[str, list[OutletOut]]))
+async def list_outlets(request: Request[Any, Any, Any]) -> ASGIResponse:
+    principal = caller(request)
+    async with tenant_reader(request, principal) as reader:
+        return items_response(await tenancy.outlets_json(reader, principal))
 
 
 @post("/api/v1/outlets", tags=["outlets"])

@@ -8,27 +8,32 @@ sync credential. Then:
 
 * ``cpu``: ``wrk -c 16`` for ``--seconds`` against ``GET /`` (trivial: a redirect, no token,
   no database), ``GET /api/v1/outlets`` (an authenticated tenant read on the fast read path:
-  JWT, the token-version check, tenant transaction, RLS read of the tenant's outlets) and
-  ``GET /api/v1/tenant`` (the same kind of read on the ORM session path), ``--rounds``
-  times interleaved. The hub process's CPU time (user + system, from ``/proc/<pid>/stat``)
-  divided by the requests served is the CPU per request; it moves less than throughput with
-  what else the shared machine runs, but it does move (cache and scheduler contention), so
-  compare the ratios of one run. The issue's goal: tenant read ≤ 3 × trivial.
+  JWT, the token-version check, tenant setting, RLS read of the tenant's 20 outlets),
+  ``GET /api/v1/tenant`` (one row on the fast path) and ``GET /api/v1/brands`` (one row on
+  the ORM session path, for comparison), ``--rounds`` times interleaved. The hub process's
+  CPU time (user + system, from ``/proc/<pid>/stat``) divided by the requests served is the
+  CPU per request; it moves less than throughput with what else the shared machine runs,
+  but it does move (cache and scheduler contention), so compare the ratios of one run. The
+  issue's goal: tenant read ≤ 3 × trivial. ``pg_cpu_ms_per_request`` is the same for the
+  PostgreSQL backends of the bench database (the fast path has PostgreSQL render the JSON,
+  so the work it moves there is counted too).
 * ``mix``: keep-alive connections, each a dashboard user or an outlet's box: 70 % dashboard
   reads (outlets, fleet, tenant, the month's sales report, with the owner's token), 30 % sync
-  pulls of a caught-up outlet (its credential). Three runs: ``closed`` with 64 connections
-  and no think time (the throughput one process sustains: its capacity); ``closed`` with
-  ``--connections`` (1,000) and no think time (far past capacity: load shedding answers
-  503 ``overloaded``, counted apart from other errors); ``paced``: ``--connections``
-  connections that each wait a random think time (uniform, mean chosen so that the offered
-  rate is ``--paced-fraction`` (0.7) of the capacity) for ``--paced-seconds``: what 1,000
-  users of one replica see. Each gives throughput, p50/p95/p99, errors by kind (non-2xx,
-  timeouts, socket errors) and the hub's CPU per request.
+  pulls of a caught-up outlet (its credential). Runs: ``closed`` with 64 connections and no
+  think time (the throughput one process sustains: its capacity); ``paced``, once per
+  ``--paced-fractions`` (0.5, 0.75, 0.9): ``--connections`` (1,000) connections that each
+  wait a random think time before every request (wrk's ``delay()``: uniform, mean chosen
+  so that the offered rate is that fraction of the capacity) for ``--paced-seconds``: what
+  1,000 users of one replica see; ``closed`` with ``--connections`` and no think time (far
+  past capacity: load shedding answers 503 ``overloaded``, counted apart from other
+  errors). Each gives throughput, p50/p95/p99, errors by kind (non-2xx, timeouts, socket
+  errors) and the hub's CPU per request. The bench raises its open-file limit to the hard
+  limit first (wrk and the hub inherit it: 1,000 sockets each).
 
 Prints one JSON object per line; the last is a summary. ``wrk`` must be on PATH.
 
     .venv/bin/python tests/bench/bench_hub_wrk.py [--seconds 8] [--connections 1000]
-        [--outlets 20] [--paced-fraction 0.7] [--paced-seconds 20] [--threads 2] [--routes]
+        [--outlets 20] [--paced-fractions 0.5,0.75,0.9] [--paced-seconds 20] [--threads 2] [--routes]
         [--rounds 2] [--pool-size 16]
         [--py-spy FILE [--py-spy-route PATH_PART|mix]] [--skip-mix]
 """
@@ -39,6 +44,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -150,6 +156,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
+def pg_cpu_seconds(database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to ``database``, by pid."""
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = cpu_seconds(pid)
+        except (OSError, IndexError, ValueError):  # ended meanwhile
+            pass
+    return found
+
+
 def wrk(base: str, targets: list[tuple[int, str, str]], workdir: Path, *, seconds: float,
         connections: int, threads: int, think_ms: int = 0) -> dict[str, Any]:
     """Run wrk with the mix ``targets`` (weight, bearer token, path); its done() figures."""
@@ -204,12 +224,18 @@ def measured(pid: int, base: str, targets: list[tuple[int, str, str]], workdir: 
     drained(base)
     database = DATABASE[0]
     sessions = pg_sessions(database)
+    pg_before = pg_cpu_seconds(database)
     before = cpu_seconds(pid)
     figures = wrk(base, targets, workdir, **options)
     used = cpu_seconds(pid) - before
+    pg_after = pg_cpu_seconds(database)
+    # backends that ended during the phase are missed: a slight undercount under pool churn
+    pg_used = sum(after - pg_before.get(pg_pid, 0.0) for pg_pid, after in pg_after.items())
     figures["pg_connections_opened"] = pg_sessions(database) - sessions
     figures["hub_cpu_s"] = round(used, 2)
     figures["hub_cpu_ms_per_request"] = round(used * 1000 / max(figures["requests"], 1), 3)
+    figures["pg_cpu_s"] = round(pg_used, 2)
+    figures["pg_cpu_ms_per_request"] = round(pg_used * 1000 / max(figures["requests"], 1), 3)
     return figures
 
 
@@ -281,7 +307,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--outlets", type=int, default=20)
-    parser.add_argument("--paced-fraction", type=float, default=0.7)
+    parser.add_argument("--paced-fractions", default="0.5,0.75,0.9",
+                        help="offered rates of the paced runs, as fractions of the capacity")
     parser.add_argument("--paced-seconds", type=float, default=20)
     parser.add_argument("--routes", action="store_true",
                         help="also each route of the mix alone (CPU per request)")
@@ -294,10 +321,15 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, default=16,
                         help="POS_HUB_DB_POOL_SIZE of the hub (the CPU phase has 16 clients)")
     parser.add_argument("--rounds", type=int, default=2,
-                        help="CPU phase: rounds of (trivial, tenant read, ORM tenant read)")
+                        help="CPU phase: rounds of (trivial, the three tenant reads)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:  # 1,000 sockets in wrk and in the hub
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < args.connections + 200:
+        raise SystemExit(f"open-file limit {hard} < {args.connections + 200}: raise ulimit -n")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-hub-wrk-"))
     name = f"bench_hub_wrk_{uuid.uuid4().hex[:8]}"
@@ -348,8 +380,9 @@ def main() -> None:
         cpu_targets = (("trivial", [(1, "", "/")]),
                        # the fast read path (hub.db.Database.reader: asyncpg, no ORM)
                        ("tenant_read", [(1, token, "/api/v1/outlets")]),
-                       # the same kind of request on the ORM session path, for comparison
-                       ("tenant_read_orm", [(1, token, "/api/v1/tenant")]))
+                       ("tenant_row", [(1, token, "/api/v1/tenant")]),
+                       # one row on the ORM session path, for comparison
+                       ("tenant_read_orm", [(1, token, "/api/v1/brands")]))
         for _, targets in cpu_targets:
             wrk(base, targets, workdir, **opts)  # warm-up
         cpu: dict[str, dict[str, Any]] = {}
@@ -363,19 +396,26 @@ def main() -> None:
                 if spy is not None:
                     spy.wait(timeout=60)
                 emit(metric="cpu", target=target, connections=16, **figures)
-                total = cpu.setdefault(target, {"requests": 0, "hub_cpu_s": 0.0})
+                total = cpu.setdefault(target, {"requests": 0, "hub_cpu_s": 0.0,
+                                                "pg_cpu_s": 0.0})
                 total["requests"] += figures["requests"]
                 total["hub_cpu_s"] += figures["hub_cpu_s"]
+                total["pg_cpu_s"] += figures["pg_cpu_s"]
         for total in cpu.values():
             total["hub_cpu_ms_per_request"] = round(
                 total["hub_cpu_s"] * 1000 / max(total["requests"], 1), 3)
+            total["pg_cpu_ms_per_request"] = round(
+                total["pg_cpu_s"] * 1000 / max(total["requests"], 1), 3)
         ratio = round(cpu["tenant_read"]["hub_cpu_ms_per_request"]
                       / cpu["trivial"]["hub_cpu_ms_per_request"], 2)
         ratio_orm = round(cpu["tenant_read_orm"]["hub_cpu_ms_per_request"]
                           / cpu["trivial"]["hub_cpu_ms_per_request"], 2)
+        ratio_row = round(cpu["tenant_row"]["hub_cpu_ms_per_request"]
+                          / cpu["trivial"]["hub_cpu_ms_per_request"], 2)
         emit(metric="cpu_ratio", tenant_read_to_trivial=ratio,
-             tenant_read_orm_to_trivial=ratio_orm,
-             **{f"{k}_cpu_ms": v["hub_cpu_ms_per_request"] for k, v in cpu.items()})
+             tenant_row_to_trivial=ratio_row, tenant_read_orm_to_trivial=ratio_orm,
+             **{f"{k}_cpu_ms": v["hub_cpu_ms_per_request"] for k, v in cpu.items()},
+             **{f"{k}_pg_cpu_ms": v["pg_cpu_ms_per_request"] for k, v in cpu.items()})
 
         mix: list[tuple[int, str, str]] = [
             (20, token, "/api/v1/outlets"), (20, token, "/api/v1/fleet"),
@@ -397,17 +437,22 @@ def main() -> None:
                 emit(metric="route", path=path.split("?")[0], connections=16, **alone)
         if args.skip_mix:
             emit(summary=True, cpu_ratio_tenant_read_to_trivial=ratio,
+                 cpu_ratio_tenant_row_to_trivial=ratio_row,
                  cpu_ratio_tenant_read_orm_to_trivial=ratio_orm)
             return
         capacity = measured(server.pid, base, mix, workdir, seconds=args.seconds,
                             connections=64, threads=args.threads)
         emit(metric="mix", mode="closed", connections=64, **capacity)
-        offered = capacity["rps"] * args.paced_fraction
-        think_ms = max(int(args.connections / offered * 1000), 1)
-        paced = measured(server.pid, base, mix, workdir, seconds=args.paced_seconds,
-                         connections=args.connections, threads=args.threads, think_ms=think_ms)
-        emit(metric="mix", mode="paced", connections=args.connections, think_ms=think_ms,
-             offered_rps=round(offered, 1), **paced)
+        paced_runs = {}
+        for fraction in (float(f) for f in args.paced_fractions.split(",")):
+            offered = capacity["rps"] * fraction
+            think_ms = max(int(args.connections / offered * 1000), 1)
+            paced = measured(server.pid, base, mix, workdir, seconds=args.paced_seconds,
+                             connections=args.connections, threads=args.threads,
+                             think_ms=think_ms)
+            emit(metric="mix", mode="paced", connections=args.connections, fraction=fraction,
+                 think_ms=think_ms, offered_rps=round(offered, 1), **paced)
+            paced_runs[fraction] = paced
         spy = (py_spy(server.pid, args.seconds, args.py_spy)
                if args.py_spy and args.py_spy_route == "mix" else None)
         closed = measured(server.pid, base, mix, workdir, seconds=args.seconds,
@@ -417,6 +462,7 @@ def main() -> None:
         emit(metric="mix", mode="closed", connections=args.connections,
              shed_503=closed["statuses"].get("503", 0), **closed)
         emit(summary=True, cpu_ratio_tenant_read_to_trivial=ratio,
+             cpu_ratio_tenant_row_to_trivial=ratio_row,
              cpu_ratio_tenant_read_orm_to_trivial=ratio_orm,
              trivial_cpu_ms=cpu["trivial"]["hub_cpu_ms_per_request"],
              tenant_read_cpu_ms=cpu["tenant_read"]["hub_cpu_ms_per_request"],
@@ -426,8 +472,9 @@ def main() -> None:
              closed_rps=closed["rps"], closed_shed_503=closed["statuses"].get("503", 0),
              closed_other_errors=closed["errors"] - closed["statuses"].get("503", 0),
              closed_p50_ms=closed["p50_ms"], closed_p99_ms=closed["p99_ms"],
-             paced_rps=paced["rps"], paced_errors=paced["errors"], paced_p50_ms=paced["p50_ms"],
-             paced_p95_ms=paced["p95_ms"], paced_p99_ms=paced["p99_ms"],
+             paced={str(f): {"rps": p["rps"], "errors": p["errors"], "p50_ms": p["p50_ms"],
+                             "p95_ms": p["p95_ms"], "p99_ms": p["p99_ms"]}
+                    for f, p in paced_runs.items()},
              load_average_after=os.getloadavg()[0])
     finally:
         if server is not None:

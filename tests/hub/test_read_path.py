@@ -14,19 +14,23 @@ deactivated or signed-out user's cached token stops working at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import msgspec
 import psycopg
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from hub import fleet, tenancy
 from hub.db import CallerNotCurrent, Database
-from hub.identity import Tokens
-from hub.models import Brand, Outlet, Tenant, User
+from hub.identity import Principal, Tokens
+from hub.models import Brand, Outlet, OutletStatus, Tenant, User
+from hub.schemas import OutletOut
 from hub.settings import HubSettings
 from shared.errors import Unauthorized
 from shared.ids import new_id
@@ -132,6 +136,81 @@ async def _pooled_connection_state(db: Database) -> dict[str, Any]:
                 "in_transaction": conn.in_transaction()}
 
 
+def _orm_json(items: list[Any]) -> Any:
+    return json.loads(msgspec.json.encode(items))
+
+
+async def test_json_arrays_rendered_by_the_database_equal_the_orm_answers(db: Database) -> None:
+    alpha, user = await _seed(db, f"J{new_id()[-6:]}", outlets=3)
+    await _seed(db, f"K{new_id()[-6:]}", outlets=2)
+    async with db.system() as session:
+        outlets = list(await session.scalars(select(Outlet).where(Outlet.tenant_id == alpha)
+                                             .order_by(Outlet.name)))
+        # a time on a whole second (msgspec then writes no fraction), nested settings, text
+        # that JSON must escape, a contact that makes one outlet online
+        await session.execute(update(Outlet).where(Outlet.id == outlets[0].id).values(
+            created_at=text("date_trunc('second', created_at)"),
+            settings={"z": [1, {"é": "a\"b\n"}], "a": None}, address='Jl. "Ü" \\ 1'))
+        session.add(OutletStatus(outlet_id=outlets[1].id, tenant_id=alpha,
+                                 last_contact_at=text("now()"), reported_backlog=7,
+                                 edge_version="1.2.3"))
+    owner = Principal(user_id=user, tenant_id=alpha, role="owner", token_version=3)
+    manager = Principal(user_id=user, tenant_id=alpha, role="area_manager", token_version=3,
+                        outlet_ids=(outlets[2].id, outlets[0].id, new_id()))
+    for principal in (owner, manager):
+        async with db.tenant(alpha, readonly=True) as session:
+            orm_outlets = [OutletOut(**{f: getattr(o, f) for f in OutletOut.__struct_fields__})
+                           for o in await tenancy.list_outlets(session, principal)]
+            orm_fleet = await fleet.fleet(session, principal, 300)
+        async with db.reader(alpha, caller=(user, 3)) as reader:
+            outlets_body = await tenancy.outlets_json(reader, principal)
+            fleet_body = await fleet.fleet_json(reader, principal, 300)
+        assert json.loads(outlets_body) == _orm_json(orm_outlets)
+        assert json.loads(fleet_body) == _orm_json(orm_fleet)
+        assert len(json.loads(outlets_body)) == (3 if principal is owner else 2)
+    times = [(o["created_at"], o["updated_at"]) for o in _orm_json(orm_outlets)]
+    assert any("." not in created for created, _ in times)  # the whole-second case was met
+    assert [e["online"] for e in json.loads(fleet_body)] == [False, False]  # manager's two
+    async with db.reader(alpha, caller=(user, 3)) as reader:
+        assert await reader.json_array(tenancy._OUTLET_ROWS, OutletOut, keep=("id", [])) == b"[]"
+    with pytest.raises(CallerNotCurrent):  # checked by the rendering statement too
+        async with db.reader(new_id(), caller=(user, 3)) as reader:
+            await reader.json_array(tenancy._OUTLET_ROWS, OutletOut)
+
+
+async def test_clean_connections_are_kept_between_reads(pg_roles: Any) -> None:
+    database = Database(pg_roles.app, system_url=pg_roles.system, pool_size=4)
+    try:
+        alpha, _ = await _seed(database, f"P{new_id()[-6:]}")
+        assert database.park_max == 2
+
+        async def read(pause: float = 0) -> int:
+            async with database.reader(alpha) as reader:
+                await asyncio.sleep(pause)
+                return (await reader.first(_SETTING))["pid"]  # type: ignore[index]
+
+        pids = await asyncio.gather(*(read(0.2) for _ in range(3)))  # three at once
+        kept = database.parked[database.engine]
+        assert len(set(pids)) == 3 and len(kept) == 2  # the third went back to the pool
+        assert database.engine.pool.checkedout() == 2  # type: ignore[attr-defined]
+        for fairy in kept:  # neither a transaction nor the tenant left on them
+            connection = fairy.driver_connection
+            assert not connection.is_in_transaction()
+            assert (await connection.fetchval(
+                "SELECT current_setting('app.tenant_id', true)")) in ("", None)
+        assert await read() in pids  # a kept one
+        with pytest.raises(DBAPIError):
+            async with database.reader(alpha) as reader:
+                await reader.all(text("SELECT no_such_column FROM outlets"))
+        assert len(database.parked[database.engine]) == 2  # still clean, kept again
+        kept[0].driver_connection.terminate()  # closed while kept (a restarted server)
+        assert len(await asyncio.gather(read(), read())) == 2
+    finally:
+        await database.dispose()
+    assert database.parked == {}
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
 async def test_a_failed_read_leaves_the_pooled_connection_clean(db: Database) -> None:
     alpha, user = await _seed(db, f"F{new_id()[-6:]}")
     with pytest.raises(ZeroDivisionError):
@@ -234,6 +313,15 @@ async def test_sqlite_reader_gives_the_same_answers(sqlite_url: str) -> None:
         with pytest.raises(CallerNotCurrent):
             async with database.reader(alpha, caller=(user, 2)):
                 pass
+        owner = Principal(user_id=user, tenant_id=alpha, role="owner", token_version=3)
+        async with database.tenant(alpha, readonly=True) as session:
+            orm_fleet = await fleet.fleet(session, owner, 300)
+        async with database.reader(alpha, caller=(user, 3)) as reader:
+            outlets = json.loads(await tenancy.outlets_json(reader, owner))
+            fleet_body = await fleet.fleet_json(reader, owner, 300)
+        assert [o["settings"] for o in outlets] == [{"n": 0}, {"n": 1}, {"n": 2}]
+        assert outlets[0]["created_at"].endswith("Z")
+        assert json.loads(fleet_body) == _orm_json(orm_fleet)
     finally:
         await database.dispose()
 
