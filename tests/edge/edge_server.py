@@ -8,11 +8,16 @@ other test areas (``from tests.edge.edge_server import EdgeServer``).
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +47,40 @@ def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True,
     return done
 
 
+# One ``init --demo`` + three pairings per test process, copied for every plain demo edge:
+# init hashes the demo PINs with argon2 and each CLI call starts Python, ~2.5 s of CPU per
+# edge that the suite would otherwise spend dozens of times over.
+_DEMO_TEMPLATE: tuple[Path, dict[str, str]] | None = None
+_TEMPLATE_ROLES = ("kiosk", "cashier", "kds")
+
+
+def _demo_template(env: dict[str, str]) -> tuple[Path, dict[str, str]]:
+    global _DEMO_TEMPLATE
+    if _DEMO_TEMPLATE is None:
+        root = tempfile.mkdtemp(prefix="fnbpos-edge-template-")
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        data_dir = Path(root) / "edge"
+        run_cli("init", "--data-dir", str(data_dir), "--demo", env=env)
+        tokens = {}
+        for role in _TEMPLATE_ROLES:
+            out = run_cli("pair", "--data-dir", str(data_dir), "--role", role, "--name",
+                          f"test-{role}", env=env).stdout
+            tokens[role] = out.strip().splitlines()[-1].strip()
+        _DEMO_TEMPLATE = (data_dir, tokens)
+    return _DEMO_TEMPLATE
+
+
+def _copy_template(template: Path, data_dir: Path) -> None:
+    """The template's files with a signing secret of its own (staff JWTs of one test edge
+    are not valid on another); device tokens and the demo PINs are shared."""
+    shutil.copytree(template, data_dir)
+    config = data_dir / "edge.toml"
+    fresh = secrets.token_urlsafe(48)
+    config.write_text(re.sub(r'^jwt_secret = ".*"$', f'jwt_secret = "{fresh}"',
+                             config.read_text(), flags=re.M))
+    os.chmod(config, 0o600)
+
+
 class EdgeServer:
     """One outlet edge process with its data dir, paired devices and demo staff."""
 
@@ -53,9 +92,14 @@ class EdgeServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-serve.log"
         self.pins = dict(DEMO_PINS) if demo else {}
+        self.tokens: dict[str, str] = {}
+        if demo and pair and not init_args and env is None and not data_dir.exists():
+            template, tokens = _demo_template(self.env)
+            _copy_template(template, data_dir)
+            self.tokens = dict(tokens)
+            return
         run_cli("init", "--data-dir", str(data_dir), *(["--demo"] if demo else []), *init_args,
                 env=self.env)
-        self.tokens: dict[str, str] = {}
         if pair:
             for role in ("kiosk", "cashier", "kds"):
                 self.tokens[role] = self.pair(role, f"test-{role}")
