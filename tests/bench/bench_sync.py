@@ -95,10 +95,17 @@ class CpuMeter:
         self.start = self._sample()
 
     def _backends(self) -> dict[int, float]:
-        with psycopg.connect(self.db_url, autocommit=True) as conn:
-            own = conn.info.backend_pid
-            pids = [r[0] for r in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.db_name,))]
+        for attempt in range(30):  # a shared server may be out of connections for a moment
+            try:
+                with psycopg.connect(self.db_url, autocommit=True) as conn:
+                    own = conn.info.backend_pid
+                    pids = [r[0] for r in conn.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.db_name,))]
+                break
+            except psycopg.OperationalError:
+                if attempt == 29:
+                    raise
+                time.sleep(1)
         return {pid: cpu_seconds(pid) for pid in pids if pid != own}
 
     def _sample(self) -> dict[str, Any]:
