@@ -10,6 +10,10 @@
   foreign outlet, sequence reuse after a restore, money that does not add up).
 
 Every table is tenant-owned and gets Row-Level Security on PostgreSQL (migration 0100_sync).
+On PostgreSQL ``sync_journal`` is partitioned by month of ``received_at`` (migration 0500,
+``hub.partitions``): its primary key there is (outlet_id, epoch, seq, received_at), and what
+keeps an entry from being stored twice is the outlet's cursor, read under the outlet's row
+lock (``hub.ingest.push``).
 A box presenting a code or credential is looked up in a ``db.system()`` session (no tenant is
 known yet); everything after that runs in ``db.tenant(tenant_id)``.
 """

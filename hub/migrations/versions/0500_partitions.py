@@ -154,11 +154,16 @@ def _prepare_online(upper: date) -> None:
     """Everything that reads or writes whole tables, each statement its own transaction."""
     bind = op.get_bind()
     run = bind.exec_driver_sql
+    # A statement that needs a table to itself for an instant (NO FORCE, the CHECK, the
+    # trigger) waits at most this long, instead of queueing the traffic behind a long query;
+    # not for the concurrent index builds, which wait for older transactions by design.
+    run(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
     run(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     run(f"REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC")
     for table in TABLES:
         # The owner running this is bound by FORCE'd RLS (it would see no row); the login
-        # roles are not the owner, so this changes nothing for them. Back on at the swap.
+        # roles are not the owner, so this changes nothing for them. The parents that take
+        # the names at the swap get FORCE again.
         run(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
     # Before any row moves: its ON DELETE CASCADE would take lines along with their order.
     run("ALTER TABLE order_lines DROP CONSTRAINT IF EXISTS fk_order_lines_order_id_orders")
@@ -181,10 +186,13 @@ def _prepare_online(upper: date) -> None:
         valid = run("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
                     " WHERE c.relname = %s AND c.relnamespace = 'public'::regnamespace",
                     (index,)).scalar()
+        run("RESET lock_timeout")
         if valid is False:  # a build interrupted by an earlier run
             run(f"DROP INDEX CONCURRENTLY {index}")
         run(f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {index}"
             f" ON {table} ({', '.join((*old_key, key))})")
+        run(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+    run("RESET lock_timeout")
 
 
 def _fill_line_days(bind: Any) -> None:
