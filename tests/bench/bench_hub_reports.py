@@ -90,7 +90,7 @@ def load_tenant(conn: psycopg.Connection, tenant_id: str, outlets: int, lines_wa
             qty = rnd.randint(1, 3)
             subtotal += price * qty
             lines.write(f"{new_id()}\t{order_id}\t{outlet_id}\t{pid}\t{name}\t{qty}\t{price}\t"
-                        f"{price * qty}\t[]\t\tkitchen\t{tenant_id}\t{business_day}\n")
+                        f"{price * qty}\t[]\t\tkitchen\t{tenant_id}\t{business_day}\tsent\t0\t\t0\t\n")
             counts["order_lines"] += 1
         service = subtotal * 500 // 10_000
         tax = (subtotal + service) * 1000 // 10_000
@@ -114,15 +114,17 @@ def load_tenant(conn: psycopg.Connection, tenant_id: str, outlets: int, lines_wa
         orders.write(f"{order_id}\t{outlet_id}\t{seq[outlet_id]}\t{business_day}\ttakeaway\t"
                      f"{status}\tIDR\t{subtotal}\t0\t{service}\t{tax}\t0\t{total}\t{paid}\t\t\t\t\t"
                      f"kiosk\t{_ts(created)}\t{_ts(updated)}\t{seq[outlet_id]}\t{_ts(now)}\t"
-                     f"{tenant_id}\n")
+                     f"{tenant_id}\t\t0\t0\t0\t\t0\n")
         counts["orders"] += 1
     tables = [
         ("orders", ("id, outlet_id, number, business_day, type, status, currency, subtotal, discount,"
                    " service_charge, tax, rounding, total, paid, note, customer_name, table_label,"
-                   " void_reason, source, created_at, updated_at, edge_seq, received_at, tenant_id"),
+                   " void_reason, source, created_at, updated_at, edge_seq, received_at, tenant_id,"
+                   " discount_reason, refunded, covers, revision, split_part, split_count"),
          orders),
         ("order_lines", ("id, order_id, outlet_id, product_id, name, qty, unit_price, line_total,"
-                        " modifiers, note, station, tenant_id, business_day"), lines),
+                        " modifiers, note, station, tenant_id, business_day, state, round, course, seat,"
+                        " void_reason"), lines),
         ("payments", ("id, order_id, outlet_id, method, amount, tendered, change, reference,"
                      " created_at, shift_id, staff_id, received_at, tenant_id"), payments),
         ("kitchen_events", ("id, outlet_id, ticket_id, order_id, station, action, at, received_at,"
