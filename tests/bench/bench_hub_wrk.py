@@ -22,8 +22,9 @@ sync credential. Then:
   pulls of a caught-up outlet (its credential). Runs: ``closed`` with 64 connections and no
   think time (the throughput one process sustains: its capacity); ``paced``, once per
   ``--paced-fractions`` (0.5, 0.75, 0.9): ``--connections`` (1,000) connections that each
-  wait a random think time before every request (wrk's ``delay()``: uniform, mean chosen
-  so that the offered rate is that fraction of the capacity) for ``--paced-seconds``: what
+  wait a random think time before every request (wrk's ``delay()``: the first uniform over
+  one think time, then 0.5-1.5 of it; the mean chosen so that the offered rate is that
+  fraction of the capacity) for ``--paced-seconds``: what
   1,000 users of one replica see; ``closed`` with ``--connections`` and no think time (far
   past capacity: load shedding answers 503 ``overloaded``, counted apart from other
   errors). Each gives throughput, p50/p95/p99, errors by kind (non-2xx, timeouts, socket
@@ -33,7 +34,7 @@ sync credential. Then:
 Prints one JSON object per line; the last is a summary. ``wrk`` must be on PATH.
 
     .venv/bin/python tests/bench/bench_hub_wrk.py [--seconds 8] [--connections 1000]
-        [--outlets 20] [--paced-fractions 0.5,0.75,0.9] [--paced-seconds 20] [--threads 2] [--routes]
+        [--outlets 20] [--paced-fractions 0.5,0.75,0.9] [--paced-seconds 30] [--threads 2] [--routes]
         [--rounds 2] [--pool-size 16]
         [--py-spy FILE [--py-spy-route PATH_PART|mix]] [--skip-mix]
 """
@@ -78,6 +79,9 @@ local targets = {}
 local weights = {}
 local total = 0
 local think_ms = tonumber(os.getenv("BENCH_THINK_MS") or "0")
+-- the connections of one thread: wrk asks delay() before each one's first request too
+local initial = tonumber(os.getenv("BENCH_CONNECTIONS_PER_THREAD") or "0")
+local delays = 0
 
 local function load(path)
   for line in io.lines(path) do
@@ -105,9 +109,12 @@ function request()
 end
 
 if think_ms > 0 then
-  -- uniform in [0, 2 x think]: mean think_ms, and the first requests spread from the start
+  -- first requests uniform over one think time (the offered rate is reached at once), then
+  -- uniform in [0.5, 1.5] x think: mean think_ms per connection, starts stay spread
   function delay()
-    return math.random(0, 2 * think_ms)
+    delays = delays + 1
+    if delays <= initial then return math.random(0, think_ms) end
+    return math.random(math.floor(think_ms / 2), math.floor(think_ms * 3 / 2))
   end
 end
 
@@ -177,7 +184,8 @@ def wrk(base: str, targets: list[tuple[int, str, str]], workdir: Path, *, second
     targets_file.write_text("".join(f"{w}\t{auth}\t{path}\n" for w, auth, path in targets))
     script = workdir / "mix.lua"
     script.write_text(LUA)
-    env = {**os.environ, "BENCH_TARGETS": str(targets_file), "BENCH_THINK_MS": str(think_ms)}
+    env = {**os.environ, "BENCH_TARGETS": str(targets_file), "BENCH_THINK_MS": str(think_ms),
+           "BENCH_CONNECTIONS_PER_THREAD": str(connections // threads)}
     done = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections),
                            "-d", f"{int(seconds)}s", "--timeout", "30s", "-s", str(script), base],
                           capture_output=True, text=True, env=env, check=False,
@@ -309,7 +317,7 @@ def main() -> None:
     parser.add_argument("--outlets", type=int, default=20)
     parser.add_argument("--paced-fractions", default="0.5,0.75,0.9",
                         help="offered rates of the paced runs, as fractions of the capacity")
-    parser.add_argument("--paced-seconds", type=float, default=20)
+    parser.add_argument("--paced-seconds", type=float, default=30)
     parser.add_argument("--routes", action="store_true",
                         help="also each route of the mix alone (CPU per request)")
     parser.add_argument("--py-spy", metavar="PATH", default="",
