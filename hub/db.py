@@ -594,6 +594,16 @@ class _PgReader(TenantReader):
         self.answered = True
         return found
 
+    async def plain(self, method: str, sql: str, *args: Any) -> Any:
+        """``connection.<method>(sql, *args)`` as written: no tenant setting, no caller
+        check (the system connection's few statements of ``Database.system_statement``)."""
+        try:
+            found = await self._run(method, sql, *args)
+        except Exception as exc:
+            raise _translated(exc, sql) from exc
+        self.answered = True
+        return found
+
     async def check_pending(self) -> None:
         """The caller check, if no statement has made it yet."""
         if self.caller is not None:
@@ -820,7 +830,8 @@ class Database:
         return session
 
     def reader(self, tenant_id: str, *, user_id: str | None = None,
-               caller: tuple[str, int] | None = None) -> AbstractAsyncContextManager[TenantReader]:
+               caller: tuple[str, int] | None = None,
+               primary: bool = False) -> AbstractAsyncContextManager[TenantReader]:
         """Reads for hot listings (``TenantReader``): routed like ``tenant(readonly=True)``
         (replica, read-your-writes, fallback), under the same RLS, at a fraction of the CPU
         of an ORM session on PostgreSQL: one round trip per statement, tenant setting
@@ -830,12 +841,24 @@ class Database:
         ``caller`` (user id, token version): the first statement also checks that the user
         is active with that version (or, if the block runs none, a statement of its own at
         the end); ``CallerNotCurrent`` if not, and the statement returns nothing.
+        ``primary``: read the primary even when there is a replica (a read that must see
+        what the primary holds now, as the sync pull's fast path must).
         """
         if not tenant_id:
             raise ValueError("tenant_id is required for a tenant session")
         if not self.is_postgres:
             return self._session_reader(tenant_id, user_id, caller)
-        return _PgReader(self, self._reader_engine(user_id), tenant_id, caller)
+        engine = self.engine if primary else self._reader_engine(user_id)
+        return _PgReader(self, engine, tenant_id, caller)
+
+    def system_statement(self) -> _PgReader:
+        """PostgreSQL only, not behind PgBouncer: a kept connection of the system engine
+        (BYPASSRLS) for a few plain statements (``_PgReader.plain``), each its own implicit
+        transaction; an async context manager. For a hot path that must check a credential
+        before it knows the tenant (``hub.pull_fast``)."""
+        if not self.is_postgres or self.pgbouncer:
+            raise ValueError("system statements need PostgreSQL without PgBouncer")
+        return _PgReader(self, self.system_engine, "", None)
 
     @asynccontextmanager
     async def _session_reader(self, tenant_id: str, user_id: str | None,

@@ -390,3 +390,83 @@ def test_a_cached_token_stops_at_once_on_deactivation_and_logout(tenant: TenantC
         assert out.status_code in (200, 204), out.text
         ended = client.get("/api/v1/outlets")
         assert ended.status_code == 401 and ended.json()["error"]["code"] == "session_ended"
+
+
+def test_the_fast_pull_answers_what_the_full_path_does(tenant: TenantCtx) -> None:
+    """A caught-up pull (hub.pull_fast) equals the full feed's empty page field for field;
+    a change, a lost cursor, a kind it does not build or a revoked credential goes to the
+    full path (None), and the revoked credential is refused at once through the hub."""
+    from hub import pull_fast
+    from hub.ingest import enrollment, feed
+    from sync.protocol import PullResponse, decode_frame
+    from tests.sync.conftest import enroll, issue_code, publish_catalog
+
+    outlet = tenant.create_outlet("Fast pull")
+    publish_catalog(tenant, [("Nasi", 25000)])
+    staff = tenant.client.post("/api/v1/staff", json={"name": "Dewi", "role": "cashier",
+                                                      "pin": "314159",
+                                                      "outlet_ids": [outlet["id"]]})
+    assert staff.status_code == 201, staff.text
+    token = enroll(tenant.server.base_url,
+                   issue_code(tenant, outlet["id"]).json()["code"]).credential
+    kinds = frozenset({"catalog", "staff", "settings"})
+
+    async def answers(cursor: int, asked: frozenset[str] = kinds
+                      ) -> tuple[PullResponse | None, PullResponse]:
+        db = Database(tenant.server.db_url, pool_size=2)
+        try:
+            fast = await pull_fast.caught_up(db, token, cursor, False, asked)
+            who = await enrollment.authenticate(db, token)
+            full = await feed.outlet_feed(db, who, cursor, kinds=asked)
+            return fast, full
+        finally:
+            await db.dispose()
+
+    # the first pull through the hub: it derives the staff's PIN verifiers for this outlet
+    first = decode_frame(httpx.get(f"{tenant.server.base_url}/api/v1/sync/pull",
+                                   params={"cursor": 0, "kinds": "catalog,staff,settings"},
+                                   headers={"Authorization": f"Bearer {token}"}).content,
+                         PullResponse)
+    assert {c.kind for c in first.changes} == set(kinds)
+    roster = next(c.staff for c in first.changes if c.kind == "staff")
+    assert roster is not None and [s.name for s in roster.staff] == ["Dewi"]
+    head = first.cursor
+    assert asyncio.run(answers(0))[0] is None  # changes to send: the full path
+    fast, full = asyncio.run(answers(head))
+    assert fast is not None and full.changes == [] and fast.changes == []
+    assert msgspec.structs.replace(fast, hub_time=full.hub_time) == full
+    assert set(fast.checksums) == set(kinds) and fast.cursor == head
+    assert asyncio.run(answers(head + 1))[0] is None  # lost cursor: the full path repairs it
+    assert asyncio.run(answers(head, frozenset({"catalog", "floor"})))[0] is None
+    # through the hub: the fast page decodes to the full path's
+    reply = httpx.get(f"{tenant.server.base_url}/api/v1/sync/pull",
+                      params={"cursor": head, "kinds": "catalog,staff,settings"},
+                      headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200
+    served = decode_frame(reply.content, PullResponse)
+    assert msgspec.structs.replace(served, hub_time=full.hub_time) == full
+
+    renamed = tenant.client.patch(f"/api/v1/staff/{staff.json()['id']}", json={"name": "Dewi S"})
+    assert renamed.status_code == 200, renamed.text
+    fast, full = asyncio.run(answers(head))
+    assert fast is None and [c.kind for c in full.changes] == ["staff"]
+
+    revoked = tenant.client.post(f"/api/v1/outlets/{outlet['id']}/sync-credentials/revoke")
+    assert revoked.status_code in (200, 204), revoked.text
+    assert asyncio.run(_fast_only(tenant.server.db_url, token, full.cursor)) is None
+    refused = httpx.get(f"{tenant.server.base_url}/api/v1/sync/pull",
+                        params={"cursor": full.cursor, "kinds": "catalog,staff,settings"},
+                        headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401 or refused.status_code == 403, refused.text
+    assert "revoked" in refused.text
+
+
+async def _fast_only(db_url: str, token: str, cursor: int) -> Any:
+    from hub import pull_fast
+
+    db = Database(db_url, pool_size=2)
+    try:
+        return await pull_fast.caught_up(db, token, cursor, False,
+                                         frozenset({"catalog", "staff", "settings"}))
+    finally:
+        await db.dispose()
