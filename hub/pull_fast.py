@@ -107,22 +107,26 @@ _KDF = pins.PIN_KDF.encode()
 
 
 async def caught_up(db: Database, token: str | None, cursor: int, snapshot: bool,
-                    kinds: frozenset[str]) -> PullResponse | None:
-    """The empty page of a caught-up edge, or None: the full path answers (see above)."""
+                    kinds: frozenset[str]) -> tuple[PullResponse | None, SyncIdentity | None]:
+    """(the empty page of a caught-up edge, its outlet) or (None, ...): the full path answers
+    (see above), for the outlet given if the credential was found valid (no second check),
+    else after ``enrollment.authenticate`` (which refuses it with its exact error)."""
     if (not token or snapshot or not kinds or not kinds <= FAST_KINDS
             or not db.is_postgres or db.pgbouncer):
-        return None
+        return None, None
     now = datetime.now(UTC)
     async with db.system_statement() as system:
         found = await system.plain("fetchrow", _CREDENTIAL_SQL, digest(token), now)
-    if found is None or not found["valid"] or not found["touched"]:
-        return None  # unknown, revoked, inactive (refused with its error), or first contact
+    if found is None or not found["valid"]:
+        return None, None  # unknown, revoked or inactive: refused by the full path
     who = SyncIdentity(found["tenant_id"], found["outlet_id"], found["id"])
+    if not found["touched"]:
+        return None, who  # first contact: the full path makes the status row
     async with db.reader(who.tenant_id, primary=True) as reader:
         state = await reader.first(_FEED_STATE, outlet_id=who.outlet_id, kdf=_KDF)
     if state is None or state["salt"] is None:
-        return None
-    return _empty_page(state, cursor, now)
+        return None, who
+    return _empty_page(state, cursor, now), who
 
 
 def _empty_page(state: Any, cursor: int, now: datetime) -> PullResponse | None:

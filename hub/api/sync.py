@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from hub import audit, pull_fast
 from hub.api.deps import DbDep, PrincipalDep, bearer_token
-from hub.identity import require, require_outlet
+from hub.identity import RequestDatabase, require, require_outlet
 from hub.ingest import enrollment, feed, quarantine
 from hub.ingest.push import ingest_push
 from hub.models import Outlet, OutletStatus
@@ -142,7 +142,7 @@ async def push(request: Request[Any, Any, Any], db: DbDep) -> Response[bytes]:
 
 
 @get("/api/v1/sync/pull", tags=["sync"])
-async def pull(request: Request[Any, Any, Any], db: DbDep,
+async def pull(request: Request[Any, Any, Any],
                cursor: Annotated[int, Parameter(ge=0)] = 0,
                limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
                snapshot: Annotated[int, Parameter(ge=0, le=1)] = 0,
@@ -150,13 +150,17 @@ async def pull(request: Request[Any, Any, Any], db: DbDep,
     """The outlet's changes after ``cursor``, or a full snapshot. ``kinds`` (e.g.
     ``catalog,staff,settings``) asks for the multi-kind feed; without it: catalog only.
     A caught-up edge's empty page comes from ``hub.pull_fast`` (two statements, no ORM);
-    anything else, or a credential to refuse, from the full path."""
+    anything else, or a credential to refuse, from the full path. No ``db`` dependency: the
+    full path makes its request database itself (the dependency cost the fast one 5 %)."""
     token = bearer_token(request)
     wanted = feed.parse_kinds(kinds)
-    empty = await pull_fast.caught_up(request.app.state.db, token, cursor, bool(snapshot), wanted)
+    empty, who = await pull_fast.caught_up(request.app.state.db, token, cursor, bool(snapshot),
+                                           wanted)
     if empty is not None:
         return _frame(empty, 2)
-    who = await enrollment.authenticate(db, token)
+    db = RequestDatabase(request.app.state.db)
+    if who is None:
+        who = await enrollment.authenticate(db, token)
     return _frame(await feed.outlet_feed(db, who, cursor, snapshot=bool(snapshot),
                                          kinds=wanted,
                                          pins=request.app.state.pins,

@@ -415,7 +415,7 @@ def test_the_fast_pull_answers_what_the_full_path_does(tenant: TenantCtx) -> Non
                       ) -> tuple[PullResponse | None, PullResponse]:
         db = Database(tenant.server.db_url, pool_size=2)
         try:
-            fast = await pull_fast.caught_up(db, token, cursor, False, asked)
+            fast, _ = await pull_fast.caught_up(db, token, cursor, False, asked)
             who = await enrollment.authenticate(db, token)
             full = await feed.outlet_feed(db, who, cursor, kinds=asked)
             return fast, full
@@ -453,7 +453,8 @@ def test_the_fast_pull_answers_what_the_full_path_does(tenant: TenantCtx) -> Non
 
     revoked = tenant.client.post(f"/api/v1/outlets/{outlet['id']}/sync-credentials/revoke")
     assert revoked.status_code in (200, 204), revoked.text
-    assert asyncio.run(_fast_only(tenant.server.db_url, token, full.cursor)) is None
+    # revoked: no page and no outlet, so the full path checks the credential and refuses it
+    assert asyncio.run(_fast_only(tenant.server.db_url, token, full.cursor)) == (None, None)
     refused = httpx.get(f"{tenant.server.base_url}/api/v1/sync/pull",
                         params={"cursor": full.cursor, "kinds": "catalog,staff,settings"},
                         headers={"Authorization": f"Bearer {token}"})
