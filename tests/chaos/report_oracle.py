@@ -44,6 +44,10 @@ __all__ = ["JournalFacts", "expected_sales", "hub_sales", "journal_facts", "repo
 
 VOID = ("voided", "cancelled")
 NOT_SALE = (*VOID, "split", "merged")
+# The day's sales statement figures the journal's order snapshots give directly (gross sales
+# and tax inside menu prices need the outlet's pricing; test_reports checks those).
+STATEMENT_CHECKED = ("orders", "discounts", "net_sales", "service_charge", "tax", "rounding",
+                     "total", "paid", "outstanding", "overpaid")
 COMPARED = ("order_count", "gross_total", "average_order_value", "voids", "refunds",
             "payment_success", "by_day", "by_hour", "by_product", "by_payment_method",
             "kitchen", "by_outlet")
@@ -115,10 +119,22 @@ def expected_sales(facts: JournalFacts, outlet_id: str, zone: ZoneInfo, day_from
     period_ids = {o.id for o in in_period}
     by_day = {(day_from + timedelta(days=i)).isoformat(): [0, 0]
               for i in range((day_to - day_from).days + 1)}
+    statements = {day: dict.fromkeys(STATEMENT_CHECKED, 0) for day in by_day}
     by_hour = {h: [0, 0] for h in range(24)}
     for o in sales:
         by_day[o.business_day][0] += 1
         by_day[o.business_day][1] += o.total
+        figures = statements[o.business_day]
+        figures["orders"] += 1
+        figures["discounts"] += o.discount
+        figures["service_charge"] += o.service_charge
+        figures["tax"] += o.tax
+        figures["rounding"] += o.rounding
+        figures["net_sales"] += o.total - o.rounding - o.service_charge - o.tax
+        figures["total"] += o.total
+        figures["paid"] += min(o.paid, o.total)
+        figures["outstanding"] += o.total - min(o.paid, o.total)
+        figures["overpaid"] += max(0, o.paid - o.total)
         hour = o.created_at.astimezone(zone).hour
         by_hour[hour][0] += 1
         by_hour[hour][1] += o.total
@@ -159,7 +175,8 @@ def expected_sales(facts: JournalFacts, outlet_id: str, zone: ZoneInfo, day_from
                     "amount": sum(o.paid for o in voids)},
         "payment_success": {"paid_orders": paid_orders, "voided_unpaid_orders": voided_unpaid,
                             "rate": round(paid_orders / decided, 4) if decided else None},
-        "by_day": [{"day": d, "order_count": v[0], "gross_total": v[1]} for d, v in by_day.items()],
+        "by_day": [{"day": d, "order_count": v[0], "gross_total": v[1], "statement": statements[d]}
+                   for d, v in by_day.items()],
         "by_hour": [{"hour": h, "order_count": v[0], "gross_total": v[1]}
                     for h, v in by_hour.items()],
         "by_product": sorted(({"product_id": pid, "name": v[0], "qty": v[1], "revenue": v[2]}
@@ -186,6 +203,8 @@ def hub_sales(client: httpx.Client, outlet_id: str, day_from: date,
     report: dict[str, Any] = reply.json()
     report["payment_success"] = {k: v for k, v in report["payment_success"].items()
                                  if k != "definition"}
+    report["by_day"] = [{**day, "statement": {k: day["statement"][k] for k in STATEMENT_CHECKED}}
+                        for day in report["by_day"]]
     report["by_outlet"] = {o["outlet_id"]: {k: o[k] for k in ("order_count", "gross_total",
                                                               "void_count")}
                            for o in report["by_outlet"]}
