@@ -67,9 +67,9 @@ async def fleet(session: AsyncSession, principal: Principal, offline_after_secon
             .order_by(Outlet.name, Outlet.id))
     if principal.outlet_ids is not None:
         stmt = stmt.where(Outlet.id.in_(principal.outlet_ids))
-    credentials = dict((await session.execute(
+    credentials: dict[str, int] = {outlet_id: count for outlet_id, count in (await session.execute(
         select(SyncCredential.outlet_id, func.count()).where(SyncCredential.revoked_at.is_(None))
-        .group_by(SyncCredential.outlet_id))).tuples().all())
+        .group_by(SyncCredential.outlet_id))).all()}
     bills = await open_bills(session, principal.tenant_id)
     entries = []
     for outlet, status in (await session.execute(stmt)).all():

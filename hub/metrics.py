@@ -8,7 +8,8 @@ What an operator watches for saturation (docs/operations.md, "Monitoring"):
   (a path no route matches is answered 404 before the middleware and not counted);
 * ``hub_http_in_flight_requests``, ``hub_http_queued_requests``, ``hub_http_in_flight_limit``
   and ``hub_http_shed_total`` (``hub.overload``);
-* ``hub_db_pool_connections{pool,state}`` (``in_use`` / ``idle``) and
+* ``hub_db_pool_connections{pool,state}`` (``in_use`` / ``parked``, kept by the fast reads
+  between reads / ``idle``) and
   ``hub_db_pool_max_connections{pool}`` for each pool (``app``, ``system``, ``read``);
 * ``hub_db_read_sessions_total{target}``: read-only tenant sessions on the ``replica``, on the
   ``primary`` (no replica, or read-your-writes) and ``fallback`` (the replica did not answer);
@@ -96,7 +97,11 @@ class _StateCollector(Collector):
             pool = engine.pool
             if not hasattr(pool, "checkedout"):
                 continue
-            connections.add_metric([name, "in_use"], pool.checkedout())
+            # Connections the fast reads keep between reads (Database.parked) are checked out
+            # of the pool but serve no request: a state of their own, not "in_use".
+            parked = len(getattr(db, "parked", {}).get(engine, ()))
+            connections.add_metric([name, "in_use"], pool.checkedout() - parked)
+            connections.add_metric([name, "parked"], parked)
             connections.add_metric([name, "idle"], pool.checkedin())
             limits.add_metric([name], pool.size() + max(getattr(pool, "_max_overflow", 0), 0))
         yield connections

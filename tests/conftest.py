@@ -1,4 +1,4 @@
-"""Suite-wide collection order: the slowest test files first.
+"""Suite-wide settings: the slowest test files first, small hub pools.
 
 ``./dev test`` runs pytest-xdist with ``--dist loadfile --no-loadscope-reorder``: each file
 goes whole to one worker, in collection order. Handing out the longest files first (longest
@@ -11,11 +11,17 @@ the other workers sit idle. ``tests/durations.json`` holds each file's measured 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 DURATIONS = Path(__file__).with_name("durations.json")
+
+# Every hub a test starts (directly, through `pos demo`, the chaos harness or the sync tests)
+# inherits a small pool unless the test sets its own: three workers' hubs share one
+# PostgreSQL whose max_connections is 100, and a hub may hold 2 x pool + its system pool.
+os.environ.setdefault("POS_HUB_DB_POOL_SIZE", "4")
 
 
 def _file_seconds() -> dict[str, float]:
