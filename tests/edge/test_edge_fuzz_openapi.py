@@ -78,6 +78,9 @@ def seeded_edge(tmp_path_factory: pytest.TempPathFactory
         "orders": [o["id"] for o in orders], "tickets": [t["id"] for t in tickets],
         "shifts": shifts, "printers": [printer["id"]], "amounts": [500, 1000, 5000],
         "tenders": [0, 100000],
+        # methods a payment needs nothing more for (a card needs the terminal's reference):
+        # without them the fuzzing phase's payments were all card ones, refused 400
+        "methods": ["cash", "qris"],
         "redirect": [
             *({"method": "POST", "path": "/api/v1/orders/{order_id}/void", "param": "order_id",
                "value": order["id"], "instead": orders[3]["id"],
@@ -101,12 +104,13 @@ def test_fuzzing_the_edge_schema_finds_no_server_error(seeded_edge, tmp_path: Pa
     run = fuzz(server.base_url, tmp_path, token=ids["manager"], max_examples=40, max_steps=10,
                dictionaries={name: ids[name] for name in ("products", "options", "orders",
                                                            "tickets", "shifts", "printers",
-                                                           "amounts", "tenders")},
+                                                           "amounts", "tenders", "methods")},
                parameters={"path.product_id": "products", "body.lines[*].product_id": "products",
                            "body.lines[*].modifiers[*]": "options", "path.order_id": "orders",
                            "path.ticket_id": "tickets", "path.shift_id": "shifts",
                            "path.printer_id": "printers", "body.amount": "amounts",
-                           "body.tendered": "tenders"},
+                           "body.tendered": "tenders",
+                           "body.method": "methods"},
                redirect=ids["redirect"])
     elapsed = time.monotonic() - started
     print(f"edge fuzz: {run.report['test_cases']['generated']} cases in {elapsed:.1f} s")
