@@ -23,6 +23,7 @@ from tests.ui.test_payments_screens import (  # noqa: F401 - fixtures
     open_order,
     order_of,
     pending_attempt,
+    wait_for,
 )
 from tests.ui.test_screens import (
     cashier_login,
@@ -62,7 +63,9 @@ def test_cashier_ewallet_charge_is_paid_with_no_tap(
 
     attempt = pending_attempt(edge, order["id"])
     assert (attempt["method"], attempt["channel"]) == ("ewallet", channel)
-    charge = next(c for c in midtrans.ledger()["charges"] if c["order_id"] == attempt["id"])
+    charge = wait_for(lambda: next((c for c in midtrans.ledger()["charges"]
+                                    if c["order_id"] == attempt["id"]), None),
+                      "the charge at Midtrans")
     assert charge["payment_type"] == channel
     customer_pays(midtrans, attempt["id"])
     expect(page.get_by_test_id("customer-paid")).to_be_visible(timeout=WAIT_MS)
@@ -96,7 +99,8 @@ def test_cashier_ovo_asks_for_the_customers_number_and_is_paid_on_approval(
         page.get_by_test_id("pay-submit").click()
         attempt = pending_attempt(edge, order["id"])
         assert (attempt["method"], attempt["channel"]) == ("ewallet", "ovo")
-        [charge] = xendit.ledger()["ewallets"]
+        # the attempt is pending from before the gateway answers: wait for the charge itself
+        [charge] = wait_for(lambda: xendit.ledger()["ewallets"] or None, "the OVO charge at Xendit")
         assert charge["channel_code"] == "ID_OVO"
         assert charge["channel_properties"] == {"mobile_number": "+6281234567890"}
         # the till says where the payment went: "sent to the OVO app of 81234567890"
