@@ -27,6 +27,7 @@ export function ordersView(ctx) {
   const { t, esc } = ctx;
   let el = null, orders = [], selectedId = null, selected = null, error = "", lastChange = null;
   let pay = { method: "cash", amount: "", tendered: "", reference: "", channel: "" };
+  let payOrderId = null; // the order the payment form was last set up for
   let listMode = "open"; // "open" | "completed" (handed over today: refunds)
   let filter = "all"; // "all" | "unpaid" | "ready"
   let query = "", searchTimer = null;
@@ -61,6 +62,7 @@ export function ordersView(ctx) {
       const res = await ctx.api.get(`/api/v1/orders?status=${listMode}&limit=${listMode === "open" ? 500 : 200}${q}`);
       orders = res.items;
       if (selectedId) selected = orders.find((o) => o.id === selectedId) ?? selected;
+      if (selected && selected.id === selectedId && payOrderId !== selected.id) resetPay();
       if (selected && selected.status === "completed") await loadRefunds();
       error = "";
       await settleOutcome();
@@ -92,11 +94,16 @@ export function ordersView(ctx) {
     lastChange = null; qrResult = "";
     if (outcome?.orderId !== id) outcome = null;
     try {
-      selected = await ctx.api.get(`/api/v1/orders/${encodeURIComponent(id)}`);
+      const order = await ctx.api.get(`/api/v1/orders/${encodeURIComponent(id)}`);
+      if (selectedId !== id) return; // another order was opened meanwhile: its select draws
+      selected = order;
       if (selected.status === "completed") await loadRefunds(); else await (await useQr()).load(id);
       error = "";
     } catch (err) { error = ctx.describe(err); }
-    resetPay();
+    if (selectedId !== id) return;
+    // A live refresh may have shown this order's form while it loaded (the QR module comes on
+    // first use) and the cashier may already be filling it in: keep that, do not wipe it.
+    if (payOrderId !== id) resetPay();
     draw();
   }
 
@@ -105,6 +112,7 @@ export function ordersView(ctx) {
     pay = { method: "cash", amount: selected ? String(due(selected)) : "", tendered: "", reference: "",
       channel: paySettings?.ewallet_channels?.[0] ?? "" };
     payKey = newKey();
+    payOrderId = selected?.id ?? null;
   }
 
   /** A payment whose answer never came: once the edge answers again, read the order and say
