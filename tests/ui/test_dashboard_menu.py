@@ -12,10 +12,7 @@ saved). Every check reads the hub's API. Screenshots: artifacts/screenshots/hub-
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +27,8 @@ from edge.db import Database as EdgeDatabase
 from shared import schemas as wire
 from tests.hub import conftest as hubfx
 from tests.hub.conftest import TenantCtx
-from tests.ui.browser_support import REPO, SCREENSHOTS
+from tests.ui.browser_support import SCREENSHOTS
+from tests.ui.test_money_js import static_ui  # noqa: F401 - fixture: kiosk-ui as plain files
 
 # The hub area's fixtures (a real pos-hub on PostgreSQL), registered for this module.
 pg_admin_url, pg_url, pg_roles = hubfx.pg_admin_url, hubfx.pg_url, hubfx.pg_roles
@@ -120,16 +118,6 @@ def published(shop: dict[str, Any]) -> dict[str, Any]:
     return _ok(shop["t"].client.get(f"/api/v1/outlets/{shop['outlet']['id']}/catalog"))
 
 
-@pytest.fixture(scope="module")
-def static_ui() -> Iterator[str]:
-    """kiosk-ui served as plain files, to run the kiosk's own menu module."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(REPO / "kiosk-ui"))
-    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_rename_translate_and_indonesian_price(tab: Any, shop: dict[str, Any]) -> None:
@@ -183,7 +171,7 @@ def test_rename_translate_and_indonesian_price(tab: Any, shop: dict[str, Any]) -
 
 
 def test_reorder_delete_and_restore_reach_the_outlet_in_order(
-        tab: Any, shop: dict[str, Any], static_ui: str, tmp_path: Path) -> None:
+        tab: Any, shop: dict[str, Any], static_ui: str, tmp_path: Path) -> None:  # noqa: F811
     open_menu(tab, shop)
     assert row_names(tab) == ["Kopi Susu", "Es Teh", "Teh Tarik"]
     tab.get_by_role("button", name="Move Teh Tarik up").click()
