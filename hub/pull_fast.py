@@ -1,10 +1,12 @@
-"""The sync pull's fast path: "caught up, nothing new" in two statements, without the ORM.
+"""The sync pull's fast path: pages of the catalog, staff and settings kinds in two
+statements without the ORM, plus one transaction when there is a change to record.
 
 Most pulls in steady state come from an edge that holds the feed's head and asks again:
-the answer is an empty page that restates every kind's version and checksum. The full path
-(``hub.ingest.feed.outlet_feed``) finds that out by rebuilding the outlet's settings and
-staff snapshots and checksumming them, across three ORM transactions and a dozen
-statements (docs/scaling.md, "Per request"). Here, on PostgreSQL:
+the answer is an empty page that restates every kind's version and checksum. After head
+office changes something, every outlet pulls it at once. The full path
+(``hub.ingest.feed.outlet_feed``) rebuilds the outlet's settings and staff snapshots and
+checksums them across three ORM transactions and a dozen statements (docs/scaling.md, "Per
+request" and "Pulls that carry content"). Here, on PostgreSQL:
 
 1. **The credential, on the system connection** (BYPASSRLS, as ``enrollment.authenticate``):
    the credential row and its outlet's ``active``, by the token's digest, and in the same
@@ -16,20 +18,23 @@ statements (docs/scaling.md, "Per request"). Here, on PostgreSQL:
    the outlet's settings, its PIN salt, its staff and their current verifiers, its newest
    catalog version and its stated feed rows, in one row.
 
-The settings and staff checksums are then computed from those rows exactly as the full path
-builds them. Only if every kind the full path would state matches its stated row, no staff
-member waits for a verifier and the cursor is the feed's head, is the empty page answered
-here; anything else (a change to send, a cursor to repair, a credential to refuse with its
-exact error, a status row not made yet, a kind this path does not build) is ``None``: the
-caller runs the full path. A difference in how the two build a checksum can therefore only
-send a pull to the full path, never hide a change.
+The settings and staff snapshots and checksums are then built from those rows exactly as
+the full path builds them (``feed.outlet_settings``, the same ``StaffSnapshot``). A kind
+whose content differs from its stated row is recorded by ``feed.advance`` (the full path's
+own code, one tenant transaction under the outlet's lock); the page is ``feed.feed_page``,
+the full path's own builder; a catalog it carries is read as stored (one more statement)
+and decoded once per content (``feed.CATALOGS``). ``caught_up`` answers only the empty
+page of an edge at the head; ``pull`` any page of these kinds. Anything else (a credential
+to refuse with its exact error, a status row not made yet, a staff member waiting for a PIN
+verifier, a kind this path does not build, PgBouncer, SQLite) is ``None``: the caller runs
+the full path.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import msgspec
 from sqlalchemy import text
@@ -47,7 +52,7 @@ from sync.protocol import (
     staff_checksum,
 )
 
-__all__ = ["FAST_KINDS", "caught_up"]
+__all__ = ["FAST_KINDS", "caught_up", "pull"]
 
 # The kinds this path rebuilds; a pull that asks for another (payments, confirmations, floor)
 # or for none (the wire-version-2 catalog feed) takes the full path.
@@ -105,16 +110,71 @@ _FeedRows = list[tuple[str, int, int, str]]
 _StaffRows = list[tuple[str, str, str, str | None, bool]]
 _KDF = pins.PIN_KDF.encode()
 
+# The catalog a page carries, as stored (its text is the key of ``feed.CATALOGS``).
+_CATALOG_TEXT = text("""
+SELECT cs.catalog::text AS catalog FROM catalog_snapshots AS cs
+WHERE cs.outlet_id = :outlet_id AND cs.version = :version AND cs.tenant_id = :tenant_id
+""")
+
+
+class _State(NamedTuple):
+    """What the two statements found: the outlet, and what its feed holds and states."""
+
+    who: SyncIdentity
+    current: dict[str, feed.Current]
+    stated: dict[str, feed.Stated]
+
 
 async def caught_up(db: Database, token: str | None, cursor: int, snapshot: bool,
                     kinds: frozenset[str]) -> tuple[PullResponse | None, SyncIdentity | None]:
     """(the empty page of a caught-up edge, its outlet) or (None, ...): the full path answers
     (see above), for the outlet given if the credential was found valid (no second check),
     else after ``enrollment.authenticate`` (which refuses it with its exact error)."""
-    if (not token or snapshot or not kinds or not kinds <= FAST_KINDS
-            or not db.is_postgres or db.pgbouncer):
+    if snapshot:
         return None, None
     now = datetime.now(UTC)
+    state, who = await _state(db, token, kinds, now)
+    if state is None:
+        return None, who
+    if feed.changed(state.current, state.stated):
+        return None, who
+    head = max((row.position for row in state.stated.values()), default=0)
+    if cursor != head:
+        return None, who  # changes to send, or a cursor to repair
+    return feed.feed_page(state.stated, state.current, kinds, cursor, False, now), who
+
+
+async def pull(db: Database, token: str | None, cursor: int, snapshot: bool,
+               kinds: frozenset[str]) -> tuple[PullResponse | None, SyncIdentity | None]:
+    """The page of any pull this path can build (see above), or (None, ...) as
+    ``caught_up``: the full path answers. A change found is recorded in the outlet's feed
+    first (``feed.advance``: one tenant transaction, under the outlet's lock)."""
+    now = datetime.now(UTC)
+    state, who = await _state(db, token, kinds, now)
+    if state is None or who is None:
+        return None, who
+    stated = state.stated
+    if feed.changed(state.current, stated):
+        stated = await feed.advance(db, who, state.current, now)
+    catalog = state.current.get("catalog")
+    if catalog is not None and "catalog" in feed.sent_kinds(stated, state.current, kinds,
+                                                            cursor, snapshot):
+        version = stated["catalog"].version
+        if catalog.catalog_loaded != version:
+            async with db.reader(who.tenant_id, primary=True) as reader:
+                found = await reader.first(_CATALOG_TEXT, outlet_id=who.outlet_id,
+                                           version=version)
+            if found is None:
+                return None, who
+            catalog.load(version, feed.CATALOGS.get(who.tenant_id, found["catalog"])[0])
+    return feed.feed_page(stated, state.current, kinds, cursor, snapshot, now), who
+
+
+async def _state(db: Database, token: str | None, kinds: frozenset[str], now: datetime
+                 ) -> tuple[_State | None, SyncIdentity | None]:
+    if (not token or not kinds or not kinds <= FAST_KINDS
+            or not db.is_postgres or db.pgbouncer):
+        return None, None
     async with db.system_statement() as system:
         found = await system.plain("fetchrow", _CREDENTIAL_SQL, digest(token), now)
     if found is None or not found["valid"]:
@@ -123,42 +183,34 @@ async def caught_up(db: Database, token: str | None, cursor: int, snapshot: bool
     if not found["touched"]:
         return None, who  # first contact: the full path makes the status row
     async with db.reader(who.tenant_id, primary=True) as reader:
-        state = await reader.first(_FEED_STATE, outlet_id=who.outlet_id, kdf=_KDF)
-    if state is None or state["salt"] is None:
+        row = await reader.first(_FEED_STATE, outlet_id=who.outlet_id, kdf=_KDF)
+    if row is None or row["salt"] is None:
         return None, who
-    return _empty_page(state, cursor, now), who
-
-
-def _empty_page(state: Any, cursor: int, now: datetime) -> PullResponse | None:
-    staff_rows = msgspec.json.decode(state["staff"], type=_StaffRows)
-    if any(verifier is None and sealed for _, _, _, verifier, sealed in staff_rows):
-        return None  # a verifier to derive first (hub.staff.ensure_verifiers)
-    outlet = SimpleNamespace(name=state["name"], timezone=state["timezone"],
-                             settings=msgspec.json.decode(state["settings"] or "null"))
-    current = {
-        "settings": settings_checksum(feed.outlet_settings(cast(Outlet, outlet))),
-        "staff": staff_checksum(StaffSnapshot(pin_salt=state["salt"], pin_kdf=_KDF, staff=[
-            StaffRecord(id=sid, name=name, role=role, pin_hash="", pin_lookup=f"none:{sid}",
-                        pin_verifier=verifier)
-            for sid, name, role, verifier, _ in staff_rows if verifier is not None]))}
-    stated = {kind: (position, version, checksum)
+    current = _current(row)
+    if current is None:
+        return None, who
+    stated = {kind: feed.Stated(position, version, checksum)
               for kind, position, version, checksum in
-              msgspec.json.decode(state["feed"], type=_FeedRows)}
-    catalog_version = state["catalog_version"]
-    for kind, checksum in current.items():
-        if kind not in stated or stated[kind][2] != checksum:
-            return None
-    if catalog_version is not None:
-        if "catalog" not in stated or stated["catalog"][1] != catalog_version:
-            return None
-        current["catalog"] = stated["catalog"][2]
-    head = max((position for position, _, _ in stated.values()), default=0)
-    if cursor != head:
-        return None  # changes to send, or a cursor to repair
-    catalog = stated.get("catalog")
-    return PullResponse(
-        cursor=cursor, changes=[], snapshot_required=False,
-        catalog_version=catalog[1] if catalog else 0,
-        catalog_checksum=catalog[2] if catalog else "", hub_time=now,
-        versions={k: v for k, (_, v, _) in stated.items() if k in current},
-        checksums={k: c for k, (_, _, c) in stated.items() if k in current})
+              msgspec.json.decode(row["feed"], type=_FeedRows)}
+    return _State(who, current, stated), who
+
+
+def _current(row: Any) -> dict[str, feed.Current] | None:
+    """The settings, staff and catalog kinds as ``feed.outlet_feed`` builds them, or None
+    when a staff member waits for a PIN verifier (``hub.staff.ensure_verifiers`` first)."""
+    staff_rows = msgspec.json.decode(row["staff"], type=_StaffRows)
+    if any(verifier is None and sealed for _, _, _, verifier, sealed in staff_rows):
+        return None
+    outlet = SimpleNamespace(name=row["name"], timezone=row["timezone"],
+                             settings=msgspec.json.decode(row["settings"] or "null"))
+    settings = feed.outlet_settings(cast(Outlet, outlet))
+    roster = StaffSnapshot(pin_salt=row["salt"], pin_kdf=_KDF, staff=[
+        StaffRecord(id=sid, name=name, role=role, pin_hash="", pin_lookup=f"none:{sid}",
+                    pin_verifier=verifier)
+        for sid, name, role, verifier, _ in staff_rows if verifier is not None])
+    current = {
+        "settings": feed.Current("settings", settings_checksum(settings), settings=settings),
+        "staff": feed.Current("staff", staff_checksum(roster), staff=roster)}
+    if row["catalog_version"] is not None:
+        current["catalog"] = feed.Current("catalog", catalog_version=row["catalog_version"])
+    return current

@@ -149,15 +149,16 @@ async def pull(request: Request[Any, Any, Any],
                kinds: Annotated[str, Parameter(max_length=200)] = "") -> Response[bytes]:
     """The outlet's changes after ``cursor``, or a full snapshot. ``kinds`` (e.g.
     ``catalog,staff,settings``) asks for the multi-kind feed; without it: catalog only.
-    A caught-up edge's empty page comes from ``hub.pull_fast`` (two statements, no ORM);
-    anything else, or a credential to refuse, from the full path. No ``db`` dependency: the
-    full path makes its request database itself (the dependency cost the fast one 5 %)."""
+    Pages of those three kinds come from ``hub.pull_fast`` (two statements, no ORM; a change
+    recorded in one transaction; the catalog decoded once per content); anything else, or a
+    credential to refuse, from the full path. No ``db`` dependency: the full path makes its
+    request database itself (the dependency cost the fast one 5 %)."""
     token = bearer_token(request)
     wanted = feed.parse_kinds(kinds)
-    empty, who = await pull_fast.caught_up(request.app.state.db, token, cursor, bool(snapshot),
-                                           wanted)
-    if empty is not None:
-        return _frame(empty, 2)
+    page, who = await pull_fast.pull(request.app.state.db, token, cursor, bool(snapshot),
+                                     wanted)
+    if page is not None:
+        return _frame(page, 2)
     db = RequestDatabase(request.app.state.db)
     if who is None:
         who = await enrollment.authenticate(db, token)

@@ -28,11 +28,14 @@ of every kind, so the edge can verify its copies even when nothing changed.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import floor, staff
@@ -61,7 +64,9 @@ from sync.protocol import (
     staff_checksum,
 )
 
-__all__ = ["SERVED_KINDS", "outlet_feed", "outlet_settings", "parse_kinds", "record_pull"]
+__all__ = ["CATALOGS", "SERVED_KINDS", "CatalogCache", "Current", "Stated", "advance",
+           "changed", "feed_page", "outlet_feed", "outlet_settings", "parse_kinds",
+           "record_pull", "sent_kinds"]
 
 _KITCHEN_TRIGGERS = ("place", "payment")  # edge.outlet.KITCHEN_TRIGGERS
 # What this hub serves: every kind an edge of this code asks for (FEED_KINDS), and "floor"
@@ -90,22 +95,57 @@ async def outlet_feed(db: Database, who: SyncIdentity, cursor: int, snapshot: bo
     now = datetime.now(UTC)
     async with db.tenant(who.tenant_id) as session:
         current = await _current(session, who, kinds, gateways, now)
-        stated = await _stated(session, who.outlet_id)
-        if _changed(current, stated):
+        rows = await _stated(session, who.outlet_id)
+        if changed(current, _as_stated(rows)):
             # Positions must only grow: one feed builder per outlet at a time (two pulls
             # of one box racing, or two hub replicas). SQLite already holds its write lock.
             await session.execute(select(Outlet.id).where(Outlet.id == who.outlet_id)
                                   .with_for_update())
-            stated = await _stated(session, who.outlet_id)
-            await _advance(session, who, current, stated, now)
+            rows = await _stated(session, who.outlet_id)
+            await _advance(session, who, current, rows, now)
         await touch_status(session, who, now, pulled=True)
-        head = max((row.position for row in stated.values()), default=0)
-        lost = cursor > head
-        changes = []
-        for kind in sorted(stated, key=lambda k: stated[k].position):
-            row = stated[kind]
-            if kind in kinds and kind in current and (snapshot or lost or row.position > cursor):
-                changes.append(await _change(session, who, current[kind], row))
+        stated = _as_stated(rows)
+        catalog = current.get("catalog")
+        if catalog is not None and "catalog" in sent_kinds(stated, current, kinds, cursor,
+                                                           snapshot):
+            version = stated["catalog"].version
+            if catalog.catalog_loaded != version:
+                catalog.load(version, (await _catalog(session, who, version))[0])
+    return feed_page(stated, current, kinds, cursor, snapshot, now)
+
+
+@dataclass(frozen=True)
+class Stated:
+    """What the hub last stated for one kind of an outlet's feed (its ``outlet_feed`` row)."""
+
+    position: int
+    version: int
+    checksum: str
+
+
+def _as_stated(rows: Mapping[str, OutletFeedEntry]) -> dict[str, Stated]:
+    return {kind: Stated(row.position, row.version, row.checksum) for kind, row in rows.items()}
+
+
+def sent_kinds(stated: Mapping[str, Stated], current: Mapping[str, Current],
+               kinds: frozenset[str], cursor: int, snapshot: bool) -> list[str]:
+    """The kinds a page after ``cursor`` carries, in feed order."""
+    head = max((row.position for row in stated.values()), default=0)
+    lost = cursor > head
+    return [kind for kind in sorted(stated, key=lambda k: stated[k].position)
+            if kind in kinds and kind in current
+            and (snapshot or lost or stated[kind].position > cursor)]
+
+
+def feed_page(stated: Mapping[str, Stated], current: Mapping[str, Current],
+              kinds: frozenset[str], cursor: int, snapshot: bool, now: datetime) -> PullResponse:
+    """The multi-kind page after ``cursor``: the changed kinds' snapshots from ``current``
+    (a catalog to send is loaded there first), every kind's stated version and checksum.
+    The full path (``outlet_feed``) and the fast one (``hub.pull_fast``) both answer with it."""
+    head = max((row.position for row in stated.values()), default=0)
+    lost = cursor > head
+    changes = [_change(current[kind], stated[kind])
+               for kind in sent_kinds(stated, current, kinds, cursor, snapshot)]
     catalog = stated.get("catalog")
     return PullResponse(
         cursor=head if changes or lost else cursor, changes=changes, snapshot_required=lost,
@@ -116,14 +156,19 @@ async def outlet_feed(db: Database, who: SyncIdentity, cursor: int, snapshot: bo
 
 
 @dataclass
-class _Current:
+class Current:
     """What one kind holds now at the hub: a content checksum, or (catalog) a version. The
     staff and settings snapshots are built anyway to checksum them; the catalog is loaded
-    only when it is sent or its version is new."""
+    only when it is sent or its version is new (then kept here: loaded once per pull)."""
 
     kind: str
     checksum: str = ""
     catalog_version: int = 0
+    catalog: Catalog | None = None  # shared with other pulls (CATALOGS): never changed
+    catalog_loaded: int = 0  # the version ``catalog`` is (0: none loaded)
+
+    def load(self, version: int, catalog: Catalog) -> None:
+        self.catalog, self.catalog_loaded = catalog, version
     staff: StaffSnapshot | None = None
     settings: OutletSettings | None = None
     payments: PaymentSettings | None = None
@@ -152,31 +197,31 @@ def outlet_settings(outlet: Outlet) -> OutletSettings:
 
 
 async def _current(session: AsyncSession, who: SyncIdentity, kinds: frozenset[str],
-                   gateways: CredentialVault | None, now: datetime) -> dict[str, _Current]:
-    found: dict[str, _Current] = {}
+                   gateways: CredentialVault | None, now: datetime) -> dict[str, Current]:
+    found: dict[str, Current] = {}
     outlet = await session.get(Outlet, who.outlet_id)
     if outlet is not None:
         settings = outlet_settings(outlet)
-        found["settings"] = _Current("settings", settings_checksum(settings), settings=settings)
+        found["settings"] = Current("settings", settings_checksum(settings), settings=settings)
         if "payments" in kinds and gateways is not None:
             payments = await gateway_feed.payment_settings(session, gateways, outlet)
             if payments is not None:
-                found["payments"] = _Current("payments", payments_checksum(payments),
+                found["payments"] = Current("payments", payments_checksum(payments),
                                              payments=payments)
     confirmed = (await gateway_feed.confirmations(session, who.outlet_id, now)
                  if "confirmations" in kinds else [])
     if confirmed:
-        found["confirmations"] = _Current("confirmations", confirmations_checksum(confirmed),
+        found["confirmations"] = Current("confirmations", confirmations_checksum(confirmed),
                                           confirmations=confirmed)
     plan = await floor.plan_for_feed(session, who.outlet_id) if "floor" in kinds else None
     if plan is not None:
-        found["floor"] = _Current("floor", floor_checksum(plan), floor=plan)
+        found["floor"] = Current("floor", floor_checksum(plan), floor=plan)
     roster = await staff.outlet_snapshot(session, who.tenant_id, who.outlet_id)
-    found["staff"] = _Current("staff", staff_checksum(roster), staff=roster)
+    found["staff"] = Current("staff", staff_checksum(roster), staff=roster)
     version = await session.scalar(select(func.max(CatalogSnapshot.version))
                                    .where(CatalogSnapshot.outlet_id == who.outlet_id))
     if version is not None:
-        found["catalog"] = _Current("catalog", catalog_version=version)
+        found["catalog"] = Current("catalog", catalog_version=version)
     return found
 
 
@@ -186,7 +231,7 @@ async def _stated(session: AsyncSession, outlet_id: str) -> dict[str, OutletFeed
     return {row.kind: row for row in rows}
 
 
-def _differs(now: _Current, row: OutletFeedEntry | None) -> bool:
+def _differs(now: Current, row: OutletFeedEntry | Stated | None) -> bool:
     if row is None:
         return True
     if now.kind == "catalog":  # published snapshots are immutable: a version is its content
@@ -194,11 +239,24 @@ def _differs(now: _Current, row: OutletFeedEntry | None) -> bool:
     return row.checksum != now.checksum
 
 
-def _changed(current: dict[str, _Current], stated: dict[str, OutletFeedEntry]) -> bool:
+def changed(current: Mapping[str, Current], stated: Mapping[str, Stated]) -> bool:
+    """Whether a kind holds something the feed has not stated yet."""
     return any(_differs(now, stated.get(kind)) for kind, now in current.items())
 
 
-async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, _Current],
+async def advance(db: Database, who: SyncIdentity, current: dict[str, Current],
+                  now: datetime) -> dict[str, Stated]:
+    """Record the changed kinds of ``current`` in the outlet's feed (as ``outlet_feed``
+    does, under the outlet's lock) and return every stated kind."""
+    async with db.tenant(who.tenant_id) as session:
+        await session.execute(select(Outlet.id).where(Outlet.id == who.outlet_id)
+                              .with_for_update())
+        rows = await _stated(session, who.outlet_id)
+        await _advance(session, who, current, rows, now)
+        return _as_stated(rows)
+
+
+async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, Current],
                    stated: dict[str, OutletFeedEntry], now: datetime) -> None:
     """Give every changed kind the next feed position (and its next version)."""
     head = max((row.position for row in stated.values()), default=0)
@@ -214,7 +272,8 @@ async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, 
             session.add(row)
         if kind == "catalog":
             row.version = found.catalog_version
-            row.checksum = catalog_checksum(await _catalog(session, who, row.version))
+            loaded, row.checksum = await _catalog(session, who, row.version)
+            found.load(row.version, loaded)
         elif kind == "floor" and found.floor is not None:  # the plan's own version
             row.version, row.checksum = found.floor.version, found.checksum
         else:
@@ -222,14 +281,57 @@ async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, 
         row.position, row.changed_at = head, now
 
 
-async def _catalog(session: AsyncSession, who: SyncIdentity, version: int) -> Catalog:
-    found = await session.scalar(select(CatalogSnapshot.catalog).where(
+class CatalogCache:
+    """Published catalogs decoded and checksummed once per content, not once per pull.
+
+    A chain's outlets mostly get byte-identical menus, and every outlet pulls a new one at
+    once (docs/scaling.md, "Pulls that carry content"). The key is the tenant and the sha256
+    of the snapshot's stored JSON text, i.e. exactly the content the catalog is decoded
+    from: a stale answer cannot come out of it, whatever changed. The decoded ``Catalog``
+    is shared by every page that carries it, so nothing may change it. Bounded by the
+    stored texts' total size; the least recently used go first.
+    """
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024, max_entries: int = 1024) -> None:
+        self.max_bytes, self.max_entries = max_bytes, max_entries
+        self._entries: OrderedDict[tuple[str, bytes], tuple[Catalog, str, int]] = OrderedDict()
+        self._bytes = 0
+        self.hits = self.misses = 0
+
+    def get(self, tenant_id: str, stored: str) -> tuple[Catalog, str]:
+        """(the catalog, its checksum) of the stored JSON text ``stored``."""
+        raw = stored.encode()
+        key = (tenant_id, hashlib.sha256(raw).digest())
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found[0], found[1]
+        self.misses += 1
+        catalog = msgspec.json.decode(raw, type=Catalog)
+        checksum = catalog_checksum(catalog)
+        if len(raw) <= self.max_bytes // 4:
+            self._entries[key] = (catalog, checksum, len(raw))
+            self._bytes += len(raw)
+            while self._bytes > self.max_bytes or len(self._entries) > self.max_entries:
+                _, (_, _, size) = self._entries.popitem(last=False)
+                self._bytes -= size
+        return catalog, checksum
+
+
+CATALOGS = CatalogCache()
+
+
+async def _catalog(session: AsyncSession, who: SyncIdentity, version: int) -> tuple[Catalog, str]:
+    """The outlet's published catalog ``version`` and its checksum (``CATALOGS``)."""
+    stored = await session.scalar(select(cast(CatalogSnapshot.catalog, Text)).where(
         CatalogSnapshot.outlet_id == who.outlet_id, CatalogSnapshot.version == version))
-    return msgspec.convert(found, Catalog)
+    if stored is None:
+        raise LookupError(f"catalog version {version} of outlet {who.outlet_id} not found")
+    return CATALOGS.get(who.tenant_id, stored)
 
 
-async def _change(session: AsyncSession, who: SyncIdentity, now: _Current,
-                  row: OutletFeedEntry) -> PullChange:
+def _change(now: Current, row: Stated) -> PullChange:
     if now.kind == "staff":
         return PullChange(cursor=row.position, kind="staff", version=row.version,
                           checksum=row.checksum, staff=now.staff)
@@ -245,9 +347,10 @@ async def _change(session: AsyncSession, who: SyncIdentity, now: _Current,
     if now.kind == "floor":
         return PullChange(cursor=row.position, kind="floor", version=row.version,
                           checksum=row.checksum, floor=now.floor)
-    catalog = await _catalog(session, who, row.version)
+    if now.catalog is None or now.catalog_loaded != row.version:
+        raise RuntimeError("the catalog to send was not loaded")  # feed_page's callers load it
     return PullChange(cursor=row.position, kind="catalog", version=row.version,
-                      checksum=row.checksum, catalog=catalog)
+                      checksum=row.checksum, catalog=now.catalog)
 
 
 async def _catalog_feed(db: Database, who: SyncIdentity, cursor: int,
@@ -262,24 +365,25 @@ async def _catalog_feed(db: Database, who: SyncIdentity, cursor: int,
     now = datetime.now(UTC)
     async with db.tenant(who.tenant_id) as session:
         latest = (await session.execute(
-            select(CatalogSnapshot).where(CatalogSnapshot.outlet_id == who.outlet_id)
+            select(CatalogSnapshot.version, cast(CatalogSnapshot.catalog, Text))
+            .where(CatalogSnapshot.outlet_id == who.outlet_id)
             .order_by(CatalogSnapshot.version.desc()).limit(1)
-        )).scalar_one_or_none()
+        )).first()
         oldest = (await session.execute(
             select(func.min(CatalogSnapshot.version)).where(CatalogSnapshot.outlet_id == who.outlet_id)
         )).scalar_one_or_none()
         await touch_status(session, who, now, pulled=True)
     if latest is None:
         return PullResponse(cursor=cursor, snapshot_required=cursor > 0, hub_time=now)
-    catalog = msgspec.convert(latest.catalog, Catalog)
-    checksum = catalog_checksum(catalog)
-    lost = cursor > latest.version or (0 < cursor and oldest is not None and cursor < oldest - 1)
+    version, stored = latest
+    catalog, checksum = CATALOGS.get(who.tenant_id, stored)
+    lost = cursor > version or (0 < cursor and oldest is not None and cursor < oldest - 1)
     changes = []
-    if snapshot or lost or latest.version > cursor:
-        changes.append(PullChange(cursor=latest.version, kind="catalog", version=latest.version,
+    if snapshot or lost or version > cursor:
+        changes.append(PullChange(cursor=version, kind="catalog", version=version,
                                   checksum=checksum, catalog=catalog))
-    return PullResponse(cursor=latest.version if changes else cursor, changes=changes,
-                        snapshot_required=lost, catalog_version=latest.version,
+    return PullResponse(cursor=version if changes else cursor, changes=changes,
+                        snapshot_required=lost, catalog_version=version,
                         catalog_checksum=checksum, hub_time=now)
 
 
