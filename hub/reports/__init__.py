@@ -55,9 +55,13 @@ How it stays exact and fast: every figure is a sum or a histogram, so the figure
 * ``rollups``: the daily roll-up job that stores past days' cells (``report_daily``,
   ``report_daily_items`` in ``hub.models``) and the fingerprints that tell a stored cell is
   still current, so a report always equals the raw data;
-* ``sales``: the report itself, answered as ``hub.schemas.SalesReport``.
+* ``sales``: the report itself, answered as ``hub.schemas.SalesReport``;
+* ``fast``: the same report on PostgreSQL's fast read path (what ``GET
+  /api/v1/reports/sales`` runs there): one statement has PostgreSQL apply the roll-up rules
+  and sum the stored cells, the live cells come from ``cells``' statements on the same kept
+  connection; equal to ``sales`` figure for figure (tests/hub/test_report_read_path.py).
 
-No PostgreSQL-only SQL: the same statements run on SQLite.
+No PostgreSQL-only SQL but in ``fast``: the other statements run on SQLite too.
 """
 
 from __future__ import annotations

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import BigInteger, and_, case, func, literal_column, or_, select, text
+from sqlalchemy import BigInteger, Select, and_, case, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -28,13 +29,13 @@ from hub.models import (
     KitchenEventRow,
     OrderLineRow,
     OrderRow,
-    Outlet,
     PaymentRow,
     RefundRow,
 )
 
-__all__ = ["NOT_SALE_STATUSES", "VOID_STATUSES", "CellKey", "DayCell", "compute_cells",
-           "is_sale", "item_lines", "outlet_zone", "reason_key", "utc_offset_segments"]
+__all__ = ["NOT_SALE_STATUSES", "VOID_STATUSES", "CellKey", "DayCell", "LiveFilter",
+           "compute_cells", "hour_buckets", "is_sale", "item_lines", "live_statements",
+           "new_cells", "outlet_zone", "reason_key", "utc_offset_segments"]
 
 log = logging.getLogger("hub.reports")
 
@@ -149,14 +150,21 @@ class DayCell:
     discounts: dict[str, list[Any]] = field(default_factory=dict)
 
     def merge(self, other: DayCell) -> None:
+        self.add_scalars(other)
+        self.merge_breakdowns(other)
+
+    def add_scalars(self, other: DayCell) -> None:
         for name in REPORT_SCALARS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def merge_breakdowns(self, other: DayCell) -> None:
         for hour, (count, amount) in other.hours.items():
             slot = self.hours.setdefault(hour, [0, 0])
             slot[0] += count
             slot[1] += amount
         for product_id, (name, qty, revenue) in other.products.items():
             slot = self.products.setdefault(product_id, [name, 0, 0])
+            slot[0] = max(slot[0], name)  # renamed in the period: the alphabetically last
             slot[1] += qty
             slot[2] += revenue
         for method, (count, amount) in other.methods.items():
@@ -213,7 +221,17 @@ def reason_key(reason: str) -> str:
     return hashlib.sha256(reason.encode()).hexdigest()[:32]
 
 
-def outlet_zone(outlet: Outlet) -> ZoneInfo:
+class _Zoned(Protocol):
+    """An outlet as the live figures need it (``hub.models.Outlet``, or its row)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+
+def outlet_zone(outlet: _Zoned) -> ZoneInfo:
     """The outlet's timezone (UTC, with a warning, when it is unknown)."""
     try:
         return ZoneInfo(outlet.timezone)
@@ -236,7 +254,7 @@ def _not_void() -> ColumnElement[bool]:
     return is_sale()
 
 
-def item_lines(tenant_id: str) -> ColumnElement[bool]:
+def item_lines(tenant_id: Any) -> ColumnElement[bool]:
     """The lines (joined with their ``OrderRow``) that count as items sold: items where they
     were ordered, never a voided line. The lines of sales that are not split parts (a part's
     lines are copies, or an even share), and the lines of a "split" bill once every one of
@@ -260,7 +278,57 @@ class _Cells(dict[CellKey, DayCell]):
         return found
 
 
-async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Outlet],
+@dataclass(frozen=True)
+class LiveFilter:
+    """What the live statements filter by: values (``compute_cells``) or bind parameters
+    (statements built once for ``hub.reports.fast``). ``base`` filters the orders."""
+
+    tenant: Any
+    base: tuple[ColumnElement[bool], ...]
+    day_from: Any
+    day_to: Any
+
+
+@dataclass
+class _Hours:
+    """How ``_add_orders`` maps a UTC time bucket to the outlet's local hour."""
+
+    bucket_seconds: int
+    segments: dict[str, list[tuple[datetime, int]]]
+
+
+def hour_buckets(outlets: Sequence[_Zoned], day_from: date, day_to: date) -> _Hours:
+    """The UTC bucket size (an hour, or 15 minutes when a zone's offset is not whole hours)
+    and each outlet's UTC offsets over the period (DST-exact)."""
+    start = datetime.combine(day_from - timedelta(days=2), datetime.min.time(), UTC)
+    end = datetime.combine(day_to + timedelta(days=3), datetime.min.time(), UTC)
+    segments = {o.id: utc_offset_segments(outlet_zone(o), start, end) for o in outlets}
+    whole_hours = all(offset % 3600 == 0 and int(moment.timestamp()) % 3600 == 0
+                      for segs in segments.values() for moment, offset in segs[1:]) and all(
+        segs[0][1] % 3600 == 0 for segs in segments.values())
+    return _Hours(3600 if whole_hours else 900, segments)
+
+
+# A live statement and what adds its rows to the cells.
+LiveStep = tuple[Select[Any], Callable[[_Cells, Iterable[Any], _Hours], None]]
+
+
+def live_statements(where: LiveFilter, bucket_seconds: int) -> list[LiveStep]:
+    """The statements that aggregate the raw rows into cells, one GROUP BY per kind of
+    figure, each with the function that adds its rows to the cells."""
+    return [(_orders_statement(where, bucket_seconds), _add_orders),
+            (_products_statement(where), _add_products),
+            (_methods_statement(where), _add_methods),
+            (_prep_statement(where), _add_prep),
+            (_refunds_statement(where), _add_refunds),
+            (_discounts_statement(where), _add_discounts)]
+
+
+def new_cells() -> _Cells:
+    return _Cells()
+
+
+async def compute_cells(session: AsyncSession, tenant_id: str, outlets: Sequence[_Zoned],
                         day_from: date, day_to: date,
                         only: set[CellKey] | None = None) -> dict[CellKey, DayCell]:
     """Aggregate the raw synced rows into per-(outlet, day) cells with SQL GROUP BYs.
@@ -284,41 +352,33 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: list[Out
         # Hash aggregates over a month of lines need more than the default 4 MB, else they
         # sort on disk; LOCAL: only for this transaction.
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    hours = hour_buckets(outlets, day_from, day_to)
     cells = _Cells()
-    await _order_figures(session, cells, outlets, base, day_from, day_to)
-    await _product_figures(session, cells, tenant_id, base, day_from, day_to)
-    await _method_figures(session, cells, tenant_id, base)
-    await _prep_figures(session, cells, tenant_id, base)
-    await _refund_figures(session, cells, tenant_id, base)
-    await _discount_figures(session, cells, base)
+    where = LiveFilter(tenant_id, tuple(base), day_from, day_to)
+    for statement, add in live_statements(where, hours.bucket_seconds):
+        add(cells, await session.execute(statement), hours)
     if only is not None:
         return {key: value for key, value in cells.items() if key in only}
     return dict(cells)
 
 
-async def _order_figures(session: AsyncSession, cells: _Cells, outlets: list[Outlet],
-                         base: list[ColumnElement[bool]], day_from: date, day_to: date) -> None:
+def _orders_statement(where: LiveFilter, bucket_seconds: int) -> Select[Any]:
     """Orders by status and time bucket, in one scan: sales, voids, refunds, paid orders,
-    and sales by local hour. SQL groups by UTC time bucket (an hour, or 15 minutes when a
-    zone's offset is not whole hours); each bucket lies inside one local hour, which Python
-    finds from the outlet's UTC offset at that moment (DST-exact)."""
-    start = datetime.combine(day_from - timedelta(days=2), datetime.min.time(), UTC)
-    end = datetime.combine(day_to + timedelta(days=3), datetime.min.time(), UTC)
-    segments = {o.id: utc_offset_segments(outlet_zone(o), start, end) for o in outlets}
-    whole_hours = all(offset % 3600 == 0 and int(moment.timestamp()) % 3600 == 0
-                      for segs in segments.values() for moment, offset in segs[1:]) and all(
-        segs[0][1] % 3600 == 0 for segs in segments.values())
-    bucket_seconds = 3600 if whole_hours else 900
+    and sales by local hour. SQL groups by UTC time bucket; each bucket lies inside one
+    local hour, which ``_add_orders`` finds from the outlet's UTC offset at that moment."""
     bucket = (epoch_seconds(OrderRow.created_at) // _int_sql(bucket_seconds)).label("bucket")
     is_paid = case((OrderRow.paid >= OrderRow.total, 1), else_=0)
     has_payment = case((OrderRow.paid > 0, 1), else_=0)
-    rows = await session.execute(
-        select(OrderRow.outlet_id, OrderRow.business_day, OrderRow.status, bucket, func.count(),
-               func.sum(OrderRow.total), func.sum(OrderRow.paid), func.sum(is_paid),
-               func.sum(has_payment), *_statement_sums())
-        .where(*base)
-        .group_by(literal_column("1"), literal_column("2"), literal_column("3"),
-                  literal_column("4")))
+    return (select(OrderRow.outlet_id, OrderRow.business_day, OrderRow.status, bucket,
+                   func.count(), func.sum(OrderRow.total), func.sum(OrderRow.paid),
+                   func.sum(is_paid), func.sum(has_payment), *_statement_sums())
+            .where(*where.base)
+            .group_by(literal_column("1"), literal_column("2"), literal_column("3"),
+                      literal_column("4")))
+
+
+def _add_orders(cells: _Cells, rows: Iterable[Any], hours: _Hours) -> None:
+    bucket_seconds, segments = hours.bucket_seconds, hours.segments
     for (outlet_id, day, status, utc_bucket, count, total, paid, paid_orders, with_payment,
          *statement) in rows:
         c = cells.cell(outlet_id, day)
@@ -365,42 +425,43 @@ def _statement_sums() -> list[ColumnElement[Any]]:
     return [func.sum(columns[name]) for name in STATEMENT_SCALARS]
 
 
-async def _product_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
-                           base: list[ColumnElement[bool]], day_from: date,
-                           day_to: date) -> None:
+def _products_statement(where: LiveFilter) -> Select[Any]:
     """Products sold: the item lines (``item_lines``), per product id. A line carries its
     order's business day: the period on it lets PostgreSQL read only the period's
     partitions of ``order_lines`` (docs/scaling.md, "Partitioned fact tables")."""
-    rows = await session.execute(
-        select(OrderRow.outlet_id, OrderRow.business_day, OrderLineRow.product_id,
-               func.max(OrderLineRow.name), func.sum(OrderLineRow.qty),
-               func.sum(OrderLineRow.line_total))
-        .join(OrderLineRow, and_(OrderLineRow.order_id == OrderRow.id,
-                                 OrderLineRow.business_day == OrderRow.business_day,
-                                 OrderLineRow.tenant_id == tenant_id))
-        .where(*base, item_lines(tenant_id), OrderLineRow.business_day >= day_from,
-               OrderLineRow.business_day <= day_to)
-        .group_by(OrderRow.outlet_id, OrderRow.business_day, OrderLineRow.product_id))
+    return (select(OrderRow.outlet_id, OrderRow.business_day, OrderLineRow.product_id,
+                   func.max(OrderLineRow.name), func.sum(OrderLineRow.qty),
+                   func.sum(OrderLineRow.line_total))
+            .join(OrderLineRow, and_(OrderLineRow.order_id == OrderRow.id,
+                                     OrderLineRow.business_day == OrderRow.business_day,
+                                     OrderLineRow.tenant_id == where.tenant))
+            .where(*where.base, item_lines(where.tenant),
+                   OrderLineRow.business_day >= where.day_from,
+                   OrderLineRow.business_day <= where.day_to)
+            .group_by(OrderRow.outlet_id, OrderRow.business_day, OrderLineRow.product_id))
+
+
+def _add_products(cells: _Cells, rows: Iterable[Any], _: _Hours) -> None:
     for outlet_id, day, product_id, name, qty, revenue in rows:
         cells.cell(outlet_id, day).products[product_id] = [name, int(qty or 0), int(revenue or 0)]
 
 
-async def _method_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
-                          base: list[ColumnElement[bool]]) -> None:
+def _methods_statement(where: LiveFilter) -> Select[Any]:
     """Payments of sales by method."""
-    rows = await session.execute(
-        select(OrderRow.outlet_id, OrderRow.business_day, PaymentRow.method, func.count(),
-               func.sum(PaymentRow.amount))
-        .join(PaymentRow, and_(PaymentRow.order_id == OrderRow.id,
-                               PaymentRow.tenant_id == tenant_id))
-        .where(*base, _not_void())
-        .group_by(OrderRow.outlet_id, OrderRow.business_day, PaymentRow.method))
+    return (select(OrderRow.outlet_id, OrderRow.business_day, PaymentRow.method, func.count(),
+                   func.sum(PaymentRow.amount))
+            .join(PaymentRow, and_(PaymentRow.order_id == OrderRow.id,
+                                   PaymentRow.tenant_id == where.tenant))
+            .where(*where.base, _not_void())
+            .group_by(OrderRow.outlet_id, OrderRow.business_day, PaymentRow.method))
+
+
+def _add_methods(cells: _Cells, rows: Iterable[Any], _: _Hours) -> None:
     for outlet_id, day, method, count, amount in rows:
         cells.cell(outlet_id, day).methods[method] = [count, int(amount or 0)]
 
 
-async def _prep_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
-                        base: list[ColumnElement[bool]]) -> None:
+def _prep_statement(where: LiveFilter) -> Select[Any]:
     """Kitchen preparation time: one row per done ticket, then a histogram of seconds."""
     k = KitchenEventRow
     created_s = func.min(case((k.action == "created", epoch_seconds(k.at))))
@@ -410,43 +471,47 @@ async def _prep_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
     tickets = (
         select(OrderRow.outlet_id.label("outlet_id"), OrderRow.business_day.label("day"),
                (bumped_s - created_s).label("seconds"))
-        .join(k, and_(k.order_id == OrderRow.id, k.tenant_id == tenant_id))
-        .where(*base)
+        .join(k, and_(k.order_id == OrderRow.id, k.tenant_id == where.tenant))
+        .where(*where.base)
         .group_by(k.ticket_id, OrderRow.outlet_id, OrderRow.business_day)
         .having(and_(created_s.is_not(None), bumped_at.is_not(None),
                      or_(reopened_at.is_(None), bumped_at > reopened_at)))
         .subquery())
-    rows = await session.execute(
-        select(tickets.c.outlet_id, tickets.c.day, tickets.c.seconds, func.count())
-        .group_by(tickets.c.outlet_id, tickets.c.day, tickets.c.seconds))
+    return (select(tickets.c.outlet_id, tickets.c.day, tickets.c.seconds, func.count())
+            .group_by(tickets.c.outlet_id, tickets.c.day, tickets.c.seconds))
+
+
+def _add_prep(cells: _Cells, rows: Iterable[Any], _: _Hours) -> None:
     for outlet_id, day, seconds, count in rows:
         cells.cell(outlet_id, day).prep[max(0, int(seconds))] = count
 
 
-async def _refund_figures(session: AsyncSession, cells: _Cells, tenant_id: str,
-                          base: list[ColumnElement[bool]]) -> None:
+def _refunds_statement(where: LiveFilter) -> Select[Any]:
     """Refunds done (money given back after hand-over) by method, on the business day of
     the order they refund."""
-    rows = await session.execute(
-        select(OrderRow.outlet_id, OrderRow.business_day, RefundRow.method, func.count(),
-               func.sum(RefundRow.amount))
-        .join(RefundRow, and_(RefundRow.order_id == OrderRow.id,
-                              RefundRow.tenant_id == tenant_id,
-                              RefundRow.outlet_id == OrderRow.outlet_id))
-        .where(*base, RefundRow.status == "done")
-        .group_by(OrderRow.outlet_id, OrderRow.business_day, RefundRow.method))
+    return (select(OrderRow.outlet_id, OrderRow.business_day, RefundRow.method, func.count(),
+                   func.sum(RefundRow.amount))
+            .join(RefundRow, and_(RefundRow.order_id == OrderRow.id,
+                                  RefundRow.tenant_id == where.tenant,
+                                  RefundRow.outlet_id == OrderRow.outlet_id))
+            .where(*where.base, RefundRow.status == "done")
+            .group_by(OrderRow.outlet_id, OrderRow.business_day, RefundRow.method))
+
+
+def _add_refunds(cells: _Cells, rows: Iterable[Any], _: _Hours) -> None:
     for outlet_id, day, method, count, amount in rows:
         cells.cell(outlet_id, day).refunds[method] = [count, int(amount or 0)]
 
 
-async def _discount_figures(session: AsyncSession, cells: _Cells,
-                            base: list[ColumnElement[bool]]) -> None:
+def _discounts_statement(where: LiveFilter) -> Select[Any]:
     """Discounts of sales by reason: orders and the discount they got."""
-    rows = await session.execute(
-        select(OrderRow.outlet_id, OrderRow.business_day, OrderRow.discount_reason,
-               func.count(), func.sum(OrderRow.discount))
-        .where(*base, _not_void(), OrderRow.discount > 0)
-        .group_by(OrderRow.outlet_id, OrderRow.business_day, OrderRow.discount_reason))
+    return (select(OrderRow.outlet_id, OrderRow.business_day, OrderRow.discount_reason,
+                   func.count(), func.sum(OrderRow.discount))
+            .where(*where.base, _not_void(), OrderRow.discount > 0)
+            .group_by(OrderRow.outlet_id, OrderRow.business_day, OrderRow.discount_reason))
+
+
+def _add_discounts(cells: _Cells, rows: Iterable[Any], _: _Hours) -> None:
     for outlet_id, day, reason, count, amount in rows:
         reason = reason or ""
         cells.cell(outlet_id, day).discounts[reason_key(reason)] = [reason, count,

@@ -10,8 +10,10 @@ another, as with any READ COMMITTED query sequence.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,8 +44,9 @@ from hub.schemas import (
 )
 from shared.errors import BadRequest, NotFound
 
-__all__ = ["MAX_REPORT_DAYS", "parse_period", "report_outlets", "sales_report",
-           "statements", "visible_outlet_ids"]
+__all__ = ["MAX_REPORT_DAYS", "Figures", "NamedOutlet", "build_report", "parse_period",
+           "report_outlets", "sales_report", "sales_statement", "statements",
+           "visible_outlet_ids"]
 
 MAX_REPORT_DAYS = 366
 SUCCESS_DEFINITION = ("paid orders / (paid orders + orders voided without payment); "
@@ -95,7 +98,8 @@ async def report_outlets(session: AsyncSession, principal: Principal,
     if not visible:
         return []
     rows = await session.scalars(select(Outlet).where(Outlet.tenant_id == principal.tenant_id,
-                                                      Outlet.id.in_(visible)).order_by(Outlet.name))
+                                                      Outlet.id.in_(visible))
+                                 .order_by(Outlet.name, Outlet.id))
     return list(rows.all())
 
 
@@ -156,6 +160,34 @@ async def _gather(session: AsyncSession, tenant_id: str, outlets: list[Outlet], 
 # ---------------------------------------------------------------- the report
 
 
+class NamedOutlet(Protocol):
+    """An outlet as the report names it (``hub.models.Outlet``, or its row)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def currency(self) -> str: ...
+
+
+@dataclass
+class Figures:
+    """The period's figures, summed: ``total`` has the scalar figures and the breakdowns,
+    ``per_outlet`` and ``per_day`` the scalar figures of each outlet and day that has cells;
+    where the cells came from (``ReportSource``)."""
+
+    total: DayCell
+    per_outlet: dict[str, DayCell]
+    per_day: dict[date, DayCell]
+    rollup_cells: int
+    live_cells: int
+    tenant_wide_days: int
+    phases: dict[str, float] = field(default_factory=dict)
+
+
 async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id: str | None,
                        day_from: date, day_to: date, use_rollups: bool = True) -> SalesReport:
     """The sales report for ``principal`` over [day_from, day_to] (one outlet or all visible)."""
@@ -164,7 +196,18 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
     found = await _gather(session, principal.tenant_id, outlets, day_from, day_to,
                           every_outlet=outlet_id is None and principal.outlet_ids is None,
                           use_rollups=use_rollups, started=started)
-    total = found.total
+    figures = Figures(total=found.total, per_outlet=_scalars_by(found.cells, 0),
+                      per_day=_scalars_by(found.cells, 1), rollup_cells=found.from_rollups,
+                      live_cells=len(found.cells) - found.from_rollups,
+                      tenant_wide_days=len(found.tenant_days), phases=found.phases)
+    return build_report(outlets, figures, outlet_id=outlet_id, day_from=day_from,
+                        day_to=day_to, started=started)
+
+
+def build_report(outlets: Sequence[NamedOutlet], figures: Figures, *, outlet_id: str | None,
+                 day_from: date, day_to: date, started: float) -> SalesReport:
+    """The answer from the summed figures of ``outlets`` (in the order given: by name)."""
+    total = figures.total
     currencies = sorted({o.currency for o in outlets})
     return SalesReport(
         day_from=day_from.isoformat(),
@@ -178,8 +221,8 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
         voids=CountAmount(count=total.void_count, amount=total.void_amount),
         refunds=CountAmount(count=total.refund_count, amount=total.refund_amount),
         payment_success=_payment_success(total),
-        by_outlet=_by_outlet(found.cells, outlets),
-        by_day=_by_day(found.cells, day_from, day_to),
+        by_outlet=_by_outlet(figures.per_outlet, outlets),
+        by_day=_by_day(figures.per_day, day_from, day_to),
         by_hour=[HourFigures(hour=h, order_count=total.hours.get(h, [0, 0])[0],
                              gross_total=total.hours.get(h, [0, 0])[1]) for h in range(24)],
         by_product=sorted((ProductFigures(product_id=pid, name=name, qty=qty, revenue=revenue)
@@ -196,9 +239,9 @@ async def sales_report(session: AsyncSession, principal: Principal, *, outlet_id
                                     for reason, count, amount in total.discounts.values()),
                                    key=lambda r: (-r.amount, r.reason)),
         **statements(total),
-        source=ReportSource(rollup_cells=found.from_rollups,
-                            live_cells=len(found.cells) - found.from_rollups,
-                            tenant_wide_days=len(found.tenant_days), **found.phases,
+        source=ReportSource(rollup_cells=figures.rollup_cells,
+                            live_cells=figures.live_cells,
+                            tenant_wide_days=figures.tenant_wide_days, **figures.phases,
                             elapsed_ms=_ms_since(started)),
     )
 
@@ -213,6 +256,14 @@ def _statement(*, orders: int, gross: int, discount: int, service: int, tax: int
                           included_tax_service=gross - discount - net, net_sales=net,
                           service_charge=service, tax=tax, rounding=rounding, total=total,
                           paid=paid, outstanding=total - paid, overpaid=overpaid)
+
+
+def sales_statement(cell: DayCell) -> SalesStatement:
+    """The statement of all the cell's sales (``statements(cell)["sales"]``)."""
+    return _statement(orders=cell.order_count, gross=cell.sales_gross,
+                      discount=cell.sales_discount, service=cell.sales_service,
+                      tax=cell.sales_tax, rounding=cell.sales_rounding, total=cell.gross_total,
+                      paid=cell.sales_paid, overpaid=cell.sales_overpaid)
 
 
 def statements(cell: DayCell) -> dict[str, SalesStatement]:
@@ -238,9 +289,9 @@ def _payment_success(total: DayCell) -> PaymentSuccess:
                           definition=SUCCESS_DEFINITION)
 
 
-def _scalars_by(cells: dict[CellKey, DayCell], index: int) -> dict[object, DayCell]:
+def _scalars_by(cells: dict[CellKey, DayCell], index: int) -> dict[Any, DayCell]:
     """The cells' scalar figures summed per outlet (index 0) or per day (index 1)."""
-    summed: dict[object, DayCell] = {}
+    summed: dict[Any, DayCell] = {}
     for key, cell in cells.items():
         target = summed.setdefault(key[index], DayCell())
         for name in REPORT_SCALARS:
@@ -248,27 +299,28 @@ def _scalars_by(cells: dict[CellKey, DayCell], index: int) -> dict[object, DayCe
     return summed
 
 
-def _by_outlet(cells: dict[CellKey, DayCell], outlets: list[Outlet]) -> list[OutletFigures]:
-    per_outlet = _scalars_by(cells, 0)
+def _by_outlet(per_outlet: dict[str, DayCell],
+               outlets: Sequence[NamedOutlet]) -> list[OutletFigures]:
+    empty = DayCell()
     figures = []
     for o in outlets:
-        cell = per_outlet.get(o.id, DayCell())
+        cell = per_outlet.get(o.id, empty)
         figures.append(OutletFigures(outlet_id=o.id, name=o.name, currency=o.currency,
                                      order_count=cell.order_count, gross_total=cell.gross_total,
                                      void_count=cell.void_count,
-                                     statement=statements(cell)["sales"]))
+                                     statement=sales_statement(cell)))
     return figures
 
 
-def _by_day(cells: dict[CellKey, DayCell], day_from: date, day_to: date) -> list[DayFigures]:
-    per_day = _scalars_by(cells, 1)
-    days = [day_from + timedelta(days=i) for i in range((day_to - day_from).days + 1)]
+def _by_day(per_day: dict[date, DayCell], day_from: date, day_to: date) -> list[DayFigures]:
+    empty = DayCell()
     figures = []
-    for day in days:
-        cell = per_day.get(day, DayCell())
+    for i in range((day_to - day_from).days + 1):
+        day = day_from + timedelta(days=i)
+        cell = per_day.get(day, empty)
         figures.append(DayFigures(day=day.isoformat(), order_count=cell.order_count,
                                   gross_total=cell.gross_total,
-                                  statement=statements(cell)["sales"]))
+                                  statement=sales_statement(cell)))
     return figures
 
 
