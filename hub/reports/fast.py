@@ -42,6 +42,7 @@ from hub.reports.cells import (
     LiveFilter,
     compute_cells,
     hour_buckets,
+    live_days,
     live_statements,
     new_cells,
 )
@@ -226,7 +227,7 @@ async def _read_state(reader: TenantReader, principal: Principal, outlet_id: str
 async def _live_on_reader(reader: TenantReader, outlets: list[_OutletRow], day_from: date,
                           day_to: date, stale: set[CellKey]) -> dict[CellKey, DayCell]:
     """``compute_cells(..., only=stale)`` with the statements built once, on the reader."""
-    hours = hour_buckets(outlets, day_from, day_to)
+    hours = hour_buckets(outlets, *live_days(day_from, day_to, stale))
     params = {"outlet_ids": sorted({outlet for outlet, _ in stale}),
               "days": sorted({day for _, day in stale}), "day_from": day_from,
               "day_to": day_to}
