@@ -16,14 +16,15 @@ request" and "Pulls that carry content"). Here, on PostgreSQL:
 2. **What the feed is built from, on the tenant's kept connection** (``Database.reader``,
    primary: RLS for the credential's tenant, and every subquery filters ``tenant_id`` too):
    the outlet's settings, its PIN salt, its staff and their current verifiers, its newest
-   catalog version and its stated feed rows, in one row.
+   catalog version and its stated feed rows, in one row; with them the newest catalog as
+   stored when this pull needs it (a version not stated yet, or one the page carries).
 
 The settings and staff snapshots and checksums are then built from those rows exactly as
 the full path builds them (``feed.outlet_settings``, the same ``StaffSnapshot``). A kind
 whose content differs from its stated row is recorded by ``feed.advance`` (the full path's
 own code, one tenant transaction under the outlet's lock); the page is ``feed.feed_page``,
-the full path's own builder; a catalog it carries is read as stored (one more statement)
-and decoded once per content (``feed.CATALOGS``). ``caught_up`` answers only the empty
+the full path's own builder; a catalog it carries is decoded once per content
+(``feed.CATALOGS``), read by statement 2 (or, if the feed moved meanwhile, one more). ``caught_up`` answers only the empty
 page of an edge at the head; ``pull`` any page of these kinds. Anything else (a credential
 to refuse with its exact error, a status row not made yet, a staff member waiting for a PIN
 verifier, a kind this path does not build, PgBouncer, SQLite) is ``None``: the caller runs
@@ -80,13 +81,24 @@ FROM c
 # One row: what the settings, staff and catalog kinds are built from, and the stated feed.
 # The staff rows mirror hub.staff.outlet_snapshot (active, working at the outlet, a verifier
 # under the outlet's salt and the current KDF for their PIN version); those without one but
-# with a PIN are the ones hub.staff.ensure_verifiers would derive ("waiting").
+# with a PIN are the ones hub.staff.ensure_verifiers would derive ("waiting"). The newest
+# catalog's stored text comes too when the pull needs it: a version the feed has not stated
+# yet (to checksum it), or one the page sends (after the cursor, a snapshot, a lost cursor).
 _FEED_STATE = text("""
 SELECT o.name, o.timezone, o.settings::text AS settings,
   (SELECT ps.salt FROM outlet_pin_salts AS ps
    WHERE ps.outlet_id = :outlet_id AND ps.tenant_id = :tenant_id) AS salt,
-  (SELECT max(cs.version) FROM catalog_snapshots AS cs
-   WHERE cs.outlet_id = :outlet_id AND cs.tenant_id = :tenant_id) AS catalog_version,
+  cv.version AS catalog_version,
+  (SELECT cs.catalog::text FROM catalog_snapshots AS cs
+   WHERE cs.outlet_id = :outlet_id AND cs.tenant_id = :tenant_id AND cs.version = cv.version
+     AND (CAST(:every AS boolean)
+          OR CAST(:cursor AS bigint) > (SELECT coalesce(max(f.position), 0)
+                                        FROM outlet_feed AS f WHERE f.outlet_id = :outlet_id
+                                          AND f.tenant_id = :tenant_id)
+          OR NOT EXISTS (SELECT 1 FROM outlet_feed AS f
+                         WHERE f.outlet_id = :outlet_id AND f.tenant_id = :tenant_id
+                           AND f.kind = 'catalog' AND f.version = cv.version
+                           AND f.position <= CAST(:cursor AS bigint)))) AS catalog,
   (SELECT coalesce(json_agg(json_build_array(f.kind, f.position, f.version, f.checksum)),
                    '[]')::text
    FROM outlet_feed AS f WHERE f.outlet_id = :outlet_id AND f.tenant_id = :tenant_id) AS feed,
@@ -103,6 +115,8 @@ SELECT o.name, o.timezone, o.settings::text AS settings,
                                     WHERE so.outlet_id = :outlet_id
                                       AND so.tenant_id = :tenant_id))) AS staff
 FROM outlets AS o
+CROSS JOIN LATERAL (SELECT max(cs.version) AS version FROM catalog_snapshots AS cs
+                    WHERE cs.outlet_id = :outlet_id AND cs.tenant_id = :tenant_id) AS cv
 WHERE o.id = :outlet_id AND o.tenant_id = :tenant_id
 """)
 
@@ -133,7 +147,7 @@ async def caught_up(db: Database, token: str | None, cursor: int, snapshot: bool
     if snapshot:
         return None, None
     now = datetime.now(UTC)
-    state, who = await _state(db, token, kinds, now)
+    state, who = await _state(db, token, kinds, now, cursor, False)
     if state is None:
         return None, who
     if feed.changed(state.current, state.stated):
@@ -150,7 +164,7 @@ async def pull(db: Database, token: str | None, cursor: int, snapshot: bool,
     ``caught_up``: the full path answers. A change found is recorded in the outlet's feed
     first (``feed.advance``: one tenant transaction, under the outlet's lock)."""
     now = datetime.now(UTC)
-    state, who = await _state(db, token, kinds, now)
+    state, who = await _state(db, token, kinds, now, cursor, snapshot)
     if state is None or who is None:
         return None, who
     stated = state.stated
@@ -166,12 +180,12 @@ async def pull(db: Database, token: str | None, cursor: int, snapshot: bool,
                                            version=version)
             if found is None:
                 return None, who
-            catalog.load(version, feed.CATALOGS.get(who.tenant_id, found["catalog"])[0])
+            catalog.load(version, *feed.CATALOGS.get(who.tenant_id, found["catalog"]))
     return feed.feed_page(stated, state.current, kinds, cursor, snapshot, now), who
 
 
-async def _state(db: Database, token: str | None, kinds: frozenset[str], now: datetime
-                 ) -> tuple[_State | None, SyncIdentity | None]:
+async def _state(db: Database, token: str | None, kinds: frozenset[str], now: datetime,
+                 cursor: int, snapshot: bool) -> tuple[_State | None, SyncIdentity | None]:
     if (not token or not kinds or not kinds <= FAST_KINDS
             or not db.is_postgres or db.pgbouncer):
         return None, None
@@ -183,10 +197,11 @@ async def _state(db: Database, token: str | None, kinds: frozenset[str], now: da
     if not found["touched"]:
         return None, who  # first contact: the full path makes the status row
     async with db.reader(who.tenant_id, primary=True) as reader:
-        row = await reader.first(_FEED_STATE, outlet_id=who.outlet_id, kdf=_KDF)
+        row = await reader.first(_FEED_STATE, outlet_id=who.outlet_id, kdf=_KDF,
+                                 cursor=cursor, every=snapshot)
     if row is None or row["salt"] is None:
         return None, who
-    current = _current(row)
+    current = _current(who, row)
     if current is None:
         return None, who
     stated = {kind: feed.Stated(position, version, checksum)
@@ -195,7 +210,7 @@ async def _state(db: Database, token: str | None, kinds: frozenset[str], now: da
     return _State(who, current, stated), who
 
 
-def _current(row: Any) -> dict[str, feed.Current] | None:
+def _current(who: SyncIdentity, row: Any) -> dict[str, feed.Current] | None:
     """The settings, staff and catalog kinds as ``feed.outlet_feed`` builds them, or None
     when a staff member waits for a PIN verifier (``hub.staff.ensure_verifiers`` first)."""
     staff_rows = msgspec.json.decode(row["staff"], type=_StaffRows)
@@ -211,6 +226,9 @@ def _current(row: Any) -> dict[str, feed.Current] | None:
     current = {
         "settings": feed.Current("settings", settings_checksum(settings), settings=settings),
         "staff": feed.Current("staff", staff_checksum(roster), staff=roster)}
-    if row["catalog_version"] is not None:
-        current["catalog"] = feed.Current("catalog", catalog_version=row["catalog_version"])
+    version = row["catalog_version"]
+    if version is not None:
+        catalog = current["catalog"] = feed.Current("catalog", catalog_version=version)
+        if row["catalog"] is not None:
+            catalog.load(version, *feed.CATALOGS.get(who.tenant_id, row["catalog"]))
     return current

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import floor, staff
@@ -95,22 +95,16 @@ async def outlet_feed(db: Database, who: SyncIdentity, cursor: int, snapshot: bo
     now = datetime.now(UTC)
     async with db.tenant(who.tenant_id) as session:
         current = await _current(session, who, kinds, gateways, now)
-        rows = await _stated(session, who.outlet_id)
-        if changed(current, _as_stated(rows)):
-            # Positions must only grow: one feed builder per outlet at a time (two pulls
-            # of one box racing, or two hub replicas). SQLite already holds its write lock.
-            await session.execute(select(Outlet.id).where(Outlet.id == who.outlet_id)
-                                  .with_for_update())
-            rows = await _stated(session, who.outlet_id)
-            await _advance(session, who, current, rows, now)
+        stated = await _stated(session, who)
+        if changed(current, stated):
+            stated = await _advance(session, who, current, now)
         await touch_status(session, who, now, pulled=True)
-        stated = _as_stated(rows)
         catalog = current.get("catalog")
         if catalog is not None and "catalog" in sent_kinds(stated, current, kinds, cursor,
                                                            snapshot):
             version = stated["catalog"].version
             if catalog.catalog_loaded != version:
-                catalog.load(version, (await _catalog(session, who, version))[0])
+                catalog.load(version, *await _catalog(session, who, version))
     return feed_page(stated, current, kinds, cursor, snapshot, now)
 
 
@@ -121,10 +115,6 @@ class Stated:
     position: int
     version: int
     checksum: str
-
-
-def _as_stated(rows: Mapping[str, OutletFeedEntry]) -> dict[str, Stated]:
-    return {kind: Stated(row.position, row.version, row.checksum) for kind, row in rows.items()}
 
 
 def sent_kinds(stated: Mapping[str, Stated], current: Mapping[str, Current],
@@ -166,9 +156,10 @@ class Current:
     catalog_version: int = 0
     catalog: Catalog | None = None  # shared with other pulls (CATALOGS): never changed
     catalog_loaded: int = 0  # the version ``catalog`` is (0: none loaded)
+    catalog_checksum: str = ""  # its checksum
 
-    def load(self, version: int, catalog: Catalog) -> None:
-        self.catalog, self.catalog_loaded = catalog, version
+    def load(self, version: int, catalog: Catalog, checksum: str) -> None:
+        self.catalog, self.catalog_loaded, self.catalog_checksum = catalog, version, checksum
     staff: StaffSnapshot | None = None
     settings: OutletSettings | None = None
     payments: PaymentSettings | None = None
@@ -225,13 +216,22 @@ async def _current(session: AsyncSession, who: SyncIdentity, kinds: frozenset[st
     return found
 
 
-async def _stated(session: AsyncSession, outlet_id: str) -> dict[str, OutletFeedEntry]:
-    rows = await session.scalars(select(OutletFeedEntry).where(OutletFeedEntry.outlet_id == outlet_id)
-                                 .execution_options(populate_existing=True))
-    return {row.kind: row for row in rows}
+_FEED = OutletFeedEntry.__table__
+_OUTLETS = Outlet.__table__
 
 
-def _differs(now: Current, row: OutletFeedEntry | Stated | None) -> bool:
+async def _stated(session: AsyncSession, who: SyncIdentity) -> dict[str, Stated]:
+    # Core on the session's connection (no ORM entities): every statement of the feed's
+    # bookkeeping names its tenant, as RLS does on PostgreSQL (SQLite has only this)
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(_FEED.c.kind, _FEED.c.position, _FEED.c.version, _FEED.c.checksum)
+        .where(_FEED.c.outlet_id == who.outlet_id, _FEED.c.tenant_id == who.tenant_id))
+    return {kind: Stated(position, version, checksum)
+            for kind, position, version, checksum in rows}
+
+
+def _differs(now: Current, row: Stated | None) -> bool:
     if row is None:
         return True
     if now.kind == "catalog":  # published snapshots are immutable: a version is its content
@@ -247,18 +247,21 @@ def changed(current: Mapping[str, Current], stated: Mapping[str, Stated]) -> boo
 async def advance(db: Database, who: SyncIdentity, current: dict[str, Current],
                   now: datetime) -> dict[str, Stated]:
     """Record the changed kinds of ``current`` in the outlet's feed (as ``outlet_feed``
-    does, under the outlet's lock) and return every stated kind."""
+    does, in one transaction) and return every stated kind."""
     async with db.tenant(who.tenant_id) as session:
-        await session.execute(select(Outlet.id).where(Outlet.id == who.outlet_id)
-                              .with_for_update())
-        rows = await _stated(session, who.outlet_id)
-        await _advance(session, who, current, rows, now)
-        return _as_stated(rows)
+        return await _advance(session, who, current, now)
 
 
 async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, Current],
-                   stated: dict[str, OutletFeedEntry], now: datetime) -> None:
-    """Give every changed kind the next feed position (and its next version)."""
+                   now: datetime) -> dict[str, Stated]:
+    """Give every changed kind the next feed position (and its next version); every stated
+    kind after that. Positions must only grow: one feed builder per outlet at a time (two
+    pulls of one box racing, or two hub replicas), so the outlet row is locked and the
+    stated rows read again under the lock. SQLite already holds its write lock."""
+    connection = await session.connection()
+    await connection.execute(select(_OUTLETS.c.id).where(
+        _OUTLETS.c.id == who.outlet_id, _OUTLETS.c.tenant_id == who.tenant_id).with_for_update())
+    stated = await _stated(session, who)
     head = max((row.position for row in stated.values()), default=0)
     for kind in SERVED_KINDS:
         found = current.get(kind)
@@ -266,19 +269,25 @@ async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, 
         if found is None or not _differs(found, row):
             continue
         head += 1
-        if row is None:
-            row = stated[kind] = OutletFeedEntry(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
-                                                 kind=kind, version=0, checksum="", position=0)
-            session.add(row)
         if kind == "catalog":
-            row.version = found.catalog_version
-            loaded, row.checksum = await _catalog(session, who, row.version)
-            found.load(row.version, loaded)
+            version = found.catalog_version
+            if found.catalog_loaded != version:
+                found.load(version, *await _catalog(session, who, version))
+            checksum = found.catalog_checksum
         elif kind == "floor" and found.floor is not None:  # the plan's own version
-            row.version, row.checksum = found.floor.version, found.checksum
+            version, checksum = found.floor.version, found.checksum
         else:
-            row.version, row.checksum = row.version + 1, found.checksum
-        row.position, row.changed_at = head, now
+            version, checksum = (row.version if row else 0) + 1, found.checksum
+        values = {"version": version, "checksum": checksum, "position": head, "changed_at": now}
+        if row is None:
+            await connection.execute(insert(_FEED).values(
+                tenant_id=who.tenant_id, outlet_id=who.outlet_id, kind=kind, **values))
+        else:
+            await connection.execute(update(_FEED).where(
+                _FEED.c.outlet_id == who.outlet_id, _FEED.c.kind == kind,
+                _FEED.c.tenant_id == who.tenant_id).values(**values))
+        stated[kind] = Stated(head, version, checksum)
+    return stated
 
 
 class CatalogCache:
