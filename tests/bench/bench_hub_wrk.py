@@ -425,12 +425,15 @@ def main() -> None:
              **{f"{k}_cpu_ms": v["hub_cpu_ms_per_request"] for k, v in cpu.items()},
              **{f"{k}_pg_cpu_ms": v["pg_cpu_ms_per_request"] for k, v in cpu.items()})
 
+        # weights in hundredths of a percent: 70 % dashboard reads, 30 % pulls spread over
+        # the outlets (the pulls' weights were once in these units and the reads' in
+        # percent, which made the mix 98 % pulls)
         mix: list[tuple[int, str, str]] = [
-            (20, token, "/api/v1/outlets"), (20, token, "/api/v1/fleet"),
-            (20, token, "/api/v1/tenant"),
-            (10, token, f"/api/v1/reports/sales?from={month}&to={today}")]
+            (2000, token, "/api/v1/outlets"), (2000, token, "/api/v1/fleet"),
+            (2000, token, "/api/v1/tenant"),
+            (1000, token, f"/api/v1/reports/sales?from={month}&to={today}")]
         for credential, cursor in zip(credentials, cursors, strict=True):
-            mix.append((30 * 100 // len(credentials), credential,
+            mix.append((3000 // len(credentials), credential,
                         f"/api/v1/sync/pull?cursor={cursor}&kinds={FEED_KINDS}"))
         if args.routes:
             for _, auth, path in mix[:5]:
