@@ -851,6 +851,34 @@ class Database:
         engine = self.engine if primary else self._reader_engine(user_id)
         return _PgReader(self, engine, tenant_id, caller)
 
+    @asynccontextmanager
+    async def writer(self, tenant_id: str) -> AsyncIterator[Any]:
+        """PostgreSQL only, not behind PgBouncer: the asyncpg connection of a primary
+        transaction that sees only ``tenant_id``'s rows (RLS), for a hot write path with its
+        own SQL (``hub.ingest.push_fast``). No ORM, no SQLAlchemy session: the connection is
+        a kept one (``Database.parked``) or the pool's; ``BEGIN`` and the tenant setting are
+        one round trip; COMMIT at the end of the block, and any exception rolls it back
+        (the connection is parked again when clean, dropped if it cannot roll back)."""
+        if not self.is_postgres or self.pgbouncer:
+            raise ValueError("a writer needs PostgreSQL without PgBouncer")
+        block = _PgReader(self, self.engine, tenant_id, None)
+        await block.open()
+        failed: BaseException | None = None
+        try:
+            connection = block.connection
+            # one simple-query round trip, so the value is a literal: quoted as SQL does
+            # (standard_conforming_strings: only the quote is special)
+            literal = "'" + tenant_id.replace("'", "''") + "'"
+            await _driver(connection.execute(
+                f"BEGIN; SELECT set_config('{TENANT_SETTING}', {literal}, true)"), "BEGIN")
+            yield connection
+            await _driver(connection.execute("COMMIT"), "COMMIT")
+        except BaseException as exc:
+            failed = exc
+            raise
+        finally:
+            await block.release(failed)
+
     def system_statement(self) -> _PgReader:
         """PostgreSQL only, not behind PgBouncer: a kept connection of the system engine
         (BYPASSRLS) for a few plain statements (``_PgReader.plain``), each its own implicit

@@ -35,6 +35,7 @@ Re-applying a quarantined event (``hub.ingest.quarantine``) is a batch of one to
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -68,8 +69,8 @@ from shared.schemas import (
     TaxConfig,
 )
 
-__all__ = ["BulkRefused", "Event", "Unappliable", "apply_events", "apply_one", "check_money",
-           "precheck", "tax_of"]
+__all__ = ["PLAIN_KINDS", "BulkRefused", "Event", "NotPlain", "Unappliable", "apply_events",
+           "apply_one", "check_money", "plain_facts", "precheck", "tax_of"]
 
 log = logging.getLogger("hub.ingest")
 
@@ -340,14 +341,9 @@ async def _apply_set(session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
     outlet."""
     batch = _reduce(events)
     store = store_for(session)
-    facts = Facts()
-    if batch.orders:
-        if existing is None:
-            existing = await store.existing_orders(list(batch.orders))
-        _order_facts(facts, session, who, tax, batch.orders, batch.completed, existing, now)
-    facts.payments = [payment_row(who, p, now) for p in batch.payments.values()]
-    facts.kitchen = [kitchen_row(who, event_id, k, now) for event_id, k in batch.kitchen.items()]
-    facts.movements = [movement_row(who, m, now) for m in batch.movements.values()]
+    if batch.orders and existing is None:
+        existing = await store.existing_orders(list(batch.orders))
+    facts = _facts(batch, session.add, who, tax, existing or {}, now)
     inserted = await store.write_facts(facts)
     await _held_or_unappliable(store, PaymentRow, set(batch.payments) - inserted.payments, who,
                                "payment")
@@ -380,9 +376,51 @@ async def _held_or_unappliable(store: IngestStore, model: Any, skipped: set[str]
             raise Unappliable(f"{what} id(s) {sorted(foreign)[:5]} are used by another outlet")
 
 
-def _order_facts(facts: Facts, session: AsyncSession, who: SyncIdentity, tax: TaxConfig,
-                 latest: dict[str, tuple[int, Order]], completed: dict[str, datetime],
-                 existing: dict[str, ExistingOrder], now: datetime) -> None:
+def _facts(batch: _Batch, add_alarm: Callable[[SyncAlarm], object], who: SyncIdentity,
+           tax: TaxConfig, existing: dict[str, ExistingOrder], now: datetime) -> Facts:
+    """The rows of a reduced batch's orders, lines, payments, kitchen events and cash
+    movements (``add_alarm`` takes the alarm of an order priced differently)."""
+    facts = Facts()
+    if batch.orders:
+        _order_facts(facts, add_alarm, who, tax, batch.orders, batch.completed, existing, now)
+    facts.payments = [payment_row(who, p, now) for p in batch.payments.values()]
+    facts.kitchen = [kitchen_row(who, event_id, k, now) for event_id, k in batch.kitchen.items()]
+    facts.movements = [movement_row(who, m, now) for m in batch.movements.values()]
+    return facts
+
+
+# What ``plain_facts`` takes: the kinds applied by ``IngestStore.write_facts`` alone.
+PLAIN_KINDS = (OrderEvent, PaymentEvent, KitchenEvent, CashMovementEvent)
+
+
+class NotPlain(Exception):
+    """The batch needs the full apply (``apply_events``): see ``plain_facts``."""
+
+
+def plain_facts(who: SyncIdentity, tax: TaxConfig, events: list[Event],
+                existing: dict[str, ExistingOrder], now: datetime) -> Facts:
+    """The rows ``apply_events`` writes for a *plain* batch: only orders, payments, kitchen
+    events and cash movements (``PLAIN_KINDS``), every one of them adding up (``precheck``),
+    priced as the outlet prices them (no alarm) and with no id held by another outlet.
+    Anything else raises ``NotPlain`` (the caller applies the batch the full way, which
+    alarms, quarantines or refuses as it must)."""
+    for event in events:
+        if event.problem or not isinstance(event.body, PLAIN_KINDS) or precheck(event.body, tax):
+            raise NotPlain
+
+    def refuse(_alarm: SyncAlarm) -> None:
+        raise NotPlain
+
+    try:
+        return _facts(_reduce(events), refuse, who, tax, existing, now)
+    except Unappliable as exc:
+        raise NotPlain from exc
+
+
+def _order_facts(facts: Facts, add_alarm: Callable[[SyncAlarm], object], who: SyncIdentity,
+                 tax: TaxConfig, latest: dict[str, tuple[int, Order]],
+                 completed: dict[str, datetime], existing: dict[str, ExistingOrder],
+                 now: datetime) -> None:
     """The rows of the batch's latest order snapshots: new orders, newer snapshots of held
     ones (an older one is skipped: never go back), and the lines of both."""
     for order_id, (seq, order) in latest.items():
@@ -396,7 +434,7 @@ def _order_facts(facts: Facts, session: AsyncSession, who: SyncIdentity, tax: Ta
             continue  # a newer snapshot is already applied: never go back
         mismatch = _priced_differently(order, tax)
         if mismatch:
-            session.add(SyncAlarm(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
+            add_alarm(SyncAlarm(tenant_id=who.tenant_id, outlet_id=who.outlet_id,
                                   kind="money_mismatch", message=mismatch,
                                   details={"order_id": order.id, "seq": seq}, created_at=now))
         row = order_row(who, order, seq, now, completed.get(order_id))

@@ -50,9 +50,10 @@ from hub.db import Database
 from hub.ingest.apply import BulkRefused, Event, apply_events, tax_of
 from hub.ingest.decode import Decoded, decode_all, kind_of
 from hub.ingest.enrollment import SyncIdentity
+from hub.ingest.push_fast import plain_push
 from hub.ingest.quarantine import quarantine
 from hub.ingest.status import alarm, touch_status
-from hub.ingest.store import Row, StatusTouch, store_for
+from hub.ingest.store import Row, StatusTouch, journal_row, store_for
 from hub.sync_models import SyncCursor, SyncJournalEntry
 from shared.errors import Conflict, Forbidden
 from shared.journal import genesis_hash
@@ -114,6 +115,11 @@ async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
     # The CPU-heavy part (hashing, decoding) runs before taking the outlet's lock, so it
     # overlaps the database work of the outlet's previous batch when the edge pipelines.
     decoded = decode_all(request.entries)
+    # The common case (the next entries of the journal, all plain facts) without the ORM;
+    # anything else, or any doubt, takes the path below (hub.ingest.push_fast).
+    reply = await plain_push(db, who, request, decoded, wire_version, now)
+    if reply is not None:
+        return reply
     started = time.monotonic()
     waits = 0
     optimistic = True
@@ -191,10 +197,8 @@ def _hold(session: AsyncSession, who: SyncIdentity, verified: list[_Verified], n
     """The journal rows of the verified entries (applied or quarantined); quarantine the
     ones not applied and count them."""
     kinds = [kind_of(v.event.body, v.entry.body) for v in verified]
-    rows = [(who.tenant_id, who.outlet_id, v.entry.epoch, v.entry.seq, v.entry.event_id, kind,
-             v.entry.body, v.entry.prev_hash, v.entry.hash, _aware(v.entry.occurred_at), now,
-             "quarantined" if v.event.problem else "applied", wire_version)
-            for v, kind in zip(verified, kinds, strict=True)]
+    rows = [journal_row(who, v.entry, kind, "quarantined" if v.event.problem else "applied",
+                        now, wire_version) for v, kind in zip(verified, kinds, strict=True)]
     for v, kind in zip(verified, kinds, strict=True):
         if v.event.problem:
             quarantine(session, who, v.entry.epoch, v.entry.seq, v.entry.event_id, kind,
@@ -203,10 +207,6 @@ def _hold(session: AsyncSession, who: SyncIdentity, verified: list[_Verified], n
         else:
             outcome.applied += 1
     return rows
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 async def _held_entries(session: AsyncSession, who: SyncIdentity, entries: list[JournalEntry],

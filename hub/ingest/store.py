@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -41,9 +42,11 @@ from hub.models import (
     PaymentRow,
 )
 from hub.sync_models import SyncCredential, SyncCursor, SyncJournalEntry
+from shared.schemas import JournalEntry
 
 __all__ = ["ExistingOrder", "Facts", "IngestStore", "Inserted", "PostgresIngestStore", "Row",
-           "StatusTouch", "store_for"]
+           "StatusTouch", "finish_push_on", "journal_row", "lock_outlet_on", "push_state_on",
+           "store_for", "write_facts_on"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,17 @@ MOVEMENT_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("id", "text")
                     ("received_at", "timestamptz"))
 
 Row = tuple[Any, ...]  # values in the order of the *_COLUMNS above
+
+
+def journal_row(who: SyncIdentity, entry: JournalEntry, kind: str, status: str, now: datetime,
+                wire_version: int) -> Row:
+    """A held entry's ``sync_journal`` row (JOURNAL_COLUMNS); ``status``: applied or
+    quarantined."""
+    occurred = entry.occurred_at
+    if occurred.tzinfo is None:
+        occurred = occurred.replace(tzinfo=UTC)
+    return (who.tenant_id, who.outlet_id, entry.epoch, entry.seq, entry.event_id, kind,
+            entry.body, entry.prev_hash, entry.hash, occurred, now, status, wire_version)
 
 
 def _kept_completion(held: Any, status: Any, given: Any) -> Any:
@@ -298,116 +312,40 @@ class IngestStore:
 
 
 class PostgresIngestStore(IngestStore):
-    """Whole columns as arrays, ``unnest``ed by PostgreSQL, sent on the session's asyncpg
-    connection (inside its transaction, after its tenant ``set_config``) without SQLAlchemy's
+    """A table's rows as ONE parameter, a JSON array of rows (each an array of its values, in
+    the order of its *_COLUMNS) encoded by msgspec, expanded by PostgreSQL
+    (``jsonb_array_elements``) and cast per column; sent on the session's asyncpg connection
+    (inside its transaction, after its tenant ``set_config``) without SQLAlchemy's
     per-statement machinery: a push is a handful of round trips (docs/performance.md, "Push
     throughput"). Statements name the tenant themselves as well as relying on RLS, so a
-    development superuser URL (which bypasses RLS) still writes and reads one tenant only."""
+    development superuser URL (which bypasses RLS) still writes and reads one tenant only.
+
+    Why JSON rather than one ``unnest``ed array per column: asyncpg checks every array
+    element in Python (``isinstance(element, collections.abc.Iterable)``, to find nested
+    arrays), about 0.7 microseconds each; a push of 5 orders is ~1,500 values, over 1 ms of
+    the hub's CPU. One msgspec encode of the rows costs a tenth of that, and PostgreSQL
+    expands the JSON for less than it decodes the arrays (``tests/bench/bench_hub_push_fleet.py``
+    and docs/scaling.md, "Pushes from a fleet")."""
 
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
         self._driver: Any = None
 
     async def lock_outlet(self, who: SyncIdentity) -> Outlet:
-        row = await (await self._conn()).fetchrow(
-            "SELECT service_rate_bp, tax_rate_bp, tax_name, prices_include_tax, rounding_unit,"
-            " active, (SELECT revoked_at FROM sync_credentials WHERE id = $3 AND tenant_id = $2)"
-            " FROM outlets WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-            who.outlet_id, who.tenant_id, who.credential_id)
-        if row is None:
-            raise LookupError(f"outlet {who.outlet_id} not found")
-        check_credential(who, row[6], row[5])
-        # A detached Outlet carrying only what the push reads (its tax settings).
-        return Outlet(id=who.outlet_id, tenant_id=who.tenant_id, service_rate_bp=row[0],
-                      tax_rate_bp=row[1], tax_name=row[2], prices_include_tax=row[3],
-                      rounding_unit=row[4], active=row[5])
+        return await lock_outlet_on(await self._conn(), who)
 
     async def load_push_state(self, outlet_id: str, order_ids: Sequence[str]
                               ) -> tuple[dict[str, SyncCursor], dict[str, ExistingOrder]]:
-        tenant_id = self.session.info["tenant_id"]
-        row = await (await self._conn()).fetchrow(
-            "SELECT (SELECT array_agg(ROW(epoch, first_seq, last_seq, last_hash, started_at,"
-            " updated_at)) FROM sync_cursors WHERE outlet_id = $1 AND tenant_id = $2),"
-            " (SELECT array_agg(ROW(id, outlet_id, edge_seq)) FROM orders"
-            " WHERE id = ANY($3::text[]) AND tenant_id = $2)",
-            outlet_id, tenant_id, list(order_ids))
-        cursors = {c[0]: SyncCursor(tenant_id=tenant_id, outlet_id=outlet_id, epoch=c[0],
-                                    first_seq=c[1], last_seq=c[2], last_hash=c[3],
-                                    started_at=c[4], updated_at=c[5]) for c in row[0] or ()}
-        return cursors, {o[0]: ExistingOrder(o[1], o[2]) for o in row[1] or ()}
+        return await push_state_on(await self._conn(), self.session.info["tenant_id"],
+                                   outlet_id, order_ids)
 
     async def finish_push(self, journal: list[Row], cursors: Sequence[SyncCursor],
                           status: StatusTouch) -> None:
-        """One statement: journal rows, cursors (upserted) and the status row (upserted with
-        ``touch_status``'s rules for a push)."""
         await self.session.flush()  # alarms may have created or changed the status row
-        who, now = status.who, status.now
-        if status.error:
-            error = status.error[:2000]
-        elif status.quarantined:
-            error = f"{status.quarantined} event(s) quarantined at {now.isoformat()}"
-        else:
-            error = ""
-        n = len(JOURNAL_COLUMNS)
-        cursor_rows = [(who.tenant_id, who.outlet_id, c.epoch, c.first_seq, c.last_seq,
-                        c.last_hash, c.started_at or now, now) for c in cursors]
-        await (await self._conn()).execute(
-            f"WITH journal AS ({self._insert_sql(SyncJournalEntry, JOURNAL_COLUMNS)}),"
-            f" cursors AS (INSERT INTO sync_cursors ({_names(CURSOR_COLUMNS)})"
-            f" SELECT {_names(CURSOR_COLUMNS, 'u.')} FROM {self._unnest(CURSOR_COLUMNS, n + 1)}"
-            " ON CONFLICT (outlet_id, epoch) DO UPDATE SET last_seq = excluded.last_seq,"
-            " last_hash = excluded.last_hash, updated_at = excluded.updated_at)"
-            " INSERT INTO outlet_status AS s (tenant_id, outlet_id, last_contact_at,"
-            " last_push_at, reported_backlog, edge_version, last_error, journal_alarm,"
-            f" updated_at) VALUES (${n + 9}, ${n + 10}, ${n + 11}, ${n + 11}, ${n + 12},"
-            f" ${n + 13}, ${n + 14}, '', ${n + 11})"
-            " ON CONFLICT (outlet_id) DO UPDATE SET last_contact_at = excluded.last_contact_at,"
-            " last_push_at = excluded.last_push_at,"
-            " reported_backlog = excluded.reported_backlog,"
-            " edge_version = CASE WHEN excluded.edge_version <> '' THEN excluded.edge_version"
-            " ELSE s.edge_version END,"
-            # touch_status: an error or quarantine is recorded; a clean push clears the last
-            # error unless it names quarantined events (they stay until resolved).
-            f" last_error = CASE WHEN ${n + 15} THEN excluded.last_error"
-            " WHEN strpos(s.last_error, 'quarantined') = 0 THEN '' ELSE s.last_error END,"
-            " updated_at = excluded.updated_at",
-            *self._columns(journal, JOURNAL_COLUMNS), *self._columns(cursor_rows, CURSOR_COLUMNS),
-            who.tenant_id, who.outlet_id, now, status.backlog, status.edge_version[:64], error,
-            bool(error))
+        await finish_push_on(await self._conn(), journal, cursors, status)
 
     async def write_facts(self, facts: Facts) -> Inserted:
-        """Newer snapshots (and the deletion of their old lines) in one statement when there
-        are any, then everything else in one statement."""
-        conn = await self._conn()
-        tenant_id = self.session.info["tenant_id"]
-        if facts.newer_orders:
-            await conn.execute(
-                f"WITH updated AS ({self._update_orders_sql()})"
-                f" DELETE FROM order_lines WHERE order_id = ANY(${len(ORDER_COLUMNS) + 1}::text[])"
-                f" AND tenant_id = ${len(ORDER_COLUMNS) + 2}",
-                *self._columns(facts.newer_orders, ORDER_COLUMNS), facts.replaced, tenant_id)
-        encode = msgspec.json.encode
-        lines = [(*row[:9], encode(row[9]).decode(), *row[10:]) for row in facts.lines]
-        parts, parameters = [], []
-        for name, model, columns, rows, returning in (
-                ("o", OrderRow, ORDER_COLUMNS, facts.new_orders, False),
-                ("l", OrderLineRow, LINE_COLUMNS, lines, False),
-                ("p", PaymentRow, PAYMENT_COLUMNS, facts.payments, True),
-                ("k", KitchenEventRow, KITCHEN_COLUMNS, facts.kitchen, True),
-                ("m", CashMovementRow, MOVEMENT_COLUMNS, facts.movements, True)):
-            sql = self._insert_sql(model, columns, len(parameters) + 1)
-            if returning:
-                sql += " ON CONFLICT DO NOTHING RETURNING id"
-            parts.append(f"{name} AS ({sql})")
-            parameters += self._columns(rows, columns)
-        found = await conn.fetch(
-            f"WITH {', '.join(parts)} SELECT 'p', id FROM p UNION ALL SELECT 'k', id FROM k"
-            " UNION ALL SELECT 'm', id FROM m", *parameters)
-        inserted = Inserted(set(), set(), set())
-        for kind, found_id in found:
-            {"p": inserted.payments, "k": inserted.kitchen, "m": inserted.movements}[kind].add(
-                found_id)
-        return inserted
+        return await write_facts_on(await self._conn(), self.session.info["tenant_id"], facts)
 
     async def existing_orders(self, ids: Sequence[str]) -> dict[str, ExistingOrder]:
         result = await self._run("SELECT id, outlet_id, edge_seq FROM orders WHERE id = ANY($1::text[])",
@@ -416,26 +354,13 @@ class PostgresIngestStore(IngestStore):
 
     async def update_orders(self, rows: list[Row]) -> None:
         if rows:
-            await self._run(self._update_orders_sql(), self._columns(rows))
-
-    def _update_orders_sql(self) -> str:
-        names = [name for name, _ in ORDER_COLUMNS]
-        assignments = ", ".join(
-            f"{name} = u.{name}" if name != "completed_at" else
-            "completed_at = CASE WHEN u.status = 'completed'"
-            " THEN COALESCE(o.completed_at, u.completed_at) END"
-            for name in names if name not in ("tenant_id", "outlet_id", "id", "received_at"))
-        return (f"UPDATE orders AS o SET {assignments} FROM {self._unnest(ORDER_COLUMNS)}"
-                " WHERE o.id = u.id AND o.outlet_id = u.outlet_id AND o.tenant_id = u.tenant_id"
-                " AND o.edge_seq <= u.edge_seq")
+            await self._run(_update_orders_sql(), (_rows_param(rows, ORDER_COLUMNS),))
 
     async def replace_lines(self, replaced_orders: Sequence[str], rows: list[Row]) -> None:
         if replaced_orders:
             await self._run("DELETE FROM order_lines WHERE order_id = ANY($1::text[])",
                             (list(replaced_orders),))
-        encode = msgspec.json.encode
-        await self._insert(OrderLineRow, LINE_COLUMNS,
-                           [(*row[:9], encode(row[9]).decode(), *row[10:]) for row in rows])
+        await self._insert(OrderLineRow, LINE_COLUMNS, rows)
 
     async def insert_kitchen_events(self, rows: list[Row]) -> set[str]:
         # The unique index on (ticket_id, action, at) makes ON CONFLICT skip both kinds of
@@ -446,34 +371,16 @@ class PostgresIngestStore(IngestStore):
                           rows: list[Row]) -> set[str]:
         if not rows:
             return set()
-        result = await self._run(self._insert_sql(model, columns)
-                                 + " ON CONFLICT DO NOTHING RETURNING id", self._columns(rows))
+        result = await self._run(_insert_sql(model.__tablename__, tuple(columns))
+                                 + " ON CONFLICT DO NOTHING RETURNING id",
+                                 (_rows_param(rows, columns),))
         return {found[0] for found in result}
 
     async def _insert(self, model: Any, columns: Sequence[tuple[str, str]],
                       rows: list[Row]) -> None:
         if rows:
-            await self._run(self._insert_sql(model, columns), self._columns(rows))
-
-    def _insert_sql(self, model: Any, columns: Sequence[tuple[str, str]], first: int = 1) -> str:
-        return (f"INSERT INTO {model.__tablename__} ({_names(columns)})"
-                f" SELECT {_names(columns, 'u.')} FROM {self._unnest(columns, first)}")
-
-    @staticmethod
-    def _unnest(columns: Sequence[tuple[str, str]], first: int = 1) -> str:
-        # jsonb is sent as text (one codec for the driver connection and SQLAlchemy's) and cast.
-        arrays = ", ".join(f"${n}::{'text' if kind == 'jsonb' else kind}[]"
-                           for n, (_, kind) in enumerate(columns, start=first))
-        casts = ", ".join(f"{name}::jsonb AS {name}" if kind == "jsonb" else name
-                          for name, kind in columns)
-        return f"(SELECT {casts} FROM unnest({arrays}) AS t({_names(columns)})) AS u"
-
-    @staticmethod
-    def _columns(rows: list[Row], columns: Sequence[tuple[str, str]] = ()) -> list[list[Any]]:
-        """Rows as one list per column (``columns`` gives the width when there are no rows)."""
-        if not rows:
-            return [[] for _ in columns]
-        return [list(column) for column in zip(*rows, strict=True)]
+            await self._run(_insert_sql(model.__tablename__, tuple(columns)),
+                            (_rows_param(rows, columns),))
 
     async def _conn(self) -> Any:
         """The asyncpg connection under the session (its transaction already begun)."""
@@ -486,6 +393,127 @@ class PostgresIngestStore(IngestStore):
         return await (await self._conn()).fetch(sql, *parameters)
 
 
+# The push's statements on an asyncpg connection in a transaction under the tenant: the
+# session's (PostgresIngestStore) or a Database.writer's (hub.ingest.push_fast).
+
+
+async def lock_outlet_on(conn: Any, who: SyncIdentity) -> Outlet:
+    """The outlet row locked (``IngestStore.lock_outlet``), the credential checked."""
+    row = await conn.fetchrow(_LOCK_OUTLET_SQL, who.outlet_id, who.tenant_id, who.credential_id)
+    if row is None:
+        raise LookupError(f"outlet {who.outlet_id} not found")
+    check_credential(who, row[6], row[5])
+    # A detached Outlet carrying only what the push reads (its tax settings).
+    return Outlet(id=who.outlet_id, tenant_id=who.tenant_id, service_rate_bp=row[0],
+                  tax_rate_bp=row[1], tax_name=row[2], prices_include_tax=row[3],
+                  rounding_unit=row[4], active=row[5])
+
+
+async def push_state_on(conn: Any, tenant_id: str, outlet_id: str, order_ids: Sequence[str]
+                        ) -> tuple[dict[str, SyncCursor], dict[str, ExistingOrder]]:
+    """``IngestStore.load_push_state`` in one statement."""
+    row = await conn.fetchrow(_PUSH_STATE_SQL, outlet_id, tenant_id, list(order_ids))
+    cursors = {c[0]: SyncCursor(tenant_id=tenant_id, outlet_id=outlet_id, epoch=c[0],
+                                first_seq=c[1], last_seq=c[2], last_hash=c[3],
+                                started_at=c[4], updated_at=c[5]) for c in row[0] or ()}
+    return cursors, {o[0]: ExistingOrder(o[1], o[2]) for o in row[1] or ()}
+
+
+async def finish_push_on(conn: Any, journal: list[Row], cursors: Sequence[SyncCursor],
+                         status: StatusTouch) -> None:
+    """One statement: journal rows, cursors (upserted) and the status row (upserted with
+    ``touch_status``'s rules for a push)."""
+    who, now = status.who, status.now
+    if status.error:
+        error = status.error[:2000]
+    elif status.quarantined:
+        error = f"{status.quarantined} event(s) quarantined at {now.isoformat()}"
+    else:
+        error = ""
+    cursor_rows = [(who.tenant_id, who.outlet_id, c.epoch, c.first_seq, c.last_seq,
+                    c.last_hash, c.started_at or now, now) for c in cursors]
+    await conn.execute(
+        _FINISH_PUSH_SQL, _rows_param(journal, JOURNAL_COLUMNS),
+        _rows_param(cursor_rows, CURSOR_COLUMNS), who.tenant_id, who.outlet_id, now,
+        status.backlog, status.edge_version[:64], error, bool(error))
+
+
+async def write_facts_on(conn: Any, tenant_id: str, facts: Facts) -> Inserted:
+    """Newer snapshots (and the deletion of their old lines) in one statement when there
+    are any, then everything else in one statement."""
+    if facts.newer_orders:
+        await conn.execute(_UPDATE_ORDERS_SQL, _rows_param(facts.newer_orders, ORDER_COLUMNS),
+                           facts.replaced, tenant_id)
+    found = await conn.fetch(
+        _WRITE_FACTS_SQL, _rows_param(facts.new_orders, ORDER_COLUMNS),
+        _rows_param(facts.lines, LINE_COLUMNS), _rows_param(facts.payments, PAYMENT_COLUMNS),
+        _rows_param(facts.kitchen, KITCHEN_COLUMNS),
+        _rows_param(facts.movements, MOVEMENT_COLUMNS))
+    inserted = Inserted(set(), set(), set())
+    for kind, found_id in found:
+        {"p": inserted.payments, "k": inserted.kitchen, "m": inserted.movements}[kind].add(
+            found_id)
+    return inserted
+
+
+_encode_json = msgspec.json.Encoder().encode
+
+
+def _rows_param(rows: Sequence[Row], columns: Sequence[tuple[str, str]]) -> str:
+    """Rows as the JSON text ``_rows_sql`` expands: an array of rows, each an array of its
+    values (msgspec: str, int, bool, None, ISO-8601 dates and times, bytes as base64, structs
+    and lists as JSON for jsonb columns). A time without a zone is UTC, as asyncpg takes it
+    (PostgreSQL would read it in the session's zone)."""
+    stamps = _stamp_indexes(tuple(columns))
+    if any(row[n] is not None and row[n].tzinfo is None for row in rows for n in stamps):
+        rows = [tuple(value.replace(tzinfo=UTC)
+                      if n in stamps and value is not None and value.tzinfo is None else value
+                      for n, value in enumerate(row)) for row in rows]
+    return _encode_json(rows).decode()
+
+
+@lru_cache(maxsize=64)
+def _stamp_indexes(columns: tuple[tuple[str, str], ...]) -> tuple[int, ...]:
+    return tuple(n for n, (_, kind) in enumerate(columns) if kind == "timestamptz")
+
+
+@lru_cache(maxsize=64)
+def _rows_sql(columns: tuple[tuple[str, str], ...], parameter: int) -> str:
+    """``(SELECT <each column, cast> FROM jsonb_array_elements($parameter)) AS u``."""
+    values = []
+    for n, (name, kind) in enumerate(columns):
+        if kind == "jsonb":  # the value itself; JSON null becomes SQL NULL
+            value = f"NULLIF(e->{n}, 'null'::jsonb)"
+        elif kind == "bytea":
+            value = f"decode(e->>{n}, 'base64')"
+        elif kind == "text":
+            value = f"(e->>{n})"
+        else:
+            value = f"(e->>{n})::{kind}"
+        values.append(f"{value} AS {name}")
+    return (f"(SELECT {', '.join(values)} FROM jsonb_array_elements(${parameter}::text::jsonb)"
+            " AS e) AS u")
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(table: str, columns: tuple[tuple[str, str], ...], parameter: int = 1) -> str:
+    return (f"INSERT INTO {table} ({_names(columns)})"
+            f" SELECT {_names(columns, 'u.')} FROM {_rows_sql(columns, parameter)}")
+
+
+@lru_cache(maxsize=4)
+def _update_orders_sql() -> str:
+    names = [name for name, _ in ORDER_COLUMNS]
+    assignments = ", ".join(
+        f"{name} = u.{name}" if name != "completed_at" else
+        "completed_at = CASE WHEN u.status = 'completed'"
+        " THEN COALESCE(o.completed_at, u.completed_at) END"
+        for name in names if name not in ("tenant_id", "outlet_id", "id", "received_at"))
+    return (f"UPDATE orders AS o SET {assignments} FROM {_rows_sql(ORDER_COLUMNS, 1)}"
+            " WHERE o.id = u.id AND o.outlet_id = u.outlet_id AND o.tenant_id = u.tenant_id"
+            " AND o.edge_seq <= u.edge_seq")
+
+
 CURSOR_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("epoch", "text"),
                   ("first_seq", "int8"), ("last_seq", "int8"), ("last_hash", "text"),
                   ("started_at", "timestamptz"), ("updated_at", "timestamptz"))
@@ -493,6 +521,59 @@ CURSOR_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("epoch", "text"
 
 def _names(columns: Sequence[tuple[str, str]], prefix: str = "") -> str:
     return ", ".join(f"{prefix}{name}" for name, _ in columns)
+
+
+_LOCK_OUTLET_SQL = (
+    "SELECT service_rate_bp, tax_rate_bp, tax_name, prices_include_tax, rounding_unit,"
+    " active, (SELECT revoked_at FROM sync_credentials WHERE id = $3 AND tenant_id = $2)"
+    " FROM outlets WHERE id = $1 AND tenant_id = $2 FOR UPDATE")
+
+# Read after the lock (a statement of its own: its snapshot then includes what another
+# replica committed for this outlet meanwhile).
+_PUSH_STATE_SQL = (
+    "SELECT (SELECT array_agg(ROW(epoch, first_seq, last_seq, last_hash, started_at,"
+    " updated_at)) FROM sync_cursors WHERE outlet_id = $1 AND tenant_id = $2),"
+    " (SELECT array_agg(ROW(id, outlet_id, edge_seq)) FROM orders"
+    " WHERE id = ANY($3::text[]) AND tenant_id = $2)")
+
+# Newer order snapshots over held ones, and the deletion of their lines ($2: the orders whose
+# lines are replaced, $3: the tenant).
+_UPDATE_ORDERS_SQL = (f"WITH updated AS ({_update_orders_sql()})"
+                      " DELETE FROM order_lines WHERE order_id = ANY($2::text[]) AND tenant_id = $3")
+
+# New orders, lines, payments, kitchen events and cash movements ($1-$5), one statement; the
+# ids of the payments, kitchen events and movements actually inserted come back.
+_WRITE_FACTS_SQL = (
+    f"WITH o AS ({_insert_sql('orders', ORDER_COLUMNS, 1)}),"
+    f" l AS ({_insert_sql('order_lines', LINE_COLUMNS, 2)}),"
+    f" p AS ({_insert_sql('payments', PAYMENT_COLUMNS, 3)} ON CONFLICT DO NOTHING RETURNING id),"
+    f" k AS ({_insert_sql('kitchen_events', KITCHEN_COLUMNS, 4)}"
+    " ON CONFLICT DO NOTHING RETURNING id),"
+    f" m AS ({_insert_sql('cash_movements', MOVEMENT_COLUMNS, 5)}"
+    " ON CONFLICT DO NOTHING RETURNING id)"
+    " SELECT 'p', id FROM p UNION ALL SELECT 'k', id FROM k UNION ALL SELECT 'm', id FROM m")
+
+# The journal rows ($1), the cursors upserted ($2) and the outlet's status row ($3-$9) of a
+# push, one statement.
+_FINISH_PUSH_SQL = (
+    f"WITH journal AS ({_insert_sql('sync_journal', JOURNAL_COLUMNS, 1)}),"
+    f" cursors AS (INSERT INTO sync_cursors ({_names(CURSOR_COLUMNS)})"
+    f" SELECT {_names(CURSOR_COLUMNS, 'u.')} FROM {_rows_sql(CURSOR_COLUMNS, 2)}"
+    " ON CONFLICT (outlet_id, epoch) DO UPDATE SET last_seq = excluded.last_seq,"
+    " last_hash = excluded.last_hash, updated_at = excluded.updated_at)"
+    " INSERT INTO outlet_status AS s (tenant_id, outlet_id, last_contact_at,"
+    " last_push_at, reported_backlog, edge_version, last_error, journal_alarm,"
+    " updated_at) VALUES ($3, $4, $5, $5, $6, $7, $8, '', $5)"
+    " ON CONFLICT (outlet_id) DO UPDATE SET last_contact_at = excluded.last_contact_at,"
+    " last_push_at = excluded.last_push_at,"
+    " reported_backlog = excluded.reported_backlog,"
+    " edge_version = CASE WHEN excluded.edge_version <> '' THEN excluded.edge_version"
+    " ELSE s.edge_version END,"
+    # touch_status: an error or quarantine is recorded; a clean push clears the last error
+    # unless it names quarantined events (they stay until resolved).
+    " last_error = CASE WHEN $9 THEN excluded.last_error"
+    " WHEN strpos(s.last_error, 'quarantined') = 0 THEN '' ELSE s.last_error END,"
+    " updated_at = excluded.updated_at")
 
 
 def store_for(session: AsyncSession) -> IngestStore:

@@ -187,6 +187,64 @@ def frames(journal: list[JournalEntry], batch_events: int) -> list[tuple[int, by
     return out
 
 
+class RawHttp:
+    """A keep-alive HTTP/1.1 client on a raw asyncio stream, for the load generator.
+
+    httpx costs more CPU per request than the hub's push on these shared cores (the
+    generator's 200 clients used more CPU than the hub), so the figures measured the client
+    as much as the hub. This one sends a prebuilt request and reads the answer by its
+    Content-Length (or chunks): a few tens of microseconds per request.
+    """
+
+    def __init__(self, base_url: str, local_address: str, headers: dict[str, str]) -> None:
+        host_port = base_url.removeprefix("http://")
+        self.host, port = host_port.rsplit(":", 1)
+        self.port = int(port)
+        self.local_address = local_address
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in
+                            {"Host": host_port, **headers}.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(
+            self.host, self.port, local_addr=(self.local_address, 0))
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            try:
+                await self.writer.wait_closed()
+            except OSError:
+                pass
+        self.reader = self.writer = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            await self.connect()
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(body)}"
+                          "\r\n\r\n".encode() + body)
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        fields = {k.strip().lower(): v.strip() for k, _, v in
+                  (line.partition(":") for line in head[1:] if line)}
+        if "content-length" in fields:
+            content = await self.reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readexactly(2)
+            await self.reader.readuntil(b"\r\n")
+            content = b"".join(parts)
+        else:
+            raise ValueError(f"answer without a length: {head[0]}")
+        if fields.get("connection", "").lower() == "close":
+            await self.close()
+        return status, content
+
+
 def percentiles(latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
 
@@ -206,30 +264,33 @@ def push_phase(name: str, cluster: Cluster, base_url: str, fleet: list[tuple[str
     errors: list[str] = []
 
     async def outlet(n: int, outlet_id: str, credential: str, gate: asyncio.Event) -> None:
-        transport = httpx.AsyncHTTPTransport(local_address=source_address(n))
-        headers = {"Authorization": f"Bearer {credential}", "Content-Type": MEDIA_TYPE,
-                   "Accept": MEDIA_TYPE}
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, transport=transport,
-                                     timeout=httpx.Timeout(120, connect=10)) as http:
+        http = RawHttp(base_url, source_address(n), {
+            "Authorization": f"Bearer {credential}", "Content-Type": MEDIA_TYPE,
+            "Accept": MEDIA_TYPE})
+        try:
+            await http.connect()
             await gate.wait()
             for _, body in pushes[outlet_id]:
                 while True:
                     started = time.monotonic()
                     try:
-                        response = await http.post("/api/v1/sync/push", content=body)
-                    except httpx.HTTPError as exc:
+                        status, content = await http.post("/api/v1/sync/push", body)
+                    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                         errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                        await http.close()
                         await asyncio.sleep(0.5)
                         continue
-                    if response.status_code != 200:
-                        errors.append(f"HTTP {response.status_code}: {response.text[:150]}")
+                    if status != 200:
+                        errors.append(f"HTTP {status}: {content[:150]!r}")
                         await asyncio.sleep(0.5)
                         continue
                     latencies.append(time.monotonic() - started)
-                    reply = decode_frame(response.content, PushResponse)
+                    reply = decode_frame(content, PushResponse)
                     if reply.status != "ok":
                         errors.append(f"status {reply.status}")
                     break
+        finally:
+            await http.close()
 
     async def run_all() -> float:
         gate = asyncio.Event()
@@ -387,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hub-env", action="append", default=[], metavar="NAME=VALUE",
                         help="POS_HUB_* setting for every replica")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--py-spy", metavar="FILE",
+                        help="record replica 1 during the first hub phase with py-spy "
+                             "(collapsed stacks, --format raw) into FILE")
     args = parser.parse_args(argv)
     phases = args.phases.split(",")
     unknown = set(phases) - {"direct", "raw", "nginx1", "nginxN"}
@@ -433,7 +497,18 @@ def main(argv: list[str] | None = None) -> int:
                                                         for h in chosen])
                 proxies.append(proxy)
                 base, extra = proxy.url, proxy.pids()
+            spy = None
+            if args.py_spy and done == 0:
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
+                     "--rate", "200", "--nonblocking", "-o", args.py_spy,
+                     "-p", str(cluster.hubs[0].process.pid)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1.0)
             results[phase] = push_phase(phase, cluster, base, fleet, pushes, orders, extra, held)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=30)
             held += orders
             done += 1
         summary: dict[str, Any] = {}
