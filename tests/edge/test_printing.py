@@ -83,7 +83,9 @@ def test_receipt_is_printed_with_the_money_lines(print_edge: Edge) -> None:
 def test_kitchen_chits_go_to_their_station_printer(print_edge: Edge) -> None:
     edge = print_edge
     manager = edge.login("manager")
-    order = _paid_order(edge)
+    # card: a cash payment would queue a drawer pulse on "front desk", whose printer is gone,
+    # and leave it backing off ahead of the next test's receipt
+    order = _paid_order(edge, method="card")
     with FakeEscposPrinter() as hot, FakeEscposPrinter() as bar:
         _add_printer(edge, manager, name="hot line", port=hot.port, role="kitchen",
                      station="kitchen")
@@ -135,9 +137,9 @@ def test_a_printer_that_is_down_gets_the_job_when_it_comes_back(print_edge: Edge
     order = _paid_order(edge, method="card")  # card: no drawer pulse queued beside the receipt
     call(edge.url, "POST", f"/api/v1/orders/{order['id']}/print", edge.cashier_device,
          {"kind": "receipt"}, expect=202)
-    # The receipt may wait behind a drawer pulse of an earlier test's cash payment (sent if
-    # fresh, dropped once stale) that is backing off: the printer shows its error at that job's
-    # next attempt, up to BACKOFF_CAP away.
+    # The printer shows its error at the next attempt of its oldest queued job, which may be
+    # backing off (up to BACKOFF_CAP) if an earlier test left a job there (a drawer pulse of a
+    # cash payment: sent if fresh, dropped once stale); the receipt is printed after it.
     patience = BACKOFF_CAP + 30
     deadline = time.monotonic() + patience
     while (status := _printer(edge, "front desk"))["status"] != "error":
