@@ -109,13 +109,15 @@ def _frame(message: Any, version: int) -> Response[bytes]:
 
 
 @post("/api/v1/sync/push", tags=["sync"], status_code=200, request_max_body_size=PUSH_MAX_BYTES)
-async def push(request: Request[Any, Any, Any], db: DbDep) -> Response[bytes]:
+async def push(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Apply a batch of journal entries (idempotent); answers the highest seq held.
 
     The credential is checked before the body is read; the body is refused past
     PUSH_MAX_BYTES (by its Content-Length, or while it streams) and inflated no further.
     A credential this process has seen is not looked up again: the push's transaction checks
-    that it is still valid (``enrollment.KnownCredentials``)."""
+    that it is still valid (``enrollment.KnownCredentials``). No ``db`` dependency (a
+    request database adds nothing here: no user, no caller check)."""
+    db = request.app.state.db
     token = bearer_token(request)
     known = _known_credentials(request)
     who = known.get(token)
