@@ -247,9 +247,72 @@ def changed(current: Mapping[str, Current], stated: Mapping[str, Stated]) -> boo
 async def advance(db: Database, who: SyncIdentity, current: dict[str, Current],
                   now: datetime) -> dict[str, Stated]:
     """Record the changed kinds of ``current`` in the outlet's feed (as ``outlet_feed``
-    does, in one transaction) and return every stated kind."""
-    async with db.tenant(who.tenant_id) as session:
-        return await _advance(session, who, current, now)
+    does, in one transaction) and return every stated kind. On PostgreSQL without
+    PgBouncer on the asyncpg connection of ``Database.writer`` (BEGIN and the tenant in one
+    round trip, no SQLAlchemy session), else in a tenant session."""
+    if not db.is_postgres or db.pgbouncer:
+        async with db.tenant(who.tenant_id) as session:
+            return await _advance(session, who, current, now)
+    async with db.writer(who.tenant_id) as connection:
+        await connection.execute(_LOCK_SQL, who.outlet_id, who.tenant_id)
+        stated = {kind: Stated(position, version, checksum) for kind, position, version, checksum
+                  in await connection.fetch(_STATED_SQL, who.outlet_id, who.tenant_id)}
+        found = current.get("catalog")
+        if found is not None and _differs(found, stated.get("catalog")) \
+                and found.catalog_loaded != found.catalog_version:
+            stored = await connection.fetchval(_CATALOG_SQL, who.outlet_id,
+                                               found.catalog_version, who.tenant_id)
+            found.load(found.catalog_version, *CATALOGS.get(who.tenant_id, stored))
+        recorded = _record(current, stated)
+        if recorded:  # none if another pull recorded the same change meanwhile
+            await connection.execute(
+                    _UPSERT_SQL, who.tenant_id, who.outlet_id, [kind for kind, _ in recorded],
+                [row.position for _, row in recorded], [row.version for _, row in recorded],
+                [row.checksum for _, row in recorded], now)
+    return {**stated, **dict(recorded)}
+
+
+# advance's statements (asyncpg, under RLS; each names its tenant too)
+_LOCK_SQL = "SELECT id FROM outlets WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
+_STATED_SQL = ("SELECT kind, position, version, checksum FROM outlet_feed"
+               " WHERE outlet_id = $1 AND tenant_id = $2")
+_CATALOG_SQL = ("SELECT catalog::text FROM catalog_snapshots"
+                " WHERE outlet_id = $1 AND version = $2 AND tenant_id = $3")
+_UPSERT_SQL = """
+INSERT INTO outlet_feed (tenant_id, outlet_id, kind, position, version, checksum, changed_at)
+SELECT $1::text, $2::text, k.kind, k.position, k.version, k.checksum, $7::timestamptz
+FROM unnest($3::text[], $4::bigint[], $5::int[], $6::text[])
+  AS k(kind, position, version, checksum)
+ON CONFLICT (outlet_id, kind) DO UPDATE
+SET position = excluded.position, version = excluded.version, checksum = excluded.checksum,
+    changed_at = excluded.changed_at
+WHERE outlet_feed.tenant_id = excluded.tenant_id
+"""
+
+
+def _record(current: Mapping[str, Current], stated: Mapping[str, Stated]
+            ) -> list[tuple[str, Stated]]:
+    """Every changed kind with its new stated row: the next feed position, and the next
+    version (a catalog its own version, a floor plan the plan's). A changed catalog must
+    have been loaded (its checksum)."""
+    head = max((row.position for row in stated.values()), default=0)
+    recorded = []
+    for kind in SERVED_KINDS:
+        found = current.get(kind)
+        row = stated.get(kind)
+        if found is None or not _differs(found, row):
+            continue
+        head += 1
+        if kind == "catalog":
+            if found.catalog_loaded != found.catalog_version:
+                raise RuntimeError("the changed catalog was not loaded")
+            version, checksum = found.catalog_version, found.catalog_checksum
+        elif kind == "floor" and found.floor is not None:  # the plan's own version
+            version, checksum = found.floor.version, found.checksum
+        else:
+            version, checksum = (row.version if row else 0) + 1, found.checksum
+        recorded.append((kind, Stated(head, version, checksum)))
+    return recorded
 
 
 async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, Current],
@@ -262,31 +325,21 @@ async def _advance(session: AsyncSession, who: SyncIdentity, current: dict[str, 
     await connection.execute(select(_OUTLETS.c.id).where(
         _OUTLETS.c.id == who.outlet_id, _OUTLETS.c.tenant_id == who.tenant_id).with_for_update())
     stated = await _stated(session, who)
-    head = max((row.position for row in stated.values()), default=0)
-    for kind in SERVED_KINDS:
-        found = current.get(kind)
-        row = stated.get(kind)
-        if found is None or not _differs(found, row):
-            continue
-        head += 1
-        if kind == "catalog":
-            version = found.catalog_version
-            if found.catalog_loaded != version:
-                found.load(version, *await _catalog(session, who, version))
-            checksum = found.catalog_checksum
-        elif kind == "floor" and found.floor is not None:  # the plan's own version
-            version, checksum = found.floor.version, found.checksum
-        else:
-            version, checksum = (row.version if row else 0) + 1, found.checksum
-        values = {"version": version, "checksum": checksum, "position": head, "changed_at": now}
-        if row is None:
+    found = current.get("catalog")
+    if found is not None and _differs(found, stated.get("catalog")) \
+            and found.catalog_loaded != found.catalog_version:
+        found.load(found.catalog_version, *await _catalog(session, who, found.catalog_version))
+    for kind, row in _record(current, stated):
+        values = {"version": row.version, "checksum": row.checksum, "position": row.position,
+                  "changed_at": now}
+        if kind not in stated:
             await connection.execute(insert(_FEED).values(
                 tenant_id=who.tenant_id, outlet_id=who.outlet_id, kind=kind, **values))
         else:
             await connection.execute(update(_FEED).where(
                 _FEED.c.outlet_id == who.outlet_id, _FEED.c.kind == kind,
                 _FEED.c.tenant_id == who.tenant_id).values(**values))
-        stated[kind] = Stated(head, version, checksum)
+        stated[kind] = row
     return stated
 
 

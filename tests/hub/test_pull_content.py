@@ -212,3 +212,32 @@ def test_catalogs_are_cached_per_tenant_and_content() -> None:
     for n in range(5):  # bounded: the least recently used go first
         cache.get("tenant-a", stored.replace("3", str(10 + n)))
     assert len(cache._entries) == 3
+
+
+def test_pulls_racing_after_a_change_record_it_once(tenant_factory: Any,
+                                                    pg_roles: PgRoles) -> None:
+    """Several pulls of one outlet at once after a publication (a box retrying, two hub
+    replicas): the change gets one feed position, and every pull answers the same page."""
+    t = tenant_factory()
+    outlet = t.create_outlet("Racing")
+    publish_catalog(t, [("Kopi", 12_000)])
+    token = enroll(t.server.base_url, issue_code(t, outlet["id"]).json()["code"]).credential
+    head = decode_frame(_through_hub(t, token, 0).content, PullResponse).cursor
+    assert t.client.post(f"/api/v1/brands/{t.brand_id}/publish").status_code in (200, 201)
+
+    async def race() -> list[PullResponse | None]:
+        db = Database(pg_roles.app, system_url=pg_roles.system, pool_size=6)
+        try:
+            answers = await asyncio.gather(*(pull_fast.pull(db, token, head, False, KINDS)
+                                             for _ in range(6)))
+            return [page for page, _ in answers]
+        finally:
+            await db.dispose()
+
+    pages = asyncio.run(race())
+    assert all(page is not None for page in pages)
+    frames = {_frame_of(page) for page in pages if page is not None}
+    assert len(frames) == 1
+    page = pages[0]
+    assert page is not None and _kinds(page) == ["catalog"] and page.cursor == head + 1
+    assert Pulls(pg_roles, token).both(page.cursor).changes == []
