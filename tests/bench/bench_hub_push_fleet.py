@@ -261,6 +261,8 @@ def push_phase(name: str, cluster: Cluster, base_url: str, fleet: list[tuple[str
                extra_pids: dict[str, int], expected_before: int) -> dict[str, Any]:
     """Every outlet pushes its frames one after the other, all outlets at once."""
     latencies: list[float] = []
+    first: list[float] = []  # each outlet's first push of the phase
+    later: list[float] = []  # the others
     errors: list[str] = []
 
     async def outlet(n: int, outlet_id: str, credential: str, gate: asyncio.Event) -> None:
@@ -270,7 +272,7 @@ def push_phase(name: str, cluster: Cluster, base_url: str, fleet: list[tuple[str
         try:
             await http.connect()
             await gate.wait()
-            for _, body in pushes[outlet_id]:
+            for index, (_, body) in enumerate(pushes[outlet_id]):
                 while True:
                     started = time.monotonic()
                     try:
@@ -285,6 +287,7 @@ def push_phase(name: str, cluster: Cluster, base_url: str, fleet: list[tuple[str
                         await asyncio.sleep(0.5)
                         continue
                     latencies.append(time.monotonic() - started)
+                    (later if index else first).append(latencies[-1])
                     reply = decode_frame(content, PushResponse)
                     if reply.status != "ok":
                         errors.append(f"status {reply.status}")
@@ -315,6 +318,8 @@ def push_phase(name: str, cluster: Cluster, base_url: str, fleet: list[tuple[str
               "events": sum(e for p in pushes.values() for e, _ in p),
               "pushes": len(latencies), "seconds": round(wall, 2),
               "orders_per_s": round(orders / wall, 1), **percentiles(latencies),
+              "first_push": percentiles(first) if first else None,
+              "later_pushes": percentiles(later) if later else None,
               "errors": len(errors), "error_samples": errors[:5],
               "hub_orders_new": held - expected_before, "lost": expected_before + orders - held,
               "load_avg_before": round(load, 2), **cpu,
