@@ -22,10 +22,12 @@ request" and "Pulls that carry content"). Here, on PostgreSQL:
 The settings and staff snapshots and checksums are then built from those rows exactly as
 the full path builds them (``feed.outlet_settings``, the same ``StaffSnapshot``). A kind
 whose content differs from its stated row is recorded by ``feed.advance`` (the full path's
-own code, one tenant transaction under the outlet's lock); the page is ``feed.feed_page``,
-the full path's own builder; a catalog it carries is decoded once per content
-(``feed.CATALOGS``), read by statement 2 (or, if the feed moved meanwhile, one more). ``caught_up`` answers only the empty
-page of an edge at the head; ``pull`` any page of these kinds. Anything else (a credential
+rules, one transaction under the outlet's lock on ``Database.writer``'s connection: BEGIN
+and the tenant in one round trip, the lock, the stated rows, one upsert, COMMIT); the page
+is ``feed.feed_page``, the full path's own builder; a catalog it carries is decoded once
+per content (``feed.CATALOGS``), read by statement 2 (or, if the feed moved meanwhile, one
+more). ``caught_up`` answers only the empty page of an edge at the head; ``pull`` any page
+of these kinds. Anything else (a credential
 to refuse with its exact error, a status row not made yet, a staff member waiting for a PIN
 verifier, a kind this path does not build, PgBouncer, SQLite) is ``None``: the caller runs
 the full path.
@@ -162,7 +164,7 @@ async def pull(db: Database, token: str | None, cursor: int, snapshot: bool,
                kinds: frozenset[str]) -> tuple[PullResponse | None, SyncIdentity | None]:
     """The page of any pull this path can build (see above), or (None, ...) as
     ``caught_up``: the full path answers. A change found is recorded in the outlet's feed
-    first (``feed.advance``: one tenant transaction, under the outlet's lock)."""
+    first (``feed.advance``: one transaction, under the outlet's lock)."""
     now = datetime.now(UTC)
     state, who = await _state(db, token, kinds, now, cursor, snapshot)
     if state is None or who is None:
