@@ -60,7 +60,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -488,9 +488,14 @@ class _PgReader(TenantReader):
     """
 
     def __init__(self, db: Database, engine: AsyncEngine, tenant_id: str,
-                 caller: tuple[str, int] | None) -> None:
+                 caller: tuple[str, int] | None, *, begin: str | None = "BEGIN READ ONLY"
+                 ) -> None:
         self.db, self.engine, self.dialect = db, engine, engine.dialect
         self.tenant_id = tenant_id
+        # behind PgBouncer, what opens the block's transaction (committed at its end); None
+        # for a block that opens its own (``Database.writer``) or one per statement
+        # (``Database.system_statement``)
+        self.begin = begin if db.pgbouncer else None
         self.caller = caller  # checked by the next statement
         self.fairy: Any = None
         self.connection: Any = None
@@ -534,9 +539,9 @@ class _PgReader(TenantReader):
                 self.engine = self.db._replica_failed()
                 self.fairy = await self._checkout()
         self.connection = self.fairy.driver_connection
-        if self.db.pgbouncer:
+        if self.begin is not None:
             try:
-                await self._run("execute", "BEGIN READ ONLY")
+                await self._run("execute", self.begin)
             except Exception as exc:
                 raise _translated(exc, "BEGIN") from exc
 
@@ -596,11 +601,27 @@ class _PgReader(TenantReader):
 
     async def plain(self, method: str, sql: str, *args: Any) -> Any:
         """``connection.<method>(sql, *args)`` as written: no tenant setting, no caller
-        check (the system connection's few statements of ``Database.system_statement``)."""
+        check (the system connection's few statements of ``Database.system_statement``).
+        Its own transaction: an implicit one, or behind PgBouncer ``BEGIN`` ... ``COMMIT``
+        (asyncpg's parse and execution are two round trips, which must reach the same
+        server connection; read-write, as a statement may write)."""
+        if not self.db.pgbouncer:
+            try:
+                found = await self._run(method, sql, *args)
+            except Exception as exc:
+                raise _translated(exc, sql) from exc
+            self.answered = True
+            return found
+        await _driver(self.connection.execute("BEGIN"), "BEGIN")
         try:
-            found = await self._run(method, sql, *args)
+            found = await getattr(self.connection, method)(sql, *args)
         except Exception as exc:
+            if self.connection.is_in_transaction():
+                # the next statement of the block starts clean (else ``release`` drops it)
+                with suppress(Exception):
+                    await self.connection.execute("ROLLBACK")
             raise _translated(exc, sql) from exc
+        await _driver(self.connection.execute("COMMIT"), "COMMIT")
         self.answered = True
         return found
 
@@ -610,7 +631,7 @@ class _PgReader(TenantReader):
             await self.all(_ONE_ROW)
 
     async def commit(self) -> None:
-        if self.db.pgbouncer:
+        if self.begin is not None:
             await _driver(self.connection.execute("COMMIT"), "COMMIT")
 
     async def release(self, failed: BaseException | None, *, drop: bool = False) -> None:
@@ -865,15 +886,18 @@ class Database:
 
     @asynccontextmanager
     async def writer(self, tenant_id: str) -> AsyncIterator[Any]:
-        """PostgreSQL only, not behind PgBouncer: the asyncpg connection of a primary
-        transaction that sees only ``tenant_id``'s rows (RLS), for a hot write path with its
-        own SQL (``hub.ingest.push_fast``). No ORM, no SQLAlchemy session: the connection is
-        a kept one (``Database.parked``) or the pool's; ``BEGIN`` and the tenant setting are
-        one round trip; COMMIT at the end of the block, and any exception rolls it back
-        (the connection is parked again when clean, dropped if it cannot roll back)."""
-        if not self.is_postgres or self.pgbouncer:
-            raise ValueError("a writer needs PostgreSQL without PgBouncer")
-        block = _PgReader(self, self.engine, tenant_id, None)
+        """PostgreSQL only: the asyncpg connection of a primary transaction that sees only
+        ``tenant_id``'s rows (RLS), for a hot write path with its own SQL
+        (``hub.ingest.push_fast``, ``feed.advance``). No ORM, no SQLAlchemy session: the
+        connection is a kept one (``Database.parked``) or the pool's; ``BEGIN`` and the
+        tenant setting are one round trip; COMMIT at the end of the block, and any exception
+        rolls it back (the connection is parked again when clean, dropped if it cannot roll
+        back). Behind PgBouncer in transaction mode too: every statement of the block is
+        inside that one transaction, so it reaches one server connection, and the tenant
+        setting ends at its COMMIT (tests/hub/test_pgbouncer.py)."""
+        if not self.is_postgres:
+            raise ValueError("a writer needs PostgreSQL")
+        block = _PgReader(self, self.engine, tenant_id, None, begin=None)
         await block.open()
         failed: BaseException | None = None
         try:
@@ -892,13 +916,14 @@ class Database:
             await block.release(failed)
 
     def system_statement(self) -> _PgReader:
-        """PostgreSQL only, not behind PgBouncer: a kept connection of the system engine
-        (BYPASSRLS) for a few plain statements (``_PgReader.plain``), each its own implicit
-        transaction; an async context manager. For a hot path that must check a credential
-        before it knows the tenant (``hub.pull_fast``)."""
-        if not self.is_postgres or self.pgbouncer:
-            raise ValueError("system statements need PostgreSQL without PgBouncer")
-        return _PgReader(self, self.system_engine, "", None)
+        """PostgreSQL only: a kept connection of the system engine (BYPASSRLS) for a few
+        plain statements (``_PgReader.plain``), each its own transaction: an implicit one,
+        or behind PgBouncer ``BEGIN`` ... ``COMMIT`` around it (two more round trips); an
+        async context manager. For a hot path that must check a credential before it knows
+        the tenant (``hub.pull_fast``)."""
+        if not self.is_postgres:
+            raise ValueError("system statements need PostgreSQL")
+        return _PgReader(self, self.system_engine, "", None, begin=None)
 
     @asynccontextmanager
     async def _session_reader(self, tenant_id: str, user_id: str | None,

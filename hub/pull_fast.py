@@ -29,8 +29,10 @@ per content (``feed.CATALOGS``), read by statement 2 (or, if the feed moved mean
 more). ``caught_up`` answers only the empty page of an edge at the head; ``pull`` any page
 of these kinds. Anything else (a credential
 to refuse with its exact error, a status row not made yet, a staff member waiting for a PIN
-verifier, a kind this path does not build, PgBouncer, SQLite) is ``None``: the caller runs
-the full path.
+verifier, a kind this path does not build, SQLite) is ``None``: the caller runs the full
+path. Behind PgBouncer in transaction mode each of these runs in an explicit transaction
+(statement 1 in ``BEGIN`` ... ``COMMIT``, statement 2 in ``BEGIN READ ONLY`` ... ``COMMIT``,
+a change recorded in one transaction), so its parse and execution reach one server connection.
 """
 
 from __future__ import annotations
@@ -188,8 +190,7 @@ async def pull(db: Database, token: str | None, cursor: int, snapshot: bool,
 
 async def _state(db: Database, token: str | None, kinds: frozenset[str], now: datetime,
                  cursor: int, snapshot: bool) -> tuple[_State | None, SyncIdentity | None]:
-    if (not token or not kinds or not kinds <= FAST_KINDS
-            or not db.is_postgres or db.pgbouncer):
+    if not token or not kinds or not kinds <= FAST_KINDS or not db.is_postgres:
         return None, None
     async with db.system_statement() as system:
         found = await system.plain("fetchrow", _CREDENTIAL_SQL, digest(token), now)

@@ -8,7 +8,8 @@ through the ORM, flushes, COMMIT, check-in; docs/scaling.md, "Pushes from a flee
 same statements (``hub.ingest.store``'s ``*_on`` functions) run on a ``Database.writer``
 connection: a kept connection, BEGIN and the tenant in one round trip, then the outlet's
 lock, its cursors and held orders, the fact tables, the journal + cursors + status row,
-COMMIT.
+COMMIT. Behind PgBouncer in transaction mode as well: the whole batch is one explicit
+transaction, so it keeps one server connection (tests/hub/test_pgbouncer.py).
 
 A batch is plain when, after the lock: every entry is the next one of an epoch the hub holds
 (no duplicate, no gap, no new epoch but the outlet's very first), chains to it and hashes
@@ -53,7 +54,7 @@ async def plain_push(db: Database, who: SyncIdentity, request: PushRequest,
                      now: datetime) -> PushResponse | None:
     """Apply and hold a plain batch (module docstring) and answer it; ``None`` when the batch
     is not plain or anything failed (nothing of it was written)."""
-    if not request.entries or not db.is_postgres or db.pgbouncer:
+    if not request.entries or not db.is_postgres:
         return None
     if any(d.problem or not d.hash_ok for d in decoded):
         return None
