@@ -247,10 +247,10 @@ def changed(current: Mapping[str, Current], stated: Mapping[str, Stated]) -> boo
 async def advance(db: Database, who: SyncIdentity, current: dict[str, Current],
                   now: datetime) -> dict[str, Stated]:
     """Record the changed kinds of ``current`` in the outlet's feed (as ``outlet_feed``
-    does, in one transaction) and return every stated kind. On PostgreSQL without
-    PgBouncer on the asyncpg connection of ``Database.writer`` (BEGIN and the tenant in one
+    does, in one transaction) and return every stated kind. On PostgreSQL (behind PgBouncer
+    too) on the asyncpg connection of ``Database.writer`` (BEGIN and the tenant in one
     round trip, no SQLAlchemy session), else in a tenant session."""
-    if not db.is_postgres or db.pgbouncer:
+    if not db.is_postgres:
         async with db.tenant(who.tenant_id) as session:
             return await _advance(session, who, current, now)
     async with db.writer(who.tenant_id) as connection:
