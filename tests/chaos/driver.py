@@ -93,6 +93,8 @@ class OrderDriver:
         self._menu: dict[str, Any] = {}
         self._done = asyncio.Event()
         self._login_lock = asyncio.Lock()
+        # not the login's: a call may log in again (an expired token) while holding this one
+        self._manager_pin_lock = asyncio.Lock()
         # (order id, next look at, give up at), monotonic seconds
         self._ready_to_complete: list[tuple[str, float, float]] = []
         self.dinners, self.waiters = dinners, waiters
@@ -355,8 +357,18 @@ class OrderDriver:
         if reply is not None and reply.status_code == 403 and (
                 reply.json().get("error", {}).get("details") or {}).get("approval") == "manager":
             self.stats.tables["void_manager_pin"] += 1
-            reply = await self._call(client, "POST", path, role="staff:cashier", json=body,
-                                     headers={**headers, "X-Manager-PIN": self.pins["manager"]})
+            # A PIN typed on the cashier device: one at a time there, as logins are (the
+            # edge answers concurrent PIN attempts on one device with 429), and after a 429
+            # the manager types it again once the edge says so.
+            async with self._manager_pin_lock:
+                while True:
+                    reply = await self._call(
+                        client, "POST", path, role="staff:cashier", json=body,
+                        headers={**headers, "X-Manager-PIN": self.pins["manager"]})
+                    if reply is None or reply.status_code != 429:
+                        break
+                    self.stats.tables["void_pin_waited"] += 1
+                    await asyncio.sleep(float(reply.headers.get("retry-after") or 1))
         if reply is None or reply.status_code != 200:
             raise DinnerFailed(f"void line {path}: {reply.status_code if reply else '-'} "
                                f"{reply.text[:300] if reply else ''}")
