@@ -249,23 +249,8 @@ def main() -> None:
                # every pull of a burst is served (none shed after 2 s in the queue): this
                # measures the cost of a pull, docs/scaling.md "Overload" the shedding
                "POS_HUB_QUEUE_TIMEOUT_SECONDS": "60"}
-        with open(workdir / "hub.log", "wb") as log:
-            server = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--db", app_url,
-                                       "--port", str(port), "--no-migrate"], cwd=base.REPO,
-                                      env=env, stdout=log, stderr=subprocess.STDOUT)
+        server, url, token = base.start_hub(workdir, app_url, port, env, email, password)
         HUB_PID[0] = server.pid
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("hub did not start: " + (workdir / "hub.log").read_text())
-        token = httpx.post(url + "/api/v1/auth/login", timeout=30,
-                           json={"email": email, "password": password}).json()["access_token"]
         with httpx.Client(base_url=url, timeout=120,
                           headers={"Authorization": f"Bearer {token}"}) as client:
             brand_id = client.get("/api/v1/brands").json()["items"][0]["id"]

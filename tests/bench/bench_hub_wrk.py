@@ -309,6 +309,30 @@ def caught_up_cursor(client: httpx.Client, credential: str) -> int:
     return int(decode_frame(reply.content, PullResponse).cursor)
 
 
+def start_hub(workdir: Path, app_url: str, port: int, env: dict[str, str], email: str,
+              password: str) -> tuple[subprocess.Popen[bytes], str, str]:
+    """``pos-hub serve`` on ``port`` (its log in workdir/hub.log), once healthy: the process,
+    its base URL and the owner's access token."""
+    with open(workdir / "hub.log", "wb") as log:
+        server = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--db", app_url,
+                                   "--port", str(port), "--no-migrate"], cwd=REPO, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    else:
+        server.kill()
+        raise RuntimeError("hub did not start: " + (workdir / "hub.log").read_text())
+    token = httpx.post(url + "/api/v1/auth/login", timeout=30,
+                       json={"email": email, "password": password}).json()["access_token"]
+    return server, url, token
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8)
@@ -356,22 +380,7 @@ def main() -> None:
                # closes its overflow connections as they come back and opens new ones (TLS
                # and all), a quarter of a fast tenant read's CPU (docs/scaling.md)
                "POS_HUB_DB_POOL_SIZE": str(args.pool_size)}
-        with open(workdir / "hub.log", "wb") as log:
-            server = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--db", app_url,
-                                       "--port", str(port), "--no-migrate"], cwd=REPO, env=env,
-                                      stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                if httpx.get(base + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("hub did not start: " + (workdir / "hub.log").read_text())
-        token = httpx.post(base + "/api/v1/auth/login", timeout=30,
-                           json={"email": email, "password": password}).json()["access_token"]
+        server, base, token = start_hub(workdir, app_url, port, env, email, password)
         with httpx.Client(base_url=base, timeout=60,
                           headers={"Authorization": f"Bearer {token}"}) as client:
             outlets = [client.post("/api/v1/outlets", json={
