@@ -43,7 +43,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -367,20 +366,7 @@ def main() -> None:
                                          steady["trivial"]["hub_cpu_ms_per_request"]),
              wrk_errors=sum(v["errors"] for v in steady.values()))
     finally:
-        if server is not None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        base.drop_database(name)
-        log = workdir / "hub.log"
-        if log.exists() and any(mark in log.read_text(errors="replace")
-                                for mark in ('"ERROR"', "Traceback")):
-            kept = Path(tempfile.gettempdir()) / f"{workdir.name}-hub.log"
-            shutil.copy(log, kept)
-            emit(metric="hub_errors_logged", log=str(kept))
-        shutil.rmtree(workdir, ignore_errors=True)
+        base.stop_hub(server, workdir, name, emit, ('"ERROR"', "Traceback"))
 
 
 if __name__ == "__main__":

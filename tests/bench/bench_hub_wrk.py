@@ -54,6 +54,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -333,6 +334,25 @@ def start_hub(workdir: Path, app_url: str, port: int, env: dict[str, str], email
     return server, url, token
 
 
+def stop_hub(server: subprocess.Popen[bytes] | None, workdir: Path, database: str,
+             emit: Callable[..., None], marks: tuple[str, ...]) -> None:
+    """Stop the hub, drop its database, keep its log (reported with ``emit``) when a line
+    holds one of ``marks``, and remove the work folder."""
+    if server is not None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    drop_database(database)
+    log = workdir / "hub.log"
+    if log.exists() and any(mark in log.read_text(errors="replace") for mark in marks):
+        kept = Path(tempfile.gettempdir()) / f"{workdir.name}-hub.log"
+        shutil.copy(log, kept)
+        emit(metric="hub_errors_logged", log=str(kept))
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8)
@@ -497,20 +517,7 @@ def main() -> None:
                     for f, p in paced_runs.items()},
              load_average_after=os.getloadavg()[0])
     finally:
-        if server is not None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        drop_database(name)
-        log = workdir / "hub.log"
-        if log.exists() and any(mark in log.read_text(errors="replace")
-                                for mark in ('"ERROR"', 'Traceback', 'error')):
-            kept = Path(tempfile.gettempdir()) / f"{workdir.name}-hub.log"
-            shutil.copy(log, kept)
-            emit(metric="hub_errors_logged", log=str(kept))
-        shutil.rmtree(workdir, ignore_errors=True)
+        stop_hub(server, workdir, name, emit, ('"ERROR"', 'Traceback', 'error'))
 
 
 if __name__ == "__main__":
