@@ -31,18 +31,17 @@ from hub.reports import fast
 from hub.schemas import SalesReport
 from shared.errors import Forbidden, NotFound
 from shared.ids import new_id
-from shared.schemas import OrderEvent
 from tests.hub.test_reports import (
     DAY_FROM,
     DAY_TO,
     SCENARIO_TAXES,
     Seeded,
-    _snapshot,
     add_money_edge_cases,
     assert_matches,
     expected_report,
     generate_outlet_orders,
     seed_tenant,
+    void_late,
 )
 
 pytestmark = pytest.mark.postgres
@@ -141,15 +140,7 @@ async def test_fast_report_equals_the_session_path_through_rollups_and_late_sync
 
     # A late sync voids a paid order of a rolled-up day and adds orders to it: that day's
     # cell is stale, computed live on top of the stored sums of the others.
-    victim = next(o for o in seeded.orders.values()
-                  if o.status == "completed" and o.paid >= o.total and o.outlet_id == jakarta
-                  and DAY_FROM <= date.fromisoformat(o.business_day) <= DAY_TO)
-    journal = seeded.journals[jakarta]
-    later = victim.updated_at + timedelta(days=3)
-    voided = _snapshot(victim, status="voided", void_reason="late refund", updated_at=later)
-    journal.append(OrderEvent(order=voided), later)
-    seeded.orders[victim.id] = voided
-    day = date.fromisoformat(victim.business_day)
+    journal, day = void_late(seeded, jakarta)
     generate_outlet_orders(seeded, jakarta, journal, 4, random.Random(5), seeded.taxes[jakarta],
                            day, day)
     await journal.push(db, seeded.tenant_id)

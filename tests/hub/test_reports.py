@@ -124,6 +124,21 @@ class Journal:
             assert response.acked_seq == chunk[-1].seq
 
 
+def void_late(seeded: Seeded, outlet_id: str) -> tuple[Any, date]:
+    """A late sync: a paid, completed order of the period (``outlet_id``'s) is voided three
+    days after its last change, in the outlet's journal (not pushed yet). Returns the
+    journal and the voided order's business day."""
+    victim = next(o for o in seeded.orders.values()
+                  if o.status == "completed" and o.paid >= o.total and o.outlet_id == outlet_id
+                  and DAY_FROM <= date.fromisoformat(o.business_day) <= DAY_TO)
+    journal = seeded.journals[outlet_id]
+    later = victim.updated_at + timedelta(days=3)
+    voided = _snapshot(victim, status="voided", void_reason="late refund", updated_at=later)
+    journal.append(OrderEvent(order=voided), later)
+    seeded.orders[victim.id] = voided
+    return journal, date.fromisoformat(victim.business_day)
+
+
 def _snapshot(order: Order, **changes: Any) -> Order:
     values = {f: getattr(order, f) for f in order.__struct_fields__}
     values.update(changes)
@@ -582,17 +597,9 @@ async def _exactness_scenario(db: Database) -> None:
 
     # A late sync voids an old paid order and adds one to a rolled-up day: the stale cells
     # are recomputed live, so the report equals the raw data again.
-    victim = next(o for o in seeded.orders.values()
-                  if o.status == "completed" and o.paid >= o.total and o.outlet_id == jakarta
-                  and DAY_FROM <= date.fromisoformat(o.business_day) <= DAY_TO)
-    journal = seeded.journals[jakarta]
-    later = victim.updated_at + timedelta(days=3)
-    voided = _snapshot(victim, status="voided", void_reason="late refund", updated_at=later)
-    journal.append(OrderEvent(order=voided), later)
-    seeded.orders[victim.id] = voided
+    journal, day = void_late(seeded, jakarta)
     generate_outlet_orders(seeded, jakarta, journal, 3, random.Random(99), seeded.taxes[jakarta],
-                           date.fromisoformat(victim.business_day),
-                           date.fromisoformat(victim.business_day))
+                           day, day)
     await journal.push(db, seeded.tenant_id)
     expected_after = expected_report(seeded, DAY_FROM, DAY_TO)
     assert expected_after != expected
