@@ -6,10 +6,11 @@ One package owns every sync concept on the hub (the wire protocol itself is ``sy
   outlet it belongs to (``authenticate`` -> ``SyncIdentity``);
 * ``push``: a pushed journal batch checked against the outlet's journal (cursor, hash chain,
   gaps, conflicts) and stored, in one transaction;
+* ``push_fast``: the same for a plain batch (the common case) without an ORM session;
 * ``decode``: event bodies decoded and hash-checked before any database work;
 * ``apply``: the one event -> row mapping of the reporting tables (orders, payments, kitchen
   events, shifts, cash movements, availability), set-based, with the per-event fallback;
-* ``store``: the set-based SQL of that mapping (PostgreSQL ``unnest``, portable Core);
+* ``store``: the set-based SQL of that mapping (PostgreSQL: rows as JSON arrays; portable Core);
 * ``quarantine``: events held but not applied, and their retry or dismissal;
 * ``status``: the fleet view of each outlet's sync health (``outlet_status``) and alarms;
 * ``feed``: the outlet feed a box pulls (catalog, staff, settings);

@@ -4,9 +4,11 @@
 maps each event to its row; this module writes the rows with a handful of statements per
 batch, in the caller's transaction (``store_for`` picks the implementation):
 
-* ``PostgresIngestStore`` sends whole columns as arrays and lets PostgreSQL ``unnest`` them
-  (``INSERT ... SELECT FROM unnest($1::text[], ...)``), no per-row parameter handling in
-  Python, on the session's asyncpg connection directly. The fact tables of a batch are one
+* ``PostgresIngestStore`` sends each table's rows as one JSON array that PostgreSQL expands
+  (``INSERT ... SELECT ... FROM jsonb_array_elements($1::text::jsonb)``), no per-row
+  parameter handling in Python, on the session's asyncpg connection directly (the same
+  statements, as ``*_on`` functions, serve ``hub.ingest.push_fast`` on a
+  ``Database.writer`` connection). The fact tables of a batch are one
   statement (data-modifying CTEs; newer order snapshots and the deletion of their old lines
   one more), the journal, cursors and status row another: a push's cost hardly depends on
   how many tables it touches. This is the hot path of a backlog drain and of a fleet's
@@ -352,36 +354,6 @@ class PostgresIngestStore(IngestStore):
                                  (list(ids),))
         return {r[0]: ExistingOrder(r[1], r[2]) for r in result}
 
-    async def update_orders(self, rows: list[Row]) -> None:
-        if rows:
-            await self._run(_update_orders_sql(), (_rows_param(rows, ORDER_COLUMNS),))
-
-    async def replace_lines(self, replaced_orders: Sequence[str], rows: list[Row]) -> None:
-        if replaced_orders:
-            await self._run("DELETE FROM order_lines WHERE order_id = ANY($1::text[])",
-                            (list(replaced_orders),))
-        await self._insert(OrderLineRow, LINE_COLUMNS, rows)
-
-    async def insert_kitchen_events(self, rows: list[Row]) -> set[str]:
-        # The unique index on (ticket_id, action, at) makes ON CONFLICT skip both kinds of
-        # duplicate in the same statement.
-        return await self._insert_new(KitchenEventRow, KITCHEN_COLUMNS, rows)
-
-    async def _insert_new(self, model: Any, columns: Sequence[tuple[str, str]],
-                          rows: list[Row]) -> set[str]:
-        if not rows:
-            return set()
-        result = await self._run(_insert_sql(model.__tablename__, tuple(columns))
-                                 + " ON CONFLICT DO NOTHING RETURNING id",
-                                 (_rows_param(rows, columns),))
-        return {found[0] for found in result}
-
-    async def _insert(self, model: Any, columns: Sequence[tuple[str, str]],
-                      rows: list[Row]) -> None:
-        if rows:
-            await self._run(_insert_sql(model.__tablename__, tuple(columns)),
-                            (_rows_param(rows, columns),))
-
     async def _conn(self) -> Any:
         """The asyncpg connection under the session (its transaction already begun)."""
         if self._driver is None:
@@ -477,7 +449,6 @@ def _stamp_indexes(columns: tuple[tuple[str, str], ...]) -> tuple[int, ...]:
     return tuple(n for n, (_, kind) in enumerate(columns) if kind == "timestamptz")
 
 
-@lru_cache(maxsize=64)
 def _rows_sql(columns: tuple[tuple[str, str], ...], parameter: int) -> str:
     """``(SELECT <each column, cast> FROM jsonb_array_elements($parameter)) AS u``."""
     values = []
@@ -495,13 +466,11 @@ def _rows_sql(columns: tuple[tuple[str, str], ...], parameter: int) -> str:
             " AS e) AS u")
 
 
-@lru_cache(maxsize=64)
 def _insert_sql(table: str, columns: tuple[tuple[str, str], ...], parameter: int = 1) -> str:
     return (f"INSERT INTO {table} ({_names(columns)})"
             f" SELECT {_names(columns, 'u.')} FROM {_rows_sql(columns, parameter)}")
 
 
-@lru_cache(maxsize=4)
 def _update_orders_sql() -> str:
     names = [name for name, _ in ORDER_COLUMNS]
     assignments = ", ".join(
