@@ -59,6 +59,7 @@ sys.path.insert(0, str(HERE))
 import bench_hub_wrk as base  # the database, enrolment and CPU helpers
 
 from sync.protocol import MEDIA_TYPE, PullResponse, decode_frame
+from tests.bench.bench_sync import read_http_response
 
 FEED_KINDS = base.FEED_KINDS
 PULL = "/api/v1/sync/pull"
@@ -84,20 +85,6 @@ def request_bytes(path: str, credential: str = "") -> bytes:
             ).encode()
 
 
-async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    length = 0
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value)
-        elif name.strip().lower() == "transfer-encoding":
-            raise RuntimeError("chunked answers are not read by this client")
-    return status, await reader.readexactly(length)
-
-
 async def _burst(port: int, requests: list[bytes]
                  ) -> tuple[float, list[tuple[float, int, bytes]], float]:
     """Send every request at once, one per connection opened beforehand: (the wall time,
@@ -108,7 +95,7 @@ async def _burst(port: int, requests: list[bytes]
                   request: bytes) -> tuple[float, int, bytes]:
         started = time.perf_counter()
         stream[1].write(request)
-        status, body = await _response(stream[0])
+        status, body, _ = await read_http_response(stream[0])
         return time.perf_counter() - started, status, body
 
     await asyncio.sleep(0.2)  # the hub has accepted them all before the clock starts

@@ -72,7 +72,7 @@ from sync.protocol import (
     decode_frame,
     encode_frame,
 )
-from tests.bench.bench_sync import CpuMeter, _journal, emit
+from tests.bench.bench_sync import CpuMeter, _journal, emit, read_http_response
 from tests.chaos.cluster import ADMIN_PASSWORD, Cluster, free_port
 
 SITE = REPO / "packaging" / "hub" / "nginx-fnbpos-hub.conf"
@@ -225,21 +225,7 @@ class RawHttp:
         assert self.reader is not None and self.writer is not None
         self.writer.write(f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(body)}"
                           "\r\n\r\n".encode() + body)
-        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split(" ", 2)[1])
-        fields = {k.strip().lower(): v.strip() for k, _, v in
-                  (line.partition(":") for line in head[1:] if line)}
-        if "content-length" in fields:
-            content = await self.reader.readexactly(int(fields["content-length"]))
-        elif fields.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
-                parts.append(await self.reader.readexactly(size))
-                await self.reader.readexactly(2)
-            await self.reader.readuntil(b"\r\n")
-            content = b"".join(parts)
-        else:
-            raise ValueError(f"answer without a length: {head[0]}")
+        status, content, fields = await read_http_response(self.reader)
         if fields.get("connection", "").lower() == "close":
             await self.close()
         return status, content

@@ -121,6 +121,25 @@ class CpuMeter:
         return result
 
 
+async def read_http_response(reader: asyncio.StreamReader) -> tuple[int, bytes, dict[str, str]]:
+    """One HTTP/1.1 answer from a raw stream (the benches' low-CPU clients): status, body (by
+    its Content-Length, or its chunks) and header fields (lower-case names)."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(head[0].split(" ", 2)[1])
+    fields = {k.strip().lower(): v.strip() for k, _, v in
+              (line.partition(":") for line in head[1:] if line)}
+    if "content-length" in fields:
+        return status, await reader.readexactly(int(fields["content-length"])), fields
+    if fields.get("transfer-encoding", "").lower() != "chunked":
+        raise ValueError(f"answer without a length: {head[0]}")
+    parts = []
+    while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+        parts.append(await reader.readexactly(size))
+        await reader.readexactly(2)
+    await reader.readuntil(b"\r\n")
+    return status, b"".join(parts), fields
+
+
 def emit(**fields: Any) -> None:
     print(json.dumps(fields), flush=True)
 
