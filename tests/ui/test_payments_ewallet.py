@@ -14,9 +14,9 @@ from playwright.sync_api import expect
 
 from demo.fake_gateways import FakeGatewayProcess
 from tests.edge.edge_server import EdgeServer
-from tests.edge.test_payments_gateway import configure
 from tests.ui.test_payments_screens import (  # noqa: F401 - fixtures
     WAIT_MS,
+    configure,
     customer_pays,
     edge,
     midtrans,

@@ -22,8 +22,8 @@ from playwright.sync_api import expect
 from demo.fake_gateways import FakeGatewayProcess
 from edge.db import Database
 from edge.outlet import apply_hub_settings
+from edge.payments.__main__ import main as payments_cli
 from tests.edge.edge_server import EdgeServer
-from tests.edge.test_payments_gateway import configure
 from tests.edge.test_payments_offline import STATIC
 from tests.ui.test_screens import (
     cashier_login,
@@ -53,20 +53,28 @@ def midtrans() -> Iterator[FakeGatewayProcess]:
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
     """A demo edge whose kiosk orders wait for their money (kitchen trigger "payment"),
     with head office's discount reasons and a 10 % approval threshold, and a shift open on
-    the cashier tablet."""
-    server = EdgeServer(tmp_path_factory.mktemp("payscreens") / "edge",
-                        init_args=("--kitchen-trigger", "payment"))
+    the cashier tablet. The trigger comes with head office's settings, so the edge is a copy
+    of the worker's demo template rather than a fresh ``init`` and three pairings."""
+    server = EdgeServer(tmp_path_factory.mktemp("payscreens") / "edge")
     db = Database(server.data_dir / "edge.db")
     try:
         db.write_blocking(lambda conn: apply_hub_settings(
-            conn, name="Kopi Nusantara", timezone="Asia/Jakarta", discount_reasons=REASONS,
-            discount_approval_percent=10))
+            conn, name="Kopi Nusantara", timezone="Asia/Jakarta", kitchen_trigger="payment",
+            discount_reasons=REASONS, discount_approval_percent=10))
     finally:
         db.close()
     server.start()
     server.call("POST", "/api/v1/shifts", server.login("cashier"), json={"opening_float": 0})
     yield server
     server.stop()
+
+
+def configure(edge: EdgeServer, provider: str, base_url: str = "", server_key: str = "",
+              *extra: str) -> None:
+    """``python -m edge.payments configure`` run in this process: the same command, without
+    a Python start-up for each of the dozen gateway changes in these tests."""
+    assert payments_cli(["configure", "--data-dir", str(edge.data_dir), "--provider", provider,
+                         "--api-base-url", base_url, "--server-key", server_key, *extra]) == 0
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -176,12 +184,13 @@ def test_kiosk_qr_outlasts_the_idle_timer_while_the_customer_pays_on_their_phone
     """A customer paying on their phone touches nothing: the idle timer (2 s here, so the old
     "still there?" and reset would be over within 4 s) leaves the QR alone."""
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
+    context.clock.install()  # the kiosk's own timers, run ahead below without waiting
     kiosk, _, _ = kiosk_to_pay_choice(context, edge, "?idle=2")
     kiosk.get_by_test_id("pay-here").click()
     expect(kiosk.get_by_test_id("qr-card")).to_be_visible(timeout=WAIT_MS)
     order = newest_open_order(edge)
     attempt = pending_attempt(edge, order["id"])
-    kiosk.wait_for_timeout(7000)  # idle 2 s + its 2 s countdown, well past
+    kiosk.clock.run_for(7000)  # every kiosk timer of 7 s untouched: idle 2 s + its 2 s countdown
     expect(kiosk.locator("#idle")).not_to_be_visible()
     expect(kiosk.get_by_test_id("qr-card")).to_be_visible()
     assert attempts_of(edge, order["id"])[0]["status"] == "pending"
@@ -237,11 +246,15 @@ def test_kiosk_qr_reopened_after_a_reload_counts_the_edge_time_left(
     order = newest_open_order(edge)
     attempt = pending_attempt(edge, order["id"])
     assert 290 <= countdown_seconds(kiosk) <= 300
-    kiosk.wait_for_timeout(8000)
+    # Edge time must pass (the kiosk's clock runs at real pace): a countdown restarted from
+    # the whole lifetime would read 300 after the reload, the edge's time left at most 298.
+    shown_at = time.monotonic()
+    kiosk.wait_for_timeout(3000)
     kiosk.reload()
     expect(kiosk.get_by_test_id("qr-card")).to_be_visible(timeout=WAIT_MS)
     assert [a["id"] for a in attempts_of(edge, order["id"])] == [attempt["id"]]  # the same QR
-    assert countdown_seconds(kiosk) <= 300 - 8 + 1
+    waited = int(time.monotonic() - shown_at)
+    assert countdown_seconds(kiosk) <= 300 - waited + 1
 
 
 def test_cashier_reopening_a_qr_on_a_tablet_ten_minutes_ahead_does_not_show_it_expired(
@@ -259,7 +272,7 @@ def test_cashier_reopening_a_qr_on_a_tablet_ten_minutes_ahead_does_not_show_it_e
     panel = page.get_by_test_id("qr-panel")
     expect(panel).to_have_attribute("data-status", "pending", timeout=WAIT_MS)
     assert 280 <= countdown_seconds(panel) <= 300
-    page.wait_for_timeout(1500)  # the countdown ticks on the edge's time, still not expired
+    page.clock.run_for(1500)  # the countdown ticks on the edge's time, still not expired
     expect(panel).to_have_attribute("data-status", "pending")
     assert 275 <= countdown_seconds(panel) <= 299
     edge.call("POST", f"/api/v1/payment-attempts/{attempt['id']}/cancel", staff(edge))
