@@ -38,8 +38,8 @@ from hub.api.auth import auth_routes
 from hub.api.catalog import catalog_routes
 from hub.api.deps import dependencies, exception_handlers
 from hub.api.enrollment import enrollment_routes
-from hub.api.floor import floor_routes
 from hub.api.fleet import fleet_routes
+from hub.api.floor import floor_routes
 from hub.api.gateways import gateway_routes
 from hub.api.inputs import CheckedRequest, refuse_nul_in_url
 from hub.api.reports import report_routes
@@ -50,6 +50,7 @@ from hub.db import MIGRATIONS_DIR, Database
 from hub.gateways.payments import RECONCILE_INTERVAL_SECONDS, reconcile_job
 from hub.gateways.vault import CredentialVault
 from hub.identity import Tokens
+from hub.ingest.push_fast import configure_groups
 from hub.ingest.retention import prune_journal
 from hub.metrics import HubMetrics
 from hub.overload import Admission, shed_load
@@ -151,6 +152,7 @@ def create_app(settings: HubSettings) -> Litestar:
         db = Database.from_settings(settings)
         await db.verify_roles()  # refuses logins that would not keep tenants apart
         app.state.db = db
+        configure_groups(db, settings.push_group_max)
         scheduler = JobScheduler(db, settings, jobs)
         if settings.scheduler_enabled:
             scheduler.start()

@@ -76,6 +76,10 @@ class HubSettings(msgspec.Struct, kw_only=True):
     # prepared statement outlives its transaction
     db_pgbouncer: bool = False
     read_your_writes_seconds: float = 5.0
+    # Group commit (hub/ingest/push_fast.py): plain pushes of one tenant arriving while its
+    # previous group is in its transaction share the next one, up to this many (1 = each
+    # push its own transaction)
+    push_group_max: int = 64
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000

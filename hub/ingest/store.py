@@ -47,7 +47,8 @@ from hub.sync_models import SyncCredential, SyncCursor, SyncJournalEntry
 from shared.schemas import JournalEntry
 
 __all__ = ["ExistingOrder", "Facts", "IngestStore", "Inserted", "PostgresIngestStore", "Row",
-           "StatusTouch", "finish_push_on", "journal_row", "lock_outlet_on", "push_state_on",
+           "StatusTouch", "finish_push_on", "finish_pushes_on", "journal_row", "lock_outlet_on",
+           "lock_outlets_on", "push_state_on", "push_states_on",
            "store_for", "write_facts_on"]
 
 
@@ -395,19 +396,56 @@ async def finish_push_on(conn: Any, journal: list[Row], cursors: Sequence[SyncCu
                          status: StatusTouch) -> None:
     """One statement: journal rows, cursors (upserted) and the status row (upserted with
     ``touch_status``'s rules for a push)."""
-    who, now = status.who, status.now
-    if status.error:
-        error = status.error[:2000]
-    elif status.quarantined:
-        error = f"{status.quarantined} event(s) quarantined at {now.isoformat()}"
-    else:
-        error = ""
-    cursor_rows = [(who.tenant_id, who.outlet_id, c.epoch, c.first_seq, c.last_seq,
-                    c.last_hash, c.started_at or now, now) for c in cursors]
+    await finish_pushes_on(conn, journal, [(cursors, status)])
+
+
+async def finish_pushes_on(conn: Any, journal: list[Row],
+                           pushes: Sequence[tuple[Sequence[SyncCursor], StatusTouch]]) -> None:
+    """``finish_push_on`` for the pushes of several outlets (one each) in one statement."""
+    cursor_rows: list[Row] = []
+    status_rows: list[Row] = []
+    for cursors, status in pushes:
+        who, now = status.who, status.now
+        if status.error:
+            error = status.error[:2000]
+        elif status.quarantined:
+            error = f"{status.quarantined} event(s) quarantined at {now.isoformat()}"
+        else:
+            error = ""
+        cursor_rows += [(who.tenant_id, who.outlet_id, c.epoch, c.first_seq, c.last_seq,
+                         c.last_hash, c.started_at or now, now) for c in cursors]
+        status_rows.append((who.tenant_id, who.outlet_id, now, status.backlog,
+                            status.edge_version[:64], error))
     await conn.execute(
         _FINISH_PUSH_SQL, _rows_param(journal, JOURNAL_COLUMNS),
-        _rows_param(cursor_rows, CURSOR_COLUMNS), who.tenant_id, who.outlet_id, now,
-        status.backlog, status.edge_version[:64], error, bool(error))
+        _rows_param(cursor_rows, CURSOR_COLUMNS), _rows_param(status_rows, STATUS_COLUMNS))
+
+
+async def lock_outlets_on(conn: Any, tenant_id: str, whos: Sequence[SyncIdentity]
+                          ) -> dict[str, tuple[Outlet, datetime | None]]:
+    """The outlets of ``whos`` (distinct) locked in the order of their ids, so that two
+    transactions locking several never wait on each other in a circle; outlet id -> (a
+    detached Outlet with its tax settings and ``active``, its credential's ``revoked_at``).
+    An outlet not found is left out. The caller checks each credential."""
+    rows = await conn.fetch(_LOCK_OUTLETS_SQL, [w.outlet_id for w in whos],
+                            [w.credential_id for w in whos], tenant_id)
+    return {row[0]: (Outlet(id=row[0], tenant_id=tenant_id, service_rate_bp=row[1],
+                            tax_rate_bp=row[2], tax_name=row[3], prices_include_tax=row[4],
+                            rounding_unit=row[5], active=row[6]), row[7]) for row in rows}
+
+
+async def push_states_on(conn: Any, tenant_id: str, outlet_ids: Sequence[str],
+                         order_ids: Sequence[str]
+                         ) -> tuple[dict[str, dict[str, SyncCursor]], dict[str, ExistingOrder]]:
+    """``push_state_on`` for several outlets: outlet id -> epoch -> cursor, and the held
+    orders among ``order_ids`` (of any outlet)."""
+    row = await conn.fetchrow(_PUSH_STATES_SQL, list(outlet_ids), tenant_id, list(order_ids))
+    cursors: dict[str, dict[str, SyncCursor]] = {outlet_id: {} for outlet_id in outlet_ids}
+    for c in row[0] or ():
+        cursors.setdefault(c[0], {})[c[1]] = SyncCursor(
+            tenant_id=tenant_id, outlet_id=c[0], epoch=c[1], first_seq=c[2], last_seq=c[3],
+            last_hash=c[4], started_at=c[5], updated_at=c[6])
+    return cursors, {o[0]: ExistingOrder(o[1], o[2]) for o in row[1] or ()}
 
 
 async def write_facts_on(conn: Any, tenant_id: str, facts: Facts) -> Inserted:
@@ -486,6 +524,8 @@ def _update_orders_sql() -> str:
 CURSOR_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("epoch", "text"),
                   ("first_seq", "int8"), ("last_seq", "int8"), ("last_hash", "text"),
                   ("started_at", "timestamptz"), ("updated_at", "timestamptz"))
+STATUS_COLUMNS = (("tenant_id", "text"), ("outlet_id", "text"), ("at", "timestamptz"),
+                  ("backlog", "int8"), ("edge_version", "text"), ("error", "text"))
 
 
 def _names(columns: Sequence[tuple[str, str]], prefix: str = "") -> str:
@@ -522,8 +562,8 @@ _WRITE_FACTS_SQL = (
     " ON CONFLICT DO NOTHING RETURNING id)"
     " SELECT 'p', id FROM p UNION ALL SELECT 'k', id FROM k UNION ALL SELECT 'm', id FROM m")
 
-# The journal rows ($1), the cursors upserted ($2) and the outlet's status row ($3-$9) of a
-# push, one statement.
+# The journal rows ($1), the cursors upserted ($2) and the outlets' status rows ($3) of one
+# or more pushes (one per outlet), one statement.
 _FINISH_PUSH_SQL = (
     f"WITH journal AS ({_insert_sql('sync_journal', JOURNAL_COLUMNS, 1)}),"
     f" cursors AS (INSERT INTO sync_cursors ({_names(CURSOR_COLUMNS)})"
@@ -532,7 +572,8 @@ _FINISH_PUSH_SQL = (
     " last_hash = excluded.last_hash, updated_at = excluded.updated_at)"
     " INSERT INTO outlet_status AS s (tenant_id, outlet_id, last_contact_at,"
     " last_push_at, reported_backlog, edge_version, last_error, journal_alarm,"
-    " updated_at) VALUES ($3, $4, $5, $5, $6, $7, $8, '', $5)"
+    " updated_at) SELECT u.tenant_id, u.outlet_id, u.at, u.at, u.backlog, u.edge_version,"
+    f" u.error, '', u.at FROM {_rows_sql(STATUS_COLUMNS, 3)}"
     " ON CONFLICT (outlet_id) DO UPDATE SET last_contact_at = excluded.last_contact_at,"
     " last_push_at = excluded.last_push_at,"
     " reported_backlog = excluded.reported_backlog,"
@@ -540,9 +581,26 @@ _FINISH_PUSH_SQL = (
     " ELSE s.edge_version END,"
     # touch_status: an error or quarantine is recorded; a clean push clears the last error
     # unless it names quarantined events (they stay until resolved).
-    " last_error = CASE WHEN $9 THEN excluded.last_error"
+    " last_error = CASE WHEN excluded.last_error <> '' THEN excluded.last_error"
     " WHEN strpos(s.last_error, 'quarantined') = 0 THEN '' ELSE s.last_error END,"
     " updated_at = excluded.updated_at")
+
+# Several outlets locked in the order of their ids ($1 outlets, $2 their credentials, $3 the
+# tenant): the LockRows step runs above the sort.
+_LOCK_OUTLETS_SQL = (
+    "SELECT o.id, o.service_rate_bp, o.tax_rate_bp, o.tax_name, o.prices_include_tax,"
+    " o.rounding_unit, o.active, (SELECT c.revoked_at FROM sync_credentials c"
+    " WHERE c.id = w.credential AND c.tenant_id = $3)"
+    " FROM unnest($1::text[], $2::text[]) AS w(outlet, credential)"
+    " JOIN outlets o ON o.id = w.outlet AND o.tenant_id = $3 ORDER BY o.id FOR UPDATE OF o")
+
+# Read after the lock, as _PUSH_STATE_SQL, for several outlets.
+_PUSH_STATES_SQL = (
+    "SELECT (SELECT array_agg(ROW(outlet_id, epoch, first_seq, last_seq, last_hash,"
+    " started_at, updated_at)) FROM sync_cursors WHERE outlet_id = ANY($1::text[])"
+    " AND tenant_id = $2),"
+    " (SELECT array_agg(ROW(id, outlet_id, edge_seq)) FROM orders"
+    " WHERE id = ANY($3::text[]) AND tenant_id = $2)")
 
 
 def store_for(session: AsyncSession) -> IngestStore:

@@ -11,6 +11,7 @@ the outlet's own ids are set aside, and so must the answers.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 
 from hub import tenancy
 from hub.db import Database
-from hub.ingest import SyncIdentity
+from hub.ingest import OutletInactive, SyncIdentity, push_fast
 from hub.ingest import push as ingest_module
 from hub.ingest.push import ingest_push
 from hub.schemas import OutletCreate
@@ -287,5 +288,75 @@ async def test_what_is_not_plain_goes_to_the_full_path(database, monkeypatch):
         assert len(rows["sync_journal"]) == 19
         assert [c["last_seq"] for c in rows["sync_cursors"]] == [19]
         assert [r["id"] for r in rows["shifts"]] == ["shift"]
+    finally:
+        await db.dispose()
+
+
+async def test_concurrent_pushes_of_a_tenant_commit_together(database, monkeypatch):
+    """Group commit: plain pushes of several outlets arriving at once share one transaction
+    and write exactly what each outlet's pushes write alone; a push in the group that is not
+    plain, an outlet deactivated meanwhile and an order id two pushes of one group share
+    are each decided as they would be alone, and nothing of the others is lost or doubled."""
+    db = database
+    tenant_id = await _tenant(db)
+    alone = await _outlet(db, tenant_id, "Alone")
+    crowd = [await _outlet(db, tenant_id, f"Crowd {n}") for n in range(6)]
+    journals = {who.outlet_id: Journal(who.outlet_id) for who in [alone, *crowd]}
+    batches = script(journals[alone.outlet_id])
+    for who in crowd:
+        assert script(journals[who.outlet_id]) == batches
+    groups = push_fast._groups_of(db)
+    try:
+        expected = [_answer(await ingest_push(db, alone, journals[alone.outlet_id].batch(a, b)))
+                    for a, b in batches]
+        assert groups.grouped_pushes == 0  # one at a time: groups of one
+        for a, b in batches:
+            replies = await asyncio.gather(*(
+                ingest_push(db, who, journals[who.outlet_id].batch(a, b)) for who in crowd))
+            assert [_answer(r) for r in replies] == [expected[batches.index((a, b))]] * 6
+        assert (groups.groups, groups.grouped_pushes) == (2, 12)
+        reference = await _rows(db, alone, journals[alone.outlet_id])
+        for who in crowd:
+            assert await _rows(db, who, journals[who.outlet_id]) == reference
+
+        # One group: a replayed batch (duplicates), an outlet deactivated at head office,
+        # two outlets pushing one new order id, and plain pushes.
+        first, replay, inactive, clash_a, clash_b = crowd[:5]
+        async with db.writer(tenant_id) as conn:
+            await conn.execute("UPDATE outlets SET active = false WHERE id = $1",
+                               inactive.outlet_id)
+        shared_id = new_id()
+        for who in (first, inactive, clash_a, clash_b):
+            j = journals[who.outlet_id]
+            made = order(j, "late", 9, at=T0 + timedelta(hours=2))
+            if who in (clash_a, clash_b):
+                made = Order(**{**{f: getattr(made, f) for f in made.__struct_fields__},
+                                "id": shared_id})
+            j.add(OrderEvent(order=made), T0 + timedelta(hours=2))
+        before = groups.groups
+        results = await asyncio.gather(
+            ingest_push(db, first, journals[first.outlet_id].batch(16, 16)),
+            ingest_push(db, replay, journals[replay.outlet_id].batch(7, 15)),
+            ingest_push(db, inactive, journals[inactive.outlet_id].batch(16, 16)),
+            ingest_push(db, clash_a, journals[clash_a.outlet_id].batch(16, 16)),
+            ingest_push(db, clash_b, journals[clash_b.outlet_id].batch(16, 16)),
+            return_exceptions=True)
+        assert groups.groups == before + 1
+        plain, duplicates, refused, clash_first, clash_second = results
+        assert isinstance(plain, PushResponse) and (plain.applied, plain.acked_seq) == (1, 16)
+        assert isinstance(duplicates, PushResponse)
+        assert (duplicates.duplicates, duplicates.applied) == (9, 0)
+        assert isinstance(refused, OutletInactive)
+        # the order id goes to the first outlet; the second's event is quarantined
+        assert isinstance(clash_first, PushResponse) and clash_first.applied == 1
+        assert isinstance(clash_second, PushResponse) and clash_second.quarantined == [16]
+        for who, held in ((first, 16), (replay, 15), (inactive, 15), (clash_a, 16),
+                          (clash_b, 16)):
+            rows = await _rows(db, who, journals[who.outlet_id])
+            assert [c["last_seq"] for c in rows["sync_cursors"]] == [held], who
+            assert len(rows["sync_journal"]) == held
+        async with db.writer(tenant_id) as conn:
+            owners = await conn.fetch("SELECT outlet_id FROM orders WHERE id = $1", shared_id)
+        assert [r["outlet_id"] for r in owners] == [clash_a.outlet_id]
     finally:
         await db.dispose()
