@@ -156,12 +156,19 @@ LAN_HOST = "edge.local"  # resolved to 127.0.0.1 by Chromium: a plain-HTTP, non-
 
 
 @pytest.fixture(scope="module")
-def lan_chromium(chromium: Any) -> Iterator[Any]:
-    browser = chromium.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1"])
-    yield browser
-    browser.close()
+def chromium() -> Iterator[Any]:
+    """tests/ui/conftest.py's browser, resolving the LAN name too: one browser serves both
+    origins (each test has contexts of its own), not a second launch for the LAN."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {LAN_HOST} 127.0.0.1"])
+        yield browser
+        browser.close()
 
 
 def cold_load(browser: Any, url: str, ready: str) -> list[dict[str, Any]]:
@@ -185,7 +192,7 @@ def cold_load(browser: Any, url: str, ready: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("origin", ["secure", "lan"])
 @pytest.mark.parametrize("app", ["kiosk", "cashier", "dashboard"])
 def test_app_cold_transfer_within_budget(app: str, origin: str, shared_edge: EdgeServer,
-                                         hub: HubServer, chromium: Any, lan_chromium: Any) -> None:
+                                         hub: HubServer, chromium: Any) -> None:
     """Each app's first load as the browser counts it (Resource Timing transferSize)."""
     base = hub.base_url if app == "dashboard" else shared_edge.base_url
     if origin == "lan":
@@ -194,7 +201,7 @@ def test_app_cold_transfer_within_budget(app: str, origin: str, shared_edge: Edg
            else f"{base}/{app}/?token={shared_edge.tokens[app]}")
     ready = {"kiosk": "[data-testid=attract]", "cashier": "[data-testid=login]",
              "dashboard": "form >> text=Sign in"}[app]
-    rows = cold_load(lan_chromium if origin == "lan" else chromium, url, ready)
+    rows = cold_load(chromium, url, ready)
     files = [r for r in rows if not r["name"].split("?")[0].endswith("/favicon.ico")]
     assert len(files) >= 8, rows
     transfer = sum(r["transfer"] for r in files)
@@ -209,40 +216,6 @@ def test_app_cold_transfer_within_budget(app: str, origin: str, shared_edge: Edg
         assert not fetched & CASHIER_LATER, fetched
     assert transfer <= (LAN_BUDGET if origin == "lan" else BUDGET)[app], files
     assert encoded < 0.4 * decoded, files
-
-
-def test_cashier_modules_fetched_on_first_use_open_offline(edge_server: EdgeServer,
-                                                           context: Any) -> None:
-    """What the till fetches on first use is precached by sw.js: with the edge gone, a module
-    this page never fetched is still imported (from the service worker's cache), and the
-    counter and shift views open."""
-    edge = edge_server
-    page = context.new_page()
-    page.goto(f"{edge.base_url}/cashier/?token={edge.tokens['cashier']}")
-    expect(page.get_by_test_id("login")).to_be_visible(timeout=20000)
-    # The PIN pad fetched none of them: only the service worker's install can have kept them.
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
-    kept = page.evaluate("""async (paths) => (await Promise.all(paths.map((u) => caches.match(u))))
-        .map(Boolean)""", sorted(CASHIER_LATER))
-    assert dict(zip(sorted(CASHIER_LATER), kept)) == dict.fromkeys(sorted(CASHIER_LATER), True)
-    cashier_login(page, edge.pins["cashier"])
-    expect(page.get_by_test_id("order-list")).to_be_visible()
-
-    edge.stop()
-    # URLs this page never asked for (a new ?v=): nothing in the HTTP cache or module map.
-    exports = page.evaluate("""async (paths) => Promise.all(paths.map(async (p) =>
-        Object.keys(await import(`${p}?v=offline`)).sort().join(",")))""", sorted(CASHIER_LATER))
-    found = dict(zip(sorted(CASHIER_LATER), exports))
-    assert found == {"/cashier/counter.js": "counterView", "/cashier/qr.js": "channelName,qrPayments",
-                     "/cashier/refund.js": "discountDialog,refundDialog,retryRefundDialog",
-                     "/cashier/shift.js": "shiftView",
-                     "/common/qr.js": found["/common/qr.js"]} and "qrCard" in found["/common/qr.js"]
-    nav = page.get_by_role("navigation")
-    nav.get_by_role("button", name="Pesanan baru").click()
-    expect(page.get_by_test_id("counter-product").first).to_be_visible(timeout=10000)
-    nav.get_by_role("button", name="Shift").click()
-    expect(page.get_by_test_id("shift-open").or_(page.get_by_test_id("shift-report"))).to_be_visible(
-        timeout=10000)
 
 
 def test_kiosk_reload_fetches_only_the_page(shared_edge: EdgeServer, chromium: Any) -> None:
@@ -323,3 +296,37 @@ def test_hub_dashboard_compressed_and_versioned(hub: HubServer) -> None:
     icon = httpx.get(f"{base}/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
     assert icon.content == (Path(__file__).resolve().parents[2] / "hub/dashboard/favicon.ico").read_bytes()
+
+
+def test_cashier_modules_fetched_on_first_use_open_offline(shared_edge: EdgeServer,
+                                                           context: Any) -> None:
+    """What the till fetches on first use is precached by sw.js: with the edge gone, a module
+    this page never fetched is still imported (from the service worker's cache), and the
+    counter and shift views open."""
+    edge = shared_edge  # stopped for good: this is the module's last test
+    page = context.new_page()
+    page.goto(f"{edge.base_url}/cashier/?token={edge.tokens['cashier']}")
+    expect(page.get_by_test_id("login")).to_be_visible(timeout=20000)
+    # The PIN pad fetched none of them: only the service worker's install can have kept them.
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+    kept = page.evaluate("""async (paths) => (await Promise.all(paths.map((u) => caches.match(u))))
+        .map(Boolean)""", sorted(CASHIER_LATER))
+    assert dict(zip(sorted(CASHIER_LATER), kept)) == dict.fromkeys(sorted(CASHIER_LATER), True)
+    cashier_login(page, edge.pins["cashier"])
+    expect(page.get_by_test_id("order-list")).to_be_visible()
+
+    edge.stop()
+    # URLs this page never asked for (a new ?v=): nothing in the HTTP cache or module map.
+    exports = page.evaluate("""async (paths) => Promise.all(paths.map(async (p) =>
+        Object.keys(await import(`${p}?v=offline`)).sort().join(",")))""", sorted(CASHIER_LATER))
+    found = dict(zip(sorted(CASHIER_LATER), exports))
+    assert found == {"/cashier/counter.js": "counterView", "/cashier/qr.js": "channelName,qrPayments",
+                     "/cashier/refund.js": "discountDialog,refundDialog,retryRefundDialog",
+                     "/cashier/shift.js": "shiftView",
+                     "/common/qr.js": found["/common/qr.js"]} and "qrCard" in found["/common/qr.js"]
+    nav = page.get_by_role("navigation")
+    nav.get_by_role("button", name="Pesanan baru").click()
+    expect(page.get_by_test_id("counter-product").first).to_be_visible(timeout=10000)
+    nav.get_by_role("button", name="Shift").click()
+    expect(page.get_by_test_id("shift-open").or_(page.get_by_test_id("shift-report"))).to_be_visible(
+        timeout=10000)
