@@ -3,8 +3,11 @@
 ``fuzz(...)`` writes a ``schemathesis.toml`` for one run and starts ``schemathesis run`` on the
 server's ``/schema/openapi.json``, with every phase on (examples, coverage, fuzzing and the
 stateful phase over the links schemathesis infers), one worker, deterministic generation and
-no example database or cache, so a run repeats exactly. The checks are ``not_a_server_error``
-and the two of tests/openapi_fuzz_hooks.py (``error_shape``, ``documented_2xx_schema``).
+no example database or cache, so a run repeats exactly. ``max_examples`` is the examples per
+operation and phase (``operations`` can give one operation more), ``max_scenarios`` the
+stateful phase's scenarios of up to ``max_steps`` calls each. The checks are
+``not_a_server_error`` and the two of tests/openapi_fuzz_hooks.py (``error_shape``,
+``documented_2xx_schema``).
 Dictionaries of real ids (products, orders, outlets, ...) are bound to the parameters that
 take them with a probability below 1, so the fuzzer reaches real handlers and still sends
 random ids. The JSON report is returned as a ``FuzzRun``.
@@ -16,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 SEED = 20261130
 CHECKS = ("not_a_server_error", "error_shape", "documented_2xx_schema")
+# The schemathesis process's compiled modules, kept apart from the venv's own __pycache__.
+BYTECODE_CACHE = Path(tempfile.gettempdir()) / "fnbpos-schemathesis-pycache"
 
 
 @dataclass
@@ -55,8 +61,8 @@ def _toml(value: Any) -> str:
 
 
 def write_config(path: Path, *, token: str, max_examples: int, max_steps: int,
-                 dictionaries: dict[str, list[str | int]], parameters: dict[str, str],
-                 operations: list[dict[str, Any]]) -> None:
+                 max_scenarios: int, dictionaries: dict[str, list[str | int]],
+                 parameters: dict[str, str], operations: list[dict[str, Any]]) -> None:
     lines = [
         'hooks = "tests.openapi_fuzz_hooks"',
         f"seed = {SEED}",
@@ -72,6 +78,8 @@ def write_config(path: Path, *, token: str, max_examples: int, max_steps: int,
         'database = "none"',
         "[phases.stateful]",
         f"max-steps = {max_steps}",
+        "[phases.stateful.generation]",
+        f"max-examples = {max_scenarios}",
         "[checks]",
         "enabled = false",
         *(f"{name} = {{ enabled = true }}" for name in CHECKS),
@@ -89,6 +97,7 @@ def write_config(path: Path, *, token: str, max_examples: int, max_steps: int,
 
 
 def fuzz(base_url: str, workdir: Path, *, token: str, max_examples: int, max_steps: int = 8,
+         max_scenarios: int | None = None,
          dictionaries: dict[str, list[str | int]] | None = None,
          parameters: dict[str, str] | None = None,
          operations: list[dict[str, Any]] | None = None,
@@ -97,10 +106,15 @@ def fuzz(base_url: str, workdir: Path, *, token: str, max_examples: int, max_ste
     workdir.mkdir(parents=True, exist_ok=True)
     config, report = workdir / "schemathesis.toml", workdir / "report.json"
     write_config(config, token=token, max_examples=max_examples, max_steps=max_steps,
+                 max_scenarios=max_scenarios or max_examples,
                  dictionaries=dictionaries or {}, parameters=parameters or {},
                  operations=operations or [])
     env = {**os.environ, "FNBPOS_FUZZ_REDIRECT": json.dumps(redirect or []),
-           "PYTHONPATH": str(REPO), "NO_COLOR": "1", "COLUMNS": "120"}
+           "PYTHONPATH": str(REPO), "NO_COLOR": "1", "COLUMNS": "120",
+           "PYTHONPYCACHEPREFIX": str(BYTECODE_CACHE)}
+    # With PYTHONDONTWRITEBYTECODE (set on the test machines) every run compiled schemathesis,
+    # hypothesis and their dependencies from source again: ~2.5 s of CPU a run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     done = subprocess.run(
         [SCHEMATHESIS, "--config-file", str(config), "run", f"{base_url}/schema/openapi.json",
          "--phases", "examples,coverage,fuzzing,stateful", "--no-color",

@@ -8,9 +8,10 @@ Expected: no 5xx, every error in the project's shape, every 2xx as documented, a
 reaching the real handlers (2xx answers from the operations that change orders, tickets,
 shifts and printers).
 
-No operation is excluded, and every generated request is sent. Two are redirected (``REDIRECT``
-below) so the handlers behind them stay reachable for the whole run: a void of the two seeded
-unpaid orders that take payments voids a third order instead, and a close of the shift that
+No operation is excluded, and every generated request is sent. Three are redirected
+(``redirect`` below) so the handlers behind them stay reachable for the whole run: a void of
+the seeded unpaid orders that take payments voids one order kept for voids instead, a payment
+of that order or of the paid one pays an unpaid order instead, and a close of the shift that
 takes cash movements closes a spare shift instead. The print worker is off
 (``POS_EDGE_PRINT_WORKER_ENABLED=false``): the fuzzer creates printers at hosts and ports it
 makes up, and the test must not send ESC/POS bytes to whatever listens there; queueing print
@@ -48,12 +49,21 @@ MUST_REACH = {
     "POST /api/v1/printers",
 }
 
+# Operations of MUST_REACH that answer 2xx to few generated requests get more of them than the
+# others' 15 (examples per operation and phase): an order needs real products with options of
+# their own, a payment an unpaid order and an amount it takes.
+MORE_EXAMPLES = {
+    "POST /api/v1/orders": 40,
+    "POST /api/v1/orders/{order_id}/payments": 40,
+}
+
 
 @pytest.fixture(scope="module")
 def seeded_edge(tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[tuple[EdgeServer, dict[str, Any]]]:
-    server = EdgeServer(tmp_path_factory.mktemp("fuzz") / "edge",
-                        env={"POS_EDGE_PRINT_WORKER_ENABLED": "false"})
+    # a copy of the test process's demo edge (EdgeServer's template): no init of its own
+    server = EdgeServer(tmp_path_factory.mktemp("fuzz") / "edge")
+    server.env["POS_EDGE_PRINT_WORKER_ENABLED"] = "false"
     server.start()
     manager = server.login("manager")
     menu = server.menu()
@@ -81,14 +91,16 @@ def seeded_edge(tmp_path_factory: pytest.TempPathFactory
         # methods a payment needs nothing more for (a card needs the terminal's reference):
         # without them the fuzzing phase's payments were all card ones, refused 400
         "methods": ["cash", "qris"],
+        # orders[0] is paid, orders[3] is the one voids reach, the others take payments
         "redirect": [
             *({"method": "POST", "path": "/api/v1/orders/{order_id}/void", "param": "order_id",
                "value": order["id"], "instead": orders[3]["id"],
-               "why": "keeps an unpaid order for payments"} for order in orders[1:3]),
-            # the paid order takes no payments: they go to an unpaid one
-            {"method": "POST", "path": "/api/v1/orders/{order_id}/payments", "param": "order_id",
-             "value": orders[0]["id"], "instead": orders[4]["id"],
-             "why": "the paid order takes no more payments"},
+               "why": "keeps the unpaid orders for payments"}
+              for order in (orders[1], orders[2], orders[4], orders[5])),
+            *({"method": "POST", "path": "/api/v1/orders/{order_id}/payments",
+               "param": "order_id", "value": order["id"], "instead": orders[4]["id"],
+               "why": "the paid order takes no more payments, the voids' order is kept unpaid"}
+              for order in (orders[0], orders[3])),
             {"method": "POST", "path": "/api/v1/shifts/{shift_id}/close", "param": "shift_id",
              "value": shifts[0], "instead": shifts[1],
              "why": "keeps an open shift for cash movements"}],
@@ -101,7 +113,8 @@ def test_fuzzing_the_edge_schema_finds_no_server_error(seeded_edge, tmp_path: Pa
     server, ids = seeded_edge
     assert ids["tickets"], "the seeded orders went to the kitchen"
     started = time.monotonic()
-    run = fuzz(server.base_url, tmp_path, token=ids["manager"], max_examples=40, max_steps=10,
+    run = fuzz(server.base_url, tmp_path, token=ids["manager"], max_examples=15, max_steps=10,
+               max_scenarios=10,
                dictionaries={name: ids[name] for name in ("products", "options", "orders",
                                                            "tickets", "shifts", "printers",
                                                            "amounts", "tenders", "methods")},
@@ -111,6 +124,8 @@ def test_fuzzing_the_edge_schema_finds_no_server_error(seeded_edge, tmp_path: Pa
                            "path.printer_id": "printers", "body.amount": "amounts",
                            "body.tendered": "tenders",
                            "body.method": "methods"},
+               operations=[{"include-name": name, "generation": {"max-examples": examples}}
+                           for name, examples in MORE_EXAMPLES.items()],
                redirect=ids["redirect"])
     elapsed = time.monotonic() - started
     print(f"edge fuzz: {run.report['test_cases']['generated']} cases in {elapsed:.1f} s")
