@@ -2,7 +2,8 @@
 
 Everything is started the way an operator would (``pos-hub migrate/create-tenant/
 create-outlet/enrollment-code/serve``, the catalog API, ``pos-edge provision/pair/staff/
-serve``), each on a free port of 127.0.0.1, with its log in the run's work folder. Processes
+serve``; the set-up commands of each CLI in one interpreter, tests/chaos/clirun.py), each
+server on a free port of 127.0.0.1, with its log in the run's work folder. Processes
 can be killed with SIGKILL and restarted on the same port and data.
 
 The edge's clock can be moved with libfaketime (Debian package ``libfaketime``): the edge
@@ -65,6 +66,15 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
     return done.stdout.strip().splitlines()[-1].strip() if done.stdout.strip() else ""
 
 
+def _run_cli(cli: str, steps: list[list[str]], env: dict[str, str],
+             timeout: float = 180) -> list[str]:
+    """Operator commands of ``pos-hub`` or ``pos-edge`` in one interpreter
+    (tests/chaos/clirun.py: one import of the app instead of one per command); the last
+    line each printed, ``{N}`` in an argument standing for step N's."""
+    return msgspec.json.decode(_run([sys.executable, "-m", "tests.chaos.clirun", cli,
+                                     msgspec.json.encode(steps).decode()], env, timeout))
+
+
 @dataclass
 class Service:
     """One server process we may kill and start again on the same port."""
@@ -91,13 +101,16 @@ class Service:
                                             stderr=subprocess.STDOUT)
         self.starts += 1
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SetupError(f"{self.name} exited during start-up:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + self.health_path, timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
+        # One client for all the polls: a new one per poll (httpx.get) costs ~25 ms of CPU
+        # building its TLS context, seconds per start-up on a loaded machine.
+        with httpx.Client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise SetupError(f"{self.name} exited during start-up:\n{self.log_tail()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(self.url + self.health_path).status_code == 200:
+                        return
+                time.sleep(0.1)
         raise SetupError(f"{self.name} did not become healthy:\n{self.log_tail()}")
 
     def kill9(self) -> None:
@@ -161,9 +174,6 @@ class Cluster:
         hub_env = self._hub_env()
         self._create_database(hub_env)
         email = f"owner-{self.seed}@chaos.test"
-        self.tenant_id = _run([sys.executable, "-m", "hub", "create-tenant", "--name",
-                               f"Chaos{self.seed}", "--admin-email", email, "--admin-password",
-                               ADMIN_PASSWORD, "--db", self.db_url], hub_env)
         with ThreadPoolExecutor(max_workers=4) as pool:
             # Independent steps side by side: hub start-up and the operator's CLI calls.
             started = []
@@ -175,11 +185,12 @@ class Cluster:
                                     "--host", "127.0.0.1", "--port", str(port), "--no-migrate"])
                 self.hubs.append(hub)
                 started.append(pool.submit(hub.start))
-            self.outlet_id = _run([sys.executable, "-m", "hub", "create-outlet", "--tenant",
-                                   self.tenant_id, "--name", f"Outlet {self.seed}",
-                                   "--timezone", "Asia/Jakarta", "--db", self.db_url], hub_env)
-            code = _run([sys.executable, "-m", "hub", "enrollment-code", "--outlet",
-                         self.outlet_id, "--db", self.db_url], hub_env)
+            self.tenant_id, self.outlet_id, code = _run_cli("hub", [
+                ["create-tenant", "--name", f"Chaos{self.seed}", "--admin-email", email,
+                 "--admin-password", ADMIN_PASSWORD, "--db", self.db_url],
+                ["create-outlet", "--tenant", "{0}", "--name", f"Outlet {self.seed}",
+                 "--timezone", "Asia/Jakarta", "--db", self.db_url],
+                ["enrollment-code", "--outlet", "{1}", "--db", self.db_url]], hub_env)
             for future in started:
                 future.result()
         publish_demo_menu(self.hubs[0].url, email, ADMIN_PASSWORD, self.menu_products)
@@ -198,17 +209,14 @@ class Cluster:
         self.edge_dir = self.workdir / "edge"
         edge_cli = [sys.executable, "-m", "edge.cli"]
         base_env = {**os.environ, "PYTHONUNBUFFERED": "1", "POS_EDGE_ADVERTISE": "0"}
-        _run([*edge_cli, "provision", "--hub", hub_url, "--code", code, "--data-dir",
-              str(self.edge_dir)], base_env)
-        pair = {role: [*edge_cli, "pair", "--data-dir", str(self.edge_dir), "--role", role,
-                       "--name", f"chaos-{role}"] for role in ("cashier", "kds")}
-        staff = [[*edge_cli, "staff", "add", "--data-dir", str(self.edge_dir), "--name",
-                  f"Chaos {role}", "--role", role, "--pin", pin] for role, pin in PINS.items()]
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            tokens = {role: pool.submit(_run, args, base_env) for role, args in pair.items()}
-            for future in [pool.submit(_run, args, base_env) for args in staff]:
-                future.result()
-            self.tokens = {role: future.result() for role, future in tokens.items()}
+        data_dir = ["--data-dir", str(self.edge_dir)]
+        roles = ("cashier", "kds")
+        answers = _run_cli("edge", [
+            ["provision", "--hub", hub_url, "--code", code, *data_dir],
+            *(["pair", *data_dir, "--role", role, "--name", f"chaos-{role}"] for role in roles),
+            *(["staff", "add", *data_dir, "--name", f"Chaos {role}", "--role", role,
+               "--pin", pin] for role, pin in PINS.items())], base_env)
+        self.tokens = dict(zip(roles, answers[1:1 + len(roles)], strict=True))
         port = free_port()
         self.edge = Service(name="edge", port=port, env=self._edge_env(base_env),
                             log_path=self.workdir / "edge.log",
@@ -285,29 +293,32 @@ class Cluster:
         http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         return http
 
-    def sync_status(self) -> dict[str, Any]:
-        with self.edge_client() as client:
+    def sync_status(self, client: httpx.Client | None = None) -> dict[str, Any]:
+        with contextlib.ExitStack() as stack:
+            if client is None:
+                client = stack.enter_context(self.edge_client())
             reply = client.get("/api/v1/sync/status")
             reply.raise_for_status()
-            return reply.json()
+            return reply.json()  # type: ignore[no-any-return]
 
     def wait_drained(self, timeout: float) -> dict[str, Any]:
         """Until the edge reports backlog 0 (and says so twice, a tick apart)."""
         deadline = time.monotonic() + timeout
         zero_seen = 0
         status: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            try:
-                status = self.sync_status()
-            except httpx.HTTPError:
-                status = {}
-            if status.get("backlog") == 0:
-                zero_seen += 1
-                if zero_seen >= 2:
-                    return status
-            else:
-                zero_seen = 0
-            time.sleep(0.3)
+        with self.edge_client() as client:
+            while time.monotonic() < deadline:
+                try:
+                    status = self.sync_status(client)
+                except httpx.HTTPError:
+                    status = {}
+                if status.get("backlog") == 0:
+                    zero_seen += 1
+                    if zero_seen >= 2:
+                        return status
+                else:
+                    zero_seen = 0
+                time.sleep(0.3)
         raise TimeoutError(f"edge backlog did not reach 0 in {timeout:.0f} s: {status}")
 
     def close(self, keep_database: bool = False) -> None:

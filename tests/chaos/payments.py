@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import html
 import json
 import random
@@ -54,6 +55,8 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +71,8 @@ from tests.chaos.cluster import ADMIN_PASSWORD, PINS, Cluster
 from tests.chaos.driver import OrderDriver
 from tests.chaos.harness import ChaosMonkey, RunResult, _workdir, compare, parse_seeds
 
-__all__ = ["PaymentChaos", "PaymentDriver", "agreement", "main", "run_payments",
-           "start_cluster"]
+__all__ = ["PaymentChaos", "PaymentDriver", "PaymentRun", "agreement", "main", "payments_run",
+           "run_payments", "start_cluster"]
 
 WEBHOOK_PATHS = {"midtrans": "/api/v1/gateways/midtrans/notification",
                  "xendit": "/api/v1/gateways/xendit/callback"}
@@ -406,23 +409,68 @@ def start_cluster(workdir: Path, seed: int, gateway: str, *, proxy_profile: str 
     return cluster, fake
 
 
-def run_payments(seed: int, payments: int, *, gateway: str = "midtrans", workers: int = 3,
+@dataclass
+class PaymentRun:
+    """A finished payment chaos run and its processes, still up (``payments_run``)."""
+
+    result: RunResult
+    cluster: Cluster | None = None
+    fake: FakeGatewayProcess | None = None
+
+
+def run_payments(seed: int, payments: int, **options: Any) -> RunResult:
+    """One seeded payment chaos run; never raises for a finding (``RunResult.problems``).
+    The options are ``payments_run``'s."""
+    with payments_run(seed, payments, **options) as run:
+        return run.result
+
+
+@contextlib.contextmanager
+def payments_run(seed: int, payments: int, *, gateway: str = "midtrans", workers: int = 3,
                  base_dir: Path | None = None, keep: bool = False, chaos_gap: float = 3.0,
                  webhook_drop: float = 0.15, webhook_duplicate: float = 0.15,
                  sync_rates: dict[str, float] | None = None,
-                 drain_timeout: float = 180.0) -> RunResult:
-    """One seeded payment chaos run; never raises for a finding (``RunResult.problems``)."""
+                 drain_timeout: float = 180.0) -> Iterator[PaymentRun]:
+    """One seeded payment chaos run, checked; inside the ``with`` its processes stay up
+    (healed: proxy passing, gateway up, no chaos thread) for more checks on the same outlet,
+    and they stop at its end."""
     result = RunResult(seed=seed, kind=f"payments-{gateway}", orders=payments, hubs=1,
                        chaos_gap=chaos_gap)
+    run = PaymentRun(result)
     workdir = _workdir(base_dir, f"chaos-pay{seed}")
     result.workdir = str(workdir)
+    later_failed = False  # a check made inside the ``with`` failed: keep logs and database
+    try:
+        _run_payments(run, workdir, payments, gateway=gateway, workers=workers,
+                      chaos_gap=chaos_gap, webhook_drop=webhook_drop,
+                      webhook_duplicate=webhook_duplicate,
+                      rates=sync_rates if sync_rates is not None else SYNC_FAULTS,
+                      drain_timeout=drain_timeout)
+        try:
+            yield run
+        except BaseException:
+            later_failed = True
+            raise
+    finally:
+        keep = keep or later_failed or not result.ok
+        if run.fake is not None:
+            run.fake.stop()
+        if run.cluster is not None:
+            run.cluster.close(keep_database=keep)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_payments(run: PaymentRun, workdir: Path, payments: int, *, gateway: str,
+                  workers: int, chaos_gap: float, webhook_drop: float,
+                  webhook_duplicate: float, rates: dict[str, float],
+                  drain_timeout: float) -> None:
+    result, seed = run.result, run.result.seed
     started = time.monotonic()
-    rates = sync_rates if sync_rates is not None else SYNC_FAULTS
-    cluster: Cluster | None = None
-    fake: FakeGatewayProcess | None = None
     monkey: PaymentChaos | None = None
     try:
         cluster, fake = start_cluster(workdir, seed, gateway)
+        run.cluster, run.fake = cluster, fake
         assert cluster.edge is not None and cluster.proxy is not None
         result.seconds["setup"] = round(time.monotonic() - started, 2)
         fake.faults(webhook_drop=webhook_drop, webhook_duplicate=webhook_duplicate, seed=seed)
@@ -488,14 +536,6 @@ def run_payments(seed: int, payments: int, *, gateway: str = "midtrans", workers
     except Exception as exc:  # noqa: BLE001 - a crashed run is a failed run, with its seed
         result.problems.append(f"run crashed: {exc!r}"[:2000])
         result.ok = False
-    finally:
-        if fake is not None:
-            fake.stop()
-        if cluster is not None:
-            cluster.close(keep_database=keep or not result.ok)
-        if result.ok and not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return result
 
 
 def replay(result: RunResult, gateway: str) -> str:
