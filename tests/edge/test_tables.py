@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
+import pytest
 from websockets.sync.client import connect as ws_connect
 
-from edge import tables
+from edge import live, tables
 from edge.db import connect
 from shared.schemas import EventBody, FloorPlan, Order, OrderEvent, TaxConfig
 from tests.edge.edge_server import EdgeServer
@@ -54,6 +56,25 @@ def outbox_orders(edge: EdgeServer, order_id: str) -> list[Order]:
     return [b.order for b in found if isinstance(b, OrderEvent) and b.order.id == order_id]
 
 
+@pytest.fixture(autouse=True)
+def demo_floor_plan_kept(shared_edge: EdgeServer) -> Iterator[None]:
+    """The tests share one edge (a start per test was most of this file's time), each on
+    tables of its own; a floor plan a test changes is the demo's again for the next."""
+    conn = connect(shared_edge.data_dir / "edge.db")
+    try:
+        demo = tables.floor_plan(conn)
+    finally:
+        conn.close()
+    yield
+    conn = connect(shared_edge.data_dir / "edge.db")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        tables.replace_floor_plan(conn, demo)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
 def test_the_demo_floor_has_tables_in_two_areas(shared_edge: EdgeServer) -> None:
     # a device token (the kiosk) reads the floor as staff do
     items = shared_edge.call("GET", "/api/v1/tables", shared_edge.tokens["kiosk"])["items"]
@@ -72,8 +93,8 @@ def test_the_demo_floor_has_tables_in_two_areas(shared_edge: EdgeServer) -> None
     assert shared_edge.request("GET", "/api/v1/tables/tbl-nope", manager).status_code == 404
 
 
-def test_a_whole_dinner(edge_server: EdgeServer) -> None:
-    edge = edge_server
+def test_a_whole_dinner(shared_edge: EdgeServer) -> None:
+    edge = shared_edge
     waiter = edge.login("cashier")
     manager_pin = edge.pins["manager"]
     tax = demo_tax(edge)
@@ -238,8 +259,8 @@ def set_threshold(edge: EdgeServer, threshold: int, **changes: Any) -> None:
         conn.close()
 
 
-def test_dine_in_order_with_a_table_opens_a_bill(edge_server: EdgeServer) -> None:
-    edge = edge_server
+def test_dine_in_order_with_a_table_opens_a_bill(shared_edge: EdgeServer) -> None:
+    edge = shared_edge
     waiter = edge.login("cashier")
     body = {"type": "dine_in", "table_id": "tbl-t2", "covers": 2,
             "lines": [DRINK, {**RENDANG, "hold": True}]}
@@ -269,8 +290,8 @@ def test_dine_in_order_with_a_table_opens_a_bill(edge_server: EdgeServer) -> Non
 
 
 def test_takeaway_carries_no_service_charge_when_the_floor_plan_says_so(
-        edge_server: EdgeServer) -> None:
-    edge = edge_server
+        shared_edge: EdgeServer) -> None:
+    edge = shared_edge
     kiosk = edge.tokens["kiosk"]
     before = edge.call("POST", "/api/v1/orders", kiosk,
                        json={"type": "takeaway", "lines": [{"product_id": "p-klepon"}]})
@@ -284,8 +305,8 @@ def test_takeaway_carries_no_service_charge_when_the_floor_plan_says_so(
     assert (dine_in["service_charge"], dine_in["tax"]) == (600, 1_260)
 
 
-def test_amendment_refusals(edge_server: EdgeServer) -> None:
-    edge = edge_server
+def test_amendment_refusals(shared_edge: EdgeServer) -> None:
+    edge = shared_edge
     waiter = edge.login("cashier")
     kiosk = edge.tokens["kiosk"]
     bill = edge.call("POST", "/api/v1/tables/tbl-a5/seat", waiter, json={"covers": 4}, headers=key())
@@ -317,11 +338,16 @@ def test_amendment_refusals(edge_server: EdgeServer) -> None:
     assert edge.request("POST", "/api/v1/tables/tbl-a5/clean", waiter).status_code == 409
 
 
-def test_floor_screens_hear_about_tables_on_the_live_stream(edge_server: EdgeServer) -> None:
-    edge = edge_server
+def test_floor_screens_hear_about_tables_on_the_live_stream(shared_edge: EdgeServer) -> None:
+    edge = shared_edge
     waiter = edge.login("cashier")
     url = edge.base_url.replace("http://", "ws://")
-    with ws_connect(f"{url}/api/v1/stream?token={waiter}&topics=tables,orders&after=0",
+    conn = connect(edge.data_dir / "edge.db")
+    try:  # the screen starts where the edge is now, not at the other tests' events
+        now = live.latest_id(conn)
+    finally:
+        conn.close()
+    with ws_connect(f"{url}/api/v1/stream?token={waiter}&topics=tables,orders&after={now}",
                     open_timeout=10) as ws:
         bill = edge.call("POST", "/api/v1/tables/tbl-t4/seat", waiter, json={"covers": 2},
                          headers=key())
