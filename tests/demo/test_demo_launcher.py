@@ -3,9 +3,13 @@ a kiosk order is paid by QRIS on the fake gateway's page the demo prints; the de
 (hub, edge and the two fake gateways) never outlive it; a busy port is reported with the
 reason and the fix.
 
-The chain is set up once for the module (``--setup-only``); each test then starts the demo
-from that state. Waits are generous (the CI machine may be very busy), say what they waited
-for, and a failing test shows the demo's own output and the end of its servers' logs.
+One demo run is shared by the module's first tests: started in the background (SIGINT
+ignored by its shell, as `pos demo &` leaves it) on a fresh data dir, it sets up the chain and
+serves it; the order, QRIS and SIGINT tests run against it, in that order. A second run then
+starts from the saved state and is killed; a third finds its hub port busy. Each run starts
+four servers, so sharing one is most of this file's time saved. Waits are generous (the CI
+machine may be very busy), say what they waited for, and a failing test shows the demo's own
+output and the end of its servers' logs.
 """
 
 from __future__ import annotations
@@ -25,23 +29,21 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.packaging.procs import free_port, wait_for
+from tests.packaging.procs import READY_TIMEOUT, free_port, wait_for
 
 POS = str(Path(sys.executable).parent / "pos")
-SETUP_TIMEOUT = 600  # seconds: migrate, 34 products through the API, provisioning
+SETUP_TIMEOUT = 600  # seconds: migrate, 34 products through the API, provisioning, start-up
 
 
 @dataclass
 class Chain:
-    """The demo's saved state: where it lives, its ports and the URLs it printed."""
+    """The demo's saved state: where it lives and its ports."""
 
     data_dir: Path
     hub_port: int
     edge_port: int
     midtrans_port: int
     xendit_port: int
-    urls: dict[str, str]
-    setup_output: str
 
     @property
     def args(self) -> list[str]:
@@ -74,12 +76,7 @@ def _urls(output: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
     data_dir = tmp_path_factory.mktemp("demo") / "demo"
-    chain = Chain(data_dir, free_port(), free_port(), free_port(), free_port(), {}, "")
-    first = subprocess.run([*chain.args, "--setup-only"], capture_output=True, text=True,
-                           timeout=SETUP_TIMEOUT, check=False)
-    assert first.returncode == 0, f"{first.stdout}\n{first.stderr}\n{chain.logs()}"
-    chain.urls, chain.setup_output = _urls(first.stdout), first.stdout
-    return chain
+    return Chain(data_dir, free_port(), free_port(), free_port(), free_port())
 
 
 class DemoRun:
@@ -97,6 +94,10 @@ class DemoRun:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
+    @property
+    def printed(self) -> str:
+        return "".join(self.lines)
+
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
@@ -106,14 +107,15 @@ class DemoRun:
         return (f"--- pos demo output (exit code {self.proc.poll()}) ---\n{''.join(self.lines)}\n"
                 f"{self.chain.logs()}")
 
-    def wait_running(self) -> None:
+    def wait_running(self, timeout: float = READY_TIMEOUT) -> None:
         """Until the demo printed its URLs (both servers answered their health checks)."""
         def printed() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"pos demo exited during start-up\n{self.output()}")
             return any("fnbpos demo is running" in line for line in self.lines)
 
-        wait_for("pos demo to print 'fnbpos demo is running'", printed, context=self.output)
+        wait_for("pos demo to print 'fnbpos demo is running'", printed, timeout=timeout,
+                 context=self.output)
         wait_for("pos demo to print where its logs are (the last line it prints)",
                  lambda: any(line.startswith("logs:") for line in self.lines),
                  context=self.output)
@@ -122,6 +124,12 @@ class DemoRun:
         wait_for(what, lambda: self.proc.poll() is not None, timeout=120, context=self.output)
         return int(self.proc.returncode)
 
+    def interrupt(self) -> int:
+        """SIGINT (what Ctrl-C sends); the exit code once the demo stopped."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.wait_exit("pos demo to stop on SIGINT")
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -129,12 +137,26 @@ class DemoRun:
         print(self.output())  # pytest shows it when the test failed
 
 
+@pytest.fixture(scope="module")
+def first_run(chain: Chain) -> Iterator[DemoRun]:
+    """The module's shared demo: the first run on a fresh data dir sets up the chain, then
+    serves it. Started as `pos demo &` would be (SIGINT ignored): the SIGINT test stops it."""
+    demo = DemoRun(chain, sigint_ignored=True)
+    try:
+        demo.wait_running(timeout=SETUP_TIMEOUT)
+        yield demo
+    finally:
+        demo.close()
+
+
 @pytest.fixture
-def run_demo(chain: Chain) -> Iterator[Callable[..., DemoRun]]:
+def run_demo(chain: Chain, first_run: DemoRun) -> Iterator[Callable[..., DemoRun]]:
+    """Another run from the saved state, once the first run has stopped (its ports are free)."""
+    first_run.interrupt()
     runs: list[DemoRun] = []
 
-    def start(*, sigint_ignored: bool = False) -> DemoRun:
-        runs.append(DemoRun(chain, sigint_ignored=sigint_ignored))
+    def start() -> DemoRun:
+        runs.append(DemoRun(chain))
         return runs[-1]
 
     yield start
@@ -164,16 +186,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(chain: Chain, run_demo) -> None:
-    urls = chain.urls
-    assert set(urls) >= {"kiosk", "cashier", "kitchen", "board", "dashboard"}, chain.setup_output
-    assert "Sari (cashier)" in chain.setup_output
+def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(chain: Chain,
+                                                             first_run: DemoRun) -> None:
+    demo = first_run
+    assert any("setting up the demo chain" in line for line in demo.lines), demo.output()
+    urls = _urls(demo.printed)
+    assert set(urls) >= {"kiosk", "cashier", "kitchen", "board", "dashboard"}, demo.output()
+    assert "Sari (cashier)" in demo.printed
     kiosk_token = urls["kiosk"].split("token=")[1]
-
-    # Second run: no set-up again, both servers start from the saved state.
-    demo = run_demo()
-    demo.wait_running()
-    assert not any("setting up the demo chain" in line for line in demo.lines)
     edge = chain.edge
     auth = {"Authorization": f"Bearer {kiosk_token}"}
     menu = httpx.get(f"{edge}/api/v1/menu", headers=auth, timeout=30).json()
@@ -185,7 +205,7 @@ def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(chain: Chain, run_
     tables = httpx.get(f"{edge}/api/v1/tables", headers=auth, timeout=30).json()["items"]
     assert len(tables) >= 8 and len({t["area"] for t in tables}) >= 2, tables
     # the printed waiter and guest URLs work: the guest's sticker token opens its table
-    assert urls["waiter"].startswith(f"{edge}/waiter/?token="), chain.setup_output
+    assert urls["waiter"].startswith(f"{edge}/waiter/?token="), demo.output()
     sticker = urls["guest"].split("#t=")[1]
     guest = httpx.get(f"{edge}/api/v1/guest/table", headers={"X-Table-Token": sticker},
                       params={"menu": "false"}, timeout=30)
@@ -225,24 +245,20 @@ def test_demo_sets_up_the_chain_and_syncs_an_order_to_the_hub(chain: Chain, run_
                       timeout=30)
     assert sari.status_code == 200 and sari.json()["staff"]["name"] == "Sari", sari.text
 
-    demo.proc.send_signal(signal.SIGINT)
-    assert demo.wait_exit("pos demo to stop after Ctrl-C") == 0
 
-
-def test_a_kiosk_order_is_paid_by_qris_in_two_clicks_on_the_fake_gateway(chain: Chain,
-                                                                          run_demo) -> None:
+def test_a_kiosk_order_is_paid_by_qris_in_two_clicks_on_the_fake_gateway(
+        chain: Chain, first_run: DemoRun) -> None:
     """The demo set the outlet's gateway at the hub; the box got it through its pull feed; the
     page the demo printed lists the kiosk's QR with a pay button, and pressing it pays the
     order at the edge (the fake's webhook is also accepted by the hub: same key)."""
-    demo = run_demo()
-    demo.wait_running()
-    printed = _urls("".join(demo.lines))
+    demo = first_run
+    printed = _urls(demo.printed)
     page_url = printed["midtrans"]  # the outlet's gateway unless --gateway says otherwise
     assert page_url == f"http://127.0.0.1:{chain.midtrans_port}/_fake/", demo.output()
     assert printed["xendit"] == f"http://127.0.0.1:{chain.xendit_port}/_fake/", demo.output()
     assert any("curl -X POST" in line and "/_fake/v2/" in line for line in demo.lines)
     edge = chain.edge
-    kiosk = {"Authorization": f"Bearer {chain.urls['kiosk'].split('token=')[1]}"}
+    kiosk = {"Authorization": f"Bearer {printed['kiosk'].split('token=')[1]}"}
     menu = httpx.get(f"{edge}/api/v1/menu", headers=kiosk, timeout=30).json()
     plain = next(p for p in menu["products"] if not p["modifier_group_ids"])
     placed = httpx.post(f"{edge}/api/v1/orders", headers=kiosk, timeout=30,
@@ -288,14 +304,12 @@ def test_a_kiosk_order_is_paid_by_qris_in_two_clicks_on_the_fake_gateway(chain: 
          and w["payload"]["transaction_status"] == "settlement" and w["deliveries"]), None),
         context=demo.output)
     assert webhook["deliveries"][0]["status"] == 200, webhook  # signed with the key it was given
-    demo.proc.send_signal(signal.SIGINT)
-    assert demo.wait_exit("pos demo to stop after Ctrl-C") == 0
 
 
-def test_a_demo_started_in_the_background_stops_on_sigint_with_its_servers(chain: Chain,
-                                                                           run_demo) -> None:
-    demo = run_demo(sigint_ignored=True)
-    demo.wait_running()
+def test_a_demo_started_in_the_background_stops_on_sigint_with_its_servers(
+        first_run: DemoRun) -> None:
+    demo = first_run
+    assert demo.proc.poll() is None, demo.output()
     servers = _children(demo.proc.pid)
     assert len(servers) == 4, demo.output()  # hub, edge, fake Midtrans, fake Xendit
     demo.proc.send_signal(signal.SIGINT)
@@ -303,9 +317,17 @@ def test_a_demo_started_in_the_background_stops_on_sigint_with_its_servers(chain
     assert not [pid for pid in servers if _alive(pid)]
 
 
-def test_a_killed_demo_takes_its_servers_along(chain: Chain, run_demo) -> None:
+def test_a_second_run_starts_from_the_saved_state_and_a_killed_one_takes_its_servers_along(
+        chain: Chain, first_run: DemoRun, run_demo) -> None:
     demo = run_demo()
     demo.wait_running()
+    # No set-up again: the same devices, and the box serves the saved menu.
+    assert not any("setting up the demo chain" in line for line in demo.lines)
+    urls, first_urls = _urls(demo.printed), _urls(first_run.printed)
+    assert urls["kiosk"] == first_urls["kiosk"], demo.output()
+    kiosk = {"Authorization": f"Bearer {urls['kiosk'].split('token=')[1]}"}
+    menu = httpx.get(f"{chain.edge}/api/v1/menu", headers=kiosk, timeout=30).json()
+    assert len(menu["products"]) >= 30, menu
     servers = _children(demo.proc.pid)
     assert len(servers) == 4, demo.output()  # hub, edge, fake Midtrans, fake Xendit
     demo.proc.kill()  # SIGKILL: no handler, no atexit in the launcher
