@@ -331,10 +331,25 @@ def check_credential(who: SyncIdentity, revoked_at: datetime | None, outlet_acti
                              details={"outlet_id": who.outlet_id})
 
 
+_VALID_CREDENTIAL_SQL = (
+    "SELECT c.id, c.tenant_id, c.outlet_id FROM sync_credentials c"
+    " JOIN outlets o ON o.id = c.outlet_id AND o.tenant_id = c.tenant_id"
+    " WHERE c.secret_digest = $1::text AND c.revoked_at IS NULL AND o.active")
+
+
 async def authenticate(db: Database, token: str | None) -> SyncIdentity:
     """Resolve a bearer sync credential to its outlet; refuse unknown and revoked ones."""
     if not token:
         raise Unauthorized("sync credential required")
+    if db.is_postgres:
+        # One plain statement on a kept system connection (no ORM session: an outlet's
+        # first push after a hub restart, 200 of them at once when a fleet reconnects);
+        # anything but a valid credential is looked up again below, to refuse it with its
+        # reason.
+        async with db.system_statement() as system:
+            found = await system.plain("fetchrow", _VALID_CREDENTIAL_SQL, digest(token))
+        if found is not None:
+            return SyncIdentity(found[1], found[2], found[0])
     async with db.system() as session:
         found = (await session.execute(
             select(SyncCredential, Outlet.active).join(Outlet, Outlet.id == SyncCredential.outlet_id)
