@@ -73,6 +73,7 @@ log = logging.getLogger("hub.ingest")
 # larger than MAX_GROUP_ENTRIES still goes, alone.
 MAX_GROUP_PUSHES = 64
 MAX_GROUP_ENTRIES = 2_000
+GROUPS_IN_FLIGHT = 2  # per tenant and process
 
 
 @dataclass
@@ -99,15 +100,17 @@ class _Planned:
 
 
 class PushGroups:
-    """One process's queue of plain pushes per tenant (module docstring): at most one group
-    of a tenant in its transaction at a time; the pushes that arrive meanwhile form the
-    next."""
+    """One process's queue of plain pushes per tenant (module docstring): at most
+    ``parallel`` groups of a tenant in their transactions at a time (two: while one waits on
+    PostgreSQL, the next is planned, and PostgreSQL works on two cores); the pushes that
+    arrive meanwhile form the next."""
 
     def __init__(self, db: Database, max_pushes: int = MAX_GROUP_PUSHES,
-                 max_entries: int = MAX_GROUP_ENTRIES) -> None:
+                 max_entries: int = MAX_GROUP_ENTRIES, parallel: int = GROUPS_IN_FLIGHT) -> None:
         self.db, self.max_pushes, self.max_entries = db, max_pushes, max_entries
+        self.parallel = parallel
         self._waiting: dict[str, list[_Push]] = {}
-        self._draining: dict[str, asyncio.Task[None]] = {}
+        self._draining: dict[str, set[asyncio.Task[None]]] = {}
         self.groups = self.grouped_pushes = 0  # groups of two or more, and their pushes
 
     async def submit(self, push: _Push) -> tuple[PushResponse, int] | None:
@@ -115,10 +118,11 @@ class PushGroups:
             return (await _run_group(self.db, [push]))[0]
         tenant_id = push.who.tenant_id
         self._waiting.setdefault(tenant_id, []).append(push)
-        if tenant_id not in self._draining:
+        draining = self._draining.setdefault(tenant_id, set())
+        if len(draining) < self.parallel:
             # its own context: its log lines carry no request's id
-            self._draining[tenant_id] = asyncio.create_task(self._drain(tenant_id),
-                                                            context=contextvars.Context())
+            draining.add(asyncio.create_task(self._drain(tenant_id),
+                                             context=contextvars.Context()))
         # The group commits whether or not this request is still waiting (a client gone:
         # its retry finds the batch held, as duplicates).
         return await asyncio.shield(push.answer)
@@ -166,7 +170,10 @@ class PushGroups:
                     push.answer.set_exception(exc)
             raise
         finally:
-            self._draining.pop(tenant_id, None)
+            draining = self._draining.get(tenant_id, set())
+            draining.discard(asyncio.current_task())  # type: ignore[arg-type]
+            if not draining:
+                self._draining.pop(tenant_id, None)
 
 
 _groups: WeakKeyDictionary[Database, PushGroups] = WeakKeyDictionary()
