@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,20 @@ def doctor(db_url: str, env: dict[str, str]) -> tuple[int, dict[str, dict[str, A
     return done.returncode, {f["check"]: f for f in findings["findings"]}
 
 
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A hub database migrated once for the file; each test gets a copy of its own."""
+    path = tmp_path_factory.mktemp("migrated") / "hub.db"
+    run_migrations(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def healthy(tmp_path: Path) -> tuple[str, dict[str, str]]:
+def healthy(tmp_path: Path, migrated_sqlite: Path) -> tuple[str, dict[str, str]]:
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
+    shutil.copyfile(migrated_sqlite, data / "hub.db")
     url = f"sqlite:///{data / 'hub.db'}"
-    run_migrations(url)
     env = {"POS_HUB_DATA_DIR": str(data), "POS_HUB_PIN_KEY": PIN_KEY,
            "POS_HUB_PORT": str(free_port())}
     return url, env
