@@ -5,19 +5,28 @@ folder instead of /, ``FNBPOS_USER`` at the current account instead of a new sys
 and a fake ``systemctl`` first on PATH records its calls. Everything else is real: the
 distribution's python3 makes the venv, pip installs this checkout into it, and the installed
 pos-hub serves the enrollment code that provision-edge.sh redeems, twice.
+
+pip installs offline (``PIP_NO_INDEX``, ``PIP_FIND_LINKS``), as on an outlet without
+internet, from a folder of the dependencies' wheels (and the build backend's) that the same
+python3's pip downloads from the index once and keeps in ~/.cache/fnbpos, under a hash of
+pyproject.toml's requirements: resolving against the index was half of an install's CPU.
 """
 
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import secrets
+import shutil
 import stat
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.packaging.procs import REPO, Server, free_port
@@ -33,16 +42,47 @@ pytestmark = pytest.mark.skipif(not Path("/usr/bin/python3").exists(),
                                 reason="needs the distribution's python3")
 
 
+def _wheelhouse(scratch: Path) -> Path:
+    """The wheels of pyproject.toml's requirements and build requirements, downloaded once by
+    the distribution's python3's pip (what the installers run) and kept between runs."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    requirements = [*pyproject["project"]["dependencies"], *pyproject["build-system"]["requires"]]
+    python = subprocess.run(["/usr/bin/python3", "--version"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    key = hashlib.sha256("\n".join([python, *requirements]).encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fnbpos"
+    wheels = cache / f"installer-wheels-{key}"
+    if wheels.is_dir():
+        return wheels
+    subprocess.run(["/usr/bin/python3", "-m", "venv", str(scratch / "pip-venv")], check=True)
+    partial = cache / f".{wheels.name}.{os.getpid()}"  # beside it: renamed whole, or not at all
+    shutil.rmtree(partial, ignore_errors=True)
+    done = subprocess.run([str(scratch / "pip-venv" / "bin" / "pip"), "download", "--quiet",
+                           "--disable-pip-version-check", "-d", str(partial), *requirements],
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, f"pip download:\n{done.stderr[-3000:]}"
+    try:
+        partial.rename(wheels)
+    except OSError:
+        if not wheels.is_dir():
+            raise
+        shutil.rmtree(partial)  # another worker's copy got there first
+    return wheels
+
+
 @dataclass
 class Box:
     root: Path
     fakes: Path
     calls: Path  # one line per fake systemctl call
+    wheels: Path | None = None  # pip installs from these, offline
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
         env.update(PATH=f"{self.fakes}:{SYSTEM_PATH}", FNBPOS_ROOT=str(self.root),
                    FNBPOS_USER=getpass.getuser(), **extra)
+        if self.wheels is not None:
+            env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(self.wheels))
         return env
 
     def run(self, script: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -72,7 +112,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     _fake(fakes, "systemctl", f'echo "$*" >> {calls}\n')
     _fake(fakes, "apt-get", f'echo "apt-get $*" >> {calls}\n')  # must not be needed here
     existed = {path: path.exists() for path in REAL_PATHS}
-    box = Box(base / "root", fakes, calls)
+    box = Box(base / "root", fakes, calls, _wheelhouse(base))
     edge = box.run(EDGE_INSTALLER)
     assert edge.returncode == 0, f"install-edge.sh:\n{edge.stdout}\n{edge.stderr[-3000:]}"
     hub = box.run(HUB_INSTALLER)
@@ -112,26 +152,30 @@ def test_the_installers_lay_out_the_box(box: Box) -> None:
 
 def test_provision_edge_enrolls_once_and_a_rerun_only_starts_the_edge(box: Box,
                                                                        tmp_path: Path) -> None:
-    # The installed hub, on SQLite, creates the outlet and its one-time code.
+    # The installed hub, on SQLite: its CLI makes the tenant and the owner, who adds the
+    # outlet and its one-time code on the hub's API (one process start-up each saved).
     env = {**box.env(), "POS_HUB_DATA_DIR": str(tmp_path / "hub"),
            "POS_HUB_JWT_SECRET": secrets.token_urlsafe(32)}
-
-    def hub_cli(*args: str) -> str:
+    owner = {"email": "owner@installer.example", "password": "installer-test-password"}
+    for args in (["migrate"], ["create-tenant", "--name", "Installer Test", "--admin-email",
+                               owner["email"], "--admin-password", owner["password"]]):
         done = subprocess.run([str(box.venv_bin / "pos-hub"), *args], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=180, check=False)
         assert done.returncode == 0, f"pos-hub {args[0]}: {done.stderr[-2000:]}"
-        return done.stdout.strip().splitlines()[-1].strip()
-
-    hub_cli("migrate")
-    tenant = hub_cli("create-tenant", "--name", "Installer Test", "--admin-email",
-                     "owner@installer.example", "--admin-password", "installer-test-password")
-    outlet = hub_cli("create-outlet", "--tenant", tenant, "--name", "Scratch",
-                     "--timezone", "Asia/Jakarta")
-    code = hub_cli("enrollment-code", "--outlet", outlet)
     port = free_port()
     hub = Server([str(box.venv_bin / "pos-hub"), "serve", "--port", str(port), "--no-migrate"],
                  port=port, env=env, cwd=tmp_path, log_path=tmp_path / "hub.log").start()
     try:
+        with httpx.Client(base_url=hub.url, timeout=30) as http:
+            login = http.post("/api/v1/auth/login", json=owner)
+            assert login.status_code == 200, login.text
+            http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+            outlet = http.post("/api/v1/outlets",
+                               json={"name": "Scratch", "timezone": "Asia/Jakarta"})
+            assert outlet.status_code == 201, outlet.text
+            made = http.post(f"/api/v1/outlets/{outlet.json()['id']}/enrollment-codes")
+            assert made.status_code == 201, made.text
+        code = made.json()["code"]
         before = len(box.systemctl_calls())
         first = box.run(PROVISION, "--hub", hub.url, "--code", code)
         assert first.returncode == 0, f"{first.stdout}\n{first.stderr[-3000:]}\n{hub.log()}"
