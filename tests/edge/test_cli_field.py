@@ -5,13 +5,18 @@ nothing behind, and `--version` on every command."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.edge import hub_support
 from tests.edge.edge_server import POS_EDGE
@@ -19,31 +24,66 @@ from tests.edge.hub_support import Box, cli, code_for, menu_and_outlet
 from tests.sync.netproxy import ThreadedLinkProxy
 
 # The hub fixtures, found by pytest under these names. The tests sync with the embedded
-# SQLite hub; tenant_factory also starts the PostgreSQL one it is built on.
+# SQLite hub only.
 sqlite_url = hub_support.sqlite_url
 sqlite_hub_server = hub_support.sqlite_hub_server
 hub_server_factory = hub_support.hub_server_factory
 tenant_factory = hub_support.tenant_factory
-hub_server = hub_support.hub_server
-pg_url = hub_support.pg_url
-pg_admin_url = hub_support.pg_admin_url
+
+
+@pytest.fixture(scope="session")
+def hub_server(sqlite_hub_server: Any) -> Any:
+    """tenant_factory's default hub: the SQLite one, so no PostgreSQL hub starts for this file."""
+    return sqlite_hub_server
+
 
 BIN = Path(sys.executable).parent
 
 
-def provisioned_box(hub_url: str, tenant: Any, tmp_path: Path) -> tuple[Box, str, str]:
+@dataclass
+class FieldBox:
+    """One provisioned box for the sync tests, its hub reached through a link that can drop."""
+
+    box: Box
+    link: ThreadedLinkProxy
+    outlet_id: str
+    product: str
+    till: str  # a paired cashier device's token
+
+
+@pytest.fixture(scope="module")
+def field_box(sqlite_hub_server: Any, tenant_factory: Any,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[FieldBox]:
+    """Provisioned, with a cashier and a till, once for the file (each step is a pos-edge
+    start); the box is stopped between tests and each test logs its own lines from its start."""
+    tenant = tenant_factory(server=sqlite_hub_server)
+    link = ThreadedLinkProxy("127.0.0.1", int(sqlite_hub_server.base_url.rsplit(":", 1)[1]))
     made, product = menu_and_outlet(tenant)
-    box = Box(tmp_path / "box")
-    cli("provision", "--hub", hub_url, "--code", code_for(tenant, made["id"]), "--data-dir",
-        str(box.data_dir))
-    cli("staff", "add", "--data-dir", str(box.data_dir), "--name", "Sari", "--role", "cashier",
-        "--pin", "246813")
-    return box, made["id"], product
+    box = Box(tmp_path_factory.mktemp("field") / "box")
+    try:
+        cli("provision", "--hub", link.url, "--code", code_for(tenant, made["id"]), "--data-dir",
+            str(box.data_dir))
+        cli("staff", "add", "--data-dir", str(box.data_dir), "--name", "Sari", "--role",
+            "cashier", "--pin", "246813")
+        yield FieldBox(box, link, made["id"], product, box.pair("cashier"))
+    finally:
+        box.stop()
+        link.close()
 
 
-def records(log: Path) -> list[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder made by `pos-edge init` (with the port the pairing URL names), once for
+    the file; tests work on copies of it."""
+    data = tmp_path_factory.mktemp("init") / "edge"
+    cli("init", "--data-dir", str(data), env={"POS_EDGE_PORT": "8181"})
+    return data
+
+
+def records(log: Path, since: int = 0) -> list[dict[str, Any]]:
+    """The log's records from byte ``since`` on."""
     found = []
-    for line in log.read_text().splitlines():
+    for line in log.read_bytes()[since:].decode().splitlines():
         try:
             found.append(json.loads(line))
         except ValueError:
@@ -52,11 +92,12 @@ def records(log: Path) -> list[dict[str, Any]]:
 
 
 def test_a_syncing_edge_logs_what_an_operator_needs_and_nothing_else(sqlite_hub_server,
-                                                                     tenant_factory, tmp_path):
-    tenant = tenant_factory(server=sqlite_hub_server)
-    box, outlet_id, product = provisioned_box(sqlite_hub_server.base_url, tenant, tmp_path)
+                                                                     field_box):
+    box, outlet_id, product = field_box.box, field_box.outlet_id, field_box.product
+    field_box.link.set(up=True)
+    since = box.log_path.stat().st_size if box.log_path.exists() else 0
     box.start(env={})  # the default sync settings: a push tick every 0.5 s
-    sari = box.login(box.pair("cashier"), "246813")
+    sari = box.login(field_box.till, "246813")
     box.sell(sari, product)  # an order, then its payment: two pushes
     box.drained(sari)
     quiet_from = datetime.now(UTC)
@@ -64,8 +105,8 @@ def test_a_syncing_edge_logs_what_an_operator_needs_and_nothing_else(sqlite_hub_
     quiet_to = datetime.now(UTC)
     time.sleep(0.1)  # log times are in whole milliseconds: keep shutdown out of the window
     box.stop()
-    logged = records(box.log_path)
-    text = box.log_path.read_text()
+    logged = records(box.log_path, since)
+    text = box.log_path.read_bytes()[since:].decode()
     assert "apscheduler" not in text and "maximum number of running instances" not in text
     idle = [r for r in logged if r["ts"] and quiet_from <= datetime.fromisoformat(r["ts"]) <= quiet_to]
     assert idle == [], idle  # an idle edge says nothing
@@ -78,17 +119,14 @@ def test_a_syncing_edge_logs_what_an_operator_needs_and_nothing_else(sqlite_hub_
     assert hub_lines and not [h for h in hub_lines if h["level"] in ("warning", "error")], hub_lines
 
 
-def test_sync_now_ends_the_backoff_after_an_outage(sqlite_hub_server, sqlite_url, tenant_factory,
-                                                   tmp_path):
-    tenant = tenant_factory(server=sqlite_hub_server)
-    port = int(sqlite_hub_server.base_url.rsplit(":", 1)[1])
-    link = ThreadedLinkProxy("127.0.0.1", port)
+def test_sync_now_ends_the_backoff_after_an_outage(sqlite_url, field_box):
+    box, link, product = field_box.box, field_box.link, field_box.product
     try:
-        box, _, product = provisioned_box(link.url, tenant, tmp_path)
         no = cli("sync", "now", "--data-dir", str(box.data_dir), check=False)
         assert no.returncode == 1 and "no edge is serving" in no.stderr
+        link.set(up=True)
         box.start(env={"POS_SYNC_MIN_BACKOFF": "120", "POS_SYNC_MAX_BACKOFF": "300"})
-        sari = box.login(box.pair("cashier"), "246813")
+        sari = box.login(field_box.till, "246813")
         box.drained(sari)
         link.set(up=False)
         sold = box.sell(sari, product)
@@ -107,9 +145,9 @@ def test_sync_now_ends_the_backoff_after_an_outage(sqlite_hub_server, sqlite_url
         assert "(reachable)" in status and "last error:      -" in status
         woke = box.call("POST", "/api/v1/sync/now", sari)
         assert woke == {"woken": True}
-        box.stop()
     finally:
-        link.close()
+        box.stop()
+        link.set(up=True)
 
 
 def test_a_refused_code_leaves_nothing_and_no_progress_bar(sqlite_hub_server, tmp_path):
@@ -126,10 +164,10 @@ def test_a_refused_code_leaves_nothing_and_no_progress_bar(sqlite_hub_server, tm
     assert existing.is_dir() and list(existing.iterdir()) == []
 
 
-def test_devices_show_whole_ids_and_pair_prints_a_usable_url(tmp_path):
+def test_devices_show_whole_ids_and_pair_prints_a_usable_url(initialised, tmp_path):
     data = tmp_path / "edge"
     env = {"POS_EDGE_PORT": "8181"}
-    cli("init", "--data-dir", str(data), env=env)
+    shutil.copytree(initialised, data)
     paired = cli("pair", "--data-dir", str(data), "--role", "kiosk", "--name",
                  "Kiosk by the door with a long name", env=env).stdout.strip().splitlines()
     token = paired[-1]
@@ -150,9 +188,9 @@ def test_every_command_tells_its_version():
         assert done.stdout.startswith(f"{command} ") and done.stdout.strip().split()[-1][0].isdigit()
 
 
-def test_restore_into_a_missing_folder_and_a_resolved_error(tmp_path):
+def test_restore_into_a_missing_folder_and_a_resolved_error(initialised, tmp_path):
     data = tmp_path / "edge"
-    cli("init", "--data-dir", str(data))
+    shutil.copytree(initialised, data)
     saved = cli("backup", "--data-dir", str(data), "--to", str(tmp_path / "b")).stdout.splitlines()[-1]
     done = cli("restore", "--data-dir", str(tmp_path / "gone"), "--from", saved, check=False)
     assert done.returncode == 1 and "no edge data folder" in done.stderr
