@@ -10,12 +10,15 @@ three paid parts (their totals adding up to the bill) and no other sale.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from edge.cli import main as pos_edge
 from shared.schemas import FloorArea, FloorPlan, FloorTable
 from sync.protocol import FEED_KINDS
 from tests.edge import hub_support
@@ -32,6 +35,23 @@ tenant_factory = hub_support.tenant_factory
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 PIN = "246813"
+
+
+def pos_edge_in_process(*args: str) -> str:
+    """``pos-edge ARGS`` run in this process (the same commands, without a Python start-up
+    each); its standard output. Not for commands that run an event loop (provision): the
+    browser's already runs in this thread."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = pos_edge(list(args))
+    assert code == 0, f"pos-edge {' '.join(args)} failed ({code}):\n{out.getvalue()}"
+    return out.getvalue()
+
+
+def pair(box: Box, role: str) -> str:
+    """``pos-edge pair``: the device token is the last line it prints."""
+    return pos_edge_in_process("pair", "--data-dir", str(box.data_dir), "--role", role, "--name",
+                               f"{role}-{uuid.uuid4().hex[:4]}").strip().splitlines()[-1]
 
 
 def floor_plan() -> FloorPlan:
@@ -96,11 +116,11 @@ def test_the_dinner_with_the_hub_down(hub_server: Any, tenant_factory: Any, cont
     try:
         cli("provision", "--hub", link.url, "--code", code_for(tenant, outlet["id"]), "--data-dir",
             str(box.data_dir))
-        cli("staff", "add", "--data-dir", str(box.data_dir), "--name", "Sari", "--role", "cashier",
-            "--pin", PIN)
+        pos_edge_in_process("staff", "add", "--data-dir", str(box.data_dir), "--name", "Sari",
+                            "--role", "cashier", "--pin", PIN)
         install_floor(box, tenant, outlet["id"], floor_plan())
         box.start()
-        cashier, phone, kds = box.pair("cashier"), box.pair("cashier"), box.pair("kds")
+        cashier, phone, kds = pair(box, "cashier"), pair(box, "cashier"), pair(box, "kds")
         staff = box.login(cashier, PIN)
         wait_for(lambda: len(box.call("GET", "/api/v1/menu", staff)["products"]) == 2, "menu from the hub")
         wait_for(lambda: len(box.call("GET", "/api/v1/tables", staff)["items"]) == 8, "floor plan")
