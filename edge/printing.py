@@ -262,10 +262,14 @@ def _percent(basis_points: int) -> str:
 
 
 def add_printer(conn: sqlite3.Connection, data: PrinterCreate, now: datetime) -> Printer:
-    """Add a printer, or update the one with the same name."""
+    """Add a printer, or update the one with the same name. Updating one makes its queued
+    jobs due at once: the back-off they had was for the old settings (the paper roll changed
+    printer, the address was wrong), and the cashier is waiting for that receipt now."""
     existing = repo.get_printer_by_name(conn, data.name)
     printer_id = existing.id if existing else new_id()
     repo.upsert_printer(conn, printer_id, msgspec.structs.asdict(data), now)
+    if existing is not None:
+        repo.retry_queued_now(conn, printer_id, now)
     printer = repo.get_printer(conn, printer_id)
     assert printer is not None
     return printer

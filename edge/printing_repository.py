@@ -122,9 +122,22 @@ def due_jobs(conn: sqlite3.Connection, now: datetime) -> list[tuple[PrintJob, Pr
 
 
 def next_due_at(conn: sqlite3.Connection) -> datetime | None:
-    row = conn.execute("SELECT MIN(next_attempt_at) FROM print_jobs WHERE status = 'queued'"
-                       ).fetchone()
+    """When the next job can go: the earliest of each enabled printer's oldest queued job
+    (a job behind one that is backing off waits for it, so its own time does not count)."""
+    row = conn.execute(
+        "SELECT MIN(j.next_attempt_at) FROM print_jobs j JOIN printers p ON p.id = j.printer_id"
+        " WHERE j.status = 'queued' AND p.enabled = 1 AND j.rowid = ("
+        "   SELECT j2.rowid FROM print_jobs j2 WHERE j2.printer_id = j.printer_id"
+        "   AND j2.status = 'queued' ORDER BY j2.created_at, j2.rowid LIMIT 1)").fetchone()
     return _dt(row[0])
+
+
+def retry_queued_now(conn: sqlite3.Connection, printer_id: str, now: datetime) -> int:
+    """A printer's queued jobs due at once with their back-off forgotten (it was set up
+    again: a new address, or switched on)."""
+    return conn.execute(
+        "UPDATE print_jobs SET attempts = 0, next_attempt_at = ?"
+        " WHERE printer_id = ? AND status = 'queued'", (now.isoformat(), printer_id)).rowcount
 
 
 def mark_printed(conn: sqlite3.Connection, job_id: str, now: datetime) -> None:

@@ -41,7 +41,10 @@ async def list_printers(request: Request[Any, Any, Any]) -> dict[str, list[Print
 @post("/api/v1/printers", tags=["printing"], status_code=201,
       guards=[deps.requires("printers:manage")])
 async def add_printer(request: Request[Any, Any, Any], data: JSONBody[PrinterCreate]) -> Printer:
-    return await deps.write(request, lambda c, now: printing.add_printer(c, data, now), notify=False)
+    printer = await deps.write(request, lambda c, now: printing.add_printer(c, data, now),
+                               notify=False)
+    _wake_worker(request)  # a reconfigured printer's queued jobs are due now
+    return printer
 
 
 @post("/api/v1/printers/{printer_id:str}/retry", tags=["printing"], status_code=200,
