@@ -15,13 +15,19 @@ import pytest
 from tests.edge import hub_support
 from tests.edge.hub_support import Box, cli, code_for, menu_and_outlet
 
-pg_admin_url = hub_support.pg_admin_url
-pg_url = hub_support.pg_url
+# The box is provisioned from the SQLite hub: what the edge's doctor checks (the hub
+# answers, the credential is valid or revoked) does not depend on the hub's database, and
+# a PostgreSQL database and hub of this file's own cost more than the tests.
+sqlite_url = hub_support.sqlite_url
+sqlite_hub_server = hub_support.sqlite_hub_server
 hub_server_factory = hub_support.hub_server_factory
-hub_server = hub_support.hub_server
 tenant_factory = hub_support.tenant_factory
 
-pytestmark = pytest.mark.postgres
+
+@pytest.fixture(scope="session")
+def hub_server(sqlite_hub_server: Any) -> Any:
+    """tenant_factory's default hub, and the one the box is provisioned from."""
+    return sqlite_hub_server
 
 
 def doctor(data_dir: Path) -> tuple[int, dict[str, dict[str, Any]]]:
