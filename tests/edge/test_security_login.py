@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from edge import devices, login_throttle
+from edge import login_throttle
 from edge.db import Database, connect
 from shared.errors import TooManyRequests
 from tests.edge.edge_server import EdgeServer
@@ -37,19 +37,6 @@ def edge_server(shared_edge: EdgeServer) -> Iterator[EdgeServer]:
     finally:
         conn.close()
     yield shared_edge
-
-
-def paired(edge: EdgeServer, role: str, name: str) -> str:
-    """A new device's token, paired as `pos-edge pair` does (its own CLI test is in
-    test_cli_field.py; a Python start per device here cost more than the attacks)."""
-    conn = connect(edge.data_dir / "edge.db")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        _, token = devices.pair_device(conn, name, role)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return token
 
 
 def login(edge: EdgeServer, device_token: str, pin: str) -> httpx.Response:
@@ -102,7 +89,7 @@ def test_a_lock_survives_a_restart(edge_server: EdgeServer) -> None:
 
 
 def test_the_whole_box_locks_when_guesses_are_spread_over_devices(edge_server: EdgeServer) -> None:
-    tills = [paired(edge_server, "cashier", f"till-{i}") for i in range(3)]
+    tills = [edge_server.pair("cashier", f"till-{i}") for i in range(3)]
     for i, pin in enumerate(WRONG):  # 10 wrong PINs, no device reaches its own limit of 5
         assert login(edge_server, tills[i % 2] if i < 8 else tills[2], pin).status_code == 401
     res = login(edge_server, edge_server.tokens["cashier"], edge_server.pins["manager"])
@@ -111,7 +98,7 @@ def test_the_whole_box_locks_when_guesses_are_spread_over_devices(edge_server: E
 
 
 def test_no_staff_login_from_customer_facing_devices(edge_server: EdgeServer) -> None:
-    board = paired(edge_server, "board", "order-board")
+    board = edge_server.pair("board", "order-board")
     for token in (edge_server.tokens["kiosk"], board):
         res = login(edge_server, token, edge_server.pins["manager"])
         assert res.status_code == 403, res.text
