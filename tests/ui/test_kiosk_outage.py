@@ -55,6 +55,10 @@ def test_held_order_expires_goes_to_the_counter_or_leaves_with_the_customer_and_
     product, groups = product_with_required_group(menu)
     before = {o["id"] for o in orders_on(edge)}
 
+    # The kiosk's hold and idle timers are run ahead on Playwright's clock where the test only
+    # waited for them; elsewhere its time flows as usual.
+    context.clock.install()
+
     # 1. The edge is gone when the customer places: told plainly, with a deadline.
     page = open_kiosk(context, edge, "?hold=6&idle=60")
     posts = order_posts(page)
@@ -71,6 +75,7 @@ def test_held_order_expires_goes_to_the_counter_or_leaves_with_the_customer_and_
     # A reload meanwhile keeps the same held order and its deadline.
     page.reload()
     expect(page.get_by_test_id("kiosk-held")).to_be_visible(timeout=WAIT_MS)
+    page.clock.run_for(6000)  # the 6 s hold, the edge still down
     gone = page.get_by_test_id("kiosk-gone")
     expect(gone).to_be_visible(timeout=10000)
     sent = len(posts)
@@ -112,7 +117,9 @@ def test_held_order_expires_goes_to_the_counter_or_leaves_with_the_customer_and_
     to_review(page, menu, product, groups)
     page.get_by_test_id("place-order").click()
     expect(page.get_by_test_id("kiosk-held")).to_be_visible(timeout=WAIT_MS)
+    page.clock.run_for(3000)  # 3 s untouched
     expect(page.get_by_text("Masih di sana?")).to_be_visible(timeout=WAIT_MS)
+    page.clock.run_for(3000)  # and its 3 s countdown
     expect(page.get_by_test_id("attract")).to_be_visible(timeout=WAIT_MS)
     sent = len(posts)
     assert page.evaluate("localStorage.getItem('pos.kiosk.pending')") is None
