@@ -200,7 +200,9 @@ def test_kiosk_qr_outlasts_the_idle_timer_while_the_customer_pays_on_their_phone
     # the other screens are still idle-timed
     kiosk.get_by_role("button", name="Selesai").click()
     kiosk.get_by_test_id("attract").click()
+    kiosk.clock.run_for(2000)  # 2 s untouched
     expect(kiosk.get_by_text("Masih di sana?")).to_be_visible(timeout=WAIT_MS)
+    kiosk.clock.run_for(2000)  # and its 2 s countdown
     expect(kiosk.get_by_test_id("attract")).to_be_visible(timeout=WAIT_MS)
 
 
