@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
-from zeroconf import IPVersion, ServiceStateChange
-from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+if TYPE_CHECKING:
+    from zeroconf import ServiceStateChange
+    from zeroconf.asyncio import AsyncZeroconf
+
+# zeroconf is loaded by the functions that announce or browse: an edge that does not advertise
+# (advertise = false, every test edge) does not pay for it at start.
 
 __all__ = ["SERVICE_TYPE", "Advertiser", "FoundEdge", "announce_on", "discover"]
 
@@ -86,6 +91,8 @@ class Advertiser:
 
     def __init__(self, *, outlet_id: str, outlet_name: str, version: str, host: str, port: int,
                  interfaces: list[str]) -> None:
+        from zeroconf.asyncio import AsyncServiceInfo
+
         label = "".join(ch for ch in outlet_name if ch.isalnum() or ch in " -")[:40].strip() or "edge"
         self.host = host
         self.interfaces = announce_on(host, interfaces)
@@ -99,6 +106,9 @@ class Advertiser:
     async def start(self) -> None:
         if self.interfaces == []:  # e.g. an IPv6-only listen address: never fall back to all
             raise OSError(f"no IPv4 address to announce on for listen host {self.host!r}")
+        from zeroconf import IPVersion
+        from zeroconf.asyncio import AsyncZeroconf
+
         self._zc = AsyncZeroconf(interfaces=_interfaces(self.interfaces or []),
                                  ip_version=IPVersion.V4Only)
         await self._zc.async_register_service(self.info, allow_name_change=True)
@@ -112,6 +122,9 @@ class Advertiser:
 
 async def discover(timeout: float = 3.0, interfaces: list[str] | None = None) -> list[FoundEdge]:
     """Browse for edges for ``timeout`` seconds; return what answered."""
+    from zeroconf import IPVersion, ServiceStateChange
+    from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
     zc = AsyncZeroconf(interfaces=_interfaces(interfaces or []), ip_version=IPVersion.V4Only)
     names: set[str] = set()
 

@@ -4,11 +4,12 @@ GatewayUnavailable: connection errors, timeouts, 5xx and answers that are not JS
 from __future__ import annotations
 
 import base64
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from edge.payments.provider import GatewayUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["MAX_REPLY_BYTES", "basic_auth", "call"]
 
@@ -22,6 +23,8 @@ def basic_auth(secret_key: str) -> str:
 
 async def call(client: httpx.AsyncClient, method: str, url: str, *, gateway: str,
                headers: dict[str, str], json: Any = None) -> tuple[int, dict[str, Any]]:
+    import httpx  # loaded with the provider's client (see midtrans.py), not at every edge start
+
     try:
         res = await client.request(method, url, headers=headers, json=json)
     except httpx.TimeoutException as exc:

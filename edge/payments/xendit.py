@@ -19,9 +19,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from edge.payments._http import basic_auth, call
 from edge.payments.provider import (
@@ -31,6 +29,9 @@ from edge.payments.provider import (
     GatewayStatus,
     RefundResult,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["QR_API_VERSION", "XenditProvider"]
 
@@ -60,7 +61,13 @@ class XenditProvider:
                  success_redirect_url: str = "https://fnbpos.invalid/paid") -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = {"Authorization": basic_auth(secret_key), "Content-Type": "application/json"}
-        self._client = client or httpx.AsyncClient(timeout=timeout)
+        if client is None:
+            # httpx (with its CLI's click and rich, ~0.1 s) loads only for an edge that has a
+            # gateway, not at every edge start
+            import httpx
+
+            client = httpx.AsyncClient(timeout=timeout)
+        self._client = client
         self.success_redirect_url = success_redirect_url
 
     async def aclose(self) -> None:
