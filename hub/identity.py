@@ -30,6 +30,7 @@ token into a ``Principal``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -255,9 +256,12 @@ class TokenPair(Struct, kw_only=True):
     expires_in: int = 0
 
 
-# A real argon2 hash to verify against when the email is unknown, so response time does not
-# reveal which emails have accounts.
-_DUMMY_HASH = hash_password(new_secret(nbytes=16))
+@functools.cache
+def _dummy_hash() -> str:
+    """A real argon2 hash to verify against when the email is unknown, so response time does
+    not reveal which emails have accounts. Made at the first login, not at import: hashing
+    costs every process that imports this module (the hub, its CLI) tens of ms of CPU."""
+    return hash_password(new_secret(nbytes=16))
 
 
 class Tokens:
@@ -410,7 +414,7 @@ async def login(db: Database, settings: HubSettings, tokens: Tokens, email: str,
         candidates = [(user, bool(tenant_active)) for user, tenant_active
                       in (await session.execute(stmt)).all()]
     hashes = [user.password_hash for user, _ in candidates]
-    hashes += [_DUMMY_HASH] * max(0, _MIN_VERIFICATIONS - len(hashes))
+    hashes += [_dummy_hash()] * max(0, _MIN_VERIFICATIONS - len(hashes))
     results = await asyncio.gather(*(asyncio.to_thread(verify_password, stored, password)
                                      for stored in hashes))
     matches = [user for (user, tenant_active), ok in zip(candidates, results, strict=False)

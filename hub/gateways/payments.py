@@ -33,9 +33,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -56,6 +55,9 @@ from hub.identity import Principal, require, require_outlet
 from hub.models import Base, Outlet
 from hub.settings import HubSettings, resolved_pin_key
 from shared.errors import BadRequest, NotFound
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["MAX_DAYS", "RECONCILE_INTERVAL_SECONDS", "Evidence", "gather_evidence", "parse_day",
            "parse_period", "payments_report", "reconcile", "reconcile_job", "reconcile_on_demand"]
@@ -213,7 +215,12 @@ async def gather_evidence(session: AsyncSession, vault: CredentialVault, outlet_
     if not credentials:
         return evidence, leftovers
     owned = client is None
-    client = client or httpx.AsyncClient(timeout=statements.TIMEOUT)
+    if client is None:
+        # httpx (with its CLI's click and rich, ~0.1 s) loads when a gateway is read, not at
+        # every hub start
+        import httpx
+
+        client = httpx.AsyncClient(timeout=statements.TIMEOUT)
     try:
         for credential in credentials.values():
             served = await _served(session, credential)

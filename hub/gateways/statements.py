@@ -37,12 +37,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin
 
-import httpx
-
 from hub.gateways.models import GatewayCredential, HubPaymentAttempt
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["MAX_PAGES", "MAX_STATUS_CHECKS", "GatewayPayment", "Statement", "match",
            "midtrans_statuses", "xendit_payments"]
@@ -100,6 +101,8 @@ def _auth(secret: str) -> dict[str, str]:
 
 
 async def _get_json(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> tuple[int, Any]:
+    import httpx  # loaded with the caller's client (payments.gather_evidence), not at hub start
+
     try:
         res = await client.get(url, headers=headers)
     except httpx.HTTPError as exc:
