@@ -10,12 +10,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.edge import hub_support
@@ -100,6 +102,12 @@ def test_a_syncing_edge_logs_what_an_operator_needs_and_nothing_else(sqlite_hub_
     sari = box.login(field_box.till, "246813")
     box.sell(sari, product)  # an order, then its payment: two pushes
     box.drained(sari)
+    # The edge logs a request after answering it: the window opens once the line of a last
+    # request (after the outbox poll) is written, not while the poll's may still come.
+    marker = uuid.uuid4().hex
+    httpx.get(f"{box.url}/api/health", headers={"X-Request-ID": marker}, timeout=10)
+    hub_support.wait_for(lambda: marker in box.log_path.read_bytes()[since:].decode(),
+                         "the last request logged")
     quiet_from = datetime.now(UTC)
     time.sleep(4)  # idle, syncing: a heartbeat, pulls, eight push ticks
     quiet_to = datetime.now(UTC)
