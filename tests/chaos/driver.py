@@ -134,6 +134,7 @@ class OrderDriver:
         An expired staff token (the edge clock may jump days) is renewed and the call repeated.
         """
         deadline = time.monotonic() + self.patience
+        failures = 0
         while True:
             token = await self._token(client, role)
             try:
@@ -143,7 +144,13 @@ class OrderDriver:
                 self.stats.retries += 1
                 if time.monotonic() > deadline:
                     raise EdgeGone(f"edge unreachable for {self.patience:.0f} s") from None
-                await asyncio.sleep(0.2)
+                # A first failure is often a kept-alive connection the edge has just closed
+                # (its idle timeout fires at every jump of the outage run's clock): a retrying
+                # call tries again at once; while the edge stays away, every 0.2 s. (A caller
+                # of retry=False loops itself: it always gets the pause.)
+                if failures or not retry:
+                    await asyncio.sleep(0.2)
+                failures += 1
                 if not retry:
                     return None
                 continue

@@ -216,6 +216,14 @@ class PaymentChaos(ChaosMonkey):
         super().__init__(cluster, seed, counts, mean_gap=mean_gap, base_rates=base_rates)
         self.gateway = gateway
 
+    def trigger(self, action: str) -> None:
+        if action == "lost_create_reply":
+            # Nothing to wait for: armed at once, it meets the next create even while the
+            # chaos thread is busy restarting a process (queued, it could come after selling).
+            self.step(action)
+        else:
+            super().trigger(action)
+
     def step(self, action: str | None = None) -> None:
         action = action or self.rng.choices(
             ["kill_edge", "kill_hub", "partition", "fault_storm", "gateway_down",
