@@ -1,9 +1,10 @@
 """Real processes for a chaos run: a fresh PostgreSQL database, hub(s), a fault proxy, an edge.
 
-Everything is started the way an operator would (``pos-hub migrate/create-tenant/
-create-outlet/enrollment-code/serve``, the catalog API, ``pos-edge provision/pair/staff/
-serve``; the set-up commands of each CLI in one interpreter, tests/chaos/clirun.py), each
-server on a free port of 127.0.0.1, with its log in the run's work folder. Processes
+Everything is started the way an operator would: ``pos-hub migrate`` and ``create-tenant``
+once per process, into a template database each run copies; per run ``pos-hub serve``, then
+head office's API (the outlet, its enrollment code, the menu, the floor plan), then ``pos-edge
+provision/pair/staff`` (one interpreter for those, tests/chaos/clirun.py) and ``serve``. Each
+server listens on a free port of 127.0.0.1, with its log in the run's work folder. Processes
 can be killed with SIGKILL and restarted on the same port and data.
 
 The edge's clock can be moved with libfaketime (Debian package ``libfaketime``): the edge
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 PG_ADMIN_DSN = os.environ.get("POS_CHAOS_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 JWT_SECRET = "chaos-secret-Hs8dK2mP5qW9zX3vB7nL4tR6"  # weak keys are refused
 ADMIN_PASSWORD = "chaos-owner-password"
+OWNER_EMAIL = "owner@chaos.test"  # of the one tenant in every run's database
 PINS = {"cashier": "1357", "manager": "432198"}  # staff PINs by role (managers: 6+ digits)
 FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
                  "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
@@ -173,9 +176,7 @@ class Cluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         hub_env = self._hub_env()
         self._create_database(hub_env)
-        email = f"owner-{self.seed}@chaos.test"
         with ThreadPoolExecutor(max_workers=4) as pool:
-            # Independent steps side by side: hub start-up and the operator's CLI calls.
             started = []
             for index in range(self.hubs_count):
                 port = free_port()
@@ -185,20 +186,19 @@ class Cluster:
                                     "--host", "127.0.0.1", "--port", str(port), "--no-migrate"])
                 self.hubs.append(hub)
                 started.append(pool.submit(hub.start))
-            self.tenant_id, self.outlet_id, code = _run_cli("hub", [
-                ["create-tenant", "--name", f"Chaos{self.seed}", "--admin-email", email,
-                 "--admin-password", ADMIN_PASSWORD, "--db", self.db_url],
-                ["create-outlet", "--tenant", "{0}", "--name", f"Outlet {self.seed}",
-                 "--timezone", "Asia/Jakarta", "--db", self.db_url],
-                ["enrollment-code", "--outlet", "{1}", "--db", self.db_url]], hub_env)
             for future in started:
                 future.result()
-        publish_demo_menu(self.hubs[0].url, email, ADMIN_PASSWORD, self.menu_products)
-        self.owner_email = email
-        if self.floor_tables:
-            # before provisioning: the box's first pull carries the plan (feed kind "floor")
-            put_floor_plan(self.hubs[0].url, email, ADMIN_PASSWORD, self.outlet_id,
-                           chaos_floor_plan(self.floor_tables))
+        # Head office, at the hub: the outlet, the box's one-time code, the menu (and the
+        # floor plan before provisioning: the box's first pull carries it, feed kind "floor").
+        with owner_client(self.hubs[0].url, self.owner_email, ADMIN_PASSWORD) as http:
+            self.outlet_id = http.post("/api/v1/outlets", json={
+                "name": f"Outlet {self.seed}", "timezone": "Asia/Jakarta"}
+            ).raise_for_status().json()["id"]
+            code = http.post(f"/api/v1/outlets/{self.outlet_id}/enrollment-codes"
+                             ).raise_for_status().json()["code"]
+            publish_demo_menu(http, self.menu_products)
+            if self.floor_tables:
+                put_floor_plan(http, self.outlet_id, chaos_floor_plan(self.floor_tables))
         hub_url = self.hubs[0].url
         if self.use_proxy:
             self.proxy = ProxyProcess([h.url for h in self.hubs], seed=self.seed,
@@ -227,10 +227,12 @@ class Cluster:
         return self
 
     def _create_database(self, hub_env: dict[str, str]) -> None:
-        """A fresh database for this run: a copy of a template migrated once per process
-        with ``pos-hub migrate`` (copying is much faster than migrating for every seed)."""
+        """A fresh database for this run: a copy of a template made once per process with
+        ``pos-hub migrate`` and ``create-tenant`` (copying is much faster than migrating and
+        starting the CLI for every seed). Each run adds its own outlet to that tenant."""
         self.db_name = f"chaos_{self.seed}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        template = _migrated_template(hub_env)
+        template, self.tenant_id = _template(hub_env)
+        self.owner_email = OWNER_EMAIL
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.db_name}" TEMPLATE "{template}"')
         self.db_url = _db_url(self.db_name)
@@ -343,57 +345,66 @@ def _drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _migrated_template(hub_env: dict[str, str]) -> str:
+def _template(hub_env: dict[str, str]) -> tuple[str, str]:
+    """The process's template database and the id of the tenant it holds."""
     if "name" not in _TEMPLATE:
         name = f"chaos_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         atexit.register(_drop_database, name)
-        _run([sys.executable, "-m", "hub", "migrate", "--db", _db_url(name)], hub_env)
-        _TEMPLATE["name"] = name
-    return _TEMPLATE["name"]
+        _done, tenant_id = _run_cli("hub", [
+            ["migrate", "--db", _db_url(name)],
+            ["create-tenant", "--name", "Chaos", "--admin-email", OWNER_EMAIL,
+             "--admin-password", ADMIN_PASSWORD, "--db", _db_url(name)]], hub_env)
+        _TEMPLATE.update(name=name, tenant_id=tenant_id)
+    return _TEMPLATE["name"], _TEMPLATE["tenant_id"]
 
 
-def publish_demo_menu(hub_url: str, email: str, password: str,
-                      products: int | None = None) -> None:
-    """Head office enters the demo menu (modifier groups, categories, products) and publishes;
-    with ``products``, only that many of its products (and their groups and categories)."""
+@contextlib.contextmanager
+def owner_client(hub_url: str, email: str, password: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the hub, logged in as the tenant's owner (head office)."""
     with httpx.Client(base_url=hub_url, timeout=30) as http:
         login = http.post("/api/v1/auth/login", json={"email": email, "password": password})
         login.raise_for_status()
         http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-        brand_id = http.get("/api/v1/brands").raise_for_status().json()["items"][0]["id"]
-        menu = demo_catalog()
-        if products is not None:  # half of them with modifier groups, half without
-            plain = [p for p in menu.products if not p.modifier_group_ids][:products // 2]
-            kept = plain + [p for p in menu.products
-                            if p.modifier_group_ids][:products - len(plain)]
-            groups = {g for p in kept for g in p.modifier_group_ids}
-            menu = msgspec.structs.replace(
-                menu, products=kept,
-                modifier_groups=[g for g in menu.modifier_groups if g.id in groups],
-                categories=[c for c in menu.categories if c.id in {p.category_id for p in kept}])
-        group_ids: dict[str, str] = {}
-        for group in menu.modifier_groups:
-            created = http.post("/api/v1/catalog/modifier-groups", json={
-                "brand_id": brand_id, "name": group.name, "min_choices": group.min_choices,
-                "max_choices": group.max_choices,
-                "options": [{"name": o.name, "price_delta": o.price_delta}
-                            for o in group.options]}).raise_for_status().json()
-            group_ids[group.id] = created["id"]
-        category_ids: dict[str, str] = {}
-        for category in menu.categories:
-            created = http.post("/api/v1/catalog/categories", json={
-                "brand_id": brand_id, "name": category.name, "station": category.station,
-                "sort": category.sort}).raise_for_status().json()
-            category_ids[category.id] = created["id"]
-        for product in menu.products:
-            http.post("/api/v1/catalog/products", json={
-                "brand_id": brand_id, "category_id": category_ids[product.category_id],
-                "name": product.name, "price": product.price, "sort": product.sort,
-                "modifier_group_ids": [group_ids[g] for g in product.modifier_group_ids],
-            }).raise_for_status()
-        http.post(f"/api/v1/brands/{brand_id}/publish").raise_for_status()
+        yield http
+
+
+def publish_demo_menu(http: httpx.Client, products: int | None = None) -> None:
+    """Head office enters the demo menu (modifier groups, categories, products) and publishes;
+    with ``products``, only that many of its products (and their groups and categories)."""
+    brand_id = http.get("/api/v1/brands").raise_for_status().json()["items"][0]["id"]
+    menu = demo_catalog()
+    if products is not None:  # half of them with modifier groups, half without
+        plain = [p for p in menu.products if not p.modifier_group_ids][:products // 2]
+        kept = plain + [p for p in menu.products
+                        if p.modifier_group_ids][:products - len(plain)]
+        groups = {g for p in kept for g in p.modifier_group_ids}
+        menu = msgspec.structs.replace(
+            menu, products=kept,
+            modifier_groups=[g for g in menu.modifier_groups if g.id in groups],
+            categories=[c for c in menu.categories if c.id in {p.category_id for p in kept}])
+    group_ids: dict[str, str] = {}
+    for group in menu.modifier_groups:
+        created = http.post("/api/v1/catalog/modifier-groups", json={
+            "brand_id": brand_id, "name": group.name, "min_choices": group.min_choices,
+            "max_choices": group.max_choices,
+            "options": [{"name": o.name, "price_delta": o.price_delta}
+                        for o in group.options]}).raise_for_status().json()
+        group_ids[group.id] = created["id"]
+    category_ids: dict[str, str] = {}
+    for category in menu.categories:
+        created = http.post("/api/v1/catalog/categories", json={
+            "brand_id": brand_id, "name": category.name, "station": category.station,
+            "sort": category.sort}).raise_for_status().json()
+        category_ids[category.id] = created["id"]
+    for product in menu.products:
+        http.post("/api/v1/catalog/products", json={
+            "brand_id": brand_id, "category_id": category_ids[product.category_id],
+            "name": product.name, "price": product.price, "sort": product.sort,
+            "modifier_group_ids": [group_ids[g] for g in product.modifier_group_ids],
+        }).raise_for_status()
+    http.post(f"/api/v1/brands/{brand_id}/publish").raise_for_status()
 
 
 def chaos_floor_plan(tables: int) -> dict[str, Any]:
@@ -416,12 +427,7 @@ def chaos_floor_plan(tables: int) -> dict[str, Any]:
             "courses": list(DEMO_COURSES), "void_approval_threshold": 50_000}
 
 
-def put_floor_plan(hub_url: str, email: str, password: str, outlet_id: str,
-                   plan: dict[str, Any]) -> None:
-    with httpx.Client(base_url=hub_url, timeout=30) as http:
-        login = http.post("/api/v1/auth/login", json={"email": email, "password": password})
-        login.raise_for_status()
-        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-        reply = http.put(f"/api/v1/outlets/{outlet_id}/floor", json=plan)
-        if reply.status_code != 200:
-            raise SetupError(f"floor plan refused: {reply.status_code} {reply.text[:500]}")
+def put_floor_plan(http: httpx.Client, outlet_id: str, plan: dict[str, Any]) -> None:
+    reply = http.put(f"/api/v1/outlets/{outlet_id}/floor", json=plan)
+    if reply.status_code != 200:
+        raise SetupError(f"floor plan refused: {reply.status_code} {reply.text[:500]}")

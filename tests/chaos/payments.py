@@ -67,7 +67,7 @@ import psycopg
 from demo.fake_gateways import FakeGatewayProcess
 from demo.launcher import STATIC_QRIS
 from shared.schemas import Order
-from tests.chaos.cluster import ADMIN_PASSWORD, PINS, Cluster
+from tests.chaos.cluster import ADMIN_PASSWORD, PINS, Cluster, owner_client
 from tests.chaos.driver import OrderDriver
 from tests.chaos.harness import ChaosMonkey, RunResult, _workdir, compare, parse_seeds
 
@@ -360,11 +360,7 @@ def _configure_gateway(cluster: Cluster, fake: FakeGatewayProcess) -> None:
         body["server_key"] = fake.server_key
     else:
         body.update(secret_key=fake.server_key, callback_token=fake.callback_token)
-    with httpx.Client(base_url=cluster.hubs[0].url, timeout=30) as http:
-        login = http.post("/api/v1/auth/login", json={
-            "email": f"owner-{cluster.seed}@chaos.test", "password": ADMIN_PASSWORD})
-        login.raise_for_status()
-        http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    with owner_client(cluster.hubs[0].url, cluster.owner_email, ADMIN_PASSWORD) as http:
         http.put(f"/api/v1/outlets/{cluster.outlet_id}/payment-gateway",
                  json=body).raise_for_status()
 
