@@ -34,7 +34,7 @@ def midtrans_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PaymentRu
     stream test too (one set-up of hub, proxy, edge and gateway instead of two)."""
     # 36 payments: each seeded kind of trouble (kills, gateway down, a lost create reply) and
     # dropped and duplicated webhooks all come within them; the slow runs make a thousand.
-    with payments_run(1, QUICK_PAYMENTS, gateway="midtrans", workers=6, chaos_gap=2.0,
+    with payments_run(1, QUICK_PAYMENTS, gateway="midtrans", workers=9, chaos_gap=2.0,
                       base_dir=tmp_path_factory.mktemp("qris")) as run:
         yield run
 
