@@ -187,8 +187,13 @@ class PaymentDriver(OrderDriver):
 
     async def _cashier(self, index: int) -> None:
         rng = random.Random(f"{self.seed}:cashier:{index}")
+        # A fresh connection for each call to the fake: a kept-alive one may be closed by
+        # its server (idle timeout) just as the next pay is sent, a ReadError whose outcome
+        # is unknown (a retry could pay twice); seen once with nine workers on a loaded box.
+        fresh = httpx.Limits(max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=self.base_url, timeout=15) as client, \
-                httpx.AsyncClient(base_url=self.gateway.base_url, timeout=15) as fake:
+                httpx.AsyncClient(base_url=self.gateway.base_url, timeout=15,
+                                  limits=fresh) as fake:
             while self._claimed < self.target:
                 self._claimed += 1
                 order = await self._place(client, rng)
