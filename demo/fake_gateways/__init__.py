@@ -62,14 +62,15 @@ class FakeGatewayProcess:
         self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=_ROOT,
                                      env={**os.environ, "PYTHONPATH": str(_ROOT)})
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"fake {self.name} exited early ({self.proc.returncode})")
-            try:
-                if httpx.get(f"{self.base_url}/_fake/ledger", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        with httpx.Client(timeout=1) as client:  # one client for the polls (~25 ms of CPU each)
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"fake {self.name} exited early ({self.proc.returncode})")
+                try:
+                    if client.get(f"{self.base_url}/_fake/ledger").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    time.sleep(0.05)
         raise RuntimeError(f"fake {self.name} did not answer within {timeout} s")
 
     def stop(self) -> None:
