@@ -119,15 +119,16 @@ class EdgeServer:
              "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
             env={**os.environ, **self.env})
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"edge exited early:\n{self.log()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/api/health", timeout=1).status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.02)
+        with httpx.Client(timeout=1) as client:  # one client for the polls, not one each
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"edge exited early:\n{self.log()[-3000:]}")
+                try:
+                    if client.get(f"{self.base_url}/api/health").status_code == 200:
+                        return time.perf_counter() - started
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.02)
         raise RuntimeError(f"edge did not become healthy:\n{self.log()[-3000:]}")
 
     def stop(self) -> None:
