@@ -77,7 +77,7 @@ def _copy_template(template: Path, data_dir: Path) -> None:
     config = data_dir / "edge.toml"
     fresh = secrets.token_urlsafe(48)
     config.write_text(re.sub(r'^jwt_secret = ".*"$', f'jwt_secret = "{fresh}"',
-                             config.read_text(), flags=re.M))
+                             config.read_text(), flags=re.MULTILINE))
     os.chmod(config, 0o600)
 
 
