@@ -32,7 +32,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.hub.test_partitions import (  # noqa: E402
+from tests.hub.test_partitions import (
     _drop_db,
     _make_db,
     _migrate,

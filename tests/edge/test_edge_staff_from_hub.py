@@ -14,6 +14,7 @@ import pytest
 from edge import devices, sync_state
 from edge.db import Database
 from edge.outlet import load_outlet
+from edge.sync_state import apply_feed_page as apply_changes
 from shared import pins
 from shared.auth import hash_password
 from shared.errors import Conflict, ValidationFailed
@@ -26,7 +27,6 @@ from sync.protocol import (
     settings_checksum,
     staff_checksum,
 )
-from edge.sync_state import apply_feed_page as apply_changes
 
 BOX_PEPPER = "box-pepper-" + "b" * 40
 OUTLET_SALT = "0123456789abcdef" * 2

@@ -12,7 +12,6 @@ import pytest
 
 from tests.hub.conftest import POS_HUB, REPO, free_port, login, run_cli
 
-
 WARUNG = ["create-tenant", "--name", "Warung Cli", "--admin-email", "Boss@Cli.test",
           "--admin-password", "password-1"]
 

@@ -79,10 +79,10 @@ def test_installer_writes_a_real_secret_once_and_keeps_it(tmp_path: Path) -> Non
     done = _ensure_hub_secrets(env_file)
     assert done.returncode == 0, done.stderr
     first = env_file.read_text()
-    secret = re.search(r"^POS_HUB_JWT_SECRET=(.*)$", first, re.M)
+    secret = re.search(r"^POS_HUB_JWT_SECRET=(.*)$", first, re.MULTILINE)
     assert secret is not None and secret_problem(secret.group(1)) is None
     assert secret.group(1) not in done.stdout + done.stderr  # never printed
-    pin_key = re.search(r"^POS_HUB_PIN_KEY=(.*)$", first, re.M)
+    pin_key = re.search(r"^POS_HUB_PIN_KEY=(.*)$", first, re.MULTILINE)
     assert pin_key is not None and secret_problem(pin_key.group(1)) is None
     assert pin_key.group(1) != secret.group(1)
     assert env_file.stat().st_mode & 0o777 == 0o640
@@ -97,7 +97,7 @@ def test_installer_writes_a_real_secret_once_and_keeps_it(tmp_path: Path) -> Non
     other = tmp_path / "other.env"
     other.write_text("POS_HUB_DB_URL=sqlite:////tmp/x.db\n")
     assert _ensure_hub_secrets(other).returncode == 0
-    added = re.search(r"^POS_HUB_JWT_SECRET=(.*)$", other.read_text(), re.M)
+    added = re.search(r"^POS_HUB_JWT_SECRET=(.*)$", other.read_text(), re.MULTILINE)
     assert added is not None and added.group(1) != secret.group(1)
     assert secret_problem(added.group(1)) is None
 
