@@ -20,10 +20,11 @@ import pytest
 
 from hub import tenancy
 from hub.db import Database
-from hub.ingest import OutletInactive, SyncIdentity, push_fast
+from hub.ingest import CredentialRevoked, OutletInactive, SyncIdentity, enrollment, push_fast
 from hub.ingest import push as ingest_module
 from hub.ingest.push import ingest_push
 from hub.schemas import OutletCreate
+from shared.errors import Unauthorized
 from shared.ids import new_id
 from shared.journal import chain_hash, genesis_hash
 from shared.pricing import PricedLine, price_order
@@ -43,7 +44,7 @@ from shared.schemas import (
     TaxConfig,
     event_encoder,
 )
-from sync.protocol import PushRequest, PushResponse
+from sync.protocol import EnrollRequest, PushRequest, PushResponse
 
 pytestmark = pytest.mark.postgres
 
@@ -358,5 +359,49 @@ async def test_concurrent_pushes_of_a_tenant_commit_together(database, monkeypat
         async with db.writer(tenant_id) as conn:
             owners = await conn.fetch("SELECT outlet_id FROM orders WHERE id = $1", shared_id)
         assert [r["outlet_id"] for r in owners] == [clash_a.outlet_id]
+    finally:
+        await db.dispose()
+
+
+async def test_credential_lookups_at_once_share_one_statement(database, monkeypatch):
+    """A fleet reconnecting after a hub restart: the first lookups of its sync credentials,
+    made at once, go in one statement, and each caller gets its own outlet or its own
+    refusal (revoked, outlet deactivated, unknown)."""
+    db = database
+    tenant_id = await _tenant(db)
+    outlets = [await _outlet(db, tenant_id, f"Box {n}") for n in range(5)]
+    secrets: list[str] = []
+    for who in outlets:
+        async with db.tenant(tenant_id) as session:
+            issued = await enrollment.create_code(session, None, who.outlet_id,
+                                                  tenant_id=tenant_id)
+        reply = await enrollment.redeem(db, EnrollRequest(code=issued.code,
+                                                          device_key="box-key-" + "k" * 16))
+        secrets.append(reply.credential)
+    revoked, inactive = outlets[3], outlets[4]
+    async with db.writer(tenant_id) as conn:
+        await conn.execute("UPDATE sync_credentials SET revoked_at = now() WHERE outlet_id = $1",
+                           revoked.outlet_id)
+        await conn.execute("UPDATE outlets SET active = false WHERE id = $1", inactive.outlet_id)
+    statements = []
+    real = Database.system_statement
+
+    def counted(self: Database) -> Any:
+        statements.append(1)
+        return real(self)
+
+    monkeypatch.setattr(Database, "system_statement", counted)
+    try:
+        found = await asyncio.gather(
+            *(enrollment.authenticate(db, secret) for secret in [*secrets, secrets[0]]),
+            enrollment.authenticate(db, "not-a-credential-" + "x" * 30),
+            return_exceptions=True)
+        assert len(statements) == 1  # eight lookups, one statement
+        assert [w.outlet_id for w in found[:3]] == [w.outlet_id for w in outlets[:3]]
+        assert found[5].outlet_id == outlets[0].outlet_id  # the same token twice
+        assert all(w.tenant_id == tenant_id for w in found[:3])
+        assert isinstance(found[3], CredentialRevoked)
+        assert isinstance(found[4], OutletInactive)
+        assert isinstance(found[6], Unauthorized)
     finally:
         await db.dispose()
