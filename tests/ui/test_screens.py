@@ -289,7 +289,9 @@ def test_lost_response_retry_returns_the_same_order(
     kiosk.get_by_test_id("checkout").click()
     kiosk.get_by_test_id("type-dine_in").click()
     kiosk.get_by_test_id("place-order").dblclick()  # a double tap, too
-    expect(kiosk.get_by_test_id("order-number")).to_be_visible(timeout=WAIT_MS)
+    # The retry waits for the kiosk's health poll (every second while the edge seems gone) to
+    # see the edge again: seconds when the machine is loaded (a full run failed at 5 s).
+    expect(kiosk.get_by_test_id("order-number")).to_be_visible(timeout=15000)
 
     assert len(keys) >= 2 and len(set(keys)) == 1 and keys[0]
     orders = [o for o in edge.call("GET", "/api/v1/orders?status=open", devices["cashier"])["items"]
