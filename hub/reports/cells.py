@@ -365,6 +365,12 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: Sequence
         # Hash aggregates over a month of lines need more than the default 4 MB, else they
         # sort on disk; LOCAL: only for this transaction.
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
+        # Right after a large sync the planner's statistics can still say the fact tables
+        # are nearly empty (autovacuum analyzes later, partitioned parents never): its nested
+        # loops over what it thinks are a few rows made a live month 240x slower (69 s for
+        # 19,000 orders, tests/bench/bench_hub_reports.py --no-analyze). Hash joins cost
+        # little more on a small day.
+        await session.execute(text("SET LOCAL enable_nestloop = off"))
     hours = hour_buckets(outlets, *live_days(day_from, day_to, only))
     cells = _Cells()
     where = LiveFilter(tenant_id, tuple(base), day_from, day_to)
