@@ -60,6 +60,7 @@ from hub.ingest.store import (
 )
 from hub.models import Outlet
 from hub.sync_models import SyncCursor
+from shared.errors import PosError
 from shared.journal import genesis_hash
 from shared.schemas import OrderEvent
 from sync.protocol import PushRequest, PushResponse
@@ -275,7 +276,12 @@ def _plan(push: _Push, outlets: dict[str, tuple[Outlet, datetime | None]],
         events = [Event(e.seq, e.event_id, d.body, "")
                   for e, d in zip(request.entries, push.decoded, strict=True)]
         facts = plain_facts(who, tax_of(outlet), events, existing, now)
-    except Exception:  # noqa: BLE001 - NotPlain, a refused credential: the full path decides
+    except (NotPlain, PosError):  # a refused credential or outlet: the full path answers it
+        return None
+    except Exception as exc:  # noqa: BLE001 - unexpected: said, and the full path decides
+        log.info("fast push path failed, taking the full path",
+                 extra={"outlet_id": who.outlet_id,
+                        "error": f"{type(exc).__name__}: {exc}"[:300]})
         return None
     journal = [journal_row(who, e, kind_of(d.body, e.body), "applied", now, push.wire_version)
                for e, d in zip(request.entries, push.decoded, strict=True)]
