@@ -333,6 +333,11 @@ class TenantReader:
         rows = await self.all(stmt, **params)
         return rows[0] if rows else None
 
+    async def set_local(self, settings: Iterable[tuple[str, str]]) -> None:
+        """PostgreSQL settings (name, SQL literal) for the block's remaining statements, as
+        ``SET LOCAL`` in a transaction: the statements are planned with them. Nothing on
+        other backends, which have no such settings."""
+
     async def json_array(self, stmt: Select[Any], item: type[msgspec.Struct], *,
                          keep: tuple[str, Iterable[str]] | None = None, **params: Any) -> bytes:
         """The rows of ``stmt``, in its order, as a JSON array of ``item`` (UTF-8 bytes).
@@ -572,6 +577,19 @@ class _PgReader(TenantReader):
         sql, names = _compiled(stmt, self.dialect)
         params["tenant_id"] = self.tenant_id
         return await self._fetch("fetch", sql, [params[name] for name in names])  # type: ignore[no-any-return]
+
+    async def set_local(self, settings: Iterable[tuple[str, str]]) -> None:
+        """``SET LOCAL`` needs a transaction: outside one (no PgBouncer) the block's
+        statements from here on run in a ``BEGIN READ ONLY`` opened with the settings, in
+        one round trip, and committed at the block's end (each statement still takes its
+        own snapshot, READ COMMITTED). The settings end with that transaction, so a parked
+        connection is clean again."""
+        sets = "; ".join(f"SET LOCAL {name} = {value}" for name, value in settings)
+        if self.connection.is_in_transaction():
+            await _driver(self.connection.execute(sets), sets)
+            return
+        await self._run("execute", f"BEGIN READ ONLY; {sets}")
+        self.begin = "BEGIN READ ONLY"  # so ``commit`` ends it
 
     async def json_array(self, stmt: Select[Any], item: type[msgspec.Struct], *,
                          keep: tuple[str, Iterable[str]] | None = None, **params: Any) -> bytes:

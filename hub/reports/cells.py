@@ -34,7 +34,7 @@ from hub.models import (
     RefundRow,
 )
 
-__all__ = ["NOT_SALE_STATUSES", "VOID_STATUSES", "CellKey", "DayCell", "LiveFilter",
+__all__ = ["LIVE_PLAN_SETTINGS", "NOT_SALE_STATUSES", "VOID_STATUSES", "CellKey", "DayCell", "LiveFilter",
            "compute_cells", "hour_buckets", "is_sale", "item_lines", "live_days", "live_statements",
            "new_cells", "outlet_zone", "reason_key", "utc_offset_segments"]
 
@@ -45,6 +45,20 @@ VOID_STATUSES = ("voided", "cancelled")
 # a "merged" bill's on the bill that received its lines; neither is a sale nor a void.
 MOVED_STATUSES = ("split", "merged")
 NOT_SALE_STATUSES = VOID_STATUSES + MOVED_STATUSES
+
+# PostgreSQL settings (SET LOCAL) the live statements are planned with, on both paths
+# (``compute_cells``; the fast path's reader, ``hub.reports.fast``):
+# * work_mem: hash aggregates over a month of lines need more than the default 4 MB, else
+#   they sort on disk;
+# * enable_nestloop off: right after a large sync the planner's statistics can still say the
+#   fact tables are nearly empty (autovacuum analyzes later, partitioned parents never), and
+#   its nested loops over what it thinks are a few rows went quadratic: a live month of
+#   19,000 orders took 69 s instead of 0.3 s, two live days of 1,200 orders 10.7 s on the
+#   reader (tests/bench/bench_hub_reports.py --no-analyze). Hash joins cost little more on a
+#   small day;
+# * jit off: a nested loop that must stay (the reader's wrapper is one) then costs 1e10, so
+#   PostgreSQL JIT-compiled statements that run in a few ms, for 0.3-1.1 s each.
+LIVE_PLAN_SETTINGS = (("work_mem", "'64MB'"), ("enable_nestloop", "off"), ("jit", "off"))
 
 
 # ---------------------------------------------------------------- portable SQL pieces
@@ -362,15 +376,8 @@ async def compute_cells(session: AsyncSession, tenant_id: str, outlets: Sequence
         base[1] = OrderRow.outlet_id.in_(sorted({outlet for outlet, _ in only}))
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
-        # Hash aggregates over a month of lines need more than the default 4 MB, else they
-        # sort on disk; LOCAL: only for this transaction.
-        await session.execute(text("SET LOCAL work_mem = '64MB'"))
-        # Right after a large sync the planner's statistics can still say the fact tables
-        # are nearly empty (autovacuum analyzes later, partitioned parents never): its nested
-        # loops over what it thinks are a few rows made a live month 240x slower (69 s for
-        # 19,000 orders, tests/bench/bench_hub_reports.py --no-analyze). Hash joins cost
-        # little more on a small day.
-        await session.execute(text("SET LOCAL enable_nestloop = off"))
+        for name, value in LIVE_PLAN_SETTINGS:
+            await session.execute(text(f"SET LOCAL {name} = {value}"))
     hours = hour_buckets(outlets, *live_days(day_from, day_to, only))
     cells = _Cells()
     where = LiveFilter(tenant_id, tuple(base), day_from, day_to)

@@ -13,7 +13,8 @@ no cell is merged in Python but the live ones.
 
 Live cells (today; a day a late sync changed) are computed by ``hub.reports.cells``'
 statements, built once with bind parameters, on the same kept connection, when they cover at
-most ``READER_LIVE_DAYS`` days. More than that (no roll-ups yet, a period older than the
+most ``READER_LIVE_DAYS`` days, planned with the same settings (``LIVE_PLAN_SETTINGS``, in a
+read-only transaction). More than that (no roll-ups yet, a period older than the
 roll-up job keeps) is a month-sized aggregation that needs the session path's larger
 ``work_mem``: it runs in a read-only tenant session after the reader, as before.
 
@@ -37,6 +38,7 @@ from hub.db import Database, TenantReader
 from hub.identity import Principal, require, require_outlet
 from hub.models import ALL_OUTLETS, REPORT_SCALARS, OrderRow
 from hub.reports.cells import (
+    LIVE_PLAN_SETTINGS,
     CellKey,
     DayCell,
     LiveFilter,
@@ -232,6 +234,7 @@ async def _live_on_reader(reader: TenantReader, outlets: list[_OutletRow], day_f
               "days": sorted({day for _, day in stale}), "day_from": day_from,
               "day_to": day_to}
     cells = new_cells()
+    await reader.set_local(LIVE_PLAN_SETTINGS)  # planned as compute_cells' statements are
     for statement, add in _live_steps(hours.bucket_seconds):
         add(cells, await reader.all(statement, **params), hours)
     return {key: cell for key, cell in cells.items() if key in stale}

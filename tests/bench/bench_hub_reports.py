@@ -8,6 +8,10 @@ Row-Level Security on):
 
 * ``live``: every figure aggregated from the raw rows (no roll-ups yet);
 * ``rollup``: after the roll-up job (``refresh_rollups``), which is also timed;
+* ``two_days_fast``: the dashboard's fast read path (``hub.reports.fast``, the kept
+  connection of ``Database.reader``) over the month's last two days, no roll-ups, so every
+  cell is live on the reader; first of all, so with ``--no-analyze`` it meets the planner
+  statistics of right after a large sync;
 * for all outlets of the tenant and for one outlet; "cold" is the first report on a fresh
   connection pool (PostgreSQL's buffer cache is not flushed), "p50" the median of ``--runs``
   warm runs.
@@ -37,6 +41,7 @@ import psycopg
 from hub import reports
 from hub.db import Database, run_migrations
 from hub.identity import Principal
+from hub.reports.fast import sales_report_fast
 from shared.ids import new_id
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -65,6 +70,10 @@ def load_tenant(conn: psycopg.Connection, tenant_id: str, outlets: int, lines_wa
                  "VALUES (%s, %s, 'IDR', true, %s, %s)", (tenant_id, f"bench {tenant_id[-6:]}", now, now))
     conn.execute("INSERT INTO brands (id, tenant_id, name, created_at, updated_at) "
                  "VALUES (%s, %s, 'Bench', %s, %s)", (brand_id, tenant_id, now, now))
+    # the owner the reports run as (the fast path checks the caller is a current user)
+    conn.execute("INSERT INTO users (id, tenant_id, email, name, password_hash, role, active,"
+                 " token_version, created_at, updated_at) VALUES (%s, %s, %s, 'Bench', '',"
+                 " 'owner', true, 0, %s, %s)", (f"bench-{tenant_id}", tenant_id, f"bench-{tenant_id}@x", now, now))
     outlet_ids = [new_id() for _ in range(outlets)]
     for i, outlet_id in enumerate(outlet_ids):
         conn.execute(
@@ -156,8 +165,37 @@ async def time_report(url: str, principal: Principal, runs: int, **kwargs: objec
         await db.dispose()
 
 
+async def time_fast_two_days(url: str, owner: Principal, runs: int) -> None:
+    """The month's last two days on the fast read path (all live), checked against the
+    session path's live report of the same days."""
+    day_from = MONTH_TO - timedelta(days=1)
+    db = Database(url)
+    try:
+        timings = []
+        for _ in range(runs + 1):
+            started = time.perf_counter()
+            report = await sales_report_fast(db, owner, outlet_id=None, day_from=day_from,
+                                             day_to=MONTH_TO)
+            timings.append((time.perf_counter() - started) * 1000)
+        async with db.tenant(owner.tenant_id) as session:
+            live = await reports.sales_report(session, owner, outlet_id=None, day_from=day_from,
+                                              day_to=MONTH_TO, use_rollups=False)
+    finally:
+        await db.dispose()
+    fast, slow = msgspec.to_builtins(report), msgspec.to_builtins(live)
+    same = {k: v for k, v in fast.items() if k != "source"} == \
+        {k: v for k, v in slow.items() if k != "source"}
+    emit(case="two_days_fast_live", cold_ms=round(timings[0], 1),
+         p50_ms=round(statistics.median(timings[1:]), 1), runs=runs, orders=fast["order_count"],
+         live_cells=fast["source"]["live_cells"], equals_session_path=same,
+         last_phases_ms={k: v for k, v in fast["source"].items() if k.endswith("_ms")})
+    if not same:
+        raise SystemExit("the fast path's report differs from the session path's")
+
+
 async def measure(url: str, tenant_id: str, outlet_id: str, runs: int, lines: int) -> None:
-    owner = Principal(user_id="bench", tenant_id=tenant_id, role="owner")
+    owner = Principal(user_id=f"bench-{tenant_id}", tenant_id=tenant_id, role="owner")
+    await time_fast_two_days(url, owner, runs)
     cases = [("all_outlets", {"outlet_id": None}), ("one_outlet", {"outlet_id": outlet_id})]
     live: dict[str, dict] = {}
     for name, kwargs in cases:

@@ -233,6 +233,35 @@ async def test_a_failed_read_leaves_the_pooled_connection_clean(db: Database) ->
     assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
+_PLANNER = text("SELECT current_setting('enable_nestloop') AS nestloop, "
+                "current_setting('jit') AS jit, pg_backend_pid() AS pid, "
+                "current_setting('transaction_read_only') AS read_only")
+
+
+async def test_planner_settings_hold_for_the_rest_of_the_block_only(db: Database) -> None:
+    """The fast sales report plans its live statements with ``LIVE_PLAN_SETTINGS``
+    (``TenantReader.set_local``): in force for the block's later statements, read-only,
+    still under RLS, and gone from the connection afterwards."""
+    alpha, user = await _seed(db, f"S{new_id()[-6:]}")
+    async with db.reader(alpha, caller=(user, 3)) as reader:
+        before = await reader.first(_PLANNER)
+        await reader.set_local([("enable_nestloop", "off"), ("jit", "off")])
+        after = await reader.first(_PLANNER)
+        assert len(await reader.all(_TENANT_OF_ROWS)) == 2  # still this tenant's rows only
+        with pytest.raises(DBAPIError):
+            await reader.all(text("WITH w AS (UPDATE outlets SET name = name RETURNING id) "
+                                  "SELECT id FROM w"))
+    assert before["nestloop"] == "on"  # type: ignore[index]
+    assert after["nestloop"] == "off" and after["jit"] == "off"  # type: ignore[index]
+    assert after["read_only"] == "on"  # type: ignore[index]
+    async with db.reader(alpha) as reader:  # the same connection (pool of 1), clean again
+        again = await reader.first(_PLANNER)
+    assert again["pid"] == after["pid"] and again["nestloop"] == "on"  # type: ignore[index]
+    state = await _pooled_connection_state(db)
+    assert state["pid"] == after["pid"]  # type: ignore[index]
+    assert state["tenant"] == "" and state["visible"] == 0
+
+
 async def test_a_cancelled_read_drops_its_connection(db: Database) -> None:
     alpha, _ = await _seed(db, f"G{new_id()[-6:]}")
     started = asyncio.Event()
