@@ -18,7 +18,12 @@ Row-Level Security on):
 
 It checks that the rolled-up report equals the live one. Prints one JSON object per line.
 
+``--compare-plan-settings`` times, instead, the live month (session path) and the two live
+days (fast path) under each variant of ``hub.reports.cells.LIVE_PLAN_SETTINGS`` in turn,
+two rounds, in one run (docs/scaling.md, "Right after a large sync").
+
     .venv/bin/python tests/bench/bench_hub_reports.py [--lines 1000000] [--outlets 20] [--no-analyze]
+        [--compare-plan-settings]
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import psycopg
 from hub import reports
 from hub.db import Database, run_migrations
 from hub.identity import Principal
+from hub.reports import cells, fast
 from hub.reports.fast import sales_report_fast
 from shared.ids import new_id
 
@@ -193,6 +199,45 @@ async def time_fast_two_days(url: str, owner: Principal, runs: int) -> None:
         raise SystemExit("the fast path's report differs from the session path's")
 
 
+PLAN_VARIANTS = {
+    "work_mem only": (("work_mem", "'64MB'"),),
+    "+ jit off": (("work_mem", "'64MB'"), ("jit", "off")),
+    "+ nestloop off": (("work_mem", "'64MB'"), ("enable_nestloop", "off")),
+    "+ nestloop off + jit off": (("work_mem", "'64MB'"), ("enable_nestloop", "off"),
+                                 ("jit", "off")),
+}
+
+
+async def compare_plan_settings(url: str, tenant_id: str) -> None:
+    owner = Principal(user_id=f"bench-{tenant_id}", tenant_id=tenant_id, role="owner")
+    current = cells.LIVE_PLAN_SETTINGS
+    db = Database(url)
+    try:
+        for round_ in range(2):
+            for name, settings in PLAN_VARIANTS.items():
+                # both paths read the module constant when they run
+                cells.LIVE_PLAN_SETTINGS = fast.LIVE_PLAN_SETTINGS = settings
+                month, days = [], []
+                for _ in range(2):
+                    started = time.perf_counter()
+                    async with db.tenant(tenant_id) as session:
+                        await reports.sales_report(session, owner, outlet_id=None,
+                                                   day_from=MONTH_FROM, day_to=MONTH_TO,
+                                                   use_rollups=False)
+                    month.append(round((time.perf_counter() - started) * 1000))
+                for _ in range(3):
+                    started = time.perf_counter()
+                    await sales_report_fast(db, owner, outlet_id=None,
+                                            day_from=MONTH_TO - timedelta(days=1), day_to=MONTH_TO)
+                    days.append(round((time.perf_counter() - started) * 1000))
+                emit(case="plan_settings", round=round_, settings=name,
+                     current=settings == current, month_live_session_ms=month,
+                     two_days_live_fast_ms=days)
+    finally:
+        cells.LIVE_PLAN_SETTINGS = fast.LIVE_PLAN_SETTINGS = current
+        await db.dispose()
+
+
 async def measure(url: str, tenant_id: str, outlet_id: str, runs: int, lines: int) -> None:
     owner = Principal(user_id=f"bench-{tenant_id}", tenant_id=tenant_id, role="owner")
     await time_fast_two_days(url, owner, runs)
@@ -251,6 +296,8 @@ def main() -> None:
     parser.add_argument("--no-analyze", action="store_true",
                         help="report right after the load, before autovacuum has analyzed it "
                              "(as right after a large sync)")
+    parser.add_argument("--compare-plan-settings", action="store_true",
+                        help="time the live reports under each variant of LIVE_PLAN_SETTINGS")
     args = parser.parse_args()
     name = f"bench_reports_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
@@ -271,8 +318,11 @@ def main() -> None:
         emit(case="load", seconds=round(time.perf_counter() - started, 1),
              **{k: v for k, v in counts.items() if k != "first_outlet"},
              neighbour_order_lines=neighbour["order_lines"])
-        asyncio.run(measure(url, tenant_id, str(counts["first_outlet"]), args.runs,
-                            counts["order_lines"]))
+        if args.compare_plan_settings:
+            asyncio.run(compare_plan_settings(url, tenant_id))
+        else:
+            asyncio.run(measure(url, tenant_id, str(counts["first_outlet"]), args.runs,
+                                counts["order_lines"]))
     finally:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
