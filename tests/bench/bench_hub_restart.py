@@ -49,10 +49,11 @@ from tests.bench.bench_sync import _journal, emit
 from tests.chaos.cluster import ADMIN_PASSWORD, Cluster
 
 
-def enroll(hub_url: str, count: int, tag: str) -> list[tuple[str, str]]:
+def enroll(cluster: Cluster, count: int, tag: str) -> list[tuple[str, str]]:
+    hub_url = cluster.hubs[0].url
     with httpx.Client(base_url=hub_url, timeout=60) as http:
         token = http.post("/api/v1/auth/login", json={
-            "email": "owner-2@chaos.test", "password": ADMIN_PASSWORD}).raise_for_status().json()
+            "email": cluster.owner_email, "password": ADMIN_PASSWORD}).raise_for_status().json()
         http.headers["Authorization"] = f"Bearer {token['access_token']}"
         made = []
         for n in range(count):
@@ -77,7 +78,7 @@ def enroll(hub_url: str, count: int, tag: str) -> list[tuple[str, str]]:
 def run_policy(cluster: Cluster, policy: str, outlets: int, per_outlet: int,
                down: float) -> dict[str, Any]:
     hub = cluster.hubs[0]
-    credentials = enroll(hub.url, outlets, policy)
+    credentials = enroll(cluster, outlets, policy)
     rng = random.Random(7)
     journals = {o: _journal(o, per_outlet, rng) for o, _ in credentials}
     attempts: list[float] = []  # monotonic time of every push sent

@@ -352,7 +352,7 @@ def bench_outlets(work: Path, outlets: int, per_outlet: int, batch_events: int,
     try:
         cluster.build()  # tenant, hub, menu, and one real edge we do not use further
         hub = cluster.hubs[0]
-        email = "owner-2@chaos.test"
+        email = cluster.owner_email
         with httpx.Client(base_url=hub.url, timeout=60) as http:
             token = http.post("/api/v1/auth/login", json={
                 "email": email, "password": ADMIN_PASSWORD}).raise_for_status().json()
