@@ -334,7 +334,7 @@ class TenantReader:
         return rows[0] if rows else None
 
     async def set_local(self, settings: Iterable[tuple[str, str]]) -> None:
-        """PostgreSQL settings (name, SQL literal) for the block's remaining statements, as
+        """PostgreSQL settings (name, value) for the block's remaining statements, as
         ``SET LOCAL`` in a transaction: the statements are planned with them. Nothing on
         other backends, which have no such settings."""
 
@@ -584,7 +584,7 @@ class _PgReader(TenantReader):
         one round trip, and committed at the block's end (each statement still takes its
         own snapshot, READ COMMITTED). The settings end with that transaction, so a parked
         connection is clean again."""
-        sets = "; ".join(f"SET LOCAL {name} = {value}" for name, value in settings)
+        sets = "; ".join(f"SET LOCAL {name} = '{value}'" for name, value in settings)
         if self.connection.is_in_transaction():
             await _driver(self.connection.execute(sets), sets)
             return

@@ -200,10 +200,10 @@ async def time_fast_two_days(url: str, owner: Principal, runs: int) -> None:
 
 
 PLAN_VARIANTS = {
-    "work_mem only": (("work_mem", "'64MB'"),),
-    "+ jit off": (("work_mem", "'64MB'"), ("jit", "off")),
-    "+ nestloop off": (("work_mem", "'64MB'"), ("enable_nestloop", "off")),
-    "+ nestloop off + jit off": (("work_mem", "'64MB'"), ("enable_nestloop", "off"),
+    "work_mem only": (("work_mem", "64MB"),),
+    "+ jit off": (("work_mem", "64MB"), ("jit", "off")),
+    "+ nestloop off": (("work_mem", "64MB"), ("enable_nestloop", "off")),
+    "+ nestloop off + jit off": (("work_mem", "64MB"), ("enable_nestloop", "off"),
                                  ("jit", "off")),
 }
 

@@ -313,8 +313,13 @@ async def test_ingest_and_reports_work_after_the_conversion(converted: PgDb) -> 
             outlets = list(await session.scalars(select(Outlet)))
             cells = await compute_cells(session, who.tenant_id, outlets, date(2026, 1, 1),
                                         date(2026, 2, 28))
+            # the live statements were planned with LIVE_PLAN_SETTINGS, in this transaction
+            planned = (await session.execute(text(
+                "SELECT current_setting('enable_nestloop'), current_setting('jit'),"
+                " current_setting('work_mem')"))).one()
     finally:
         await database.dispose()
+    assert tuple(planned) == ("off", "off", "64MB")
     month = f"p{upper:%Y%m}"
     assert found == {"orders": sorted([f"hub_partitions.orders_{month}",
                                        "hub_partitions.orders_legacy"]),
