@@ -174,14 +174,17 @@ class _Server:
 
 
 def _publish_demo_menu(hub_url: str, outlet_id: str) -> None:
-    """Head office sets the outlet's cash rounding (the demo menu's), enters the demo menu
-    through the catalog API and publishes it."""
+    """Head office sets the outlet's cash rounding (the demo menu's) and kitchen trigger,
+    enters the demo menu through the catalog API and publishes it."""
     with httpx.Client(base_url=hub_url, timeout=30) as http:
         login = http.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
         login.raise_for_status()
         http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        # a kiosk outlet cooks what is paid (docs/payments.md, "Expiry at the kiosk"): an
+        # abandoned QR's order never reaches the kitchen; table orders still go at once
         http.patch(f"/api/v1/outlets/{outlet_id}", json={
-            "rounding_unit": demo_catalog().tax.rounding_unit}).raise_for_status()
+            "rounding_unit": demo_catalog().tax.rounding_unit,
+            "settings": {"kitchen_trigger": "payment"}}).raise_for_status()
         brand_id = http.get("/api/v1/brands").raise_for_status().json()["items"][0]["id"]
         menu = demo_catalog()
         group_ids: dict[str, str] = {}

@@ -265,6 +265,16 @@ def test_a_kiosk_order_is_paid_by_qris_in_two_clicks_on_the_fake_gateway(
                         json={"type": "takeaway", "lines": [{"product_id": plain["id"], "qty": 1}]})
     assert placed.status_code == 201, placed.text
     order = placed.json()
+    # the demo outlet cooks what is paid: an unpaid kiosk order waits outside the kitchen
+    assert order["status"] == "placed", order
+    kds = {"Authorization": f"Bearer {printed['kitchen'].split('token=')[1].split('&')[0]}"}
+
+    def kitchen_orders() -> set[str]:
+        tickets = httpx.get(f"{edge}/api/v1/kitchen/tickets", headers=kds, timeout=30)
+        assert tickets.status_code == 200, tickets.text
+        return {t["order_id"] for t in tickets.json()["items"]}
+
+    assert order["id"] not in kitchen_orders()
 
     def qr() -> dict[str, Any] | None:
         """The kiosk's "pay here with QRIS" (refused until the box has its gateway settings)."""
@@ -295,6 +305,7 @@ def test_a_kiosk_order_is_paid_by_qris_in_two_clicks_on_the_fake_gateway(
                      context=demo.output)
     assert [(p["method"], p["amount"], p["attempt_id"]) for p in final["payments"]] == [
         ("qris", order["total"], attempt["id"])]
+    assert final["status"] == "in_kitchen" and order["id"] in kitchen_orders(), final
     ledger = httpx.get(f"{page_url}ledger", timeout=30).json()
     [charge] = [c for c in ledger["charges"] if c["order_id"] == attempt["gateway_order_id"]]
     assert charge["transaction_status"] == "settlement" and charge["custom_field1"]
