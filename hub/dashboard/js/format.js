@@ -96,3 +96,27 @@ export function isoDay(d) {
   const pad = (n) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
+
+/** The newest business day of `outlets` now ("YYYY-MM-DD"): each outlet's date in its own
+ * time zone, less its business day's start hour (settings.business_day_start_hour, as the
+ * edge counts). Reports are by the outlets' business days, so a browser west of its outlets
+ * (head office in another zone, a laptop on UTC) would otherwise open on a "today" they have
+ * already left, and miss their morning. The browser's own date when there is no outlet. */
+export function outletsToday(outlets, now = new Date()) {
+  let latest = "";
+  for (const o of outlets) {
+    const start = Number(o.settings?.business_day_start_hour) || 0;
+    try {
+      const day = new Intl.DateTimeFormat("en-CA", { timeZone: o.timezone, year: "numeric",
+        month: "2-digit", day: "2-digit" }).format(new Date(now.getTime() - start * 3600_000));
+      if (day > latest) latest = day;
+    } catch { /* an unknown zone: the other outlets decide */ }
+  }
+  return latest || isoDay(now);
+}
+
+/** `day` ("YYYY-MM-DD") moved by `days` calendar days. */
+export function addDays(day, days) {
+  const [y, m, d] = day.split("-").map(Number);
+  return isoDay(new Date(y, m - 1, d + days));
+}

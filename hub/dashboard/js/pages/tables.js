@@ -4,7 +4,7 @@
 import { get, query } from "../api.js";
 import { downloadCsv } from "../csv.js";
 import { field, h, mount, notice, selectField } from "../dom.js";
-import { isoDay, money, seconds } from "../format.js";
+import { addDays, isoDay, outletsToday, money, seconds } from "../format.js";
 import { t } from "../i18n.js";
 import { R, items } from "../routes.js";
 
@@ -47,7 +47,15 @@ export async function render(main) {
   csv.addEventListener("click", () => { if (shown) downloadCsv(`tables-${shown.from}-${shown.to}.csv`, csvRows(shown)); });
   main.append(h("h2", {}, t("Table service by area and table")), form, message, report);
   try {
-    for (const o of items(await get(R.outlets))) outletSel.input.append(h("option", { value: o.id }, o.name));
+    const defaults = [from.input.value, to.input.value];
+    const outlets = items(await get(R.outlets));
+    for (const o of outlets) outletSel.input.append(h("option", { value: o.id }, o.name));
+    // the last seven of the outlets' business days, not of the browser's calendar (unless
+    // the user has already typed a period while the outlets were read)
+    if (from.input.value === defaults[0] && to.input.value === defaults[1]) {
+      to.input.value = outletsToday(outlets);
+      from.input.value = addDays(to.input.value, -6);
+    }
   } catch (err) {
     notice(message, t("Could not load outlets: {error}", { error: err.message }), "error");
   }
