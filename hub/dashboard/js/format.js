@@ -115,6 +115,14 @@ export function outletsToday(outlets, now = new Date()) {
   return latest || isoDay(now);
 }
 
+/** Set a report's period fields to the last seven of `outlets`' business days, unless they
+ * no longer hold `defaults` (the user typed a period while the outlets were read). */
+export function openOnOutletsWeek(from, to, defaults, outlets) {
+  if (from.value !== defaults[0] || to.value !== defaults[1]) return;
+  to.value = outletsToday(outlets);
+  from.value = addDays(to.value, -6);
+}
+
 /** `day` ("YYYY-MM-DD") moved by `days` calendar days. */
 export function addDays(day, days) {
   const [y, m, d] = day.split("-").map(Number);

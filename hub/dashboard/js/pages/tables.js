@@ -4,7 +4,7 @@
 import { get, query } from "../api.js";
 import { downloadCsv } from "../csv.js";
 import { field, h, mount, notice, selectField } from "../dom.js";
-import { addDays, isoDay, outletsToday, money, seconds } from "../format.js";
+import { isoDay, openOnOutletsWeek, money, seconds } from "../format.js";
 import { t } from "../i18n.js";
 import { R, items } from "../routes.js";
 
@@ -50,12 +50,8 @@ export async function render(main) {
     const defaults = [from.input.value, to.input.value];
     const outlets = items(await get(R.outlets));
     for (const o of outlets) outletSel.input.append(h("option", { value: o.id }, o.name));
-    // the last seven of the outlets' business days, not of the browser's calendar (unless
-    // the user has already typed a period while the outlets were read)
-    if (from.input.value === defaults[0] && to.input.value === defaults[1]) {
-      to.input.value = outletsToday(outlets);
-      from.input.value = addDays(to.input.value, -6);
-    }
+    // the outlets' business days, not the browser's calendar
+    openOnOutletsWeek(from.input, to.input, defaults, outlets);
   } catch (err) {
     notice(message, t("Could not load outlets: {error}", { error: err.message }), "error");
   }
