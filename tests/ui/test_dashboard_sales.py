@@ -108,13 +108,17 @@ def _spaces(text: str) -> str:
     return text.replace("\u00a0", " ")
 
 
-def _show_report(tab: Any, shop: dict[str, Any]) -> None:
+def _sign_in(tab: Any, shop: dict[str, Any]) -> None:
     tab.goto(shop["base_url"] + "/dashboard/")
     tab.wait_for_selector("form >> text=Sign in")
     tab.get_by_label("Email").fill(shop["seeded"].email)
     tab.get_by_label("Password").fill(PASSWORD)
     tab.get_by_role("button", name="Sign in").click()
     tab.wait_for_selector("main[data-page=fleet]")
+
+
+def _show_report(tab: Any, shop: dict[str, Any]) -> None:
+    _sign_in(tab, shop)
     tab.get_by_role("link", name="Sales").click()
     tab.get_by_label("From", exact=True).fill(DAY_FROM.isoformat())
     tab.get_by_label("To", exact=True).fill(DAY_TO.isoformat())
@@ -233,11 +237,7 @@ def test_the_period_opens_on_the_outlets_business_day_not_the_browsers(
     try:
         page.clock.set_fixed_time("2026-03-30T17:30:00Z")  # 00:30 in Jakarta, 01:30 Makassar
         assert page.evaluate("new Date().getDate()") == 30  # the browser's own day
-        page.goto(shop["base_url"] + "/dashboard/")
-        page.get_by_label("Email").fill(shop["seeded"].email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_selector("main[data-page=fleet]")
+        _sign_in(page, shop)
         for link, name in (("Sales", "sales"), ("Tables", "tables")):
             page.get_by_role("link", name=link, exact=True).click()
             page.wait_for_selector(f"main[data-page={name}]")
