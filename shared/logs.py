@@ -148,6 +148,9 @@ def configure_logging(level: str = "INFO") -> None:
 
     uvicorn's access log is off: each app's middleware logs one line per request itself,
     with the request id."""
+    # No caller lookup per record (the logging HOWTO's "Optimization"): the JSON lines carry
+    # no file or line, and walking the stack was 2 % of the hub's CPU per push.
+    logging._srcfile = None  # type: ignore[attr-defined]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

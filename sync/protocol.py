@@ -45,7 +45,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
-from shared.schemas import Catalog, FloorPlan, JournalEntry
+from shared.schemas import NUL_IN_FIELD, Catalog, FloorPlan, JournalEntry
 
 __all__ = [
     "ACCEPTED_VERSIONS",
@@ -407,6 +407,9 @@ def _invalid(kind: type, message: str) -> FrameInvalid:
     field = found.group(1) if found else ""
     problem = message[: found.start()] if found else message
     if "matching regex" in problem and "x00" in problem:
+        problem = "text contains a NUL character"
+    elif problem.startswith(NUL_IN_FIELD):  # a journal entry's own check names its field
+        field = f"{field}.{problem.removeprefix(NUL_IN_FIELD)}" if field else field
         problem = "text contains a NUL character"
     return FrameInvalid(f"invalid {kind.__name__}: {problem}" + (f" (field {field})" if field else ""),
                         field)

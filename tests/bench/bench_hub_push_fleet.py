@@ -441,7 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--py-spy", metavar="FILE",
                         help="record replica 1 during the first hub phase with py-spy "
-                             "(collapsed stacks, --format raw) into FILE")
+                             "(collapsed stacks, --format raw, only samples holding the GIL: "
+                             "the hub's Python work, not its waits) into FILE")
     args = parser.parse_args(argv)
     phases = args.phases.split(",")
     unknown = set(phases) - {"direct", "raw", "nginx1", "nginxN"}
@@ -492,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.py_spy and done == 0:
                 spy = subprocess.Popen(
                     [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
-                     "--rate", "200", "--nonblocking", "-o", args.py_spy,
+                     "--rate", "500", "--gil", "--nonblocking", "-o", args.py_spy,
                      "-p", str(cluster.hubs[0].process.pid)],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1.0)

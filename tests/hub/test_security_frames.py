@@ -252,6 +252,18 @@ def test_a_push_with_a_nul_in_a_stored_field_is_refused_naming_it(hub_server, cr
     good = PushRequest(outlet_id=outlet_id, epoch="e1", entries=[], edge_version="fnbpos")
     reply = httpx.post(url, content=encode_frame(good), headers=headers, timeout=30)
     assert reply.status_code == 200 and decode_frame(reply.content, PushResponse).status == "ok"
+    # A journal entry's text is checked by the entry itself (not a regex per field): the
+    # second entry's event id carries the NUL, and the error names that entry and field.
+    entry = {"outlet_id": outlet_id, "epoch": "e1", "seq": 1, "event_id": "ev-1",
+             "occurred_at": "2026-12-01T00:00:00Z", "body": b"\x80", "prev_hash": "0" * 64,
+             "hash": "1" * 64}
+    entries = [entry, {**entry, "seq": 2, "event_id": "ev\x002"}]
+    nul_entry = encode_frame({"outlet_id": outlet_id, "epoch": "e1", "entries": entries})
+    reply = httpx.post(url, content=nul_entry, headers=headers, timeout=30)
+    error = error_of(reply)
+    assert reply.status_code == 400 and error["code"] == "invalid_frame", reply.text
+    assert error["details"] == {"field": "entries[1].event_id"}
+    assert "NUL" in error["message"]
 
 
 def test_redeem_is_rate_limited_per_client_ip_behind_a_trusted_proxy(pg_url, hub_server_factory,
