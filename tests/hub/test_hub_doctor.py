@@ -1,22 +1,36 @@
 """`pos-hub doctor` names each fault with what to do, and its exit code says whether all is
-well: a healthy SQLite and PostgreSQL hub, then a broken setting, folder, schema and URL."""
+well: a healthy SQLite and PostgreSQL hub, then a broken setting, folder, schema and URL.
+
+The commands run in this process (tests/cli_in_process.py: the same ``main``, without a
+Python start for each of a dozen runs); the healthy hub's text report runs as a real
+``pos-hub`` process, so the exit code is also seen through the console entry point."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hub import cli
 from hub.db import run_migrations
+from tests.cli_in_process import run_main
 from tests.hub.conftest import JWT_SECRET, PIN_KEY, free_port, run_cli
 
 
-def doctor(db_url: str, env: dict[str, str]) -> tuple[int, dict[str, dict[str, Any]]]:
-    done = run_cli("doctor", "--json", db_url=db_url, check=False, env=env)
+def hub_command(*args: str, db_url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``pos-hub <args> --db <db_url>`` with run_cli's environment, in this process."""
+    return run_main(cli.main, [*args, "--db", db_url],
+                    env={**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET, **env})
+
+
+def doctor(db_url: str, env: dict[str, str], *options: str
+           ) -> tuple[int, dict[str, dict[str, Any]]]:
+    done = hub_command("doctor", "--json", *options, db_url=db_url, env=env)
     assert done.returncode in (0, 1), done.stderr
     findings = json.loads(done.stdout)
     assert findings["ok"] == (done.returncode == 0)
@@ -75,8 +89,10 @@ def test_a_busy_port_and_a_missing_database(healthy, tmp_path):
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
+        # The squatter accepts the probe's connection and never answers: the probe waits
+        # its whole timeout, so a short one (the default 3 s proves nothing more).
         code, found = doctor(f"sqlite:///{tmp_path / 'none' / 'hub.db'}",
-                             {**env, "POS_HUB_PORT": str(port)})
+                             {**env, "POS_HUB_PORT": str(port)}, "--timeout", "0.5")
     assert code == 1
     assert found["database"]["status"] == "fail" and "pos-hub migrate" in found["database"]["fix"]
     assert found["server"]["status"] == "fail" and f"sport = :{port}" in found["server"]["fix"]
@@ -102,11 +118,12 @@ def test_a_running_postgresql_hub_passes_and_a_wrong_url_fails(hub_server, pg_ur
 
 def test_create_tenant_takes_the_owner_password_from_the_environment(healthy):
     url, env = healthy
-    made = run_cli("create-tenant", "--name", "Env Tenant", "--admin-email", "owner@env.test",
-                   db_url=url, env={**env, "POS_HUB_ADMIN_PASSWORD": "a-long-passphrase-42"})
+    made = hub_command("create-tenant", "--name", "Env Tenant", "--admin-email",
+                       "owner@env.test", db_url=url,
+                       env={**env, "POS_HUB_ADMIN_PASSWORD": "a-long-passphrase-42"})
     assert made.returncode == 0 and "--admin-password" not in made.stdout
-    missing = run_cli("create-tenant", "--name", "No Password", "--admin-email", "o@none.test",
-                      db_url=url, check=False, env=env)  # no variable, no terminal to ask on
+    missing = hub_command("create-tenant", "--name", "No Password", "--admin-email",
+                          "o@none.test", db_url=url, env=env)  # no variable, no terminal
     assert missing.returncode == 1 and "POS_HUB_ADMIN_PASSWORD" in missing.stderr
     from sqlalchemy import create_engine, text
 
