@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["environment", "run_main"]
+__all__ = ["environment", "pos_hub", "run_main"]
 
 
 @contextlib.contextmanager
@@ -58,6 +58,17 @@ def run_main(main: Callable[[list[str]], int | None], args: Sequence[str], *,
                 print(exc.code, file=sys.stderr)
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return subprocess.CompletedProcess(list(args), int(code), out.getvalue(), err.getvalue())
+
+
+def pos_hub(*args: str, db_url: str, env: Mapping[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    """``pos-hub <args> --db <db_url>`` in this process, with the environment
+    tests/hub/conftest.py's ``run_cli`` gives the process (the test JWT secret and ``env``)."""
+    from hub import cli
+    from tests.hub.conftest import JWT_SECRET
+
+    return run_main(cli.main, [*args, "--db", db_url],
+                    env={**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET, **(env or {})})
 
 
 @contextlib.contextmanager

@@ -10,27 +10,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hub import cli
 from hub.db import run_migrations
-from tests.cli_in_process import run_main
+from tests.cli_in_process import pos_hub
 from tests.hub.conftest import JWT_SECRET, PIN_KEY, free_port, run_cli
-
-
-def hub_command(*args: str, db_url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``pos-hub <args> --db <db_url>`` with run_cli's environment, in this process."""
-    return run_main(cli.main, [*args, "--db", db_url],
-                    env={**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET, **env})
 
 
 def doctor(db_url: str, env: dict[str, str], *options: str
            ) -> tuple[int, dict[str, dict[str, Any]]]:
-    done = hub_command("doctor", "--json", *options, db_url=db_url, env=env)
+    done = pos_hub("doctor", "--json", *options, db_url=db_url, env=env)
     assert done.returncode in (0, 1), done.stderr
     findings = json.loads(done.stdout)
     assert findings["ok"] == (done.returncode == 0)
@@ -118,11 +110,11 @@ def test_a_running_postgresql_hub_passes_and_a_wrong_url_fails(hub_server, pg_ur
 
 def test_create_tenant_takes_the_owner_password_from_the_environment(healthy):
     url, env = healthy
-    made = hub_command("create-tenant", "--name", "Env Tenant", "--admin-email",
+    made = pos_hub("create-tenant", "--name", "Env Tenant", "--admin-email",
                        "owner@env.test", db_url=url,
                        env={**env, "POS_HUB_ADMIN_PASSWORD": "a-long-passphrase-42"})
     assert made.returncode == 0 and "--admin-password" not in made.stdout
-    missing = hub_command("create-tenant", "--name", "No Password", "--admin-email",
+    missing = pos_hub("create-tenant", "--name", "No Password", "--admin-email",
                           "o@none.test", db_url=url, env=env)  # no variable, no terminal
     assert missing.returncode == 1 and "POS_HUB_ADMIN_PASSWORD" in missing.stderr
     from sqlalchemy import create_engine, text
