@@ -10,6 +10,7 @@ the running edge's database, from this process."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -24,19 +25,38 @@ import msgspec
 import pytest
 
 from demo.fake_gateways import FakeGatewayProcess
+from edge import cli as edge_cli
 from edge.db import Database
 from edge.payments import attempts, static_qris
+from edge.payments.__main__ import main as payments_cli
 from shared.schemas import PaymentAttemptEvent
+from tests.cli_in_process import run_main
 from tests.edge.edge_server import REPO, EdgeServer
+from tests.edge.staff_and_devices import pair, staff_token
 from tests.edge.test_orders import journal, place
+
+
+def _configure_args(edge: EdgeServer, provider: str, base_url: str, server_key: str,
+                    *extra: str) -> list[str]:
+    return ["configure", "--data-dir", str(edge.data_dir), "--provider", provider,
+            "--api-base-url", base_url, "--server-key", server_key, *extra]
 
 
 def configure(edge: EdgeServer, provider: str, base_url: str = "", server_key: str = "",
               *extra: str) -> None:
-    subprocess.run([sys.executable, "-m", "edge.payments", "configure", "--data-dir",
-                    str(edge.data_dir), "--provider", provider, "--api-base-url", base_url,
-                    "--server-key", server_key, *extra], check=True, cwd=REPO,
-                   capture_output=True)
+    """``python -m edge.payments configure`` for ``edge``, run in this process: the same main,
+    without a Python start for each of the many gateway changes of these tests (the first
+    test runs the command as a process)."""
+    done = run_main(payments_cli, _configure_args(edge, provider, base_url, server_key, *extra),
+                    env=os.environ)
+    assert done.returncode == 0, done.stderr
+
+
+def configure_as_a_process(edge: EdgeServer, provider: str, base_url: str = "",
+                           server_key: str = "") -> None:
+    subprocess.run([sys.executable, "-m", "edge.payments",
+                    *_configure_args(edge, provider, base_url, server_key)], check=True,
+                   cwd=REPO, capture_output=True)
 
 
 def start_attempt(edge: EdgeServer, order_id: str, token: str, amount: int,
@@ -117,9 +137,12 @@ def midtrans() -> Iterator[FakeGatewayProcess]:
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
-    """A demo edge whose kitchen trigger is "payment" (kiosk orders wait for their money)."""
-    server = EdgeServer(tmp_path_factory.mktemp("pay") / "edge",
-                        init_args=("--kitchen-trigger", "payment"))
+    """A demo edge whose kitchen trigger is "payment" (kiosk orders wait for their money):
+    the copied demo template, set as ``pos-edge outlet --kitchen-trigger payment`` does."""
+    server = EdgeServer(tmp_path_factory.mktemp("pay") / "edge")
+    done = run_main(edge_cli.main, ["outlet", "--data-dir", str(server.data_dir),
+                                    "--kitchen-trigger", "payment"], env=os.environ)
+    assert done.returncode == 0 and "kitchen trigger payment" in done.stdout, done.stderr
     server.start()
     yield server
     server.stop()
@@ -136,7 +159,7 @@ def order_of(edge: EdgeServer, order_id: str) -> dict[str, Any]:
 
 
 def test_kiosk_qris_paid_once_by_the_poller(edge: EdgeServer, xendit: FakeGatewayProcess) -> None:
-    configure(edge, "xendit", xendit.base_url, xendit.server_key)
+    configure_as_a_process(edge, "xendit", xendit.base_url, xendit.server_key)
     order = place(edge)
     assert order["status"] == "placed"  # kitchen trigger "payment": not cooked yet
     res = start_attempt(edge, order["id"], edge.tokens["kiosk"], order["total"])
@@ -179,7 +202,7 @@ def test_kiosk_qris_paid_once_by_the_poller(edge: EdgeServer, xendit: FakeGatewa
 def test_relayed_confirmation_wins_the_race_with_the_poller(edge: EdgeServer,
                                                             midtrans: FakeGatewayProcess) -> None:
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
-    cashier = edge.login("cashier")
+    cashier = staff_token(edge, "cashier")
     order = place(edge)
     attempt = start_attempt(edge, order["id"], cashier, order["total"]).json()
     assert attempt["gateway"] == "midtrans"
@@ -199,7 +222,7 @@ def test_relayed_confirmation_wins_the_race_with_the_poller(edge: EdgeServer,
 def test_wrong_amount_or_unknown_order_records_nothing(edge: EdgeServer,
                                                        midtrans: FakeGatewayProcess) -> None:
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
-    cashier = edge.login("cashier")
+    cashier = staff_token(edge, "cashier")
     order = place(edge)
     attempt = start_attempt(edge, order["id"], cashier, order["total"]).json()
     assert relay(edge, {"gateway": "midtrans", "gateway_order_id": attempt["id"], "status": "paid",
@@ -218,7 +241,7 @@ def test_wrong_amount_or_unknown_order_records_nothing(edge: EdgeServer,
 def test_money_for_a_voided_order_is_recorded_and_flagged_late(edge: EdgeServer,
                                                                xendit: FakeGatewayProcess) -> None:
     configure(edge, "xendit", xendit.base_url, xendit.server_key)
-    cashier = edge.login("cashier")
+    cashier = staff_token(edge, "cashier")
     order = place(edge)
     attempt = start_attempt(edge, order["id"], cashier, order["total"]).json()
     voided = edge.call("POST", f"/api/v1/orders/{order['id']}/void", cashier,
@@ -241,7 +264,7 @@ def test_money_for_a_voided_order_is_recorded_and_flagged_late(edge: EdgeServer,
 def test_lost_reply_on_create_makes_one_gateway_charge(edge: EdgeServer,
                                                        xendit: FakeGatewayProcess) -> None:
     configure(edge, "xendit", xendit.base_url, xendit.server_key)
-    cashier = edge.login("cashier")
+    cashier = staff_token(edge, "cashier")
     order = place(edge)
     # the gateway makes the charge, then its reply is lost (it outlasts the edge's 5 s timeout)
     xendit.faults(delay_creates=1, delay_seconds=7)
@@ -263,7 +286,7 @@ def test_lost_reply_on_create_makes_one_gateway_charge(edge: EdgeServer,
 def test_one_open_qr_per_order_and_who_may_ask(edge: EdgeServer, xendit: FakeGatewayProcess) -> None:
     configure(edge, "xendit", xendit.base_url, xendit.server_key)
     order = place(edge)
-    other_kiosk = edge.pair("kiosk", f"kiosk-{uuid.uuid4().hex[:6]}")
+    other_kiosk = pair(edge, "kiosk", f"kiosk-{uuid.uuid4().hex[:6]}")
     refused = start_attempt(edge, order["id"], other_kiosk, order["total"])
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
     # a cashier tablet with nobody logged in takes no payments either
@@ -292,7 +315,7 @@ def test_expired_kiosk_qr_cancels_the_unpaid_order(edge: EdgeServer, xendit: Fak
     assert cancelled["paid"] == 0
     expired = edge.call("GET", f"/api/v1/payment-attempts/{attempt['id']}", edge.tokens["kiosk"])
     assert expired["status"] == "expired"
-    kitchen = edge.call("GET", "/api/v1/kitchen/tickets", edge.login("kitchen"))
+    kitchen = edge.call("GET", "/api/v1/kitchen/tickets", staff_token(edge, "kitchen"))
     tickets = kitchen["items"] if isinstance(kitchen, dict) else kitchen
     assert all(t["order_id"] != order["id"] for t in tickets)  # never cooked
 
@@ -300,7 +323,7 @@ def test_expired_kiosk_qr_cancels_the_unpaid_order(edge: EdgeServer, xendit: Fak
 def test_midtrans_lost_reply_is_cancelled_never_charged_twice(edge: EdgeServer,
                                                               midtrans: FakeGatewayProcess) -> None:
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
-    cashier = edge.login("cashier")
+    cashier = staff_token(edge, "cashier")
     order = place(edge)
     midtrans.faults(delay_creates=1, delay_seconds=7)
     res = start_attempt(edge, order["id"], cashier, order["total"])
@@ -328,11 +351,11 @@ def test_a_kiosk_leaving_its_qr_cancels_its_unpaid_order_never_cooked(
     """Start over / idle at the kiosk: the QR and its unpaid kiosk order end together (the
     cashier is not left an order nobody will come for); "pay at the counter" keeps it."""
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
-    kiosk, cashier = edge.tokens["kiosk"], edge.login("cashier")
+    kiosk, cashier = edge.tokens["kiosk"], staff_token(edge, "cashier")
     order = place(edge)
     attempt = start_attempt(edge, order["id"], kiosk, order["total"]).json()
     # only the kiosk that placed the order may ask: staff void, another kiosk sees nothing
-    other_kiosk = edge.pair("kiosk", f"kiosk-{uuid.uuid4().hex[:6]}")
+    other_kiosk = pair(edge, "kiosk", f"kiosk-{uuid.uuid4().hex[:6]}")
     assert cancel_attempt(edge, attempt["id"], other_kiosk, {"cancel_order": True}).status_code == 403
     refused = cancel_attempt(edge, attempt["id"], cashier, {"cancel_order": True})
     assert refused.status_code == 403 and refused.json()["error"]["details"] == {"field": "cancel_order"}
@@ -357,7 +380,7 @@ def test_a_kiosk_leaving_its_qr_cancels_its_unpaid_order_never_cooked(
     # a retried cancel (its answer lost) changes nothing more
     again = cancel_attempt(edge, attempt["id"], kiosk, {"cancel_order": True})
     assert again.status_code == 200 and len(journal(edge)) == len(events)
-    kitchen = edge.call("GET", "/api/v1/kitchen/tickets", edge.login("kitchen"))
+    kitchen = edge.call("GET", "/api/v1/kitchen/tickets", staff_token(edge, "kitchen"))
     tickets = kitchen["items"] if isinstance(kitchen, dict) else kitchen
     assert all(t["order_id"] != order["id"] for t in tickets)  # never cooked
 
