@@ -44,10 +44,28 @@ ensure_python() {
     fi
 }
 
+# venv_is_current DIR: DIR is a venv of this python3 (same interpreter and version) whose pip
+# still imports, so a re-run can keep it instead of re-creating it and re-bootstrapping pip.
+venv_is_current() {
+    local probe='import sys; print(sys.base_prefix, sys.version)'
+    [ -x "$1/bin/python" ] && "$1/bin/python" -c 'import pip' 2>/dev/null \
+        && [ "$("$1/bin/python" -c "$probe")" = "$(python3 -c "$probe")" ]
+}
+
 # install_package: the venv in $PREFIX/venv with fnbpos from this checkout (a plain install:
 # the wheel carries the browser apps, the dashboard and the migrations). Re-running upgrades.
+# The build backend (pyproject.toml's build-system.requires) is installed into the venv and
+# the checkout is built there, not in a throw-away build environment: a re-run neither
+# reinstalls the backend nor needs the package index for it, so an offline box can be
+# upgraded from a new checkout as long as the dependencies did not change.
 install_package() {
+    local venv="$PREFIX/venv" pip_install build_requires
     install -d -m 0755 "$PREFIX"
-    python3 -m venv "$PREFIX/venv"
-    "$PREFIX/venv/bin/pip" install --quiet --disable-pip-version-check "$SRC"
+    venv_is_current "$venv" || python3 -m venv "$venv"
+    pip_install=("$venv/bin/pip" install --quiet --disable-pip-version-check)
+    mapfile -t build_requires < <(python3 -c 'import sys, tomllib
+print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"]))' \
+        "$SRC/pyproject.toml")
+    "${pip_install[@]}" "${build_requires[@]}"
+    "${pip_install[@]}" --no-build-isolation "$SRC"
 }
