@@ -31,6 +31,7 @@ from sync.protocol import (
     confirmations_checksum,
 )
 from tests.edge.edge_server import EdgeServer
+from tests.edge.staff_and_devices import pair, staff_login, staff_token
 from tests.edge.test_orders import THREE_LINES, journal, place
 from tests.edge.test_payments_gateway import configure, start_attempt, wait_for
 
@@ -46,9 +47,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeServer]:
 
 
 def staff_id(edge: EdgeServer, role: str, device: str = "cashier") -> str:
-    res = httpx.post(f"{edge.base_url}/api/v1/auth/login", json={"pin": edge.pins[role]},
-                     headers={"Authorization": f"Bearer {edge.tokens[device]}"}, timeout=10)
-    return str(res.json()["staff"]["id"])
+    return str(staff_login(edge, role, device)["staff"]["id"])
 
 
 def hand_over(edge: EdgeServer, order: dict[str, Any]) -> dict[str, Any]:
@@ -57,12 +56,12 @@ def hand_over(edge: EdgeServer, order: dict[str, Any]) -> dict[str, Any]:
     tickets = edge.call("GET", "/api/v1/kitchen/tickets?status=pending&limit=1000", kds)["items"]
     for ticket in (t for t in tickets if t["order_id"] == order["id"]):
         edge.call("POST", f"/api/v1/kitchen/tickets/{ticket['id']}/bump", kds)
-    return edge.call("POST", f"/api/v1/orders/{order['id']}/complete", edge.login("cashier"))
+    return edge.call("POST", f"/api/v1/orders/{order['id']}/complete", staff_token(edge, "cashier"))
 
 
 def completed_order(edge: EdgeServer, method: str = "cash", **pay: Any) -> dict[str, Any]:
     order = place(edge)
-    edge.call("POST", f"/api/v1/orders/{order['id']}/payments", edge.login("cashier"),
+    edge.call("POST", f"/api/v1/orders/{order['id']}/payments", staff_token(edge, "cashier"),
               json={"method": method, "amount": order["total"], **pay})
     return hand_over(edge, order)
 
@@ -75,7 +74,7 @@ def refund(edge: EdgeServer, order_id: str, token: str, body: dict[str, Any],
 
 
 def test_a_refund_needs_a_manager_and_records_who_approved(edge: EdgeServer) -> None:
-    cashier = edge.login("cashier")
+    cashier = staff_token(edge, "cashier")
     manager_id, cashier_id = staff_id(edge, "manager"), staff_id(edge, "cashier")
     open_order = place(edge)
     edge.call("POST", f"/api/v1/orders/{open_order['id']}/payments", cashier,
@@ -106,11 +105,11 @@ def test_a_refund_needs_a_manager_and_records_who_approved(edge: EdgeServer) -> 
     assert (after["status"], after["refunded"], after["paid"]) == (
         "completed", order["total"], order["total"])
     # nothing is left to refund
-    again = refund(edge, order["id"], edge.login("manager"), body)
+    again = refund(edge, order["id"], staff_token(edge, "manager"), body)
     assert again.status_code == 409
     # a manager logged in approves by themselves
     other = completed_order(edge)
-    res = refund(edge, other["id"], edge.login("manager"), {**body, "amount": 1_000})
+    res = refund(edge, other["id"], staff_token(edge, "manager"), {**body, "amount": 1_000})
     assert res.status_code == 201 and res.json()["approved_by"] == manager_id
     # the outbox carries the refund and the order's new refunded figure
     events = [b for _, _, b in journal(edge)]
@@ -123,7 +122,7 @@ def test_a_refund_needs_a_manager_and_records_who_approved(edge: EdgeServer) -> 
 
 
 def test_refunds_by_line_and_amount_never_exceed_what_was_paid(edge: EdgeServer) -> None:
-    manager = edge.login("manager")
+    manager = staff_token(edge, "manager")
     order = completed_order(edge)
     lines = order["lines"]
     nets = sum(line["line_total"] for line in lines)
@@ -152,7 +151,7 @@ def test_refunds_by_line_and_amount_never_exceed_what_was_paid(edge: EdgeServer)
 
 
 def test_parallel_refunds_cannot_give_back_more_than_was_paid(edge: EdgeServer) -> None:
-    cashier = edge.login("cashier")
+    cashier = staff_token(edge, "cashier")
     order = completed_order(edge)
     part = order["total"] * 3 // 10  # three fit, the fourth does not
 
@@ -174,7 +173,7 @@ def test_parallel_refunds_cannot_give_back_more_than_was_paid(edge: EdgeServer) 
 
 
 def test_a_refund_is_made_once_per_idempotency_key(edge: EdgeServer) -> None:
-    manager = edge.login("manager")
+    manager = staff_token(edge, "manager")
     order = completed_order(edge)
     body = {"reason": "double charge", "amount": 5_000}
     key = str(uuid.uuid4())
@@ -188,7 +187,7 @@ def test_a_refund_is_made_once_per_idempotency_key(edge: EdgeServer) -> None:
 
 
 def test_cash_refunds_come_out_of_the_shift_drawer(edge: EdgeServer) -> None:
-    device = edge.pair("cashier", "till-refund")
+    device = pair(edge, "cashier", "till-refund")
     cashier = edge.login_pin(edge.pins["cashier"], device)
     shift = edge.call("POST", "/api/v1/shifts", cashier, json={"opening_float": 200_000})
     order = place(edge)
@@ -212,7 +211,7 @@ def test_a_gateway_refund_goes_through_midtrans_or_fails_with_its_reason(
         edge: EdgeServer, tmp_path_factory: pytest.TempPathFactory) -> None:
     with FakeGatewayProcess("midtrans") as midtrans:
         configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
-        cashier = edge.login("cashier")
+        cashier = staff_token(edge, "cashier")
         order = place(edge, THREE_LINES)
         attempt = start_attempt(edge, order["id"], cashier, order["total"]).json()
         assert httpx.post(f"{midtrans.base_url}/_fake/v2/{attempt['id']}/pay").status_code == 200
@@ -308,7 +307,7 @@ def test_a_pending_xendit_refund_is_settled_once_by_the_relayed_refund_callback(
         edge: EdgeServer) -> None:
     with FakeGatewayProcess("xendit") as xendit:
         configure(edge, "xendit", xendit.base_url, xendit.server_key)
-        cashier, pin = edge.login("cashier"), edge.pins["manager"]
+        cashier, pin = staff_token(edge, "cashier"), edge.pins["manager"]
         manager_id = staff_id(edge, "manager")
         order = place(edge, THREE_LINES)
         attempt = start_attempt(edge, order["id"], cashier, order["total"]).json()
@@ -368,6 +367,6 @@ def test_a_pending_xendit_refund_is_settled_once_by_the_relayed_refund_callback(
 
 
 def status_of(edge: EdgeServer, order_id: str, refund_id: str) -> tuple[str, str]:
-    found = edge.call("GET", f"/api/v1/orders/{order_id}/refunds", edge.login("manager"))["items"]
+    found = edge.call("GET", f"/api/v1/orders/{order_id}/refunds", staff_token(edge, "manager"))["items"]
     item = next(r for r in found if r["id"] == refund_id)
     return item["status"], item["gateway_refund_id"]
