@@ -87,8 +87,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _migrate(settings)
     proxy_options = ({"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
                      if settings.forwarded_allow_ips else {"proxy_headers": False})
+    # access_log off: the app's middleware logs each request itself (with its request id)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=settings.log_requests, lifespan="on",
+                access_log=False, lifespan="on",
                 timeout_keep_alive=settings.keep_alive_seconds, **proxy_options)
 
 
