@@ -21,6 +21,7 @@ from edge import login_throttle
 from edge.db import Database, connect
 from shared.errors import TooManyRequests
 from tests.edge.edge_server import EdgeServer
+from tests.edge.staff_and_devices import pair
 
 WRONG = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"]
 
@@ -89,7 +90,7 @@ def test_a_lock_survives_a_restart(edge_server: EdgeServer) -> None:
 
 
 def test_the_whole_box_locks_when_guesses_are_spread_over_devices(edge_server: EdgeServer) -> None:
-    tills = [edge_server.pair("cashier", f"till-{i}") for i in range(3)]
+    tills = [pair(edge_server, "cashier", f"till-{i}") for i in range(3)]
     for i, pin in enumerate(WRONG):  # 10 wrong PINs, no device reaches its own limit of 5
         assert login(edge_server, tills[i % 2] if i < 8 else tills[2], pin).status_code == 401
     res = login(edge_server, edge_server.tokens["cashier"], edge_server.pins["manager"])
@@ -98,7 +99,7 @@ def test_the_whole_box_locks_when_guesses_are_spread_over_devices(edge_server: E
 
 
 def test_no_staff_login_from_customer_facing_devices(edge_server: EdgeServer) -> None:
-    board = edge_server.pair("board", "order-board")
+    board = pair(edge_server, "board", "order-board")
     for token in (edge_server.tokens["kiosk"], board):
         res = login(edge_server, token, edge_server.pins["manager"])
         assert res.status_code == 403, res.text
