@@ -29,7 +29,8 @@ from hub.identity import PERMISSIONS
 from hub.models import ROLES
 from hub.settings import HubSettings, secret_problem
 from sync.protocol import MEDIA_TYPE, EnrollRequest, PushRequest, encode_frame
-from tests.hub.conftest import JWT_SECRET, POS_HUB, REPO, HubServer, TenantCtx, login, run_cli
+from tests.cli_in_process import pos_hub
+from tests.hub.conftest import JWT_SECRET, POS_HUB, REPO, HubServer, TenantCtx, login
 
 pytestmark = pytest.mark.postgres
 
@@ -284,12 +285,18 @@ def _attempt(server: HubServer, email: str, password: str, source: str = "127.0.
                            json={"email": email, "password": password}).status_code
 
 
+@pytest.fixture(scope="module")
+def limited_hub_process(pg_url: str, hub_server_factory: Callable[..., HubServer]) -> HubServer:
+    return hub_server_factory(pg_url, scheduler_enabled=False)
+
+
 @pytest.fixture
-def limited_hub(pg_url: str, hub_server_factory: Callable[..., HubServer]) -> HubServer:
-    """A hub with the default per-account limit (5) whose counters start empty."""
+def limited_hub(pg_url: str, limited_hub_process: HubServer) -> HubServer:
+    """A hub with the default per-account limit (5) whose counters start empty: one process
+    for the file (the counters live in the database, not in the process)."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("DELETE FROM login_attempts")
-    return hub_server_factory(pg_url, scheduler_enabled=False)
+    return limited_hub_process
 
 
 def test_parallel_wrong_passwords_are_checked_at_most_the_limit(limited_hub: HubServer,
@@ -314,7 +321,7 @@ def test_a_guesser_at_one_address_does_not_lock_the_owner_out(limited_hub: HubSe
     # ... the owner, elsewhere, signs in at once.
     assert _attempt(limited_hub, owner.email, owner.password, "127.0.0.2") == 200
     # Recovery: the operator clears the account's counters.
-    done = run_cli("users", "unlock", owner.email, db_url=limited_hub.db_url)
+    done = pos_hub("users", "unlock", owner.email, db_url=limited_hub.db_url)
     assert "cleared" in done.stdout
     assert _attempt(limited_hub, owner.email, owner.password, "127.0.0.1") == 200
 
