@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
 from hub.ingest.apply import BulkRefused, Event, apply_events, tax_of
-from hub.ingest.decode import Decoded, decode_all, kind_of
+from hub.ingest.decode import Decoded, decode_all, kind_of, nul_free
 from hub.ingest.enrollment import SyncIdentity
 from hub.ingest.push_fast import plain_push
 from hub.ingest.quarantine import quarantine
@@ -120,6 +120,7 @@ async def ingest_push(db: Database, who: SyncIdentity, request: PushRequest,
     reply = await plain_push(db, who, request, decoded, wire_version, now)
     if reply is not None:
         return reply
+    decoded = nul_free(request.entries, decoded)
     started = time.monotonic()
     waits = 0
     optimistic = True
