@@ -5,7 +5,8 @@
   truthy; on time-out fails with what it waited for and ``context()`` (e.g. a server's log).
   Deadlines are generous: the CI machine is shared and may be very busy.
 * ``Server`` — a real server process (``pos-hub serve`` / ``pos-edge serve``) from a given
-  command line, its output in a log file, ready when ``/api/health`` answers 200.
+  command line, its output in a log file, ready when ``/api/health`` answers 200
+  (``start()``, or ``launch()`` now and ``wait_ready()`` after other work).
 * ``clean_env(venv)`` — an environment with only the installed venv and the system on PATH,
   so nothing from the development checkout leaks into a test of the installed package.
 """
@@ -71,10 +72,16 @@ class Server:
         return f"--- {self.log_path.name} (last 4000 characters) ---\n{text[-4000:]}"
 
     def start(self) -> Server:
+        return self.launch().wait_ready()
+
+    def launch(self) -> Server:
+        """Start the process and return at once: other work can overlap its start-up."""
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.args, cwd=self.cwd, env=self.env, stdout=log,
                                          stderr=subprocess.STDOUT)
+        return self
 
+    def wait_ready(self) -> Server:
         def healthy() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
