@@ -2,9 +2,9 @@
 
 The test reads the DBA's SQL and the hub's URLs out of docs/operations.md, runs the SQL as the
 postgres superuser (role and database names made unique to this run: roles are cluster-wide
-and other runs share the server), then runs ``pos-hub migrate``, ``pos-hub create-tenant`` and
-``pos-hub serve`` as real processes with only those URLs in their environment, and attacks the
-result with the app role's own login:
+and other runs share the server), then runs ``pos-hub migrate``, ``pos-hub create-tenant`` (their
+``main`` in this process, tests/cli_in_process.py) and ``pos-hub serve`` (a real process), each
+with only those URLs in its environment, and attacks the result with the app role's own login:
 
 * migrate succeeds as the database owner, which may not create roles (it used to fail with
   "permission denied to create role", and with a pre-created role swallow a failed GRANT);
@@ -29,6 +29,8 @@ import httpx
 import psycopg
 import pytest
 
+from hub import cli
+from tests.cli_in_process import run_main
 from tests.hub.conftest import JWT_SECRET, PG_ADMIN_DSN, PIN_KEY, POS_HUB, REPO, free_port
 
 pytestmark = pytest.mark.postgres
@@ -81,13 +83,27 @@ def _documented_install(suffix: str) -> Install:
     return Install(suffix, [s for s in sql if s], env)
 
 
-def _cli(install: Install, workdir: Path, *args: str, env: dict[str, str] | None = None
-         ) -> subprocess.CompletedProcess[str]:
+def _environment(install: Install, workdir: Path, env: dict[str, str] | None = None
+                 ) -> dict[str, str]:
+    """The process environment with no POS_HUB_* but the documented URLs and the test keys."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("POS_HUB_")}
     full_env.update(install.env, POS_HUB_JWT_SECRET=JWT_SECRET, POS_HUB_PIN_KEY=PIN_KEY,
                     POS_HUB_DATA_DIR=str(workdir / "data"), **(env or {}))
-    return subprocess.run([*POS_HUB, *args], cwd=REPO, env=full_env, capture_output=True,
-                          text=True, timeout=180, check=False)
+    return full_env
+
+
+def _cli(install: Install, workdir: Path, *args: str, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess[str]:
+    """``pos-hub <args>`` as a process."""
+    return subprocess.run([*POS_HUB, *args], cwd=REPO, env=_environment(install, workdir, env),
+                          capture_output=True, text=True, timeout=180, check=False)
+
+
+def _command(install: Install, workdir: Path, *args: str, env: dict[str, str] | None = None
+             ) -> subprocess.CompletedProcess[str]:
+    """``pos-hub <args>`` in this process, with the environment the process would get
+    (tests/cli_in_process.py): migrate and create-tenant, five Python starts saved."""
+    return run_main(cli.main, args, env=_environment(install, workdir, env), cwd=REPO)
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +130,14 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
 def served(install: Install, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """migrate, two tenants, and a running `pos-hub serve`, all as the docs say."""
     workdir = tmp_path_factory.mktemp("documented-hub")
-    migrated = _cli(install, workdir, "migrate")
+    migrated = _command(install, workdir, "migrate")
     assert migrated.returncode == 0, migrated.stderr
     assert "database is up to date" in migrated.stdout
     tenants = {}
     for name in ("Alpha", "Bravo"):
         email = f"owner@{name.lower()}.test"
-        created = _cli(install, workdir, "create-tenant", "--name", name, "--admin-email", email,
-                       "--admin-password", "owner-password-1")
+        created = _command(install, workdir, "create-tenant", "--name", name, "--admin-email",
+                           email, "--admin-password", "owner-password-1")
         assert created.returncode == 0, created.stderr
         tenants[name] = {"id": created.stdout.strip().splitlines()[-1], "email": email}
     port = free_port()
@@ -210,13 +226,13 @@ def test_serve_refuses_to_log_in_as_the_owner(install: Install, served: dict) ->
 def test_a_failing_grant_fails_migrate(install: Install, served: dict) -> None:
     nobody = f"{install.role('app')}_nobody"  # a login role the DBA never created
     broken = {"POS_HUB_DB_URL": f"postgresql://{nobody}@127.0.0.1:5432/{install.database}"}
-    result = _cli(install, served["workdir"], "migrate", env=broken)
+    result = _command(install, served["workdir"], "migrate", env=broken)
     assert result.returncode != 0
     assert f'role "{nobody}" does not exist' in result.stderr
     assert "up to date" not in result.stdout
     # On an empty database the same error leaves nothing behind: one transaction.
     spare = install.url("owner").rsplit("/", 1)[0] + f"/{install.database}_b"
-    result = _cli(install, served["workdir"], "migrate",
+    result = _command(install, served["workdir"], "migrate",
                   env={**broken, "POS_HUB_DB_MIGRATE_URL": spare})
     assert result.returncode != 0 and f'role "{nobody}" does not exist' in result.stderr
     with psycopg.connect(spare) as conn:
