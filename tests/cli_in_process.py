@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["environment", "pos_hub", "run_main"]
+__all__ = ["environment", "pos_edge", "pos_hub", "run_main"]
 
 
 @contextlib.contextmanager
@@ -69,6 +69,14 @@ def pos_hub(*args: str, db_url: str, env: Mapping[str, str] | None = None
 
     return run_main(cli.main, [*args, "--db", db_url],
                     env={**os.environ, "POS_HUB_JWT_SECRET": JWT_SECRET, **(env or {})})
+
+
+def pos_edge(*args: str, env: Mapping[str, str] | None = None
+             ) -> subprocess.CompletedProcess[str]:
+    """``pos-edge <args>`` in this process, with this environment plus ``env``."""
+    from edge import cli
+
+    return run_main(cli.main, args, env={**os.environ, **(env or {})})
 
 
 @contextlib.contextmanager

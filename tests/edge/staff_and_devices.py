@@ -12,13 +12,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
 
-from edge import cli
-from tests.cli_in_process import run_main
+from tests.cli_in_process import pos_edge
 from tests.edge.edge_server import EdgeServer
 
 __all__ = ["pair", "staff_login", "staff_token"]
@@ -45,7 +43,7 @@ def staff_token(edge: EdgeServer, role: str = "cashier") -> str:
 
 def pair(edge: EdgeServer, role: str, name: str) -> str:
     """Pair a device as ``pos-edge pair`` does; its token."""
-    done = run_main(cli.main, ["pair", "--data-dir", str(edge.data_dir), "--role", role,
-                               "--name", name], env={**os.environ, **edge.env})
+    done = pos_edge("pair", "--data-dir", str(edge.data_dir), "--role", role, "--name", name,
+                    env=edge.env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1].strip()

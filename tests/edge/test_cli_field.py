@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.cli_in_process import pos_edge
 from tests.edge import hub_support
 from tests.edge.edge_server import POS_EDGE
 from tests.edge.hub_support import Box, cli, code_for, menu_and_outlet
@@ -63,11 +64,18 @@ def field_box(sqlite_hub_server: Any, tenant_factory: Any,
     made, product = menu_and_outlet(tenant)
     box = Box(tmp_path_factory.mktemp("field") / "box")
     try:
-        cli("provision", "--hub", link.url, "--code", code_for(tenant, made["id"]), "--data-dir",
-            str(box.data_dir))
-        cli("staff", "add", "--data-dir", str(box.data_dir), "--name", "Sari", "--role",
-            "cashier", "--pin", "246813")
-        yield FieldBox(box, link, made["id"], product, box.pair("cashier"))
+        # Set-up, not what the tests look at: pos-edge's main in this process (the steps the
+        # technician's terminal shows are the tests' own runs below, as processes).
+        for step in (("provision", "--hub", link.url, "--code", code_for(tenant, made["id"]),
+                      "--data-dir", str(box.data_dir)),
+                     ("staff", "add", "--data-dir", str(box.data_dir), "--name", "Sari",
+                      "--role", "cashier", "--pin", "246813"),
+                     ("pair", "--data-dir", str(box.data_dir), "--role", "cashier", "--name",
+                      "till")):
+            done = pos_edge(*step)
+            assert done.returncode == 0, f"pos-edge {step[0]}: {done.stdout}\n{done.stderr}"
+        till = done.stdout.strip().splitlines()[-1]
+        yield FieldBox(box, link, made["id"], product, till)
     finally:
         box.stop()
         link.close()
@@ -78,7 +86,8 @@ def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder made by `pos-edge init` (with the port the pairing URL names), once for
     the file; tests work on copies of it."""
     data = tmp_path_factory.mktemp("init") / "edge"
-    cli("init", "--data-dir", str(data), env={"POS_EDGE_PORT": "8181"})
+    done = pos_edge("init", "--data-dir", str(data), env={"POS_EDGE_PORT": "8181"})
+    assert done.returncode == 0, done.stderr
     return data
 
 
