@@ -5,8 +5,10 @@ tests/edge/conftest.py, re-exported here) and Chromium driven by Playwright.
   staff PINs), for tests that restart it or count everything on it.
 * ``shared_edge`` – one demo edge per module, for tests that only add orders and look at
   their own.
-* ``chromium`` – Debian's Chromium driven by Playwright, one per test module.
-* ``context`` – a browser context that fails the test on any uncaught page error.
+* ``chromium`` – Debian's Chromium driven by Playwright, one per test module; every page
+  it opens gets a window of its own (see ``_pages_in_own_windows``).
+* ``context`` – a browser context (reduced motion) that fails the test on any uncaught page
+  error.
 * ``shoot(page, name)`` – saves artifacts/screenshots/ui-<name>.png.
 """
 
@@ -33,13 +35,50 @@ def chromium() -> Iterator[Any]:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        _pages_in_own_windows(browser)
         yield browser
         browser.close()
 
 
+def _pages_in_own_windows(browser: Any) -> None:
+    """Make ``new_page`` of every context of ``browser`` open a window, not a tab.
+
+    Headless Chromium draws the tabs of a window other than the one in front at about three
+    frames a second, and Playwright waits for two frames in a row before each click ("visible,
+    enabled and stable"): a test that works the KDS while the kiosk was opened after it waited
+    1-2 s per tap. A window per page keeps every screen drawing as a screen on its own device
+    does; the pages still share their context (storage, routes, clock, offline switch)."""
+    cdp = browser.new_browser_cdp_session()
+    new_context = browser.new_context
+
+    def context_with_windows(*args: Any, **kwargs: Any) -> Any:
+        ctx = new_context(*args, **kwargs)
+        first_page = ctx.new_page
+        context_id: list[str] = []
+
+        def new_page() -> Any:
+            if not context_id:  # the context's first page has its window to itself
+                page = first_page()
+                info = ctx.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
+                context_id.append(info["browserContextId"])
+                return page
+            with ctx.expect_page() as opened:
+                cdp.send("Target.createTarget", {"url": "about:blank", "newWindow": True,
+                                                 "browserContextId": context_id[0]})
+            return opened.value
+
+        ctx.new_page = new_page
+        return ctx
+
+    browser.new_context = context_with_windows
+
+
 @pytest.fixture
 def context(chromium: Any) -> Iterator[Any]:
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="id-ID")
+    # Reduced motion: the kiosk's attract screen pulses forever otherwise, ~9 % of a core
+    # for every kiosk page left open; no test looks at an animation.
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="id-ID",
+                               reduced_motion="reduce")
     errors: list[str] = []
     ctx.on("weberror", lambda err: errors.append(str(err.error)))
     yield ctx
