@@ -111,6 +111,13 @@ def customer_pays(fake: FakeGatewayProcess, attempt_id: str) -> None:
     assert res.status_code == 200, res.text
 
 
+def gateway_expires(fake: FakeGatewayProcess, attempt_id: str) -> None:
+    """The gateway ends the QR as it does when its lifetime is over (Midtrans' expire call),
+    so the edge hears "expire" on its next poll instead of after a real wait."""
+    res = httpx.post(f"{fake.base_url}/v2/{attempt_id}/expire", auth=(fake.server_key, ""), timeout=10)
+    assert res.json().get("transaction_status") == "expire", res.text  # Midtrans answers 407 here
+
+
 def pending_attempt(edge: EdgeServer, order_id: str) -> dict[str, Any]:
     return wait_for(lambda: next((a for a in attempts_of(edge, order_id) if a["status"] == "pending"), None),
                     "a pending payment attempt")
@@ -282,13 +289,19 @@ def test_cashier_reopening_a_qr_on_a_tablet_ten_minutes_ahead_does_not_show_it_e
 
 def test_kiosk_qr_expires_the_customer_is_told_and_the_order_never_cooked(
         edge: EdgeServer, midtrans: FakeGatewayProcess, context: Any, shoot: Any) -> None:
+    """The kiosk's countdown runs out (its clock is run 10 s ahead, not waited for): the
+    customer is told at once; the gateway's QR ends too and the edge cancels the order."""
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key, "--qr-expiry-seconds", "10")
+    context.clock.install()
     kiosk, _, _ = kiosk_to_pay_choice(context, edge)
     kiosk.get_by_test_id("pay-here").click()
     expect(kiosk.get_by_test_id("qr-card")).to_be_visible(timeout=WAIT_MS)
     order = newest_open_order(edge)
-    expect(kiosk.get_by_test_id("kiosk-expired")).to_be_visible(timeout=20000)
+    attempt = pending_attempt(edge, order["id"])
+    kiosk.clock.run_for(10_000)  # the QR's whole lifetime on the kiosk
+    expect(kiosk.get_by_test_id("kiosk-expired")).to_be_visible(timeout=WAIT_MS)
     shoot(kiosk, "kiosk-qr-expired")
+    gateway_expires(midtrans, attempt["id"])
     cancelled = wait_for(lambda: (o := order_of(edge, order["id"]))["status"] == "cancelled" and o,
                          "the edge to cancel the unpaid kiosk order", timeout=60)
     assert cancelled["paid"] == 0
@@ -347,7 +360,10 @@ def test_cashier_split_cash_and_qris_paid_with_no_tap(
 
 def test_cashier_expired_qr_offers_a_new_one_and_cancel_voids_it(
         edge: EdgeServer, midtrans: FakeGatewayProcess, context: Any, shoot: Any) -> None:
+    """The tablet's countdown runs out (its clock is run 10 s ahead, not waited for) before
+    the edge hears of it: the new QR voids the old one first."""
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key, "--qr-expiry-seconds", "10")
+    context.clock.install()
     menu = demo_menu(edge, edge.tokens["kiosk"])
     product, groups = product_with_required_group(menu)
     order = place_api_order(edge, edge.tokens["cashier"], menu, product, groups)
@@ -357,7 +373,9 @@ def test_cashier_expired_qr_offers_a_new_one_and_cancel_voids_it(
     page.get_by_role("button", name="QRIS").click()
     page.get_by_test_id("pay-submit").click()
     view = page.get_by_test_id("customer-view")
-    expect(view.get_by_test_id("customer-expired")).to_be_visible(timeout=20000)
+    expect(view.get_by_test_id("qr-card")).to_be_visible(timeout=WAIT_MS)
+    page.clock.run_for(10_000)  # the QR's whole lifetime on the tablet
+    expect(view.get_by_test_id("customer-expired")).to_be_visible(timeout=WAIT_MS)
     shoot(page, "cashier-qr-expired-customer")
     view.get_by_test_id("cashier-view").click()
     panel = page.get_by_test_id("qr-panel")
