@@ -154,9 +154,9 @@ def test_the_installers_lay_out_the_box(box: Box) -> None:
 
 def test_provision_edge_enrolls_once_and_a_rerun_only_starts_the_edge(box: Box,
                                                                        tmp_path: Path) -> None:
-    # The installed hub, on SQLite, migrated by its own start-up: its CLI makes the tenant and
-    # the owner, who adds the outlet and its one-time code on the hub's API (one process
-    # start-up each saved).
+    # The installed hub, on SQLite, migrated by its own start-up (no separate pos-hub
+    # migrate); its CLI makes the tenant and the owner, who adds the outlet and its one-time
+    # code on the hub's API.
     env = {**box.env(), "POS_HUB_DATA_DIR": str(tmp_path / "hub"),
            "POS_HUB_JWT_SECRET": secrets.token_urlsafe(32)}
     owner = {"email": "owner@installer.example", "password": "installer-test-password"}
@@ -198,6 +198,8 @@ def test_a_reinstall_keeps_the_data_and_the_settings(box: Box, tmp_path: Path) -
     env_file.write_text(env_file.read_text() + "POS_HUB_LOG_LEVEL=DEBUG\n")
     marker = box.root / "var" / "lib" / "fnbpos" / "keep-me"
     marker.write_text("outlet data")
+    venv_config = box.venv_bin.parent / "pyvenv.cfg"
+    made = venv_config.stat().st_mtime_ns
     no_wheels = tmp_path / "no-wheels"
     no_wheels.mkdir()
     for script in (EDGE_INSTALLER, HUB_INSTALLER):
@@ -206,6 +208,7 @@ def test_a_reinstall_keeps_the_data_and_the_settings(box: Box, tmp_path: Path) -
         assert done.returncode == 0, f"{script.name}: {done.stderr[-3000:]}"
     assert env_file.read_text().endswith("POS_HUB_LOG_LEVEL=DEBUG\n")
     assert marker.read_text() == "outlet data"
+    assert venv_config.stat().st_mtime_ns == made  # the venv was kept, not made again
 
 
 def test_the_installers_refuse_a_python_older_than_3_11(tmp_path: Path) -> None:
