@@ -629,11 +629,12 @@ def test_kds_resumes_its_stream_after_a_network_blip(
     kds = context.new_page()
     kds.route_web_socket(re.compile(r".*/api/v1/stream.*"), through_the_network)
     kds.goto(f"{edge.base_url}/kds/?station={station}&token={devices['kds']}")
+    # An order placed once the stream is connected comes as an event, not in the snapshot:
+    # the link is cut only once the stream delivered something, so it was really open.
+    settle(kds, lambda: link["open"], "the KDS's stream to connect")
     place_api_order(edge, devices["kiosk"], menu, product, groups)
     expected = pending_tickets(edge, devices["kds"], station)
     expect(kds.get_by_test_id("ticket")).to_have_count(len(expected), timeout=WAIT_MS)
-    # The tickets may have come from the HTTP snapshot alone: cut the link only once the
-    # stream delivered something (an event or a heartbeat), so the stream is really open.
     settle(kds, lambda: link["frames"] > 0, "a first frame on the KDS's stream")
 
     link["down"] = True
@@ -700,7 +701,8 @@ def test_kds_reconnect_never_shows_a_ticket_bumped_while_it_was_away(
     kds.route_web_socket(re.compile(r".*/api/v1/stream.*"), through_the_network)
     kds.route(re.compile(r".*/api/v1/kitchen/tickets\?.*"), snapshot_through_the_network)
     kds.goto(f"{edge.base_url}/kds/?station={station}&token={devices['kds']}")
-    place_api_order(edge, devices["kiosk"], menu, product, groups)
+    settle(kds, lambda: link["open"], "the KDS's stream to connect")
+    place_api_order(edge, devices["kiosk"], menu, product, groups)  # comes as an event
     expect(kds.get_by_test_id("ticket")).to_have_count(
         len(pending_tickets(edge, devices["kds"], station)), timeout=WAIT_MS)
     settle(kds, lambda: link["frames"] > 0, "a first frame on the KDS's stream")
@@ -712,14 +714,20 @@ def test_kds_reconnect_never_shows_a_ticket_bumped_while_it_was_away(
                        if t["order_id"] == gone["id"])
     edge.call("POST", f"/api/v1/kitchen/tickets/{gone_ticket['id']}/bump", devices["kds"])
     place_api_order(edge, devices["kiosk"], menu, product, groups)
-    expected = sorted(t["id"] for t in pending_tickets(edge, devices["kds"], station))
+    connections = len(link["open"])
     link["hold"], link["down"] = True, False
 
-    # The edge sends a heartbeat only once it has caught up: everything it replays is held.
-    def caught_up() -> bool:
-        return any(json.loads(m).get("type") == "heartbeat" for _, m in link["held"])
+    # Once the KDS is connected again, one more order: the stream sends events in id order,
+    # so when its ticket's event is held, everything the edge replayed before it is held too.
+    settle(kds, lambda: len(link["open"]) > connections, "the KDS to reconnect", timeout_s=30)
+    marker = place_api_order(edge, devices["kiosk"], menu, product, groups)
+    expected = sorted(t["id"] for t in pending_tickets(edge, devices["kds"], station))
 
-    settle(kds, caught_up, "the reconnected stream's first heartbeat", timeout_s=30)
+    def caught_up() -> bool:
+        return any((json.loads(m).get("data") or {}).get("order_id") == marker["id"]
+                   for _, m in link["held"])
+
+    settle(kds, caught_up, "the event of the order placed after the reconnect")
     states = [shown_ticket_ids(kds)]  # the fresh snapshot
     for ws, message in list(link["held"]):
         ws.send(message)  # dispatched to the page's socket before send() returns
