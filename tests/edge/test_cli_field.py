@@ -1,6 +1,11 @@
 """What a technician meets at the box, through the real CLI and real servers: quiet logs,
 `sync now` after an outage, full device ids, a real pairing URL, a refused code that leaves
-nothing behind, and `--version` on every command."""
+nothing behind, and `--version` on every command.
+
+The commands the tests are about run as processes; the runs that set a test up or read back
+what one did (provision, staff add, pair and init in the fixtures; status, devices --json,
+revoke-device, backup, and `sync now` with no edge serving) call pos-edge's main in this
+process (tests/cli_in_process.py), without a Python start for each."""
 
 from __future__ import annotations
 
@@ -139,7 +144,7 @@ def test_a_syncing_edge_logs_what_an_operator_needs_and_nothing_else(sqlite_hub_
 def test_sync_now_ends_the_backoff_after_an_outage(sqlite_url, field_box):
     box, link, product = field_box.box, field_box.link, field_box.product
     try:
-        no = cli("sync", "now", "--data-dir", str(box.data_dir), check=False)
+        no = pos_edge("sync", "now", "--data-dir", str(box.data_dir))
         assert no.returncode == 1 and "no edge is serving" in no.stderr
         link.set(up=True)
         box.start(env={"POS_SYNC_MIN_BACKOFF": "120", "POS_SYNC_MAX_BACKOFF": "300"})
@@ -158,7 +163,9 @@ def test_sync_now_ends_the_backoff_after_an_outage(sqlite_url, field_box):
         with sqlite3.connect(path) as conn:
             held = conn.execute("SELECT paid FROM orders WHERE id = ?", (sold["id"],)).fetchall()
         assert held == [(sold["total"],)]
-        status = cli("status", "--data-dir", str(box.data_dir)).stdout
+        shown = pos_edge("status", "--data-dir", str(box.data_dir))
+        status = shown.stdout
+        assert shown.returncode == 0, shown.stderr
         assert "(reachable)" in status and "last error:      -" in status
         woke = box.call("POST", "/api/v1/sync/now", sari)
         assert woke == {"woken": True}
@@ -191,10 +198,10 @@ def test_devices_show_whole_ids_and_pair_prints_a_usable_url(initialised, tmp_pa
     assert f"http://127.0.0.1:8181/kiosk/?token={token}" in paired[-3]
     narrow = subprocess.run([POS_EDGE, "devices", "--data-dir", str(data)], capture_output=True,
                             text=True, env={"COLUMNS": "60", "PATH": str(BIN)}, check=True).stdout
-    listed = json.loads(cli("devices", "--data-dir", str(data), "--json").stdout)
+    listed = json.loads(pos_edge("devices", "--data-dir", str(data), "--json").stdout)
     assert len(listed) == 1 and listed[0]["id"] in narrow  # whole, on one line
-    cli("revoke-device", "--data-dir", str(data), listed[0]["id"])
-    assert json.loads(cli("devices", "--data-dir", str(data), "--json").stdout)[0]["revoked"]
+    assert pos_edge("revoke-device", "--data-dir", str(data), listed[0]["id"]).returncode == 0
+    assert json.loads(pos_edge("devices", "--data-dir", str(data), "--json").stdout)[0]["revoked"]
 
 
 def test_every_command_tells_its_version():
@@ -208,7 +215,9 @@ def test_every_command_tells_its_version():
 def test_restore_into_a_missing_folder_and_a_resolved_error(initialised, tmp_path):
     data = tmp_path / "edge"
     shutil.copytree(initialised, data)
-    saved = cli("backup", "--data-dir", str(data), "--to", str(tmp_path / "b")).stdout.splitlines()[-1]
+    backup = pos_edge("backup", "--data-dir", str(data), "--to", str(tmp_path / "b"))
+    assert backup.returncode == 0, backup.stderr
+    saved = backup.stdout.splitlines()[-1]
     done = cli("restore", "--data-dir", str(tmp_path / "gone"), "--from", saved, check=False)
     assert done.returncode == 1 and "no edge data folder" in done.stderr
     assert "Traceback" not in done.stderr
