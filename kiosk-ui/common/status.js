@@ -30,7 +30,16 @@ let pollTimer = null;
 /** Poll /api/health: every `everyMs` while online, every second while offline. */
 export function startHealthPoll(everyMs = 5000) {
   if (pollTimer) return;
+  let polling = false;
+  // A failed API call says "offline" between two polls: ask again within a second, not at
+  // the next online tick (up to `everyMs` later), since screens wait for the edge to answer.
+  reachability.addEventListener("change", () => {
+    if (reachability.online !== false || polling) return;
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(tick, 1000);
+  });
   const tick = async () => {
+    polling = true;
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), 2500);
     try {
@@ -41,6 +50,7 @@ export function startHealthPoll(everyMs = 5000) {
       reachability.report(false);
     } finally {
       clearTimeout(timer);
+      polling = false;
     }
     pollTimer = setTimeout(tick, reachability.online ? everyMs : 1000);
   };
