@@ -127,10 +127,11 @@ def test_held_order_expires_goes_to_the_counter_or_leaves_with_the_customer_and_
     # The edge comes back: the kiosk notices, and none of the three orders is ever sent.
     edge.start()
     expect(page.get_by_test_id("kiosk-offline")).to_be_hidden(timeout=WAIT_MS)
-    page.wait_for_timeout(3000)
+    page.clock.run_for(3000)  # a send loop left behind would wake and post within this
     page.reload()  # a reload finds nothing to send either
     expect(page.get_by_test_id("attract")).to_be_visible()
-    page.wait_for_timeout(1500)
+    page.clock.run_for(1500)
+    page.wait_for_timeout(300)  # time for a post made just now to reach the edge
     assert new_orders(edge, before) == [], "a ghost order reached the edge"
     assert len(posts) == sent, "a dropped order was sent once the edge was back"
 
@@ -230,7 +231,7 @@ def test_hung_edge_never_cooks_the_order_the_kiosk_gave_up(
     tickets_before = {t["id"] for t in edge.call("GET", "/api/v1/kitchen/tickets", edge.tokens["kds"])["items"]}
     page = context.new_page()
     page.set_viewport_size({"width": 768, "height": 1280})
-    page.goto(f"http://127.0.0.1:{proxy.port}/kiosk/?hold=6&idle=60&token={edge.tokens['kiosk']}")
+    page.goto(f"http://127.0.0.1:{proxy.port}/kiosk/?hold=3&idle=60&token={edge.tokens['kiosk']}")
     expect(page.get_by_test_id("attract")).to_be_visible()
     bodies: list[dict[str, Any]] = []
     page.on("request", lambda r: bodies.append({**json.loads(r.post_data or "{}"),
@@ -240,7 +241,7 @@ def test_hung_edge_never_cooks_the_order_the_kiosk_gave_up(
     proxy.stall()  # the edge "hangs": requests leave the kiosk, nothing answers
     page.get_by_test_id("place-order").click()
     gone = page.get_by_test_id("kiosk-gone")
-    expect(gone).to_be_visible(timeout=15000)  # the kiosk gave up after 6 s
+    expect(gone).to_be_visible(timeout=15000)  # the kiosk gave up after 3 s (real time)
     expect(gone).to_have_attribute("data-why", "expired")
     given_up = datetime.now(UTC)
     assert bodies and all(b["key"] == bodies[0]["key"] for b in bodies), bodies

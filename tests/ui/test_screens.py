@@ -483,6 +483,9 @@ def test_cashier_counter_order_cash_payment_and_shift_close(
     # Rp 20.000 leaves the drawer for ice; expected = float + cash sales (not the card part)
     # - cash out. We count Rp 1.000 short.
     page.get_by_role("button", name="Shift").click()
+    # The tab first shows the report read when the shift opened, then redraws with a fresh
+    # one (and empty fields): type once the card sale is on it.
+    expect(page.get_by_test_id("shift-report")).to_contain_text(rupiah(card_part))
     expect(page.get_by_test_id("blind-note")).to_be_visible()  # a cashier counts blind
     expect(page.get_by_test_id("expected-cash")).to_have_count(0)
     page.get_by_label("Kas keluar").check()
