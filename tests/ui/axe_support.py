@@ -23,6 +23,10 @@ BLOCKING = ("serious", "critical")
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 _axe: Any = None
+_SETTLED = """() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))
+  .then(() => Promise.all(document.getAnimations()
+    .filter(a => Number.isFinite(a.effect?.getComputedTiming().endTime))
+    .map(a => a.finished.catch(() => null))))"""
 
 
 def axe_version() -> str:
@@ -62,15 +66,19 @@ class Audit:
 
     def check(self, page: Any, state: str) -> list[Violation]:
         """Run axe on what ``page`` shows now, as screen ``<app> <state>``."""
-        # Let CSS transitions finish: a half-faded element has a contrast it never keeps.
-        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-        page.wait_for_timeout(150)
+        # Let CSS transitions finish: a half-faded element has a contrast it never keeps. Two
+        # frames for the styles to apply, then every animation with an end until it ends.
+        page.evaluate(_SETTLED)
         screen = f"{self.app} {state}"
-        result = _engine().run(page, options={"runOnly": {"type": "tag", "values": TAGS},
-                                              "resultTypes": ["violations"]})
+        # axe's script goes into a page once, not before every run (it is 0.5 MB of JS to
+        # compile); a navigation or reload clears it and it goes in again.
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.evaluate(_engine().axe_script)
+        response = page.evaluate("options => axe.run(document, options)",
+                                 {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]})
         found = [Violation(screen, v["id"], v.get("impact") or "minor", v["help"],
                            [" ".join(map(str, n["target"])) for n in v["nodes"]])
-                 for v in result.response["violations"]]
+                 for v in response["violations"]]
         self.screens.append(screen)
         self.violations.extend(found)
         return found
