@@ -24,6 +24,7 @@ from tests.ui.test_waiter_dinner import (
     PHONE,
     WAIT_MS,
     add_item,
+    pair_phone,
     show_area,
     simple_product,
     table_button,
@@ -71,7 +72,7 @@ def test_pairing_and_the_live_floor_without_redraw(shared_edge: EdgeServer, cont
     page = open_waiter(context, edge, edge.tokens["kds"])
     form = page.get_by_test_id("pairing")
     expect(form).to_contain_text("kds")  # a kitchen screen's token cannot run the waiter app
-    page.get_by_label("Token perangkat").fill(edge.pair("cashier", "waiter-1"))
+    page.get_by_label("Token perangkat").fill(pair_phone(edge, "waiter-1"))
     page.get_by_role("button", name="Pasangkan").click()
     waiter_login(page, edge.pins["cashier"])
 
@@ -96,7 +97,7 @@ def test_a_round_whose_answer_is_lost_is_sent_once(shared_edge: EdgeServer, cont
     drink = simple_product(menu, "bar")
     table = free_table(edge, staff)
     bill = seated_bill(edge, staff, table["id"])
-    page = open_bill_page(context, edge, edge.pair("cashier", "waiter-2"), table)
+    page = open_bill_page(context, edge, pair_phone(edge, "waiter-2"), table)
     keys: list[str] = []
 
     def lose_first_answer(route: Any) -> None:
@@ -129,7 +130,7 @@ def test_a_round_sent_while_the_edge_is_down_is_kept_and_sent_once(
     drink = simple_product(menu, "bar")
     table = free_table(edge, staff)
     bill = seated_bill(edge, staff, table["id"])
-    page = open_bill_page(context, edge, edge.pair("cashier", "waiter-3"), table)
+    page = open_bill_page(context, edge, pair_phone(edge, "waiter-3"), table)
     page.get_by_test_id("add-items").click()
     add_item(page, menu, drink, course="minuman", qty=3)
 
@@ -164,7 +165,7 @@ def test_a_change_that_lost_a_race_is_refused_and_explained(shared_edge: EdgeSer
     bill = seated_bill(edge, staff, table["id"])
     edge.call("POST", f"/api/v1/orders/{bill['id']}/lines", staff, json={"lines": [
         api_line(menu, main, qty=1, course="makanan", hold=True)]})
-    page = open_bill_page(context, edge, edge.pair("cashier", "waiter-4"), table)
+    page = open_bill_page(context, edge, pair_phone(edge, "waiter-4"), table)
     expect(page.get_by_test_id("held-line")).to_have_count(1)
     page.get_by_test_id("edit-held").click()
     dialog = page.get_by_test_id("edit-dialog")
@@ -191,7 +192,7 @@ def test_void_asks_for_a_manager_above_the_threshold(shared_edge: EdgeServer, co
     qty = 50_000 // main["price"] + 1  # the demo floor plan's void_approval_threshold is Rp 50.000
     edge.call("POST", f"/api/v1/orders/{bill['id']}/lines", staff, json={"lines": [
         api_line(menu, main, qty=qty, course="makanan")]})
-    page = open_bill_page(context, edge, edge.pair("cashier", "waiter-5"), table)
+    page = open_bill_page(context, edge, pair_phone(edge, "waiter-5"), table)
     page.get_by_test_id("void-line").click()
     dialog = page.get_by_test_id("void-dialog")
     dialog.locator("input[name=reason]").fill("Tamu berubah pikiran")
@@ -230,7 +231,7 @@ def test_a_guest_round_from_the_qr_page_is_accepted_from_the_bell(
     finally:
         conn.close()
     token = next(t.guest_token for t in plan.tables if t.id == table["id"])
-    page = open_waiter(context, edge, edge.pair("cashier", "waiter-6"))
+    page = open_waiter(context, edge, pair_phone(edge, "waiter-6"))
     waiter_login(page, edge.pins["cashier"])
     count = page.get_by_test_id("request-count")
     before = int(count.inner_text() or 0)
@@ -265,7 +266,7 @@ def test_change_delete_held_merge_and_split_by_item(shared_edge: EdgeServer, con
     theirs = seated_bill(edge, staff, other["id"])
     edge.call("POST", f"/api/v1/orders/{theirs['id']}/lines", staff, json={"lines": [
         api_line(menu, drink, qty=2, course="minuman")]})
-    page = open_bill_page(context, edge, edge.pair("cashier", "waiter-7"), table)
+    page = open_bill_page(context, edge, pair_phone(edge, "waiter-7"), table)
 
     # Change a held item (qty 1 -> 2) and delete the other.
     held = page.get_by_test_id("held-line")
