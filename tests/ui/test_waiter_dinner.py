@@ -32,6 +32,7 @@ pytestmark = pytest.mark.browser
 
 WAIT_MS = 8000
 PHONE = {"width": 390, "height": 844}
+POLL_MS = 5000  # how often the guest page reads the table's bill (kiosk-ui/guest/guest.js)
 
 
 @dataclass
@@ -221,8 +222,12 @@ def dinner(site: Site, context: Any, shoot: Any, tag: str = "") -> dict[str, Any
 
     # Round 3 from a guest's phone: the table's QR sticker opens the guest page (no app, no
     # login); the outlet has guest rounds wait for a waiter, who accepts it from the bell.
-    guest = context.new_page()
-    guest.set_viewport_size(PHONE)
+    # The phone is a browser of its own, on a clock the test can run ahead to its next poll.
+    phone = context.browser.new_context(viewport=PHONE, locale="id-ID", reduced_motion="reduce")
+    phone_errors: list[str] = []
+    phone.on("weberror", lambda err: phone_errors.append(str(err.error)))
+    phone.clock.install()
+    guest = phone.new_page()
     guest.goto(f"{site.base_url}/guest/#t={site.sticker_token(table['id'])}")
     expect(guest.get_by_test_id("table-name")).to_have_text(f"Meja {table['name']}", timeout=WAIT_MS)
     category = next(c for c in menu["categories"] if c["id"] == drink["category_id"])
@@ -250,8 +255,10 @@ def dinner(site: Site, context: Any, shoot: Any, tag: str = "") -> dict[str, Any
     expect(kds_bar.locator("[data-testid=ticket-round]", has_text="Ronde 3")).to_be_visible(timeout=WAIT_MS)
     bill = site.call("GET", f"/api/v1/orders/{bill['id']}", staff)
     assert [(x["product_id"], x["qty"]) for x in bill["lines"] if x["round"] == 3] == [(drink["id"], 1)]
+    guest.clock.run_for(POLL_MS)  # the guest page reads its bill every 5 s: the next read
     expect(guest.get_by_test_id("bill-total")).to_have_text(rupiah(bill["total"]), timeout=WAIT_MS)
-    guest.close()
+    phone.close()
+    assert not phone_errors, f"page errors on the guest's phone: {phone_errors}"
     requests_dialog = page.locator("dialog[open]")
     if requests_dialog.count():
         requests_dialog.locator("button[data-close]").first.click()
