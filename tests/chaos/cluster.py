@@ -3,7 +3,8 @@
 Everything is started the way an operator would: ``pos-hub migrate`` and ``create-tenant``
 once per process, into a template database each run copies; per run ``pos-hub serve``, then
 head office's API (the outlet, its enrollment code, the menu, the floor plan), then ``pos-edge
-provision/pair/staff`` (one interpreter for those, tests/chaos/clirun.py) and ``serve``. Each
+provision/pair/staff`` (one interpreter for those, tests/chaos/clirun.py, started beside the
+hubs so its import overlaps theirs; the fault proxy starts beside them too) and ``serve``. Each
 server listens on a free port of 127.0.0.1, with its log in the run's work folder. Processes
 can be killed with SIGKILL and restarted on the same port and data.
 
@@ -76,6 +77,35 @@ def _run_cli(cli: str, steps: list[list[str]], env: dict[str, str],
     line each printed, ``{N}`` in an argument standing for step N's."""
     return msgspec.json.decode(_run([sys.executable, "-m", "tests.chaos.clirun", cli,
                                      msgspec.json.encode(steps).decode()], env, timeout))
+
+
+class EarlyCli:
+    """``_run_cli`` started before its steps are known: the interpreter imports the CLI
+    while the caller does other work (a hub starting), then ``finish(steps)`` runs them."""
+
+    def __init__(self, cli: str, env: dict[str, str]) -> None:
+        self.args = [sys.executable, "-m", "tests.chaos.clirun", cli, "-"]
+        self.process = subprocess.Popen(self.args, cwd=REPO, env=env, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+
+    def finish(self, steps: list[list[str]], timeout: float = 180) -> list[str]:
+        try:
+            out, err = self.process.communicate(msgspec.json.encode(steps).decode(),
+                                                timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            raise
+        if self.process.returncode != 0:
+            raise SetupError(f"{' '.join(self.args[:4])} failed ({self.process.returncode}):"
+                             f"\n{out}\n{err}")
+        return msgspec.json.decode(out.strip().splitlines()[-1])
+
+    def cancel(self) -> None:
+        """Stop it if ``finish`` never ran to the end (a failed build)."""
+        if self.process.returncode is None:
+            self.process.kill()
+            self.process.communicate()
 
 
 @dataclass
@@ -174,6 +204,17 @@ class Cluster:
 
     def build(self) -> Cluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        base_env = {**os.environ, "PYTHONUNBUFFERED": "1", "POS_EDGE_ADVERTISE": "0"}
+        # The box's operator commands need the hub's enrollment code; their interpreter and
+        # import start now, beside the database copy and the hubs' start-up.
+        edge_cli = EarlyCli("edge", base_env)
+        try:
+            self._build(edge_cli, base_env)
+        finally:
+            edge_cli.cancel()
+        return self
+
+    def _build(self, early_cli: EarlyCli, base_env: dict[str, str]) -> None:
         hub_env = self._hub_env()
         self._create_database(hub_env)
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -186,6 +227,8 @@ class Cluster:
                                     "--host", "127.0.0.1", "--port", str(port), "--no-migrate"])
                 self.hubs.append(hub)
                 started.append(pool.submit(hub.start))
+            if self.use_proxy:  # its upstreams are known: it starts beside the hubs
+                started.append(pool.submit(self._start_proxy))
             for future in started:
                 future.result()
         # Head office, at the hub: the outlet, the box's one-time code, the menu (and the
@@ -199,23 +242,16 @@ class Cluster:
             publish_demo_menu(http, self.menu_products)
             if self.floor_tables:
                 put_floor_plan(http, self.outlet_id, chaos_floor_plan(self.floor_tables))
-        hub_url = self.hubs[0].url
-        if self.use_proxy:
-            self.proxy = ProxyProcess([h.url for h in self.hubs], seed=self.seed,
-                                      profile="clean",  # provisioning goes through clean
-                                      log_path=self.workdir / "proxy.log",
-                                      config={"fault_paths": ["/api/v1/sync/"]})
-            hub_url = self.proxy.url
+        hub_url = self.proxy.url if self.proxy is not None else self.hubs[0].url
         self.edge_dir = self.workdir / "edge"
         edge_cli = [sys.executable, "-m", "edge.cli"]
-        base_env = {**os.environ, "PYTHONUNBUFFERED": "1", "POS_EDGE_ADVERTISE": "0"}
         data_dir = ["--data-dir", str(self.edge_dir)]
         roles = ("cashier", "kds")
-        answers = _run_cli("edge", [
+        answers = early_cli.finish([
             ["provision", "--hub", hub_url, "--code", code, *data_dir],
             *(["pair", *data_dir, "--role", role, "--name", f"chaos-{role}"] for role in roles),
             *(["staff", "add", *data_dir, "--name", f"Chaos {role}", "--role", role,
-               "--pin", pin] for role, pin in PINS.items())], base_env)
+               "--pin", pin] for role, pin in PINS.items())])
         self.tokens = dict(zip(roles, answers[1:1 + len(roles)], strict=True))
         port = free_port()
         self.edge = Service(name="edge", port=port, env=self._edge_env(base_env),
@@ -224,7 +260,12 @@ class Cluster:
                                   "--host", "127.0.0.1", "--port", str(port)])
         if self.start_edge:
             self.edge.start()
-        return self
+
+    def _start_proxy(self) -> None:
+        self.proxy = ProxyProcess([h.url for h in self.hubs], seed=self.seed,
+                                  profile="clean",  # provisioning goes through clean
+                                  log_path=self.workdir / "proxy.log",
+                                  config={"fault_paths": ["/api/v1/sync/"]})
 
     def _create_database(self, hub_env: dict[str, str]) -> None:
         """A fresh database for this run: a copy of a template made once per process with
@@ -320,15 +361,17 @@ class Cluster:
                         return status
                 else:
                     zero_seen = 0
-                time.sleep(0.3)
+                time.sleep(0.1)  # the edge's sync tick (POS_SYNC_TICK)
         raise TimeoutError(f"edge backlog did not reach 0 in {timeout:.0f} s: {status}")
 
     def close(self, keep_database: bool = False) -> None:
-        for service in [self.edge, *self.hubs]:
-            if service is not None:
-                service.stop()
+        # All told to stop at once: their graceful shutdowns overlap instead of queueing.
+        stops = [service.stop for service in [self.edge, *self.hubs] if service is not None]
         if self.proxy is not None:
-            self.proxy.stop()
+            stops.append(self.proxy.stop)
+        with ThreadPoolExecutor(max_workers=max(1, len(stops))) as pool:
+            for future in [pool.submit(stop) for stop in stops]:
+                future.result()
         if self.db_name and not keep_database:
             _drop_database(self.db_name)
 

@@ -93,6 +93,7 @@ class OrderDriver:
         self._menu: dict[str, Any] = {}
         self._done = asyncio.Event()
         self._login_lock = asyncio.Lock()
+        self._failing: dict[int, int] = {}  # transport failures in a row, by id of the client
         # not the login's: a call may log in again (an expired token) while holding this one
         self._manager_pin_lock = asyncio.Lock()
         # (order id, next look at, give up at), monotonic seconds
@@ -134,7 +135,6 @@ class OrderDriver:
         An expired staff token (the edge clock may jump days) is renewed and the call repeated.
         """
         deadline = time.monotonic() + self.patience
-        failures = 0
         while True:
             token = await self._token(client, role)
             try:
@@ -145,15 +145,18 @@ class OrderDriver:
                 if time.monotonic() > deadline:
                     raise EdgeGone(f"edge unreachable for {self.patience:.0f} s") from None
                 # A first failure is often a kept-alive connection the edge has just closed
-                # (its idle timeout fires at every jump of the outage run's clock): a retrying
-                # call tries again at once; while the edge stays away, every 0.2 s. (A caller
-                # of retry=False loops itself: it always gets the pause.)
-                if failures or not retry:
+                # (its idle timeout fires at every jump of the outage run's clock): the call
+                # (or, with retry=False, the caller's next one) goes again at once; while the
+                # edge stays away, every 0.2 s. Failures are counted per client, in a row, so
+                # a caller that loops on retry=False gets the pause from its second try on.
+                in_a_row = self._failing.get(id(client), 0)
+                self._failing[id(client)] = in_a_row + 1
+                if in_a_row:
                     await asyncio.sleep(0.2)
-                failures += 1
                 if not retry:
                     return None
                 continue
+            self._failing.pop(id(client), None)
             if reply.status_code >= 500:
                 self.stats.server_errors.append(f"{method} {path}: {reply.status_code} "
                                                 f"{reply.text[:200]}")
