@@ -498,14 +498,17 @@ def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
 
 def run_outage(seed: int, orders: int, *, days: int = 7, workers: int = 4,
                base_dir: Path | None = None, keep: bool = False,
-               drain_timeout: float = 600.0) -> RunResult:
+               drain_timeout: float = 600.0, batch_events: int | None = None) -> RunResult:
     """The hub unreachable while the edge's clock crosses ``days`` days and ``orders`` orders
-    queue up; then the network heals: full drain, exact totals."""
+    queue up; then the network heals: full drain, exact totals. ``batch_events`` caps the
+    events per push (the edge's default otherwise)."""
     result = RunResult(seed=seed, kind="outage", orders=orders, hubs=1)
     workdir = _workdir(base_dir, f"chaos-outage{seed}")
     result.workdir = str(workdir)
     started = time.monotonic()
-    cluster = Cluster(workdir=workdir, seed=seed, edge_clock=True, proxy_profile="clean")
+    sync_env = {"POS_SYNC_BATCH_EVENTS": str(batch_events)} if batch_events else {}
+    cluster = Cluster(workdir=workdir, seed=seed, edge_clock=True, proxy_profile="clean",
+                      sync_env=sync_env)
     try:
         span = days * 24 * 3600
         cluster.edge_clock = True
