@@ -26,10 +26,10 @@ from edge.payments.__main__ import main as payments_cli
 from tests.edge.edge_server import EdgeServer
 from tests.edge.test_payments_offline import STATIC
 from tests.ui.test_screens import (
-    cashier_login,
     demo_menu,
     kiosk_add_product,
     open_app,
+    open_till,
     place_api_order,
     product_with_required_group,
     rupiah,
@@ -275,8 +275,7 @@ def test_cashier_reopening_a_qr_on_a_tablet_ten_minutes_ahead_does_not_show_it_e
     counter = place_api_order(edge, edge.tokens["cashier"], menu, product, groups)
     attempt = edge.call("POST", f"/api/v1/orders/{counter['id']}/payment-attempts", staff(edge),
                         json={"method": "qris", "amount": counter["total"], "channel": ""})
-    page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
-    cashier_login(page, edge.pins["cashier"])
+    page = open_till(context, edge)
     open_order(page, counter["number"])
     panel = page.get_by_test_id("qr-panel")
     expect(panel).to_have_attribute("data-status", "pending", timeout=WAIT_MS)
@@ -320,8 +319,7 @@ def test_cashier_split_cash_and_qris_paid_with_no_tap(
     menu = demo_menu(edge, edge.tokens["kiosk"])
     product, groups = product_with_required_group(menu)
     order = place_api_order(edge, edge.tokens["cashier"], menu, product, groups)
-    page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
-    cashier_login(page, edge.pins["cashier"])
+    page = open_till(context, edge)
     open_order(page, order["number"])
 
     cash_part = 10000
@@ -367,8 +365,7 @@ def test_cashier_expired_qr_offers_a_new_one_and_cancel_voids_it(
     menu = demo_menu(edge, edge.tokens["kiosk"])
     product, groups = product_with_required_group(menu)
     order = place_api_order(edge, edge.tokens["cashier"], menu, product, groups)
-    page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
-    cashier_login(page, edge.pins["cashier"])
+    page = open_till(context, edge)
     open_order(page, order["number"])
     page.get_by_role("button", name="QRIS").click()
     page.get_by_test_id("pay-submit").click()
@@ -409,8 +406,7 @@ def test_static_mode_payment_when_the_gateway_is_down(
         menu = demo_menu(edge, edge.tokens["kiosk"])
         product, groups = product_with_required_group(menu)
         order = place_api_order(edge, edge.tokens["cashier"], menu, product, groups)
-        page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
-        cashier_login(page, edge.pins["cashier"])
+        page = open_till(context, edge)
         open_order(page, order["number"])
         page.get_by_role("button", name="QRIS").click()
         page.get_by_test_id("pay-submit").click()
@@ -474,8 +470,7 @@ def test_refund_after_hand_over_needs_a_manager_pin_and_goes_back_through_the_ga
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
     order = paid_by_qris_and_handed_over(edge, midtrans)
     assert order["status"] == "completed"
-    page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
-    cashier_login(page, edge.pins["cashier"])
+    page = open_till(context, edge)
     page.get_by_test_id("list-completed").click()
     open_order(page, order["number"])
     page.get_by_test_id("refund-open").click()
@@ -514,8 +509,7 @@ def test_a_failed_gateway_refund_is_retried_from_the_history_with_a_manager_pin(
     (the same refund, given back once at the gateway)."""
     configure(edge, "midtrans", midtrans.base_url, midtrans.server_key)
     order = paid_by_qris_and_handed_over(edge, midtrans)
-    page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
-    cashier_login(page, edge.pins["cashier"])
+    page = open_till(context, edge)
     page.get_by_test_id("list-completed").click()
     open_order(page, order["number"])
     midtrans.faults(down=True)
@@ -564,8 +558,7 @@ def test_discount_by_reason_from_head_office_with_manager_approval_above_the_thr
     menu = demo_menu(edge, edge.tokens["kiosk"])
     product, groups = product_with_required_group(menu)
     order = place_api_order(edge, edge.tokens["cashier"], menu, product, groups)
-    page = open_app(context, edge, "/cashier/", edge.tokens["cashier"])
-    cashier_login(page, edge.pins["cashier"])
+    page = open_till(context, edge)
     open_order(page, order["number"])
     page.get_by_test_id("discount").click()
     dialog = page.get_by_test_id("discount-dialog")

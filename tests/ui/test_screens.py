@@ -409,6 +409,38 @@ def cashier_login(page: Any, pin: str) -> None:
     expect(page.get_by_test_id("staff")).to_be_visible()
 
 
+_TILL_SESSIONS: dict[str, dict[str, Any]] = {}
+
+
+def till_session(edge: EdgeServer) -> dict[str, Any]:
+    """The demo cashier's sign-in on the cashier tablet (the login call's answer, with its
+    ``access_token``), made once per edge: each sign-in is an argon2 derivation on the edge."""
+    key = f"{edge.base_url} {edge.data_dir}"
+    if key not in _TILL_SESSIONS:
+        _TILL_SESSIONS[key] = edge.call("POST", "/api/v1/auth/login", edge.tokens["cashier"],
+                                        json={"pin": edge.pins["cashier"]})
+    return _TILL_SESSIONS[key]
+
+
+def open_till(context: Any, edge: EdgeServer) -> Any:
+    """The cashier app with the demo cashier signed in, for tests about what comes after the
+    sign-in: the PIN sign-in is made once per edge (through the same login call the PIN pad
+    makes) and put into the tab's session storage before the app starts, as a reload of a
+    signed-in till finds it. ``cashier_login`` drives the PIN pad itself."""
+    answer = json.dumps(till_session(edge))
+    page = context.new_page()
+    # Once per tab, with the expiry on the tab's own clock as the PIN pad computes it.
+    page.add_init_script(f"""if (!sessionStorage.getItem("test.signed_in")) {{
+        const res = {answer};
+        sessionStorage.setItem("pos.cashier.session",
+            JSON.stringify({{...res, expires_at: Date.now() + (res.expires_in ?? 3600) * 1000}}));
+        sessionStorage.setItem("test.signed_in", "1");
+    }}""")
+    page.goto(f"{edge.base_url}/cashier/?token={edge.tokens['cashier']}")
+    expect(page.get_by_test_id("staff")).to_be_visible()
+    return page
+
+
 def rupiah(amount: int) -> str:
     return f"Rp {amount:,}".replace(",", ".")
 
