@@ -29,13 +29,21 @@ __all__ = ["environment", "pos_edge", "pos_hub", "run_main"]
 def environment(env: Mapping[str, str]) -> Iterator[None]:
     """``os.environ`` is exactly ``env`` inside the block, and what it was after it."""
     saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
+    _become(env)
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        _become(saved)
+
+
+def _become(env: Mapping[str, str]) -> None:
+    # Key by key, never cleared as a whole: another thread of the test process (a proxy, a
+    # server's fixture) never sees a variable both environments have go missing.
+    for name in [name for name in os.environ if name not in env]:
+        del os.environ[name]
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
 
 
 def run_main(main: Callable[[list[str]], int | None], args: Sequence[str], *,
