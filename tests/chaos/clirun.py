@@ -7,10 +7,6 @@ their checks are the operator's; only the interpreter is shared.
 
     python -m tests.chaos.clirun hub '[["create-tenant", ...], ["create-outlet", "--tenant", "{0}", ...]]'
 
-With ``-`` instead of the steps, they are read from standard input once the CLI is imported:
-a chaos cluster starts the interpreter early and sends the steps when it knows them (the
-enrollment code), so the import overlaps the hub's start-up.
-
 An argument ``{N}`` is replaced by the last line step N printed (create-tenant prints the
 tenant id, create-outlet the outlet id, ...). On success the last line on stdout is a JSON
 list of every step's last line; a failing step stops the run with its output on stderr and
@@ -36,11 +32,8 @@ def _main_of(cli: str) -> Callable[[list[str]], int]:
     raise SystemExit(f"unknown CLI {cli!r} (hub or edge)")
 
 
-def run(cli: str, steps: list[list[str]] | None = None) -> list[str]:
-    """Each step in turn; ``steps`` None: read them (a JSON list) from standard input."""
+def run(cli: str, steps: list[list[str]]) -> list[str]:
     main = _main_of(cli)
-    if steps is None:
-        steps = json.loads(sys.stdin.read())
     answers: list[str] = []
     for number, step in enumerate(steps):
         argv = [arg.format(*answers) if arg.startswith("{") else arg for arg in step]
@@ -59,5 +52,11 @@ def run(cli: str, steps: list[list[str]] | None = None) -> list[str]:
     return answers
 
 
+def main(argv: list[str]) -> int:
+    """``argv``: the CLI (hub or edge) and its steps as one JSON list."""
+    print(json.dumps(run(argv[0], json.loads(argv[1]))))
+    return 0
+
+
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1], None if sys.argv[2] == "-" else json.loads(sys.argv[2]))))
+    sys.exit(main(sys.argv[1:]))

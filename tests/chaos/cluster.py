@@ -3,10 +3,12 @@
 Everything is started the way an operator would: ``pos-hub migrate`` and ``create-tenant``
 once per process, into a template database each run copies; per run ``pos-hub serve``, then
 head office's API (the outlet, its enrollment code, the menu, the floor plan), then ``pos-edge
-provision/pair/staff`` (one interpreter for those, tests/chaos/clirun.py, started beside the
-hubs so its import overlaps theirs; the fault proxy starts beside them too) and ``serve``. Each
-server listens on a free port of 127.0.0.1, with its log in the run's work folder. Processes
-can be killed with SIGKILL and restarted on the same port and data.
+provision/pair/staff`` (one interpreter for those, tests/chaos/clirun.py) and ``serve``; the
+fault proxy starts beside the hubs. Each server listens on a free port of 127.0.0.1, with its
+log in the run's work folder. Processes can be killed with SIGKILL and restarted on the same
+port and data. The servers and the CLI commands are forked from a warm interpreter that has
+imported their third-party modules (tests/chaos/zygote.py; ``POS_CHAOS_FORK=0`` starts each
+cold): each is still a process of its own that runs the command's ``main(argv)``.
 
 The edge's clock can be moved with libfaketime (Debian package ``libfaketime``): the edge
 process is started with ``LD_PRELOAD`` and reads its offset from a file the harness rewrites
@@ -22,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,6 +38,7 @@ import msgspec
 import psycopg
 
 from edge.demo import DEMO_COURSES, demo_catalog
+from tests.chaos import zygote
 from tests.chaos.proxyproc import ProxyProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,10 +68,27 @@ class SetupError(RuntimeError):
 def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
     done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
-    if done.returncode != 0:
-        raise SetupError(f"{' '.join(args[:4])} failed ({done.returncode}):\n{done.stdout}\n"
-                         f"{done.stderr}")
-    return done.stdout.strip().splitlines()[-1].strip() if done.stdout.strip() else ""
+    return _last_line(args, done.returncode, done.stdout, done.stderr)
+
+
+def _last_line(args: list[str], code: int | None, out: str, err: str) -> str:
+    if code != 0:
+        raise SetupError(f"{' '.join(args[:4])} failed ({code}):\n{out}\n{err}")
+    return out.strip().splitlines()[-1].strip() if out.strip() else ""
+
+
+def _run_forked(main: str, argv: list[str], env: dict[str, str], timeout: float) -> str:
+    """``_run`` of a command forked from the zygote (tests/chaos/zygote.py)."""
+    with tempfile.TemporaryDirectory(prefix="chaos-cli-") as folder:
+        out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+        process = zygote.spawn(main, argv, env, out, err)
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+        return _last_line([main, *argv], code, out.read_text(), err.read_text())
 
 
 def _run_cli(cli: str, steps: list[list[str]], env: dict[str, str],
@@ -75,37 +96,11 @@ def _run_cli(cli: str, steps: list[list[str]], env: dict[str, str],
     """Operator commands of ``pos-hub`` or ``pos-edge`` in one interpreter
     (tests/chaos/clirun.py: one import of the app instead of one per command); the last
     line each printed, ``{N}`` in an argument standing for step N's."""
-    return msgspec.json.decode(_run([sys.executable, "-m", "tests.chaos.clirun", cli,
-                                     msgspec.json.encode(steps).decode()], env, timeout))
-
-
-class EarlyCli:
-    """``_run_cli`` started before its steps are known: the interpreter imports the CLI
-    while the caller does other work (a hub starting), then ``finish(steps)`` runs them."""
-
-    def __init__(self, cli: str, env: dict[str, str]) -> None:
-        self.args = [sys.executable, "-m", "tests.chaos.clirun", cli, "-"]
-        self.process = subprocess.Popen(self.args, cwd=REPO, env=env, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True)
-
-    def finish(self, steps: list[list[str]], timeout: float = 180) -> list[str]:
-        try:
-            out, err = self.process.communicate(msgspec.json.encode(steps).decode(),
-                                                timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.cancel()
-            raise
-        if self.process.returncode != 0:
-            raise SetupError(f"{' '.join(self.args[:4])} failed ({self.process.returncode}):"
-                             f"\n{out}\n{err}")
-        return msgspec.json.decode(out.strip().splitlines()[-1])
-
-    def cancel(self) -> None:
-        """Stop it if ``finish`` never ran to the end (a failed build)."""
-        if self.process.returncode is None:
-            self.process.kill()
-            self.process.communicate()
+    argv = [cli, msgspec.json.encode(steps).decode()]
+    if zygote.can_fork(env):
+        return msgspec.json.decode(_run_forked("tests.chaos.clirun:main", argv, env, timeout))
+    return msgspec.json.decode(_run([sys.executable, "-m", "tests.chaos.clirun", *argv], env,
+                                    timeout))
 
 
 @dataclass
@@ -113,12 +108,13 @@ class Service:
     """One server process we may kill and start again on the same port."""
 
     name: str
-    args: list[str]
+    args: list[str]  # python -m <module> <arguments>
     env: dict[str, str]
     port: int
     log_path: Path
     health_path: str = "/api/health"
-    process: subprocess.Popen[bytes] | None = None
+    main: str = ""  # "module:function" the command runs: forked from the zygote if it may
+    process: subprocess.Popen[bytes] | zygote.ForkedProcess | None = None
     starts: int = 0
     kills: int = 0
 
@@ -130,8 +126,11 @@ class Service:
         with open(self.log_path, "ab") as log:
             log.write(f"\n----- start #{self.starts + 1} at {time.time():.3f}\n".encode())
             log.flush()
-            self.process = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            if self.main and zygote.can_fork(self.env):
+                self.process = zygote.spawn(self.main, self.args[3:], self.env, self.log_path)
+            else:
+                self.process = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=log,
+                                                stderr=subprocess.STDOUT)
         self.starts += 1
         deadline = time.monotonic() + timeout
         # One client for all the polls: a new one per poll (httpx.get) costs ~25 ms of CPU
@@ -204,17 +203,6 @@ class Cluster:
 
     def build(self) -> Cluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        base_env = {**os.environ, "PYTHONUNBUFFERED": "1", "POS_EDGE_ADVERTISE": "0"}
-        # The box's operator commands need the hub's enrollment code; their interpreter and
-        # import start now, beside the database copy and the hubs' start-up.
-        edge_cli = EarlyCli("edge", base_env)
-        try:
-            self._build(edge_cli, base_env)
-        finally:
-            edge_cli.cancel()
-        return self
-
-    def _build(self, early_cli: EarlyCli, base_env: dict[str, str]) -> None:
         hub_env = self._hub_env()
         self._create_database(hub_env)
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -222,7 +210,7 @@ class Cluster:
             for index in range(self.hubs_count):
                 port = free_port()
                 hub = Service(name=f"hub{index + 1}", port=port, env=hub_env,
-                              log_path=self.workdir / f"hub{index + 1}.log",
+                              log_path=self.workdir / f"hub{index + 1}.log", main="hub.cli:main",
                               args=[sys.executable, "-m", "hub", "serve", "--db", self.db_url,
                                     "--host", "127.0.0.1", "--port", str(port), "--no-migrate"])
                 self.hubs.append(hub)
@@ -245,21 +233,23 @@ class Cluster:
         hub_url = self.proxy.url if self.proxy is not None else self.hubs[0].url
         self.edge_dir = self.workdir / "edge"
         edge_cli = [sys.executable, "-m", "edge.cli"]
+        base_env = {**os.environ, "PYTHONUNBUFFERED": "1", "POS_EDGE_ADVERTISE": "0"}
         data_dir = ["--data-dir", str(self.edge_dir)]
         roles = ("cashier", "kds")
-        answers = early_cli.finish([
+        answers = _run_cli("edge", [
             ["provision", "--hub", hub_url, "--code", code, *data_dir],
             *(["pair", *data_dir, "--role", role, "--name", f"chaos-{role}"] for role in roles),
             *(["staff", "add", *data_dir, "--name", f"Chaos {role}", "--role", role,
-               "--pin", pin] for role, pin in PINS.items())])
+               "--pin", pin] for role, pin in PINS.items())], base_env)
         self.tokens = dict(zip(roles, answers[1:1 + len(roles)], strict=True))
         port = free_port()
         self.edge = Service(name="edge", port=port, env=self._edge_env(base_env),
-                            log_path=self.workdir / "edge.log",
+                            log_path=self.workdir / "edge.log", main="edge.cli:main",
                             args=[*edge_cli, "serve", "--data-dir", str(self.edge_dir),
                                   "--host", "127.0.0.1", "--port", str(port)])
         if self.start_edge:
             self.edge.start()
+        return self
 
     def _start_proxy(self) -> None:
         self.proxy = ProxyProcess([h.url for h in self.hubs], seed=self.seed,
