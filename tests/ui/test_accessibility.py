@@ -20,7 +20,12 @@ from tests.edge.test_guest import change_plan, plan_of, token_of
 from tests.hub import conftest as hubfx
 from tests.ui.axe_support import Audit
 from tests.ui.test_guest_page import simple_and_optioned
-from tests.ui.test_screens import cashier_login, place_api_order, product_with_required_group
+from tests.ui.test_screens import (
+    cashier_login,
+    cashier_token,
+    place_api_order,
+    product_with_required_group,
+)
 from tests.ui.test_waiter_dinner import add_item, simple_product, waiter_login
 
 # The hub area's fixtures (a real pos-hub on PostgreSQL), registered for this module.
@@ -110,7 +115,7 @@ def test_cashier(shared_edge: EdgeServer, tab: Any, record_property: Any) -> Non
     menu = edge.menu()
     product, groups = product_with_required_group(menu)
     order = place_api_order(edge, edge.tokens["kiosk"], menu, product, groups)
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     if edge.request("GET", "/api/v1/shifts/current", staff).status_code != 200:
         edge.call("POST", "/api/v1/shifts", staff, json={"opening_float": 0})
     page = open_app(tab, edge, "/cashier/", "cashier")
@@ -159,7 +164,7 @@ def test_kds_and_board(shared_edge: EdgeServer, tab: Any, record_property: Any) 
 
 def test_waiter(shared_edge: EdgeServer, tab: Any, record_property: Any) -> None:
     edge, audit = shared_edge, Audit("waiter")
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     menu = edge.menu()
     drink = simple_product(menu, "bar")
     table = next(t for t in edge.call("GET", "/api/v1/tables", staff)["items"] if t["status"] == "free")
@@ -190,7 +195,7 @@ def test_guest(shared_edge: EdgeServer, tab: Any, record_property: Any) -> None:
     edge, audit = shared_edge, Audit("guest")
     change_plan(edge, guest_orders="kitchen")
     menu = edge.menu()
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     busy = {t["name"] for t in edge.call("GET", "/api/v1/tables", staff)["items"] if t["status"] != "free"}
     table = next(t.name for t in plan_of(edge).tables if t.name not in busy)
     tab.set_viewport_size(PHONE)

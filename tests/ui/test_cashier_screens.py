@@ -16,6 +16,7 @@ from tests.edge.edge_server import EdgeServer
 from tests.ui.test_screens import (
     WAIT_MS,
     cashier_login,
+    cashier_token,
     demo_menu,
     name_of,
     open_app,
@@ -23,14 +24,13 @@ from tests.ui.test_screens import (
     place_api_order,
     product_with_required_group,
     rupiah,
-    till_session,
 )
 
 pytestmark = pytest.mark.browser
 
 
 def ensure_shift(edge: EdgeServer) -> None:
-    res = edge.request("POST", "/api/v1/shifts", till_session(edge)["access_token"], json={"opening_float": 0})
+    res = edge.request("POST", "/api/v1/shifts", cashier_token(edge), json={"opening_float": 0})
     assert res.status_code in (201, 200, 409), res.text  # 409: already open on this till
 
 
@@ -80,7 +80,7 @@ def test_shift_close_is_a_blind_count_with_large_segmented_controls(
 def test_open_orders_list_holds_a_lunch_rush_with_search_and_filters(
         edge_server: EdgeServer, context: Any, shoot: Any) -> None:
     edge = edge_server
-    cashier = edge.login("cashier")
+    cashier = cashier_token(edge)
     names = ["Budi", "Siti Rahayu", "Andi", "Dewi", "Made"]
     placed = []
     for i in range(100):
@@ -314,7 +314,7 @@ def test_names_and_errors_in_the_screens_language(
 def test_table_name_and_split_part_on_cards_and_a_tables_link(
         shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
     edge = shared_edge
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     table = next(t for t in edge.call("GET", "/api/v1/tables", staff)["items"] if t["status"] == "free")
     bill = edge.call("POST", "/api/v1/orders", staff, json={
         "type": "dine_in", "table_id": table["id"], "lines": [{"product_id": "p-air-mineral", "qty": 3}]})

@@ -382,8 +382,11 @@ def test_sold_out_marked_at_the_cashier_shows_live_on_the_kiosk(
 def test_kiosk_pairing_language_and_idle_timeout(
         shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
     edge, devices = shared_edge, shared_edge.tokens
+    # The idle timers are run on Playwright's clock below, not waited for; 30 s is far more
+    # than the steps before take, so neither fires by itself meanwhile.
+    context.clock.install()
     page = context.new_page()
-    page.goto(f"{edge.base_url}/kiosk/?idle=1")
+    page.goto(f"{edge.base_url}/kiosk/?idle=30")
     form = page.get_by_test_id("pairing")
     expect(form).to_be_visible()
     page.get_by_label("Token perangkat").fill(devices["kds"])  # the wrong kind of device
@@ -396,8 +399,10 @@ def test_kiosk_pairing_language_and_idle_timeout(
     page.get_by_role("button", name="English").click()
     expect(page.get_by_test_id("view-cart")).to_contain_text("View order")
     # Nobody touches the screen: "are you still there?", then back to attract.
+    page.clock.run_for(30_000)  # 30 s untouched
     expect(page.get_by_text("Are you still there?")).to_be_visible(timeout=WAIT_MS)
-    expect(page.get_by_test_id("attract")).to_be_visible(timeout=20000)
+    page.clock.run_for(15_000)  # and its countdown (15 s at most)
+    expect(page.get_by_test_id("attract")).to_be_visible(timeout=WAIT_MS)
 
 
 def cashier_login(page: Any, pin: str) -> None:
@@ -420,6 +425,12 @@ def till_session(edge: EdgeServer) -> dict[str, Any]:
         _TILL_SESSIONS[key] = edge.call("POST", "/api/v1/auth/login", edge.tokens["cashier"],
                                         json={"pin": edge.pins["cashier"]})
     return _TILL_SESSIONS[key]
+
+
+def cashier_token(edge: EdgeServer) -> str:
+    """The demo cashier's staff token on the cashier tablet (``edge.login("cashier")``, once
+    per edge)."""
+    return str(till_session(edge)["access_token"])
 
 
 def open_till(context: Any, edge: EdgeServer) -> Any:
@@ -544,7 +555,7 @@ def test_cashier_payment_whose_answer_is_lost_is_retried_and_recorded_once(
     menu = demo_menu(edge, devices["cashier"])
     product, groups = product_with_required_group(menu)
     order = place_api_order(edge, devices["kiosk"], menu, product, groups)
-    shift = edge.request("POST", "/api/v1/shifts", edge.login("cashier"), json={"opening_float": 0})
+    shift = edge.request("POST", "/api/v1/shifts", cashier_token(edge), json={"opening_float": 0})
     assert shift.status_code in (200, 201, 409), shift.text  # 409: already open on this till
     payment_events_before = payment_events(edge)
     page = open_app(context, edge, "/cashier/", devices["cashier"])

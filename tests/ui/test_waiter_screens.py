@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.edge.edge_server import EdgeServer
+from tests.ui.test_screens import cashier_token
 from tests.ui.test_waiter_dinner import (
     PHONE,
     WAIT_MS,
@@ -76,7 +77,7 @@ def test_pairing_and_the_live_floor_without_redraw(shared_edge: EdgeServer, cont
     page.get_by_role("button", name="Pasangkan").click()
     waiter_login(page, edge.pins["cashier"])
 
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     table = free_table(edge, staff)
     show_area(page, table["area_id"])
     button = table_button(page, table["id"])
@@ -92,7 +93,7 @@ def test_pairing_and_the_live_floor_without_redraw(shared_edge: EdgeServer, cont
 
 def test_a_round_whose_answer_is_lost_is_sent_once(shared_edge: EdgeServer, context: Any) -> None:
     edge = shared_edge
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     menu = edge.call("GET", "/api/v1/menu", staff)
     drink = simple_product(menu, "bar")
     table = free_table(edge, staff)
@@ -125,7 +126,7 @@ def test_a_round_whose_answer_is_lost_is_sent_once(shared_edge: EdgeServer, cont
 def test_a_round_sent_while_the_edge_is_down_is_kept_and_sent_once(
         edge_server: EdgeServer, context: Any, shoot: Any) -> None:
     edge = edge_server
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     menu = edge.call("GET", "/api/v1/menu", staff)
     drink = simple_product(menu, "bar")
     table = free_table(edge, staff)
@@ -158,7 +159,7 @@ def test_a_round_sent_while_the_edge_is_down_is_kept_and_sent_once(
 
 def test_a_change_that_lost_a_race_is_refused_and_explained(shared_edge: EdgeServer, context: Any) -> None:
     edge = shared_edge
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     menu = edge.call("GET", "/api/v1/menu", staff)
     main = simple_product(menu, "kitchen")
     table = free_table(edge, staff)
@@ -184,7 +185,7 @@ def test_a_change_that_lost_a_race_is_refused_and_explained(shared_edge: EdgeSer
 
 def test_void_asks_for_a_manager_above_the_threshold(shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
     edge = shared_edge
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     menu = edge.call("GET", "/api/v1/menu", staff)
     main = simple_product(menu, "kitchen")
     table = free_table(edge, staff)
@@ -221,7 +222,7 @@ def test_a_guest_round_from_the_qr_page_is_accepted_from_the_bell(
     from edge.db import connect
 
     edge = shared_edge
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     menu = edge.call("GET", "/api/v1/menu", staff)
     drink = simple_product(menu, "bar")
     table = free_table(edge, staff)
@@ -253,7 +254,7 @@ def test_a_guest_round_from_the_qr_page_is_accepted_from_the_bell(
 
 def test_change_delete_held_merge_and_split_by_item(shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
     edge = shared_edge
-    staff = edge.login("cashier")
+    staff = cashier_token(edge)
     menu = edge.call("GET", "/api/v1/menu", staff)
     drink, main = simple_product(menu, "bar"), simple_product(menu, "kitchen")
     free = [t for t in edge.call("GET", "/api/v1/tables", staff)["items"] if t["status"] == "free"]
