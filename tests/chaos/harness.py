@@ -353,8 +353,19 @@ class ChaosMonkey(threading.Thread):
                 except queue.Empty:
                     action = None
                 if self.stop_event.is_set():
-                    return
+                    if action:  # a seeded trigger (stop() wakes the thread with "")
+                        self.step(action)
+                    break
                 self.step(action)
+            # A seeded point the selling reached while a timed action was under way is still
+            # queued: it happens now. Dropped, a quick selling could end with no kill at all.
+            while True:
+                try:
+                    action = self.triggers.get_nowait()
+                except queue.Empty:
+                    break
+                if action:
+                    self.step(action)
         except BaseException as exc:  # noqa: BLE001 - reported by the harness
             self.error = exc
 
@@ -462,7 +473,8 @@ def run_seed(seed: int, orders: int, *, hubs: int = 1, workers: int = 3,
         monkey = ChaosMonkey(cluster, seed, result.chaos, mean_gap=chaos_gap,
                              base_rates=base_rates)
         monkey.start()
-        # Both kinds of kill happen at seeded points of the selling, however fast it goes;
+        # Both kinds of kill happen at seeded points of the selling, however fast it goes (one
+        # that comes while the chaos thread is busy waits for it, after the selling at worst);
         # the timed schedule adds more of everything in between.
         points_rng = random.Random(f"{seed}:kill-points")
         kill_points = {max(1, int(orders * points_rng.uniform(0.15, 0.45))): "kill_edge",
