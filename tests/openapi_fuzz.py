@@ -7,7 +7,8 @@ no example database or cache, so a run repeats exactly. ``max_examples`` is the 
 operation and phase (``operations`` can give one operation more), ``max_scenarios`` the
 stateful phase's scenarios of up to ``max_steps`` calls each. The checks are
 ``not_a_server_error`` and the two of tests/openapi_fuzz_hooks.py (``error_shape``,
-``documented_2xx_schema``).
+``documented_2xx_schema``). The coverage phase sends each path three undeclared methods
+(``UNEXPECTED_METHODS``), not all of them.
 Dictionaries of real ids (products, orders, outlets, ...) are bound to the parameters that
 take them with a probability below 1, so the fuzzer reaches real handlers and still sends
 random ids. The JSON report is returned as a ``FuzzRun``.
@@ -28,6 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 SEED = 20261130
 CHECKS = ("not_a_server_error", "error_shape", "documented_2xx_schema")
+# Methods the coverage phase sends to every path that does not declare them (its default is
+# all eight). Both servers route an undeclared method the same way whichever it is (405 in
+# the error shape; OPTIONS: 204 from Litestar's own handler), so one of each kind is sent to
+# every path: TRACE (standard), QUERY (not in Litestar's list) and OPTIONS.
+UNEXPECTED_METHODS = ("options", "trace", "query")
 # The schemathesis process's compiled modules, kept apart from the venv's own __pycache__.
 BYTECODE_CACHE = Path(tempfile.gettempdir()) / "fnbpos-schemathesis-pycache"
 
@@ -76,6 +82,8 @@ def write_config(path: Path, *, token: str, max_examples: int, max_steps: int,
         f"max-examples = {max_examples}",
         "deterministic = true",
         'database = "none"',
+        "[phases.coverage]",
+        f"unexpected-methods = {_toml(UNEXPECTED_METHODS)}",
         "[phases.stateful]",
         f"max-steps = {max_steps}",
         "[phases.stateful.generation]",
