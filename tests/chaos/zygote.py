@@ -89,6 +89,7 @@ def _become(spec: dict[str, Any]) -> int:
     """In the forked child: take on the command's environment and files, run its main."""
     os.environ.clear()
     os.environ.update(spec["env"])
+    time.tzset()  # TZ is read at start-up
     os.chdir(spec["cwd"])
     null = os.open(os.devnull, os.O_RDONLY)
     out = os.open(spec["stdout"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
