@@ -74,8 +74,8 @@ class Audit:
         # compile); a navigation or reload clears it and it goes in again.
         if not page.evaluate("() => typeof window.axe === 'object'"):
             page.evaluate(_engine().axe_script)
-        response = page.evaluate("options => axe.run(document, options)",
-                                 {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]})
+        options = {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]}
+        response = page.evaluate("options => axe.run(document, options)", options)
         found = [Violation(screen, v["id"], v.get("impact") or "minor", v["help"],
                            [" ".join(map(str, n["target"])) for n in v["nodes"]])
                  for v in response["violations"]]

@@ -8,7 +8,7 @@ tests/edge/conftest.py, re-exported here) and Chromium driven by Playwright.
 * ``chromium`` – Debian's Chromium driven by Playwright, one per test module; every page
   it opens gets a window of its own (see ``_pages_in_own_windows``).
 * ``context`` – a browser context (reduced motion) that fails the test on any uncaught page
-  error.
+  error; without service workers in modules that say ``SERVICE_WORKERS = "block"``.
 * ``shoot(page, name)`` – saves artifacts/screenshots/ui-<name>.png.
 """
 
@@ -73,12 +73,23 @@ def _pages_in_own_windows(browser: Any) -> None:
     browser.new_context = context_with_windows
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "service_worker: the test needs the apps' service worker "
+                            "(a screen reloaded while the edge is away) in a module that blocks it")
+
+
 @pytest.fixture
-def context(chromium: Any) -> Iterator[Any]:
+def context(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     # Reduced motion: the kiosk's attract screen pulses forever otherwise, ~9 % of a core
     # for every kiosk page left open; no test looks at an animation.
+    # Service workers: a module whose tests never reload a screen while the edge is away sets
+    # SERVICE_WORKERS = "block" (a test of it that does is marked service_worker): in every
+    # fresh context the worker installs and fetches the whole shell (~45 files) from the
+    # edge, about 0.3 s of CPU per test between Chromium and the edge.
+    workers = ("allow" if request.node.get_closest_marker("service_worker")
+               else getattr(request.module, "SERVICE_WORKERS", "allow"))
     ctx = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="id-ID",
-                               reduced_motion="reduce")
+                               reduced_motion="reduce", service_workers=workers)
     errors: list[str] = []
     ctx.on("weberror", lambda err: errors.append(str(err.error)))
     yield ctx

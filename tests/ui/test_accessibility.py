@@ -45,9 +45,10 @@ DASHBOARD_PAGES = ("fleet", "sales", "payments", "tables", "menu", "outlets", "f
 @pytest.fixture
 def tab(chromium: Any) -> Iterator[Any]:
     """A page of its own context, reduced motion (no half-faded frame is measured), failing
-    the test on any script error."""
+    the test on any script error; no service worker (nothing here is offline, and it would
+    fetch every app's files into each fresh context)."""
     ctx = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="id-ID",
-                               reduced_motion="reduce")
+                               reduced_motion="reduce", service_workers="block")
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -27,6 +27,8 @@ from tests.ui.test_screens import (
 )
 
 pytestmark = pytest.mark.browser
+# No screen is reloaded while the edge is away: no service worker (tests/ui/conftest.py).
+SERVICE_WORKERS = "block"
 
 
 def ensure_shift(edge: EdgeServer) -> None:

@@ -22,6 +22,9 @@ from tests.ui.test_kiosk_screens import add_to_cart, open_kiosk, orders_on
 from tests.ui.test_screens import demo_menu, product_with_required_group, settle
 
 pytestmark = pytest.mark.browser
+# Only the test marked service_worker reloads a screen while the edge is away; the others
+# run without the service worker (tests/ui/conftest.py).
+SERVICE_WORKERS = "block"
 
 WAIT_MS = 5000
 
@@ -48,6 +51,7 @@ def order_posts(page: Any) -> list[str]:
     return sent
 
 
+@pytest.mark.service_worker
 def test_held_order_expires_goes_to_the_counter_or_leaves_with_the_customer_and_is_never_sent(
         shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
     edge = shared_edge  # stopped and started again here: it ends serving, as it began

@@ -38,6 +38,8 @@ from tests.ui.test_screens import (
 )
 
 pytestmark = pytest.mark.browser
+# No screen is reloaded while the edge is away: no service worker (tests/ui/conftest.py).
+SERVICE_WORKERS = "block"
 
 WAIT_MS = 10000  # generous: the edge asks the gateway every 1-10 s
 REASONS = ["Pelanggan tetap", "Makanan staf", "Keluhan"]

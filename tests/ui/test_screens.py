@@ -20,6 +20,9 @@ from tests.edge.edge_server import EdgeServer
 from tests.fakes.escpos_printer import FakeEscposPrinter
 
 pytestmark = pytest.mark.browser
+# Only the test marked service_worker reloads a screen while the edge is away; the others
+# run without the service worker (tests/ui/conftest.py).
+SERVICE_WORKERS = "block"
 
 WAIT_MS = 5000  # generous: latency is measured by tests/bench/bench_ui.py, not asserted here
 
@@ -226,6 +229,7 @@ def test_kiosk_order_with_modifiers_reaches_kds_and_bump_makes_it_ready_on_board
     expect(ticket).to_have_count(0, timeout=WAIT_MS)
 
 
+@pytest.mark.service_worker
 def test_kiosk_checkout_survives_edge_restart_without_losing_or_duplicating(
         shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
     edge, devices = shared_edge, shared_edge.tokens  # stopped and started: it ends serving

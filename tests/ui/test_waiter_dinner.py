@@ -29,6 +29,8 @@ from tests.edge.edge_server import EdgeServer
 from tests.ui.test_screens import cashier_login, name_of, rupiah
 
 pytestmark = pytest.mark.browser
+# The dinner reloads no screen: no service worker (tests/ui/conftest.py).
+SERVICE_WORKERS = "block"
 
 WAIT_MS = 8000
 PHONE = {"width": 390, "height": 844}

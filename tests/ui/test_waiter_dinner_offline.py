@@ -33,6 +33,9 @@ hub_server = hub_support.hub_server
 tenant_factory = hub_support.tenant_factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+# The dinner reloads no screen (the hub is down, not the edge): no service worker
+# (tests/ui/conftest.py).
+SERVICE_WORKERS = "block"
 
 PIN = "246813"
 

@@ -33,6 +33,9 @@ from tests.ui.test_waiter_dinner import (
 )
 
 pytestmark = pytest.mark.browser
+# Only the test marked service_worker reloads a screen while the edge is away; the others
+# run without the service worker (tests/ui/conftest.py).
+SERVICE_WORKERS = "block"
 
 
 def api_line(menu: dict[str, Any], product: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -123,6 +126,7 @@ def test_a_round_whose_answer_is_lost_is_sent_once(shared_edge: EdgeServer, cont
     assert sum(line["qty"] for line in lines) == 2 and {line["round"] for line in lines} == {1}
 
 
+@pytest.mark.service_worker
 def test_a_round_sent_while_the_edge_is_down_is_kept_and_sent_once(
         edge_server: EdgeServer, context: Any, shoot: Any) -> None:
     edge = edge_server
