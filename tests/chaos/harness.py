@@ -85,6 +85,7 @@ class RunResult:
     workdir: str = ""
     chaos_gap: float = 3.0
     dinners: int = 0
+    batch_events: int = 0  # outage runs: events per push, 0 for the edge's default
 
     @property
     def replay(self) -> str:
@@ -93,8 +94,9 @@ class RunResult:
                     f"{self.orders} --gateway {self.kind.split('-', 1)[1]} "
                     f"--chaos-gap {self.chaos_gap:g}")
         if self.kind == "outage":
+            batch = f" --batch-events {self.batch_events}" if self.batch_events else ""
             return (f"python -m tests.chaos.harness --outage-week --seeds {self.seed} "
-                    f"--orders {self.orders}")
+                    f"--orders {self.orders}{batch}")
         gap = f" --chaos-gap {self.chaos_gap:g}" if self.chaos_gap != 3.0 else ""
         dinners = f" --dinners {self.dinners}" if self.dinners else ""
         return (f"python -m tests.chaos.harness --seeds {self.seed} --orders {self.orders}"
@@ -514,7 +516,8 @@ def run_outage(seed: int, orders: int, *, days: int = 7, workers: int = 4,
     """The hub unreachable while the edge's clock crosses ``days`` days and ``orders`` orders
     queue up; then the network heals: full drain, exact totals. ``batch_events`` caps the
     events per push (the edge's default otherwise)."""
-    result = RunResult(seed=seed, kind="outage", orders=orders, hubs=1)
+    result = RunResult(seed=seed, kind="outage", orders=orders, hubs=1,
+                       batch_events=batch_events or 0)
     workdir = _workdir(base_dir, f"chaos-outage{seed}")
     result.workdir = str(workdir)
     started = time.monotonic()
@@ -600,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="simulate a week offline instead (needs libfaketime)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep databases and folders")
+    parser.add_argument("--batch-events", type=int, default=0,
+                        help="outage runs: events per push (default: the edge's)")
     parser.add_argument("--drain-timeout", type=float, default=1800.0,
                         help="seconds the backlog may take to reach 0 after healing")
     args = parser.parse_args(argv)
@@ -609,7 +614,8 @@ def main(argv: list[str] | None = None) -> int:
     for seed in parse_seeds(args.seeds):
         if args.outage_week:
             result = run_outage(seed, args.orders, base_dir=args.workdir, keep=args.keep,
-                                drain_timeout=args.drain_timeout)
+                                drain_timeout=args.drain_timeout,
+                                batch_events=args.batch_events or None)
         else:
             result = run_seed(seed, args.orders, hubs=args.hubs, workers=args.workers,
                               base_dir=args.workdir, keep=args.keep,
