@@ -9,6 +9,7 @@ export function shiftView(ctx) {
   const { t, esc } = ctx;
   let el = null, shift = null, report = null, closed = null, error = "", message = "", loaded = false;
   let direction = "in";
+  let submitted = false;  // a form just went through: its fields start empty again
 
   async function refresh() {
     try {
@@ -70,8 +71,33 @@ export function shiftView(ctx) {
           <label>${t("shift.counted")}<span class="rp-input"><span aria-hidden="true">Rp</span><input name="counted" inputmode="numeric" autocomplete="off" required data-testid="shift-counted"></span></label>
           <button class="primary big" type="submit">${t("shift.close")}</button></form>`;
     }
+    const before = submitted ? null : typed();
+    submitted = false;
     el.innerHTML = `<section class="pane" style="max-width:48rem">${error ? `<p class="error" role="alert">${esc(error)}</p>` : ""}
       ${message ? `<p class="card outcome good" role="status" data-testid="shift-message">${esc(message)}</p>` : ""}${body}</section>`;
+    if (before) retype(before);
+  }
+
+  // What the cashier is typing survives a redraw: the tab shows the last figures at once and
+  // redraws when the fresh report arrives, which used to wipe an amount typed meanwhile.
+  const fields = () => el.querySelectorAll("form[data-form] input:not([type=radio])");
+  const keyOf = (input) => `${input.form.dataset.form}.${input.name}`;
+  function typed() {
+    const values = new Map([...fields()].filter((i) => i.value).map((i) => [keyOf(i), i.value]));
+    const active = document.activeElement;
+    const focus = active && el.contains(active) && active.form?.dataset.form
+      ? { key: keyOf(active), start: active.selectionStart, end: active.selectionEnd } : null;
+    return { values, focus };
+  }
+  function retype({ values, focus }) {
+    for (const input of fields()) {
+      const key = keyOf(input);
+      if (values.has(key)) input.value = values.get(key);
+      if (focus?.key === key) {
+        input.focus();
+        try { input.setSelectionRange(focus.start, focus.end); } catch { /* not a text field */ }
+      }
+    }
   }
 
   async function onSubmit(ev) {
@@ -92,6 +118,7 @@ export function shiftView(ctx) {
         closed = await ctx.api.get(`/api/v1/shifts/${encodeURIComponent(done.id)}/report`);
       }
       error = "";
+      submitted = true;
     } catch (err) { error = sentence(ctx.failed(action, err)); }
     await refresh();
   }

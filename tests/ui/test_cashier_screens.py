@@ -79,6 +79,38 @@ def test_shift_close_is_a_blind_count_with_large_segmented_controls(
     expect(page.get_by_test_id("cash-difference")).to_have_text("-" + rupiah(5000))
 
 
+def test_an_amount_typed_while_the_shift_report_refreshes_is_kept(
+        shared_edge: EdgeServer, context: Any) -> None:
+    """The Shift tab shows the last figures at once and redraws when the fresh report comes:
+    what the cashier typed meanwhile (and the caret's field) survives that redraw."""
+    edge = shared_edge
+    ensure_shift(edge)
+    page = open_till(context, edge)
+    page.get_by_role("button", name="Shift").click()
+    expect(page.get_by_test_id("shift-counted")).to_be_visible(timeout=WAIT_MS)
+    page.locator("nav button[data-view=orders]").click()
+    # Cash comes in meanwhile, so the fresh report differs from the one the tab shows first.
+    shift = edge.call("GET", "/api/v1/shifts/current", cashier_token(edge))
+    edge.call("POST", f"/api/v1/shifts/{shift['id']}/cash-movements", cashier_token(edge),
+              json={"direction": "in", "amount": 12_345, "reason": "change from the bank"})
+    fresh = edge.call("GET", f"/api/v1/shifts/{shift['id']}/report", cashier_token(edge))
+    held: list[Any] = []
+    page.route("**/api/v1/shifts/*/report", lambda route: held.append(route))  # it waits
+    page.get_by_role("button", name="Shift").click()
+    counted = page.get_by_test_id("shift-counted")
+    counted.press_sequentially("195000")
+    expect(counted).to_have_value("195.000")
+    while not held:
+        page.wait_for_timeout(20)
+    report = page.get_by_test_id("shift-report")
+    expect(report).not_to_contain_text(rupiah(fresh["cash_in"]))
+    held[0].continue_()
+    expect(report).to_contain_text(rupiah(fresh["cash_in"]), timeout=WAIT_MS)  # redrawn
+    expect(counted).to_have_value("195.000")
+    expect(counted).to_be_focused()
+    page.unroute("**/api/v1/shifts/*/report")
+
+
 def test_open_orders_list_holds_a_lunch_rush_with_search_and_filters(
         edge_server: EdgeServer, context: Any, shoot: Any) -> None:
     edge = edge_server
