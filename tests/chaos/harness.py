@@ -345,6 +345,7 @@ class ChaosMonkey(threading.Thread):
         self.base_rates = base_rates or _CHAOS_RATES
         self.stop_event = threading.Event()
         self.triggers: queue.Queue[str] = queue.Queue()
+        self._wake = threading.Event()  # a trigger or stop() came: cut the pause short
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -359,8 +360,8 @@ class ChaosMonkey(threading.Thread):
                         self.step(action)
                     break
                 self.step(action)
-            # A seeded point the selling reached while a timed action was under way is still
-            # queued: it happens now. Dropped, a quick selling could end with no kill at all.
+            # A seeded point the selling reached as it ended is still queued: it happens now.
+            # Dropped, a quick selling could end with no kill at all.
             while True:
                 try:
                     action = self.triggers.get_nowait()
@@ -372,12 +373,23 @@ class ChaosMonkey(threading.Thread):
             self.error = exc
 
     def trigger(self, action: str) -> None:
-        """Do ``action`` now (from the driver's progress), between the timed ones."""
+        """Do ``action`` now (from the driver's progress), between the timed ones: a timed
+        action under way ends its pause (restoring what it broke) to make way."""
         self.triggers.put(action)
+        self._wake.set()
 
     def stop(self) -> None:
         self.stop_event.set()
         self.triggers.put("")
+        self._wake.set()
+
+    def pause(self, seconds: float) -> None:
+        """A timed action's pause (a process down, the network cut): up to ``seconds``, less
+        when a seeded trigger is due or the selling is over (heal() follows)."""
+        self._wake.clear()
+        if self.stop_event.is_set() or not self.triggers.empty():
+            return
+        self._wake.wait(seconds)
 
     def step(self, action: str | None = None) -> None:
         cluster, rng = self.cluster, self.rng
@@ -387,21 +399,21 @@ class ChaosMonkey(threading.Thread):
         self.counts[action] += 1
         if action == "kill_edge":
             cluster.edge.kill9()
-            time.sleep(rng.uniform(0.0, 1.0))
+            self.pause(rng.uniform(0.0, 1.0))
             cluster.edge.start()
         elif action == "kill_hub":
             hub = rng.choice(cluster.hubs)
             hub.kill9()
-            time.sleep(rng.uniform(0.2, 2.0))
+            self.pause(rng.uniform(0.2, 2.0))
             hub.start()
         elif action == "partition":
             cluster.proxy.configure(mode=rng.choice(["down", "hang"]))
-            time.sleep(rng.uniform(0.5, 3.0))
+            self.pause(rng.uniform(0.5, 3.0))
             cluster.proxy.configure(mode="faults")
         else:  # everything goes wrong at once for a moment
             cluster.proxy.configure(drop_response=0.3, duplicate=0.2, cut_response=0.2,
                                     drop_request=0.1, reorder=0.1, cut_request=0.1)
-            time.sleep(rng.uniform(1.0, 3.0))
+            self.pause(rng.uniform(1.0, 3.0))
             cluster.proxy.configure(**self.base_rates)
 
 

@@ -236,7 +236,7 @@ class PaymentChaos(ChaosMonkey):
         if action == "gateway_down":
             self.counts[action] += 1
             self.gateway.faults(down=True)
-            time.sleep(self.rng.uniform(0.5, 2.5))
+            self.pause(self.rng.uniform(0.5, 2.5))
             self.gateway.faults(down=False)
         elif action == "lost_create_reply":
             self.counts[action] += 1
