@@ -54,10 +54,10 @@ MUST_REACH = {
 # the schema defines whatever the count): an order needs real products with options of their
 # own, a payment an unpaid order and an amount it takes, a void or print a real order.
 MORE_EXAMPLES = {
-    "POST /api/v1/orders": 40,
-    "POST /api/v1/orders/{order_id}/payments": 40,
+    "POST /api/v1/orders": 20,
+    "POST /api/v1/orders/{order_id}/payments": 20,
     "POST /api/v1/orders/{order_id}/void": 15,
-    "POST /api/v1/orders/{order_id}/print": 15,
+    "POST /api/v1/orders/{order_id}/print": 10,
 }
 
 
