@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli_in_process import pos_edge
 from tests.edge.edge_server import EdgeServer
 from tests.openapi_fuzz import fuzz
 
@@ -61,6 +62,15 @@ MORE_EXAMPLES = {
 }
 
 
+def _pair_till(server: EdgeServer, name: str) -> str:
+    """A cashier device paired with ``pos-edge pair`` run in this process (the command
+    ``server.pair`` starts, without a Python start-up)."""
+    done = pos_edge("pair", "--data-dir", str(server.data_dir), "--role", "cashier",
+                    "--name", name, env=server.env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1].strip()
+
+
 @pytest.fixture(scope="module")
 def seeded_edge(tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[tuple[EdgeServer, dict[str, Any]]]:
@@ -78,7 +88,7 @@ def seeded_edge(tmp_path_factory: pytest.TempPathFactory
                 json={"method": "cash", "amount": orders[0]["total"], "tendered": 0})
     shifts = []
     for till in ("till-2", "till-3"):  # the fuzzer's own till opens its shifts itself
-        token = server.login_pin(server.pins["manager"], server.pair("cashier", till))
+        token = server.login_pin(server.pins["manager"], _pair_till(server, till))
         shifts.append(server.call("POST", "/api/v1/shifts", token,
                                   json={"opening_float": 50000})["id"])
     printer = server.call("POST", "/api/v1/printers", manager,
