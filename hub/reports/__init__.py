@@ -47,6 +47,8 @@ What a sales report counts (all money in integer minor units):
 * **Kitchen preparation time** per ticket of the period's orders: first ``created`` → last
   ``bumped``, counted only when the ticket is done (its last bump is after any recall/undo),
   in whole seconds (timestamps truncated to the second). p50/p90 are nearest-rank percentiles.
+  A ticket whose bump is stamped before its creation (the box's clock stepped back) counts
+  as done in 0 seconds, so the ticket count still equals the edge's.
 
 How it stays exact and fast: every figure is a sum or a histogram, so the figures of
 (outlet, business day) cells can be merged. The modules:

@@ -510,7 +510,11 @@ def _prep_statement(where: LiveFilter) -> Select[Any]:
 
 def _add_prep(cells: _Cells, rows: Iterable[Any], _: _Hours) -> None:
     for outlet_id, day, seconds, count in rows:
-        cells.cell(outlet_id, day).prep[max(0, int(seconds))] = count
+        # A ticket bumped "before" it was made (the box's clock stepped back) counts as done
+        # at once; several such durations share the 0-second bucket, so add, never assign.
+        prep = cells.cell(outlet_id, day).prep
+        bucket = max(0, int(seconds))
+        prep[bucket] = prep.get(bucket, 0) + count
 
 
 def _refunds_statement(where: LiveFilter) -> Select[Any]:

@@ -199,6 +199,8 @@ def generate_outlet_orders(seeded: Seeded, outlet_id: str, journal: Journal, cou
             if rnd.random() < 0.08:
                 continue  # still cooking
             bump = created + timedelta(seconds=rnd.randint(45, 1500), microseconds=rnd.randrange(10**6))
+            if rnd.random() < 0.04:  # the box's clock stepped back before the bump (NTP after
+                bump = created - timedelta(seconds=rnd.randint(1, 600))  # days offline)
             events = [("bumped", bump)]
             if rnd.random() < 0.15:  # recalled, then maybe bumped again
                 recall = bump + timedelta(seconds=rnd.randint(5, 120))
@@ -393,11 +395,14 @@ def expected_report(seeded: Seeded, day_from: date, day_to: date,
             tickets[event.ticket_id].append(event)
     durations = []
     for events in tickets.values():
-        events.sort(key=lambda e: e.at)
-        if events[-1].action != "bumped":
+        bumps = [e.at for e in events if e.action == "bumped"]
+        reopens = [e.at for e in events if e.action in ("recalled", "undone")]
+        if not bumps or (reopens and max(reopens) >= max(bumps)):
             continue  # pending, or recalled and not bumped again
         created = min(e.at for e in events if e.action == "created")
-        durations.append(_whole_seconds(events[-1].at) - _whole_seconds(created))
+        # A ticket bumped "before" it was made (the box's clock stepped back) still counts,
+        # as done at once: the edge counted it, and its true duration is unknown.
+        durations.append(max(0, _whole_seconds(max(bumps)) - _whole_seconds(created)))
 
     day_sales: dict[str, list[Order]] = {day: [] for day in by_day}
     outlet_sales: dict[str, list[Order]] = {oid: [] for oid in scope}
