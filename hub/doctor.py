@@ -139,6 +139,7 @@ def _database(add: Any, settings: Any, timeout: float) -> None:
             current = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()) \
                 if _has_table(conn, "alembic_version") else set()
             app_login = conn.execute(LOGIN_FACTS_SQL).one() if postgres else None
+            autovacuum = conn.execute(text("SHOW autovacuum")).scalar() if postgres else None
     except SQLAlchemyError as exc:
         add("database", "fail", f"{shown}: {str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}",
             "check that the server runs, the URL (POS_HUB_DB_URL), the password and "
@@ -157,6 +158,15 @@ def _database(add: Any, settings: Any, timeout: float) -> None:
     else:
         add("migrations", "ok", f"at head ({', '.join(sorted(heads))})")
     if postgres:
+        # Without autovacuum the fact tables' statistics stay those of an empty table, and
+        # the ingest's lookups by id turn into scans that grow with the table.
+        if autovacuum == "on":
+            add("autovacuum", "ok", "on: the planner's statistics follow the tables")
+        else:
+            add("autovacuum", "warn", "off: statistics go stale and lookups slow down as the "
+                                      "fact tables grow",
+                "set `autovacuum = on` in postgresql.conf (its default), or run `ANALYZE` "
+                "after each day's sync (docs/operations.md)")
         verdict = _logins(settings, app_login, args)
         add("app role", verdict.status, verdict.message, "" if verdict.status == "ok" else
             "the three roles and URLs of docs/operations.md (Database)")

@@ -439,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hub-env", action="append", default=[], metavar="NAME=VALUE",
                         help="POS_HUB_* setting for every replica")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="leave the bench's database for EXPLAIN (its name is printed)")
     parser.add_argument("--py-spy", metavar="FILE",
                         help="record replica 1 during the first hub phase with py-spy "
                              "(collapsed stacks, --format raw, only samples holding the GIL: "
@@ -522,7 +524,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for proxy in proxies:
             proxy.close()
-        cluster.close()
+        if args.keep_database:
+            emit(bench="push_fleet_database", url=cluster.db_url)
+        cluster.close(keep_database=args.keep_database)
         if args.keep_logs:
             emit(bench="push_fleet_logs", folder=str(work))
         else:
