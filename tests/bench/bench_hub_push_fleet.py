@@ -17,6 +17,10 @@ encoded before the clock starts (an edge encodes on its own box), so the load ge
 CPU is the HTTP client only. Each outlet sends from its own loopback address (127.0.x.y),
 as outlets do through nginx's per-address limits.
 
+Before every hub phase but the first the database is ANALYZEd, as autovacuum would have done
+in production (``--no-analyze`` leaves the statistics of the empty tables, as a server with
+autovacuum off does: PostgreSQL's CPU per order then grows phase after phase).
+
 Phases (in the order given):
 
 * ``direct``: the outlets push to replica 1 directly (the figure docs/performance.md had,
@@ -439,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hub-env", action="append", default=[], metavar="NAME=VALUE",
                         help="POS_HUB_* setting for every replica")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--no-analyze", dest="analyze", action="store_false",
+                        help="do not ANALYZE between hub phases (what autovacuum does in "
+                             "production; this machine's server runs with autovacuum off)")
     parser.add_argument("--keep-database", action="store_true",
                         help="leave the bench's database for EXPLAIN (its name is printed)")
     parser.add_argument("--py-spy", metavar="FILE",
@@ -481,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[f"raw{len([k for k in results if k.startswith('raw')]) + 1}"] = raw_phase(
                     "raw", cluster.db_url, raw_rows, orders, pool_size)
                 continue
+            if done and args.analyze:
+                analyze(cluster.db_url)
             pushes = {o: frames(journals[o][done * events:(done + 1) * events], args.batch_events)
                       for o, _ in fleet}
             if phase == "direct":
@@ -532,6 +541,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def analyze(db_url: str) -> None:
+    """What autovacuum does after each phase's inserts in production: without it (this
+    machine's server has autovacuum off) every later phase plans on an empty table's
+    statistics, and PostgreSQL's CPU per order grows with the rows already pushed."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 def order_ids(journals: dict[str, list[JournalEntry]], first: int, count: int) -> list[str]:
