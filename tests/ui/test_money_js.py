@@ -25,12 +25,21 @@ from tests.ui.browser_support import REPO
 pytestmark = pytest.mark.browser
 
 
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:  # no access log in the test output
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a page closed mid-file (BrokenPipeError) is not the test's business
+
+
 @pytest.fixture(scope="module")
 def static_ui() -> Iterator[str]:
     """kiosk-ui served as plain files (no edge needed for pure modules)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(REPO / "kiosk-ui"))
-    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler = functools.partial(_QuietFiles, directory=str(REPO / "kiosk-ui"))
+    server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
