@@ -88,8 +88,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     proxy_options = ({"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
                      if settings.forwarded_allow_ips else {"proxy_headers": False})
     # access_log off: the app's middleware logs each request itself (with its request id)
+    # loop="asyncio", not uvloop (uvicorn's "auto"): it serves connections in turn, where
+    # uvloop left some waiting seconds under load; with 200 outlets pushing at once it also
+    # gave more orders/s at a lower p99 (docs/performance.md, "The event loop").
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False, lifespan="on",
+                access_log=False, lifespan="on", loop="asyncio",
                 timeout_keep_alive=settings.keep_alive_seconds, **proxy_options)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.edge.edge_server import EdgeServer
 
 
@@ -16,3 +18,12 @@ def test_health_me_and_menu(edge_server: EdgeServer) -> None:
     staff = edge_server.login("manager")
     me = edge_server.call("GET", "/api/v1/me", staff)
     assert me["staff"]["role"] == "manager" and me["device_role"] == "cashier"
+
+
+def test_the_server_runs_on_the_standard_event_loop(edge_server: EdgeServer) -> None:
+    """uvicorn's default picks uvloop, which left some connections waiting seconds under load
+    (edge/cli.py says why): the serving process must not even have loaded it."""
+    assert edge_server.proc is not None
+    edge_server.call("GET", "/api/health")
+    mapped = Path(f"/proc/{edge_server.proc.pid}/maps").read_text()
+    assert "_asyncio" in mapped and "uvloop" not in mapped

@@ -156,3 +156,11 @@ def test_request_id_tags_response_and_log_lines(server: HubServer, tenant_factor
     assert any(line["msg"] == "login" for line in login_lines)
     assert t.password not in server.log()
     assert response.json()["access_token"] not in server.log()
+
+
+def test_the_server_runs_on_the_standard_event_loop(server: HubServer) -> None:
+    """uvicorn's default picks uvloop, which served some connections seconds late under load
+    (hub/cli.py says why): the serving process must not even have loaded it."""
+    assert httpx.get(f"{server.base_url}/api/health", timeout=5).status_code == 200
+    mapped = open(f"/proc/{server.process.pid}/maps").read()
+    assert "_asyncio" in mapped and "uvloop" not in mapped
