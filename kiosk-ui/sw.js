@@ -9,7 +9,7 @@ const CACHE = "pos-shell-v2";
 const SHELL = [
   "/", "/index.html", "/common/base.css", "/common/api.js", "/common/status.js",
   "/common/i18n.js", "/common/money.js", "/common/device.js", "/common/stream.js",
-  "/common/menu.js", "/common/boot.js", "/common/qr.js",
+  "/common/menu.js", "/common/boot.js", "/common/qr.js", "/common/clock.js",
   "/kiosk/", "/kiosk/index.html", "/kiosk/kiosk.js", "/kiosk/kiosk.css", "/kiosk/pay.js",
   "/kiosk/strings.js",
   "/cashier/", "/cashier/index.html", "/cashier/cashier.js", "/cashier/cashier.css",
@@ -58,7 +58,7 @@ async function networkFirst(req, { api }) {
     return res;
   } catch {
     const hit = await cache.match(cacheKey(req), { ignoreSearch: true });
-    if (hit) return hit;
+    if (hit) return api ? markedAsCached(hit) : hit;
     if (api) {
       return new Response(JSON.stringify({ error: { code: "unavailable",
         message: "The edge is not reachable and no copy is cached", details: null } }),
@@ -67,6 +67,14 @@ async function networkFirst(req, { api }) {
     if (req.mode === "navigate") return offlinePage();
     return Response.error();
   }
+}
+
+// A replayed answer keeps the Date of when it was fetched: marked, so that common/clock.js
+// does not take it for the edge's clock now.
+function markedAsCached(res) {
+  const headers = new Headers(res.headers);
+  headers.set("X-Pos-Cached", "1");
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
 // Everything is cached under its bare URL: static files do not depend on the query (and a

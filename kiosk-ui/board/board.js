@@ -12,6 +12,7 @@
 //   reloads the snapshot when it comes back.
 import { client } from "../common/api.js";
 import { boot, esc } from "../common/boot.js";
+import { edgeNow } from "../common/clock.js";
 import { ensurePaired } from "../common/device.js";
 import { makeI18n } from "../common/i18n.js";
 import { reachability } from "../common/status.js";
@@ -55,7 +56,7 @@ async function loadSnapshot() {
   for (const n of res.preparing) board.set(n, "preparing");
   for (const n of res.ready) {
     board.set(n, "ready");
-    if (!readyAt.has(n)) readyAt.set(n, Date.now());
+    if (!readyAt.has(n)) readyAt.set(n, edgeNow());
   }
   for (const n of [...readyAt.keys()]) if (board.get(n) !== "ready") readyAt.delete(n);
   for (const n of [...board.keys()]) if (expired(n)) board.delete(n);
@@ -69,8 +70,9 @@ function onEvent(ev) {
     board.set(number, "preparing");
     readyAt.delete(number);
   } else if (status === "ready") {
-    const at = Math.min(Date.parse(ev.at) || Date.now(), Date.now());
-    if (board.get(number) !== "ready" && Date.now() - at < 5000) fresh.add(number);
+    const now = edgeNow(); // ev.at is the edge's time: compared on its clock (clock.js)
+    const at = Math.min(Date.parse(ev.at) || now, now);
+    if (board.get(number) !== "ready" && now - at < 5000) fresh.add(number);
     board.set(number, "ready");
     readyAt.set(number, at);
   } else {
@@ -84,7 +86,7 @@ function onEvent(ev) {
 
 function expired(number) {
   return EXPIRE_MS > 0 && board.get(number) === "ready" &&
-    Date.now() - (readyAt.get(number) ?? Date.now()) >= EXPIRE_MS;
+    edgeNow() - (readyAt.get(number) ?? edgeNow()) >= EXPIRE_MS;
 }
 
 function expire() {

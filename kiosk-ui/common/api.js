@@ -1,6 +1,7 @@
 // Tiny client for the edge HTTP API: bearer auth, timeouts, safe retries, idempotency keys,
 // and one error type. Every request also reports reachability to common/status.js, so the
 // badge on each screen reflects what real calls experienced, not only the health poll.
+import { learnEdgeClock } from "./clock.js";
 import { reachability } from "./status.js";
 
 /** An error the edge answered with ({"error": {code, message, details}}) or a network failure. */
@@ -48,6 +49,7 @@ export async function request(method, path, options = {}) {
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), timeoutMs);
     let res;
+    const sentAt = Date.now();
     try {
       res = await fetch(path, {
         method, headers: h, signal: ctrl.signal, cache: "no-store",
@@ -61,6 +63,7 @@ export async function request(method, path, options = {}) {
       continue; // no answer: retrying is safe for GET and keyed requests only (loop bound)
     }
     clearTimeout(timer);
+    learnEdgeClock(res, sentAt);
     // A 503 carrying our own error shape is an edge answer; a bare 502/503/504 is a proxy
     // or a restarting server, i.e. effectively unreachable.
     reachability.report(res.status < 502);

@@ -1,6 +1,7 @@
 // Edge reachability: one shared state fed by a /api/health poll and by every API call and
 // WebSocket (report()), shown by the <edge-status> badge and, when the edge has been gone
 // for a moment, by a full-screen "reconnecting" notice that clears itself.
+import { learnEdgeClock } from "./clock.js";
 
 class Reachability extends EventTarget {
   constructor() {
@@ -43,7 +44,9 @@ export function startHealthPoll(everyMs = 5000) {
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), 2500);
     try {
+      const sentAt = Date.now();
       const res = await fetch("/api/health", { cache: "no-store", signal: ctrl.signal });
+      learnEdgeClock(res, sentAt);
       // The service worker answers 503 with {"offline":true} when the network failed.
       reachability.report(res.ok);
     } catch {

@@ -5,6 +5,7 @@
 // right set without ever stepping back (no event the snapshot already holds is replayed).
 import { client, describeError } from "../common/api.js";
 import { boot, esc } from "../common/boot.js";
+import { edgeNow } from "../common/clock.js";
 import { ensurePaired } from "../common/device.js";
 import { addStrings, makeI18n } from "../common/i18n.js";
 import { LiveStream } from "../common/stream.js";
@@ -131,7 +132,7 @@ function onLiveEvent(ev) {
 }
 
 // Replayed history after a reconnect must not ring: only tickets from the last minute do.
-function freshlyCreated(tk) { return Date.now() - Date.parse(tk.created_at) < 60000; }
+function freshlyCreated(tk) { return edgeNow() - Date.parse(tk.created_at) < 60000; }
 
 let renderQueued = false;
 function scheduleRender() {
@@ -141,7 +142,7 @@ function scheduleRender() {
 }
 
 function ageOf(tk) {
-  const minutes = (Date.now() - Date.parse(tk.created_at)) / 60000;
+  const minutes = (edgeNow() - Date.parse(tk.created_at)) / 60000; // the edge's clock: clock.js
   return { minutes, level: minutes >= LATE_MIN ? "late" : minutes >= WARN_MIN ? "warn" : "fresh" };
 }
 

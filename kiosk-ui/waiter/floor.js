@@ -4,6 +4,7 @@
 // the plan, so nothing flickers or loses focus). A free table seats a party; a table that
 // needs cleaning can be marked clean; any other opens its bill.
 import { newKey } from "../common/api.js";
+import { edgeNow } from "../common/clock.js";
 
 export function floorView(ctx) {
   const { t, esc } = ctx;
@@ -86,7 +87,7 @@ export function floorView(ctx) {
   }
 
   function minutes(tv) {
-    return tv.seated_at ? Math.max(0, Math.floor((Date.now() - Date.parse(tv.seated_at)) / 60000)) : null;
+    return tv.seated_at ? Math.max(0, Math.floor((edgeNow() - Date.parse(tv.seated_at)) / 60000)) : null;
   }
 
   /** Write a table's figures into its element, touching only what changed. */

@@ -88,3 +88,4 @@ def test_money_js_formats_like_the_receipt(chromium: Any, static_ui: str) -> Non
     assert shown[0][4] == "Rp 25.000"
     for row, currency in zip(shown, currencies, strict=True):
         assert row == [format_money(a, currency) for a in amounts]
+

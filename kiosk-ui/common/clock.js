@@ -1,0 +1,35 @@
+// The edge's clock, as the screens read it for ages and expiries. A shop's tablets often have
+// no time source (the LAN has no internet for days, a cheap tablet's clock drifts or was
+// never set): a kitchen screen ten minutes ahead showed every new ticket ten minutes late and
+// never chimed, a board ahead dropped each ready number the moment it appeared. Every answer
+// of the edge carries its clock in the HTTP Date header (whole seconds); api.js and the health
+// poll hand each answer here.
+
+// Bounds on (edge clock - this screen's clock), in ms, narrowed by every answer.
+let low = -Infinity;
+let high = Infinity;
+
+/**
+ * Learn from one answer of the edge, sent at `sentAt` and received at `receivedAt` (this
+ * screen's clock). The service worker's replay of a cached answer carries an old Date and is
+ * skipped.
+ */
+export function learnEdgeClock(response, sentAt, receivedAt = Date.now()) {
+  const headers = response?.headers;
+  if (!headers || headers.get("X-Pos-Cached")) return;
+  const date = Date.parse(headers.get("Date") ?? "");
+  if (!Number.isFinite(date)) return;
+  // At some moment between sentAt and receivedAt the edge's clock read date .. date + 999 ms.
+  const lo = date - receivedAt;
+  const hi = date + 1000 - sentAt;
+  if (lo > high || hi < low) { low = lo; high = hi; } // a clock was set meanwhile: start over
+  else { low = Math.max(low, lo); high = Math.min(high, hi); }
+}
+
+/** Edge clock minus this screen's, ms (0 until an answer has come). */
+export function edgeClockSkew() {
+  return Number.isFinite(low) && Number.isFinite(high) ? Math.round((low + high) / 2) : 0;
+}
+
+/** Now, on the edge's clock (ms since 1970). */
+export function edgeNow() { return Date.now() + edgeClockSkew(); }
