@@ -12,7 +12,7 @@
 //   reloads the snapshot when it comes back.
 import { client } from "../common/api.js";
 import { boot, esc } from "../common/boot.js";
-import { edgeNow } from "../common/clock.js";
+import { edgeNow, outletTime } from "../common/clock.js";
 import { ensurePaired } from "../common/device.js";
 import { makeI18n } from "../common/i18n.js";
 import { reachability } from "../common/status.js";
@@ -41,9 +41,9 @@ async function start() {
   api = client(() => token);
   render();
   new LiveStream({ token, topics: ["orders"], after: 0, prepare: loadSnapshot, onEvent,
-                   onOpen: () => { live = true; lastUpdate = new Date(); updateStale(); } }).start();
+                   onOpen: () => { live = true; lastUpdate = edgeNow(); updateStale(); } }).start();
   reachability.addEventListener("change", () => {
-    if (reachability.online === false && live) { live = false; lastUpdate = new Date(); }
+    if (reachability.online === false && live) { live = false; lastUpdate = edgeNow(); }
     updateStale();
   });
   setInterval(expire, 1000);
@@ -79,7 +79,7 @@ function onEvent(ev) {
     board.delete(number);
     readyAt.delete(number);
   }
-  lastUpdate = new Date();
+  lastUpdate = edgeNow();
   if (expired(number)) board.delete(number);
   render();
 }
@@ -125,7 +125,7 @@ function updateStale(now = false) {
     if (!note) return;
     note.hidden = !stale;
     if (stale) {
-      const time = (lastUpdate ?? new Date()).toLocaleTimeString("id-ID", { hour: "2-digit", minute: "2-digit" });
+      const time = outletTime(lastUpdate ?? edgeNow(), "id-ID", { hour: "2-digit", minute: "2-digit" });
       note.innerHTML = `Koneksi terputus – nomor mungkin belum terbaru (terakhir ${esc(time)})` +
         `<small lang="en">Connection lost – numbers may be out of date (last update ${esc(time)})</small>`;
     }

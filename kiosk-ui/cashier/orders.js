@@ -9,6 +9,7 @@
 // Only what the order's state allows is offered (the same rules the edge checks), and every
 // action says what happened to it: a payment whose answer never came is "not confirmed"
 // until the edge is back, then "recorded" or "NOT recorded" after a fresh read.
+import { outletTime } from "../common/clock.js";
 import { newKey } from "../common/api.js";
 import { reachability } from "../common/status.js";
 
@@ -172,7 +173,7 @@ export function ordersView(ctx) {
 
   function listItem(o) {
     const paid = (o.paid ?? 0) >= o.total;
-    const time = new Date(o.created_at).toLocaleTimeString(ctx.i18n.lang(), { hour: "2-digit", minute: "2-digit" });
+    const time = outletTime(o.created_at, ctx.i18n.lang(), { hour: "2-digit", minute: "2-digit" });
     return `<button class="order-card" data-action="select" data-id="${esc(o.id)}" aria-current="${o.id === selectedId}" data-testid="open-order">
         <span class="num">#${o.number}</span>
         <span class="who">${where(o) || esc(t(`type.short.${o.type}`))}</span>

@@ -3,6 +3,7 @@
 // drawer should hold; the Z report then shows expected, counted and the difference. While
 // the shift is open the X report keeps the drawer's figures (cash sales, expected cash) for
 // a manager: a cashier who sees them could "count" to match.
+import { outletTime } from "../common/clock.js";
 import { sentence } from "./strings.js";
 
 export function shiftView(ctx) {
@@ -58,7 +59,7 @@ export function shiftView(ctx) {
         <label>${t("shift.float")}<span class="rp-input"><span aria-hidden="true">Rp</span><input name="float" inputmode="numeric" autocomplete="off" required data-testid="shift-float"></span></label>
         <button class="primary big" type="submit">${t("shift.open")}</button></form>`;
     } else {
-      body = `<h2>${t("shift.title")} · ${t("shift.opened_at")} ${new Date(shift.opened_at).toLocaleString(ctx.i18n.lang())}</h2>
+      body = `<h2>${t("shift.title")} · ${t("shift.opened_at")} ${outletTime(shift.opened_at, ctx.i18n.lang())}</h2>
         ${report ? reportHtml(report, !isManager()) : ""}
         <form class="card pay-form" data-form="movement" style="margin-top:1rem">
           <fieldset class="segmented"><legend>${t("shift.direction")}</legend>${seg("in", t("shift.cash_in"))}${seg("out", t("shift.cash_out"))}</fieldset>

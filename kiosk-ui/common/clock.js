@@ -33,3 +33,23 @@ export function edgeClockSkew() {
 
 /** Now, on the edge's clock (ms since 1970). */
 export function edgeNow() { return Date.now() + edgeClockSkew(); }
+
+// The outlet's IANA time zone (GET /api/v1/me, set by common/device.js once paired): times of
+// day are shown as the outlet's clocks show them, whatever zone the tablet was left in (a
+// tablet reset to UTC showed a Jakarta lunch order at 05:15).
+let outletZone;
+
+export function setOutletTimeZone(zone) {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone }); // RangeError for an unknown zone
+    outletZone = zone || undefined;
+  } catch {
+    outletZone = undefined; // the tablet's own zone, as before
+  }
+}
+
+/** An instant (ISO text, ms or Date) as the outlet's wall clock shows it, in `lang`. */
+export function outletTime(at, lang, options = {}) {
+  const when = at instanceof Date ? at : new Date(at);
+  return when.toLocaleString(lang, outletZone ? { ...options, timeZone: outletZone } : options);
+}

@@ -4,6 +4,7 @@
 // Without a token the app shows a pairing form where the token can be pasted. The token is
 // checked against GET /api/v1/me so a KDS token cannot run the kiosk by mistake.
 import { request, ApiError } from "./api.js";
+import { setOutletTimeZone } from "./clock.js";
 import { reachability } from "./status.js";
 
 const key = (app) => `pos.device.${app}`;
@@ -34,7 +35,10 @@ export async function ensurePaired(app, roles, root, t) {
       try {
         const me = await request("GET", "/api/v1/me", { token, timeoutMs: 4000, retries: 0 });
         const role = me.device_role ?? me.role;
-        if (roles.includes(role)) return { token, me };
+        if (roles.includes(role)) {
+          setOutletTimeZone(me.outlet?.timezone);
+          return { token, me };
+        }
         forgetToken(app);
         token = await pairingForm(root, t, t("pair.wrong_role", { role, need: roles.join(" / ") }));
         localStorage.setItem(key(app), token);

@@ -41,3 +41,24 @@ def test_clock_js_learns_the_edges_clock_from_date_headers(chromium: Any, static
     assert abs(seen[4] - 600_300) <= 200
     assert seen[5] == seen[4]  # the cached replay changed nothing
     assert abs(seen[6] - (-90_000)) <= 520  # the edge's clock went back: learnt anew
+
+
+def test_clock_js_shows_times_in_the_outlets_zone(chromium: Any, static_ui: str) -> None:
+    """Times of day in the outlet's zone; an unknown zone falls back to the tablet's, never
+    an error that would blank the screen."""
+    page = chromium.new_page()
+    page.goto(f"{static_ui}/index.html")
+    shown = page.evaluate("""async () => {
+        const c = await import('/common/clock.js?t=' + Math.random());
+        const at = "2026-12-01T05:15:00+00:00", hm = { hour: "2-digit", minute: "2-digit",
+                                                        hourCycle: "h23" };
+        c.setOutletTimeZone("Asia/Jakarta");
+        const jakarta = c.outletTime(at, "en-GB", hm);
+        c.setOutletTimeZone("Asia/Makassar");
+        const makassar = c.outletTime(at, "en-GB", hm);
+        c.setOutletTimeZone("Not/A_Zone");
+        const fallback = c.outletTime(at, "en-GB", { ...hm, timeZone: "UTC" });
+        return [jakarta, makassar, fallback];
+    }""")
+    page.close()
+    assert shown == ["12:15", "13:15", "05:15"]

@@ -5,13 +5,15 @@ tablet's clock drifts or was never set. The ages and expiries a screen shows are
 edge's events, so they follow the edge's clock (learnt from the Date header of its answers),
 not the tablet's: a kitchen screen ten minutes ahead must not show every new ticket ten
 minutes late (and stay silent: only new tickets chime), nor one behind show a late ticket as
-fresh; a board ahead must not drop a ready number the moment it appears.
+fresh; a board ahead must not drop a ready number the moment it appears. Times of day are
+shown as the outlet's clocks show them, whatever time zone the tablet was left in.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import pytest
@@ -19,7 +21,13 @@ from playwright.sync_api import expect
 
 from tests.edge.edge_server import EdgeServer
 from tests.ui.test_board import make_ready, number, place_order
-from tests.ui.test_screens import demo_menu, place_api_order, product_with_required_group, station_of
+from tests.ui.test_screens import (
+    demo_menu,
+    open_till,
+    place_api_order,
+    product_with_required_group,
+    station_of,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +88,25 @@ def test_board_ahead_of_the_edge_shows_a_ready_number_for_its_time(
     expect(ready).to_be_visible(timeout=WAIT_MS)
     # ...and gone once its 4 s are up on the edge's clock.
     expect(ready).to_have_count(0, timeout=WAIT_MS)
+
+
+def test_the_till_shows_times_of_day_in_the_outlets_time_zone(shared_edge: EdgeServer,
+                                                              chromium: Any) -> None:
+    edge = shared_edge
+    zone = edge.call("GET", "/api/v1/me", edge.tokens["cashier"])["outlet"]["timezone"]
+    tablet_zone = "America/New_York"  # a tablet left in another zone (or reset to UTC)
+    assert zone != tablet_zone
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="id-ID",
+                                   timezone_id=tablet_zone, service_workers="block")
+    try:
+        order = place_order(edge)
+        till = open_till(context, edge)
+        card = till.get_by_test_id("open-order").filter(
+            has=till.locator(".num", has_text=re.compile(rf"^#{order['number']}$")))
+        created = datetime.fromisoformat(order["created_at"])
+        shown, elsewhere = created.astimezone(ZoneInfo(zone)), created.astimezone(ZoneInfo(tablet_zone))
+        assert shown.hour != elsewhere.hour
+        expect(card.locator(".meta")).to_contain_text(
+            re.compile(rf"(^|\D){shown:%H}\D{shown:%M}(\D|$)"), timeout=WAIT_MS)
+    finally:
+        context.close()
