@@ -142,7 +142,9 @@ function scheduleRender() {
 }
 
 function ageOf(tk) {
-  const minutes = (edgeNow() - Date.parse(tk.created_at)) / 60000; // the edge's clock: clock.js
+  // On the edge's clock (clock.js), known to within its Date header's second: a ticket made a
+  // moment ago may read a few hundred ms "in the future", which is age 0.
+  const minutes = Math.max(0, edgeNow() - Date.parse(tk.created_at)) / 60000;
   return { minutes, level: minutes >= LATE_MIN ? "late" : minutes >= WARN_MIN ? "warn" : "fresh" };
 }
 
