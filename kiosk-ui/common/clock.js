@@ -5,6 +5,10 @@
 // of the edge carries its clock in the HTTP Date header (whole seconds); api.js and the health
 // poll hand each answer here.
 
+// How old a Date header may be when it leaves the edge: uvicorn refreshes it once a second
+// and it is truncated to the second, so up to 2 s, plus a busy loop's lag.
+const DATE_STALENESS_MS = 2500;
+
 // Bounds on (edge clock - this screen's clock), in ms, narrowed by every answer.
 let low = -Infinity;
 let high = Infinity;
@@ -19,9 +23,10 @@ export function learnEdgeClock(response, sentAt, receivedAt = Date.now()) {
   if (!headers || headers.get("X-Pos-Cached")) return;
   const date = Date.parse(headers.get("Date") ?? "");
   if (!Number.isFinite(date)) return;
-  // At some moment between sentAt and receivedAt the edge's clock read date .. date + 999 ms.
+  // At some moment between sentAt and receivedAt the edge's clock read date or later, by less
+  // than DATE_STALENESS_MS.
   const lo = date - receivedAt;
-  const hi = date + 1000 - sentAt;
+  const hi = date + DATE_STALENESS_MS - sentAt;
   if (lo > high || hi < low) { low = lo; high = hi; } // a clock was set meanwhile: start over
   else { low = Math.max(low, lo); high = Math.min(high, hi); }
 }

@@ -142,8 +142,8 @@ function scheduleRender() {
 }
 
 function ageOf(tk) {
-  // On the edge's clock (clock.js), known to within its Date header's second: a ticket made a
-  // moment ago may read a few hundred ms "in the future", which is age 0.
+  // On the edge's clock (clock.js), known to about a second (its Date header's resolution): a
+  // ticket made a moment ago may read a little "in the future", which is age 0.
   const minutes = Math.max(0, edgeNow() - Date.parse(tk.created_at)) / 60000;
   return { minutes, level: minutes >= LATE_MIN ? "late" : minutes >= WARN_MIN ? "warn" : "fresh" };
 }

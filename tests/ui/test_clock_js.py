@@ -36,11 +36,12 @@ def test_clock_js_learns_the_edges_clock_from_date_headers(chromium: Any, static
     }""")
     page.close()
     assert seen[0] == 0  # nothing learnt yet
-    assert abs(seen[1] - 600_300) <= 520  # one answer: within its second
-    assert all(abs(s - 600_300) <= abs(seen[1] - 600_300) for s in seen[2:5])  # narrower
-    assert abs(seen[4] - 600_300) <= 200
+    # Known to within the Date header's staleness (uvicorn refreshes it once a second, and
+    # truncates it): 2.5 s wide at most, the middle taken.
+    assert all(abs(s - 600_300) <= 1_300 for s in seen[1:5]), seen
+    assert abs(seen[4] - 600_300) <= abs(seen[1] - 600_300)  # later answers narrowed it
     assert seen[5] == seen[4]  # the cached replay changed nothing
-    assert abs(seen[6] - (-90_000)) <= 520  # the edge's clock went back: learnt anew
+    assert abs(seen[6] - (-90_000)) <= 1_300  # the edge's clock went back: learnt anew
 
 
 def test_clock_js_shows_times_in_the_outlets_zone(chromium: Any, static_ui: str) -> None:
