@@ -27,6 +27,7 @@ from tests.ui.test_screens import (
     place_api_order,
     product_with_required_group,
     station_of,
+    ticket_card,
 )
 
 pytestmark = pytest.mark.browser
@@ -56,8 +57,7 @@ def test_kitchen_screen_ages_tickets_by_the_edges_clock(shared_edge: EdgeServer,
     kds.get_by_test_id("sound").click()  # a tap: the chime may sound
     kds.wait_for_timeout(1500)  # the health poll has answered: the edge's clock is known
     order = place_api_order(edge, edge.tokens["kiosk"], menu, product, groups)
-    card = kds.locator("[data-testid=ticket]").filter(
-        has=kds.locator(".num", has_text=re.compile(rf"^#{order['number']}$")))
+    card = ticket_card(kds, order["number"])
     expect(card).to_be_visible(timeout=WAIT_MS)
     # Seconds old, not twelve minutes late (ahead)...
     expect(card.locator(".age")).to_have_text(re.compile(r"^0:\d\d$"))
@@ -67,9 +67,7 @@ def test_kitchen_screen_ages_tickets_by_the_edges_clock(shared_edge: EdgeServer,
     # seconds old, where a screen behind the edge showed 0:00 for twelve minutes.
     kds.wait_for_timeout(3000)
     later = place_api_order(edge, edge.tokens["kiosk"], menu, product, groups)
-    expect(kds.locator("[data-testid=ticket]").filter(
-        has=kds.locator(".num", has_text=re.compile(rf"^#{later['number']}$")))).to_be_visible(
-        timeout=WAIT_MS)
+    expect(ticket_card(kds, later["number"])).to_be_visible(timeout=WAIT_MS)
     expect(card.locator(".age")).to_have_text(re.compile(r"^0:(0[2-9]|[1-5]\d)$"))
 
 
