@@ -81,7 +81,18 @@ function onEvent(ev) {
   }
   lastUpdate = edgeNow();
   if (expired(number)) board.delete(number);
-  render();
+  scheduleRender();
+}
+
+// One render per frame, not per event: a reconnect replays the day's events (thousands at a
+// lunch peak), and each render lays the screen out again; a TV stick would stall on them.
+let renderPending = false;
+function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  const run = () => { if (renderPending) { renderPending = false; render(); } };
+  requestAnimationFrame(run);
+  setTimeout(run, 100); // requestAnimationFrame does not run while the tab is hidden
 }
 
 function expired(number) {
@@ -92,10 +103,11 @@ function expired(number) {
 function expire() {
   const gone = [...board.keys()].filter(expired);
   for (const n of gone) board.delete(n);
-  if (gone.length) render();
+  if (gone.length) scheduleRender();
 }
 
 function render() {
+  renderPending = false;
   const pick = (s) => [...board].filter(([, v]) => v === s).map(([n]) => n).sort((a, b) => a - b);
   const list = (nums) => nums.map((n) =>
     `<li${fresh.has(n) ? ' class="new"' : ""}>${esc(n)}</li>`).join("");

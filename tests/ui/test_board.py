@@ -53,6 +53,16 @@ def number(page: Any, column: str, n: int) -> Any:
     return page.get_by_test_id(column).locator("li", has_text=re.compile(rf"^{n}$"))
 
 
+def box_of(page: Any, locator: Any) -> dict[str, float]:
+    """The locator's box once it has one: the board renders anew on live events (a reconnect
+    replays the day's), and an element replaced between finding it and measuring it has none."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while (box := locator.bounding_box()) is None and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert box is not None, f"{locator} has no box"
+    return box
+
+
 def open_board(context: Any, edge: EdgeServer, query: str = "") -> Any:
     page = context.new_page()
     page.set_viewport_size(FULL_HD)
@@ -76,14 +86,14 @@ def test_board_fills_a_1080p_screen_and_expires_ready_numbers(
 
     # Readable across a room: a ready number is at least 20% of the screen's height and the
     # numbers use most of their column, not a corner of it.
-    box = number(board, "ready", ready[0]["number"]).bounding_box()
+    box = box_of(board, number(board, "ready", ready[0]["number"]))
     assert box["height"] >= 0.2 * FULL_HD["height"], box
     ready_boxes = board.get_by_test_id("ready").locator("li").evaluate_all(
         "els => els.map(e => e.getBoundingClientRect()).map(r => [r.left, r.top, r.right, r.bottom])")
-    column = board.get_by_test_id("ready").bounding_box()
+    column = box_of(board, board.get_by_test_id("ready"))
     used_w = max(b[2] for b in ready_boxes) - min(b[0] for b in ready_boxes)
     assert used_w >= 0.6 * column["width"], (used_w, column)
-    prep_box = number(board, "preparing", preparing[0]["number"]).bounding_box()
+    prep_box = box_of(board, number(board, "preparing", preparing[0]["number"]))
     assert prep_box["height"] >= 0.12 * FULL_HD["height"], prep_box
     # Nothing spills off the screen.
     assert board.evaluate("document.documentElement.scrollHeight") <= FULL_HD["height"]
@@ -93,7 +103,7 @@ def test_board_fills_a_1080p_screen_and_expires_ready_numbers(
     # A rush still fits: 40 numbers in preparation, none cut off.
     rush = [place_order(edge) for _ in range(34)]
     expect(number(board, "preparing", rush[-1]["number"])).to_be_visible(timeout=WAIT_MS)
-    section = board.get_by_test_id("preparing").bounding_box()
+    section = box_of(board, board.get_by_test_id("preparing"))
     bottoms = board.get_by_test_id("preparing").locator("li").evaluate_all(
         "els => els.map(e => e.getBoundingClientRect().bottom)")
     assert len(bottoms) >= 40 and max(bottoms) <= section["y"] + section["height"] + 1, bottoms
@@ -143,7 +153,7 @@ def test_board_keeps_the_last_numbers_marked_stale_during_a_blip(
     assert board.locator(".reconnect-overlay:not([hidden])").count() == 0
     hit = board.evaluate(
         "([x, y]) => document.elementFromPoint(x, y)?.textContent",
-        [int(c) for c in _center(number(board, "ready", done["number"]).bounding_box())])
+        [int(c) for c in _center(box_of(board, number(board, "ready", done["number"])))])
     assert hit == str(done["number"])
     shoot(board, "board-stale")
 
