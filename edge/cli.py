@@ -125,6 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from edge.app import create_app
+    from edge.connection_guard import ConnectionGuard, guarded_http_protocol
     from shared.logs import configure_logging
 
     if _db_path(Path(args.data_dir)).exists():
@@ -152,6 +153,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     app = create_app(settings)
     app.state.folder_lock = held
+    guard = ConnectionGuard(max_per_client=settings.max_connections_per_client,
+                            read_timeout_seconds=settings.request_read_timeout_seconds)
+    app.state.edge.metrics.watch_connections(guard)
     # No "Server: uvicorn" on every answer (the apps load 10-20 files: each header counts, and
     # it tells a scanner nothing it needs); Date stays (HTTP requires it of an origin server).
     # loop="asyncio", not uvloop (uvicorn's "auto"): under wrk with 100-500 connections
@@ -160,7 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # A kiosk must not wait seconds because the cashiers are busy (docs/performance.md).
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                 lifespan="on", timeout_graceful_shutdown=5, ws_ping_interval=20,
-                server_header=False, loop="asyncio")
+                server_header=False, loop="asyncio", http=guarded_http_protocol(guard))
     return 0
 
 

@@ -6,7 +6,15 @@ the number of series stays bounded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from edge.connection_guard import ConnectionGuard
 
 # The text format 0.0.4 that generate_latest writes, without a charset: Litestar appends
 # "; charset=utf-8" to every text/* type, and prometheus_client's CONTENT_TYPE_LATEST carries
@@ -35,9 +43,30 @@ class EdgeMetrics:
         self.logins_failed = Counter("edge_staff_logins_failed_total", "Wrong PINs",
                                      registry=self.registry)
 
+    def watch_connections(self, guard: ConnectionGuard) -> None:
+        """Export the serving process's connection counts (edge.connection_guard)."""
+        self.registry.register(_ConnectionCollector(guard))
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _ConnectionCollector(Collector):
+    def __init__(self, guard: ConnectionGuard) -> None:
+        self._guard = guard
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("edge_connections_open", "Open HTTP and WebSocket connections",
+                                value=self._guard.open_connections)
+        yield GaugeMetricFamily("edge_connection_clients", "Client addresses with an open connection",
+                                value=len(self._guard.open_by_client))
+        closed = CounterMetricFamily(
+            "edge_connections_closed", "Connections the edge closed early: a client over its "
+            "connection limit, or a request not received in time", labels=["reason"])
+        for reason, count in sorted(self._guard.closed.items()):
+            closed.add_metric([reason], count)
+        yield closed

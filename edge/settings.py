@@ -49,6 +49,10 @@ class EdgeSettings(msgspec.Struct, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
     static_dir: str = ""  # "" -> the packaged apps (edge/kiosk-ui), else the checkout's kiosk-ui/
+    # Connection limits (edge.connection_guard): open connections per client address, and the
+    # time a request may take to arrive whole from its first byte.
+    max_connections_per_client: int = 256
+    request_read_timeout_seconds: float = 20.0
     # Tokens: staff JWTs are signed with jwt_secret; PIN lookups are HMACs under pin_pepper.
     jwt_secret: str = _INSECURE_SECRET
     pin_pepper: str = _INSECURE_SECRET
@@ -97,6 +101,12 @@ class EdgeSettings(msgspec.Struct, kw_only=True):
                         f"{ENV_PREFIX}{name.upper()}")
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port {self.port} is not a TCP port")
+        if not 1 <= self.max_connections_per_client <= 60_000:
+            raise SettingsError(f"max_connections_per_client {self.max_connections_per_client} "
+                                "is not between 1 and 60000")
+        if not 0.5 <= self.request_read_timeout_seconds <= 3600:
+            raise SettingsError(f"request_read_timeout_seconds {self.request_read_timeout_seconds} "
+                                "is not between 0.5 and 3600")
         return self
 
 

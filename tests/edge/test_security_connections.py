@@ -1,0 +1,172 @@
+"""Attack: one client on the shop's network takes the edge's connections away from the screens.
+
+Guests' phones reach the edge (QR ordering at the table), and before edge.connection_guard
+uvicorn kept any socket open for as long as its client liked while a request had not arrived
+whole. Measured on the old code: 3,000 silent sockets from one address all stayed open (the
+box would run out of file descriptors at its limit, and no till could connect), and a
+header byte every 0.5 s kept a connection for as long as the test waited.
+
+The attacker connects from 127.0.0.2, the till from 127.0.0.1: two client addresses on one
+machine (Linux routes all of 127.0.0.0/8 to loopback), each against a real edge process.
+"""
+
+from __future__ import annotations
+
+import re
+import select
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidMessage
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as ws_connect
+
+from tests.edge.edge_server import EdgeServer
+from tests.hub.test_metrics import _promtool as check_metrics_text
+
+ATTACKER = "127.0.0.2"
+PER_CLIENT = 20
+READ_TIMEOUT = 1.5
+
+
+@pytest.fixture
+def guarded_edge(edge_server_factory: Callable[..., EdgeServer], request: pytest.FixtureRequest) -> EdgeServer:
+    """An edge with a low per-client limit and the read timeout the test's ``read_timeout``
+    mark asks for (READ_TIMEOUT without one)."""
+    mark = request.node.get_closest_marker("read_timeout")
+    edge = edge_server_factory(start=False)
+    edge.env.update({"POS_EDGE_MAX_CONNECTIONS_PER_CLIENT": str(PER_CLIENT),
+                     "POS_EDGE_REQUEST_READ_TIMEOUT_SECONDS": str(mark.args[0] if mark else READ_TIMEOUT)})
+    edge.start()
+    return edge
+
+
+def attacker_socket(edge: EdgeServer) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((ATTACKER, 0))
+    sock.connect(("127.0.0.1", edge.port))
+    return sock
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """True if the edge closes ``sock`` within ``within`` seconds (reading whatever it sends)."""
+    sock.settimeout(0.1)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if sock.recv(65536) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return True
+    return False
+
+
+def metric(edge: EdgeServer, name: str) -> float:
+    text = httpx.get(f"{edge.base_url}/metrics").text
+    found = re.search(rf"^{re.escape(name)} ([0-9.e+]+)$", text, re.MULTILINE)
+    assert found, f"{name} not in /metrics"
+    return float(found.group(1))
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[socket.socket]]:
+    made: list[socket.socket] = []
+    yield made
+    for sock in made:
+        sock.close()
+
+
+def test_a_silent_or_dribbling_connection_is_closed(guarded_edge: EdgeServer,
+                                                     sockets: list[socket.socket]) -> None:
+    edge = guarded_edge
+    silent = attacker_socket(edge)
+    sockets.append(silent)
+    dribbling = attacker_socket(edge)
+    sockets.append(dribbling)
+    dribbling.sendall(b"GET /api/health HTTP/1.1\r\nHost: edge\r\n")
+    started = time.monotonic()
+    closed = False
+    while not closed and time.monotonic() - started < READ_TIMEOUT + 5:
+        try:
+            dribbling.sendall(b"X-Slow: 1\r\n")  # a header line every 0.3 s, never the end
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        closed = closed_by_server(dribbling, 0.3)
+    assert closed, "a request dribbled a header line at a time kept its connection"
+    assert time.monotonic() - started < READ_TIMEOUT + 2
+    assert closed_by_server(silent, 2.0), "a connection that never sent a byte is still open"
+    assert metric(edge, 'edge_connections_closed_total{reason="read_timeout"}') == 2
+
+    # A client that sends its requests whole keeps its connection across requests and pauses.
+    with httpx.Client(base_url=edge.base_url) as till:
+        for _ in range(3):
+            assert till.get("/api/v1/menu", headers={
+                "Authorization": f"Bearer {edge.tokens['cashier']}"}).status_code == 200
+            time.sleep(READ_TIMEOUT / 2)
+        assert metric(edge, 'edge_connections_closed_total{reason="read_timeout"}') == 2
+
+
+@pytest.mark.read_timeout(60)  # the silent sockets stay for the whole test
+def test_one_client_cannot_take_the_tills_connections(guarded_edge: EdgeServer,
+                                                       sockets: list[socket.socket]) -> None:
+    edge = guarded_edge
+    for _ in range(PER_CLIENT + 10):
+        sockets.append(attacker_socket(edge))
+    time.sleep(0.5)
+    readable, _, _ = select.select(sockets, [], [], 0)
+    refused = [sock for sock in readable if closed_by_server(sock, 0.1)]
+    assert len(refused) == 10, f"{len(refused)} of {len(sockets)} closed; the limit is {PER_CLIENT}"
+    assert metric(edge, 'edge_connections_closed_total{reason="over_client_limit"}') == 10
+
+    # The till, from another address, is served while the attacker holds its limit.
+    with httpx.Client(base_url=edge.base_url) as till:
+        response = till.get("/api/v1/menu", headers={"Authorization": f"Bearer {edge.tokens['cashier']}"})
+        assert response.status_code == 200
+        assert metric(edge, "edge_connection_clients") == 2
+        assert metric(edge, "edge_connections_open") >= PER_CLIENT + 1
+        check_metrics_text(httpx.get(f"{edge.base_url}/metrics").text)  # a scrape accepts them
+
+    # Closed connections are given back: the same address is served again.
+    for sock in sockets:
+        sock.close()
+    sockets.clear()
+    deadline = time.monotonic() + 5
+    while metric(edge, "edge_connections_open") > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    attacker = httpx.Client(base_url=edge.base_url, transport=httpx.HTTPTransport(local_address=ATTACKER))
+    with attacker:
+        assert attacker.get("/api/health").status_code == 200
+
+
+def test_websockets_count_against_the_limit_and_are_given_back(guarded_edge: EdgeServer) -> None:
+    edge = guarded_edge
+    url = (edge.base_url.replace("http://", "ws://")
+           + f"/api/v1/stream?token={edge.tokens['kiosk']}&topics=orders&heartbeat=5")
+
+    def open_stream() -> ClientConnection:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((ATTACKER, 0))
+        sock.connect(("127.0.0.1", edge.port))
+        return ws_connect(url, sock=sock, open_timeout=5)
+
+    with ExitStack() as held:
+        streams = [held.enter_context(open_stream()) for _ in range(PER_CLIENT)]
+        with pytest.raises(InvalidMessage):  # the 21st is closed before its handshake
+            open_stream()
+        assert metric(edge, 'edge_connections_closed_total{reason="over_client_limit"}') == 1
+        # The streams outlive the read timeout: a WebSocket is not a request being read.
+        time.sleep(READ_TIMEOUT + 0.5)
+        for stream in streams:
+            stream.ping().wait(2)
+    deadline = time.monotonic() + 5
+    while metric(edge, "edge_connections_open") > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with open_stream() as again:
+        again.ping().wait(2)
