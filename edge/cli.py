@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from edge import devices, outbox, outlet, tables
+from edge.connection_guard import ConnectionGuard, guarded_http_protocol
 from edge.settings import DB_NAME, SettingsError, load_settings, write_config
 from shared.errors import PosError
 
@@ -125,7 +126,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from edge.app import create_app
-    from edge.connection_guard import ConnectionGuard, guarded_http_protocol
     from shared.logs import configure_logging
 
     if _db_path(Path(args.data_dir)).exists():

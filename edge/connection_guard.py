@@ -26,9 +26,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+if TYPE_CHECKING:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["ConnectionGuard", "guarded_http_protocol"]
 
@@ -88,6 +89,8 @@ class ConnectionGuard:
 
 def guarded_http_protocol(guard: ConnectionGuard) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol with ``guard``'s limits (pass it as ``uvicorn.run(http=...)``)."""
+    # Imported here, as edge.cli imports uvicorn: only `pos-edge serve` needs the server.
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _client_address = ""

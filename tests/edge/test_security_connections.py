@@ -21,7 +21,7 @@ from contextlib import ExitStack
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidMessage
+from websockets.exceptions import ConnectionClosed, InvalidMessage
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
@@ -158,7 +158,8 @@ def test_websockets_count_against_the_limit_and_are_given_back(guarded_edge: Edg
 
     with ExitStack() as held:
         streams = [held.enter_context(open_stream()) for _ in range(PER_CLIENT)]
-        with pytest.raises(InvalidMessage):  # the 21st is closed before its handshake
+        # The 21st is closed before its handshake (seen as a cut answer or a cut connection).
+        with pytest.raises((InvalidMessage, ConnectionClosed, OSError)):
             open_stream()
         assert metric(edge, 'edge_connections_closed_total{reason="over_client_limit"}') == 1
         # The streams outlive the read timeout: a WebSocket is not a request being read.
