@@ -121,6 +121,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- serve
 
+WS_MAX_MESSAGE_BYTES = 4096  # the largest message a screen may send on its live stream
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -162,9 +164,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # uvloop served some connections seconds late (p99 0.65-4.6 s against p50 23-59 ms);
     # the standard loop keeps p99 within 2-3x p50 (62-274 ms) for 5-10 % less throughput.
     # A kiosk must not wait seconds because the cashiers are busy (docs/performance.md).
+    # ws_max_size: screens send nothing on their stream; uvicorn's 16 MiB per message let one
+    # client with 32 streams raise the edge's memory by 1 GB (docs/security.md, Connections).
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                 lifespan="on", timeout_graceful_shutdown=5, ws_ping_interval=20,
-                server_header=False, loop="asyncio", http=guarded_http_protocol(guard))
+                server_header=False, loop="asyncio", http=guarded_http_protocol(guard),
+                ws_max_size=WS_MAX_MESSAGE_BYTES)
     return 0
 
 

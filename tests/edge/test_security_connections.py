@@ -171,3 +171,20 @@ def test_websockets_count_against_the_limit_and_are_given_back(guarded_edge: Edg
         time.sleep(0.05)
     with open_stream() as again:
         again.ping().wait(2)
+
+
+@pytest.mark.parametrize("compression", [None, "deflate"], ids=["plain", "deflated"])
+def test_a_big_message_on_the_stream_closes_it(shared_edge: EdgeServer, compression: str | None) -> None:
+    """Screens send nothing on their stream; uvicorn took up to 16 MiB per message (one client
+    with 32 streams raised the edge's memory by 1 GB). A deflated message counts inflated:
+    1 MiB of one letter is about 1 KiB on the wire."""
+    url = (shared_edge.base_url.replace("http://", "ws://")
+           + f"/api/v1/stream?token={shared_edge.tokens['kiosk']}&topics=orders&heartbeat=5")
+    with ws_connect(url, open_timeout=5, compression=compression, max_size=None) as stream:
+        stream.send("x" * (1024 * 1024))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                stream.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+    with httpx.Client(base_url=shared_edge.base_url) as till:
+        assert till.get("/api/health").status_code == 200
