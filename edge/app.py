@@ -72,6 +72,10 @@ __all__ = ["create_app"]
 log = logging.getLogger("edge.http")
 _json = msgspec.json.Encoder()
 _PUBLIC_PREFIXES = ("/schema",)
+# The largest body the API takes is an order: 100 lines of 50 options and a 500-character note
+# each, about 0.6 MiB at worst. Litestar's default (10 MB) let one client hold 0.5 GB of the
+# box's memory with 60 requests at once (docs/security.md, Input).
+JSON_MAX_BODY_BYTES = 1024 * 1024
 _PUBLIC_PATHS = frozenset({"/api/health", "/metrics"})
 
 
@@ -331,6 +335,7 @@ def create_app(settings: EdgeSettings) -> Litestar:
         state=State({"edge": state, "db": db, "feed": state.feed, "settings": settings,
                      "payments": PaymentService(db, state.feed)}),
         before_request=deps.strict_body,
+        request_max_body_size=JSON_MAX_BODY_BYTES,
         on_startup=[_start], on_shutdown=[_stop],
         openapi_config=OpenAPIConfig(
             title="fnbpos edge API", version=deps.VERSION, render_plugins=[local_swagger(apidocs)],

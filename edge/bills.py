@@ -47,6 +47,7 @@ from shared.ids import new_id
 from shared.money import MAX_AMOUNT
 from shared.pricing import PricedLine, price_order, unit_price
 from shared.schemas import (
+    MAX_OPTIONS_PER_LINE,
     Covers,
     FloorPlan,
     Id,
@@ -105,7 +106,7 @@ class LineUpdate(InputStruct):
     multiline = frozenset({"note"})
 
     qty: Qty | None = None
-    modifiers: Annotated[list[Id], Meta(max_length=50)] | None = None
+    modifiers: Annotated[list[Id], Meta(max_length=MAX_OPTIONS_PER_LINE)] | None = None
     note: Note | None = None
     seat: Seat | None = None
     course: ShortText | None = None

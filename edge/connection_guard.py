@@ -12,6 +12,10 @@ of file descriptors and no screen can connect any more.
   ``request_read_timeout_seconds`` of its first byte (of the connection, for the first
   request); else the connection is closed. Time the app spends not reading a large body does
   not count.
+* **Header size**: a request's line and headers may take at most ``MAX_HEADER_BYTES``;
+  more is answered ``431`` and the connection closed. uvicorn's httptools parser sets no
+  limit: one request with 300 MB of headers was read whole (the edge's memory grew by as
+  much) and answered 200.
 * **Per-client cap**: at most ``max_connections_per_client`` open connections, WebSockets
   included, per client address; one more is closed as soon as it is accepted. A tablet's
   browser uses about 6 plus its live streams; the default leaves room for a guest network
@@ -28,13 +32,19 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
+from shared.errors import error_body
+
 if TYPE_CHECKING:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["ConnectionGuard", "guarded_http_protocol"]
+__all__ = ["MAX_HEADER_BYTES", "ConnectionGuard", "guarded_http_protocol"]
 
 log = logging.getLogger("edge.connections")
 
+# As nginx's default (4 buffers of 8 KiB): a device sends a token and a few short headers.
+MAX_HEADER_BYTES = 32 * 1024
 _WARN_EVERY_SECONDS = 60.0  # one warning per client and reason a minute, not one per socket
 
 
@@ -49,7 +59,7 @@ class ConnectionGuard:
         self.max_per_client = max_per_client
         self.read_timeout_seconds = read_timeout_seconds
         self.open_by_client: dict[str, int] = {}
-        self.closed = {"over_client_limit": 0, "read_timeout": 0}
+        self.closed = {"over_client_limit": 0, "read_timeout": 0, "headers_too_large": 0}
         self._warned: dict[tuple[str, str], float] = {}
 
     @property
@@ -75,6 +85,9 @@ class ConnectionGuard:
     def timed_out(self, client: str) -> None:
         self._closed_early(client, "read_timeout")
 
+    def headers_too_large(self, client: str) -> None:
+        self._closed_early(client, "headers_too_large")
+
     def _closed_early(self, client: str, reason: str) -> None:
         self.closed[reason] += 1
         now = time.monotonic()
@@ -84,7 +97,8 @@ class ConnectionGuard:
             self._warned[(client, reason)] = now
             log.warning("connection closed early", extra={
                 "client": client, "reason": reason, "open_from_client": self.open_by_client.get(client, 0),
-                "limit": self.max_per_client if reason == "over_client_limit" else self.read_timeout_seconds})
+                "limit": {"over_client_limit": self.max_per_client, "headers_too_large": MAX_HEADER_BYTES,
+                          "read_timeout": self.read_timeout_seconds}[reason]})
 
 
 def guarded_http_protocol(guard: ConnectionGuard) -> type[HttpToolsProtocol]:
@@ -96,6 +110,9 @@ def guarded_http_protocol(guard: ConnectionGuard) -> type[HttpToolsProtocol]:
         _client_address = ""
         _counted = False
         _read_timer: asyncio.TimerHandle | None = None
+        _reading_headers = True  # bytes received now belong to a request's line and headers
+        _header_bytes = 0
+        _refused = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -113,14 +130,54 @@ def guarded_http_protocol(guard: ConnectionGuard) -> type[HttpToolsProtocol]:
                 self._counted = False
                 guard.release(self._client_address)
 
+        def data_received(self, data: bytes) -> None:
+            if self._refused:
+                return
+            if self._reading_headers:
+                self._header_bytes += len(data)
+            super().data_received(data)
+            # Headers still unfinished after this much: the parser would go on buffering them.
+            if self._reading_headers and self._header_bytes > MAX_HEADER_BYTES:
+                self._refuse_headers()
+
         # A request is being read from its first byte until its last.
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._arm_read_timer()
 
+        def on_headers_complete(self) -> None:
+            self._reading_headers = False
+            self._header_bytes = 0
+            # Headers that ended within one large read are measured here.
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if size > MAX_HEADER_BYTES:
+                self._refuse_headers()
+                return
+            super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            if not self._refused:
+                super().on_body(body)
+
         def on_message_complete(self) -> None:
             self._disarm_read_timer()
-            super().on_message_complete()
+            self._reading_headers = True
+            if not self._refused:
+                super().on_message_complete()
+
+        def _refuse_headers(self) -> None:
+            if self._refused:
+                return
+            self._refused = True
+            self._disarm_read_timer()
+            guard.headers_too_large(self._client_address)
+            body = msgspec.json.encode(error_body(
+                "headers_too_large", f"the request line and headers are over {MAX_HEADER_BYTES} bytes",
+                {"max_bytes": MAX_HEADER_BYTES}))
+            self.transport.write(
+                b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+                b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
+            self.transport.close()
 
         def handle_websocket_upgrade(self) -> None:
             self._disarm_read_timer()

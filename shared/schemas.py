@@ -40,6 +40,9 @@ LineState = Literal["sent", "held", "voided"]
 TableStatus = Literal["free", "ordering", "eating", "bill_requested", "paid", "needs_cleaning"]
 Covers = Annotated[int, Meta(ge=0, le=99)]
 Seat = Annotated[int, Meta(ge=0, le=99)]  # 0 = the table (shared), 1.. = a guest's seat
+# Options chosen on one line: far more than any menu offers (a group allows a handful), so
+# a line cannot carry an unbounded list the pricing must walk.
+MAX_OPTIONS_PER_LINE = 50
 
 # Characters no text a client sends may hold: C0 and C1 controls, DEL, and the Unicode line
 # and paragraph separators. They are printer commands on an ESC/POS printer (ESC p opens the
@@ -224,7 +227,7 @@ class OrderLineCreate(InputStruct):
 
     product_id: Id
     qty: Qty = 1
-    modifiers: list[Id] = []  # option ids
+    modifiers: Annotated[list[Id], Meta(max_length=MAX_OPTIONS_PER_LINE)] = []  # option ids
     note: Note = ""
     # table service: the course it belongs to ("" = none), held until that course is fired,
     # and the guest's seat (0 = shared)

@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidMessage
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
+from edge.connection_guard import MAX_HEADER_BYTES
 from tests.edge.edge_server import EdgeServer
 from tests.hub.test_metrics import _promtool as check_metrics_text
 
@@ -188,3 +189,29 @@ def test_a_big_message_on_the_stream_closes_it(shared_edge: EdgeServer, compress
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
     with httpx.Client(base_url=shared_edge.base_url) as till:
         assert till.get("/api/health").status_code == 200
+
+
+def test_headers_are_bounded(shared_edge: EdgeServer, sockets: list[socket.socket]) -> None:
+    """uvicorn's httptools parser sets no limit on headers: one request with 300 MB of them was
+    read whole (the edge's memory grew by as much) and answered 200."""
+    edge = shared_edge
+    with httpx.Client(base_url=edge.base_url) as client:
+        assert client.get("/api/health", headers={"X-Pad": "a" * 8000}).status_code == 200
+        before = metric(edge, 'edge_connections_closed_total{reason="headers_too_large"}')
+        refused = client.get("/api/health", headers={"X-Pad": "a" * (MAX_HEADER_BYTES + 1)})
+        assert refused.status_code == 431
+        assert refused.json()["error"]["code"] == "headers_too_large"
+        assert refused.json()["error"]["details"] == {"max_bytes": MAX_HEADER_BYTES}
+
+    # Headers that never end: the edge stops reading them at the limit, not at the client's will.
+    endless = socket.create_connection(("127.0.0.1", edge.port))
+    sockets.append(endless)
+    endless.sendall(b"GET /api/health HTTP/1.1\r\nHost: edge\r\n")
+    line = b"X-Pad: " + b"a" * 1000 + b"\r\n"
+    sent = 0
+    with pytest.raises(OSError):  # reset by the edge once it stopped reading
+        while sent < 64 * 1024 * 1024:
+            endless.sendall(line)
+            sent += len(line)
+    assert sent < 16 * 1024 * 1024, f"the edge read {sent} bytes of headers"
+    assert metric(edge, 'edge_connections_closed_total{reason="headers_too_large"}') == before + 2

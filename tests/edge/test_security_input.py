@@ -18,7 +18,8 @@ import pytest
 
 import edge.app  # noqa: F401 - registers every route's input Structs
 from edge.api.auth import LoginRequest
-from shared.schemas import InputStruct
+from edge.app import JSON_MAX_BODY_BYTES
+from shared.schemas import MAX_OPTIONS_PER_LINE, InputStruct
 from tests.edge.edge_server import EdgeServer
 from tests.edge.test_orders import place
 
@@ -236,3 +237,54 @@ def test_deeply_nested_json_is_a_400(ctx: dict[str, Any], path: str, who: str,
                        headers={"content-type": "application/json"})
     assert res.status_code == 400, res.text
     assert res.json()["error"]["code"] == "validation_failed"
+
+
+def _unbounded_lists(struct: type[InputStruct]) -> list[str]:
+    """Fields of ``struct`` that take a list with no ``max_length``."""
+    found = []
+    for field in msgspec.inspect.type_info(struct).fields:
+        kinds = [field.type]
+        while kinds:
+            kind = kinds.pop()
+            if isinstance(kind, msgspec.inspect.UnionType):
+                kinds.extend(kind.types)
+            elif isinstance(kind, msgspec.inspect.Metadata):
+                kinds.append(kind.type)
+            elif isinstance(kind, msgspec.inspect.ListType) and kind.max_length is None:
+                found.append(field.name)
+    return found
+
+
+def test_every_list_of_every_input_struct_is_bounded() -> None:
+    """A list with no bound is work the edge does for each item a client sends: an order line
+    once took any number of option ids (a 10 MB body held about 150,000)."""
+    unbounded = {f"{s.__name__}.{name}" for s in _input_structs() for name in _unbounded_lists(s)}
+    assert unbounded == set()
+
+
+def test_a_line_with_more_options_than_any_menu_is_a_400(ctx: dict[str, Any]) -> None:
+    edge: EdgeServer = ctx["edge"]
+    line = {"product_id": "p-air-mineral", "modifiers": [f"o-{n}" for n in range(MAX_OPTIONS_PER_LINE + 1)]}
+    res = edge.request("POST", "/api/v1/orders", edge.tokens["kiosk"],
+                       json={"type": "takeaway", "lines": [line]})
+    assert res.status_code == 400, res.text
+    assert res.json()["error"]["details"]["field"] == "lines[0].modifiers"
+
+
+def test_a_body_over_a_mebibyte_is_a_413(ctx: dict[str, Any]) -> None:
+    """The largest order is about 0.6 MiB; Litestar's default limit was 10 MB, and 60 such
+    bodies at once held 0.5 GB of the box's memory."""
+    edge: EdgeServer = ctx["edge"]
+    content = b'{"type": "takeaway", "note": "' + b"a" * (1024 * 1024) + b'", "lines": []}'
+    res = edge.request("POST", "/api/v1/orders", edge.tokens["kiosk"], content=content,
+                       headers={"content-type": "application/json"})
+    assert res.status_code == 413, res.text
+    assert res.json()["error"]["code"] == "payload_too_large"
+    # The largest order the schema allows still fits.
+    line = {"product_id": "p-air-mineral", "note": "é" * 500, "modifiers": ["o" * 64] * MAX_OPTIONS_PER_LINE,
+            "course": "c" * 200}
+    largest = msgspec.json.encode({"type": "takeaway", "note": "n" * 500, "lines": [line] * 100})
+    assert len(largest) < JSON_MAX_BODY_BYTES
+    res = edge.request("POST", "/api/v1/orders", edge.tokens["kiosk"], content=largest,
+                       headers={"content-type": "application/json"})
+    assert res.status_code != 413, res.text
