@@ -180,6 +180,8 @@ def guarded_http_protocol(guard: ConnectionGuard) -> type[HttpToolsProtocol]:
             self.transport.close()
 
         def handle_websocket_upgrade(self) -> None:
+            if self._refused:  # an upgrade whose headers were too large: already answered 431
+                return
             self._disarm_read_timer()
             super().handle_websocket_upgrade()
             # The WebSocket protocol now owns the socket; it gives the count back when it ends.

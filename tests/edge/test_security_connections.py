@@ -215,3 +215,23 @@ def test_headers_are_bounded(shared_edge: EdgeServer, sockets: list[socket.socke
             sent += len(line)
     assert sent < 16 * 1024 * 1024, f"the edge read {sent} bytes of headers"
     assert metric(edge, 'edge_connections_closed_total{reason="headers_too_large"}') == before + 2
+
+
+def test_an_upgrade_with_too_large_headers_is_refused(shared_edge: EdgeServer) -> None:
+    edge = shared_edge
+    logged = len(edge.log())
+    with socket.create_connection(("127.0.0.1", edge.port)) as sock:
+        sock.sendall(f"GET /api/v1/stream?token={edge.tokens['kiosk']}&topics=orders HTTP/1.1\r\n"
+                     "Host: edge\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                     f"X-Pad: {'a' * (MAX_HEADER_BYTES + 1)}\r\n\r\n".encode())
+        answer = b""
+        sock.settimeout(5)
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"101 Switching" not in answer
+    with httpx.Client(base_url=edge.base_url) as till:
+        assert till.get("/api/health").status_code == 200
+    # Refused once, cleanly: the upgrade was not attempted on the closed connection.
+    assert '"level":"error"' not in edge.log()[logged:], edge.log()[logged:][-2000:]
