@@ -230,6 +230,28 @@ def test_kiosk_order_with_modifiers_reaches_kds_and_bump_makes_it_ready_on_board
 
 
 @pytest.mark.service_worker
+def test_a_tap_on_the_kds_is_not_lost_when_a_ticket_arrives_under_the_finger(
+        shared_edge: EdgeServer, context: Any) -> None:
+    """A cook taps while a new ticket arrives: the screen used to be drawn anew between finger
+    down and finger up, the button under the finger was replaced, and the tap did nothing
+    (seen as a flaky suite: the language button's click after "Total hari ini" was lost)."""
+    edge, devices = shared_edge, shared_edge.tokens
+    menu = demo_menu(edge, devices["kiosk"])
+    product, groups = product_with_required_group(menu)
+    station = station_of(menu, product)
+    kds = open_app(context, edge, f"/kds/?station={station}", devices["kds"])
+    expect(kds.get_by_test_id("station")).to_have_text(station)
+    expect(kds.locator("html")).to_have_attribute("lang", "id")
+    box = kds.locator("[data-action=lang]").bounding_box()
+    kds.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    kds.mouse.down()
+    order = place_api_order(edge, devices["kiosk"], menu, product, groups)
+    kds.wait_for_timeout(700)  # the ticket's event has reached the screen meanwhile
+    kds.mouse.up()
+    expect(kds.locator("html")).to_have_attribute("lang", "en")  # the tap switched the language
+    expect(ticket_card(kds, order["number"])).to_be_visible(timeout=WAIT_MS)  # and it is drawn
+
+
 def test_kiosk_checkout_survives_edge_restart_without_losing_or_duplicating(
         shared_edge: EdgeServer, context: Any, shoot: Any) -> None:
     edge, devices = shared_edge, shared_edge.tokens  # stopped and started: it ends serving
