@@ -10,6 +10,7 @@ const SHELL = [
   "/", "/index.html", "/common/base.css", "/common/api.js", "/common/status.js",
   "/common/i18n.js", "/common/money.js", "/common/device.js", "/common/stream.js",
   "/common/menu.js", "/common/boot.js", "/common/qr.js", "/common/clock.js",
+  "/common/press.js",
   "/kiosk/", "/kiosk/index.html", "/kiosk/kiosk.js", "/kiosk/kiosk.css", "/kiosk/pay.js",
   "/kiosk/strings.js",
   "/cashier/", "/cashier/index.html", "/cashier/cashier.js", "/cashier/cashier.css",

@@ -12,6 +12,7 @@
 import { outletTime } from "../common/clock.js";
 import { newKey } from "../common/api.js";
 import { reachability } from "../common/status.js";
+import { whenReleased } from "../common/press.js";
 
 const OPEN = ["placed", "in_kitchen", "ready"];
 const NOTES = [20000, 50000, 100000]; // the notes a customer hands over most
@@ -27,6 +28,7 @@ export const canHandOver = (o) => (o.paid ?? 0) >= o.total
 export function ordersView(ctx) {
   const { t, esc } = ctx;
   let el = null, orders = [], selectedId = null, selected = null, error = "", lastChange = null;
+  const drawWhenReleased = whenReleased(() => draw());
   let pay = { method: "cash", amount: "", tendered: "", reference: "", channel: "" };
   let payOrderId = null; // the order the payment form was last set up for
   let listMode = "open"; // "open" | "completed" (handed over today: refunds)
@@ -68,7 +70,7 @@ export function ordersView(ctx) {
       error = "";
       await settleOutcome();
     } catch (err) { error = ctx.describe(err); }
-    draw();
+    drawWhenReleased(); // a live event's refresh must not swallow a tap on a row (common/press.js)
   }
 
   async function loadShift() {

@@ -8,6 +8,7 @@ import { boot, esc } from "../common/boot.js";
 import { edgeNow } from "../common/clock.js";
 import { ensurePaired } from "../common/device.js";
 import { addStrings, makeI18n } from "../common/i18n.js";
+import { whenReleased } from "../common/press.js";
 import { LiveStream } from "../common/stream.js";
 
 const params = new URLSearchParams(location.search);
@@ -36,6 +37,9 @@ addStrings({
 const i18n = makeI18n("kds", "id");
 const t = (k, p) => i18n.t(k, p);
 const root = document.getElementById("app");
+// Every drawing waits for a finger on the screen to lift (common/press.js): a ticket arriving
+// under a cook's finger must not swallow the tap.
+const render = whenReleased(draw);
 const tickets = new Map(); // id -> KitchenTicket (pending only)
 const recalled = new Set();
 const seen = new Set(); // every ticket id this screen has shown: new ones chime once
@@ -182,26 +186,7 @@ function serviceHtml(tk) {
     ${tk.course ? `<div class="course" data-testid="ticket-course" data-course="${esc(tk.course)}">${esc(t("kds.fire", { course: courseName(tk.course) }))}</div>` : ""}`;
 }
 
-// A tap is lost when the screen is drawn anew between finger down and finger up: the
-// button under the finger is replaced, and the browser sends the click to what both had in
-// common, not to a button. New tickets arrive at any moment during a rush, so the drawing
-// waits until the finger is up (at most PRESS_HOLD_MS), then happens after the click.
-const PRESS_HOLD_MS = 1500;
-let pressed = null; // the timer that ends a press nobody released
-let drawAfterPress = false;
-root.addEventListener("pointerdown", () => {
-  clearTimeout(pressed);
-  pressed = setTimeout(released, PRESS_HOLD_MS);
-});
-for (const type of ["pointerup", "pointercancel"]) window.addEventListener(type, () => { if (pressed) released(); }, true);
-function released() {
-  clearTimeout(pressed);
-  pressed = null;
-  if (drawAfterPress) { drawAfterPress = false; setTimeout(render, 0); } // after the click it makes
-}
-
-function render() {
-  if (pressed) { drawAfterPress = true; return; }
+function draw() {
   const sorted = [...tickets.values()].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || (a.order_number - b.order_number));
   document.title = `KDS ${station} (${sorted.length})`;
   root.innerHTML = `<header>
